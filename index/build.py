@@ -1,0 +1,158 @@
+"""Build or update an index from documents: split, embed (through the cache), BM25 + FAISS, save."""
+
+from __future__ import annotations
+
+import fcntl
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.document import Document
+from corpus.passage import Passage
+from corpus.split import SPLITTER_VERSION, split_passages
+from index.bm25 import BM25
+from index.cache import EmbeddingCache, embed_with_cache
+from index.dense import build_dense_index
+from index.embed import Embedder
+from index.store import MismatchedIndex, check_compatible, read_manifest, save_index
+from index.tokenize import tokenize, tokenizer_info
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What an index run did."""
+
+    documents: int
+    passages: int
+    embedded: int
+    seconds: float
+    changed: bool
+
+    def to_dict(self) -> dict:
+        """JSON summary for `reform-search index --json`."""
+        return dict(self.__dict__)
+
+
+def expected_manifest(embedder: Embedder) -> dict:
+    """The manifest entries an index must share with the current settings to be usable."""
+    return {
+        "embedder": {"name": embedder.name, "dim": embedder.dim},
+        "tokenizer": tokenizer_info(),
+        "splitter_version": SPLITTER_VERSION,
+    }
+
+
+def embedding_text(p: Passage) -> str:
+    """The text that is embedded: every passage opens with a heading that says what it is about.
+
+    A table row opens with its initiative (具体的取組); other passages get their document's title.
+    Short passages without one sit close to every query in embedding space (measured on the
+    default corpus), and the title moves them back to their own topic.
+    """
+    return p.text if p.initiative else f"{p.document}\n{p.text}"
+
+
+def build_index(
+    index_dir: Path,
+    documents: list[Document],
+    embedder: Embedder,
+    cache: EmbeddingCache | None,
+    dense_kind: str = "auto",
+    batch_size: int = 32,
+    rebuild: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Bring the index at `index_dir` up to date with `documents`; unchanged input writes nothing."""
+    started = time.monotonic()
+    expected = expected_manifest(embedder)
+    with _lock(Path(index_dir)):
+        current = None if rebuild else read_manifest(index_dir)
+        if current is not None and _up_to_date(current, expected, documents, dense_kind):
+            return BuildReport(len(documents), current["passages"], 0, time.monotonic() - started, False)
+        passages = [p for d in documents for p in split_passages(d)]
+        if not passages:
+            raise ValueError("the documents yield no passages to index; check that they contain text")
+        texts = [embedding_text(p) for p in passages]
+        vectors, embedded = embed_with_cache(
+            embedder, texts, cache, batch_size, progress=_counter(progress, len(texts))
+        )
+        bm25 = BM25.build([tokenize(p.text) for p in passages])
+        dense = build_dense_index(vectors, dense_kind)
+        counts = {d.id: sum(p.doc_id == d.id for p in passages) for d in documents}
+        manifest = {
+            **expected,
+            "package_version": _version(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "dense": {"kind": dense.kind, "setting": dense_kind, **dense.params()},
+            "bm25": {"k1": bm25.k1, "b": bm25.b},
+            "documents": [{**d.meta(), "passages": counts[d.id]} for d in documents],
+        }
+        save_index(index_dir, manifest, passages, vectors, dense, bm25)
+    return BuildReport(len(documents), len(passages), embedded, time.monotonic() - started, True)
+
+
+def _up_to_date(manifest: dict, expected: dict, documents: list[Document], dense_kind: str) -> bool:
+    try:
+        check_compatible(manifest, expected)
+    except MismatchedIndex:
+        return False
+    have = [
+        (d["id"], d["sha256"], d.get("city"), d.get("title"), d.get("fiscal_year"))
+        for d in manifest["documents"]
+    ]
+    want = [(d.id, d.sha256, d.city, d.title, d.fiscal_year) for d in documents]
+    return have == want and manifest.get("dense", {}).get("setting") == dense_kind
+
+
+def _counter(progress: Callable[[int, int], None] | None, total: int) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, total)
+
+    return step
+
+
+@contextmanager
+def _lock(index_dir: Path):
+    """One indexer at a time per index directory; searches never take this lock."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"another indexing run holds {index_dir}; wait for it to finish") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _version() -> str:
+    from reform_search import __version__
+
+    return __version__
+
+
+def tqdm_progress(desc: str = "embedding passages") -> Callable[[int, int], None]:
+    """A progress callback drawing a tqdm bar on stderr (created on the first call)."""
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, desc=desc, unit="passage", file=sys.stderr)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update

@@ -1,0 +1,197 @@
+"""A SQLite cache of passage embeddings keyed by (embedder name, text), so rebuilding an index is cheap."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.embed import Embedder, as_text_list
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vector BLOB NOT NULL)"
+)
+_CORRUPT = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+_CHUNK = 500  # keys per SELECT; stays under SQLite's limit on bound parameters
+
+
+def cache_key(embedder_name: str, text: str, kind: str = "passage") -> str:
+    """The cache key of one text: sha256 of name, kind and text joined by the unit separator."""
+    return hashlib.sha256(f"{embedder_name}\x1f{kind}\x1f{text}".encode()).hexdigest()
+
+
+class EmbeddingCache:
+    """Embeddings stored as float32 blobs in one SQLite file; any cache failure degrades to a cache miss."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        # Index builds may run in a UI worker thread other than the one that opened the cache.
+        self._lock = threading.Lock()
+        self._open(recovering=False)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, np.ndarray]:
+        """The cached vectors for those of `keys` that are present."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            try:
+                for start in range(0, len(keys), _CHUNK):
+                    if self._conn is None:
+                        break
+                    chunk = keys[start : start + _CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._conn.execute(
+                        f"SELECT key, dim, vector FROM embeddings WHERE key IN ({marks})", chunk
+                    )
+                    for key, dim, blob in rows:
+                        # A row cut short by a crash or a bad disk is a miss, not a wrong vector.
+                        if isinstance(blob, bytes) and len(blob) == 4 * dim:
+                            found[key] = np.frombuffer(blob, dtype="<f4").astype(np.float32)
+            except sqlite3.DatabaseError as err:
+                self._fail(err, "reading")
+                return {}
+        return found
+
+    def put_many(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Store `vectors` (key -> 1-d array) in one transaction; a failure is reported, never raised."""
+        rows = [
+            (k, int(np.size(v)), np.asarray(v, dtype="<f4").ravel().tobytes()) for k, v in vectors.items()
+        ]
+        if not rows:
+            return
+        with self._lock:
+            for attempt in range(2):
+                if self._conn is None:
+                    return
+                try:
+                    with self._conn:
+                        self._conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
+                    return
+                except sqlite3.DatabaseError as err:
+                    # A corrupt file is replaced by a fresh one in _fail, so one retry can succeed.
+                    self._fail(err, "writing", recover=attempt == 0)
+
+    def __len__(self) -> int:
+        with self._lock:
+            if self._conn is None:
+                return 0
+            try:
+                return self._conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+            except sqlite3.DatabaseError as err:
+                self._fail(err, "counting")
+                return 0
+
+    def close(self) -> None:
+        """Close the database file; later calls behave as an empty, read-only cache."""
+        with self._lock:
+            self._close()
+
+    def __enter__(self) -> EmbeddingCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _open(self, recovering: bool) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            # WAL lets a search read the cache while an index build is writing to it.
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(_SCHEMA)
+            self._conn.commit()
+        except (OSError, sqlite3.DatabaseError) as err:
+            self._fail(err, "opening", recover=not recovering)
+
+    def _fail(self, err: Exception, action: str, recover: bool = True) -> None:
+        """Replace a corrupt file with a new one; for any other error go on without a cache."""
+        self._close()
+        corrupt = (
+            isinstance(err, sqlite3.DatabaseError) and getattr(err, "sqlite_errorcode", None) in _CORRUPT
+        )
+        if corrupt and recover:
+            try:
+                aside = self._move_aside()
+            except OSError as move_err:
+                _warn(
+                    f"embedding cache {self.path} is corrupt ({err}) and could not be moved aside "
+                    f"({move_err}); continuing without it"
+                )
+                return
+            _warn(
+                f"embedding cache {self.path} is corrupt ({err}); "
+                f"moved it to {aside.name} and started a new one"
+            )
+            self._open(recovering=True)
+        else:
+            _warn(f"embedding cache {self.path} failed while {action} ({err}); continuing without it")
+
+    def _move_aside(self) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+        self.path.rename(aside)
+        # A leftover write-ahead log belongs to the old file and must not be replayed into the new one.
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                side.rename(aside.with_name(aside.name + suffix))
+        return aside
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+
+def embed_with_cache(
+    embedder: Embedder,
+    texts: Sequence[str],
+    cache: EmbeddingCache | None,
+    batch_size: int = 32,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Passage vectors for `texts` in input order, embedding only cache misses: (vectors, number embedded)."""
+    texts = as_text_list(texts)
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    keys = [cache_key(embedder.name, t) for t in texts]
+    unique = dict(zip(keys, texts, strict=True))  # duplicate texts share a key and are embedded once
+    known = cache.get_many(unique) if cache is not None else {}
+    known = {k: v for k, v in known.items() if v.shape == (embedder.dim,)}
+    missing = [k for k in unique if k not in known]
+    for start in range(0, len(missing), batch_size):
+        batch = missing[start : start + batch_size]
+        vectors = np.asarray(embedder.embed_passages([unique[k] for k in batch]), dtype=np.float32)
+        if vectors.shape != (len(batch), embedder.dim):
+            raise ValueError(
+                f"embedder {embedder.name} returned shape {vectors.shape} for {len(batch)} passages; "
+                f"expected ({len(batch)}, {embedder.dim})"
+            )
+        fresh = dict(zip(batch, vectors, strict=True))
+        known.update(fresh)
+        # Written per batch so an interrupted build keeps what it already paid for.
+        if cache is not None:
+            cache.put_many(fresh)
+        if progress is not None:
+            progress(len(batch))
+    out = np.empty((len(texts), embedder.dim), dtype=np.float32)
+    for i, key in enumerate(keys):
+        out[i] = known[key]
+    return out, len(missing)
+
+
+def _warn(message: str) -> None:
+    print(f"reform-search: warning: {message}", file=sys.stderr)

@@ -1,0 +1,231 @@
+"""Index persistence: plain files plus manifest.json, written as a new generation and switched atomically.
+
+    INDEX_DIR/
+      CURRENT                 name of the live generation (replaced atomically with os.replace)
+      gen-<time>-<pid>/       manifest.json, passages.jsonl, vectors.npy, dense.faiss, bm25*.{json,npy}
+
+A crash while writing leaves CURRENT pointing at the previous complete generation; unfinished
+generations are removed by the next write. Nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from corpus.passage import Passage
+from index.bm25 import BM25
+from index.dense import DenseIndex, load_dense_index
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+PASSAGES = "passages.jsonl"
+VECTORS = "vectors.npy"
+DENSE = "dense.faiss"
+REBUILD_HINT = "rebuild it with `reform-search index --rebuild`"
+
+
+class IndexProblem(Exception):
+    """An index that is missing, built with other settings, or damaged; the message says what to do."""
+
+
+class MissingIndex(IndexProblem):
+    """No index at the given directory."""
+
+
+class MismatchedIndex(IndexProblem):
+    """The index was built with settings (model, tokenizer, splitter) other than the current ones."""
+
+
+class CorruptIndex(IndexProblem):
+    """An index file is missing, truncated or unreadable."""
+
+
+@dataclass
+class StoredIndex:
+    """A loaded index: passages with their vectors, the dense and lexical indexes, and the manifest."""
+
+    path: Path
+    manifest: dict
+    passages: list[Passage]
+    vectors: np.ndarray
+    dense: DenseIndex
+    bm25: BM25
+
+    @property
+    def documents(self) -> list[dict]:
+        """Metadata of the indexed documents, as recorded in the manifest."""
+        return self.manifest["documents"]
+
+    @property
+    def city_pairs(self) -> list[tuple[str, str]]:
+        """(city, English name) of every indexed city, in the order documents were added."""
+        return list(dict.fromkeys((d["city"], d.get("city_en", "")) for d in self.documents))
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The live generation directory, or None when the index directory holds no index."""
+    pointer = Path(index_dir) / CURRENT
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise CorruptIndex(f"cannot read {pointer}: {e}; {REBUILD_HINT}") from None
+    gen = Path(index_dir) / name
+    if not name.startswith("gen-") or not gen.is_dir():
+        raise CorruptIndex(f"{pointer} names {name!r}, which is not an index generation; {REBUILD_HINT}")
+    return gen
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    """The live manifest, or None when there is no index yet."""
+    gen = current_generation(index_dir)
+    if gen is None:
+        return None
+    try:
+        return json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise CorruptIndex(f"index manifest {gen / MANIFEST} is unreadable ({e}); {REBUILD_HINT}") from None
+
+
+def check_compatible(manifest: dict, expected: dict) -> None:
+    """Refuse an index built with other settings, naming the difference and the fix."""
+    if manifest.get("format") != FORMAT_VERSION:
+        have = manifest.get("format")
+        raise MismatchedIndex(
+            f"index format {have} is not the current format {FORMAT_VERSION}; {REBUILD_HINT}"
+        )
+    for key, want in expected.items():
+        have = manifest.get(key)
+        if have != want:
+            raise MismatchedIndex(
+                f"index was built with {key} {_show(have)}, but the current setting is {_show(want)}; "
+                f"{REBUILD_HINT} (or use the settings it was built with)"
+            )
+
+
+def _show(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def load_index(index_dir: Path, expected: dict | None = None) -> StoredIndex:
+    """Load the live generation; `expected` manifest entries (embedder, tokenizer...) must match."""
+    index_dir = Path(index_dir)
+    gen = current_generation(index_dir)
+    if gen is None:
+        raise MissingIndex(f"no index at {index_dir}; build it with `reform-search index`")
+    manifest = read_manifest(index_dir)
+    if expected:
+        check_compatible(manifest, expected)
+    _check_files(gen, manifest)
+    try:
+        with open(gen / PASSAGES, encoding="utf-8") as f:
+            passages = [Passage.from_dict(json.loads(line)) for line in f if line.strip()]
+        vectors = np.load(gen / VECTORS, allow_pickle=False, mmap_mode="r")
+        dense = load_dense_index(gen / DENSE, manifest["dense"]["kind"], manifest["embedder"]["dim"])
+        bm25 = BM25.load(gen)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CorruptIndex(f"index at {index_dir} is damaged ({e}); {REBUILD_HINT}") from None
+    if not (len(passages) == len(vectors) == len(dense) == bm25.n_docs == manifest["passages"]):
+        raise CorruptIndex(f"index at {index_dir} has inconsistent parts; {REBUILD_HINT}")
+    return StoredIndex(gen, manifest, passages, vectors, dense, bm25)
+
+
+def _check_files(gen: Path, manifest: dict) -> None:
+    """Sizes recorded in the manifest must match: a truncated or replaced file is caught before use."""
+    for name, info in manifest.get("files", {}).items():
+        path = gen / name
+        if not path.is_file():
+            raise CorruptIndex(f"index file {path} is missing; {REBUILD_HINT}")
+        if path.stat().st_size != info["bytes"]:
+            raise CorruptIndex(f"index file {path} has changed size since it was written; {REBUILD_HINT}")
+
+
+def verify_checksums(index_dir: Path) -> list[str]:
+    """Names of index files whose SHA-256 differs from the manifest (empty when all are intact)."""
+    gen = current_generation(index_dir)
+    if gen is None:
+        raise MissingIndex(f"no index at {index_dir}; build it with `reform-search index`")
+    manifest = read_manifest(index_dir)
+    return [n for n, info in manifest.get("files", {}).items() if _sha256(gen / n) != info["sha256"]]
+
+
+def save_index(
+    index_dir: Path,
+    manifest: dict,
+    passages: list[Passage],
+    vectors: np.ndarray,
+    dense: DenseIndex,
+    bm25: BM25,
+) -> Path:
+    """Write a new generation and make it live atomically; returns its directory."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale(index_dir)
+    gen = index_dir / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    tmp = gen.with_name(gen.name + ".tmp")
+    tmp.mkdir()
+    with open(tmp / PASSAGES, "w", encoding="utf-8") as f:
+        for p in passages:
+            f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+    np.save(tmp / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+    dense.save(tmp / DENSE)
+    bm25.save(tmp)
+    files = sorted(p.name for p in tmp.iterdir())
+    manifest = {
+        **manifest,
+        "format": FORMAT_VERSION,
+        "passages": len(passages),
+        "files": {n: {"bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)} for n in files},
+    }
+    _write_atomic(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
+    _fsync_dir(tmp)
+    os.replace(tmp, gen)
+    _write_atomic(index_dir / CURRENT, gen.name + "\n")
+    _fsync_dir(index_dir)
+    clean_stale(index_dir)
+    return gen
+
+
+def clean_stale(index_dir: Path) -> None:
+    """Remove generations other than the live one and unfinished temporary ones."""
+    live = current_generation(index_dir) if (Path(index_dir) / CURRENT).exists() else None
+    for child in Path(index_dir).iterdir():
+        if child.name.startswith("gen-") and child != live and child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        elif child.name.startswith(CURRENT + ".tmp"):
+            child.unlink(missing_ok=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

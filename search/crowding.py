@@ -1,0 +1,38 @@
+"""Result crowding: a few hits per initiative, so one long run of sibling rows doesn't fill the page."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+FREE_PER_GROUP = 2
+DEMOTION = 0.7
+
+
+def crowd(
+    ranked: Sequence[tuple[int, float]],
+    group_of: Sequence[Hashable],
+    k: int,
+    free: int = FREE_PER_GROUP,
+    demotion: float = DEMOTION,
+) -> list[tuple[int, float]]:
+    """Re-rank (id, score) pairs, multiplying a hit's score by `demotion` for every earlier pick of its
+    group beyond the first `free`; returns the best `k`, scores non-increasing.
+
+    Progress tables list many rows under one 具体的取組 (seven rows of 公共施設等の長寿命化); without
+    crowding they take every slot and the other cities' answers fall off the first page.
+    """
+    if not 0 < demotion <= 1:
+        raise ValueError(f"demotion must be in (0, 1], got {demotion}")
+    remaining = [(i, float(s)) for i, s in ranked]
+    picked: list[tuple[int, float]] = []
+    seen: dict[Hashable, int] = {}
+    while remaining and len(picked) < k:
+        best_at, best_score = 0, float("-inf")
+        for at, (i, s) in enumerate(remaining):
+            effective = s * demotion ** max(0, seen.get(group_of[i], 0) - free + 1)
+            if effective > best_score:
+                best_at, best_score = at, effective
+        i, _ = remaining.pop(best_at)
+        picked.append((i, best_score))
+        seen[group_of[i]] = seen.get(group_of[i], 0) + 1
+    return picked

@@ -1,0 +1,144 @@
+"""Query → hits: dense, lexical (BM25) and hybrid (reciprocal rank fusion) ranking with filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from corpus.document import resolve_city
+from corpus.normalize import is_japanese
+from index.embed import Embedder
+from index.store import StoredIndex
+from index.tokenize import matched_terms, tokenize
+from search.crowding import crowd
+from search.fusion import RRF_K, rrf
+from search.hit import Hit
+
+MODES = ("hybrid", "dense", "lexical")
+MAX_QUERY_CHARS = 1000
+CANDIDATES = 100  # per ranker, before fusion
+
+
+@dataclass(frozen=True)
+class Query:
+    """A validated query: its text (truncated if it was too long) and the filters it carries."""
+
+    text: str
+    truncated: bool = False
+
+
+def check_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
+    """Refuse an empty query; cut an over-long one to `max_chars` (the caller warns)."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("the query is empty; type the words to search for")
+    text = " ".join(text.split())
+    if len(text) > max_chars:
+        return Query(text[:max_chars], truncated=True)
+    return Query(text)
+
+
+def lexical_weight(tokens: Sequence[str]) -> float:
+    """Weight of the BM25 ranking in hybrid fusion: the share of query tokens in Japanese script.
+
+    BM25 over Japanese text matches Japanese query words; English words reach it only through the
+    few loanword glosses of the dictionary, so an English query leans on the multilingual embedding.
+    """
+    if not tokens:
+        return 0.0
+    return sum(any(is_japanese(c) for c in t) for t in tokens) / len(tokens)
+
+
+class Searcher:
+    """A loaded index and the embedder that made it, ready to answer queries concurrently."""
+
+    def __init__(self, index: StoredIndex, embedder: Embedder, rrf_k: int = RRF_K) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.rrf_k = rrf_k
+        self.passages = index.passages
+        self._cities = np.array([p.city for p in self.passages])
+        self._docs = np.array([p.doc_id for p in self.passages])
+        self._years = np.array([p.fiscal_year or 0 for p in self.passages])
+        # Rows sharing a 具体的取組 form one group for crowding; other passages stand alone.
+        self._groups = [(p.doc_id, p.initiative or p.id) for p in self.passages]
+
+    @property
+    def cities(self) -> list[str]:
+        """Indexed cities in the order their documents were added."""
+        return list(dict.fromkeys(d["city"] for d in self.index.documents))
+
+    def resolve_cities(self, names: Iterable[str]) -> list[str]:
+        """Canonical names for city names or aliases; an unknown one raises ValueError listing the known."""
+        return [resolve_city(n, self.index.city_pairs) for n in names]
+
+    def mask(
+        self,
+        cities: Sequence[str] | None = None,
+        documents: Sequence[str] | None = None,
+        years: Sequence[int] | None = None,
+    ) -> np.ndarray | None:
+        """Boolean mask of the passages the filters allow, or None when nothing is filtered."""
+        if not (cities or documents or years):
+            return None
+        allowed = np.ones(len(self.passages), dtype=bool)
+        if cities:
+            allowed &= np.isin(self._cities, self.resolve_cities(cities))
+        if documents:
+            known = {d["id"]: d["id"] for d in self.index.documents} | {
+                d["title"]: d["id"] for d in self.index.documents
+            }
+            unknown = [d for d in documents if d not in known]
+            if unknown:
+                raise ValueError(
+                    f"unknown document {unknown[0]!r}; known ids: {', '.join(sorted(set(known.values())))}"
+                )
+            allowed &= np.isin(self._docs, [known[d] for d in documents])
+        if years:
+            allowed &= np.isin(self._years, [int(y) for y in years])
+        return allowed
+
+    def search(
+        self,
+        query: str,
+        top_k: int = 10,
+        mode: str = "hybrid",
+        cities: Sequence[str] | None = None,
+        documents: Sequence[str] | None = None,
+        years: Sequence[int] | None = None,
+        allowed: np.ndarray | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The best `top_k` passages for `query`, best first."""
+        q = check_query(query)
+        if top_k <= 0:
+            raise ValueError(f"top-k must be a positive number of hits, got {top_k}")
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+        if allowed is None:
+            allowed = self.mask(cities, documents, years)
+        n_allowed = len(self.passages) if allowed is None else int(allowed.sum())
+        if n_allowed == 0:
+            return []
+        tokens = tokenize(q.text)
+        depth = min(n_allowed, max(CANDIDATES, top_k))
+        ranked: list[tuple[int, float]]
+        if mode == "lexical":
+            ids, scores = self.index.bm25.search(tokens, depth, allowed)
+            ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
+        else:
+            vec = self.embedder.embed_queries([q.text])[0] if query_vector is None else query_vector
+            ids, scores = self.index.dense.search(vec, depth, allowed)
+            if mode == "dense":
+                ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
+            else:
+                lex_ids, _ = self.index.bm25.search(tokens, depth, allowed)
+                weights = [1.0, lexical_weight(tokens)]
+                ranked = rrf([ids.tolist(), lex_ids.tolist()], k=self.rrf_k, weights=weights)
+        ranked = crowd(ranked, self._groups, top_k)
+        query_tokens = set(tokens)
+        return [
+            Hit(self.passages[i], rank, s, tuple(matched_terms(self.passages[i].text, query_tokens)))
+            for rank, (i, s) in enumerate(ranked, 1)
+        ]

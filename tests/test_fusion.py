@@ -1,0 +1,82 @@
+"""Reciprocal rank fusion against hand-computed examples, plus its tie and error rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from search.fusion import RRF_K, rrf
+
+
+def test_three_documents_by_hand():
+    # k = 60, lexical ranks A B C, dense ranks B C A:
+    #   A: 1/(60+1) + 1/(60+3) = 0.016393443 + 0.015873016 = 0.032266459
+    #   B: 1/(60+2) + 1/(60+1) = 0.016129032 + 0.016393443 = 0.032522475
+    #   C: 1/(60+3) + 1/(60+2) = 0.015873016 + 0.016129032 = 0.032002048
+    # so B, A, C.
+    a, b, c = 0, 1, 2
+    fused = rrf([[a, b, c], [b, c, a]])
+    assert [doc for doc, _ in fused] == [b, a, c]
+    assert [score for _, score in fused] == pytest.approx([0.032522475, 0.032266459, 0.032002048], abs=1e-9)
+    assert RRF_K == 60
+
+
+def test_weights_scale_each_ranking():
+    # Weights 2 and 1, k = 60: A: 2/61 + 1/63 = 0.032786885 + 0.015873016 = 0.048659901,
+    # B: 2/62 + 1/61 = 0.032258065 + 0.016393443 = 0.048651507,
+    # C: 2/63 + 1/62 = 0.031746032 + 0.016129032 = 0.047875064; doubling the lexical ranking lifts A above B.
+    fused = rrf([[0, 1, 2], [1, 2, 0]], weights=[2.0, 1.0])
+    assert [doc for doc, _ in fused] == [0, 1, 2]
+    assert [score for _, score in fused] == pytest.approx([0.048659901, 0.048651507, 0.047875064], abs=1e-9)
+    assert [doc for doc, _ in rrf([[0, 1, 2], [1, 2, 0]], weights=[0.0, 1.0])] == [1, 2, 0]
+
+
+def test_documents_in_only_one_ranking_are_kept():
+    fused = dict(rrf([[7, 8], [9]], k=1))
+    assert fused == pytest.approx({7: 1 / 2, 9: 1 / 2, 8: 1 / 3})
+
+
+def test_ties_break_by_best_single_rank_then_lower_doc():
+    # k = 1 keeps every sum exact in binary:
+    #   doc 9: rank 1 in the first ranking        -> 1/2
+    #   doc 4: rank 1 in the second ranking       -> 1/2
+    #   doc 1: rank 3 in both                     -> 1/4 + 1/4 = 1/2
+    #   doc 5, doc 6: rank 2 in one ranking each  -> 1/3
+    # 9 and 4 share best rank 1, so 4 (lower id) leads; 1's best rank is only 3.
+    fused = rrf([[9, 5, 1], [4, 6, 1]], k=1)
+    assert fused == [(4, 0.5), (9, 0.5), (1, 0.5), (5, pytest.approx(1 / 3)), (6, pytest.approx(1 / 3))]
+
+
+def test_scores_do_not_depend_on_ranking_order():
+    rng = np.random.default_rng(0)
+    rankings = [rng.permutation(50)[:30].tolist() for _ in range(4)]
+    assert rrf(rankings) == rrf(rankings[::-1])
+
+
+def test_numpy_ids_come_back_as_int():
+    fused = rrf([np.array([3, 1], dtype=np.int64)])
+    assert fused == [(3, pytest.approx(1 / 61)), (1, pytest.approx(1 / 62))]
+    assert all(type(doc) is int for doc, _ in fused)
+
+
+def test_no_rankings_fuse_to_nothing():
+    assert rrf([]) == []
+    assert rrf([[], []]) == []
+
+
+@pytest.mark.parametrize("k", [0, -5])
+def test_k_must_be_positive(k):
+    with pytest.raises(ValueError, match=f"RRF k of {k}"):
+        rrf([[1, 2]], k=k)
+
+
+def test_weights_must_match_and_be_non_negative():
+    with pytest.raises(ValueError, match="got 1 weights for 2 rankings"):
+        rrf([[1], [2]], weights=[1.0])
+    with pytest.raises(ValueError, match="weight 1 of -1"):
+        rrf([[1], [2]], weights=[1.0, -1.0])
+
+
+def test_duplicate_in_one_ranking_is_rejected():
+    with pytest.raises(ValueError, match="ranking 0 lists doc 3 twice"):
+        rrf([[3, 4, 3]])

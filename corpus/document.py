@@ -134,7 +134,10 @@ def load_corpus(manifest: Path = DEFAULT_CORPUS) -> list[Document]:
     entries = spec.get("document", [])
     if not entries:
         raise ValueError(f"corpus manifest {str(manifest)!r} lists no [[document]]")
-    docs = [read_document(manifest.parent / str(e.get("file", "")), **e) for e in entries]
+    for n, e in enumerate(entries, 1):
+        if not e.get("file"):
+            raise ValueError(f"corpus manifest {str(manifest)!r}: document {n} has no 'file'")
+    docs = [read_document(manifest.parent / str(e["file"]), **e) for e in entries]
     ids = [d.id for d in docs]
     if len(set(ids)) != len(ids):
         raise ValueError(f"corpus manifest {str(manifest)!r} repeats a document id: {ids}")
@@ -150,16 +153,24 @@ def _city_key(name: str) -> str:
 def resolve_city(name: str, cities: Iterable[tuple[str, str]]) -> str:
     """The canonical city for a name or alias (会津若松市, 会津若松, Aizuwakamatsu, aizu-wakamatsu).
 
-    `cities` holds (canonical name, English name) pairs of the indexed cities.
+    `cities` holds (canonical name, English name) pairs of the indexed cities. An exact name always
+    wins; a loose form (without 市/町/村, any case or spacing) must point at exactly one city.
     """
-    pairs = list(cities)
-    keys: dict[str, str] = {}
-    for city, city_en in pairs:
-        keys[_city_key(city)] = city
-        if city_en:
-            keys[_city_key(city_en)] = city
-    found = keys.get(_city_key(name)) if name and name.strip() else None
-    if found is None:
-        known = ", ".join(dict.fromkeys(f"{c} ({e})" if e else c for c, e in pairs))
+    pairs = list(dict.fromkeys(cities))
+    known = ", ".join(dict.fromkeys(f"{c} ({e})" if e else c for c, e in pairs))
+    if not isinstance(name, str) or not name.strip():
         raise ValueError(f"unknown city {name!r}; known cities: {known}")
-    return found
+    exact = unicodedata.normalize("NFC", name.strip())
+    if any(exact == c for c, _ in pairs):
+        return exact
+    keys: dict[str, set[str]] = {}
+    for city, city_en in pairs:
+        for alias in (city, city_en):
+            if alias:
+                keys.setdefault(_city_key(alias), set()).add(city)
+    found = keys.get(_city_key(name), set())
+    if len(found) > 1:
+        raise ValueError(f"city {name!r} is ambiguous: {', '.join(sorted(found))}; use the full name")
+    if not found:
+        raise ValueError(f"unknown city {name!r}; known cities: {known}")
+    return found.pop()

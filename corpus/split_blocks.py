@@ -88,7 +88,7 @@ def _blocks(lines: list[str], running: set[str] | frozenset[str]) -> Iterator[_B
     block: list[str] = []
     start, new_page, page_pending, previous = 0, False, False, ""
     for n, raw in enumerate(lines, 1):
-        line = collapse_letterspacing(raw.strip())
+        line = raw.strip() if _HEADING.match(raw.strip()) else collapse_letterspacing(raw.strip())
         page_pending = page_pending or _page_start(raw, previous)
         previous = raw if raw.strip() else previous
         if block and page_pending:

@@ -95,7 +95,7 @@ class _TableParser:
         self.section = self.item = self.initiative = ""
         self.page = 0
         self.page_rows: list[_Row] = []
-        self.hoisted: list[tuple[str, str]] = []
+        self.hoisted: list[tuple[str, str, int]] = []
         self.preamble = False
         self.row: _Row | None = None
 
@@ -121,7 +121,7 @@ class _TableParser:
             self.preamble = True
             self.labels.update(found)
             return
-        if self.preamble and len(block) == 1 and self._preamble_line(first, found):
+        if self.preamble and len(block) == 1 and self._preamble_line(first, found, start):
             return
         role = _classify(block)
         if role != "wide" and role != "other":
@@ -156,14 +156,14 @@ class _TableParser:
             for n, line in enumerate(block):
                 row.add(row.last, [line], start + n)
 
-    def _preamble_line(self, line: str, found: dict[str, str]) -> bool:
+    def _preamble_line(self, line: str, found: dict[str, str], lineno: int) -> bool:
         """One-line blocks above the first row: the status label, or 所管課 cells moved up by extraction."""
         if "status" in found and width(line) < 12:
             self.labels["status"] = found["status"]
             return True
         dept, _, rest = line.partition(_CELL_GAP)
         if width(dept) <= 8 and _DEPT_END.search(dept.strip()):
-            self.hoisted.append((dept.strip(), rest.strip()))
+            self.hoisted.append((dept.strip(), rest.strip(), lineno))
             return True
         return False
 
@@ -242,13 +242,13 @@ def _full_width_only(line: str) -> bool:
     return all(unicodedata.east_asian_width(c) in "FWA" for c in line.strip(" "))
 
 
-def _assign_hoisted(rows: list[_Row], hoisted: list[tuple[str, str]]) -> None:
+def _assign_hoisted(rows: list[_Row], hoisted: list[tuple[str, str, int]]) -> None:
     """Give one-line 所管課 cells, moved to the top of the page by extraction, to the rows lacking one."""
     lacking = [r for r in rows if not r.has("department")]
     if not hoisted or len(lacking) != len(hoisted):
         return  # ambiguous: an unknown department beats a wrong one
-    for r, (dept, status) in zip(lacking, hoisted, strict=True):
-        r.cells["department"] = [[dept]]
+    for r, (dept, status, _line) in zip(lacking, hoisted, strict=True):
+        r.cells["department"] = [[dept]]  # its line stays out of the span: it sits above other rows
         if status and not r.has("status"):
             r.cells["status"] = [[status]]
 

@@ -10,11 +10,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from corpus.document import Document
 from corpus.passage import Passage
 from corpus.split import SPLITTER_VERSION, split_passages
 from index.bm25 import BM25
 from index.cache import EmbeddingCache, embed_with_cache
+from index.calibration import CALIBRATION_VERSION, calibrate
 from index.dense import build_dense_index
 from index.embed import Embedder
 from index.store import MismatchedIndex, check_compatible, read_manifest, save_index
@@ -42,6 +45,7 @@ def expected_manifest(embedder: Embedder) -> dict:
         "embedder": {"name": embedder.name, "dim": embedder.dim},
         "tokenizer": tokenizer_info(),
         "splitter_version": SPLITTER_VERSION,
+        "calibration_version": CALIBRATION_VERSION,
     }
 
 
@@ -53,6 +57,24 @@ def embedding_text(p: Passage) -> str:
     default corpus), and the title moves them back to their own topic.
     """
     return p.text if p.initiative else f"{p.document}\n{p.text}"
+
+
+def profile_texts(p: Passage) -> list[str]:
+    """The parts a passage is compared by when its counterparts in other cities are sought.
+
+    A table row is the passage itself plus each of its fields (内容, 取組状況, 今後…) under the row's
+    initiative: a counterpart often matches one statement of a long row, not the row as a whole.
+    """
+    head = p.initiative or ""
+    fields = [f"{head}\n{label}：{value}" for label, value in p.fields if value != p.department]
+    return [p.text, *fields]
+
+
+def _profiles(vectors: np.ndarray, counts: list[int]) -> np.ndarray:
+    """One unit vector per passage: the normalized mean of its parts' vectors."""
+    ends = np.cumsum(counts)
+    out = np.stack([vectors[e - n : e].mean(axis=0) for e, n in zip(ends, counts, strict=True)])
+    return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
 
 
 def build_index(
@@ -75,10 +97,13 @@ def build_index(
         passages = [p for d in documents for p in split_passages(d)]
         if not passages:
             raise ValueError("the documents yield no passages to index; check that they contain text")
-        texts = [embedding_text(p) for p in passages]
-        vectors, embedded = embed_with_cache(
+        parts = [profile_texts(p) for p in passages]
+        texts = [embedding_text(p) for p in passages] + [t for ts in parts for t in ts]
+        embedded_all, embedded = embed_with_cache(
             embedder, texts, cache, batch_size, progress=_counter(progress, len(texts))
         )
+        vectors = embedded_all[: len(passages)]
+        profiles = _profiles(embedded_all[len(passages) :], [len(ts) for ts in parts])
         bm25 = BM25.build([tokenize(p.text) for p in passages])
         dense = build_dense_index(vectors, dense_kind)
         counts = {d.id: sum(p.doc_id == d.id for p in passages) for d in documents}
@@ -89,8 +114,9 @@ def build_index(
             "dense": {"kind": dense.kind, "setting": dense_kind, **dense.params()},
             "bm25": {"k1": bm25.k1, "b": bm25.b},
             "documents": [{**d.meta(), "passages": counts[d.id]} for d in documents],
+            "calibration": calibrate(embedder, vectors, [p.city for p in passages]),
         }
-        save_index(index_dir, manifest, passages, vectors, dense, bm25)
+        save_index(index_dir, manifest, passages, vectors, profiles, dense, bm25)
     return BuildReport(len(documents), len(passages), embedded, time.monotonic() - started, True)
 
 

@@ -29,6 +29,7 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 VECTORS = "vectors.npy"
+PROFILES = "profiles.npy"
 DENSE = "dense.faiss"
 REBUILD_HINT = "rebuild it with `reform-search index --rebuild`"
 
@@ -57,6 +58,7 @@ class StoredIndex:
     manifest: dict
     passages: list[Passage]
     vectors: np.ndarray
+    profiles: np.ndarray
     dense: DenseIndex
     bm25: BM25
 
@@ -131,13 +133,15 @@ def load_index(index_dir: Path, expected: dict | None = None) -> StoredIndex:
         with open(gen / PASSAGES, encoding="utf-8") as f:
             passages = [Passage.from_dict(json.loads(line)) for line in f if line.strip()]
         vectors = np.load(gen / VECTORS, allow_pickle=False, mmap_mode="r")
+        profiles = np.load(gen / PROFILES, allow_pickle=False, mmap_mode="r")
         dense = load_dense_index(gen / DENSE, manifest["dense"]["kind"], manifest["embedder"]["dim"])
         bm25 = BM25.load(gen)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise CorruptIndex(f"index at {index_dir} is damaged ({e}); {REBUILD_HINT}") from None
-    if not (len(passages) == len(vectors) == len(dense) == bm25.n_docs == manifest["passages"]):
-        raise CorruptIndex(f"index at {index_dir} has inconsistent parts; {REBUILD_HINT}")
-    return StoredIndex(gen, manifest, passages, vectors, dense, bm25)
+    sizes = (len(passages), len(vectors), len(profiles), len(dense), bm25.n_docs, manifest["passages"])
+    if len(set(sizes)) != 1:
+        raise CorruptIndex(f"index at {index_dir} has inconsistent parts {sizes}; {REBUILD_HINT}")
+    return StoredIndex(gen, manifest, passages, vectors, profiles, dense, bm25)
 
 
 def _check_files(gen: Path, manifest: dict) -> None:
@@ -164,6 +168,7 @@ def save_index(
     manifest: dict,
     passages: list[Passage],
     vectors: np.ndarray,
+    profiles: np.ndarray,
     dense: DenseIndex,
     bm25: BM25,
 ) -> Path:
@@ -178,6 +183,7 @@ def save_index(
         for p in passages:
             f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
     np.save(tmp / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+    np.save(tmp / PROFILES, np.ascontiguousarray(profiles, dtype=np.float32), allow_pickle=False)
     dense.save(tmp / DENSE)
     bm25.save(tmp)
     files = sorted(p.name for p in tmp.iterdir())

@@ -7,7 +7,7 @@ from functools import lru_cache
 from importlib import metadata
 
 # Bump when tokens change for the same text: BM25 indexes built with another version are rebuilt.
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2
 
 _CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "接尾辞", "記号", "代名詞"}
 # Light verbs and formal nouns carry no topic; neither do English function words (queries are
@@ -82,19 +82,25 @@ def _fold(token: str) -> str:
     token = unicodedata.normalize("NFKC", token).lower()
     if token.isascii() and token.isalpha() and len(token) > 3:
         if token.endswith("ies"):
-            token = token[:-3] + "y"
-        elif token.endswith("s") and not token.endswith("ss"):
-            token = token[:-1]
+            return token[:-3] + "y"
+        if token.endswith(("sses", "xes", "ches", "shes", "zes")):
+            return token[:-2]
+        if token.endswith("s") and not token.endswith(("ss", "us", "is")):
+            return token[:-1]
     return token
 
 
 def tokenize(text: str) -> list[str]:
     """Content-word tokens of a Japanese (or English) text, in order, with English glosses of loanwords."""
     tokens: list[str] = []
+    previous = ""
     for word in _tagger()(unicodedata.normalize("NFKC", text)):
         feature = word.feature
+        after_te, previous = previous in ("て", "で"), word.surface
         if feature.pos1 not in _CONTENT_POS:
             continue
+        if after_te and feature.pos1 == "動詞" and feature.pos2 == "非自立可能":
+            continue  # 検討していく, 進めてきた: the auxiliary verb after て adds no topic
         lemma = feature.lemma if feature.lemma not in (None, "*") else word.surface
         lemma, _, gloss = lemma.partition("-")
         if lemma in _STOP_LEMMAS or not lemma.strip():

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from reform_search import __version__
-from reform_search.output import print_hits
+from reform_search.output import print_columns, print_hits
 from reform_search.settings import Settings, load_settings
 
 EXIT_USAGE = 2
@@ -59,6 +60,34 @@ def build_parser() -> argparse.ArgumentParser:
     _filters(p)
     p.set_defaults(run=cmd_search)
 
+    p = sub.add_parser(
+        "compare", parents=[settings], help="one column per city: its best passages and a match label"
+    )
+    p.add_argument("query", help="the theme or initiative to compare, in Japanese or English")
+    p.add_argument("--city", action="append", metavar="CITY", help="compare only these cities (repeatable)")
+    p.set_defaults(run=cmd_compare, top_k_default=3)
+
+    p = sub.add_parser("similar", parents=[settings], help="counterparts of one passage in the other cities")
+    p.add_argument("passage_id", metavar="PASSAGE_ID", help="a passage id (see `reform-search chunks`)")
+    p.add_argument("--city", action="append", metavar="CITY", help="only these cities (repeatable)")
+    p.set_defaults(run=cmd_similar, top_k_default=3)
+
+    p = sub.add_parser("themes", parents=[settings], help="theme × city matrix: label, count, best passage")
+    p.add_argument(
+        "--themes", type=Path, metavar="FILE", help="themes, one per line (default: built-in list)"
+    )
+    p.add_argument("--city", action="append", metavar="CITY", help="only these cities (repeatable)")
+    _export_flags(p, default="md")
+    p.set_defaults(run=cmd_themes)
+
+    p = sub.add_parser(
+        "align", parents=[settings], help="each initiative of city A with its counterpart in B"
+    )
+    p.add_argument("city_a", metavar="CITY_A")
+    p.add_argument("city_b", metavar="CITY_B")
+    _export_flags(p, default="md")
+    p.set_defaults(run=cmd_align)
+
     p = sub.add_parser("chunks", parents=[settings], help="list every indexed passage with its metadata")
     p.add_argument("--city", action="append", metavar="CITY", help="only this city (repeatable)")
     p.set_defaults(run=cmd_chunks)
@@ -77,8 +106,45 @@ def _filters(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _export_flags(p: argparse.ArgumentParser, default: str) -> None:
+    from reform_search.export import FORMATS
+
+    p.add_argument(
+        "--format", choices=FORMATS, default=None, help=f"output format (default: {default}; --json = json)"
+    )
+    p.add_argument("--output", type=Path, metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.set_defaults(format_default=default)
+
+
+def _emit(args: argparse.Namespace, text: str) -> None:
+    """Print an export, or write it to --output through a temporary file and a rename."""
+    if args.output is None:
+        sys.stdout.write(text)
+        return
+    tmp = args.output.with_name(f".{args.output.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8", newline="")
+        os.replace(tmp, args.output)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise ValueError(f"cannot write {str(args.output)!r}: {e.strerror}") from None
+    print(f"wrote {args.output}", file=sys.stderr)
+
+
+def _format(args: argparse.Namespace) -> str:
+    return "json" if args.json else (args.format or args.format_default)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(**{n: getattr(args, n, None) for n in Settings.names()})
+    settings = load_settings(**{n: getattr(args, n, None) for n in Settings.names()})
+    # Comparison commands show a few passages per city unless --top-k (or its env var) says otherwise.
+    if (
+        getattr(args, "top_k_default", None)
+        and args.top_k is None
+        and "REFORM_SEARCH_TOP_K" not in os.environ
+    ):
+        settings = settings.override(top_k=args.top_k_default)
+    return settings
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -146,19 +212,10 @@ def _read_queries(path: Path) -> list[tuple[object, str]]:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     """One query (readable or JSON) or a batch of JSONL queries (one JSON line each)."""
-    from search.engine import check_query
-
     if (args.query is None) == (args.queries is None):
         raise ValueError("give either a query or --queries FILE")
     batch = _read_queries(args.queries) if args.queries else [(None, args.query)]
-    checked = []
-    for qid, text in batch:
-        q = check_query(text, settings.max_query_chars)
-        if q.truncated:
-            print(
-                f"reform-search: warning: query cut to {settings.max_query_chars} characters", file=sys.stderr
-            )
-        checked.append((qid, q.text))
+    checked = [(qid, _checked(text, settings)) for qid, text in batch]
     searcher = open_searcher(settings)
     allowed = searcher.mask(args.city, args.document, args.year)
     for qid, text in checked:
@@ -169,6 +226,61 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print_hits(text, hits)
     return 0
+
+
+def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
+    """One column per city, ranked within the city, with a strong / weak / none label."""
+    from search.compare import compare
+
+    q = _checked(args.query, settings)
+    result = compare(open_searcher(settings), q, args.city, settings.top_k, settings.mode)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print_columns(result.query, result.columns)
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
+    """Counterparts of one passage in every other city (or the cities named)."""
+    from search.compare import similar
+
+    result = similar(open_searcher(settings), args.passage_id, args.city, settings.top_k)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print_columns(f"counterparts of {result.source.passage.id}", result.columns, source=result.source)
+    return 0
+
+
+def cmd_themes(args: argparse.Namespace, settings: Settings) -> int:
+    """Theme × city matrix as Markdown, CSV (UTF-8 with BOM) or JSON."""
+    from reform_search.export import render_matrix
+    from search.themes import read_themes, theme_matrix
+
+    themes = read_themes(args.themes) if args.themes else None
+    fmt = _format(args)
+    _emit(args, render_matrix(theme_matrix(open_searcher(settings), themes, args.city), fmt))
+    return 0
+
+
+def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
+    """Initiatives of city A with their best counterparts in city B, and those only one city has."""
+    from reform_search.export import render_alignment
+    from search.align import align
+
+    fmt = _format(args)
+    _emit(args, render_alignment(align(open_searcher(settings), args.city_a, args.city_b), fmt))
+    return 0
+
+
+def _checked(query: str, settings: Settings) -> str:
+    from search.engine import check_query
+
+    q = check_query(query, settings.max_query_chars)
+    if q.truncated:
+        print(f"reform-search: warning: query cut to {settings.max_query_chars} characters", file=sys.stderr)
+    return q.text
 
 
 def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
@@ -201,6 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")  # Japanese output whatever the locale
     try:
         settings = _settings(args)
         return args.run(args, settings)

@@ -56,3 +56,26 @@ def print_hits(query: str, hits: list[Hit], out=None) -> None:
         body = highlight(snippet(p.text, h.matched), h.matched, tty)
         print(textwrap.indent(body, "    "), file=out)
         print(file=out)
+
+
+MATCH_LABELS = {"strong": "◎ 該当あり strong", "weak": "○ 関連あり weak", "none": "× 該当なし none"}
+
+
+def print_columns(title: str, columns, source: Hit | None = None, out=None) -> None:
+    """Print a comparison city by city: the match label, then the city's best passages."""
+    out = out or sys.stdout
+    tty = out.isatty()
+    print(f"== {title}", file=out)
+    if source is not None:
+        print(f"   {citation(source)}", file=out)
+        print(textwrap.indent(snippet(source.passage.text, ()), "   "), file=out)
+    for column in columns:
+        print(f"\n## {column.city}  {MATCH_LABELS[column.match]}  (z={column.evidence.z:.1f})", file=out)
+        if column.match == "none":
+            print("   該当なし — no passage of this city matches; closest:", file=out)
+        for h in column.hits:
+            p = h.passage
+            context = " > ".join(x for x in (p.section, p.initiative) if x)
+            print(f"  {h.rank}. [{h.score:.4f}] {p.id}  {context}", file=out)
+            body = highlight(snippet(p.text, h.matched, 160), h.matched, tty)
+            print(textwrap.indent(body, "     "), file=out)

@@ -62,12 +62,22 @@ class Searcher:
         self._docs = np.array([p.doc_id for p in self.passages])
         self._years = np.array([p.fiscal_year or 0 for p in self.passages])
         # Rows sharing a 具体的取組 form one group for crowding; other passages stand alone.
-        self._groups = [(p.doc_id, p.initiative or p.id) for p in self.passages]
+        self.groups = [(p.doc_id, p.initiative or p.id) for p in self.passages]
+        self._positions = {p.id: i for i, p in enumerate(self.passages)}
 
     @property
     def cities(self) -> list[str]:
         """Indexed cities in the order their documents were added."""
         return list(dict.fromkeys(d["city"] for d in self.index.documents))
+
+    def position(self, passage_id: str) -> int:
+        """Row of a passage id in the index; an unknown id raises ValueError saying how to list ids."""
+        try:
+            return self._positions[passage_id]
+        except KeyError:
+            raise ValueError(
+                f"unknown passage id {passage_id!r}; list the ids with `reform-search chunks`"
+            ) from None
 
     def resolve_cities(self, names: Iterable[str]) -> list[str]:
         """Canonical names for city names or aliases; an unknown one raises ValueError listing the known."""
@@ -136,7 +146,7 @@ class Searcher:
                 lex_ids, _ = self.index.bm25.search(tokens, depth, allowed)
                 weights = [1.0, lexical_weight(tokens)]
                 ranked = rrf([ids.tolist(), lex_ids.tolist()], k=self.rrf_k, weights=weights)
-        ranked = crowd(ranked, self._groups, top_k)
+        ranked = crowd(ranked, self.groups, top_k)
         query_tokens = set(tokens)
         return [
             Hit(self.passages[i], rank, s, tuple(matched_terms(self.passages[i].text, query_tokens)))

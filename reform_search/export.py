@@ -1,0 +1,173 @@
+"""Exports that open in a spreadsheet or a document: CSV (UTF-8 with BOM), Markdown and JSON.
+
+Every row carries its citation in columns of its own: city, document, section, initiative,
+department, page, lines and passage id, so any cell can be traced to the report it came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from corpus.passage import Passage
+from search.align import Alignment
+from search.themes import Matrix
+
+FORMATS = ("csv", "md", "json")
+BOM = "\ufeff"  # Excel on Japanese Windows reads UTF-8 CSV as Shift_JIS without it
+CITATION = ("city", "document", "section", "initiative", "department", "page", "lines", "passage_id")
+MATCH_MARK = {"strong": "◎", "weak": "○", "none": "×"}
+
+
+def citation(p: Passage | None) -> dict[str, str]:
+    """The citation columns of a passage (empty strings when there is none)."""
+    if p is None:
+        return dict.fromkeys(CITATION, "")
+    lines = f"{p.line_start}-{p.line_end}" if p.line_start else ""
+    return {
+        "city": p.city,
+        "document": p.document,
+        "section": p.section,
+        "initiative": p.initiative or "",
+        "department": p.department or "",
+        "page": str(p.page or ""),
+        "lines": lines,
+        "passage_id": p.id,
+    }
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """A passage's text on one line, cut to `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _csv(header: list[str], rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return BOM + buffer.getvalue()
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def matrix_csv(m: Matrix) -> str:
+    """One row per theme and city: label, count, best passage and its citation."""
+    header = ["theme", "match", "count", *CITATION, "text"]
+    rows = []
+    for c in m.cells:
+        p = c.best.passage if c.best else None
+        rows.append(
+            {
+                "theme": c.theme,
+                "match": c.match,
+                "count": c.count,
+                **citation(p),
+                "text": one_line(p.text) if p else "",
+            }
+        )
+    for row, c in zip(rows, m.cells, strict=True):
+        row["city"] = c.city  # the cell's city, also when it has no best passage
+    return _csv(header, rows)
+
+
+def matrix_markdown(m: Matrix) -> str:
+    """The matrix as a Markdown table (◎ strong, ○ weak, × none, with counts) plus numbered citations."""
+    out = [f"| テーマ / theme | {' | '.join(m.cities)} |", "|---|" + "---|" * len(m.cities)]
+    notes: list[str] = []
+    for theme in m.themes:
+        cells = []
+        for city in m.cities:
+            c = m.cell(theme, city)
+            ref = ""
+            if c.best:
+                notes.append(_note(c.best.passage))
+                ref = f" [{len(notes)}]"
+            cells.append(f"{MATCH_MARK[c.match]} {c.match} ({c.count}){ref}")
+        out.append(f"| {_md_cell(theme)} | {' | '.join(cells)} |")
+    out += ["", "◎ strong · ○ weak · × none (該当なし); (n) = passages that match on their own.", ""]
+    out += [f"{n}. {note}" for n, note in enumerate(notes, 1)]
+    return "\n".join(out) + "\n"
+
+
+def _note(p: Passage) -> str:
+    cite = citation(p)
+    where = ", ".join(x for x in (f"p.{cite['page']}" if cite["page"] else "", f"l.{cite['lines']}") if x)
+    head = " > ".join(x for x in (p.section, p.initiative) if x)
+    return f"{p.city}「{p.document}」 {head} ({where}; `{p.id}`): {_md_cell(one_line(p.text, 120))}"
+
+
+def alignment_csv(a: Alignment) -> str:
+    """One row per initiative of A: its citation, the match label and its counterpart's citation."""
+    header = [*(f"source_{k}" for k in CITATION), "source_text", "match", "z"]
+    header += [*(f"counterpart_{k}" for k in CITATION), "counterpart_text"]
+    rows = []
+    for pair in a.pairs:
+        other = pair.counterpart.passage if pair.counterpart else None
+        row = {f"source_{k}": v for k, v in citation(pair.source).items()}
+        row |= {"source_text": one_line(pair.source.text), "match": pair.match, "z": f"{pair.z:.2f}"}
+        row |= {f"counterpart_{k}": v for k, v in citation(other).items()}
+        row["counterpart_text"] = one_line(other.text) if other else ""
+        rows.append(row)
+    return _csv(header, rows)
+
+
+def alignment_markdown(a: Alignment) -> str:
+    """The alignment as Markdown: pairs, then the initiatives only one city has."""
+    out = [f"# {a.city_a} ↔ {a.city_b}", "", f"| {a.city_a} | | {a.city_b} |", "|---|---|---|"]
+    for pair in a.pairs:
+        left = f"{_md_cell(one_line(pair.source.text, 80))} `{pair.source.id}`"
+        right = (
+            f"{_md_cell(one_line(pair.counterpart.passage.text, 80))} `{pair.counterpart.passage.id}`"
+            if pair.counterpart
+            else "該当なし"
+        )
+        out.append(f"| {left} | {MATCH_MARK[pair.match]} {pair.match} | {right} |")
+    for city, only in ((a.city_a, a.only_a), (a.city_b, a.only_b)):
+        out += ["", f"## {city} のみ / only in {city} ({len(only)})", ""]
+        out += [f"- {_md_cell(one_line(p.text, 100))} `{p.id}`" for p in only] or ["- (none)"]
+    return "\n".join(out) + "\n"
+
+
+def alignment_json(a: Alignment) -> str:
+    """The alignment as JSON."""
+    obj = {
+        "city_a": a.city_a,
+        "city_b": a.city_b,
+        "pairs": [
+            {
+                "source": pair.source.to_dict(),
+                "match": pair.match,
+                "z": round(pair.z, 2),
+                "counterpart": pair.counterpart.to_dict() if pair.counterpart else None,
+            }
+            for pair in a.pairs
+        ],
+        "only_a": [p.id for p in a.only_a],
+        "only_b": [p.id for p in a.only_b],
+    }
+    return json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
+
+
+def render_matrix(m: Matrix, fmt: str) -> str:
+    """The matrix in one of FORMATS."""
+    return {
+        "csv": matrix_csv,
+        "md": matrix_markdown,
+        "json": lambda x: json.dumps(x.to_dict(), ensure_ascii=False, indent=1) + "\n",
+    }[_check(fmt)](m)
+
+
+def render_alignment(a: Alignment, fmt: str) -> str:
+    """The alignment in one of FORMATS."""
+    return {"csv": alignment_csv, "md": alignment_markdown, "json": alignment_json}[_check(fmt)](a)
+
+
+def _check(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    return fmt

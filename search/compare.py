@@ -1,0 +1,196 @@
+"""Side-by-side comparison: one column per city with its best passages and a strong / weak / none label.
+
+The label is read from evidence that means the same thing for every query (raw cosines do not):
+
+    z         the city's best cosine for the query, in standard deviations above the city's null
+              (its best cosines for generic probe texts, measured at index time: index/calibration.py)
+    coverage  the share of the query's words that one passage of the city contains together,
+              counted only for Japanese words (English reaches Japanese text only through glosses)
+
+    strong    z ≥ 3 and coverage ≥ 0.5, or z ≥ 4 on its own
+    weak      z ≥ 2.5, or z ≥ 1.5 with coverage ≥ 0.5
+    none      otherwise ("該当なし")
+
+Both numbers depend only on the query and the city's own passages, so a label never changes when
+another city's documents are added, and repeating a query repeats its labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.tokenize import tokenize
+from search.crowding import crowd
+from search.engine import Searcher, check_query, lexical_weight
+from search.hit import Hit
+
+MATCHES = ("strong", "weak", "none")
+Z_STRONG = 3.0
+Z_STRONG_ALONE = 4.0
+Z_WEAK = 2.5
+Z_WEAK_WITH_WORDS = 1.5
+COVERAGE = 0.5
+MATCH_DEPTH = 200  # candidates examined when counting a city's matching passages
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a column's label rests on."""
+
+    z: float
+    coverage: float = 0.0
+
+    def to_dict(self) -> dict:
+        """Rounded numbers for JSON."""
+        return {"z": round(self.z, 2), "coverage": round(self.coverage, 2)}
+
+
+def match_label(evidence: Evidence) -> str:
+    """strong / weak / none from calibrated similarity and word coverage (rule in the module docstring)."""
+    z, words = evidence.z, evidence.coverage >= COVERAGE
+    if (z >= Z_STRONG and words) or z >= Z_STRONG_ALONE:
+        return "strong"
+    if z >= Z_WEAK or (z >= Z_WEAK_WITH_WORDS and words):
+        return "weak"
+    return "none"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One city's answer: its best hits, ranked within the city, and how well it matches."""
+
+    city: str
+    match: str
+    hits: tuple[Hit, ...]
+    evidence: Evidence
+    matching: int = 0  # passages of the city that match on their own
+
+    def to_dict(self) -> dict:
+        """JSON shape of the CLI contract: city, match, hits (plus the evidence and matching count)."""
+        return {
+            "city": self.city,
+            "match": self.match,
+            "matching": self.matching,
+            "evidence": self.evidence.to_dict(),
+            "hits": [h.to_dict() for h in self.hits],
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A query answered city by city."""
+
+    query: str
+    columns: tuple[Column, ...]
+
+    def to_dict(self) -> dict:
+        """{"query", "columns"} as in the CLI contract."""
+        return {"query": self.query, "columns": [c.to_dict() for c in self.columns]}
+
+
+@dataclass(frozen=True)
+class Counterparts:
+    """The counterparts of one passage in other cities."""
+
+    source: Hit
+    columns: tuple[Column, ...]
+
+    def to_dict(self) -> dict:
+        """{"source", "columns"} as in the CLI contract."""
+        return {"source": self.source.to_dict(), "columns": [c.to_dict() for c in self.columns]}
+
+
+def _null(searcher: Searcher, city: str, kind: str) -> tuple[float, float]:
+    stats = searcher.index.manifest["calibration"]["cities"][city][kind]
+    return stats["mean"], stats["std"]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """A query embedded and tokenized once, with its per-passage word coverage."""
+
+    text: str
+    vector: np.ndarray
+    coverage: np.ndarray
+    kind: str
+
+
+def _score(searcher: Searcher, query: str) -> _Scored:
+    text = check_query(query).text
+    tokens = tokenize(text)
+    weight = lexical_weight(tokens)
+    vector = searcher.embedder.embed_queries([text])[0]
+    coverage = searcher.index.bm25.coverage(tokens) * weight
+    return _Scored(text, vector, coverage, "query_ja" if weight >= 0.5 else "query_en")
+
+
+def _evidence(searcher: Searcher, q: _Scored, city: str, allowed: np.ndarray) -> Evidence:
+    _, best = searcher.index.dense.search(q.vector, 1, allowed)
+    mean, std = _null(searcher, city, q.kind)
+    return Evidence(float((best[0] - mean) / std), float(q.coverage[allowed].max()))
+
+
+def compare(
+    searcher: Searcher,
+    query: str,
+    cities: Sequence[str] | None = None,
+    top_k: int = 3,
+    mode: str = "hybrid",
+) -> Comparison:
+    """Rank passages within each city separately and label each city's match."""
+    q = _score(searcher, query)
+    chosen = searcher.resolve_cities(cities) if cities else searcher.cities
+    columns = []
+    for city in dict.fromkeys(chosen):
+        allowed = searcher.mask(cities=[city])
+        evidence = _evidence(searcher, q, city, allowed)
+        hits = searcher.search(q.text, top_k, mode, allowed=allowed, query_vector=q.vector)
+        matching = _matching(searcher, q, city, allowed)
+        columns.append(Column(city, match_label(evidence), tuple(hits), evidence, matching))
+    return Comparison(q.text, tuple(columns))
+
+
+def _matching(
+    searcher: Searcher, q: _Scored, city: str, allowed: np.ndarray, depth: int = MATCH_DEPTH
+) -> int:
+    """How many of the city's passages match the query on their own (label weak or strong)."""
+    ids, cosines = searcher.index.dense.search(q.vector, min(depth, int(allowed.sum())), allowed)
+    mean, std = _null(searcher, city, q.kind)
+    return sum(
+        match_label(Evidence((c - mean) / std, float(q.coverage[i]))) != "none"
+        for i, c in zip(ids.tolist(), cosines.tolist(), strict=True)
+    )
+
+
+def similar(
+    searcher: Searcher,
+    passage_id: str,
+    cities: Sequence[str] | None = None,
+    top_k: int = 3,
+) -> Counterparts:
+    """Counterparts of a passage in every other city (or the named ones), by its profile vector."""
+    if top_k <= 0:
+        raise ValueError(f"top-k must be a positive number of hits, got {top_k}")
+    index = searcher.position(passage_id)
+    source = searcher.passages[index]
+    chosen = searcher.resolve_cities(cities) if cities else [c for c in searcher.cities if c != source.city]
+    profile = np.asarray(searcher.index.profiles[index])
+    columns = []
+    for city in dict.fromkeys(chosen):
+        allowed = searcher.mask(cities=[city])
+        allowed[index] = False
+        depth = min(int(allowed.sum()), max(top_k * 10, 50))
+        if depth == 0:
+            columns.append(Column(city, "none", (), Evidence(float("-inf"))))
+            continue
+        ids, scores = searcher.index.dense.search(profile, depth, allowed)
+        mean, std = _null(searcher, city, "passage")
+        evidence = Evidence(float((scores[0] - mean) / std))
+        matching = sum(match_label(Evidence((c - mean) / std)) != "none" for c in scores.tolist())
+        ranked = crowd(list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.groups, top_k)
+        hits = tuple(Hit(searcher.passages[i], rank, s) for rank, (i, s) in enumerate(ranked, 1))
+        columns.append(Column(city, match_label(evidence), hits, evidence, matching))
+    return Counterparts(Hit(source, 0, 1.0), tuple(columns))

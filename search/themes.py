@@ -1,0 +1,97 @@
+"""Theme × city matrix: for each theme and city, the match label, how many passages match, the best one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from search.compare import compare
+from search.engine import Searcher
+from search.hit import Hit
+
+# The default rows: いわき市's five arrows (5本の矢) of its structural reform, then the three section
+# titles of 会津若松市's reform plan, as the two default reports name them.
+DEFAULT_THEMES = (
+    "市民サービスDX",
+    "人材マネジメント",
+    "インフラ最適化",
+    "行財政マネジメント",
+    "しごと効率化",
+    "持続可能な財政運営",
+    "公共施設の管理・運営の最適化",
+    "行政サービスの質の向上と効率化",
+)
+MAX_THEMES = 200
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One theme in one city."""
+
+    theme: str
+    city: str
+    match: str
+    count: int
+    best: Hit | None
+
+    def to_dict(self) -> dict:
+        """JSON-ready cell; `best` is the best passage as a hit, or null when nothing matches."""
+        return {
+            "theme": self.theme,
+            "city": self.city,
+            "match": self.match,
+            "count": self.count,
+            "best": self.best.to_dict() if self.best else None,
+        }
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Rows are themes, columns are cities."""
+
+    themes: tuple[str, ...]
+    cities: tuple[str, ...]
+    cells: tuple[Cell, ...]
+
+    def cell(self, theme: str, city: str) -> Cell:
+        """The cell of one theme and city."""
+        return next(c for c in self.cells if c.theme == theme and c.city == city)
+
+    def to_dict(self) -> dict:
+        """{"themes", "cities", "cells"}."""
+        return {
+            "themes": list(self.themes),
+            "cities": list(self.cities),
+            "cells": [c.to_dict() for c in self.cells],
+        }
+
+
+def read_themes(path: Path) -> list[str]:
+    """Themes from a UTF-8 text file, one per line; blank lines and lines starting with # are skipped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"cannot read themes file {str(path)!r}: {e}") from None
+    themes = list(dict.fromkeys(t.strip() for t in lines if t.strip() and not t.lstrip().startswith("#")))
+    if not themes:
+        raise ValueError(f"themes file {str(path)!r} holds no themes (one per line)")
+    if len(themes) > MAX_THEMES:
+        raise ValueError(f"themes file {str(path)!r} holds {len(themes)} themes; the limit is {MAX_THEMES}")
+    return themes
+
+
+def theme_matrix(
+    searcher: Searcher, themes: Sequence[str] | None = None, cities: Sequence[str] | None = None
+) -> Matrix:
+    """Compare every theme across the cities; each cell keeps its label, count and best passage."""
+    themes = list(themes or DEFAULT_THEMES)
+    cells = []
+    chosen: list[str] = []
+    for theme in themes:
+        result = compare(searcher, theme, cities, top_k=1)
+        chosen = [c.city for c in result.columns]
+        for column in result.columns:
+            best = column.hits[0] if column.hits and column.match != "none" else None
+            cells.append(Cell(theme, column.city, column.match, column.matching, best))
+    return Matrix(tuple(themes), tuple(chosen), tuple(cells))

@@ -1,0 +1,496 @@
+"""Splitting documents into passages: progress-table rows, brochure items and paragraphs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corpus.document import Document, load_corpus, read_document
+from corpus.normalize import compact
+from corpus.passage import Passage, passage_id
+from corpus.split import split_passages
+from corpus.split_blocks import split_blocks
+from corpus.split_table import find_labels
+
+DATA = Path(__file__).parent / "data"
+AIZU_HEADER = "「行財政改革～未来へつなぐ自治体経営に向けて～」における令和6年度の取組状況"
+ROW_FIELDS = ["内容", "所管課", "R6取組状況", "今後の課題・方向性"]
+MAX_PASSAGE_CHARS = 800
+
+
+@pytest.fixture(scope="module")
+def docs() -> dict[str, Document]:
+    return {d.city: d for d in load_corpus()}
+
+
+@pytest.fixture(scope="module")
+def aizu(docs: dict[str, Document]) -> Document:
+    return docs["会津若松市"]
+
+
+@pytest.fixture(scope="module")
+def iwaki(docs: dict[str, Document]) -> Document:
+    return docs["いわき市"]
+
+
+@pytest.fixture(scope="module")
+def aizu_passages(aizu: Document) -> list[Passage]:
+    return split_passages(aizu)
+
+
+@pytest.fixture(scope="module")
+def iwaki_passages(iwaki: Document) -> list[Passage]:
+    return split_passages(iwaki)
+
+
+def span_text(doc: Document, p: Passage) -> str:
+    """The source lines a passage says it came from, whitespace removed."""
+    lines = doc.text.split("\n")
+    return compact("".join(lines[p.line_start - 1 : p.line_end]))
+
+
+def only_row(passages: list[Passage], **where: str) -> Passage:
+    """The one passage whose field (or attribute) contains each given value."""
+    found = [
+        p
+        for p in passages
+        if all(v in (dict(p.fields).get(k) or getattr(p, k, None) or "") for k, v in where.items())
+    ]
+    assert len(found) == 1, [p.text[:40] for p in found]
+    return found[0]
+
+
+# --- invariants on both default reports ------------------------------------------------------
+
+
+@pytest.mark.parametrize("city", ["会津若松市", "いわき市"])
+def test_passages_are_non_empty_bounded_and_uniquely_identified(docs: dict[str, Document], city: str) -> None:
+    doc = docs[city]
+    passages = split_passages(doc)
+    n_lines = len(doc.text.split("\n"))
+    assert len(passages) > 20
+    assert len({p.id for p in passages}) == len(passages)
+    for p in passages:
+        assert p.text.strip()
+        assert len(p.text) <= MAX_PASSAGE_CHARS
+        assert p.id.startswith(f"{doc.id}:")
+        assert (p.doc_id, p.city, p.document, p.fiscal_year) == (doc.id, doc.city, doc.title, 2024)
+        assert 1 <= p.line_start <= p.line_end <= n_lines
+
+
+@pytest.mark.parametrize("city", ["会津若松市", "いわき市"])
+def test_ids_are_stable_across_runs(docs: dict[str, Document], city: str) -> None:
+    first = split_passages(docs[city])
+    reread = {d.city: d for d in load_corpus()}[city]
+    assert [p.id for p in split_passages(reread)] == [p.id for p in first]
+    assert split_passages(docs[city]) == first
+
+
+@pytest.mark.parametrize("city", ["会津若松市", "いわき市"])
+def test_auto_layout_picks_the_same_splitter(docs: dict[str, Document], city: str) -> None:
+    doc = docs[city]
+    assert split_passages(dataclasses.replace(doc, layout="auto")) == split_passages(doc)
+
+
+def test_find_labels(aizu: Document, iwaki: Document) -> None:
+    labels = find_labels(aizu.text)
+    assert labels is not None
+    assert {"item", "initiative", "content", "department", "direction"} <= set(labels)
+    assert labels["department"] == "所管課"
+    assert find_labels(iwaki.text) is None
+
+
+@pytest.mark.parametrize("city", ["会津若松市", "いわき市"])
+def test_passages_round_trip_through_dicts(docs: dict[str, Document], city: str) -> None:
+    for p in split_passages(docs[city]):
+        d = json.loads(json.dumps(p.to_dict(), ensure_ascii=False))
+        assert Passage.from_dict(d) == p
+        assert list(d["fields"]) == [label for label, _ in p.fields]
+
+
+def test_passage_id_depends_on_every_part() -> None:
+    base = passage_id("test-doc", "⑴ テスト", "架空の取組", "本文")
+    assert base == passage_id("test-doc", "⑴ テスト", "架空の取組", "本文")
+    assert re.fullmatch(r"test-doc:[0-9a-f]{10}", base)
+    others = {
+        passage_id("other-doc", "⑴ テスト", "架空の取組", "本文"),
+        passage_id("test-doc", "⑵ テスト", "架空の取組", "本文"),
+        passage_id("test-doc", "⑴ テスト", "別の取組", "本文"),
+        passage_id("test-doc", "⑴ テスト", "架空の取組", "本文。"),
+        passage_id("test-doc", "⑴ テスト架空の取組", "", "本文"),  # parts are separated, not concatenated
+    }
+    assert base not in others and len(others) == 5
+
+
+# --- 会津若松市: a progress table with interleaved columns -------------------------------------
+
+
+def test_aizu_every_passage_is_a_row_with_initiative_and_section_path(aizu_passages: list[Passage]) -> None:
+    for p in aizu_passages:
+        assert p.kind == "row"
+        assert p.initiative
+        assert re.fullmatch(r"[⑴-⒇] \S.* > [①-⑳]\S+", p.section), p.section
+        assert p.context == f"{p.section} > {p.initiative}"
+        assert [label for label, _ in p.fields][:1] == ["内容"]
+        assert p.text.startswith(p.initiative + "\n")
+
+
+def test_aizu_sections_all_occur_and_come_from_section_lines(
+    aizu: Document, aizu_passages: list[Passage]
+) -> None:
+    sections = {p.section.split(" > ")[0] for p in aizu_passages}
+    assert {s[0] for s in sections} == {"⑴", "⑵", "⑶"}
+    source_lines = {line.strip() for line in aizu.text.split("\n")}
+    for section in sections:
+        number, title = section.split(" ", 1)
+        assert f"{number}　{title}" in source_lines
+
+
+def test_aizu_running_header_is_in_no_passage(aizu: Document, aizu_passages: list[Passage]) -> None:
+    assert aizu.text.count(AIZU_HEADER) >= 3  # the line really is repeated on every page
+    for p in aizu_passages:
+        assert compact(AIZU_HEADER) not in compact(p.text)
+        assert "改革項目 具体的取組" not in p.text
+
+
+def test_aizu_household_waste_charging_row(aizu: Document, aizu_passages: list[Passage]) -> None:
+    rows = [p for p in aizu_passages if p.initiative == "循環型社会に適応した負担の適正化"]
+    assert len(rows) == 1  # one row, not split into pieces
+    row = rows[0]
+    assert "家庭ごみ処理有料化" in row.text
+    assert row.department == "環境共生課"
+    assert row.section.startswith("⑴")
+    assert isinstance(row.page, int) and row.page >= 1
+    fields = dict(row.fields)
+    assert list(fields) == ROW_FIELDS
+    assert fields["所管課"] == "環境共生課"  # "環境共生" and "課" on two lines in the source
+    assert fields["内容"].startswith("生活系一般廃棄物について")
+    assert "「家庭ごみ処理有料化実施方針」の策定" in fields["R6取組状況"]
+    assert "家庭ごみ処理有料化を導入する" in fields["今後の課題・方向性"]
+    # Every field comes from the source lines the passage cites.
+    for value in fields.values():
+        assert compact(value) in span_text(aizu, row)
+
+
+def test_aizu_every_passage_mentioning_household_charging_is_environment_department(
+    aizu_passages: list[Passage],
+) -> None:
+    hits = [p for p in aizu_passages if "家庭ごみ処理有料化" in p.text]
+    assert hits
+    assert {p.department for p in hits} == {"環境共生課"}
+
+
+def test_aizu_two_cells_on_one_line_are_split(aizu: Document, aizu_passages: list[Passage]) -> None:
+    # Source line: "　令和6年10月に導入完了 　令和6年10月に導入完了。" (取組状況, then 今後の課題・方向性)
+    row = only_row(aizu_passages, 内容="税証明等手数料")
+    fields = dict(row.fields)
+    assert list(fields) == ROW_FIELDS
+    assert fields["R6取組状況"] == "令和6年10月に導入完了"
+    assert fields["今後の課題・方向性"] == "令和6年10月に導入完了。"
+    assert row.initiative == "電子決済による市税等の収納"
+
+
+@pytest.mark.parametrize(
+    ("content", "department"),
+    [
+        # One-line 所管課 cells that extraction moved to the top of the page, given back in order.
+        ("ネーミングライツを活用した歳入増加", "財政課"),
+        ("広告掲載等に関する要綱", "財政課"),
+        ("未利用財産の他用途", "総務課"),
+        ("税証明等手数料", "税務課"),
+        ("住民票交付等の手数料", "市民課"),
+        ("中期財政見通しを作成・公表", "財政課"),
+        # Departments printed in the row itself, across lines.
+        ("清掃手数料の収納", "環境共生課"),
+        ("住宅使用料等の収納", "建築住宅課"),
+        ("市税等の収納における電子決済", "納税課・国保年金課"),
+    ],
+)
+def test_aizu_departments(aizu_passages: list[Passage], content: str, department: str) -> None:
+    row = only_row(aizu_passages, 内容=content)
+    assert row.department == department
+    assert dict(row.fields)["所管課"] == department
+
+
+def test_aizu_naming_rights_row(aizu: Document, aizu_passages: list[Passage]) -> None:
+    row = only_row(aizu_passages, initiative="ネーミングライツ事業の検討")
+    assert row.department == "財政課"
+    assert row.section == "⑴ 持続可能な財政運営 > ②歳入の増加に向けた取組"
+    fields = dict(row.fields)
+    assert "市内の複数の企業を訪問" in fields["R6取組状況"]
+    for label in ("内容", "R6取組状況", "今後の課題・方向性"):
+        assert compact(fields[label]) in span_text(aizu, row)
+
+
+def test_aizu_content_cells_lie_in_the_cited_lines(aizu: Document, aizu_passages: list[Passage]) -> None:
+    for p in aizu_passages:
+        assert compact(dict(p.fields)["内容"]) in span_text(aizu, p), p.initiative
+
+
+def test_aizu_page_is_the_count_of_column_header_lines(aizu: Document, aizu_passages: list[Passage]) -> None:
+    lines = aizu.text.split("\n")
+    pages = sum(line.startswith("改革項目 具体的取組") for line in lines)
+    for p in aizu_passages:
+        assert p.page == sum(line.startswith("改革項目 具体的取組") for line in lines[: p.line_start])
+    assert {p.page for p in aizu_passages} == set(range(1, pages + 1))
+
+
+def test_aizu_field_text_has_no_line_wrapping_spaces(aizu_passages: list[Passage]) -> None:
+    for p in aizu_passages:
+        for label, value in p.fields:
+            assert not re.search(r"[\u3040-\u9fff] [\u3040-\u9fff]", value), (label, value)
+            assert value == value.strip(" \u3000\n"), (label, value)  # paragraph indents removed
+
+
+# --- いわき市: a brochure ------------------------------------------------------------------------
+
+
+def test_iwaki_bullets_are_their_own_passages(iwaki_passages: list[Passage]) -> None:
+    by_text = {p.text: p for p in iwaki_passages}
+    for item in ("テレワークを制度化（10月）", "スマホ市役所の開始（10月）", "保育DX（3月）"):
+        assert item in by_text
+        assert by_text[item].kind == "item"
+        assert by_text[item].line_start == by_text[item].line_end
+
+
+def test_iwaki_bullet_continuation_lines_join_their_item(iwaki_passages: list[Passage]) -> None:
+    texts = {p.text for p in iwaki_passages}
+    # "・行政MaaS車両による" + "出張行政サービスを開始（4月）" on the next line
+    assert "行政MaaS車両による出張行政サービスを開始（4月）" in texts
+
+
+def test_iwaki_population_sentence(iwaki_passages: list[Passage]) -> None:
+    assert any("いわき市の人口は半減" in p.text for p in iwaki_passages)
+
+
+def test_iwaki_no_passage_is_only_numbers(iwaki_passages: list[Passage]) -> None:
+    for p in iwaki_passages:
+        assert sum(c.isalpha() for c in p.text) >= 2, p.text
+
+
+def test_iwaki_numbers_without_labels_are_dropped(iwaki: Document, iwaki_passages: list[Passage]) -> None:
+    assert "\n2021 2022 2023 2024\n" in iwaki.text
+    assert not any(p.text.strip() == "2021 2022 2023 2024" for p in iwaki_passages)
+
+
+def test_iwaki_half_width_katakana_made_full_width(iwaki_passages: list[Passage]) -> None:
+    text = "\n".join(p.text for p in iwaki_passages)
+    assert "人材マネジメント" in text
+    assert "行財政マネジメント" in text
+    assert not re.search("[\uff61-\uff9f]", text)
+
+
+def test_iwaki_letter_spacing_collapsed(iwaki_passages: list[Passage]) -> None:
+    text = "\n".join(p.text for p in iwaki_passages)
+    assert "公共施設の集中保全" in text
+    assert "公 共 施 設" not in text
+    assert "オンライン施設予約システム" in text
+    assert "LINEを使った申請" in text
+    assert "24時間いつでも" in text
+    assert "AI会議録システム運用 BIツール" in text  # two words, not letter-spacing
+
+
+def test_iwaki_passages_come_from_their_lines(iwaki: Document, iwaki_passages: list[Passage]) -> None:
+    for p in iwaki_passages:
+        assert compact(p.text) in span_text(iwaki, p), p.text
+
+
+def test_iwaki_passages_have_no_section_or_initiative(iwaki_passages: list[Passage]) -> None:
+    # The brochure has no Markdown headings: no section is guessed from nearby text.
+    assert {p.kind for p in iwaki_passages} == {"item", "paragraph"}
+    assert all(p.section == "" and p.initiative is None and p.page is None for p in iwaki_passages)
+
+
+# --- a hand-written progress table -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def table_doc() -> Document:
+    return read_document(
+        DATA / "corpus_table_fixture.txt",
+        id="test-table",
+        city="テスト市",
+        title="テスト表",
+        fiscal_year="R6",
+    )
+
+
+def test_table_fixture_rows(table_doc: Document) -> None:
+    passages = split_passages(table_doc)
+    got = [(p.section, p.initiative, p.department, p.page, dict(p.fields)) for p in passages]
+    s1 = "⑴ テスト用の財政運営"
+    s2 = "⑵ テスト用の窓口改革"
+    expected = [
+        (
+            f"{s1} > ①架空の財政運営の推進",
+            "架空予算の見える化",
+            "テスト課",  # hoisted to the top of page 1
+            1,
+            {
+                "内容": "架空の予算書を市民に分かりやすく示します。",
+                "所管課": "テスト課",
+                "R6取組状況": "架空の予算書を作成し、市民向けの説明会を開催した。",
+                "今後の課題・方向性": "説明会の参加者が少なかったため、開催方法を見直していく。",
+            },
+        ),
+        (
+            f"{s1} > ①架空の財政運営の推進",
+            "架空基金の積立",
+            "会計課",
+            1,
+            {
+                "内容": "架空の基金を計画的に積み立てます。",
+                "所管課": "会計課",
+                "R6取組状況": "架空の基金に計画どおり積み立てを行った。",
+            },
+        ),
+        (
+            f"{s1} > ②架空の業務の見直し",
+            "架空業務の委託化",
+            "窓口課",
+            2,
+            {
+                "内容": "架空の窓口業務の委託化を検討します。",
+                "所管課": "窓口課",
+                "R6取組状況": "架空の窓口業務について、委託先の候補を調査した。",
+                "今後の課題・方向性": "委託の効果を検証しながら、段階的に委託化を進めていく。",
+            },
+        ),
+        (
+            # A second 内容 under the same 具体的取組 opens a new row with the same initiative.
+            f"{s1} > ②架空の業務の見直し",
+            "架空業務の委託化",
+            "テスト環境課",
+            2,
+            {
+                "内容": "架空の清掃業務の委託化を検討します。",
+                "所管課": "テスト環境課",
+                "R6取組状況": "架空の清掃業務について、委託の費用を試算した。",
+                "今後の課題・方向性": "費用対効果を比較し、委託化の是非を判断する。",
+            },
+        ),
+        (
+            f"{s2} > ①架空の窓口の改善",
+            "架空手数料の電子決済",
+            "テスト課",
+            3,
+            {
+                "内容": "架空手数料の電子決済を検討します。",
+                "所管課": "テスト課",
+                "R6取組状況": "令和6年10月に導入完了",
+                "今後の課題・方向性": "令和6年10月に導入完了。",
+            },
+        ),
+    ]
+    assert got == expected
+    assert all(p.kind == "row" and p.fiscal_year == 2024 for p in passages)
+
+
+def test_table_fixture_text_and_spans(table_doc: Document) -> None:
+    passages = split_passages(table_doc)
+    lines = table_doc.text.split("\n")
+    first = passages[0]
+    assert first.text == (
+        "架空予算の見える化\n"
+        "内容：架空の予算書を市民に分かりやすく示します。\n"
+        "所管課：テスト課\n"
+        "R6取組状況：架空の予算書を作成し、市民向けの説明会を開催した。\n"
+        "今後の課題・方向性：説明会の参加者が少なかったため、開催方法を見直していく。"
+    )
+    # From the first line of its 内容 cell to the last line of its 今後の課題・方向性 cell.
+    assert first.line_start == lines.index("架空の予算書を市民") + 1
+    assert first.line_end == lines.index("を見直していく。") + 1
+    last = passages[-1]
+    assert last.line_start == lines.index("架空手数料の電子決") + 1
+    assert last.line_end == last.line_start + 5
+    for p in passages:
+        assert "架空の例" not in p.text  # the running page header
+
+
+def test_table_identical_rows_get_distinct_ids(table_doc: Document) -> None:
+    # The last page printed twice: same section, initiative and text, so the same base id.
+    text = table_doc.text.rstrip("\n")
+    last_page = text[text.rindex(" テスト市行財政改革") :]
+    doubled = dataclasses.replace(table_doc, text=text + "\n" + last_page + "\n")
+    passages = split_passages(doubled)
+    assert len(passages) == 6
+    assert passages[-1].text == passages[-2].text
+    assert passages[-1].id == passages[-2].id + "-2"
+    assert len({p.id for p in passages}) == 6
+
+
+# --- a hand-written brochure -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def brochure() -> list[Passage]:
+    doc = read_document(
+        DATA / "corpus_brochure_fixture.txt", id="test-brochure", city="テスト市", title="テスト"
+    )
+    return split_passages(doc)
+
+
+def test_brochure_fixture_bullets(brochure: list[Passage]) -> None:
+    items = [(p.text, p.section) for p in brochure if p.kind == "item"]
+    assert items == [
+        ("架空窓口のオンライン化（4月）", "主な取組"),
+        ("テスト用マネジメント研修の実施（全職員対象）", "主な取組"),  # continuation line joined
+        ("公共施設の点検", "主な取組"),  # letter-spacing collapsed
+    ]
+
+
+def test_brochure_fixture_paragraphs(brochure: list[Passage]) -> None:
+    paragraphs = [p for p in brochure if p.kind == "paragraph"]
+    assert any(
+        "テスト市は架空の市です。この文書はテスト用の例であり、実在の自治体とは関係ありません。" in p.text
+        for p in paragraphs
+    )
+    last = paragraphs[-1]
+    assert last.section == "おわりに"
+    assert "LINEを使った架空の申請を始めます。" in last.text
+    assert "AI会議録システム運用 BIツール" in last.text
+
+
+def test_brochure_fixture_drops_numbers_and_heading_lines(brochure: list[Passage]) -> None:
+    for p in brochure:
+        assert "2024" not in p.text and "100 200" not in p.text
+        assert "##" not in p.text
+
+
+def test_brochure_fixture_level_one_heading(brochure: list[Passage]) -> None:
+    first = brochure[0]
+    assert first.section == "テスト市の改革（フィクスチャ）"
+    assert not first.text.startswith("#")
+
+
+# --- property: plain text is covered ---------------------------------------------------------
+
+WORD_CHARS = "あいうかきくさしたちなにのはまやらをテストデジタル公共施設改革市役所窓口abcxyzAB0123456789"
+WORDS = st.text(alphabet=WORD_CHARS, min_size=1, max_size=6)
+LINES = st.lists(WORDS, min_size=1, max_size=5).map(" ".join)
+PARAGRAPHS = st.lists(LINES, min_size=1, max_size=4).map("\n".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(PARAGRAPHS, min_size=1, max_size=12))
+def test_split_blocks_covers_every_paragraph(paragraphs: list[str]) -> None:
+    doc = Document(
+        id="test-prop",
+        city="テスト市",
+        title="テスト",
+        text="\n\n".join(paragraphs),
+        sha256="",
+        source="generated",
+    )
+    passages = split_blocks(doc)
+    assert all(p.text.strip() for p in passages)
+    covered = [compact(p.text) for p in passages]
+    for paragraph in paragraphs:
+        if sum(c.isalpha() for c in paragraph) >= 2:  # numbers alone may be dropped
+            assert any(compact(paragraph) in c for c in covered), paragraph

@@ -1,0 +1,188 @@
+"""The BM25 tokenizer: content words, lemmas, NFKC, glosses, English folding; highlighted terms."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from index.tokenize import TOKENIZER_VERSION, matched_terms, tokenize, tokenizer_info
+
+PARTICLES = ["を", "が", "に", "は", "の", "で", "と", "も", "へ", "から", "まで"]
+AUXILIARIES = ["ます", "まし", "た", "です", "ない", "れる", "られる", "せる"]
+
+
+# --- what is kept and what is dropped --------------------------------------------------------
+
+
+def test_drops_particles_and_auxiliaries() -> None:
+    tokens = tokenize("テスト市は公共施設の見直しを市民と進めました。窓口でも手続きができます")
+    for word in PARTICLES + AUXILIARIES + ["。", "、"]:
+        assert word not in tokens
+    for word in ("公共", "施設", "見直し", "市民", "窓口", "手続き"):
+        assert word in tokens
+
+
+def test_keeps_content_words_in_order() -> None:
+    tokens = tokenize("窓口業務の委託")
+    assert tokens.index("窓口") < tokens.index("業務") < tokens.index("委託")
+
+
+@pytest.mark.parametrize(
+    "form", ["見直す", "見直します", "見直した", "見直して", "見直さない", "見直しました"]
+)
+def test_lemmatizes_verbs(form: str) -> None:
+    assert tokenize(form) == ["見直す"]
+
+
+def test_lemmatizes_adjectives() -> None:
+    assert "新しい" in tokenize("新しく制度を作る")
+    assert "新しい" in tokenize("新しかった")
+
+
+@pytest.mark.parametrize("text", ["導入する", "導入しました", "導入を行う", "導入等"])
+def test_drops_light_verbs_and_formal_nouns(text: str) -> None:
+    assert tokenize(text) == ["導入"]
+
+
+def test_drops_symbols_without_letters_or_digits() -> None:
+    tokens = tokenize("「家庭ごみ」（テスト）・【案】※")
+    assert tokens
+    assert all(any(c.isalnum() for c in t) for t in tokens)
+
+
+def test_empty_and_blank_text() -> None:
+    assert tokenize("") == []
+    assert tokenize("  \n　") == []
+    assert tokenize("をもでへ") == []
+
+
+# --- normalization ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "token"),
+    [
+        ("ＡＩ", "ai"),
+        ("AI", "ai"),
+        ("ＤＸ推進", "dx"),
+        ("LINE", "line"),
+        ("２０２４年", "2024"),
+        ("ｺﾋﾟｰ", "コピー"),
+    ],
+)
+def test_nfkc_and_lower_case(text: str, token: str) -> None:
+    assert token in tokenize(text)
+
+
+def test_full_width_and_half_width_queries_meet() -> None:
+    assert tokenize("ＡＩ会議録") == tokenize("AI会議録") == tokenize("ai会議録")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=30))
+def test_tokens_are_folded_and_non_empty(text: str) -> None:
+    for token in tokenize(text):
+        assert token
+        assert token == unicodedata.normalize("NFKC", token).lower()
+        assert not token.isspace()
+
+
+# --- loanword glosses and English ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("loanword", "gloss"),
+    [("テレワーク", "telework"), ("キャッシュレス", "cashless"), ("デジタル", "digital")],
+)
+def test_adds_english_gloss_of_loanwords(loanword: str, gloss: str) -> None:
+    tokens = tokenize(f"{loanword}を導入")
+    assert loanword in tokens and gloss in tokens
+    assert tokens.index(gloss) == tokens.index(loanword) + 1
+
+
+def test_english_query_meets_japanese_loanword() -> None:
+    assert set(tokenize("telework")) <= set(tokenize("テレワークを制度化"))
+
+
+@pytest.mark.parametrize(
+    ("plural", "singular"),
+    [("services", "service"), ("cities", "city"), ("policies", "policy"), ("citizens", "citizen")],
+)
+def test_folds_english_plurals(plural: str, singular: str) -> None:
+    assert tokenize(plural) == tokenize(singular) == [singular]
+
+
+@pytest.mark.parametrize("word", ["process", "address", "bus", "gas"])
+def test_keeps_words_that_only_look_plural(word: str) -> None:
+    assert tokenize(word) == [word]
+
+
+@pytest.mark.parametrize(
+    ("plural", "singular"), [("processes", "process"), ("taxes", "tax"), ("matches", "match")]
+)
+def test_folds_es_plurals(plural: str, singular: str) -> None:
+    assert tokenize(plural) == tokenize(singular)
+
+
+def test_drops_english_stop_words() -> None:
+    tokens = tokenize("What is the use of AI for the services of a city")
+    assert tokens == ["use", "ai", "service", "city"]
+
+
+def test_mixed_language_query() -> None:
+    tokens = tokenize("テスト市 telework and cashless payment")
+    assert {"telework", "cashless", "payment"} <= set(tokens)
+    assert "and" not in tokens
+
+
+@pytest.mark.parametrize("text", ["検討していく", "検討してくる", "検討してみる"])
+def test_drops_subsidiary_verbs(text: str) -> None:
+    assert tokenize(text) == tokenize("検討する") == ["検討"]
+
+
+# --- matched terms ---------------------------------------------------------------------------
+
+
+def test_matched_terms_finds_surface_forms() -> None:
+    text = "公共施設の窓口を見直し、テレワークを制度化した"
+    assert matched_terms(text, set(tokenize("施設"))) == ["施設"]
+    assert matched_terms(text, set(tokenize("見直す"))) == ["見直し"]  # by lemma, shown as written
+    assert matched_terms(text, set(tokenize("telework"))) == ["テレワーク"]  # by English gloss
+
+
+def test_matched_terms_keeps_text_order_without_repeats() -> None:
+    text = "窓口のデジタル化。デジタル窓口と窓口業務"
+    assert matched_terms(text, set(tokenize("窓口 デジタル"))) == ["窓口", "デジタル"]
+
+
+def test_matched_terms_shows_the_text_form_not_the_query_form() -> None:
+    assert matched_terms("ＡＩ会議録とServices", set(tokenize("ai service"))) == ["ＡＩ", "Services"]
+
+
+def test_matched_terms_without_query_tokens() -> None:
+    assert matched_terms("公共施設の見直し", set()) == []
+    assert matched_terms("公共施設の見直し", set(tokenize("テレワーク"))) == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.text(alphabet="公共施設の見直しを進めテレワーク窓口デジタル化AIservices市民。、 ", max_size=30),
+    st.text(alphabet="施設見直すテレワーク窓口aiservice市民 ", max_size=12),
+)
+def test_matched_terms_are_in_the_text(text: str, query: str) -> None:
+    terms = matched_terms(text, set(tokenize(query)))
+    assert len(terms) == len(set(terms))
+    assert all(term and term in text for term in terms)
+
+
+# --- provenance ------------------------------------------------------------------------------
+
+
+def test_tokenizer_info_names_versions() -> None:
+    info = tokenizer_info()
+    assert info["version"] == TOKENIZER_VERSION
+    assert info["fugashi"] and info["unidic_lite"]
+    assert "fugashi" in info["name"] and "unidic-lite" in info["name"]

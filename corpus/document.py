@@ -113,7 +113,7 @@ def read_document(path: Path, **meta: object) -> Document:
         title=str(meta["title"]),
         text=text,
         sha256=hashlib.sha256(data).hexdigest(),
-        source=path.name,
+        source=str(meta.get("source") or path.name),
         prefecture=str(meta.get("prefecture", "")),
         city_en=str(meta.get("city_en", "")),
         fiscal_year=parse_fiscal_year(meta.get("fiscal_year")),

@@ -94,14 +94,15 @@ def build_index(
         current = None if rebuild else read_manifest(index_dir)
         if current is not None and _up_to_date(current, expected, documents, dense_kind):
             return BuildReport(len(documents), current["passages"], 0, time.monotonic() - started, False)
-        passages = [p for d in documents for p in split_passages(d)]
-        if not passages:
-            raise ValueError("the documents yield no passages to index; check that they contain text")
+        per_document = {d.id: split_passages(d) for d in documents}
+        empty = [d for d in documents if not per_document[d.id]]
+        if empty:
+            d = empty[0]
+            raise ValueError(f"document {d.id} ({d.source}) yields no passages; check that it contains text")
+        passages = [p for d in documents for p in per_document[d.id]]
         parts = [profile_texts(p) for p in passages]
         texts = [embedding_text(p) for p in passages] + [t for ts in parts for t in ts]
-        embedded_all, embedded = embed_with_cache(
-            embedder, texts, cache, batch_size, progress=_counter(progress, len(texts))
-        )
+        embedded_all, embedded = embed_with_cache(embedder, texts, cache, batch_size, progress=progress)
         vectors = embedded_all[: len(passages)]
         profiles = _profiles(embedded_all[len(passages) :], [len(ts) for ts in parts])
         bm25 = BM25.build([tokenize(p.text) for p in passages])
@@ -114,7 +115,7 @@ def build_index(
             "dense": {"kind": dense.kind, "setting": dense_kind, **dense.params()},
             "bm25": {"k1": bm25.k1, "b": bm25.b},
             "documents": [{**d.meta(), "passages": counts[d.id]} for d in documents],
-            "calibration": calibrate(embedder, vectors, [p.city for p in passages]),
+            "calibration": calibrate(embedder, vectors, [p.city for p in passages], cache),
         }
         save_index(index_dir, manifest, passages, vectors, profiles, dense, bm25)
     return BuildReport(len(documents), len(passages), embedded, time.monotonic() - started, True)
@@ -131,19 +132,6 @@ def _up_to_date(manifest: dict, expected: dict, documents: list[Document], dense
     ]
     want = [(d.id, d.sha256, d.city, d.title, d.fiscal_year) for d in documents]
     return have == want and manifest.get("dense", {}).get("setting") == dense_kind
-
-
-def _counter(progress: Callable[[int, int], None] | None, total: int) -> Callable[[int], None] | None:
-    if progress is None:
-        return None
-    done = 0
-
-    def step(n: int) -> None:
-        nonlocal done
-        done += n
-        progress(done, total)
-
-    return step
 
 
 @contextmanager

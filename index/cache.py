@@ -161,9 +161,12 @@ def embed_with_cache(
     texts: Sequence[str],
     cache: EmbeddingCache | None,
     batch_size: int = 32,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Passage vectors for `texts` in input order, embedding only cache misses: (vectors, number embedded)."""
+    """Passage vectors for `texts` in input order, embedding only cache misses: (vectors, number embedded).
+
+    `progress(done, total)` is called after each batch, counting only the texts that need embedding.
+    """
     texts = as_text_list(texts)
     if batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
@@ -186,7 +189,7 @@ def embed_with_cache(
         if cache is not None:
             cache.put_many(fresh)
         if progress is not None:
-            progress(len(batch))
+            progress(start + len(batch), len(missing))
     out = np.empty((len(texts), embedder.dim), dtype=np.float32)
     for i, key in enumerate(keys):
         out[i] = known[key]

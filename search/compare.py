@@ -119,9 +119,9 @@ class _Scored:
 
 
 def _score(searcher: Searcher, query: str) -> _Scored:
-    text = check_query(query).text
+    text = check_query(query, searcher.max_query_chars).text
     tokens = tokenize(text)
-    weight = lexical_weight(tokens)
+    weight = lexical_weight(tokens, text)
     vector = searcher.embedder.embed_queries([text])[0]
     coverage = searcher.index.bm25.coverage(tokens) * weight
     return _Scored(text, vector, coverage, "query_ja" if weight >= 0.5 else "query_en")

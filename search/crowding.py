@@ -29,7 +29,8 @@ def crowd(
     while remaining and len(picked) < k:
         best_at, best_score = 0, float("-inf")
         for at, (i, s) in enumerate(remaining):
-            effective = s * demotion ** max(0, seen.get(group_of[i], 0) - free + 1)
+            factor = demotion ** max(0, seen.get(group_of[i], 0) - free + 1)
+            effective = s * factor if s >= 0 else s / factor  # demotion lowers negative scores too
             if effective > best_score:
                 best_at, best_score = at, effective
         i, _ = remaining.pop(best_at)

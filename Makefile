@@ -1,0 +1,61 @@
+# reform-search: `make serve` runs the web UI over the default corpus, `make test` runs the tests.
+# Both set up a virtualenv in .venv first (torch is installed only for the test extras, CPU build).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
+.PHONY: serve test test-fast install install-test index bench lint format docs clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[ui]"
+	touch $@
+
+# torch==2.13.0 first: it is a CPU build already on disk; a plain torch requirement pulls CUDA (GBs).
+$(BIN)/.installed-test: $(BIN)/.installed
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[ui,st,test]"
+	touch $@
+
+install: $(BIN)/.installed
+
+install-test: $(BIN)/.installed-test
+
+## serve: set up, build the index of the default corpus if needed, start the web UI on http://$(HOST):$(PORT)
+serve: install
+	$(BIN)/reform-search serve --host $(HOST) --port $(PORT)
+
+## test: set up and run the whole test suite (real-model and browser tests included)
+test: install-test
+	$(BIN)/pytest -q
+
+## test-fast: skip the tests that load the real model or a browser
+test-fast: install-test
+	$(BIN)/pytest -q -m "not model and not browser and not slow"
+
+## index: build or update the index of the default corpus
+index: install
+	$(BIN)/reform-search index
+
+## bench: measure latency and build times, rewrite docs/BENCHMARKS.md
+bench: install
+	$(BIN)/python bench/bench.py --out docs/BENCHMARKS.md
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## docs: regenerate the settings table in README.md from reform_search/settings.py
+docs: install
+	$(BIN)/python -m reform_search.readme
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

@@ -1,0 +1,150 @@
+"""Shared fixtures: a tiny made-up two-city corpus, its index built with the fake embedder, a Searcher."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fakes import FakeEmbedder
+
+from corpus.document import Document, load_corpus
+from index.build import BuildReport, build_index
+from index.cache import EmbeddingCache
+from index.store import load_index
+from search.engine import Searcher
+
+# Obviously invented text: two fictional towns, one prose paragraph and a few bullet items each
+# (the blocks splitter makes one passage of each item).
+FIXTURE_MANIFEST = """\
+[[document]]
+id = "testshi-memo"
+file = "testshi.txt"
+city = "テスト市"
+city_en = "Testshi"
+title = "テスト市 架空の改革メモ（テスト用）"
+fiscal_year = 2024
+layout = "blocks"
+
+[[document]]
+id = "samplecho-memo"
+file = "samplecho.txt"
+city = "サンプル町"
+city_en = "Samplecho"
+title = "サンプル町 架空の改革メモ（テスト用）"
+fiscal_year = "令和5年度"
+layout = "blocks"
+"""
+
+FIXTURE_TEXTS = {
+    "testshi.txt": """\
+テスト市の架空の改革メモ。これはテスト用の作り話で、実在の自治体とは関係ありません。
+
+・電子決裁を全ての課に広げ、紙の決裁を減らす
+・テレワーク用の端末を職員に配る
+・家庭ごみ有料化の説明会を開く
+・窓口の受付番号をオンラインで知らせる
+""",
+    "samplecho.txt": """\
+サンプル町の架空の改革メモ。これもテスト用の作り話で、実在の町とは関係ありません。
+
+・家庭ごみ有料化で指定袋を販売する
+・テレワークの試行を役場で始める
+・電子決裁の試行を総務課で始める
+""",
+}
+
+# Words that occur in the fixture texts, for queries.
+FIXTURE_WORDS = ["電子決裁", "テレワーク", "ごみ有料化", "窓口", "指定袋", "端末", "説明会", "試行", "総務課"]
+
+
+class RecordingEmbedder(FakeEmbedder):
+    """The fake embedder, also keeping every passage text it embedded (queries, e.g. probes, are not kept)."""
+
+    def __init__(self, dim: int = 32, **kwargs) -> None:
+        super().__init__(dim, **kwargs)
+        self.passage_texts: list[str] = []
+
+    def embed_passages(self, texts):
+        """Embed as FakeEmbedder does, recording the texts."""
+        out = super().embed_passages(texts)
+        self.passage_texts.extend(texts)
+        return out
+
+
+def write_fixture_corpus(directory: Path) -> Path:
+    """Write the fixture corpus into `directory`; returns its corpus.toml."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in FIXTURE_TEXTS.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    manifest = directory / "corpus.toml"
+    manifest.write_text(FIXTURE_MANIFEST, encoding="utf-8")
+    return manifest
+
+
+@dataclass
+class BuiltIndex:
+    """Paths and objects of an index built from the fixture corpus with the fake embedder."""
+
+    corpus: Path
+    index_dir: Path
+    cache_dir: Path
+    embedder: RecordingEmbedder
+    report: BuildReport
+
+    @property
+    def cache_path(self) -> Path:
+        """The SQLite file the CLI uses inside `cache_dir`."""
+        return self.cache_dir / "embeddings.sqlite3"
+
+    def documents(self) -> list[Document]:
+        """The fixture documents as they are on disk now."""
+        return load_corpus(self.corpus)
+
+    def build(self, embedder: FakeEmbedder | None = None, **kwargs) -> BuildReport:
+        """Run build_index again on the same directories (a fresh embedder unless one is given)."""
+        embedder = embedder or RecordingEmbedder(32)
+        with EmbeddingCache(self.cache_path) as cache:
+            return build_index(self.index_dir, self.documents(), embedder, cache, **kwargs)
+
+
+def _build(root: Path) -> BuiltIndex:
+    corpus = write_fixture_corpus(root / "corpus")
+    index_dir, cache_dir = root / "index", root / "cache"
+    embedder = RecordingEmbedder(32)
+    with EmbeddingCache(cache_dir / "embeddings.sqlite3") as cache:
+        report = build_index(index_dir, load_corpus(corpus), embedder, cache)
+    return BuiltIndex(corpus, index_dir, cache_dir, embedder, report)
+
+
+@pytest.fixture
+def corpus_toml(tmp_path: Path) -> Path:
+    """A fresh copy of the fixture corpus (free to edit); its corpus.toml."""
+    return write_fixture_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture
+def built_index(tmp_path: Path) -> BuiltIndex:
+    """A fresh fixture index in tmp_path, free to damage or rebuild."""
+    return _build(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def shared_index(tmp_path_factory: pytest.TempPathFactory) -> BuiltIndex:
+    """One fixture index for the whole session: read it, never change it."""
+    return _build(tmp_path_factory.mktemp("shared"))
+
+
+@pytest.fixture(scope="session")
+def searcher(shared_index: BuiltIndex) -> Searcher:
+    """A Searcher over the shared fixture index with the fake embedder (read-only)."""
+    return Searcher(load_index(shared_index.index_dir), FakeEmbedder(32))
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No REFORM_SEARCH_* variables from the calling shell leak into settings."""
+    for name in list(os.environ):
+        if name.startswith("REFORM_SEARCH_"):
+            monkeypatch.delenv(name)

@@ -1,0 +1,265 @@
+"""The `reform-search` command line, in-process with the fake embedder, plus one real-model run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fakes import FakeEmbedder
+
+from index import embed
+from index.store import current_generation, load_index
+from reform_search.cli import main
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+HIT_KEYS = {"id": str, "rank": int, "score": float, "city": str, "document": str, "text": str}
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+    def json_lines(self) -> list:
+        return [json.loads(line) for line in self.out.splitlines()]
+
+
+@pytest.fixture
+def cli(built_index, monkeypatch, capsys):
+    """Run main() on the fixture index with the fake embedder; returns a function of the arguments."""
+    monkeypatch.setattr(embed, "make_embedder", lambda *args, **kwargs: FakeEmbedder(32))
+
+    def run(*args: str, index_dir: Path | None = None) -> Run:
+        paths = [
+            "--index-dir",
+            str(index_dir or built_index.index_dir),
+            "--cache-dir",
+            str(built_index.cache_dir),
+            "--corpus",
+            str(built_index.corpus),
+        ]
+        code = main([*args, *paths])
+        out, err = capsys.readouterr()
+        return Run(code, out, err)
+
+    return run
+
+
+def _check_hit(hit: dict) -> None:
+    for key, kind in HIT_KEYS.items():
+        assert isinstance(hit[key], kind), key
+
+
+def test_search_json_follows_the_contract(cli, built_index):
+    run = cli("search", "電子決裁", "--json", "--top-k", "3")
+    assert run.code == 0
+    result = run.json()  # stdout holds the JSON object and nothing else
+    assert set(result) == {"query", "hits"} and result["query"] == "電子決裁"
+    assert [h["rank"] for h in result["hits"]] == [1, 2, 3]
+    for hit in result["hits"]:
+        _check_hit(hit)
+    scores = [h["score"] for h in result["hits"]]
+    assert scores == sorted(scores, reverse=True)
+    passages = {p.id: p for p in load_index(built_index.index_dir).passages}
+    for hit in result["hits"]:
+        assert hit["text"] == passages[hit["id"]].text
+        assert hit["city"] == passages[hit["id"]].city
+    assert "テスト市" in run.out or "サンプル町" in run.out  # ensure_ascii=False
+
+
+def test_search_readable_output_shows_the_hits(cli):
+    as_json = cli("search", "電子決裁", "--mode", "lexical", "--json").json()["hits"]
+    run = cli("search", "電子決裁", "--mode", "lexical")
+    assert run.code == 0 and as_json
+    for hit in as_json:
+        assert f"{hit['rank']:>2}. [{hit['score']:.4f}] {hit['city']} · {hit['document']}" in run.out
+    for term in as_json[0]["highlights"]:
+        assert f"【{term}】" in run.out  # not a terminal: matches are bracketed, not coloured
+
+
+def test_search_without_matches_says_so(cli):
+    run = cli("search", "xyzzy", "--mode", "lexical")
+    assert run.code == 0 and "no passages match 'xyzzy'" in run.out
+
+
+@pytest.mark.parametrize(("city", "canonical"), [("テスト市", "テスト市"), ("Testshi", "テスト市")])
+def test_search_city_filter(cli, city, canonical):
+    hits = cli("search", "テレワーク", "--city", city, "--json", "--top-k", "20").json()["hits"]
+    assert hits and {h["city"] for h in hits} == {canonical}
+
+
+def test_queries_file_gives_one_line_per_query_with_its_id(cli, tmp_path):
+    queries = tmp_path / "q.jsonl"
+    lines = [{"id": "q-1", "query": "電子決裁"}, {"id": 7, "query": "ごみ有料化"}, {"query": "テレワーク"}]
+    rows = [json.dumps(x, ensure_ascii=False) for x in lines]
+    rows.insert(2, "")  # blank lines are skipped
+    queries.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    run = cli("search", "--queries", str(queries), "--json", "--top-k", "4")
+    assert run.code == 0
+    results = run.json_lines()
+    assert [r["id"] for r in results] == ["q-1", 7, 4]  # a line without an id gets its line number
+    for line, result in zip(lines, results, strict=True):
+        single = cli("search", line["query"], "--json", "--top-k", "4").json()
+        assert result == {"id": result["id"], **single}
+
+
+def test_chunks_lists_every_passage_without_rank_or_score(cli, built_index):
+    run = cli("chunks", "--json")
+    assert run.code == 0
+    rows = run.json_lines()
+    assert [r["id"] for r in rows] == [p.id for p in load_index(built_index.index_dir).passages]
+    for row in rows:
+        assert not {"rank", "score"} & set(row)
+        assert all(isinstance(row[k], str) for k in ("id", "city", "document", "text"))
+    testshi = cli("chunks", "--json", "--city", "Testshi").json_lines()
+    assert testshi and {r["city"] for r in testshi} == {"テスト市"}
+    assert len(testshi) < len(rows)
+
+
+def test_index_builds_then_reports_no_change(cli, tmp_path):
+    first = cli("index", "--json", index_dir=tmp_path / "new")
+    assert first.code == 0
+    report = first.json()
+    assert report["documents"] == 2 and report["changed"] is True
+    assert report["passages"] == len(load_index(tmp_path / "new").passages)
+    again = cli("index", "--json", index_dir=tmp_path / "new").json()
+    assert again["changed"] is False and again["embedded"] == 0
+
+
+def _queries_file(tmp_path: Path, second_line: str) -> str:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": 1, "query": "電子決裁"}\n' + second_line + "\n", encoding="utf-8")
+    return str(path)
+
+
+def _truncate_vectors(index_dir: Path) -> None:
+    path = current_generation(index_dir) / "vectors.npy"
+    path.write_bytes(path.read_bytes()[:100])
+
+
+# Placeholders: MISSING points --index-dir at an empty place, CORRUPT truncates vectors.npy first,
+# BAD:<line> is a queries file whose second line is <line>, NOFILE a queries file that does not exist.
+ERRORS = {
+    "empty-query": (["search", ""], "empty"),
+    "whitespace-query": (["search", " \u3000 "], "empty"),
+    "unknown-city": (["search", "電子決裁", "--city", "アトランティス"], "known cities: テスト市"),
+    "top-k-zero": (["search", "電子決裁", "--top-k", "0"], "top_k"),
+    "top-k-negative": (["search", "電子決裁", "--top-k", "-3"], "-3"),
+    "missing-index": (["search", "電子決裁", "MISSING"], "reform-search index"),
+    "corrupt-index": (["search", "電子決裁", "CORRUPT"], "reform-search index --rebuild"),
+    "chunks-missing-index": (["chunks", "--json", "MISSING"], "reform-search index"),
+    "queries-not-json": (["search", "--queries", "BAD:{not json"], "bad.jsonl:2:"),
+    "queries-no-query": (["search", "--queries", 'BAD:{"id": 2}'], "bad.jsonl:2:"),
+    "queries-empty-query": (["search", "--queries", 'BAD:{"query": "  "}'], "bad.jsonl:2:"),
+    "queries-missing-file": (["search", "--queries", "NOFILE"], "cannot read queries file"),
+    "query-and-queries": (["search", "電子決裁", "--queries", 'BAD:{"query": "x"}'], "either a query or"),
+    "neither-query-nor-queries": (["search"], "either a query or"),
+}
+
+
+@pytest.mark.parametrize(("args", "needle"), ERRORS.values(), ids=ERRORS.keys())
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_errors_exit_2_with_one_line_on_stderr(cli, built_index, tmp_path, args, needle, as_json):
+    index_dir = None
+    argv = []
+    for arg in args:
+        if arg == "MISSING":
+            index_dir = tmp_path / "no-index-here"
+        elif arg == "CORRUPT":
+            _truncate_vectors(built_index.index_dir)
+        elif arg.startswith("BAD:"):
+            argv.append(_queries_file(tmp_path, arg[4:]))
+        elif arg == "NOFILE":
+            argv.append(str(tmp_path / "absent.jsonl"))
+        else:
+            argv.append(arg)
+    run = cli(*argv, *(["--json"] if as_json else []), index_dir=index_dir)
+    assert run.code == 2
+    assert run.out == ""
+    assert run.err.startswith("reform-search: error: ")
+    assert run.err.endswith("\n") and run.err.count("\n") == 1
+    assert needle in run.err
+
+
+def test_long_query_is_cut_with_a_warning(cli):
+    run = cli("search", "電子決裁" * 2500, "--json")
+    assert run.code == 0
+    assert run.json()["query"] == ("電子決裁" * 2500)[:1000]
+    assert run.err.startswith("reform-search: warning: query cut to 1000 characters")
+    assert run.json()["hits"]
+
+
+def test_max_query_chars_above_the_default_is_honoured(cli):
+    # 1,400 punctuation marks carry no tokens; the words after them only count if they are kept.
+    query = "。" * 1400 + "電子決裁"
+    run = cli("search", query, "--mode", "lexical", "--max-query-chars", "2000", "--json")
+    assert run.code == 0 and run.err == ""
+    assert run.json()["hits"]
+
+
+# --- the installed command, real bundled model, real default corpus ---------------------------------
+
+COMMAND = str(Path(sys.executable).with_name("reform-search"))
+
+
+def _nfkc(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+@pytest.fixture(scope="module")
+def real_index(tmp_path_factory):
+    """The default corpus indexed once with the bundled model, in temporary directories (~20-50 s)."""
+    root = tmp_path_factory.mktemp("real")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REFORM_SEARCH_")}
+    env["REFORM_SEARCH_INDEX_DIR"] = str(root / "index")
+    env["REFORM_SEARCH_CACHE_DIR"] = str(root / "cache")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([COMMAND, *args], env=env, capture_output=True, text=True, timeout=600)
+
+    built = run("index", "--json", "--index-dir", str(root / "index"), "--cache-dir", str(root / "cache"))
+    assert built.returncode == 0, built.stderr
+    return run, json.loads(built.stdout)
+
+
+def _search(run, *args: str) -> list[dict]:
+    done = run("search", *args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["hits"]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_real_model_end_to_end(real_index):
+    run, built = real_index
+    assert built["documents"] == 2 and built["changed"] is True and built["passages"] > 0
+
+    hits = _search(run, "ごみ処理の有料化", "--top-k", "5")
+    assert len(hits) == 5
+    assert hits[0]["city"] == "会津若松市" and "有料化" in _nfkc(hits[0]["text"])
+
+    iwaki = _search(run, "ごみ処理の有料化", "--top-k", "5", "--city", "いわき市")
+    assert iwaki and {h["city"] for h in iwaki} == {"いわき市"}
+
+    for mode in ("lexical", "dense"):
+        ranked = _search(run, "ごみ処理の有料化", "--top-k", "5", "--mode", mode)
+        assert [h["rank"] for h in ranked] == [1, 2, 3, 4, 5]
+        assert [h["score"] for h in ranked] == sorted((h["score"] for h in ranked), reverse=True)
+    assert any("有料化" in _nfkc(h["text"]) for h in _search(run, "ごみ処理の有料化", "--mode", "lexical"))
+
+    again = run("index", "--json")
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert report["changed"] is False and report["embedded"] == 0
+    assert report["passages"] == built["passages"]

@@ -1,0 +1,232 @@
+"""Searcher: ranking invariants per mode, oracles for dense and lexical, filters, validation, crowding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import FIXTURE_WORDS
+from fakes import FakeEmbedder
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.tokenize import tokenize
+from search.crowding import crowd
+from search.engine import MODES, check_query, lexical_weight
+from search.hit import Hit
+
+CITY_FILTERS = [None, ["テスト市"], ["Samplecho"], ["テスト市", "サンプル町"]]
+queries = st.lists(st.sampled_from(FIXTURE_WORDS), min_size=1, max_size=3).map(" ".join)
+
+
+def _allowed_count(searcher, cities) -> int:
+    mask = searcher.mask(cities)
+    return len(searcher.passages) if mask is None else int(mask.sum())
+
+
+def _assert_ranking(hits: list[Hit], k: int) -> None:
+    assert all(isinstance(h, Hit) for h in hits)
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert len({h.passage.id for h in hits}) == len(hits) <= k
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    query=queries,
+    k=st.integers(1, 15),
+    mode=st.sampled_from(MODES),
+    cities=st.sampled_from(CITY_FILTERS),
+)
+def test_every_mode_ranks_1_to_n_with_non_increasing_scores(searcher, query, k, mode, cities):
+    hits = searcher.search(query, k, mode, cities=cities)
+    _assert_ranking(hits, k)
+    assert len(hits) <= _allowed_count(searcher, cities)
+    if mode != "lexical":  # dense candidates cover every allowed passage
+        assert len(hits) == min(k, _allowed_count(searcher, cities))
+
+
+@settings(max_examples=25, deadline=None)
+@given(query=queries, k=st.integers(1, 15), cities=st.sampled_from(CITY_FILTERS))
+def test_dense_returns_min_k_n_in_brute_force_order(searcher, query, k, cities):
+    hits = searcher.search(query, k, "dense", cities=cities)
+    allowed = np.ones(len(searcher.passages), bool) if cities is None else searcher.mask(cities)
+    assert len(hits) == min(k, int(allowed.sum()))
+    # Oracle: inner products with the stored vectors, computed with NumPy.
+    scores = np.asarray(searcher.index.vectors) @ FakeEmbedder(32).embed_queries([query])[0]
+    scores[~allowed] = -np.inf
+    best = np.sort(scores)[::-1][: len(hits)]
+    np.testing.assert_allclose([h.score for h in hits], best, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("word", FIXTURE_WORDS)
+def test_lexical_finds_exactly_the_passages_sharing_a_token(searcher, word):
+    query_tokens = set(tokenize(word))
+    sharing = {p.id for p in searcher.passages if query_tokens & set(tokenize(p.text))}
+    hits = searcher.search(word, len(searcher.passages), "lexical")
+    assert {h.passage.id for h in hits} == sharing
+    assert all(h.score > 0 and h.matched for h in hits)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("names", "city"),
+    [
+        (["テスト市"], "テスト市"),
+        (["Testshi"], "テスト市"),
+        (["testshi"], "テスト市"),
+        (["テスト"], "テスト市"),
+        (["Samplecho"], "サンプル町"),
+        (["サンプル町"], "サンプル町"),
+    ],
+)
+def test_city_filter_by_name_or_alias(searcher, names, city, mode):
+    hits = searcher.search("テレワーク 電子決裁", 20, mode, cities=names)
+    assert hits, "the fixture has passages on these words in both cities"
+    assert {h.passage.city for h in hits} == {city}
+    unfiltered = searcher.search("テレワーク 電子決裁", 20, mode)
+    assert {h.passage.city for h in unfiltered} == {"テスト市", "サンプル町"}
+
+
+def test_year_and_document_filters(searcher):
+    by_year = searcher.search("テレワーク", 20, "dense", years=[2023])  # サンプル町's 令和5年度
+    assert by_year and {h.passage.city for h in by_year} == {"サンプル町"}
+    doc = searcher.index.documents[0]
+    for name in (doc["id"], doc["title"]):
+        hits = searcher.search("テレワーク", 20, "dense", documents=[name])
+        assert hits and {h.passage.doc_id for h in hits} == {doc["id"]}
+    with pytest.raises(ValueError, match="unknown document 'nope'"):
+        searcher.search("テレワーク", 5, documents=["nope"])
+
+
+def test_unknown_city_lists_the_known_ones(searcher):
+    with pytest.raises(ValueError) as error:
+        searcher.search("テレワーク", 5, cities=["アトランティス市"])
+    message = str(error.value)
+    assert "アトランティス市" in message
+    assert all(name in message for name in ("テスト市", "Testshi", "サンプル町", "Samplecho"))
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\u3000\n\t"])
+def test_empty_query_is_refused(searcher, query):
+    with pytest.raises(ValueError, match="empty"):
+        check_query(query)
+    with pytest.raises(ValueError, match="empty"):
+        searcher.search(query, 5)
+
+
+def test_long_query_is_truncated():
+    long = "電子決裁" * 2500
+    q = check_query(long)
+    assert q.truncated and q.text == long[:1000]
+    assert check_query(long, max_chars=50).text == long[:50]
+    short = check_query("  電子決裁 \n テレワーク ")
+    assert not short.truncated and short.text == "電子決裁 テレワーク"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_long_query_still_searches(searcher, mode):
+    hits = searcher.search("電子決裁" * 2500, 3, mode)
+    _assert_ranking(hits, 3)
+    assert hits
+    if mode == "lexical":
+        assert all("決裁" in h.passage.text for h in hits)
+
+
+@pytest.mark.parametrize("top_k", [0, -1, -10])
+def test_non_positive_top_k_is_refused(searcher, top_k):
+    with pytest.raises(ValueError, match=str(top_k)):
+        searcher.search("テレワーク", top_k)
+
+
+def test_unknown_mode_is_refused_naming_the_choices(searcher):
+    with pytest.raises(ValueError, match="fuzzy") as error:
+        searcher.search("テレワーク", 5, "fuzzy")
+    assert all(mode in str(error.value) for mode in MODES)
+
+
+def _weight(query: str) -> float:
+    return lexical_weight(tokenize(query), query)
+
+
+def test_lexical_weight_follows_the_script_of_the_query():
+    assert _weight("ごみ処理の有料化") == 1.0
+    assert _weight("waste collection fees") == 0.0
+    assert 0.0 < _weight("ごみ処理 fees") < 1.0
+    assert lexical_weight([], "") == 0.0
+
+
+def test_lexical_weight_of_a_japanese_query_with_a_loanword_is_one():
+    # The tokenizer adds the gloss "telework"; it is not a word of the query.
+    assert "telework" in tokenize("テレワークの推進")
+    assert _weight("テレワークの推進") == 1.0
+
+
+# --- crowding -----------------------------------------------------------------------------------------
+
+
+def test_crowd_hand_computed():
+    # Five rows of initiative A scored above two passages of B; free = 2, demotion = 0.7.
+    ranked = [(0, 1.0), (1, 0.95), (2, 0.9), (3, 0.85), (4, 0.8), (5, 0.5), (6, 0.4)]
+    groups = ["A"] * 5 + ["B"] * 2
+    out = crowd(ranked, groups, k=7, free=2, demotion=0.7)
+    expected = [
+        (0, 1.0),
+        (1, 0.95),
+        (2, 0.9 * 0.7),  # third A: one demotion; still above B's 0.5
+        (5, 0.5),
+        (3, 0.85 * 0.7**2),  # 0.4165
+        (6, 0.4),
+        (4, 0.8 * 0.7**3),  # 0.2744
+    ]
+    assert [i for i, _ in out] == [i for i, _ in expected]
+    np.testing.assert_allclose([s for _, s in out], [s for _, s in expected])
+
+
+def test_crowd_lets_others_in_after_two_of_a_group():
+    # Seven rows of one initiative, each only slightly above the other cities' passages.
+    ranked = [(i, 0.9 - 0.001 * i) for i in range(7)] + [(7, 0.8), (8, 0.79), (9, 0.78)]
+    groups = ["row"] * 7 + ["x", "y", "z"]
+    out = crowd(ranked, groups, k=5)
+    assert [groups[i] for i, _ in out[:3]] == ["row", "row", "x"]
+    assert sum(groups[i] == "row" for i, _ in out) < 5
+    assert [s for _, s in out] == sorted((s for _, s in out), reverse=True)
+
+
+def test_crowd_without_groups_changes_nothing():
+    ranked = [(3, 0.9), (1, 0.5), (2, 0.1)]
+    assert crowd(ranked, {1: "a", 2: "b", 3: "c"}, k=10) == ranked
+
+
+def test_crowd_refuses_a_bad_demotion():
+    with pytest.raises(ValueError, match="demotion"):
+        crowd([(0, 1.0)], ["a"], k=1, demotion=0)
+
+
+def _ranking(scores: list[float]) -> list[tuple[int, float]]:
+    return list(enumerate(sorted(scores, reverse=True)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    scores=st.lists(st.floats(0, 1), min_size=1, max_size=30),
+    groups=st.lists(st.integers(0, 3), min_size=30, max_size=30),
+    k=st.integers(1, 35),
+)
+def test_crowd_properties(scores, groups, k):
+    ranked = _ranking(scores)
+    out = crowd(ranked, groups, k)
+    ids = [i for i, _ in out]
+    assert len(out) == min(k, len(ranked)) and len(set(ids)) == len(ids)
+    got = [s for _, s in out]
+    assert got == sorted(got, reverse=True)
+    original = dict(ranked)
+    assert all(s <= original[i] for i, s in out)  # crowding only ever demotes
+
+
+def test_crowd_demotes_negative_scores_too():
+    ranked = [(0, -0.1), (1, -0.1), (2, -0.12)]
+    out = crowd(ranked, ["A"] * 3, k=3)
+    got = [s for _, s in out]
+    assert got == sorted(got, reverse=True)
+    assert all(s <= dict(ranked)[i] for i, s in out)

@@ -148,3 +148,48 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("REFORM_SEARCH_"):
             monkeypatch.delenv(name)
+
+
+# --- the real default corpus with the real bundled model (built once per session, ~1 min cold) -------
+
+
+@dataclass
+class RealIndex:
+    """The default corpus indexed with the bundled model in temporary directories."""
+
+    index_dir: Path
+    cache_dir: Path
+
+    def settings(self, **overrides):
+        """Settings pointing at this index (other settings at their defaults, env ignored)."""
+        from reform_search.settings import Settings
+
+        return Settings().override(index_dir=self.index_dir, cache_dir=self.cache_dir, **overrides)
+
+    def env(self) -> dict[str, str]:
+        """Environment for a `reform-search` subprocess using this index."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REFORM_SEARCH_")}
+        return env | {
+            "REFORM_SEARCH_INDEX_DIR": str(self.index_dir),
+            "REFORM_SEARCH_CACHE_DIR": str(self.cache_dir),
+        }
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory) -> RealIndex:
+    """Build the real index once; every model test shares it (read-only: copy it before changing it)."""
+    from reform_search.manage import index_all
+
+    root = tmp_path_factory.mktemp("real")
+    real = RealIndex(root / "index", root / "cache")
+    report = index_all(real.settings())
+    assert report.changed and report.documents == 2
+    return real
+
+
+@pytest.fixture(scope="session")
+def real_searcher(real_index: RealIndex) -> Searcher:
+    """A Searcher over the real index with the real bundled model."""
+    from reform_search.cli import open_searcher
+
+    return open_searcher(real_index.settings())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import unicodedata
@@ -218,17 +217,14 @@ def _nfkc(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def real_index(tmp_path_factory):
-    """The default corpus indexed once with the bundled model, in temporary directories (~20-50 s)."""
-    root = tmp_path_factory.mktemp("real")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REFORM_SEARCH_")}
-    env["REFORM_SEARCH_INDEX_DIR"] = str(root / "index")
-    env["REFORM_SEARCH_CACHE_DIR"] = str(root / "cache")
+def real_cli(real_index):
+    """The installed command over the session's real index (default corpus, bundled model)."""
+    env = real_index.env()
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([COMMAND, *args], env=env, capture_output=True, text=True, timeout=600)
 
-    built = run("index", "--json", "--index-dir", str(root / "index"), "--cache-dir", str(root / "cache"))
+    built = run("index", "--json", "--rebuild")
     assert built.returncode == 0, built.stderr
     return run, json.loads(built.stdout)
 
@@ -241,8 +237,8 @@ def _search(run, *args: str) -> list[dict]:
 
 @pytest.mark.model
 @pytest.mark.slow
-def test_real_model_end_to_end(real_index):
-    run, built = real_index
+def test_real_model_end_to_end(real_cli):
+    run, built = real_cli
     assert built["documents"] == 2 and built["changed"] is True and built["passages"] > 0
 
     hits = _search(run, "ごみ処理の有料化", "--top-k", "5")

@@ -116,15 +116,29 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-def matched_terms(text: str, query_tokens: set[str]) -> list[str]:
-    """Surface forms in `text` whose tokens occur in the query: the words to highlight, in text order."""
-    found: list[str] = []
+def surface_keys(text: str) -> list[tuple[str, str]]:
+    """(surface form, token it matches as) for every content word of `text`, glosses included, in order."""
+    pairs: list[tuple[str, str]] = []
     for word in _tagger()(text):
         lemma = word.feature.lemma if word.feature.lemma not in (None, "*") else word.surface
         lemma, _, gloss = lemma.partition("-")
-        hit = _fold(lemma) in query_tokens or bool(gloss and _fold(gloss) in query_tokens)
-        if hit and word.surface not in found and lemma not in _STOP_LEMMAS:
-            found.append(word.surface)
+        if lemma in _STOP_LEMMAS:
+            continue
+        pairs.append((word.surface, _fold(lemma)))
+        if gloss:
+            pairs.append((word.surface, _fold(gloss)))
+    return pairs
+
+
+def matched_terms(text: str, query_tokens: set[str], keys: list[tuple[str, str]] | None = None) -> list[str]:
+    """Surface forms in `text` whose tokens occur in the query: the words to highlight, in text order.
+
+    `keys` is `surface_keys(text)` when the caller has it already (it is the costly part).
+    """
+    found: list[str] = []
+    for surface, token in surface_keys(text) if keys is None else keys:
+        if token in query_tokens and surface not in found:
+            found.append(surface)
     return found
 
 

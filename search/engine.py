@@ -12,7 +12,7 @@ from corpus.document import resolve_city
 from corpus.normalize import is_japanese
 from index.embed import Embedder
 from index.store import StoredIndex
-from index.tokenize import matched_terms, tokenize
+from index.tokenize import matched_terms, surface_keys, tokenize
 from search.crowding import crowd
 from search.fusion import RRF_K, rrf
 from search.hit import Hit
@@ -20,6 +20,7 @@ from search.hit import Hit
 MODES = ("hybrid", "dense", "lexical")
 MAX_QUERY_CHARS = 1000
 CANDIDATES = 100  # per ranker, before fusion
+SURFACE_CACHE = 4096  # passages whose highlight keys are kept
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Searcher:
         # Rows sharing a 具体的取組 form one group for crowding; other passages stand alone.
         self.groups = [(p.doc_id, p.initiative or p.id) for p in self.passages]
         self._positions = {p.id: i for i, p in enumerate(self.passages)}
+        self._surface_keys: dict[int, list[tuple[str, str]]] = {}  # highlight keys of recent hits
 
     @property
     def cities(self) -> list[str]:
@@ -160,6 +162,15 @@ class Searcher:
         ranked = crowd(ranked, self.groups, top_k)
         query_tokens = set(tokens)
         return [
-            Hit(self.passages[i], rank, s, tuple(matched_terms(self.passages[i].text, query_tokens)))
+            Hit(self.passages[i], rank, s, self._matched(i, query_tokens))
             for rank, (i, s) in enumerate(ranked, 1)
         ]
+
+    def _matched(self, i: int, query_tokens: set[str]) -> tuple[str, ...]:
+        # Tokenizing a passage for highlights costs more than the search itself; keep the result.
+        keys = self._surface_keys.get(i)
+        if keys is None:
+            if len(self._surface_keys) >= SURFACE_CACHE:
+                self._surface_keys.clear()  # bounded: memory stays flat however many queries come
+            keys = self._surface_keys[i] = surface_keys(self.passages[i].text)
+        return tuple(matched_terms(self.passages[i].text, query_tokens, keys))

@@ -124,3 +124,11 @@ def test_every_setting_is_a_flag(capsys, command):
     help_text = capsys.readouterr().out
     missing = [n for n in Settings.names() if f"--{n.replace('_', '-')}" not in help_text]
     assert not missing, f"`reform-search {command} --help` lacks flags for {missing}"
+
+
+def test_readme_settings_table_is_generated_from_the_code():
+    from reform_search.readme import README as path
+    from reform_search.readme import with_settings
+
+    text = path.read_text(encoding="utf-8")
+    assert with_settings(text) == text, "README.md's settings table is stale: run `make docs`"

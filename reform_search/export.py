@@ -47,12 +47,27 @@ def _csv(header: list[str], rows: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: _inert(v) for k, v in row.items()} for row in rows)
     return BOM + buffer.getvalue()
 
 
+def _inert(value: object) -> object:
+    """Text a spreadsheet would run as a formula (=, +, -, @ first) is quoted: documents are untrusted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return " ".join(text.replace("|", "\\|").split())
 
 
 def matrix_csv(m: Matrix) -> str:
@@ -98,7 +113,8 @@ def _note(p: Passage) -> str:
     cite = citation(p)
     where = ", ".join(x for x in (f"p.{cite['page']}" if cite["page"] else "", f"l.{cite['lines']}") if x)
     head = " > ".join(x for x in (p.section, p.initiative) if x)
-    return f"{p.city}「{p.document}」 {head} ({where}; `{p.id}`): {_md_cell(one_line(p.text, 120))}"
+    place = f" {head}" if head else ""
+    return f"{p.city}「{p.document}」{place} ({where}; `{p.id}`): {_md_cell(one_line(p.text, 120))}"
 
 
 def alignment_csv(a: Alignment) -> str:

@@ -17,6 +17,7 @@ another city's documents are added, and repeating a query repeats its labels.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,8 +45,9 @@ class Evidence:
     coverage: float = 0.0
 
     def to_dict(self) -> dict:
-        """Rounded numbers for JSON."""
-        return {"z": round(self.z, 2), "coverage": round(self.coverage, 2)}
+        """Rounded numbers for JSON (z is null when the city had no passage to compare)."""
+        z = round(self.z, 2) if math.isfinite(self.z) else None
+        return {"z": z, "coverage": round(self.coverage, 2)}
 
 
 def match_label(evidence: Evidence) -> str:
@@ -193,4 +195,4 @@ def similar(
         ranked = crowd(list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.groups, top_k)
         hits = tuple(Hit(searcher.passages[i], rank, s) for rank, (i, s) in enumerate(ranked, 1))
         columns.append(Column(city, match_label(evidence), hits, evidence, matching))
-    return Counterparts(Hit(source, 0, 1.0), tuple(columns))
+    return Counterparts(Hit(source, 1, 1.0), tuple(columns))

@@ -1,0 +1,470 @@
+"""Side-by-side comparison: match labels, per-city columns, counterparts, and the compare/similar CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import KeywordEmbedder, RealIndex
+
+from corpus.document import load_corpus, read_document
+from index.build import build_index
+from index.cache import EmbeddingCache
+from index.store import load_index
+from reform_search.cli import main
+from search.compare import MATCHES, Evidence, compare, match_label, similar
+from search.engine import Searcher
+
+HIT_KEYS = {"id": str, "rank": int, "score": float, "city": str, "document": str, "text": str}
+
+
+def below(x: float) -> float:
+    """The largest float smaller than x: just under a threshold."""
+    return math.nextafter(x, -math.inf)
+
+
+# --- the label rule (search/compare.py docstring), at and around every threshold ---------------------
+#   strong  z ≥ 3 and coverage ≥ 0.5, or z ≥ 4 on its own
+#   weak    z ≥ 2.5, or z ≥ 1.5 with coverage ≥ 0.5
+#   none    otherwise
+
+
+@pytest.mark.parametrize(
+    ("z", "coverage", "expected"),
+    [
+        # z ≥ 4 alone is strong, whatever the coverage
+        (4.0, 0.0, "strong"),
+        (below(4.0), 0.0, "weak"),  # still ≥ 2.5
+        (4.0, 1.0, "strong"),
+        (100.0, 0.0, "strong"),
+        # z ≥ 3 with coverage ≥ 0.5 is strong
+        (3.0, 0.5, "strong"),
+        (below(3.0), 0.5, "weak"),
+        (3.0, below(0.5), "weak"),  # words missing: z ≥ 2.5 only
+        (3.0, 1.0, "strong"),
+        (3.5, 0.49, "weak"),
+        # z ≥ 2.5 alone is weak
+        (2.5, 0.0, "weak"),
+        (below(2.5), 0.0, "none"),
+        (below(2.5), 0.5, "weak"),  # …but the words lift it
+        # z ≥ 1.5 with coverage ≥ 0.5 is weak
+        (1.5, 0.5, "weak"),
+        (below(1.5), 0.5, "none"),
+        (1.5, below(0.5), "none"),
+        (2.0, 1.0, "weak"),
+        # otherwise none
+        (0.0, 1.0, "none"),
+        (-3.0, 1.0, "none"),
+        (0.0, 0.0, "none"),
+        (-math.inf, 0.0, "none"),  # an empty column
+    ],
+)
+def test_match_label_thresholds(z: float, coverage: float, expected: str) -> None:
+    assert match_label(Evidence(z, coverage)) == expected
+
+
+def test_coverage_defaults_to_zero() -> None:
+    # Counterparts (similar) label by z alone: 3.9 without words is weak, not strong.
+    assert Evidence(3.9).coverage == 0.0
+    assert match_label(Evidence(3.9)) == "weak"
+
+
+def test_evidence_to_dict_rounds_to_two_decimals() -> None:
+    assert Evidence(3.14159, 0.666666).to_dict() == {"z": 3.14, "coverage": 0.67}
+
+
+# --- compare on the fixture indexes (fake embedders, fast) -------------------------------------------
+
+
+def _check_hit(hit: dict) -> None:
+    for key, kind in HIT_KEYS.items():
+        assert isinstance(hit[key], kind), (key, hit)
+
+
+def _city_sizes(searcher: Searcher) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for p in searcher.passages:
+        sizes[p.city] = sizes.get(p.city, 0) + 1
+    return sizes
+
+
+def test_compare_has_one_column_per_city_in_index_order(searcher, shared_index) -> None:
+    manifest_order = list(dict.fromkeys(d.city for d in load_corpus(shared_index.corpus)))
+    result = compare(searcher, "電子決裁")
+    assert [c.city for c in result.columns] == manifest_order == searcher.cities
+    assert len(manifest_order) == 2
+
+
+@pytest.mark.parametrize(
+    ("named", "expected"),
+    [
+        (["サンプル町"], ["サンプル町"]),
+        (["サンプル町", "テスト市"], ["サンプル町", "テスト市"]),  # the order asked for
+        (["Samplecho", "testshi"], ["サンプル町", "テスト市"]),  # English aliases, any case
+        (["テスト"], ["テスト市"]),  # without 市
+        (["テスト市", "Testshi"], ["テスト市"]),  # one city named twice: one column
+    ],
+)
+def test_compare_named_cities_and_aliases(searcher, named, expected) -> None:
+    assert [c.city for c in compare(searcher, "テレワーク", named).columns] == expected
+
+
+def test_compare_unknown_city_lists_the_known_ones(searcher) -> None:
+    with pytest.raises(ValueError, match="架空村") as err:
+        compare(searcher, "テレワーク", ["架空村"])
+    assert "テスト市" in str(err.value) and "サンプル町" in str(err.value)
+
+
+@pytest.mark.parametrize("top_k", [1, 2, 3, 10])
+def test_compare_ranks_each_city_separately(searcher, top_k: int) -> None:
+    sizes = _city_sizes(searcher)
+    for query in ("電子決裁", "テレワーク", "ごみ有料化", "窓口"):
+        for column in compare(searcher, query, top_k=top_k).columns:
+            assert len(column.hits) == min(top_k, sizes[column.city])
+            assert all(h.passage.city == column.city for h in column.hits)
+            assert [h.rank for h in column.hits] == list(range(1, len(column.hits) + 1))
+            scores = [h.score for h in column.hits]
+            assert scores == sorted(scores, reverse=True)
+            assert len({h.passage.id for h in column.hits}) == len(column.hits)
+            assert column.match in MATCHES
+
+
+def test_compare_finds_the_city_that_mentions_the_word(searcher) -> None:
+    # Hybrid ranking within the city: the passage holding the query word comes first in both towns.
+    for column in compare(searcher, "電子決裁").columns:
+        assert "電子決裁" in column.hits[0].passage.text
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\u3000\n"])
+def test_compare_refuses_an_empty_query(searcher, query: str) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        compare(searcher, query)
+
+
+@pytest.mark.parametrize("top_k", [0, -1])
+def test_compare_refuses_a_non_positive_top_k(searcher, top_k: int) -> None:
+    with pytest.raises(ValueError, match="top-k"):
+        compare(searcher, "電子決裁", top_k=top_k)
+
+
+def test_compare_to_dict_follows_the_contract(searcher) -> None:
+    result = compare(searcher, "  テレワーク  の 試行 ", top_k=2)
+    d = json.loads(json.dumps(result.to_dict(), ensure_ascii=False, allow_nan=False))
+    assert d["query"] == "テレワーク の 試行"  # whitespace collapsed as the query was searched
+    assert {"query", "columns"} <= set(d)
+    assert [c["city"] for c in d["columns"]] == searcher.cities
+    for column in d["columns"]:
+        assert {"city", "match", "hits"} <= set(column)
+        assert column["match"] in MATCHES
+        assert [h["rank"] for h in column["hits"]] == [1, 2]
+        for hit in column["hits"]:
+            _check_hit(hit)
+            assert hit["city"] == column["city"]
+
+
+def test_compare_labels_follow_the_fixture_words(keyword_searcher) -> None:
+    # Only テスト市's table mentions 基金, only サンプル町 mentions 雪かき, both mention 予算.
+    def labels(query: str) -> dict[str, str]:
+        return {c.city: c.match for c in compare(keyword_searcher, query).columns}
+
+    assert labels("基金") == {"テスト市": "strong", "サンプル町": "none"}
+    assert labels("雪かき") == {"テスト市": "none", "サンプル町": "strong"}
+    assert labels("予算") == {"テスト市": "strong", "サンプル町": "strong"}
+    assert labels("港湾の浚渫工事") == {"テスト市": "none", "サンプル町": "none"}
+
+
+def test_matching_count_agrees_with_the_label(keyword_searcher) -> None:
+    sizes = _city_sizes(keyword_searcher)
+    for query in ("予算", "基金", "窓口", "清掃", "電子決済", "雪かき", "港湾の浚渫工事", "telework"):
+        for column in compare(keyword_searcher, query).columns:
+            assert 0 <= column.matching <= sizes[column.city]
+            # No passage can beat the city's best one: a column labelled none has no matching passage.
+            if column.match == "none":
+                assert column.matching == 0, (query, column.city)
+            else:
+                assert column.matching >= 1, (query, column.city)
+
+
+def test_compare_is_deterministic(keyword_searcher, keyword_index) -> None:
+    again = Searcher(load_index(keyword_index.index_dir), KeywordEmbedder())
+    for query in ("予算", "窓口", "telework", "港湾の浚渫工事"):
+        first = compare(keyword_searcher, query).to_dict()
+        assert compare(keyword_searcher, query).to_dict() == first
+        assert compare(again, query).to_dict() == first  # a freshly loaded index too
+
+
+# --- adding a third city leaves the other cities' labels alone (fixture version, fast) --------------
+
+THIRD_CITY_TEXT = """\
+架空町の雪かきメモ。テスト用の作り話で、実在の町とは関係ありません。
+"""
+
+
+@pytest.fixture(scope="module")
+def three_cities(keyword_index, tmp_path_factory) -> Searcher:
+    """The keyword fixture index plus a third invented town with a single passage, in a copy."""
+    root = tmp_path_factory.mktemp("three")
+    shutil.copytree(keyword_index.index_dir, root / "index")
+    shutil.copytree(keyword_index.cache_dir, root / "cache")
+    (root / "kakucho.txt").write_text(THIRD_CITY_TEXT, encoding="utf-8")
+    third = read_document(
+        root / "kakucho.txt",
+        id="kakucho-memo",
+        city="架空町",
+        title="架空町 メモ（テスト用）",
+        layout="blocks",
+    )
+    documents = [*load_corpus(keyword_index.corpus), third]
+    with EmbeddingCache(root / "cache" / "embeddings.sqlite3") as cache:
+        build_index(root / "index", documents, KeywordEmbedder(), cache)
+    return Searcher(load_index(root / "index"), KeywordEmbedder())
+
+
+def test_a_third_city_does_not_change_the_labels_of_the_others(keyword_searcher, three_cities) -> None:
+    assert three_cities.cities == [*keyword_searcher.cities, "架空町"]
+    for query in ("予算", "基金", "窓口", "清掃", "電子決済", "雪かき", "港湾の浚渫工事", "telework"):
+        before = {c.city: c for c in compare(keyword_searcher, query).columns}
+        after = {c.city: c for c in compare(three_cities, query).columns}
+        assert set(after) == {*before, "架空町"}
+        for city, column in before.items():
+            assert after[city].match == column.match, (query, city)
+            assert after[city].evidence.z == pytest.approx(column.evidence.z, abs=1e-6), (query, city)
+            assert after[city].evidence.coverage == column.evidence.coverage, (query, city)
+            assert after[city].matching == column.matching, (query, city)
+
+
+# --- similar ------------------------------------------------------------------------------------------
+
+
+def test_similar_excludes_the_source_and_asks_the_other_cities(searcher) -> None:
+    sizes = _city_sizes(searcher)
+    for source in searcher.passages:
+        result = similar(searcher, source.id)
+        assert result.source.passage == source
+        assert [c.city for c in result.columns] == [c for c in searcher.cities if c != source.city]
+        for column in result.columns:
+            assert column.match in MATCHES
+            assert len(column.hits) == min(3, sizes[column.city])  # top_k 3 by default
+            assert all(h.passage.city == column.city for h in column.hits)
+            assert source.id not in {h.passage.id for h in column.hits}
+
+
+def test_similar_city_filter_limits_and_may_name_the_source_city(searcher) -> None:
+    source = next(p for p in searcher.passages if p.city == "テスト市")
+    own = similar(searcher, source.id, ["testshi"], top_k=10)
+    assert [c.city for c in own.columns] == ["テスト市"]
+    ids = [h.passage.id for h in own.columns[0].hits]
+    assert source.id not in ids
+    assert sorted(ids) == sorted(p.id for p in searcher.passages if p.city == "テスト市" and p != source)
+
+    both = similar(searcher, source.id, ["サンプル町", "テスト市"], top_k=1)
+    assert [c.city for c in both.columns] == ["サンプル町", "テスト市"]
+    assert all(len(c.hits) == 1 for c in both.columns)
+
+
+def test_similar_unknown_passage_id_says_how_to_list_them(searcher) -> None:
+    with pytest.raises(ValueError, match="reform-search chunks") as err:
+        similar(searcher, "testshi-memo:0000000000")
+    assert "testshi-memo:0000000000" in str(err.value)
+
+
+def test_similar_unknown_city_and_bad_top_k(searcher) -> None:
+    pid = searcher.passages[0].id
+    with pytest.raises(ValueError, match="known cities"):
+        similar(searcher, pid, ["架空村"])
+    with pytest.raises(ValueError, match="top-k"):
+        similar(searcher, pid, top_k=0)
+
+
+def test_similar_finds_the_counterpart_that_shares_the_words(keyword_searcher) -> None:
+    row = next(p for p in keyword_searcher.passages if p.initiative == "架空予算の見える化")
+    column = similar(keyword_searcher, row.id).columns[0]
+    assert column.city == "サンプル町" and column.match == "strong"
+    assert "予算" in column.hits[0].passage.text
+    lonely = next(p for p in keyword_searcher.passages if p.initiative == "架空基金の積立")
+    assert similar(keyword_searcher, lonely.id).columns[0].match == "none"
+
+
+def test_similar_is_deterministic_and_follows_the_contract(keyword_searcher) -> None:
+    for source in keyword_searcher.passages:
+        first = similar(keyword_searcher, source.id).to_dict()
+        assert similar(keyword_searcher, source.id).to_dict() == first
+        assert first["source"]["id"] == source.id
+        assert {"source", "columns"} <= set(first)
+        _check_hit(first["source"])
+        for column in first["columns"]:
+            assert {"city", "match", "hits"} <= set(column)
+            for hit in column["hits"]:
+                _check_hit(hit)
+
+
+def test_similar_column_without_candidates_is_valid_json(three_cities) -> None:
+    only = next(p for p in three_cities.passages if p.city == "架空町")
+    result = similar(three_cities, only.id, ["架空町"])
+    assert result.columns[0].hits == () and result.columns[0].match == "none"
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+# --- the real corpus with the real model --------------------------------------------------------------
+
+AIZU, IWAKI = "会津若松市", "いわき市"
+QUERIES = [
+    "ふるさと納税",
+    "港湾の浚渫工事",
+    "テレワーク",
+    "電子決裁",
+    "ごみ有料化",
+    "PPP/PFI",
+    "書かない窓口",
+    "telework",
+]
+
+# A third city that is obviously a test fixture, about something neither report covers.
+FIXTURE_TOWN = "架空町"
+FIXTURE_TOWN_TEXT = """\
+架空町 雪かきボランティアの記録（テスト用の架空の文書です。実在の町とは関係ありません）
+
+・冬の朝に雪かきボランティアを募集した
+・港湾の清掃を町内会で行った
+・除雪用のスコップを公民館で貸し出した
+"""
+
+
+def _labels(searcher: Searcher, query: str) -> dict[str, str]:
+    return {c.city: c.match for c in compare(searcher, query).columns}
+
+
+@pytest.mark.model
+def test_real_unrelated_query_is_none_in_both_cities(real_searcher) -> None:
+    assert _labels(real_searcher, "港湾の浚渫工事") == {AIZU: "none", IWAKI: "none"}
+
+
+@pytest.mark.model
+def test_real_furusato_nozei_is_strong_only_in_aizuwakamatsu(real_searcher) -> None:
+    labels = _labels(real_searcher, "ふるさと納税")
+    assert labels[AIZU] == "strong"
+    assert labels[IWAKI] != "strong"
+
+
+@pytest.mark.model
+def test_real_repeated_query_repeats_labels_and_evidence(real_searcher) -> None:
+    for query in QUERIES:
+        first = compare(real_searcher, query)
+        second = compare(real_searcher, query)
+        assert first.to_dict() == second.to_dict()
+        assert [c.evidence for c in first.columns] == [c.evidence for c in second.columns]
+
+
+@pytest.mark.model
+def test_real_third_city_does_not_change_the_first_two(real_index, real_searcher, tmp_path: Path) -> None:
+    from reform_search.manage import add_document
+
+    copy = RealIndex(tmp_path / "index", tmp_path / "cache")
+    shutil.copytree(real_index.index_dir, copy.index_dir)
+    shutil.copytree(real_index.cache_dir, copy.cache_dir)
+    add_document(
+        copy.settings(),
+        FIXTURE_TOWN_TEXT.encode("utf-8"),
+        "fixture.txt",
+        embedder=real_searcher.embedder,
+        city=FIXTURE_TOWN,
+        title="架空町 雪かきボランティアの記録（テスト用）",
+        fiscal_year=2024,
+    )
+    after = Searcher(load_index(copy.index_dir), real_searcher.embedder)
+    assert after.cities == [AIZU, IWAKI, FIXTURE_TOWN]
+    assert len(after.passages) > len(real_searcher.passages)
+    for query in QUERIES:
+        old = {c.city: c for c in compare(real_searcher, query).columns}
+        new = {c.city: c for c in compare(after, query).columns}
+        for city in (AIZU, IWAKI):
+            assert new[city].match == old[city].match, (query, city)
+            assert new[city].evidence.z == pytest.approx(old[city].evidence.z, abs=1e-6), (query, city)
+            assert new[city].evidence.coverage == old[city].evidence.coverage, (query, city)
+
+
+@pytest.mark.model
+def test_real_telework_columns_mention_telework_in_both_cities(real_searcher) -> None:
+    result = compare(real_searcher, "テレワーク")
+    assert [c.city for c in result.columns] == [AIZU, IWAKI]
+    for column in result.columns:
+        assert any("テレワーク" in h.passage.text for h in column.hits), column.city
+
+
+@pytest.mark.model
+def test_real_counterpart_of_home_working_row(real_searcher) -> None:
+    rows = [p for p in real_searcher.passages if p.city == AIZU and "在宅勤務を制度化" in p.text]
+    assert len(rows) == 1
+    result = similar(real_searcher, rows[0].id)
+    assert [c.city for c in result.columns] == [IWAKI]
+    assert any("テレワークを制度化" in h.passage.text for h in result.columns[0].hits[:3])
+
+
+# --- the CLI, in-process, on the real index -------------------------------------------------------------
+
+
+@pytest.fixture
+def real_cli(real_index, capsys, clean_env):
+    """Run main() against the real index; returns (exit code, parsed stdout JSON or None, stderr)."""
+
+    def run(*args: str):
+        paths = ["--index-dir", str(real_index.index_dir), "--cache-dir", str(real_index.cache_dir)]
+        code = main([*args, *paths])
+        out, err = capsys.readouterr()
+        return code, (json.loads(out) if code == 0 else None), err
+
+    return run
+
+
+@pytest.mark.model
+def test_cli_compare_json(real_cli, real_searcher) -> None:
+    code, result, _ = real_cli("compare", "ふるさと納税", "--json")
+    assert code == 0
+    assert result["query"] == "ふるさと納税"
+    assert [c["city"] for c in result["columns"]] == [AIZU, IWAKI]
+    for column in result["columns"]:
+        assert column["match"] in MATCHES
+        assert [h["rank"] for h in column["hits"]] == [1, 2, 3]  # top-k 3 by default for compare
+        for hit in column["hits"]:
+            _check_hit(hit)
+            assert hit["city"] == column["city"]
+    # The command prints what the library computes.
+    assert result == compare(real_searcher, "ふるさと納税", top_k=3).to_dict()
+
+
+@pytest.mark.model
+def test_cli_compare_city_and_top_k(real_cli) -> None:
+    code, result, _ = real_cli("compare", "テレワーク", "--city", "Iwaki", "--top-k", "1", "--json")
+    assert code == 0
+    assert [c["city"] for c in result["columns"]] == [IWAKI]
+    assert len(result["columns"][0]["hits"]) == 1
+
+
+@pytest.mark.model
+def test_cli_compare_errors_exit_2(real_cli) -> None:
+    code, _, err = real_cli("compare", "テレワーク", "--city", "架空村", "--json")
+    assert code == 2 and "架空村" in err and AIZU in err
+    code, _, err = real_cli("compare", "  ", "--json")
+    assert code == 2 and "empty" in err
+
+
+@pytest.mark.model
+def test_cli_similar_json(real_cli, real_searcher) -> None:
+    source = next(p for p in real_searcher.passages if p.city == AIZU and "在宅勤務を制度化" in p.text)
+    code, result, _ = real_cli("similar", source.id, "--json")
+    assert code == 0
+    assert result["source"]["id"] == source.id and result["source"]["city"] == AIZU
+    assert [c["city"] for c in result["columns"]] == [IWAKI]
+    hits = result["columns"][0]["hits"]
+    assert [h["rank"] for h in hits] == [1, 2, 3]  # top-k 3 by default for similar
+    assert all(h["city"] == IWAKI and h["id"] != source.id for h in hits)
+    assert result == similar(real_searcher, source.id, top_k=3).to_dict()
+
+
+@pytest.mark.model
+def test_cli_similar_unknown_id_exits_2(real_cli) -> None:
+    code, _, err = real_cli("similar", "no-such-document:0000000000", "--json")
+    assert code == 2 and "reform-search chunks" in err

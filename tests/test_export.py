@@ -1,0 +1,429 @@
+"""Exports of the theme matrix and the alignment: CSV (UTF-8 with BOM), Markdown, JSON, and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from conftest import KeywordEmbedder
+
+from corpus.passage import Passage
+from reform_search.cli import main
+from reform_search.export import (
+    BOM,
+    CITATION,
+    FORMATS,
+    alignment_csv,
+    alignment_json,
+    alignment_markdown,
+    matrix_csv,
+    matrix_markdown,
+    render_alignment,
+    render_matrix,
+)
+from search.align import Alignment, Pair, align
+from search.hit import Hit
+from search.themes import Cell, Matrix, theme_matrix
+
+THEMES = ["予算", "基金", "窓口", "雪かき", "港湾の浚渫工事"]
+LINES = re.compile(r"^\d+-\d+$")
+
+
+@pytest.fixture(scope="module")
+def matrix(keyword_searcher) -> Matrix:
+    """Mixed cells: strong where a town mentions the theme's word, none elsewhere."""
+    m = theme_matrix(keyword_searcher, THEMES)
+    assert {c.match for c in m.cells} == {"strong", "none"}  # both kinds of cell are exercised
+    return m
+
+
+@pytest.fixture(scope="module")
+def alignment(keyword_searcher) -> Alignment:
+    a = align(keyword_searcher, "テスト市", "サンプル町")
+    assert a.only_a and a.only_b and any(p.counterpart for p in a.pairs)
+    return a
+
+
+def _rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of a CSV export (after checking its BOM)."""
+    assert text.startswith(BOM) and not text.startswith(BOM * 2)
+    reader = csv.DictReader(io.StringIO(text[1:], newline=""))
+    rows = list(reader)
+    return list(reader.fieldnames or []), rows
+
+
+def _cells(line: str) -> list[str]:
+    """Cells of a Markdown table row, splitting on pipes that are not escaped."""
+    assert line.startswith("|") and line.endswith("|"), line
+    return [c.strip() for c in re.split(r"(?<!\\)\|", line[1:-1])]
+
+
+def _table(markdown: str) -> list[list[str]]:
+    """The first Markdown table of a document: header, then the rows (the --- line dropped)."""
+    lines = markdown.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    table = [_cells(line) for line in lines[start:end]]
+    assert all(set(c) <= {"-"} for c in table[1]), "second line is the delimiter row"
+    return [table[0], *table[2:]]
+
+
+def _expected_citation(p: Passage) -> dict[str, str]:
+    return {
+        "city": p.city,
+        "document": p.document,
+        "section": p.section,
+        "initiative": p.initiative or "",
+        "department": p.department or "",
+        "page": str(p.page) if p.page else "",
+        "lines": f"{p.line_start}-{p.line_end}",
+        "passage_id": p.id,
+    }
+
+
+# --- matrix: CSV ----------------------------------------------------------------------------------------
+
+
+def test_matrix_csv_has_a_bom_one_header_and_a_row_per_cell(matrix: Matrix) -> None:
+    text = matrix_csv(matrix)
+    header, rows = _rows(text)
+    assert header[:3] == ["theme", "match", "count"] and set(CITATION) <= set(header)
+    assert len(header) == len(set(header))
+    assert text.count(",".join(header)) == 1  # the header row appears once
+    assert [(r["theme"], r["city"]) for r in rows] == [(c.theme, c.city) for c in matrix.cells]
+    assert [(r["match"], int(r["count"])) for r in rows] == [(c.match, c.count) for c in matrix.cells]
+
+
+def test_matrix_csv_citations_are_filled_only_for_cells_with_a_passage(matrix: Matrix) -> None:
+    _, rows = _rows(matrix_csv(matrix))
+    for row, cell in zip(rows, matrix.cells, strict=True):
+        citation = {k: row[k] for k in CITATION}
+        if cell.best is None:
+            # The city column still says which cell this is; everything else is empty.
+            assert citation == {**dict.fromkeys(CITATION, ""), "city": cell.city}
+            assert row["text"] == ""
+        else:
+            p = cell.best.passage
+            assert citation == _expected_citation(p)
+            assert LINES.match(row["lines"]) and row["passage_id"] and row["document"]
+            assert row["text"] and "\n" not in row["text"]
+            assert " ".join(p.text.split()).startswith(row["text"].rstrip("…"))
+    # テスト市 cites rows of a progress table: section, initiative, 所管課 and page are all there.
+    table_rows = [r for r, c in zip(rows, matrix.cells, strict=True) if c.best and c.city == "テスト市"]
+    assert table_rows
+    for row in table_rows:
+        assert all(row[k] for k in CITATION), row
+
+
+# --- matrix: Markdown -----------------------------------------------------------------------------------
+
+
+def test_matrix_markdown_rows_columns_and_numbered_citations(matrix: Matrix) -> None:
+    text = matrix_markdown(matrix)
+    header, *rows = _table(text)
+    assert header[1:] == list(matrix.cities)
+    assert [r[0] for r in rows] == list(matrix.themes)
+    assert all(len(r) == len(matrix.cities) + 1 for r in rows)
+    notes = dict(re.findall(r"^(\d+)\. (.*)$", text, flags=re.M))
+    expected_refs = 0
+    for theme, row in zip(matrix.themes, rows, strict=True):
+        for city, shown in zip(matrix.cities, row[1:], strict=True):
+            cell = matrix.cell(theme, city)
+            assert cell.match in shown and f"({cell.count})" in shown
+            ref = re.search(r"\[(\d+)\]", shown)
+            assert (ref is not None) == (cell.best is not None), shown
+            if ref:
+                expected_refs += 1
+                assert int(ref.group(1)) == expected_refs  # numbered in reading order
+                note = notes[ref.group(1)]
+                assert cell.best.passage.id in note and city in note
+    assert len(notes) == expected_refs
+
+
+# --- alignment: CSV, Markdown, JSON -----------------------------------------------------------------------
+
+
+def test_alignment_csv_has_every_pair_with_both_citations(alignment: Alignment) -> None:
+    header, rows = _rows(alignment_csv(alignment))
+    assert {f"source_{k}" for k in CITATION} | {f"counterpart_{k}" for k in CITATION} <= set(header)
+    assert [r["source_passage_id"] for r in rows] == [p.source.id for p in alignment.pairs]
+    for row, pair in zip(rows, alignment.pairs, strict=True):
+        assert row["match"] == pair.match
+        assert float(row["z"]) == pytest.approx(pair.z, abs=0.005)
+        assert {k: row[f"source_{k}"] for k in CITATION} == _expected_citation(pair.source)
+        other = {k: row[f"counterpart_{k}"] for k in CITATION}
+        if pair.counterpart is None:
+            assert other == dict.fromkeys(CITATION, "") and row["counterpart_text"] == ""
+        else:
+            assert other == _expected_citation(pair.counterpart.passage)
+            assert row["counterpart_text"]
+
+
+def _only_sections(markdown: str) -> dict[str, list[str]]:
+    """The ids listed under each "only in" heading of an alignment in Markdown."""
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in markdown.split("\n"):
+        if line.startswith("## "):
+            current = line
+            sections[current] = []
+        elif current and line.startswith("- "):
+            sections[current] += re.findall(r"`([^`]+)`", line)
+    return sections
+
+
+def test_alignment_markdown_pairs_and_only_in_sections(alignment: Alignment) -> None:
+    text = alignment_markdown(alignment)
+    assert alignment.city_a in text.split("\n")[0] and alignment.city_b in text.split("\n")[0]
+    header, *rows = _table(text)
+    assert header == [alignment.city_a, "", alignment.city_b]
+    assert len(rows) == len(alignment.pairs)
+    for row, pair in zip(rows, alignment.pairs, strict=True):
+        assert len(row) == 3
+        assert f"`{pair.source.id}`" in row[0]
+        assert pair.match in row[1]
+        if pair.counterpart:
+            assert f"`{pair.counterpart.passage.id}`" in row[2]
+        else:
+            assert row[2] == "該当なし"
+    sections = _only_sections(text)
+    assert len(sections) == 2
+    (head_a, ids_a), (head_b, ids_b) = sections.items()
+    assert alignment.city_a in head_a and f"({len(alignment.only_a)})" in head_a
+    assert alignment.city_b in head_b and f"({len(alignment.only_b)})" in head_b
+    assert ids_a == [p.id for p in alignment.only_a]
+    assert ids_b == [p.id for p in alignment.only_b]
+
+
+def test_alignment_markdown_says_none_when_one_city_has_nothing_of_its_own(alignment: Alignment) -> None:
+    everything_shared = Alignment(alignment.city_a, alignment.city_b, alignment.pairs, (), ())
+    sections = _only_sections(alignment_markdown(everything_shared))
+    assert all(ids == [] for ids in sections.values())
+    assert alignment_markdown(everything_shared).count("- (none)") == 2
+
+
+def test_alignment_json_round_trip(alignment: Alignment) -> None:
+    d = json.loads(alignment_json(alignment))
+    assert (d["city_a"], d["city_b"]) == (alignment.city_a, alignment.city_b)
+    assert [p["source"]["id"] for p in d["pairs"]] == [p.source.id for p in alignment.pairs]
+    for got, pair in zip(d["pairs"], alignment.pairs, strict=True):
+        assert got["match"] == pair.match
+        assert Passage.from_dict(got["source"]) == pair.source
+        if pair.counterpart is None:
+            assert got["counterpart"] is None
+        else:
+            assert got["counterpart"]["id"] == pair.counterpart.passage.id
+    assert d["only_a"] == [p.id for p in alignment.only_a]
+    assert d["only_b"] == [p.id for p in alignment.only_b]
+
+
+# --- texts that could break a Markdown table ---------------------------------------------------------------
+
+
+def _passage(n: int, city: str, text: str) -> Passage:
+    return Passage(
+        id=f"fixture-doc:{n:010d}",
+        doc_id="fixture-doc",
+        city=city,
+        document="テスト用 | 架空の文書",
+        text=text,
+        section="⑴ テスト|節",
+        initiative="架空の取組",
+        line_start=n,
+        line_end=n + 2,
+    )
+
+
+HAZARDS = ["窓口|受付の見直し", "一行目\n二行目 | 三列目", "末尾のパイプ |", "改行\r\nCRLF の行"]
+
+
+def test_markdown_escapes_pipes_and_newlines_in_passages() -> None:
+    a = _passage(1, "テスト市", HAZARDS[0])
+    b = _passage(2, "サンプル町", HAZARDS[1])
+    c = _passage(3, "テスト市", HAZARDS[2])
+    d = _passage(4, "サンプル町", HAZARDS[3])
+    m = Matrix(
+        ("テーマ",),
+        ("テスト市", "サンプル町"),
+        (
+            Cell("テーマ", "テスト市", "strong", 1, Hit(a, 1, 1.0)),
+            Cell("テーマ", "サンプル町", "weak", 1, Hit(b, 1, 1.0)),
+        ),
+    )
+    header, *rows = _table(matrix_markdown(m))
+    assert len(header) == 3 and len(rows) == 1 and len(rows[0]) == 3
+    pairs = (Pair(a, Hit(b, 1, 0.9), "strong", 5.0), Pair(c, None, "none", 0.1))
+    text = alignment_markdown(Alignment("テスト市", "サンプル町", pairs, (c,), (d,)))
+    header, *rows = _table(text)
+    assert len(rows) == 2 and all(len(r) == 3 for r in rows)
+    assert "窓口\\|受付の見直し" in rows[0][0]  # the pipe is kept, escaped
+    assert [ids for ids in _only_sections(text).values()] == [[c.id], [d.id]]
+
+
+@pytest.mark.parametrize(
+    "theme",
+    [
+        "窓口|受付",
+        "一行目\n二行目",
+        "一行目\r\n二行目",
+    ],
+)
+def test_markdown_theme_with_a_pipe_or_newline_stays_one_row(theme: str) -> None:
+    m = Matrix((theme,), ("テスト市",), (Cell(theme, "テスト市", "none", 0, None),))
+    lines = [line for line in re.split(r"\r\n|\r|\n", matrix_markdown(m)) if line.strip()]
+    table = [line for line in lines if line.startswith("|")]
+    assert len(table) == 3  # header, delimiter, one theme row
+    assert not [line for line in lines if not line.startswith("|") and "二行目" in line]
+    assert len(_cells(table[2])) == 2
+
+
+# --- formats ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "CSV", "markdown", ""])
+def test_unknown_format_is_a_value_error(matrix: Matrix, alignment: Alignment, fmt: str) -> None:
+    with pytest.raises(ValueError, match="csv, md, json"):
+        render_matrix(matrix, fmt)
+    with pytest.raises(ValueError, match="unknown format"):
+        render_alignment(alignment, fmt)
+
+
+def test_render_dispatches_every_format(matrix: Matrix, alignment: Alignment) -> None:
+    assert set(FORMATS) == {"csv", "md", "json"}
+    assert render_matrix(matrix, "csv") == matrix_csv(matrix)
+    assert render_matrix(matrix, "md") == matrix_markdown(matrix)
+    assert json.loads(render_matrix(matrix, "json")) == matrix.to_dict()
+    assert render_alignment(alignment, "csv") == alignment_csv(alignment)
+    assert render_alignment(alignment, "md") == alignment_markdown(alignment)
+    assert render_alignment(alignment, "json") == alignment_json(alignment)
+
+
+# --- the CLI: themes and align, on the keyword fixture index ------------------------------------------------
+
+
+@pytest.fixture
+def cli(keyword_index, monkeypatch, capsys, clean_env):
+    """Run main() on the keyword fixture index with its embedder; returns (code, stdout, stderr)."""
+    import reform_search.manage as manage
+
+    monkeypatch.setattr(manage, "embedder_for", lambda settings: KeywordEmbedder())
+
+    def run(*args: str) -> tuple[int, str, str]:
+        paths = ["--index-dir", str(keyword_index.index_dir), "--cache-dir", str(keyword_index.cache_dir)]
+        code = main([*args, *paths])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def themes_file(tmp_path: Path) -> Path:
+    path = tmp_path / "themes.txt"
+    path.write_text("# テスト用のテーマ\n" + "\n".join(THEMES) + "\n", encoding="utf-8")
+    return path
+
+
+def test_cli_themes_csv_to_a_file_equals_stdout(cli, themes_file: Path, tmp_path: Path, matrix) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    target = out_dir / "テーマ.csv"
+    code, out, err = cli("themes", "--themes", str(themes_file), "--format", "csv", "--output", str(target))
+    assert code == 0 and out == "" and str(target) in err
+    assert os.listdir(out_dir) == ["テーマ.csv"]  # no temporary file left beside it
+    written = target.read_bytes().decode("utf-8")
+    code, out, _ = cli("themes", "--themes", str(themes_file), "--format", "csv")
+    assert code == 0
+    assert written == out == matrix_csv(matrix)
+    assert written.startswith(BOM) and "\r\n" in written  # Excel-friendly CSV kept byte for byte
+
+
+def test_cli_output_replaces_a_file_and_keeps_it_when_writing_fails(
+    cli, themes_file: Path, tmp_path: Path, monkeypatch
+) -> None:
+    target = tmp_path / "matrix.md"
+    target.write_text("古い内容（テスト用）\n", encoding="utf-8")
+    code, _, _ = cli("themes", "--themes", str(themes_file), "--output", str(target))
+    assert code == 0 and target.read_text(encoding="utf-8").startswith("| テーマ")  # md by default
+    before = target.read_bytes()
+
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        if Path(dst) == target:
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    code, out, err = cli("themes", "--themes", str(themes_file), "--format", "json", "--output", str(target))
+    assert code == 2 and out == "" and str(target) in err and "No space left" in err
+    assert target.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["matrix.md", "themes.txt"]  # the temporary file is gone
+
+
+def test_cli_output_to_a_missing_directory_exits_2(cli, themes_file: Path, tmp_path: Path) -> None:
+    code, _, err = cli("themes", "--themes", str(themes_file), "--output", str(tmp_path / "nope" / "m.md"))
+    assert code == 2 and "cannot write" in err
+    assert not (tmp_path / "nope").exists()
+
+
+def test_cli_themes_json_flag_wins(cli, themes_file: Path, matrix) -> None:
+    code, out, _ = cli("themes", "--themes", str(themes_file), "--format", "csv", "--json")
+    assert code == 0 and json.loads(out) == matrix.to_dict()
+
+
+def test_cli_themes_bad_themes_file_exits_2(cli, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# only a comment\n", encoding="utf-8")
+    code, out, err = cli("themes", "--themes", str(empty))
+    assert code == 2 and out == "" and "no themes" in err
+
+
+def test_cli_align_markdown(cli, alignment: Alignment) -> None:
+    code, out, _ = cli("align", "Testshi", "サンプル町", "--format", "md")
+    assert code == 0
+    assert out == alignment_markdown(alignment)
+    assert f"only in {alignment.city_a}" in out and f"only in {alignment.city_b}" in out
+    code, out, _ = cli("align", "テスト市", "サンプル町", "--json")
+    assert code == 0 and json.loads(out)["only_b"] == [p.id for p in alignment.only_b]
+
+
+def test_cli_align_same_city_exits_2(cli) -> None:
+    code, out, err = cli("align", "テスト市", "testshi")
+    assert code == 2 and out == "" and "two different cities" in err
+
+
+# --- one real run: the default themes of the real corpus as CSV -------------------------------------
+
+
+@pytest.mark.model
+def test_real_themes_csv(real_index, real_searcher, capsys, clean_env, tmp_path: Path) -> None:
+    target = tmp_path / "themes.csv"
+    paths = ["--index-dir", str(real_index.index_dir), "--cache-dir", str(real_index.cache_dir)]
+    assert main(["themes", "--format", "csv", "--output", str(target), *paths]) == 0
+    capsys.readouterr()
+    _, rows = _rows(target.read_bytes().decode("utf-8"))
+    m = theme_matrix(real_searcher)
+    assert len(rows) == len(m.themes) * len(m.cities) == 16
+    passages = {p.id: p for p in real_searcher.passages}
+    for row, cell in zip(rows, m.cells, strict=True):
+        assert (row["theme"], row["city"], row["match"]) == (cell.theme, cell.city, cell.match)
+        if cell.best is None:
+            assert row["passage_id"] == row["lines"] == row["document"] == ""
+        else:
+            p = passages[row["passage_id"]]
+            assert {k: row[k] for k in CITATION} == _expected_citation(p)
+            assert LINES.match(row["lines"])
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted() -> None:
+    from reform_search.export import _csv
+
+    text = _csv(["a", "b"], [{"a": '=HYPERLINK("x")', "b": "普通の文"}, {"a": "@SUM(1)", "b": "-1+2"}])
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[1] == ['\'=HYPERLINK("x")', "普通の文"] and rows[2] == ["'@SUM(1)", "'-1+2"]

@@ -193,3 +193,118 @@ def real_searcher(real_index: RealIndex) -> Searcher:
     from reform_search.cli import open_searcher
 
     return open_searcher(real_index.settings())
+
+
+# --- a fixture index where shared words decide similarity (for compare, themes, align and exports) ----
+
+# Each keyword is one axis of the fake vectors: texts sharing a keyword are close, others are not, so
+# labels and counterparts have obvious answers without a model. No probe text contains a keyword.
+KEYWORDS = ("予算", "基金", "窓口", "清掃", "電子決済", "雪かき")
+
+KEYWORD_MANIFEST = """\
+[[document]]
+id = "testshi-table"
+file = "testshi_table.txt"
+city = "テスト市"
+city_en = "Testshi"
+title = "テスト市 架空の取組状況（テスト用）"
+fiscal_year = "R6"
+layout = "table"
+
+[[document]]
+id = "samplecho-items"
+file = "samplecho_items.txt"
+city = "サンプル町"
+city_en = "Samplecho"
+title = "サンプル町 架空の改革メモ（テスト用）"
+fiscal_year = 2024
+layout = "blocks"
+"""
+
+# テスト市 is tests/data/corpus_table_fixture.txt: rows about 予算, 基金, 窓口, 清掃 and 電子決済.
+# サンプル町 shares 予算 and 窓口, has 雪かき of its own, and one item holds a "|" (a Markdown hazard).
+SAMPLECHO_ITEMS = """\
+サンプル町の架空の改革メモ。これはテスト用の作り話で、実在の町とは関係ありません。
+
+・架空の予算書を町民向けに公開する
+・架空の窓口業務を委託する
+・架空の雪かきボランティア|除雪を募集する
+"""
+
+
+class KeywordEmbedder(FakeEmbedder):
+    """Fake vectors: one axis per KEYWORDS word the text contains, plus a little hash noise; unit length."""
+
+    NOISE = 0.1
+
+    def __init__(self, dim: int = 64) -> None:
+        super().__init__(dim)
+        self.name = f"fake-keyword/{dim}"
+
+    def _embed(self, texts, kind):
+        import numpy as np
+
+        texts = list(texts)
+        out = self.NOISE * super()._embed(texts, kind)
+        for i, text in enumerate(texts):
+            for axis, word in enumerate(KEYWORDS):
+                if word in text:
+                    out[i, axis] += 1.0
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+@dataclass
+class KeywordIndex:
+    """The keyword fixture corpus indexed with KeywordEmbedder (read-only, shared by the session)."""
+
+    corpus: Path
+    index_dir: Path
+    cache_dir: Path
+
+
+@pytest.fixture(scope="session")
+def keyword_index(tmp_path_factory: pytest.TempPathFactory) -> KeywordIndex:
+    """Build the keyword fixture index once."""
+    root = tmp_path_factory.mktemp("keyword")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    table = Path(__file__).parent / "data" / "corpus_table_fixture.txt"
+    (corpus / "testshi_table.txt").write_text(table.read_text(encoding="utf-8"), encoding="utf-8")
+    (corpus / "samplecho_items.txt").write_text(SAMPLECHO_ITEMS, encoding="utf-8")
+    (corpus / "corpus.toml").write_text(KEYWORD_MANIFEST, encoding="utf-8")
+    built = KeywordIndex(corpus / "corpus.toml", root / "index", root / "cache")
+    with EmbeddingCache(built.cache_dir / "embeddings.sqlite3") as cache:
+        build_index(built.index_dir, load_corpus(built.corpus), KeywordEmbedder(), cache)
+    return built
+
+
+@pytest.fixture(scope="session")
+def keyword_searcher(keyword_index: KeywordIndex) -> Searcher:
+    """A Searcher over the keyword fixture index with KeywordEmbedder."""
+    return Searcher(load_index(keyword_index.index_dir), KeywordEmbedder())
+
+
+# --- the web UI: the fixture corpus plus items whose text is HTML markup (to be shown as text) ----------
+
+HTML_ITEMS = (
+    "・<script>alert(1)</script>で電子決裁の通知を送る\n"
+    '・<img src=x onerror=alert(1)>テレワーク端末の写真 & "引用" ${1+1} {{value}}\n'
+)
+
+
+def build_html_index(root: Path) -> BuiltIndex:
+    """The fixture corpus with HTML_ITEMS added to テスト市's memo, indexed with the fake embedder."""
+    corpus = write_fixture_corpus(root / "corpus")
+    with open(corpus.parent / "testshi.txt", "a", encoding="utf-8") as f:
+        f.write(HTML_ITEMS)
+    index_dir, cache_dir = root / "index", root / "cache"
+    embedder = RecordingEmbedder(32)
+    with EmbeddingCache(cache_dir / "embeddings.sqlite3") as cache:
+        report = build_index(index_dir, load_corpus(corpus), embedder, cache)
+    return BuiltIndex(corpus, index_dir, cache_dir, embedder, report)
+
+
+@pytest.fixture
+def html_index(tmp_path: Path) -> BuiltIndex:
+    """A fresh index of the fixture corpus plus HTML_ITEMS (free to change)."""
+    return build_html_index(tmp_path)

@@ -1,0 +1,440 @@
+"""The web UI without a browser: HTML builders escape document text, handlers, uploads, concurrency."""
+
+from __future__ import annotations
+
+import threading
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from conftest import HTML_ITEMS
+from fakes import FakeEmbedder
+
+import ui
+from corpus.passage import Passage
+from index.store import load_index, read_manifest
+from reform_search.manage import indexed_documents
+from reform_search.settings import Settings
+from search.compare import Column, Comparison, Counterparts, Evidence, compare
+from search.engine import Searcher
+from search.hit import Hit
+from search.themes import Cell, Matrix
+
+EVIL = "<script>alert(1)</script><img src=x onerror=alert(1)> & \"q\" 's'"
+ALLOWED_TAGS = {
+    "article", "button", "dd", "details", "div", "dl", "dt", "g", "h3", "header", "mark", "p", "rect",
+    "section", "span", "summary", "svg", "table", "tbody", "td", "text", "th", "thead", "title", "tr", "br",
+}  # fmt: skip
+
+
+class Tags(HTMLParser):
+    """Every tag and attribute of an HTML fragment, and its text."""
+
+    def __init__(self, fragment: str) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+        self.feed(fragment)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend(attrs)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def assert_inert(fragment: str) -> Tags:
+    """No tag outside the builders' own, no event-handler attribute, no javascript: URL."""
+    parsed = Tags(fragment)
+    assert set(parsed.tags) <= ALLOWED_TAGS, set(parsed.tags) - ALLOWED_TAGS
+    assert not [a for a, _ in parsed.attrs if a.startswith("on")]
+    assert not [v for _, v in parsed.attrs if v and "javascript:" in v.lower()]
+    return parsed
+
+
+def evil_passage(**overrides) -> Passage:
+    """A passage whose every field holds markup."""
+    fields = {
+        "id": 'doc:1" onclick="alert(1)',
+        "doc_id": "doc",
+        "city": f"市{EVIL}",
+        "document": f"資料{EVIL}",
+        "text": f"電子決裁の{EVIL}推進\n内容：{EVIL}",
+        "fiscal_year": 2024,
+        "section": f"⑴ 章{EVIL} > 節",
+        "initiative": f"取組{EVIL}",
+        "department": f"課{EVIL}",
+        "kind": "row",
+        "line_start": 3,
+        "line_end": 9,
+        "page": 2,
+        "fields": (("内容", EVIL), ("所管課", f"課{EVIL}")),
+    }
+    return Passage(**{**fields, **overrides})
+
+
+def hit(passage: Passage, rank: int = 1, matched: tuple[str, ...] = ("電子決裁",)) -> Hit:
+    return Hit(passage, rank, 0.5, matched)
+
+
+# ---------------------------------------------------------------- builders
+
+
+def test_highlight_escapes_text_and_marks_terms():
+    out = ui.highlight("<b>電子決裁</b> & 電子決裁", ["電子決裁"])
+    assert out == (
+        '&lt;b&gt;<mark class="rs-hl">電子決裁</mark>&lt;/b&gt; &amp; <mark class="rs-hl">電子決裁</mark>'
+    )
+
+
+def test_highlight_prefers_the_longest_term_and_escapes_terms():
+    out = ui.highlight("電子決裁システム <R&D>", ["電子", "電子決裁", "<R&D>"])
+    assert out.count("<mark") == 2
+    assert '<mark class="rs-hl">電子決裁</mark>' in out
+    assert '<mark class="rs-hl">&lt;R&amp;D&gt;</mark>' in out
+
+
+def test_highlight_without_terms_only_escapes():
+    assert ui.highlight(EVIL, ()) == ui.esc(EVIL)
+    assert "<" not in ui.highlight(EVIL, ("",))
+
+
+def test_card_escapes_every_field():
+    out = ui.card(hit(evil_passage()), with_city=True)
+    parsed = assert_inert(out)
+    text = "".join(parsed.text)
+    assert "<script>alert(1)</script>" in text  # shown, as text
+    assert "<img src=x onerror=alert(1)>" in text
+    assert ("data-passage", 'doc:1" onclick="alert(1)') in parsed.attrs  # the id survives as a value
+    assert '<mark class="rs-hl">電子決裁</mark>' in out
+
+
+def test_card_shows_citation_department_and_full_text():
+    p = evil_passage(text="電子決裁を全庁に広げる", fields=(("内容", "電子決裁を全庁に広げる"),))
+    out = ui.card(hit(p))
+    assert "所管課 / department: 課" in out
+    assert "(1) 章" in out  # ⑴ drawn as (1): not every Japanese font has the enclosed digits
+    assert "p.2" in out and "3–9行" in out and "score 0.5000" in out and "2024年度" in out
+    assert "<details>" in out  # the row's fields, on demand
+    assert 'class="rs-cp-btn"' in out
+    assert 'class="rs-cp-btn"' not in ui.card(hit(p), action=False)
+
+
+def test_card_without_heading_leads_with_its_text():
+    p = evil_passage(
+        initiative=None, section="", department=None, fields=(), text="保育DX（3月）", kind="item"
+    )
+    out = ui.card(hit(p, matched=("DX",)))
+    assert 'rs-title"' not in out
+    assert '保育<mark class="rs-hl">DX</mark>（3月）' in out
+    assert "<details>" not in out  # nothing more to show
+
+
+def column(match: str, n: int = 2) -> Column:
+    hits = tuple(hit(evil_passage(id=f"doc:{i}"), rank=i + 1) for i in range(n))
+    return Column("テスト市", match, hits, Evidence(3.5 if match != "none" else 0.2), 4)
+
+
+@pytest.mark.parametrize(
+    ("match", "label"), [("strong", "◎ 該当あり"), ("weak", "○ 関連あり"), ("none", "× 該当なし")]
+)
+def test_column_badge_and_passages(match, label):
+    out = ui.column(column(match), "Testshi")
+    assert_inert(out)
+    assert label in out and f'rs-badge-{match}"' in out
+    assert "テスト市" in out and "Testshi" in out
+    assert out.count('class="rs-card"') == 2
+    if match == "none":
+        assert "該当なし — この市の資料に該当する取組は見つかりませんでした。" in out
+        assert "件が該当" not in out
+        assert '<details class="rs-closest">' in out  # the closest passages, folded away, not as answers
+    else:
+        assert "4 件が該当 / matching" in out
+        assert "rs-closest" not in out
+
+
+def test_comparison_is_a_grid_of_columns_in_order():
+    result = Comparison("電子決裁", (column("strong"), Column("サンプル町", "none", (), Evidence(0.0), 0)))
+    out = ui.comparison_html(result, {"テスト市": "Testshi"})
+    assert_inert(out)
+    assert 'class="rs-grid"' in out
+    assert out.index('data-city="テスト市"') < out.index('data-city="サンプル町"')
+    assert "該当なし" in out
+
+
+def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
+    source = Hit(evil_passage(), 0, 1.0)
+    out = ui.counterparts_html(Counterparts(source, (column("weak"),)))
+    assert_inert(out)
+    assert "他市の類似取組 / counterparts" in out
+    assert 'class="rs-cp-btn"' not in out
+    assert "score 1.0000" not in out  # the source is not a result
+    empty = ui.counterparts_html(Counterparts(source, ()))
+    assert "no other city is indexed" in empty
+
+
+def test_hits_list_and_empty_result():
+    out = ui.hits_html("電子決裁", [hit(evil_passage())])
+    assert_inert(out)
+    assert "1 件 / hits" in out and 'class="rs-city-chip"' in out
+    assert "no passages match" in ui.hits_html("<x>", [])
+    assert "<x>" not in ui.hits_html("<x>", [])
+
+
+def test_heatmap_has_one_cell_per_theme_and_city_colored_by_match():
+    themes, cities = ("DX", f"テーマ{EVIL}"), ("テスト市", "サンプル町")
+    matches = iter(("strong", "weak", "none", "strong"))
+    cells = tuple(Cell(t, c, next(matches), 3, None) for t in themes for c in cities)
+    out = ui.heatmap_svg(Matrix(themes, cities, cells))
+    parsed = assert_inert(out)
+    assert out.count('class="rs-hm-cell') == 4
+    assert ("data-theme", f"テーマ{EVIL}") in parsed.attrs
+    for match in ("strong", "weak", "none"):
+        assert f"fill:{ui.HEAT[match][0]}" in out
+    assert "× 該当なし" in out and "◎ 3件" in out and "○ 3件" in out
+
+
+def test_documents_table_escapes():
+    out = ui.documents_html([{"id": "d", "city": EVIL, "title": "t", "passages": 3, "source": "a.txt"}])
+    assert_inert(out)
+    assert "<td" in out and "&lt;script&gt;" in out
+    assert "no documents" in ui.documents_html([])
+
+
+def test_parse_themes():
+    assert ui.parse_themes(" DX \n\n窓口\nDX\n") == ["DX", "窓口"]
+    assert ui.parse_themes("") == list(ui.DEFAULT_THEMES)
+    with pytest.raises(ValueError, match="limit"):
+        ui.parse_themes("\n".join(f"t{i}" for i in range(ui.MAX_THEMES + 1)))
+
+
+def test_auth_setting():
+    assert ui._auth("") is None
+    assert ui._auth("ann:se:cret") == ("ann", "se:cret")
+    for bad in ("ann", ":x", "ann:"):
+        with pytest.raises(ValueError, match="user:password"):
+            ui._auth(bad)
+
+
+def test_serve_refuses_a_malformed_auth_before_indexing(tmp_path):
+    with pytest.raises(ValueError, match="user:password"):
+        ui.serve(Settings().override(auth="nocolon", index_dir=tmp_path / "never"))
+    assert not (tmp_path / "never").exists()
+
+
+def test_launch_options_follow_settings():
+    options = ui.launch_options(Settings().override(port=8123, auth="a:b", max_upload_mb=3))
+    assert options["server_name"] == "127.0.0.1" and options["server_port"] == 8123
+    assert options["auth"] == ("a", "b") and options["share"] is False
+    assert options["max_file_size"] == "3mb"
+
+
+# ---------------------------------------------------------------- the app over the fixture index
+
+
+def settings_for(built) -> Settings:
+    return Settings().override(index_dir=built.index_dir, cache_dir=built.cache_dir, corpus=built.corpus)
+
+
+def handlers_for(built, embedder=None) -> ui.Handlers:
+    searcher = Searcher(load_index(built.index_dir), embedder or FakeEmbedder(32))
+    return ui.Handlers(ui.AppState(settings_for(built), searcher))
+
+
+def test_build_app_has_the_tabs_and_the_named_endpoints(shared_index, searcher):
+    app = ui.build_app(settings_for(shared_index), searcher)
+    assert isinstance(app, gr.Blocks)
+    assert app.reform_state.searcher is searcher
+    public = {fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"}
+    assert public == {"search", "compare", "similar", "themes"}
+    labels = {b.label for b in app.blocks.values() if isinstance(b, gr.Tab)}
+    assert labels == {"比較 / Compare", "検索 / Search", "テーマ / Themes", "資料 / Corpus"}
+
+
+def test_compare_and_counterparts_handlers(shared_index):
+    h = handlers_for(shared_index)
+    out, panel = h.on_compare("電子決裁", ["テスト市", "サンプル町"], 2)
+    assert panel == ""
+    assert_inert(out)
+    assert 'data-city="テスト市"' in out and 'data-city="サンプル町"' in out
+    first = h.state.searcher.search("電子決裁", 1, cities=["テスト市"])[0].passage
+    panel = h.counterparts_of(first.id, ["テスト市", "サンプル町"])
+    assert 'data-city="サンプル町"' in panel and 'data-city="テスト市"' not in panel.split("rs-grid")[1]
+    with pytest.raises(gr.Error, match="choose at least one city"):
+        h.on_compare("電子決裁", [], 2)
+    with pytest.raises(gr.Error, match="query is empty"):
+        h.on_compare("   ", ["テスト市"], 2)
+
+
+def test_search_handler_filters(shared_index):
+    h = handlers_for(shared_index)
+    out, _ = h.on_search("テレワーク", ["サンプル町"], [], [], "lexical", 5)
+    assert "サンプル町" in out and "テスト市</span>" not in out
+    out, _ = h.on_search("テレワーク", ["テスト市", "サンプル町"], ["testshi-memo"], [2024], "hybrid", 5)
+    assert 'rs-city-chip">テスト市' in out and 'rs-city-chip">サンプル町' not in out
+    with pytest.raises(gr.Error, match="unknown mode"):
+        h.on_search("テレワーク", ["テスト市"], [], [], "fuzzy", 5)
+
+
+def test_themes_handler_writes_safe_downloads(shared_index):
+    h = handlers_for(shared_index)
+    heatmap, themes, _, csv, md, cell = h.on_themes("電子決裁\nテレワーク", ["テスト市", "サンプル町"])
+    assert heatmap.count('class="rs-hm-cell') == 4 and cell == ""
+    assert themes["choices"] == ["電子決裁", "テレワーク"]
+    csv_path, md_path = Path(csv["value"]), Path(md["value"])
+    assert csv_path.parent == h.state.downloads == md_path.parent
+    assert csv_path.name.startswith("reform-search-themes-") and csv_path.suffix == ".csv"
+    assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
+    assert "| テーマ / theme |" in md_path.read_text(encoding="utf-8")
+    out = h.on_cell("電子決裁", "テスト市")
+    assert 'data-city="テスト市"' in out and "電子決裁" in out
+
+
+def test_html_in_documents_reaches_the_page_as_text(html_index):
+    h = handlers_for(html_index)
+    out, _ = h.on_search("電子決裁 テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 20)
+    parsed = assert_inert(out)
+    text = "".join(parsed.text)
+    for literal in ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "${1+1}", "{{value}}"):
+        assert literal in HTML_ITEMS and literal in text
+    out, _ = h.on_compare("電子決裁", ["テスト市", "サンプル町"], 10)
+    assert_inert(out)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+
+
+# ---------------------------------------------------------------- uploads
+
+
+def library_state(built) -> tuple:
+    manifest = (
+        (built.index_dir / "library" / "library.toml").read_bytes()
+        if (built.index_dir / "library" / "library.toml").exists()
+        else None
+    )
+    return read_manifest(built.index_dir)["documents"], manifest
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("report.exe", b"MZ\x90\x00 not a report", r"\.exe"),
+        ("big.txt", "改革".encode() * 400_000, "upload limit"),
+        ("empty.txt", b"", "empty"),
+        ("blank.txt", b"   \n\n", "empty"),
+        ("binary.txt", b"\x00\x01\x02binary\x00" * 100, "binary"),
+    ],
+)
+def test_refused_uploads_leave_the_index_as_it_was(built_index, tmp_path, name, data, message):
+    h = handlers_for(built_index)
+    h.state.settings = h.settings = h.settings.override(max_upload_mb=1)
+    before, searcher = library_state(built_index), h.state.searcher
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(gr.Error, match=message) as refused:
+        h.on_add(str(path), "郡山市", "", "改革プラン", "2024", "")
+    assert "\n" not in refused.value.message
+    assert library_state(built_index) == before
+    assert h.state.searcher is searcher
+
+
+def test_upload_needs_a_file_a_city_and_a_title(built_index, tmp_path):
+    h = handlers_for(built_index)
+    before = library_state(built_index)
+    path = tmp_path / "plan.txt"
+    path.write_text("郡山市の改革。\n\n・電子決裁を始める\n", encoding="utf-8")
+    with pytest.raises(gr.Error, match="choose a file"):
+        h.on_add(None, "郡山市", "", "改革プラン", "", "")
+    with pytest.raises(gr.Error, match="city"):
+        h.on_add(str(path), "  ", "", "改革プラン", "", "")
+    with pytest.raises(gr.Error, match="title"):
+        h.on_add(str(path), "郡山市", "", "", "", "")
+    with pytest.raises(gr.Error, match="fiscal year"):
+        h.on_add(str(path), "郡山市", "", "改革プラン", "someday", "")
+    assert library_state(built_index) == before
+
+
+def test_upload_then_remove_swaps_the_searcher(built_index, tmp_path):
+    h = handlers_for(built_index)
+    old = h.state.searcher
+    path = tmp_path / "koriyama plan.txt"
+    path.write_text("郡山市の架空の改革。\n\n・ペーパーレス会議を全庁で始める\n", encoding="utf-8")
+    out = h.on_add(str(path), "郡山市", "Koriyama", "郡山市 架空の計画", "R6", "")
+    assert len(out) == ui.REFRESHED + 1 and out[-1] is None  # the file input is cleared
+    message, table, status = out[:3]
+    assert "郡山市" in message and "郡山市" in table and "3 市町村" in status
+    assert h.state.searcher is not old and "郡山市" in h.state.searcher.cities
+    assert "郡山市" not in old.cities  # a search that held the old Searcher still sees the old index
+    doc = next(d for d in indexed_documents(h.settings) if d["city"] == "郡山市")
+    assert doc["fiscal_year"] == 2024
+    out, _ = h.on_compare("ペーパーレス会議", ["郡山市", "テスト市"], 1)
+    assert 'data-city="郡山市"' in out
+
+    out = h.on_remove(doc["id"])
+    assert len(out) == ui.REFRESHED and "removed" in out[0]
+    assert "郡山市" not in h.state.searcher.cities
+    assert all(isinstance(x, type(gr.skip())) for x in h.on_remove(ui.CANCELLED))
+    with pytest.raises(gr.Error, match="unknown document"):
+        h.on_remove("no-such-doc")
+
+
+class BlockingEmbedder(FakeEmbedder):
+    """The fake embedder, stopping inside embed_passages until released (an indexing run in progress)."""
+
+    def __init__(self) -> None:
+        super().__init__(32)
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def embed_passages(self, texts):
+        self.inside.set()
+        assert self.release.wait(30), "never released"
+        return super().embed_passages(texts)
+
+
+def test_searches_answer_while_an_upload_is_indexing(built_index, tmp_path):
+    embedder = BlockingEmbedder()
+    h = handlers_for(built_index, embedder)
+    path = tmp_path / "plan.txt"
+    path.write_text("郡山市の架空の改革。\n\n・窓口のオンライン予約を始める\n", encoding="utf-8")
+    errors: list[BaseException] = []
+
+    def upload():
+        try:
+            h.on_add(str(path), "郡山市", "", "郡山市 架空の計画", "", "")
+        except BaseException as e:
+            errors.append(e)
+
+    worker = threading.Thread(target=upload)
+    worker.start()
+    try:
+        assert embedder.inside.wait(30)
+        assert h.state.lock.locked()
+        started = time.monotonic()
+        out, _ = h.on_search("テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 5)
+        compared, _ = h.on_compare("テレワーク", ["テスト市", "サンプル町"], 2)
+        assert time.monotonic() - started < 5
+        assert "テレワーク" in out and 'data-city="サンプル町"' in compared
+        assert "郡山市" not in h.state.searcher.cities
+        with pytest.raises(gr.Error, match="being updated"):
+            h.on_remove("samplecho-memo")
+    finally:
+        embedder.release.set()
+        worker.join(60)
+    assert not errors
+    assert "郡山市" in h.state.searcher.cities
+    assert not h.state.lock.locked()
+
+
+def test_compare_matches_the_library(shared_index, searcher):
+    h = ui.Handlers(ui.AppState(settings_for(shared_index), searcher))
+    out, _ = h.on_compare("電子決裁", ["テスト市", "サンプル町"], 3)
+    expected = compare(searcher, "電子決裁", None, 3)
+    for col in expected.columns:
+        assert f'data-city="{col.city}"' in out
+        assert f"rs-badge-{col.match}" in out
+        for x in col.hits:
+            assert f'data-passage-id="{ui.esc(x.passage.id)}"' in out

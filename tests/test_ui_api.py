@@ -1,0 +1,122 @@
+"""The web UI's named endpoints over HTTP with gradio_client: the same JSON as the CLI's --json."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # gradio_client goes through huggingface_hub, which reads it at import
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+import ui
+from reform_search.settings import Settings
+from search.compare import compare, similar
+from search.themes import theme_matrix
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(settings: Settings, searcher):
+    """Launch the app in this process on a free port; returns (app, url)."""
+    settings = settings.override(port=free_port())
+    app = ui.build_app(settings, searcher)
+    ui.launch(app, settings, prevent_thread_lock=True, quiet=True)
+    return app, f"http://127.0.0.1:{settings.port}/"
+
+
+@pytest.fixture(scope="module")
+def fixture_app(shared_index, searcher):
+    settings = Settings().override(
+        index_dir=shared_index.index_dir, cache_dir=shared_index.cache_dir, corpus=shared_index.corpus
+    )
+    app, url = start(settings, searcher)
+    yield Client(url, verbose=False)
+    app.close()
+
+
+def test_the_four_endpoints_are_documented(fixture_app):
+    info = fixture_app.view_api(print_info=False, return_format="dict")
+    assert set(info["named_endpoints"]) == {"/search", "/compare", "/similar", "/themes"}
+    params = [p["parameter_name"] for p in info["named_endpoints"]["/compare"]["parameters"]]
+    assert params == ["query", "cities", "top_k", "mode"]
+
+
+def test_compare_returns_the_cli_json(fixture_app, searcher):
+    got = fixture_app.predict("電子決裁", api_name="/compare")
+    assert got == compare(searcher, "電子決裁", None, 3).to_dict()
+    assert [c["city"] for c in got["columns"]] == ["テスト市", "サンプル町"]
+    column = got["columns"][0]
+    assert set(column) == {"city", "match", "matching", "evidence", "hits"}
+    assert column["match"] in ("strong", "weak", "none")
+    hit = column["hits"][0]
+    for key in ("id", "rank", "score", "city", "document", "text", "section", "fiscal_year", "highlights"):
+        assert key in hit
+
+
+def test_compare_with_cities_and_top_k(fixture_app):
+    got = fixture_app.predict("テレワーク", ["Samplecho"], 1, "lexical", api_name="/compare")
+    assert [c["city"] for c in got["columns"]] == ["サンプル町"]
+    assert len(got["columns"][0]["hits"]) == 1
+
+
+def test_search_returns_query_and_hits(fixture_app, searcher):
+    got = fixture_app.predict("テレワーク", 3, "hybrid", ["テスト市"], api_name="/search")
+    assert got["query"] == "テレワーク"
+    assert len(got["hits"]) == 3 and {h["city"] for h in got["hits"]} == {"テスト市"}
+    assert got["hits"] == [h.to_dict() for h in searcher.search("テレワーク", 3, "hybrid", ["テスト市"])]
+    assert [h["rank"] for h in got["hits"]] == [1, 2, 3]
+    filtered = fixture_app.predict(
+        "テレワーク", 10, "hybrid", None, ["samplecho-memo"], [2023], api_name="/search"
+    )
+    assert filtered["hits"] and {h["city"] for h in filtered["hits"]} == {"サンプル町"}
+
+
+def test_similar_returns_source_and_columns(fixture_app, searcher):
+    pid = searcher.search("電子決裁", 1, cities=["テスト市"])[0].passage.id
+    got = fixture_app.predict(pid, api_name="/similar")
+    assert got == similar(searcher, pid).to_dict()
+    assert got["source"]["id"] == pid
+    assert [c["city"] for c in got["columns"]] == ["サンプル町"]
+
+
+def test_themes_returns_the_matrix(fixture_app, searcher):
+    got = fixture_app.predict(["電子決裁", "ごみ有料化"], api_name="/themes")
+    assert got == theme_matrix(searcher, ["電子決裁", "ごみ有料化"]).to_dict()
+    assert got["themes"] == ["電子決裁", "ごみ有料化"] and got["cities"] == ["テスト市", "サンプル町"]
+    assert len(got["cells"]) == 4
+    assert set(got["cells"][0]) == {"theme", "city", "match", "count", "best"}
+
+
+@pytest.mark.parametrize(
+    ("args", "api_name", "message"),
+    [
+        (("  ",), "/compare", "query is empty"),
+        (("電子決裁", ["大阪市"]), "/compare", "大阪市"),
+        (("電子決裁", 3, "fuzzy"), "/search", "unknown mode"),
+        (("no-such:passage",), "/similar", "unknown passage id"),
+    ],
+)
+def test_errors_come_back_as_one_line(fixture_app, args, api_name, message):
+    with pytest.raises(AppError, match=message) as refused:
+        fixture_app.predict(*args, api_name=api_name)
+    assert "\n" not in str(refused.value).strip()
+
+
+@pytest.mark.model
+def test_compare_over_the_real_corpus(real_index, real_searcher):
+    app, url = start(real_index.settings(), real_searcher)
+    try:
+        got = Client(url, verbose=False).predict("DX推進", api_name="/compare")
+    finally:
+        app.close()
+    columns = {c["city"]: c for c in got["columns"]}
+    assert set(columns) == {"会津若松市", "いわき市"}
+    for column in columns.values():
+        assert column["match"] != "none" and column["hits"]

@@ -1,0 +1,288 @@
+"""End to end in Debian's Chromium: `reform-search serve` over the real corpus with the real model.
+
+Screenshots go to artifacts/ (gitignored); the 1280×800 Compare view is also copied to
+docs/screenshot-compare.png for the README. Without /usr/bin/chromium the tests are skipped, unless
+REFORM_SEARCH_REQUIRE_BROWSER=1 makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import build_html_index
+from fakes import FakeEmbedder
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CLI = str(Path(sys.executable).parent / "reform-search")
+WIDE, NARROW = {"width": 1280, "height": 800}, {"width": 420, "height": 900}
+QUERY = "DX推進"
+CITIES = ("会津若松市", "いわき市")
+# A result has arrived when its element holds it and Gradio no longer marks the component pending.
+ARRIVED = "(sel) => { const e = document.querySelector(sel); return e && !e.querySelector('.pending') }"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}:\n{proc.stderr.read()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REFORM_SEARCH_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and REFORM_SEARCH_REQUIRE_BROWSER=1")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium fonts-ipafont-gothic)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            # No lookups of outside hosts; the app must work with nothing but 127.0.0.1.
+            args=["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--no-sandbox"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def real_app(real_index, browser):
+    """`reform-search serve` on a free port, as a user starts it, over the session's real index."""
+    port = free_port()
+    env = real_index.env() | {"REFORM_SEARCH_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen(
+        [CLI, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_http(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def html_app(tmp_path_factory, browser):
+    """The app in this process over the fixture corpus whose items hold HTML (fake embedder)."""
+    import ui
+    from index.store import load_index
+    from reform_search.settings import Settings
+    from search.engine import Searcher
+
+    built = build_html_index(tmp_path_factory.mktemp("html-app"))
+    settings = Settings().override(
+        index_dir=built.index_dir, cache_dir=built.cache_dir, corpus=built.corpus, port=free_port()
+    )
+    app = ui.build_app(settings, Searcher(load_index(built.index_dir), FakeEmbedder(32)))
+    ui.launch(app, settings, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{settings.port}/"
+    app.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport=WIDE)
+    page.dialogs = []  # any alert() would mean markup from a document ran
+
+    def dialog(d):
+        if d.message.startswith("この資料を索引から削除しますか"):  # the UI's own confirmation
+            d.accept()
+        else:
+            page.dialogs.append(d.message)
+            d.dismiss()
+
+    page.on("dialog", dialog)
+    yield page
+    page.close()
+
+
+def shot(page, name: str, **kwargs) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(400)  # Gradio fades updated outputs in
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), **kwargs)
+    return path
+
+
+def run_compare(page, url: str, query: str) -> None:
+    page.goto(url)
+    page.locator("#compare-query textarea").fill(query)
+    page.click("#compare-go")
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#compare-results .rs-col').length >= n", arg=2, timeout=60_000
+    )
+    page.wait_for_function(ARRIVED, arg="#compare-results")
+
+
+def test_compare_shows_the_cities_side_by_side(page, real_app):
+    run_compare(page, real_app, QUERY)
+    columns = page.locator("#compare-results .rs-col")
+    assert columns.count() == 2
+    for i, city in enumerate(CITIES):
+        col = columns.nth(i)
+        assert col.locator(".rs-city").inner_text().startswith(city)
+        assert col.locator(".rs-badge").inner_text().split()[0] in ("◎", "○", "×")
+        assert col.locator(".rs-card").count() >= 1
+        assert QUERY in page.locator("#compare-results .rs-query").inner_text()
+    # Side by side at 1280 px: same top, the second to the right of the first.
+    a, b = columns.nth(0).bounding_box(), columns.nth(1).bounding_box()
+    assert abs(a["y"] - b["y"]) < 2 and b["x"] >= a["x"] + a["width"]
+    assert page.locator("#compare-results mark").count() >= 1  # matched terms are highlighted
+    path = shot(page, "compare-1280.png")
+    (ROOT / "docs").mkdir(exist_ok=True)
+    shutil.copyfile(path, ROOT / "docs" / "screenshot-compare.png")
+
+    page.set_viewport_size(NARROW)  # stacked on a narrow window
+    a, b = columns.nth(0).bounding_box(), columns.nth(1).bounding_box()
+    assert b["y"] >= a["y"] + a["height"] and a["x"] + a["width"] <= NARROW["width"]
+    page.locator("#compare-results").scroll_into_view_if_needed()
+    shot(page, "compare-420.png")
+
+
+def test_counterparts_show_passages_of_the_other_city(page, real_app):
+    run_compare(page, real_app, QUERY)
+    buttons = page.locator("#compare-results .rs-cp-btn")
+    assert buttons.count() >= 2
+    found = False
+    for i in range(buttons.count()):
+        button = buttons.nth(i)
+        pid = button.get_attribute("data-passage")
+        source_city = button.locator("xpath=ancestor::section[@data-city]").get_attribute("data-city")
+        button.click()
+        page.wait_for_function(
+            "(pid) => document.querySelector(`#compare-counterparts .rs-cp-panel`)?.dataset.source === pid",
+            arg=pid,
+            timeout=30_000,
+        )
+        page.wait_for_function(ARRIVED, arg="#compare-counterparts")
+        panel = page.locator("#compare-counterparts")
+        cities = [c.get_attribute("data-city") for c in panel.locator(".rs-grid .rs-col").all()]
+        assert cities == [c for c in CITIES if c != source_city]
+        # Counterparts that match are shown as cards (not folded away as "closest, not a match").
+        shown = panel.locator(".rs-grid .rs-col > .rs-card")
+        if shown.count():
+            assert shown.first.is_visible()
+            found = True
+            break
+    assert found, "no passage of the comparison had a counterpart in the other city"
+    panel.evaluate("(e) => e.scrollIntoView({block: 'start'})")
+    shot(page, "counterparts-1280.png")
+
+
+def test_search_themes_and_corpus_tabs(page, real_app):
+    page.goto(real_app)
+    page.click("#tab-search-button")
+    page.locator("#search-query textarea").fill("電子決裁")
+    page.click("#search-go")
+    page.wait_for_function("document.querySelectorAll('#search-results .rs-card').length > 0", timeout=60_000)
+    page.wait_for_function(ARRIVED, arg="#search-results")
+    cards = page.locator("#search-results .rs-card")
+    assert cards.count() == 10
+    assert cards.first.locator(".rs-city-chip").inner_text() in CITIES
+    assert "出典 / source" in cards.first.inner_text()
+    shot(page, "search-1280.png")
+
+    page.click("#tab-themes-button")  # the matrix is built when the tab opens
+    page.wait_for_function(
+        "document.querySelectorAll('#themes-heatmap .rs-hm-cell').length >= 16", timeout=60_000
+    )
+    cell = page.locator("#themes-heatmap .rs-hm-cell").nth(1)
+    theme, city = cell.get_attribute("data-theme"), cell.get_attribute("data-city")
+    cell.click()
+    page.wait_for_function(
+        "(city) => document.querySelector('#themes-cell .rs-col')?.dataset.city === city",
+        arg=city,
+        timeout=30_000,
+    )
+    assert theme in page.locator("#themes-cell").inner_text()
+    assert page.locator("#themes-csv").is_enabled() and page.locator("#themes-md").is_enabled()
+    with page.expect_download() as download:
+        page.click("#themes-csv")
+    assert download.value.suggested_filename.endswith(".csv")
+    assert Path(download.value.path()).read_bytes().startswith(b"\xef\xbb\xbf")
+    shot(page, "themes-1280.png", full_page=True)
+
+    page.click("#tab-corpus-button")
+    table = page.locator("#corpus-table table")
+    table.wait_for()
+    assert table.locator("tbody tr").count() == 2
+    assert all(city in table.inner_text() for city in CITIES)
+    shot(page, "corpus-1280.png")
+
+
+def test_document_text_is_shown_as_text(page, html_app):
+    page.goto(html_app)
+    page.click("#tab-search-button")
+    page.locator("#search-query textarea").fill("電子決裁 テレワーク")
+    page.click("#search-go")
+    page.wait_for_function("document.querySelectorAll('#search-results .rs-card').length > 0", timeout=30_000)
+    page.wait_for_function(ARRIVED, arg="#search-results")
+    results = page.locator("#search-results")
+    text = results.inner_text()
+    for literal in ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "${1+1}", "{{value}}"):
+        assert literal in text
+    assert results.locator("script, img").count() == 0
+    shot(page, "html-as-text-1280.png")
+
+    run_compare(page, html_app, "電子決裁")
+    assert "<script>alert(1)</script>" in page.locator("#compare-results").text_content()  # folded too
+    assert page.locator("#compare-results script, #compare-results img").count() == 0
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+
+
+def test_upload_adds_a_city(page, html_app, tmp_path):
+    plan = tmp_path / "koriyama.txt"
+    plan.write_text("郡山市の架空の改革メモ。\n\n・ペーパーレス会議を全庁で始める\n", encoding="utf-8")
+    page.goto(html_app)
+    page.click("#tab-corpus-button")
+    page.set_input_files("#corpus-file input[type=file]", str(plan))
+    page.wait_for_function("document.querySelector('#corpus-file').innerText.includes('koriyama')")
+    page.locator("#corpus-city textarea").fill("郡山市")
+    page.locator("#corpus-title textarea").fill("郡山市 架空の改革メモ")
+    page.click("#corpus-add")
+    page.wait_for_function(
+        "document.querySelector('#corpus-message').innerText.includes('added')", timeout=60_000
+    )
+    assert "郡山市" in page.locator("#corpus-table").inner_text()
+    assert "3 市町村" in page.locator("#rs-status").inner_text()
+    page.click("#tab-compare-button")
+    assert "郡山市" in page.locator("#compare-cities").inner_text()
+    shot(page, "corpus-added-1280.png")
+
+    page.click("#tab-corpus-button")  # and out again, after the confirmation
+    page.click("#corpus-remove-doc input")
+    page.get_by_role("option", name="郡山市「郡山市 架空の改革メモ」").click()
+    page.click("#corpus-remove")
+    page.wait_for_function(
+        "document.querySelector('#corpus-message').innerText.includes('removed')", timeout=60_000
+    )
+    assert "郡山市" not in page.locator("#corpus-table").inner_text()
+    assert page.dialogs == []

@@ -1,4 +1,4 @@
-"""Documents and their metadata: corpus manifests (TOML), text decoding, fiscal years, city names."""
+"""Documents and their metadata: corpus manifests (TOML), reading files of any format, years, cities."""
 
 from __future__ import annotations
 
@@ -7,20 +7,33 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus.normalize import clean_text
+from corpus.extract import Extracted, Limits, Record, extract
+from corpus.extract.text import decode_text
+
+__all__ = [
+    "DEFAULT_CORPUS",
+    "Document",
+    "decode_text",
+    "load_corpus",
+    "make_document",
+    "manifest_entries",
+    "read_document",
+]
 
 DEFAULT_CORPUS = Path(__file__).parent / "default" / "corpus.toml"
 MAX_TEXT_BYTES = 50 * 1024 * 1024
+# Bounds for files an operator lists in a corpus manifest; uploads get the (tighter) settings instead.
+LOCAL_LIMITS = Limits(max_bytes=MAX_TEXT_BYTES, max_pages=5000, max_unzipped_bytes=2**31, timeout_s=600)
 LAYOUTS = ("auto", "table", "blocks")
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925, "r": 2018, "h": 1988, "s": 1925}
 
 
 @dataclass(frozen=True)
 class Document:
-    """One report of one municipality, with its decoded text."""
+    """One report of one municipality: its text (pages start at `page_starts` lines) and table rows."""
 
     id: str
     city: str
@@ -35,10 +48,17 @@ class Document:
     kind: str = "report"
     layout: str = "auto"
     url: str = ""
+    format: str = "text"
+    page_starts: tuple[int, ...] = field(default=(), repr=False)
+    records: tuple[Record, ...] = field(default=(), repr=False)
 
     def meta(self) -> dict:
-        """Metadata without the text, for manifests and listings."""
-        return {k: v for k, v in self.__dict__.items() if k != "text"}
+        """Metadata without the content, for manifests and listings."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("text", "page_starts", "records")}
+
+    def extracted(self) -> Extracted:
+        """The content alone, as stored in the library."""
+        return Extracted(self.text, self.format, self.page_starts, self.records)
 
 
 def parse_fiscal_year(value: object) -> int | None:
@@ -60,60 +80,36 @@ def parse_fiscal_year(value: object) -> int | None:
     return year
 
 
-def decode_text(data: bytes, name: str = "input") -> str:
-    """Decode a text file as UTF-8 (with or without BOM), Shift_JIS/CP932 or EUC-JP; refuse binary data."""
-    if not data.strip():
-        raise ValueError(f"{name} is empty")
-    if b"\x00" in data[:8192]:
-        raise ValueError(f"{name} looks binary (NUL bytes), not text; convert it to UTF-8 text first")
-    try:
-        return clean_text(data.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        pass
-    # Legacy encodings overlap (EUC-JP bytes often decode as CP932 half-width katakana), so keep the
-    # decoding that looks most like ordinary Japanese.
-    candidates = []
-    for encoding in ("cp932", "euc_jp"):
-        try:
-            candidates.append(data.decode(encoding))
-        except UnicodeDecodeError:
-            continue
-    if not candidates:
-        raise ValueError(f"{name} is not UTF-8, Shift_JIS/CP932 or EUC-JP text")
-    return clean_text(min(candidates, key=_oddness))
-
-
-def _oddness(text: str) -> float:
-    """Share of characters that are rare in real Japanese text: half-width katakana, private use, C1."""
-    odd = sum(
-        1 for c in text if "\uff61" <= c <= "\uff9f" or "\ue000" <= c <= "\uf8ff" or "\x80" <= c <= "\x9f"
-    )
-    return odd / max(len(text), 1)
-
-
-def read_document(path: Path, **meta: object) -> Document:
-    """Read one text file into a Document; `meta` holds city, title and the other manifest fields."""
+def read_document(path: Path, limits: Limits | None = None, **meta: object) -> Document:
+    """Read one file (text, PDF, XLSX, CSV, DOCX, HTML) into a Document; `meta` holds the manifest fields."""
     path = Path(path)
+    limits = limits or LOCAL_LIMITS
     if not path.is_file():
         raise ValueError(f"document file {str(path)!r} does not exist")
     size = path.stat().st_size
-    if size > MAX_TEXT_BYTES:
-        raise ValueError(f"{path.name} is {size:,} bytes; the limit is {MAX_TEXT_BYTES:,}")
+    if size > limits.max_bytes:
+        raise ValueError(f"{path.name} is {size:,} bytes; the limit is {limits.max_bytes:,}")
     data = path.read_bytes()
-    text = decode_text(data, path.name)
+    return make_document(
+        extract(data, path.name, limits), hashlib.sha256(data).hexdigest(), path.name, **meta
+    )
+
+
+def make_document(extracted: Extracted, sha256: str, source: str, **meta: object) -> Document:
+    """A Document from extracted content, the hash of the original file and manifest fields."""
     for required in ("id", "city", "title"):
         if not meta.get(required):
-            raise ValueError(f"document {path.name}: missing '{required}' in its manifest entry")
+            raise ValueError(f"document {source}: missing '{required}' in its manifest entry")
     layout = str(meta.get("layout", "auto"))
     if layout not in LAYOUTS:
-        raise ValueError(f"document {path.name}: layout {layout!r} is not one of {', '.join(LAYOUTS)}")
+        raise ValueError(f"document {source}: layout {layout!r} is not one of {', '.join(LAYOUTS)}")
     return Document(
         id=str(meta["id"]),
         city=unicodedata.normalize("NFC", str(meta["city"])),
         title=str(meta["title"]),
-        text=text,
-        sha256=hashlib.sha256(data).hexdigest(),
-        source=str(meta.get("source") or path.name),
+        text=extracted.text,
+        sha256=sha256,
+        source=str(meta.get("source") or source),
         prefecture=str(meta.get("prefecture", "")),
         city_en=str(meta.get("city_en", "")),
         fiscal_year=parse_fiscal_year(meta.get("fiscal_year")),
@@ -121,11 +117,24 @@ def read_document(path: Path, **meta: object) -> Document:
         kind=str(meta.get("kind", "report")),
         layout=layout,
         url=str(meta.get("url", "")),
+        format=extracted.format,
+        page_starts=extracted.page_starts,
+        records=extracted.records,
     )
 
 
-def load_corpus(manifest: Path = DEFAULT_CORPUS) -> list[Document]:
+def load_corpus(manifest: Path = DEFAULT_CORPUS, limits: Limits | None = None) -> list[Document]:
     """Read every document listed in a corpus manifest (TOML, one [[document]] table per file)."""
+    manifest = Path(manifest)
+    docs = [read_document(manifest.parent / str(e["file"]), limits, **e) for e in manifest_entries(manifest)]
+    ids = [d.id for d in docs]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"corpus manifest {str(manifest)!r} repeats a document id: {ids}")
+    return docs
+
+
+def manifest_entries(manifest: Path) -> list[dict]:
+    """The [[document]] tables of a manifest, each with at least a 'file'."""
     manifest = Path(manifest)
     try:
         spec = tomllib.loads(manifest.read_text(encoding="utf-8"))
@@ -137,11 +146,7 @@ def load_corpus(manifest: Path = DEFAULT_CORPUS) -> list[Document]:
     for n, e in enumerate(entries, 1):
         if not e.get("file"):
             raise ValueError(f"corpus manifest {str(manifest)!r}: document {n} has no 'file'")
-    docs = [read_document(manifest.parent / str(e["file"]), **e) for e in entries]
-    ids = [d.id for d in docs]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"corpus manifest {str(manifest)!r} repeats a document id: {ids}")
-    return docs
+    return entries
 
 
 def _city_key(name: str) -> str:

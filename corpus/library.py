@@ -1,10 +1,14 @@
-"""Documents added by users, kept beside the index: stored files plus a TOML manifest, written atomically.
+"""Documents added by users, kept beside the index: extracted content and a TOML manifest, atomically written.
 
     INDEX_DIR/library/
-      library.toml        [[document]] tables (same fields as a corpus manifest) and `removed` ids
-      files/<id>.txt      the decoded text of each added document (a user's file name is never a path)
+      library.toml             [[document]] tables (corpus-manifest fields, sha256, format) and `removed` ids
+      files/<id>-<hash>.json   extracted text and table rows of an added document (never the upload itself)
+      files/<id>.txt           a text document added by an earlier version (still read)
 
-The index covers the configured corpus minus the removed ids, plus the library's documents.
+The index covers the configured corpus minus the removed ids and the ids the library replaces, plus
+the library's documents. A document id names one report: adding under an id already there replaces it.
+Changes write new files and then the manifest, so the previous manifest is a complete snapshot to go
+back to; files no manifest names are pruned once a change has been indexed.
 """
 
 from __future__ import annotations
@@ -17,13 +21,21 @@ import tomllib
 import unicodedata
 from pathlib import Path
 
-from corpus.document import Document, decode_text, load_corpus, parse_fiscal_year, read_document
+from corpus.document import (
+    Document,
+    load_corpus,
+    make_document,
+    manifest_entries,
+    parse_fiscal_year,
+    read_document,
+)
+from corpus.extract import Extracted, Limits, extract
 from corpus.split import split_passages
 
 LIBRARY = "library"
 MANIFEST = "library.toml"
-TEXT_SUFFIXES = (".txt", ".md", ".text")
 FIELDS = ("city", "city_en", "prefecture", "title", "fiscal_year", "period", "kind", "layout", "url")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class Library:
@@ -31,6 +43,7 @@ class Library:
 
     def __init__(self, index_dir: Path) -> None:
         self.root = Path(index_dir) / LIBRARY
+        self.files = self.root / "files"
         self.manifest = self.root / MANIFEST
 
     def _read(self) -> dict:
@@ -44,54 +57,130 @@ class Library:
             ) from None
 
     def documents(self) -> list[Document]:
-        """The added documents, read from their stored text."""
-        entries = self._read().get("document", [])
-        return [read_document(self.root / "files" / f"{e['id']}.txt", **e) for e in entries]
+        """The added documents, read from their stored content."""
+        return [self._load(e) for e in self._read().get("document", [])]
+
+    def _load(self, entry: dict) -> Document:
+        path = self.files / Path(str(entry.get("file") or f"{entry['id']}.txt")).name
+        if path.suffix != ".json":
+            return read_document(path, **entry)
+        try:
+            extracted = Extracted.from_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(
+                f"library file {path} is unreadable ({e}); remove document {entry['id']} and add it again"
+            ) from None
+        meta = {k: v for k, v in entry.items() if k not in ("file", "sha256", "format", "source")}
+        return make_document(
+            extracted, str(entry.get("sha256", "")), str(entry.get("source", path.name)), **meta
+        )
 
     def removed(self) -> set[str]:
         """Ids of corpus documents the user removed from the index."""
         return set(self._read().get("removed", []))
 
-    def add(self, data: bytes, filename: str, max_bytes: int, **meta: object) -> Document:
-        """Store a text document (UTF-8, Shift_JIS/CP932 or EUC-JP) with its city, title and year."""
-        suffix = Path(filename or "").suffix.lower()
-        if suffix not in TEXT_SUFFIXES:
-            allowed = ", ".join(TEXT_SUFFIXES)
-            raise ValueError(f"{filename!r}: only text files ({allowed}) can be added for now")
-        if len(data) > max_bytes:
-            raise ValueError(f"{filename!r} is {len(data):,} bytes; the upload limit is {max_bytes:,}")
+    def prepare(self, data: bytes, filename: str, limits: Limits, **meta: object) -> Document:
+        """Check and extract one file into a Document with its city, title and year; nothing is stored yet.
+
+        The id is `meta["id"]` when given; else that of an added document with the same content; else
+        one derived from city, fiscal year and file name, so a changed file replaces its older version.
+        """
+        name = _safe_name(filename)
         for required in ("city", "title"):
             if not str(meta.get(required) or "").strip():
-                raise ValueError(f"{filename!r}: give the document's {required}")
-        parse_fiscal_year(meta.get("fiscal_year"))  # a bad year fails here, before anything is stored
-        doc_id = "doc-" + hashlib.sha256(data).hexdigest()[:12]
-        state = self._read()
-        entries = [e for e in state.get("document", []) if e["id"] != doc_id]
-        entry = {"id": doc_id, "file": f"files/{doc_id}.txt", "source": _safe_name(filename)}
-        entry |= {k: str(meta[k]).strip() for k in FIELDS if meta.get(k) not in (None, "")}
-        text = decode_text(data, _safe_name(filename))
-        files = self.root / "files"
-        files.mkdir(parents=True, exist_ok=True)
-        _write_atomic(files / f"{doc_id}.txt", text)
-        document = read_document(files / f"{doc_id}.txt", **entry)
+                raise ValueError(f"{name}: give the document's {required}")
+        year = parse_fiscal_year(meta.get("fiscal_year"))  # a bad year fails before the file is parsed
+        extracted = extract(data, name, limits)
+        sha256 = hashlib.sha256(data).hexdigest()
+        doc_id = str(meta.get("id") or "").strip() or self._id_for(sha256, str(meta["city"]), year, name)
+        if not _ID.fullmatch(doc_id):
+            raise ValueError(f"document id {doc_id!r}: use letters, digits, '.', '_' and '-' (at most 100)")
+        fields = {k: str(meta[k]).strip() for k in FIELDS if meta.get(k) not in (None, "")}
+        document = make_document(extracted, sha256, name, id=doc_id, **fields)
         if not split_passages(document):
-            (files / f"{doc_id}.txt").unlink(missing_ok=True)
-            raise ValueError(f"{_safe_name(filename)!r} yields no passages: it holds no text to index")
-        self._write({**state, "document": [*entries, entry]})
+            raise ValueError(f"{name} yields no passages: it holds no text to index")
+        return document
+
+    def prepare_folder(self, folder: Path, manifest: Path, limits: Limits) -> list[Document]:
+        """Every document a manifest lists (files relative to `folder`), all checked before any is kept."""
+        documents = []
+        for entry in manifest_entries(manifest):
+            path = Path(folder) / str(entry["file"])
+            documents.append(self.prepare(read_upload(path, limits), path.name, limits, **entry))
+        ids = [d.id for d in documents]
+        if len(set(ids)) != len(ids):
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"manifest {manifest} gives two documents the same id: {', '.join(repeated)}")
+        return documents
+
+    def _id_for(self, sha256: str, city: str, year: int | None, name: str) -> str:
+        same = [e["id"] for e in self._read().get("document", []) if e.get("sha256") == sha256]
+        if same:
+            return same[0]
+        key = f"{unicodedata.normalize('NFC', city.strip())}\x1f{year or ''}\x1f{name}"
+        return "doc-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+    def put(self, documents: list[Document]) -> None:
+        """Store documents, each replacing an added document with the same id."""
+        state = self._read()
+        entries = {e["id"]: e for e in state.get("document", [])}
+        self.files.mkdir(parents=True, exist_ok=True)
+        for d in documents:
+            content = d.extracted().to_json()
+            name = f"{d.id}-{hashlib.sha256(content.encode('utf-8')).hexdigest()[:12]}.json"
+            _write_atomic(self.files / name, content)
+            entry = {
+                "id": d.id,
+                "file": f"files/{name}",
+                "source": d.source,
+                "sha256": d.sha256,
+                "format": d.format,
+            }
+            entry |= {k: getattr(d, k) for k in FIELDS if getattr(d, k) not in (None, "")}
+            entries[d.id] = entry
+        self._write({**state, "document": list(entries.values())})
+
+    def add(self, data: bytes, filename: str, limits: Limits, **meta: object) -> Document:
+        """Check, extract and store one document (`prepare`, then `put`)."""
+        document = self.prepare(data, filename, limits, **meta)
+        self.put([document])
         return document
 
     def remove(self, doc_id: str, corpus_ids: set[str]) -> None:
-        """Remove an added document, or hide a corpus document from the index."""
+        """Remove an added document, or hide a corpus document from the index (or both, for a replacement)."""
         state = self._read()
         entries = state.get("document", [])
-        if any(e["id"] == doc_id for e in entries):
-            self._write({**state, "document": [e for e in entries if e["id"] != doc_id]})
-            (self.root / "files" / f"{doc_id}.txt").unlink(missing_ok=True)
-        elif doc_id in corpus_ids:
-            self._write({**state, "removed": sorted({*state.get("removed", []), doc_id})})
-        else:
+        if not any(e["id"] == doc_id for e in entries) and doc_id not in corpus_ids:
             known = ", ".join(sorted({e["id"] for e in entries} | corpus_ids))
             raise ValueError(f"unknown document id {doc_id!r}; known: {known}")
+        state = {**state, "document": [e for e in entries if e["id"] != doc_id]}
+        if doc_id in corpus_ids:
+            state["removed"] = sorted({*state.get("removed", []), doc_id})
+        self._write(state)
+
+    def snapshot(self) -> str | None:
+        """The manifest as it is now, for `restore`."""
+        try:
+            return self.manifest.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def restore(self, snapshot: str | None) -> None:
+        """Go back to a snapshot taken before a change, and drop the files the change wrote."""
+        if snapshot is None:
+            self.manifest.unlink(missing_ok=True)
+        else:
+            _write_atomic(self.manifest, snapshot)
+        self.prune()
+
+    def prune(self) -> None:
+        """Delete stored files that the manifest no longer names."""
+        if not self.files.is_dir():
+            return
+        named = {Path(str(e.get("file") or f"{e['id']}.txt")).name for e in self._read().get("document", [])}
+        for path in self.files.iterdir():
+            if path.name not in named and not path.name.startswith("."):
+                path.unlink(missing_ok=True)
 
     def _write(self, state: dict) -> None:
         lines = ["# Documents added to this index (written by reform-search; edit with care)."]
@@ -104,11 +193,26 @@ class Library:
         _write_atomic(self.manifest, "\n".join(lines) + "\n")
 
 
+def read_upload(path: Path, limits: Limits) -> bytes:
+    """The bytes of a file to add, refused by its size before it is read."""
+    try:
+        size = Path(path).stat().st_size
+        if size > limits.max_bytes:
+            raise ValueError(
+                f"{Path(path).name} is {size / 2**20:,.1f} MB; "
+                f"the limit is {limits.max_bytes / 2**20:,.0f} MB (max_upload_mb)"
+            )
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise ValueError(f"cannot read {str(path)!r}: {e.strerror}") from None
+
+
 def all_documents(corpus: Path, index_dir: Path) -> list[Document]:
-    """What an index covers: the corpus without the ids the user removed, then the added documents."""
+    """What an index covers: the corpus without the ids removed or replaced, then the added documents."""
     library = Library(index_dir)
-    removed = library.removed()
-    return [d for d in load_corpus(corpus) if d.id not in removed] + library.documents()
+    added = library.documents()
+    hidden = library.removed() | {d.id for d in added}
+    return [d for d in load_corpus(corpus) if d.id not in hidden] + added
 
 
 def _safe_name(filename: str) -> str:

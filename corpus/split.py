@@ -1,27 +1,40 @@
-"""Split a document into passages with the splitter its layout calls for."""
+"""Split a document into passages: its text with the splitter its layout calls for, then its table rows."""
 
 from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import replace
 
 from corpus.document import Document
 from corpus.normalize import running_headers
 from corpus.passage import Passage
 from corpus.split_blocks import split_blocks
+from corpus.split_records import split_records
 from corpus.split_table import find_labels, split_table
 
 # Bump when passages change for the same input: indexes built with another version are rebuilt.
-SPLITTER_VERSION = 2
+SPLITTER_VERSION = 3
 
 
 def split_passages(doc: Document) -> list[Passage]:
     """Passages of one document: table rows for progress tables, items and paragraphs otherwise."""
+    passages = _split_text(doc) if doc.text.strip() else []
+    if doc.page_starts:
+        # Text extracted per page: a passage is on the page its first line is on.
+        passages = [
+            replace(p, page=bisect_right(doc.page_starts, p.line_start)) if p.line_start else p
+            for p in passages
+        ]
+    return _unique_ids(passages + split_records(doc))
+
+
+def _split_text(doc: Document) -> list[Passage]:
     layout = doc.layout
     if layout == "auto":
         layout = "table" if find_labels(doc.text) else "blocks"
     if layout == "table":
-        passages = split_table(doc)
-    else:
-        passages = split_blocks(doc, running_headers(doc.text.split("\n")))
-    return _unique_ids(passages)
+        return split_table(doc)
+    return split_blocks(doc, running_headers(doc.text.split("\n")))
 
 
 def _unique_ids(passages: list[Passage]) -> list[Passage]:

@@ -20,26 +20,14 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from corpus.columns import DEFAULT_LABELS
+from corpus.columns import LABEL as _LABEL
 from corpus.document import Document
 from corpus.normalize import join_lines, running_headers, width
 from corpus.passage import Passage, passage_id
 
 MAX_PASSAGE_CHARS = 700
 
-# Column roles and the header words that name them, in table order.
-_LABEL = re.compile(
-    r"(?P<item>改革項目|取組項目|施策項目)|(?P<initiative>具体的取組|取組名)|(?P<content>取組内容|内容|概要)"
-    r"|(?P<department>所管課|担当課|所管部署|担当部署)|(?P<status>R\d+年?度?取組状況|取組状況|実績|進捗状況)"
-    r"|(?P<direction>今後の課題・方向性|今後の方向性|課題・方向性|今後の課題)"
-)
-DEFAULT_LABELS = {
-    "item": "改革項目",
-    "initiative": "具体的取組",
-    "content": "内容",
-    "department": "所管課",
-    "status": "取組状況",
-    "direction": "今後の課題・方向性",
-}
 _SECTION = re.compile(r"^\s*([⑴-⒇]|\(\d{1,2}\)|（\d{1,2}）)[\s\u3000]*(\S.{0,40})$")
 _SECTION_LINE = re.compile(r"^\s*[⑴-⒇][\s\u3000]*\S")  # always a line of its own, even when glued to a block
 _ITEM = re.compile(r"^[①-⑳]")

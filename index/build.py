@@ -67,7 +67,7 @@ def profile_texts(p: Passage) -> list[str]:
     """
     head = p.initiative or ""
     fields = [f"{head}\n{label}：{value}" for label, value in p.fields if value != p.department]
-    return [p.text, *fields]
+    return [embedding_text(p), *fields]  # the first part is the passage's own vector (a cache hit)
 
 
 def _profiles(vectors: np.ndarray, counts: list[int]) -> np.ndarray:

@@ -88,15 +88,31 @@ def build_parser() -> argparse.ArgumentParser:
     _export_flags(p, default="md")
     p.set_defaults(run=cmd_align)
 
-    p = sub.add_parser("add", parents=[settings], help="add a text document to the index (PDF etc.: later)")
-    p.add_argument("file", type=Path, help="a .txt or .md file (UTF-8, Shift_JIS/CP932 or EUC-JP)")
-    p.add_argument("--city", required=True, help="the municipality, e.g. 郡山市")
-    p.add_argument("--title", required=True, help="the document's title")
+    p = sub.add_parser(
+        "add", parents=[settings], help="add a report (PDF, XLSX, CSV, DOCX, HTML, text) or a folder of them"
+    )
+    p.add_argument(
+        "path", type=Path, metavar="PATH", help="a file, or a folder of files described by a manifest"
+    )
+    p.add_argument(
+        "--manifest",
+        type=Path,
+        help="TOML manifest of a folder: one [[document]] per file (file, city, title, fiscal_year, url, "
+        "kind, id...), files relative to PATH (default: PATH/corpus.toml)",
+    )
+    p.add_argument("--city", help="the municipality, e.g. 郡山市 (for one file)")
+    p.add_argument("--title", help="the document's title (for one file)")
     p.add_argument("--year", dest="fiscal_year", help="fiscal year: 2024, 令和6年度 or R6")
     p.add_argument("--city-en", help="the city's name in romaji, accepted wherever a city is named")
     p.add_argument("--prefecture", help="e.g. 福島県")
-    p.add_argument("--kind", default="report", help="kind of document (default: report)")
+    p.add_argument("--kind", help="kind of document (default: report)")
     p.add_argument("--url", help="where the document was published")
+    p.add_argument(
+        "--id",
+        dest="doc_id",
+        help="document id; adding under an existing id replaces that document "
+        "(default: from city, year and file name)",
+    )
     p.set_defaults(run=cmd_add)
 
     p = sub.add_parser("remove", parents=[settings], help="remove a document from the index")
@@ -185,23 +201,45 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
-    """Add a text document (UTF-8, Shift_JIS/CP932, EUC-JP) with its city, title and year, and index it."""
-    from index.build import tqdm_progress
-    from reform_search.manage import add_document
+ONE_FILE_FLAGS = ("city", "city_en", "prefecture", "title", "fiscal_year", "kind", "url", "doc_id")
 
-    try:
-        data = args.file.read_bytes()
-    except OSError as e:
-        raise ValueError(f"cannot read {str(args.file)!r}: {e.strerror}") from None
-    meta = {
-        k: getattr(args, k) for k in ("city", "city_en", "prefecture", "title", "fiscal_year", "kind", "url")
-    }
-    document, report = add_document(settings, data, args.file.name, progress=tqdm_progress(), **meta)
-    if args.json:
-        _print_json({"document": document.meta(), **report.to_dict()})
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Add one file with its city, title and year, or a folder described by a manifest, and index it."""
+    from corpus.library import read_upload
+    from index.build import tqdm_progress
+    from reform_search.manage import add_document, add_folder, limits_for
+
+    if args.manifest or args.path.is_dir():
+        given = [f"--{k.replace('_', '-')}" for k in ONE_FILE_FLAGS if getattr(args, k)]
+        if given:
+            raise ValueError(f"{', '.join(given)} describe one file; for a folder, give them in its manifest")
+        if not args.path.is_dir():
+            raise ValueError(
+                f"{str(args.path)!r} is not a folder; --manifest goes with a folder of documents"
+            )
+        manifest = args.manifest or args.path / "corpus.toml"
+        documents, report = add_folder(settings, args.path, manifest, progress=tqdm_progress())
     else:
-        print(f"added {document.id} ({document.city}「{document.title}」); index: {report.passages} passages")
+        missing = [f"--{k}" for k in ("city", "title") if not getattr(args, k)]
+        if missing:
+            raise ValueError(f"give the document's {' and '.join(missing)}")
+        meta = {k: getattr(args, k) for k in ONE_FILE_FLAGS if k != "doc_id"} | {"id": args.doc_id}
+        data = read_upload(args.path, limits_for(settings))
+        document, report = add_document(settings, data, args.path.name, progress=tqdm_progress(), **meta)
+        documents = [document]
+    if args.json:
+        metas = [d.meta() for d in documents]
+        # One file: {"document": ...}; a folder: {"added": [...]}; then the index report ("documents": count).
+        head = {"added": metas} if args.manifest or args.path.is_dir() else {"document": metas[0]}
+        _print_json({**head, **report.to_dict()})
+    else:
+        for d in documents:
+            print(f"added {d.id} ({d.city}「{d.title}」, {d.format})")
+        print(
+            f"index: {report.documents} documents, {report.passages} passages "
+            f"({report.embedded} embedded now)"
+        )
     return 0
 
 

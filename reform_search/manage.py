@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from corpus.document import Document, load_corpus
+from corpus.extract import Limits
 from corpus.library import Library, all_documents
+from index import embed
 from index.build import BuildReport, build_index
 from index.cache import EmbeddingCache
-from index.embed import Embedder, make_embedder
+from index.embed import Embedder
 from index.store import read_manifest
 from reform_search.settings import Settings
 
@@ -17,7 +20,18 @@ Progress = Callable[[int, int], None] | None
 
 def embedder_for(settings: Settings) -> Embedder:
     """The embedder the settings name."""
-    return make_embedder(settings.embedder, settings.model, settings.device, settings.batch_size)
+    # Looked up on the module at call time, so that tests can swap in a fake embedder.
+    return embed.make_embedder(settings.embedder, settings.model, settings.device, settings.batch_size)
+
+
+def limits_for(settings: Settings) -> Limits:
+    """The bounds an added (untrusted) file is read under."""
+    return Limits(
+        max_bytes=settings.max_upload_mb * 2**20,
+        max_pages=settings.max_pages,
+        max_unzipped_bytes=settings.max_unzipped_mb * 2**20,
+        timeout_s=settings.parse_timeout_s,
+    )
 
 
 def index_all(
@@ -44,23 +58,57 @@ def add_document(
     embedder: Embedder | None = None,
     **meta: object,
 ) -> tuple[Document, BuildReport]:
-    """Store a document in the index's library and index it; on any failure the index stays as it was."""
+    """Extract a file (PDF, XLSX, CSV, DOCX, HTML, text), keep it in the library and index it.
+
+    A file that is refused changes nothing; on any failure while indexing, the library goes back to
+    what it was. A document with the id of one already there replaces it.
+    """
     library = Library(settings.index_dir)
-    document = library.add(data, filename, settings.max_upload_mb * 1024 * 1024, **meta)
-    try:
-        report = index_all(settings, progress=progress, embedder=embedder)
-    except BaseException:
-        library.remove(document.id, set())
-        raise
+    document = library.prepare(data, filename, limits_for(settings), **meta)
+    report = _change(settings, library, lambda: library.put([document]), progress, embedder)
     return document, report
+
+
+def add_folder(
+    settings: Settings,
+    folder: Path,
+    manifest: Path,
+    progress: Progress = None,
+    embedder: Embedder | None = None,
+) -> tuple[list[Document], BuildReport]:
+    """Add every document a manifest lists (files relative to `folder`): all of them, or none."""
+    library = Library(settings.index_dir)
+    documents = library.prepare_folder(folder, manifest, limits_for(settings))
+    report = _change(settings, library, lambda: library.put(documents), progress, embedder)
+    return documents, report
 
 
 def remove_document(
     settings: Settings, doc_id: str, progress: Progress = None, embedder: Embedder | None = None
 ) -> BuildReport:
     """Take a document out of the index (an added one is deleted; a corpus one is hidden)."""
-    Library(settings.index_dir).remove(doc_id, {d.id for d in load_corpus(settings.corpus)})
-    return index_all(settings, progress=progress, embedder=embedder)
+    library = Library(settings.index_dir)
+    corpus_ids = {d.id for d in load_corpus(settings.corpus)}
+    return _change(settings, library, lambda: library.remove(doc_id, corpus_ids), progress, embedder)
+
+
+def _change(
+    settings: Settings,
+    library: Library,
+    change: Callable[[], None],
+    progress: Progress,
+    embedder: Embedder | None,
+) -> BuildReport:
+    """Apply a library change and index it; if indexing fails, the library is restored as it was."""
+    before = library.snapshot()
+    change()
+    try:
+        report = index_all(settings, progress=progress, embedder=embedder)
+    except BaseException:
+        library.restore(before)
+        raise
+    library.prune()
+    return report
 
 
 def indexed_documents(settings: Settings) -> list[dict]:

@@ -61,6 +61,15 @@ class Settings:
     port: int = _setting(7860, "Port of the web UI.")
     auth: str = _setting("", "Basic auth for the web UI as user:password (needed only with a public host).")
     max_upload_mb: int = _setting(20, "Largest document the web UI or `add` accepts, in MB.")
+    max_pages: int = _setting(
+        500, "Most pages (PDF) or sheets (XLSX) a document added by the web UI or `add` may have."
+    )
+    max_unzipped_mb: int = _setting(
+        200, "Largest unpacked size of an added XLSX or DOCX (zip inside), in MB: refuses zip bombs."
+    )
+    parse_timeout_s: int = _setting(
+        60, "Seconds a PDF, XLSX or DOCX parser may run on an added file before it is stopped."
+    )
     concurrency: int = _setting(4, "Searches the web UI answers at the same time (queue workers).")
 
     @classmethod

@@ -1,0 +1,35 @@
+"""Column roles of progress tables (改革項目, 具体的取組, 内容, 所管課 …) and the header words naming them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Column roles and the header words that name them, in table order.
+LABEL = re.compile(
+    r"(?P<item>改革項目|取組項目|施策項目)|(?P<initiative>具体的取組|取組名|事業名)|(?P<content>取組内容|内容|概要)"
+    r"|(?P<department>所管課|担当課|所管部署|担当部署)|(?P<status>R\d+年?度?取組状況|取組状況|実績|進捗状況)"
+    r"|(?P<direction>今後の課題・方向性|今後の方向性|課題・方向性|今後の課題)"
+)
+DEFAULT_LABELS = {
+    "item": "改革項目",
+    "initiative": "具体的取組",
+    "content": "内容",
+    "department": "所管課",
+    "status": "取組状況",
+    "direction": "今後の課題・方向性",
+}
+# Roles whose cells are merged over the rows below them in a progress sheet: blanks repeat the row above.
+GROUPING = ("item", "initiative")
+
+
+def column_role(name: str) -> str | None:
+    """The role a column header names ("所管課" → "department"), or None for other columns."""
+    s = unicodedata.normalize("NFKC", name).strip().replace(" ", "")
+    if m := LABEL.fullmatch(s):
+        return m.lastgroup
+    found = list(LABEL.finditer(s))
+    # A longer header ("具体的取組の内容") is named by its longest label word; a mere mention is not.
+    if found and len(s) <= 12:
+        return max(found, key=lambda m: len(m.group())).lastgroup
+    return None

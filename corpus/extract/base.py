@@ -1,0 +1,87 @@
+"""What extraction returns (text with page boundaries, table rows as records) and the limits it obeys."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on an untrusted file: its size, pages (or sheets), unzipped size, and parse time."""
+
+    max_bytes: int
+    max_pages: int
+    max_unzipped_bytes: int
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class Record:
+    """One row of a table: its cells under their column names, in column order, and where it was found."""
+
+    cells: tuple[tuple[str, str], ...]
+    page: int | None = None  # PDF page, 1-based
+    row: int | None = None  # row number as the reader sees it (spreadsheet row, table row)
+    sheet: str = ""  # sheet name, or the heading the table stands under
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict."""
+        return {
+            "cells": [list(c) for c in self.cells],
+            "page": self.page,
+            "row": self.row,
+            "sheet": self.sheet,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Record:
+        """Inverse of `to_dict`."""
+        cells = tuple((str(k), str(v)) for k, v in d["cells"])
+        return cls(cells, d.get("page"), d.get("row"), str(d.get("sheet", "")))
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """The content of one file: running text (pages start at `page_starts` lines) plus table rows."""
+
+    text: str
+    format: str
+    page_starts: tuple[int, ...] = ()
+    records: tuple[Record, ...] = ()
+
+    def to_json(self) -> str:
+        """The stored form (UTF-8 JSON): what the library keeps instead of the uploaded file."""
+        return json.dumps(
+            {
+                "format": self.format,
+                "text": self.text,
+                "page_starts": list(self.page_starts),
+                "records": [r.to_dict() for r in self.records],
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Extracted:
+        """Inverse of `to_json`."""
+        d = json.loads(text)
+        records = tuple(Record.from_dict(r) for r in d.get("records", []))
+        return cls(str(d["text"]), str(d["format"]), tuple(int(n) for n in d.get("page_starts", [])), records)
+
+    @property
+    def empty(self) -> bool:
+        """True when the file held no text at all."""
+        return not self.text.strip() and not any(v.strip() for r in self.records for _, v in r.cells)
+
+
+def join_pages(pages: list[list[str]]) -> tuple[str, tuple[int, ...]]:
+    """Text of pages (lists of lines) with a blank line between pages, and each page's first line number."""
+    lines: list[str] = []
+    starts = []
+    for page in pages:
+        if lines:
+            lines.append("")
+        starts.append(len(lines) + 1)
+        lines.extend(page)
+    return "\n".join(lines), tuple(starts)

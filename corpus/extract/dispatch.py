@@ -1,0 +1,41 @@
+"""Choose the parser for a file: by name and content, in this process or in a child process."""
+
+from __future__ import annotations
+
+from corpus.extract.base import Extracted, Limits
+from corpus.extract.sniff import check_format
+
+_ISOLATED = {
+    "pdf": "corpus.extract.pdf:extract",
+    "xlsx": "corpus.extract.xlsx:extract",
+    "docx": "corpus.extract.docx:extract",
+}
+
+
+def extract(data: bytes, filename: str, limits: Limits) -> Extracted:
+    """The text and table rows of one file, or a ValueError that says in one line why it was refused."""
+    if len(data) > limits.max_bytes:
+        raise ValueError(
+            f"{filename} is {len(data) / 2**20:,.1f} MB; the limit is {limits.max_bytes / 2**20:,.0f} MB "
+            "(max_upload_mb)"
+        )
+    kind = check_format(data, filename)
+    if kind in _ISOLATED:
+        from corpus.extract.isolate import run_isolated
+
+        extracted = run_isolated(_ISOLATED[kind], data, filename, limits)
+    elif kind == "csv":
+        from corpus.extract.table import extract_csv
+
+        extracted = extract_csv(data, filename, limits)
+    elif kind == "html":
+        from corpus.extract.html import extract as extract_html
+
+        extracted = extract_html(data, filename, limits)
+    else:
+        from corpus.extract.text import extract as extract_text
+
+        extracted = extract_text(data, filename, limits)
+    if extracted.empty:
+        raise ValueError(f"{filename} holds no text to index")
+    return extracted

@@ -1,0 +1,62 @@
+"""Word documents: paragraphs in order (headings as `#` headings, list items as bullets), tables as rows."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import docx
+from docx.table import Table
+
+from corpus.extract.base import Extracted, Limits
+from corpus.extract.safezip import open_checked
+from corpus.extract.table import sheet_records
+
+_HEADING = re.compile(r"^(?:Heading|見出し)\s*(\d)$|^Title$", re.IGNORECASE)
+
+
+def extract(data: bytes, name: str, limits: Limits) -> Extracted:
+    """Paragraph text, headings marked `#`, and one record per table row under the table's header row."""
+    open_checked(data, name, limits)
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as e:  # python-docx raises many kinds on a damaged package
+        raise ValueError(f"{name} is not a readable Word document ({type(e).__name__}: {e})") from None
+    lines: list[str] = []
+    records = []
+    heading = ""
+    tables = 0
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            tables += 1
+            found, lead = sheet_records(_rows(block), sheet=heading or f"表{tables}")
+            records += found
+            lines += ["", *lead, ""]
+            continue
+        text = block.text.strip()
+        if not text:
+            lines.append("")
+            continue
+        style = block.style.name if block.style is not None else ""
+        if m := _HEADING.match(style):
+            heading = text
+            lines += ["", "#" * int(m.group(1) or 1) + " " + text, ""]
+        elif "List" in style or (block._p.pPr is not None and block._p.pPr.numPr is not None):
+            lines.append("・" + text)
+        else:
+            lines += [text, ""]
+    return Extracted(re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip(), "docx", (), tuple(records))
+
+
+def _rows(table: Table) -> list[list[str]]:
+    """Cell text per row; a cell merged across columns counts once."""
+    rows = []
+    for row in table.rows:
+        cells, seen = [], set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:
+                continue
+            seen.add(id(cell._tc))
+            cells.append(cell.text.strip())
+        rows.append(cells)
+    return rows

@@ -1,0 +1,92 @@
+"""Web pages: the main text (inside <main> or <article> when there is one), h1–h6 as Markdown headings."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from corpus.extract.base import Extracted, Limits
+from corpus.extract.text import decode_text
+from corpus.normalize import clean_text
+
+SKIP = {"script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg", "head"}
+MAIN = {"main", "article"}
+BLOCK = {"p", "div", "section", "br", "tr", "table", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "hr"}
+PARAGRAPH = {"p", "table", "ul", "ol", "dl", "blockquote", "pre", "section"}
+_HEADING = re.compile(r"h[1-6]")
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
+
+
+class _Text(HTMLParser):
+    """Collects lines of text, the whole page's and the main element's."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.skip = 0
+        self.main = 0
+        self.all: list[str] = [""]
+        self.main_lines: list[str] = [""]
+
+    def _targets(self) -> tuple[list[str], ...]:
+        return (self.all, self.main_lines) if self.main else (self.all,)
+
+    def _emit(self, text: str) -> None:
+        for lines in self._targets():
+            lines[-1] += text
+
+    def _break(self, paragraph: bool = False) -> None:
+        """End the current line (and leave a blank line after it for a paragraph), never twice."""
+        for lines in self._targets():
+            if lines[-1].strip():
+                lines.append("")
+            if paragraph and len(lines) > 1 and lines[-2].strip():
+                lines.append("")
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in SKIP:
+            self.skip += 1
+        elif tag in MAIN:
+            self.main += 1
+        if _HEADING.fullmatch(tag):
+            self._break(paragraph=True)
+            self._emit("#" * int(tag[1]) + " ")
+        elif tag == "li":
+            self._break()
+            self._emit("・")
+        elif tag in ("td", "th"):
+            self._emit(" ")
+        elif tag in BLOCK:
+            self._break()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in MAIN:
+            self.main = max(0, self.main - 1)
+        if _HEADING.fullmatch(tag) or tag in PARAGRAPH:
+            self._break(paragraph=True)
+        elif tag in BLOCK or tag == "li":
+            self._break()
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self._emit(re.sub(r"\s+", " ", data))
+
+
+def extract(data: bytes, name: str, limits: Limits) -> Extracted:
+    """Text of a web page in its declared charset (else as a text file is), scripts and menus left out."""
+    parser = _Text()
+    parser.feed(_decode(data, name))
+    parser.close()
+    lines = parser.main_lines if any(x.strip() for x in parser.main_lines) else parser.all
+    text = "\n".join(x.strip() for x in lines)
+    return Extracted(clean_text(re.sub(r"\n{3,}", "\n\n", text)).strip(), "html")
+
+
+def _decode(data: bytes, name: str) -> str:
+    if m := _CHARSET.search(data[:4096]):
+        try:
+            return data.decode(m.group(1).decode("ascii")).removeprefix("\ufeff")
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return decode_text(data, name)

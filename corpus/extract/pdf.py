@@ -1,0 +1,156 @@
+"""PDF: text per page with pypdfium2 (fast), ruled tables rebuilt row by row with pdfplumber.
+
+Only pages that draw lines are given to pdfplumber; it finds tables from ruling lines and places each
+word in its cell by position, so a row comes back whole instead of as interleaved column fragments.
+Each table row becomes a record (its page, the heading above the table, cells under the header
+row's names); a table continued on the next page without its header keeps the previous names.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pdfplumber
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from corpus.columns import column_role
+from corpus.extract.base import Extracted, Limits, Record, join_pages
+from corpus.extract.table import column_names, header_index, unwrap
+from corpus.normalize import clean_text
+
+MIN_PATHS = 3  # drawn paths on a page before it is searched for ruled tables
+MAX_HEADING_CHARS = 40
+
+
+@dataclass
+class _Line:
+    text: str
+    top: float  # PDF user space: y grows upwards
+    bottom: float
+
+
+@dataclass
+class _Table:
+    bbox: tuple[float, float, float, float]  # left, bottom, right, top in PDF user space
+    rows: list[list[str]]
+
+
+def extract(data: bytes, name: str, limits: Limits) -> Extracted:
+    """Text with page boundaries and one record per table row; refuses encrypted and image-only PDFs."""
+    if b"%%EOF" not in data[-2048:]:
+        raise ValueError(f"{name} is truncated or damaged (no %%EOF marker at its end); get a complete copy")
+    pdf = _open(data, name)
+    try:
+        if len(pdf) > limits.max_pages:
+            raise ValueError(f"{name} has {len(pdf):,} pages; the limit is {limits.max_pages:,} (max_pages)")
+        ruled = [n for n in range(len(pdf)) if _draws_lines(pdf[n])]
+        tables = _tables(data, ruled)
+        pages = [_lines(pdf[n], tables.get(n, [])) for n in range(len(pdf))]
+    finally:
+        pdf.close()
+    records = _records(pages, tables)
+    # One leading space marks a page's first line, as the text splitter expects of extracted PDF text.
+    text, starts = join_pages(
+        [[(" " if k == 0 else "") + x.text for k, x in enumerate(page)] for page in pages]
+    )
+    extracted = Extracted(clean_text(text), "pdf", starts, tuple(records))
+    if extracted.empty:
+        raise ValueError(f"{name} has no text layer: OCR is not supported (it is scanned images only)")
+    return extracted
+
+
+def _open(data: bytes, name: str) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as e:
+        if "password" in str(e).lower():
+            raise ValueError(f"{name} is encrypted (password-protected); add an unprotected copy") from None
+        raise ValueError(f"{name} is damaged and cannot be opened as a PDF ({e})") from None
+
+
+def _draws_lines(page: pdfium.PdfPage) -> bool:
+    paths = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2)
+    return sum(1 for _, _ in zip(range(MIN_PATHS), paths, strict=False)) >= MIN_PATHS
+
+
+def _tables(data: bytes, page_numbers: list[int]) -> dict[int, list[_Table]]:
+    """Ruled tables of the given pages (0-based), top to bottom, each with its rows of cell text."""
+    if not page_numbers:
+        return {}
+    out: dict[int, list[_Table]] = {}
+    with pdfplumber.open(io.BytesIO(data), pages=[n + 1 for n in page_numbers]) as pdf:
+        for n, page in zip(page_numbers, pdf.pages, strict=True):
+            found = []
+            for table in page.find_tables():
+                rows = [[unwrap(c or "") for c in row] for row in table.extract()]
+                if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
+                    x0, top, x1, bottom = table.bbox
+                    found.append(_Table((x0, page.height - bottom, x1, page.height - top), rows))
+            if found:
+                out[n] = sorted(found, key=lambda t: -t.bbox[3])
+            page.close()
+    return out
+
+
+def _lines(page: pdfium.PdfPage, tables: list[_Table]) -> list[_Line]:
+    """Text lines of a page outside its tables, a blank line where the gap between lines is a paragraph's."""
+    textpage = page.get_textpage()
+    runs = []
+    for k in range(textpage.count_rects()):
+        left, bottom, right, top = textpage.get_rect(k)
+        cx, cy = (left + right) / 2, (bottom + top) / 2
+        if any(t.bbox[0] <= cx <= t.bbox[2] and t.bbox[1] <= cy <= t.bbox[3] for t in tables):
+            continue
+        text = textpage.get_text_bounded(left, bottom, right, top).strip()
+        if text:
+            runs.append((text, left, bottom, right, top))
+    textpage.close()
+    lines: list[_Line] = []
+    for text, _left, bottom, _right, top in runs:
+        prev = lines[-1] if lines else None
+        if prev and bottom < prev.top and top > prev.bottom:  # overlaps vertically: same line
+            prev.text += " " + text
+            prev.top, prev.bottom = max(prev.top, top), min(prev.bottom, bottom)
+            continue
+        if prev and prev.text and (prev.bottom - top > 0.8 * (prev.top - prev.bottom) or top > prev.top):
+            lines.append(_Line("", prev.bottom, prev.bottom))
+        lines.append(_Line(text, top, bottom))
+    return lines
+
+
+def _records(pages: list[list[_Line]], tables: dict[int, list[_Table]]) -> list[Record]:
+    """Rows of every table under its column names; a table without a header row continues the last one."""
+    records: list[Record] = []
+    columns: list[str] | None = None
+    heading = ""
+    for n in sorted(tables):
+        for k, table in enumerate(tables[n]):
+            rows = table.rows
+            width = max(len(r) for r in rows)
+            first = column_names(rows[0] + [""] * (width - len(rows[0])))
+            labelled = sum(column_role(c) is not None for c in rows[0] if c) >= 2
+            # Only the top table of a page can continue the previous page's table.
+            continues = k == 0 and columns is not None and len(columns) == width and first != columns
+            if continues and not labelled:
+                data = rows
+            else:
+                heading = _heading_above(pages[n], table) or heading
+                h = header_index(rows)
+                h = 0 if h is None else h
+                columns, data = column_names(rows[h] + [""] * (width - len(rows[h]))), rows[h + 1 :]
+            for row in data:
+                if any(row):
+                    cells = tuple(zip(columns, row + [""] * (width - len(row)), strict=True))
+                    records.append(Record(cells, page=n + 1, sheet=heading))
+    return records
+
+
+def _heading_above(lines: list[_Line], table: _Table) -> str:
+    """The nearest short line above a table on its page: the heading it stands under, if any."""
+    above = [x for x in lines if x.text and x.bottom >= table.bbox[3] - 1]
+    nearest = min(above, key=lambda x: x.bottom, default=None)
+    if nearest is None or len(nearest.text) > MAX_HEADING_CHARS or nearest.text.endswith(("。", "、")):
+        return ""  # the end of a paragraph, not a heading
+    return nearest.text

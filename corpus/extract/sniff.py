@@ -1,0 +1,90 @@
+"""What a file is, judged by its first bytes and by its name; the two must agree."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import PurePath
+
+# Extension → format. Text formats are told apart by name only; binary ones must also look the part.
+SUFFIXES = {
+    ".pdf": "pdf",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".csv": "csv",
+    ".docx": "docx",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "text",
+    ".md": "text",
+    ".text": "text",
+}
+TEXT_FORMATS = ("text", "csv", "html")
+_DESCRIPTION = {
+    "pdf": "a PDF",
+    "xlsx": "an Excel workbook (.xlsx)",
+    "docx": "a Word document (.docx)",
+    "zip": "a zip archive",
+    "ole": "an old-format (.xls/.doc) or password-protected Office file",
+    "image": "an image",
+    "binary": "binary data",
+    "html": "an HTML page",
+    "text": "text",
+    "csv": "CSV text",
+}
+_IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF")
+_HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
+
+
+def sniff(data: bytes) -> str:
+    """The format `data` looks like: pdf, xlsx, docx, zip, ole, image, binary, html or text."""
+    head = data[:8192]
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kind(data)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "ole"
+    if head.startswith(_IMAGES):
+        return "image"
+    if b"\x00" in head:
+        return "binary"
+    if _HTML.match(head.removeprefix(b"\xef\xbb\xbf")):
+        return "html"
+    return "text"
+
+
+def _zip_kind(data: bytes) -> str:
+    try:
+        names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "zip"
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "word/document.xml" in names:
+        return "docx"
+    return "zip"
+
+
+def check_format(data: bytes, name: str) -> str:
+    """The format of a file named `name`, after checking that its content is what the name says."""
+    suffix = PurePath(name).suffix.lower()
+    expected = SUFFIXES.get(suffix)
+    if expected is None:
+        known = ", ".join(SUFFIXES)
+        raise ValueError(f"{name}: files of type {suffix or '(no extension)'!r} cannot be added; use {known}")
+    if not data.strip():
+        raise ValueError(f"{name} is empty")
+    found = sniff(data)
+    ok = found in ("text", "html") if expected in TEXT_FORMATS else found == expected
+    if not ok:
+        hint = f"; rename it to {_suffix_of(found)}" if _suffix_of(found) else ""
+        raise ValueError(
+            f"{name} is not {_DESCRIPTION[expected]} (it looks like {_DESCRIPTION[found]}){hint}"
+        )
+    return expected
+
+
+def _suffix_of(kind: str) -> str:
+    return next((s for s, k in SUFFIXES.items() if k == kind and kind not in TEXT_FORMATS), "")

@@ -1,0 +1,108 @@
+"""Rows of a table to records: find the header row, name the columns, keep the rest as data; CSV files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from corpus.columns import column_role
+from corpus.extract.base import Extracted, Limits, Record
+from corpus.extract.text import decode_text
+from corpus.normalize import join_lines, width
+
+HEADER_SEARCH = 10  # rows above the header (a title, a date) are looked through, no further
+_NUMBER = re.compile(r"^[\d,.\-+%％()（）\s]+$")
+_PARAGRAPH_START = re.compile(r"^[\u3000・【※■●○◆◇□▪•]|^[（(]\d")
+
+
+def _label_like(cell: str) -> bool:
+    return bool(cell) and len(cell) <= 30 and "。" not in cell and not _NUMBER.match(cell)
+
+
+def is_header(row: list[str]) -> bool:
+    """A row that names columns: two progress-table labels, or two or more short non-numeric cells only."""
+    cells = [c for c in row if c]
+    if sum(column_role(c) is not None for c in cells) >= 2:
+        return True
+    return len(cells) >= 2 and len(cells) >= len(row) / 2 and all(_label_like(c) for c in cells)
+
+
+def header_index(rows: list[list[str]]) -> int | None:
+    """Index of the header row: the first with progress-table labels, else the first header-like row."""
+    top = rows[:HEADER_SEARCH]
+    for n, row in enumerate(top):
+        if sum(column_role(c) is not None for c in row if c) >= 2:
+            return n
+    return next((n for n, row in enumerate(top) if is_header(row)), None)
+
+
+def column_names(header: list[str]) -> list[str]:
+    """Header cells as column names: blanks become 列N, repeats get (2), (3)."""
+    names: list[str] = []
+    for n, cell in enumerate(header, 1):
+        name = re.sub(r"\s+", "", cell) or f"列{n}"
+        base, k = name, 1
+        while name in names:
+            k += 1
+            name = f"{base}({k})"
+        names.append(name)
+    return names
+
+
+def sheet_records(
+    rows: list[list[str]], sheet: str = "", first_row: int = 1, page: int | None = None
+) -> tuple[list[Record], list[str]]:
+    """Records of one table or sheet (row numbers counted from `first_row`), and its lines of non-table text.
+
+    Rows above the header (titles, dates) become text; with no header found, every row is text.
+    """
+    h = header_index(rows)
+    if h is None:
+        return [], [" ".join(c for c in row if c) for row in rows if any(row)]
+    columns = column_names(rows[h])
+    lead = [" ".join(c for c in row if c) for row in rows[:h] if any(row)]
+    records = [
+        Record(tuple(zip(columns, _fit(row, len(columns)), strict=True)), page, first_row + n, sheet)
+        for n, row in enumerate(rows[h + 1 :], h + 1)
+        if any(row)
+    ]
+    return records, lead
+
+
+def _fit(row: list[str], n: int) -> list[str]:
+    """A row cut or padded to n cells; text past the last named column joins the last cell."""
+    if len(row) <= n:
+        return row + [""] * (n - len(row))
+    return [*row[: n - 1], " ".join(c for c in row[n - 1 :] if c)]
+
+
+def unwrap(cell: str) -> str:
+    """PDF cell text: lines wrapped at the cell's width joined; bullets and short lines end paragraphs."""
+    lines = [x.strip() for x in cell.split("\n") if x.strip()]
+    if not lines:
+        return ""
+    full = max(width(x) for x in lines)
+    paragraphs: list[list[str]] = [[]]
+    for line in lines:
+        prev = paragraphs[-1][-1] if paragraphs[-1] else ""
+        ended = prev.endswith(("。", "】")) and width(prev) < full - 1.5
+        if prev and (ended or _PARAGRAPH_START.match(line)):
+            paragraphs.append([])
+        paragraphs[-1].append(line)
+    return "\n".join(join_lines(p) for p in paragraphs)
+
+
+def extract_csv(data: bytes, name: str, limits: Limits) -> Extracted:
+    """A CSV file (any of the text encodings, comma or tab separated): one record per row under the header."""
+    text = decode_text(data, name)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error as e:
+        raise ValueError(f"{name} is not valid CSV: {e}") from None
+    records, lead = sheet_records(rows)
+    return Extracted("\n".join(lead), "csv", (), tuple(records))

@@ -1,0 +1,42 @@
+"""Plain text and Markdown: decoded as UTF-8 (with or without BOM), Shift_JIS/CP932 or EUC-JP."""
+
+from __future__ import annotations
+
+from corpus.extract.base import Extracted, Limits
+from corpus.normalize import clean_text
+
+
+def decode_text(data: bytes, name: str = "input") -> str:
+    """Decode a text file as UTF-8 (with or without BOM), Shift_JIS/CP932 or EUC-JP; refuse binary data."""
+    if not data.strip():
+        raise ValueError(f"{name} is empty")
+    if b"\x00" in data[:8192]:
+        raise ValueError(f"{name} looks binary (NUL bytes), not text; convert it to UTF-8 text first")
+    try:
+        return clean_text(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        pass
+    # Legacy encodings overlap (EUC-JP bytes often decode as CP932 half-width katakana), so keep the
+    # decoding that looks most like ordinary Japanese.
+    candidates = []
+    for encoding in ("cp932", "euc_jp"):
+        try:
+            candidates.append(data.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+    if not candidates:
+        raise ValueError(f"{name} is not UTF-8, Shift_JIS/CP932 or EUC-JP text")
+    return clean_text(min(candidates, key=_oddness))
+
+
+def _oddness(text: str) -> float:
+    """Share of characters that are rare in real Japanese text: half-width katakana, private use, C1."""
+    odd = sum(
+        1 for c in text if "\uff61" <= c <= "\uff9f" or "\ue000" <= c <= "\uf8ff" or "\x80" <= c <= "\x9f"
+    )
+    return odd / max(len(text), 1)
+
+
+def extract(data: bytes, name: str, limits: Limits) -> Extracted:
+    """A text or Markdown file as one page of text."""
+    return Extracted(decode_text(data, name), "text")

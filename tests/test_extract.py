@@ -1,0 +1,339 @@
+"""Extraction of each format (fixtures built at test time), checks on untrusted files, row passages."""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+import make_files
+import pypdfium2 as pdfium
+import pytest
+
+from corpus.columns import column_role
+from corpus.document import make_document
+from corpus.extract import Extracted, Limits, Record, extract
+from corpus.extract import docx as docx_format
+from corpus.extract import html as html_format
+from corpus.extract import pdf as pdf_format
+from corpus.extract import xlsx as xlsx_format
+from corpus.extract.isolate import run_isolated
+from corpus.extract.sniff import check_format, sniff
+from corpus.extract.table import header_index, sheet_records, unwrap
+from corpus.split import split_passages
+
+LIMITS = Limits(max_bytes=20 * 2**20, max_pages=500, max_unzipped_bytes=200 * 2**20, timeout_s=60)
+
+
+def _document(extracted: Extracted, city: str = "テスト市"):
+    return make_document(
+        extracted, "0" * 64, f"fixture.{extracted.format}", id="fixture", city=city, title="テスト"
+    )
+
+
+def _passage_with(passages, phrase: str):
+    found = [p for p in passages if phrase in p.text]
+    assert len(found) == 1, [p.text for p in found]
+    return found[0]
+
+
+# --- format checks ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("report.pdf", b"", "report.pdf is empty"),
+        ("report.pdf", bytes(range(256)) * 8, "report.pdf is not a PDF (it looks like binary data)"),
+        ("report.pdf", b"\x89PNG\r\n\x1a\n" + bytes(64), "is not a PDF (it looks like an image)"),
+        ("notes.txt", b"%PDF-1.7\n%%EOF\n", "notes.txt is not text (it looks like a PDF); rename it to .pdf"),
+        ("sheet.docx", None, "is not a Word document (.docx) (it looks like an Excel workbook (.xlsx))"),
+        (
+            "sheet.xlsx",
+            b"PK\x03\x04" + bytes(40),
+            "is not an Excel workbook (.xlsx) (it looks like a zip archive)",
+        ),
+        ("old.xlsx", b"\xd0\xcf\x11\xe0" + bytes(40), "old-format (.xls/.doc) or password-protected"),
+        ("report.exe", b"MZ", "files of type '.exe' cannot be added"),
+    ],
+)
+def test_name_and_content_must_agree(name, data, message):
+    data = make_files.progress_xlsx() if data is None else data
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        check_format(data, name)
+
+
+def test_sniff_tells_formats_apart():
+    assert sniff(make_files.table_pdf()) == "pdf"
+    assert sniff(make_files.progress_xlsx()) == "xlsx"
+    assert sniff(make_files.report_docx()) == "docx"
+    assert sniff(make_files.report_html()) == "html"
+    assert sniff("テスト".encode("cp932")) == "text"
+
+
+def test_oversized_input_is_refused_before_parsing():
+    small = Limits(max_bytes=100, max_pages=5, max_unzipped_bytes=10**6, timeout_s=5)
+    with pytest.raises(ValueError, match=r"the limit is 0 MB \(max_upload_mb\)"):
+        extract(b"x" * 101, "big.txt", small)
+
+
+# --- text, CSV, HTML ---------------------------------------------------------------------------------
+
+
+def test_cp932_text_is_decoded():
+    extracted = extract(make_files.CP932_TEXT.encode("cp932"), "memo.txt", LIMITS)
+    assert extracted.text == make_files.CP932_TEXT and extracted.format == "text"
+
+
+def test_csv_rows_become_records_with_column_names():
+    extracted = extract(make_files.progress_csv("cp932"), "progress.csv", LIMITS)
+    assert [r.row for r in extracted.records] == [2, 3]
+    first = extracted.records[0]
+    assert first.cells == (
+        ("具体的取組", "庁舎照明のLED化"),
+        ("所管課", "管財課"),
+        ("進捗状況", "本庁舎の照明をすべてLEDに替えた。"),
+    )
+    p = _passage_with(split_passages(_document(extracted)), "LED")
+    assert p.initiative == "庁舎照明のLED化" and p.department == "管財課"
+    assert p.text == "庁舎照明のLED化\n所管課：管財課\n進捗状況：本庁舎の照明をすべてLEDに替えた。"
+    assert (p.line_start, p.line_end, p.kind) == (2, 2, "row")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "shift_jis"])
+def test_html_main_text_with_headings_as_sections(encoding):
+    extracted = extract(make_files.report_html(encoding), "page.html", LIMITS)
+    for left_out in ("メニュー用スクリプト", "公式ウェブサイト", "くらし", "font-family"):
+        assert left_out not in extracted.text
+    passages = split_passages(_document(extracted))
+    assert _passage_with(passages, "集会所").section == "行政改革の取組"
+    item = _passage_with(passages, "コンビニ交付")
+    assert (item.section, item.kind, item.text) == ("窓口サービス", "item", "証明書のコンビニ交付")
+
+
+def test_html_without_main_keeps_the_body_text():
+    page = "<html><body><h2>方針</h2><p>テスト</p></body></html>".encode()
+    assert html_format.extract(page, "p.html", LIMITS).text == "## 方針\n\nテスト"
+
+
+# --- PDF -----------------------------------------------------------------------------------------------
+
+
+def test_pdf_table_rows_keep_their_columns_and_page():
+    extracted = pdf_format.extract(make_files.table_pdf(), "report.pdf", LIMITS)
+    assert extracted.format == "pdf" and len(extracted.page_starts) == 2
+    assert [r.cells for r in extracted.records] == [
+        tuple(zip(make_files.TABLE_HEADER, row, strict=True)) for row in make_files.TABLE_ROWS
+    ]
+    assert {(r.page, r.sheet) for r in extracted.records} == {(1, "取組一覧")}
+    passages = split_passages(_document(extracted))
+    row = _passage_with(passages, "カーシェアリング")
+    assert (row.initiative, row.department, row.page, row.kind) == (
+        "公用車のカーシェアリング",
+        "管財課",
+        1,
+        "row",
+    )
+    assert [name for name, _ in row.fields] == ["所管課", "進捗状況"]
+    assert row.section == "取組一覧"
+    # Text outside the table keeps its page too; table cells are not repeated in the text.
+    assert _passage_with(passages, "図書館").page == 2
+    assert _passage_with(passages, "市民の時間").page == 1
+    assert "タブレット" not in extracted.text
+
+
+def test_pdf_without_text_layer_is_refused():
+    with pytest.raises(ValueError, match=r"scan\.pdf has no text layer: OCR is not supported"):
+        pdf_format.extract(make_files.image_only_pdf(), "scan.pdf", LIMITS)
+
+
+def test_encrypted_pdf_is_refused():
+    with pytest.raises(ValueError, match=r"locked.pdf is encrypted \(password-protected\)"):
+        pdf_format.extract(make_files.table_pdf(encrypt="secret"), "locked.pdf", LIMITS)
+
+
+def test_truncated_pdf_is_refused():
+    data = make_files.table_pdf()
+    with pytest.raises(ValueError, match=r"cut\.pdf is truncated or damaged"):
+        pdf_format.extract(data[: len(data) // 2], "cut.pdf", LIMITS)
+
+
+def test_page_limit():
+    few = Limits(max_bytes=LIMITS.max_bytes, max_pages=1, max_unzipped_bytes=10**6, timeout_s=60)
+    with pytest.raises(ValueError, match=r"long.pdf has 2 pages; the limit is 1 \(max_pages\)"):
+        pdf_format.extract(make_files.table_pdf(), "long.pdf", few)
+
+
+def test_table_continued_over_pages_keeps_its_header():
+    # Every third page of the prose PDF has a ruled table with the header 事業名 / 担当課 / 実績.
+    extracted = pdf_format.extract(make_files.prose_pdf(6), "long.pdf", LIMITS)
+    assert {r.page for r in extracted.records} == {3, 6}
+    assert {tuple(n for n, _ in r.cells) for r in extracted.records} == {("事業名", "担当課", "実績")}
+    passages = split_passages(_document(extracted))
+    row = _passage_with(passages, "事業6-2は")
+    assert (row.initiative, row.department, row.page) == ("事業6-2の推進", "第2課", 6)
+    assert _passage_with(passages, "取組5-1として").page == 5
+
+
+@pytest.mark.slow
+def test_aizuwakamatsu_report_round_trip():
+    """The bundled report's rows drawn as a multi-page ruled table come back one passage per row."""
+    data = make_files.aizuwakamatsu_pdf()
+    extracted = pdf_format.extract(data, "aizu.pdf", LIMITS)
+    passages = split_passages(_document(extracted, city="会津若松市"))
+    rows = [p for p in passages if p.kind == "row"]
+    assert len({p.page for p in rows}) > 3
+    hit = _passage_with(rows, "家庭ごみ処理有料化実施方針")
+    assert hit.initiative == "循環型社会に適応した負担の適正化"
+    assert hit.department == "環境共生課" and ("所管課", "環境共生課") in hit.fields
+    assert hit.section == "⑴ 持続可能な財政運営 > ①安定的・効率的な財政運営の推進"
+    assert [n for n, _ in hit.fields] == ["内容", "所管課", "R6取組状況", "今後の課題・方向性"]
+    # The page is the one the row was drawn on (checked with the other PDF library).
+    pdf = pdfium.PdfDocument(data)
+    on_page = [n + 1 for n in range(len(pdf)) if "循環型社会に適応" in pdf[n].get_textpage().get_text_range()]
+    assert on_page == [hit.page]
+    # Every row of the report comes back whole: one passage per drawn row, initiative and department right.
+    drawn = make_files.aizuwakamatsu_rows()
+    assert len(rows) == len(drawn)
+    assert [(p.initiative, p.department) for p in rows] == [(r[2], r[3].get("所管課")) for r in drawn]
+
+
+# --- XLSX, DOCX -------------------------------------------------------------------------------------
+
+
+def test_xlsx_rows_with_header_row_detected_and_merged_cells_filled():
+    extracted = xlsx_format.extract(make_files.progress_xlsx(), "progress.xlsx", LIMITS)
+    assert [(r.sheet, r.row) for r in extracted.records] == [("進捗管理表", n) for n in (4, 5, 6)]
+    assert "進捗管理表（令和6年度）" in extracted.text and "表ではない メモ" in extracted.text
+    passages = split_passages(_document(extracted))
+    merged = _passage_with(passages, "押印")
+    assert merged.section == "進捗管理表 > ①デジタル化"  # B5 is merged into B4
+    assert (merged.initiative, merged.department, merged.line_start) == ("押印の見直し", "総務課", 5)
+    assert merged.fields == (
+        ("No.", "2"),
+        ("所管課", "総務課"),
+        ("進捗状況", "押印を求める書類を九割減らした。"),
+        ("更新日", "2024-10-01"),
+    )
+
+
+def test_zip_bomb_is_refused_before_parsing():
+    small = Limits(max_bytes=LIMITS.max_bytes, max_pages=5, max_unzipped_bytes=2 * 2**20, timeout_s=60)
+    with pytest.raises(ValueError, match=r"bomb.xlsx would unpack to 3 MB, over the limit of 2 MB"):
+        xlsx_format.extract(make_files.zip_bomb(3), "bomb.xlsx", small)
+
+
+def test_xml_with_entity_declarations_is_refused():
+    with pytest.raises(ValueError, match="declares a DTD or entities"):
+        xlsx_format.extract(make_files.xlsx_with_doctype(), "dtd.xlsx", LIMITS)
+    source = zipfile.ZipFile(io.BytesIO(make_files.report_docx()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"?>", b'?><!DOCTYPE w [<!ENTITY e SYSTEM "file:///etc/passwd">]>', 1)
+            z.writestr(item, data)
+    with pytest.raises(ValueError, match=r"word/document\.xml declares a DTD or entities"):
+        docx_format.extract(out.getvalue(), "dtd.docx", LIMITS)
+
+
+def test_sheet_limit():
+    one = Limits(
+        max_bytes=LIMITS.max_bytes, max_pages=1, max_unzipped_bytes=LIMITS.max_unzipped_bytes, timeout_s=60
+    )
+    with pytest.raises(ValueError, match=r"has 2 sheets; the limit is 1"):
+        xlsx_format.extract(make_files.progress_xlsx(), "progress.xlsx", one)
+
+
+def test_docx_paragraphs_headings_and_tables():
+    extracted = docx_format.extract(make_files.report_docx(), "report.docx", LIMITS)
+    assert [(r.sheet, r.row) for r in extracted.records] == [("取組の状況", 2), ("取組の状況", 3)]
+    passages = split_passages(_document(extracted))
+    assert _passage_with(passages, "フレックスタイム").section == "テスト市 働き方改革の報告"
+    assert _passage_with(passages, "在宅勤務").kind == "item"
+    row = _passage_with(passages, "電話の取次ぎ")
+    assert (row.initiative, row.department, row.line_start) == ("庁内チャットの導入", "情報政策課", 2)
+    assert row.section == "取組の状況"
+
+
+# --- tables in general ---------------------------------------------------------------------------------
+
+
+def test_header_row_is_found_below_a_title():
+    rows = [
+        ["令和6年度 進捗", "", ""],
+        ["", "", ""],
+        ["取組名", "所管課", "状況"],
+        ["庁舎の改修", "管財課", "完了"],
+    ]
+    assert header_index(rows) == 2
+    records, lead = sheet_records(rows, sheet="S", first_row=1)
+    assert lead == ["令和6年度 進捗"]
+    assert records == [
+        Record((("取組名", "庁舎の改修"), ("所管課", "管財課"), ("状況", "完了")), None, 4, "S")
+    ]
+
+
+def test_rows_without_a_header_are_text():
+    rows = [["今年度は三件の改修を行った。", ""], ["来年度も続ける。", ""]]
+    assert header_index(rows) is None
+    assert sheet_records(rows) == ([], ["今年度は三件の改修を行った。", "来年度も続ける。"])
+
+
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [
+        ("所管課", "department"),
+        ("担当課", "department"),
+        ("具体的取組", "initiative"),
+        ("事業名", "initiative"),
+        ("R6取組状況", "status"),
+        ("改革項目", "item"),
+        ("今後の課題・方向性", "direction"),
+        ("No.", None),
+        ("更新日", None),
+    ],
+)
+def test_column_roles(name, role):
+    assert column_role(name) == role
+
+
+def test_unwrap_joins_wrapped_lines_and_keeps_paragraphs():
+    cell = "予算編成方針とともに中期財政見通しを作\n成・公表した。\n・説明会を開いた\n・意見を集めた"
+    assert (
+        unwrap(cell)
+        == "予算編成方針とともに中期財政見通しを作成・公表した。\n・説明会を開いた\n・意見を集めた"
+    )
+
+
+def test_extracted_round_trips_through_json():
+    extracted = xlsx_format.extract(make_files.progress_xlsx(), "progress.xlsx", LIMITS)
+    assert Extracted.from_json(extracted.to_json()) == extracted
+
+
+# --- the child process -----------------------------------------------------------------------------------
+
+
+def test_a_hanging_parser_is_stopped_at_the_time_limit():
+    quick = Limits(max_bytes=100, max_pages=1, max_unzipped_bytes=100, timeout_s=1)
+    started = time.monotonic()
+    with pytest.raises(ValueError, match=r"x.pdf: reading it took longer than 1 s \(parse_timeout_s\)"):
+        run_isolated("bad_parsers:hang", b"data", "x.pdf", quick)
+    assert time.monotonic() - started < 10
+
+
+def test_a_crashing_parser_gives_a_message():
+    with pytest.raises(ValueError, match=r"x.pdf: the parser stopped without an answer \(exit code 3"):
+        run_isolated("bad_parsers:crash", b"data", "x.pdf", LIMITS)
+
+
+def test_a_parser_exception_becomes_one_line():
+    with pytest.raises(ValueError, match=r"^x.pdf cannot be read: KeyError: 'no\\nsuch part'$"):
+        run_isolated("bad_parsers:fail", b"data", "x.pdf", LIMITS)
+
+
+def test_extract_runs_binary_parsers_in_a_child(monkeypatch):
+    monkeypatch.setattr(pdf_format, "extract", lambda *a: pytest.fail("parsed in the test process"))
+    extracted = extract(make_files.table_pdf(), "report.pdf", LIMITS)
+    assert len(extracted.records) == 3

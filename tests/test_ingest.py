@@ -1,0 +1,390 @@
+"""Adding and removing reports of every format through the CLI: searchable at once, nothing re-embedded,
+bad files refused with one line and exit code 2, the index untouched."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import make_files
+import pytest
+from conftest import RecordingEmbedder
+
+from index import embed
+from index.build import embedding_text, profile_texts
+from index.store import current_generation, load_index
+from reform_search.cli import main
+from reform_search.manage import add_document
+from reform_search.settings import Settings
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(built_index, monkeypatch, capsys):
+    """main() on the fixture index; every embedder it makes records the passages it embeds."""
+    embedders: list[RecordingEmbedder] = []
+
+    def make(*args, **kwargs):
+        embedders.append(RecordingEmbedder(32))
+        return embedders[-1]
+
+    monkeypatch.setattr(embed, "make_embedder", make)
+
+    def run(*args: str) -> Run:
+        paths = ["--index-dir", str(built_index.index_dir), "--cache-dir", str(built_index.cache_dir)]
+        code = main([*args, *paths, "--corpus", str(built_index.corpus)])
+        out, err = capsys.readouterr()
+        return Run(code, out, err)
+
+    run.embedders = embedders
+    return run
+
+
+def _hits(cli, query: str, *extra: str) -> list[dict]:
+    run = cli("search", query, "--mode", "lexical", "--json", "--top-k", "50", *extra)
+    assert run.code == 0, run.err
+    return [h for h in run.json()["hits"] if query in h["text"]]
+
+
+def _documents(cli) -> list[dict]:
+    run = cli("documents", "--json")
+    assert run.code == 0, run.err
+    return [json.loads(line) for line in run.out.splitlines()]
+
+
+def _index_state(built_index) -> tuple[bytes, bytes | None]:
+    """The live index manifest and the library manifest, byte for byte."""
+    manifest = (current_generation(built_index.index_dir) / "manifest.json").read_bytes()
+    library = built_index.index_dir / "library" / "library.toml"
+    return manifest, library.read_bytes() if library.exists() else None
+
+
+# (file name, bytes, phrase in it, where the hit must be: page / first line, field names of the hit)
+FORMATS = {
+    "pdf": (
+        "report.pdf",
+        make_files.table_pdf,
+        "カーシェアリング",
+        {"page": 1, "kind": "row"},
+        ["所管課", "進捗状況"],
+    ),
+    "xlsx": (
+        "progress.xlsx",
+        make_files.progress_xlsx,
+        "押印",
+        {"line_start": 5, "section": "進捗管理表 > ①デジタル化"},
+        ["No.", "所管課", "進捗状況", "更新日"],
+    ),
+    "docx": (
+        "report.docx",
+        make_files.report_docx,
+        "チャット",
+        {"line_start": 2, "section": "取組の状況"},
+        ["所管課", "進捗状況"],
+    ),
+    "html": (
+        "page.html",
+        lambda: make_files.report_html("shift_jis"),
+        "集会所",
+        {"section": "行政改革の取組"},
+        [],
+    ),
+    "txt": ("memo.txt", lambda: make_files.CP932_TEXT.encode("cp932"), "公民館", {"kind": "item"}, []),
+    "csv": (
+        "progress.csv",
+        make_files.progress_csv,
+        "LED",
+        {"line_start": 2, "department": "管財課"},
+        ["所管課", "進捗状況"],
+    ),
+}
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_add_search_remove(cli, built_index, tmp_path, fmt):
+    name, build, phrase, where, field_names = FORMATS[fmt]
+    path = make_files.write(tmp_path, name, build())
+    before = {p.id: p for p in load_index(built_index.index_dir).passages}
+    assert not _hits(cli, phrase)
+
+    run = cli(
+        "add",
+        str(path),
+        "--city",
+        "ペア市",
+        "--title",
+        f"ペア市の報告（{fmt}）",
+        "--year",
+        "令和6年度",
+        "--json",
+    )
+    assert run.code == 0, run.err
+    added = run.json()["document"]
+    assert added["fiscal_year"] == 2024 and added["source"] == name
+
+    hits = _hits(cli, phrase)
+    assert len(hits) == 1
+    hit = hits[0]
+    assert hit["city"] == "ペア市" and hit["doc_id"] == added["id"] and hit["fiscal_year"] == 2024
+    assert {k: hit[k] for k in where} == where
+    assert list(hit["fields"]) == field_names
+    # Only the new document's passages were embedded; the others came from the cache.
+    embedded = set(cli.embedders[-2].passage_texts)  # the add's embedder (the search made the last one)
+    old_texts = {t for p in before.values() for t in (embedding_text(p), *profile_texts(p))}
+    assert embedded and not embedded & old_texts
+    assert any(d["id"] == added["id"] and d["passages"] > 0 for d in _documents(cli))
+
+    run = cli("remove", added["id"])
+    assert run.code == 0, run.err
+    assert not _hits(cli, phrase)
+    assert {p.id: p for p in load_index(built_index.index_dir).passages} == before
+    assert added["id"] not in {d["id"] for d in _documents(cli)}
+
+
+def test_documents_json_is_one_object_per_line(cli, tmp_path):
+    path = make_files.write(tmp_path, "report.pdf", make_files.table_pdf())
+    assert cli("add", str(path), "--city", "ペア市", "--title", "報告").code == 0
+    rows = _documents(cli)
+    assert [r["city"] for r in rows] == ["テスト市", "サンプル町", "ペア市"]
+    assert rows[-1]["format"] == "pdf" and rows[-1]["passages"] > 0
+
+
+def test_a_changed_file_replaces_the_old_version(cli, tmp_path):
+    path = make_files.write(tmp_path, "progress.csv", make_files.progress_csv())
+    first = cli("add", str(path), "--city", "ペア市", "--title", "進捗", "--year", "2024", "--json").json()
+    changed = make_files.progress_csv().decode("cp932").replace("LED", "有機EL").encode("cp932")
+    path.write_bytes(changed)
+    second = cli("add", str(path), "--city", "ペア市", "--title", "進捗", "--year", "2024", "--json").json()
+    assert second["document"]["id"] == first["document"]["id"]
+    assert second["document"]["sha256"] != first["document"]["sha256"]
+    assert second["documents"] == first["documents"] == 3
+    assert not _hits(cli, "LED") and len(_hits(cli, "有機EL")) == 1
+    # Only the changed rows were embedded again.
+    assert 0 < second["embedded"] < first["embedded"]
+
+
+def test_the_same_file_under_another_name_is_not_duplicated(cli, tmp_path):
+    data = make_files.progress_csv()
+    a = cli(
+        "add", str(make_files.write(tmp_path, "a.csv", data)), "--city", "ペア市", "--title", "進捗", "--json"
+    )
+    b = cli(
+        "add", str(make_files.write(tmp_path, "b.csv", data)), "--city", "ペア市", "--title", "進捗", "--json"
+    )
+    assert a.json()["document"]["id"] == b.json()["document"]["id"]
+    assert b.json()["documents"] == 3 and b.json()["embedded"] == 0
+
+
+MANIFEST = """\
+[[document]]
+file = "report.pdf"
+city = "ペア市"
+prefecture = "テスト県"
+title = "ペア市 行政改革の取組状況"
+fiscal_year = "令和6年度"
+url = "https://example.invalid/pair/report.pdf"
+kind = "progress-report"
+
+[[document]]
+id = "pair-progress"
+file = "sheets/progress.xlsx"
+city = "ペア市"
+title = "ペア市 進捗管理表"
+fiscal_year = "平成31年度"
+
+[[document]]
+file = "memo.txt"
+city = "ペア町"
+title = "ペア町 改革メモ"
+fiscal_year = 2023
+"""
+
+
+def _folder(tmp_path: Path, bad: bytes | None = None) -> Path:
+    folder = tmp_path / "reports"
+    make_files.write(folder, "report.pdf", make_files.table_pdf() if bad is None else bad)
+    make_files.write(folder / "sheets", "progress.xlsx", make_files.progress_xlsx())
+    make_files.write(folder, "memo.txt", make_files.CP932_TEXT.encode("cp932"))
+    (folder / "corpus.toml").write_text(MANIFEST, encoding="utf-8")
+    return folder
+
+
+def test_add_a_folder_with_its_manifest(cli, tmp_path):
+    folder = _folder(tmp_path)
+    run = cli("add", str(folder), "--manifest", str(folder / "corpus.toml"), "--json")
+    assert run.code == 0, run.err
+    added = {d["title"]: d for d in run.json()["added"]}
+    assert {d["fiscal_year"] for d in added.values()} == {2024, 2019, 2023}
+    assert added["ペア市 進捗管理表"]["id"] == "pair-progress"
+    pdf = added["ペア市 行政改革の取組状況"]
+    assert (pdf["prefecture"], pdf["kind"], pdf["url"]) == (
+        "テスト県",
+        "progress-report",
+        "https://example.invalid/pair/report.pdf",
+    )
+    assert len(_documents(cli)) == 5
+    assert _hits(cli, "公民館")[0]["city"] == "ペア町"
+    assert _hits(cli, "押印", "--city", "ペア市")[0]["doc_id"] == "pair-progress"
+
+
+def test_a_folder_with_one_bad_file_adds_nothing(cli, built_index, tmp_path):
+    folder = _folder(tmp_path, bad=b"%PDF-1.7 truncated")
+    before = _index_state(built_index)
+    run = cli("add", str(folder))  # the manifest defaults to corpus.toml in the folder
+    assert run.code == 2
+    assert run.err.strip().splitlines() == [run.err.strip()] and "report.pdf is truncated" in run.err
+    assert _index_state(built_index) == before
+
+
+def test_one_file_needs_city_and_title(cli, tmp_path):
+    path = make_files.write(tmp_path, "memo.txt", make_files.CP932_TEXT.encode("cp932"))
+    run = cli("add", str(path), "--city", "ペア市")
+    assert run.code == 2 and "give the document's --title" in run.err
+
+
+def _sparse(size: int):
+    def build(path: Path) -> None:
+        with open(path, "wb") as f:
+            f.truncate(size)
+
+    return build
+
+
+BAD_FILES = {
+    "empty": ("empty.pdf", b"", "empty.pdf is empty"),
+    "binary": ("binary.pdf", bytes(range(256)) * 64, "binary.pdf is not a PDF (it looks like binary data)"),
+    "truncated": ("cut.pdf", None, "cut.pdf is truncated or damaged"),
+    "encrypted": ("locked.pdf", None, "locked.pdf is encrypted (password-protected)"),
+    "scanned": ("scan.pdf", None, "scan.pdf has no text layer: OCR is not supported"),
+    "zip bomb": ("bomb.xlsx", None, "bomb.xlsx would unpack to 210 MB, over the limit of 200 MB"),
+    "too big": ("huge.pdf", None, "huge.pdf is 200.0 MB; the limit is 20 MB (max_upload_mb)"),
+}
+
+
+def _bad_file(kind: str, tmp_path: Path) -> Path:
+    name, data, _ = BAD_FILES[kind]
+    path = tmp_path / name
+    if kind == "truncated":
+        pdf = make_files.table_pdf()
+        data = pdf[: len(pdf) // 2]
+    elif kind == "encrypted":
+        data = make_files.table_pdf(encrypt="secret")
+    elif kind == "scanned":
+        data = make_files.image_only_pdf()
+    elif kind == "zip bomb":
+        data = make_files.zip_bomb(210)
+    elif kind == "too big":
+        _sparse(200 * 2**20)(path)
+        return path
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("kind", list(BAD_FILES))
+def test_bad_files_are_refused_in_one_line_and_change_nothing(cli, built_index, tmp_path, kind):
+    path = _bad_file(kind, tmp_path)
+    before = _index_state(built_index)
+    run = cli("add", str(path), "--city", "ペア市", "--title", "壊れた報告")
+    assert run.code == 2
+    assert run.err.count("\n") == 1 and run.err.startswith("reform-search: error: ")
+    assert BAD_FILES[kind][2] in run.err
+    assert _index_state(built_index) == before
+    assert not any((built_index.index_dir / "library" / "files").glob("*"))
+
+
+def test_a_failed_index_run_restores_the_library(built_index, tmp_path):
+    settings = Settings().override(
+        index_dir=built_index.index_dir, cache_dir=built_index.cache_dir, corpus=built_index.corpus
+    )
+    add_document(
+        settings,
+        make_files.progress_csv(),
+        "p.csv",
+        embedder=RecordingEmbedder(32),
+        city="ペア市",
+        title="進捗",
+    )
+    before = _index_state(built_index)
+    stored = sorted((built_index.index_dir / "library" / "files").iterdir())
+    changed = make_files.progress_csv().decode("cp932").replace("LED", "有機EL").encode("cp932")
+    with pytest.raises(RuntimeError, match="failing on batch 1"):
+        add_document(
+            settings,
+            changed,
+            "p.csv",
+            embedder=RecordingEmbedder(32, fail_on_call=1),
+            city="ペア市",
+            title="進捗",
+        )
+    assert _index_state(built_index) == before
+    assert sorted((built_index.index_dir / "library" / "files").iterdir()) == stored
+
+
+@pytest.mark.slow
+def test_aizuwakamatsu_pdf_round_trip(cli, tmp_path):
+    """The 会津若松市 report as a ruled multi-page PDF: the 家庭ごみ処理有料化 row comes back whole."""
+    path = make_files.write(tmp_path, "aizu.pdf", make_files.aizuwakamatsu_pdf())
+    run = cli(
+        "add",
+        str(path),
+        "--city",
+        "会津若松市",
+        "--title",
+        "行財政改革 取組状況（PDF）",
+        "--year",
+        "R6",
+        "--json",
+    )
+    assert run.code == 0, run.err
+    doc_id = run.json()["document"]["id"]
+    hits = [
+        h for h in _hits(cli, "家庭ごみ処理有料化", "--document", doc_id) if "制度導入を決定" in h["text"]
+    ]
+    assert len(hits) == 1
+    hit = hits[0]
+    assert hit["city"] == "会津若松市" and hit["department"] == "環境共生課"
+    assert hit["initiative"] == "循環型社会に適応した負担の適正化"
+    assert hit["fields"]["所管課"] == "環境共生課" and hit["page"] == 2
+
+
+def test_adding_under_a_corpus_id_replaces_that_document(cli, tmp_path):
+    path = make_files.write(tmp_path, "memo.txt", make_files.CP932_TEXT.encode("cp932"))
+    run = cli("add", str(path), "--city", "テスト市", "--title", "改訂版", "--id", "testshi-memo", "--json")
+    assert run.code == 0, run.err
+    assert run.json()["documents"] == 2
+    assert (
+        not _hits(cli, "電子決裁", "--city", "テスト市")
+        and _hits(cli, "公民館")[0]["doc_id"] == "testshi-memo"
+    )
+    assert cli("remove", "testshi-memo").code == 0
+    assert [d["id"] for d in _documents(cli)] == ["samplecho-memo"]
+
+
+def test_text_documents_added_by_an_earlier_version_still_load(built_index):
+    from corpus.library import Library
+
+    library = built_index.index_dir / "library"
+    (library / "files").mkdir(parents=True)
+    (library / "files" / "doc-old.txt").write_text("・古い形式で保存された文書\n", encoding="utf-8")
+    (library / "library.toml").write_text(
+        '[[document]]\nid = "doc-old"\nfile = "files/doc-old.txt"\ncity = "ペア市"\ntitle = "旧版"\n',
+        encoding="utf-8",
+    )
+    (document,) = Library(built_index.index_dir).documents()
+    assert (document.id, document.format, document.text) == (
+        "doc-old",
+        "text",
+        "・古い形式で保存された文書\n",
+    )

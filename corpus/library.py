@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import tomllib
 import unicodedata
 from pathlib import Path
 
+from corpus.atomic import write_text_atomic
 from corpus.document import (
     Document,
     load_corpus,
@@ -128,7 +128,7 @@ class Library:
         for d in documents:
             content = d.extracted().to_json()
             name = f"{d.id}-{hashlib.sha256(content.encode('utf-8')).hexdigest()[:12]}.json"
-            _write_atomic(self.files / name, content)
+            write_text_atomic(self.files / name, content)
             entry = {
                 "id": d.id,
                 "file": f"files/{name}",
@@ -170,7 +170,7 @@ class Library:
         if snapshot is None:
             self.manifest.unlink(missing_ok=True)
         else:
-            _write_atomic(self.manifest, snapshot)
+            write_text_atomic(self.manifest, snapshot)
         self.prune()
 
     def prune(self) -> None:
@@ -190,7 +190,7 @@ class Library:
             lines += ["", "[[document]]"]
             lines += [f"{k} = {json.dumps(str(v), ensure_ascii=False)}" for k, v in e.items()]
         self.root.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.manifest, "\n".join(lines) + "\n")
+        write_text_atomic(self.manifest, "\n".join(lines) + "\n")
 
 
 def read_upload(path: Path, limits: Limits) -> bytes:
@@ -219,12 +219,3 @@ def _safe_name(filename: str) -> str:
     """A file name for display only: its last component, without control or path characters."""
     name = Path(unicodedata.normalize("NFC", filename or "upload")).name
     return re.sub(r"[\x00-\x1f\x7f/\\]", "_", name)[:120] or "upload"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

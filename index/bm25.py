@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
+
+from corpus.atomic import replace_atomic
+from index.topk import top_k
 
 K1 = 1.2
 B = 0.75
@@ -128,7 +129,7 @@ class BM25:
         if allowed is not None:
             hit &= allowed
         ids = np.flatnonzero(hit)
-        return _top_k(ids, scores[ids], k)
+        return top_k(ids, scores[ids], k)
 
     def save(self, directory: Path) -> list[str]:
         """Write bm25.json and three .npy files into `directory`; return the file names written."""
@@ -144,9 +145,9 @@ class BM25:
             "vocab": list(self.vocab),
         }
         for name, array in ((ARRAY_FILES[key], getattr(self, key)) for key in ARRAY_FILES):
-            _write_atomic(directory / name, lambda f, a=array: np.save(f, a, allow_pickle=False))
+            replace_atomic(directory / name, lambda tmp, a=array: _save_npy(tmp, a))
         data = json.dumps(meta, ensure_ascii=False).encode("utf-8")
-        _write_atomic(directory / META_FILE, lambda f: f.write(data))
+        replace_atomic(directory / META_FILE, lambda tmp: tmp.write_bytes(data))
         return [META_FILE, *ARRAY_FILES.values()]
 
     @classmethod
@@ -201,26 +202,12 @@ class BM25:
         return ""
 
 
-def _top_k(ids: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k best (ids, vals) by descending value, equal values ordered by ascending id."""
-    if len(vals) > k:
-        # Keep everything tied with the k-th best value so the id tie-break below sees all of them.
-        kth = np.partition(vals, len(vals) - k)[len(vals) - k]
-        keep = vals >= kth
-        ids, vals = ids[keep], vals[keep]
-    order = np.lexsort((ids, -vals))[:k]
-    return ids[order].astype(np.int64), vals[order].astype(np.float32)
-
-
 def _corrupt(directory: Path, problem: object) -> ValueError:
     """The error for an index directory whose files cannot be trusted."""
     detail = f"{type(problem).__name__}: {problem}" if isinstance(problem, Exception) else problem
     return ValueError(f"BM25 index in {directory} is corrupt ({detail}); {REBUILD_HINT}")
 
 
-def _write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write via a temporary sibling and rename, so a crash never leaves a half-written file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-    os.replace(tmp, path)
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object: np.save would append ".npy" to a temporary name
+        np.save(f, array, allow_pickle=False)

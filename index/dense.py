@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import faiss
 import numpy as np
+
+from corpus.atomic import replace_atomic
+from index.topk import top_k
 
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
@@ -66,7 +68,7 @@ class ExactNumpyIndex:
         # differently, which would break exact ties between duplicate passages.
         scores = np.einsum("ij,j->i", self.vectors, q)
         ids = np.arange(len(self)) if allowed is None else np.flatnonzero(allowed)
-        return _top_k(ids, scores[ids], k)
+        return top_k(ids, scores[ids], k)
 
     def save(self, path: Path) -> None:
         """Write the vectors as one .npy file, atomically."""
@@ -75,7 +77,7 @@ class ExactNumpyIndex:
             with open(tmp, "wb") as f:
                 np.save(f, self.vectors, allow_pickle=False)
 
-        _replace_atomic(Path(path), write)
+        _save(Path(path), write)
 
     def params(self) -> dict:
         """Settings to record in the manifest."""
@@ -113,7 +115,7 @@ class FlatFaissIndex:
 
     def save(self, path: Path) -> None:
         """Write the FAISS index atomically."""
-        _replace_atomic(Path(path), lambda tmp: faiss.write_index(self.index, str(tmp)))
+        _save(Path(path), lambda tmp: faiss.write_index(self.index, str(tmp)))
 
     def params(self) -> dict:
         """Settings to record in the manifest."""
@@ -159,7 +161,7 @@ class HNSWFaissIndex:
         if ids[0, -1] < 0:
             # The graph walk reached fewer than k allowed vectors; exact search never comes up short.
             return self._exact(q, k, n_allowed, allowed)
-        return _top_k(ids[0], scores[0], k)
+        return top_k(ids[0], scores[0], k)
 
     def _exact(
         self, q: np.ndarray, k: int, n_allowed: int, allowed: np.ndarray | None
@@ -169,7 +171,7 @@ class HNSWFaissIndex:
 
     def save(self, path: Path) -> None:
         """Write the FAISS index (graph, vectors and efSearch) atomically."""
-        _replace_atomic(Path(path), lambda tmp: faiss.write_index(self.index, str(tmp)))
+        _save(Path(path), lambda tmp: faiss.write_index(self.index, str(tmp)))
 
     def params(self) -> dict:
         """Settings to record in the manifest."""
@@ -313,29 +315,15 @@ def _flat_search(
         # FAISS picks arbitrarily among vectors tied at the cut-off, so fetch past the k-th score
         # until something strictly worse shows up: then every vector tied with it is in hand.
         if fetch == n_allowed or scores[-1] < scores[k - 1]:
-            return _top_k(ids, scores, k)
+            return top_k(ids, scores, k)
         fetch = min(2 * fetch, n_allowed)
-
-
-def _top_k(ids: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k best (ids, vals) by descending value, equal values ordered by ascending id."""
-    if len(vals) > k:
-        # Keep everything tied with the k-th best value so the id tie-break below sees all of them.
-        kth = np.partition(vals, len(vals) - k)[len(vals) - k]
-        keep = vals >= kth
-        ids, vals = ids[keep], vals[keep]
-    order = np.lexsort((ids, -vals))[:k]
-    return ids[order].astype(np.int64), vals[order].astype(np.float32)
 
 
 def _empty() -> tuple[np.ndarray, np.ndarray]:
     return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
 
-def _replace_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Let `write` fill a temporary sibling of `path`, then rename it over `path`."""
+def _save(path: Path, write: Callable[[Path], object]) -> None:
     if not path.parent.is_dir():
         raise ValueError(f"cannot save dense index: {path.parent} is not a directory; create it first")
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    replace_atomic(path, write)

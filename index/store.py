@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from corpus.atomic import fsync_dir, write_text_atomic
 from corpus.passage import Passage
 from index.bm25 import BM25
 from index.dense import DenseIndex, load_dense_index
@@ -197,11 +198,11 @@ def save_index(
         "passages": len(passages),
         "files": {n: {"bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)} for n in files},
     }
-    _write_atomic(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
-    _fsync_dir(tmp)
+    write_text_atomic(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
+    fsync_dir(tmp)
     os.replace(tmp, gen)
-    _write_atomic(index_dir / CURRENT, gen.name + "\n")
-    _fsync_dir(index_dir)
+    write_text_atomic(index_dir / CURRENT, gen.name + "\n")
+    fsync_dir(index_dir)
     clean_stale(index_dir)
     return gen
 
@@ -214,23 +215,6 @@ def clean_stale(index_dir: Path) -> None:
             shutil.rmtree(child, ignore_errors=True)
         elif child.name.startswith(CURRENT + ".tmp"):
             child.unlink(missing_ok=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _sha256(path: Path) -> str:

@@ -1,0 +1,37 @@
+"""Atomic file writes, used by every layer that stores something: write a temporary sibling, then rename."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+
+def replace_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Let `write` fill a temporary sibling of `path`, flush it to disk, then rename it over `path`.
+
+    A crash at any point leaves either the old file or the new one, never a half-written file.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace a UTF-8 text file atomically."""
+    replace_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside `path` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -280,14 +280,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def open_searcher(settings: Settings):
-    """Load the index and its embedder, checking that they match the current settings."""
+def open_searcher(settings: Settings, embedder=None):
+    """Load the index and its embedder (or the one given), checking that they match the settings."""
     from index.build import expected_manifest
     from index.store import load_index
     from reform_search.manage import embedder_for
     from search.engine import Searcher
 
-    embedder = embedder_for(settings)
+    embedder = embedder or embedder_for(settings)
     index = load_index(settings.index_dir, expected_manifest(embedder))
     return Searcher(index, embedder, rrf_k=settings.rrf_k, max_query_chars=settings.max_query_chars)
 

@@ -3,9 +3,9 @@
     serve(settings)                 index if needed, load one Searcher, launch on settings.host:port
     build_app(settings, searcher)   the gr.Blocks (tests build it around a prepared index)
 
-Layout of this module, top to bottom: HTML builders (pure functions of library results; every piece
-of document text is escaped before it is inserted), the app state (the loaded Searcher, swapped after
-a rebuild, and the indexing lock), the event handlers, the Blocks, and launching. Ranking, labels and
+Gradio wiring only: the app state (the loaded Searcher, swapped after a rebuild here or outside the app,
+and the indexing lock), the event handlers, the Blocks, and launching. The HTML comes from
+reform_search/render.py, the CSS and JavaScript from reform_search/static/; ranking, labels and
 counterparts all come from the library (search/, reform_search/); nothing here ranks.
 
 Named API endpoints for gradio_client return the CLI's --json shapes: /search, /compare, /similar,
@@ -21,11 +21,11 @@ import sys
 import tempfile
 import threading
 import time
-import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from functools import wraps
+from importlib.resources import files
 from pathlib import Path
 
 # Before gradio is imported: no version check or telemetry, ever.
@@ -33,265 +33,53 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import gradio as gr
 
-from index.build import expected_manifest, tqdm_progress
-from index.store import IndexProblem, load_index
+from corpus.extract import SUFFIXES
+from index.build import tqdm_progress
+from index.store import IndexProblem, current_generation
 from reform_search.cli import open_searcher
-from reform_search.export import MATCH_MARK, render_matrix
+from reform_search.export import render_matrix
 from reform_search.manage import add_document, index_all, indexed_documents, remove_document
-from reform_search.output import snippet
+from reform_search.render import (
+    cell_html,
+    comparison_html,
+    counterparts_html,
+    documents_html,
+    esc,
+    heatmap_svg,
+    hits_html,
+    status_html,
+)
 from reform_search.settings import Settings
-from search.compare import Column, Comparison, Counterparts, compare, similar
+from search.compare import compare, similar
 from search.engine import MODES, Searcher, check_query
-from search.hit import Hit
-from search.themes import DEFAULT_THEMES, MAX_THEMES, Matrix, theme_matrix
-
-
-def upload_suffixes() -> tuple[str, ...]:
-    """File types `add_document` accepts: every extractor's when the library has them, else plain text."""
-    try:
-        from corpus.extract import SUFFIXES  # PDF, XLSX, DOCX, HTML, CSV, text
-    except ImportError:  # a library without extractors (before issue 5) takes text files only
-        from corpus.library import TEXT_SUFFIXES as SUFFIXES
-    return tuple(SUFFIXES)
-
+from search.themes import DEFAULT_THEMES, MAX_THEMES, theme_matrix
 
 TITLE = "reform-search — 自治体の行政改革を探す・比べる"
-MATCH_JA = {"strong": "該当あり", "weak": "関連あり", "none": "該当なし"}
 EXAMPLES = ["DX推進", "書かない窓口", "公共施設の統廃合", "人件費の抑制", "ペーパーレス", "telework"]
-EXCERPT_CHARS = 180
+SEARCH_EXAMPLES = ["電子決裁", "窓口のキャッシュレス化", "指定管理者制度", "staff reduction"]
 COMPARE_TOP_K = 3  # passages per city in the Compare tab unless the slider says otherwise
 CELL_TOP_K = 5  # passages shown for a theme × city cell
 DOWNLOADS_KEPT_S = 3600  # exports (and Gradio's copies of uploads) older than this are deleted
 THEMES_HINT = '<p class="rs-hint">表を作成しています… / building the matrix…</p>'
-
-# ---------------------------------------------------------------- HTML builders (pure)
-
-
-def esc(value: object) -> str:
-    """Text (or None) as HTML text or attribute value: &, <, >, " and ' escaped."""
-    return html.escape("" if value is None else str(value), quote=True)
+PRIVATE = {"api_visibility": "private"}  # UI events; only the four named endpoints are the API
 
 
-def highlight(text: str, terms: Sequence[str]) -> str:
-    """Escaped text with each occurrence of the matched terms wrapped in <mark> (longest term first)."""
-    terms = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
-    if not terms:
-        return esc(text)
-    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
-    out, last = [], 0
-    for m in pattern.finditer(text):
-        out += [esc(text[last : m.start()]), f'<mark class="rs-hl">{esc(m.group())}</mark>']
-        last = m.end()
-    out.append(esc(text[last:]))
-    return "".join(out)
+def js_sections(text: str) -> dict[str, str]:
+    """The sections of ui.js by name: the code after each `// === name` line, its leading comments dropped."""
+    sections = {}
+    for part in re.split(r"^// === ", text, flags=re.MULTILINE)[1:]:
+        name, _, body = part.partition("\n")
+        code = body.strip().splitlines()
+        while code and code[0].startswith("//"):
+            code.pop(0)
+        sections[name.strip()] = "\n".join(code).strip()
+    return sections
 
 
-def badge(match: str) -> str:
-    """The match label: ◎ 該当あり strong, ○ 関連あり weak, × 該当なし none."""
-    return (
-        f'<span class="rs-badge rs-badge-{esc(match)}">{MATCH_MARK[match]} {MATCH_JA[match]}'
-        f' <span class="rs-en">{esc(match)}</span></span>'
-    )
-
-
-def source_line(hit: Hit, score: bool = True) -> str:
-    """Where a passage comes from: document, fiscal year, page, lines; and its score."""
-    p = hit.passage
-    where = [f"「{esc(p.document)}」"]
-    if p.fiscal_year:
-        where.append(f"{p.fiscal_year}年度")
-    if p.page:
-        where.append(f"p.{p.page}")
-    if p.line_start:
-        where.append(f"{p.line_start}–{p.line_end}行 / lines")
-    tail = f' <span class="rs-score">score {hit.score:.4f}</span>' if score else ""
-    return f'<div class="rs-source">出典 / source: {" · ".join(where)}{tail}</div>'
-
-
-def section_label(section: str) -> str:
-    """A section path for display: ⑴…⒇ as (1)…(20), which every Japanese font can draw."""
-    return re.sub("[\u2474-\u2487]", lambda m: unicodedata.normalize("NFKC", m.group()), section)
-
-
-def _full_text(hit: Hit) -> str:
-    p = hit.passage
-    if p.fields:  # a table row: its fields under their labels
-        rows = "".join(
-            f"<dt>{esc(label)}</dt><dd>{highlight(value, hit.matched)}</dd>" for label, value in p.fields
-        )
-        return f'<dl class="rs-fields">{rows}</dl>'
-    return f'<div class="rs-full">{highlight(p.text, hit.matched)}</div>'
-
-
-def card(hit: Hit, *, with_city: bool = False, action: bool = True, score: bool = True) -> str:
-    """One passage as a card: title, section, 所管課, highlighted excerpt (full text on demand), source."""
-    p = hit.passage
-    title = p.initiative or (p.section.split(" > ")[-1] if p.section else "")
-    excerpt = snippet(p.text, hit.matched, EXCERPT_CHARS)
-    text = f'<p class="rs-text">{highlight(excerpt, hit.matched)}</p>'
-    head = [f'<span class="rs-rank">{hit.rank}</span>'] if hit.rank else []
-    if with_city:
-        head.append(f'<span class="rs-city-chip">{esc(p.city)}</span>')
-    # A passage without a heading (a list item, a paragraph) leads with its own text.
-    head.append(f'<span class="rs-title">{esc(title)}</span>' if title else text)
-    parts = [f'<div class="rs-card-head">{"".join(head)}</div>']
-    if p.section and p.section != title:
-        parts.append(f'<div class="rs-section">{esc(section_label(p.section))}</div>')
-    if p.department:
-        parts.append(f'<div class="rs-dept">所管課 / department: {esc(p.department)}</div>')
-    if title:
-        parts.append(text)
-    if p.fields or " ".join(p.text.split()) != excerpt:
-        parts.append(f"<details><summary>全文 / full text</summary>{_full_text(hit)}</details>")
-    parts.append(source_line(hit, score))
-    if action:
-        parts.append(
-            f'<button type="button" class="rs-cp-btn" data-passage="{esc(p.id)}">'
-            "他市の類似取組 / counterparts →</button>"
-        )
-    return f'<article class="rs-card" data-passage-id="{esc(p.id)}">{"".join(parts)}</article>'
-
-
-def column(col: Column, city_en: str = "", *, action: bool = True) -> str:
-    """One city's column: name, match badge, then its best passages (or 該当なし, plainly)."""
-    en = f' <span class="rs-city-en">{esc(city_en)}</span>' if city_en else ""
-    count = f"{col.matching} 件が該当 / matching" if col.match != "none" else ""
-    head = (
-        f'<header class="rs-col-head"><h3 class="rs-city">{esc(col.city)}{en}</h3>{badge(col.match)}'
-        f'<span class="rs-meta">{count}</span></header>'
-    )
-    cards = "".join(card(h, action=action) for h in col.hits)
-    if col.match == "none":
-        body = (
-            '<p class="rs-none">該当なし — この市の資料に該当する取組は見つかりませんでした。'
-            '<br><span class="rs-en">No matching initiative in this city\'s documents.</span></p>'
-        )
-        if cards:
-            body += (
-                f'<details class="rs-closest"><summary>参考: 最も近い箇所 / closest passages '
-                f"(not a match)</summary>{cards}</details>"
-            )
-    else:
-        body = cards or '<p class="rs-none">—</p>'
-    return (
-        f'<section class="rs-col rs-col-{esc(col.match)}" data-city="{esc(col.city)}">{head}{body}</section>'
-    )
-
-
-def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -> str:
-    """The comparison: one column per city, side by side (a CSS grid that stacks on narrow screens)."""
-    city_en = city_en or {}
-    cols = "".join(column(c, city_en.get(c.city, "")) for c in result.columns)
-    return (
-        f'<div class="rs-result" data-query="{esc(result.query)}">'
-        f'<div class="rs-query">「{esc(result.query)}」の比較 / comparison</div>'
-        f'<div class="rs-grid">{cols}</div></div>'
-    )
-
-
-def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = None) -> str:
-    """A passage and its counterparts in the other cities, one column per city."""
-    city_en = city_en or {}
-    src = result.source.passage
-    name = src.initiative or snippet(src.text, (), 40)
-    cols = "".join(column(c, city_en.get(c.city, ""), action=False) for c in result.columns)
-    if not cols:
-        cols = '<p class="rs-none">他の市の資料がありません / no other city is indexed.</p>'
-    return (
-        f'<div class="rs-cp-panel" data-source="{esc(src.id)}">'
-        f'<h3 class="rs-cp-title">他市の類似取組 / counterparts: {esc(src.city)}「{esc(name)}」</h3>'
-        f'<div class="rs-cp-source">{card(result.source, action=False, score=False)}</div>'
-        f'<div class="rs-grid">{cols}</div></div>'
-    )
-
-
-def hits_html(query: str, hits: Sequence[Hit]) -> str:
-    """Search results as a list of cards with the city on each."""
-    if not hits:
-        return f'<p class="rs-none">「{esc(query)}」に該当する箇所はありません / no passages match.</p>'
-    cards = "".join(card(h, with_city=True) for h in hits)
-    head = f'<div class="rs-query">「{esc(query)}」: {len(hits)} 件 / hits</div>'
-    return f'<div class="rs-hits">{head}{cards}</div>'
-
-
-HEAT = {"strong": ("#0f766e", "#ffffff"), "weak": ("#99e0cf", "#134e4a"), "none": ("#eef1f4", "#475569")}
-
-
-def _text_width(text: str, size: float) -> float:
-    """Rough rendered width: full-width characters take a full em, others about half."""
-    return sum(size if ord(c) > 0x2E7F else size * 0.6 for c in text)
-
-
-def heatmap_svg(matrix: Matrix) -> str:
-    """The theme × city matrix as an SVG heatmap: cells colored by match, labeled with the count."""
-    size, cell_h, pad, head_h = 14, 40, 10, 34
-    n = max(len(matrix.cities), 1)
-    cell_w = max(120, min(220, 640 // n), *(_text_width(c, size) + 2 * pad for c in matrix.cities))
-    label_w = max([_text_width(t, size) for t in matrix.themes] + [80]) + 2 * pad
-    legend_w = 3 * 170
-    width = max(label_w + cell_w * n, label_w + legend_w)
-    height = head_h + cell_h * len(matrix.themes) + 40
-    out = [
-        f'<svg class="rs-heatmap" viewBox="0 0 {width:.0f} {height}" width="{width:.0f}" height="{height}" '
-        'role="img" aria-label="テーマ × 市 / theme × city" xmlns="http://www.w3.org/2000/svg">'
-    ]
-    for j, city in enumerate(matrix.cities):
-        x = label_w + j * cell_w + cell_w / 2
-        out.append(f'<text x="{x:.0f}" y="22" class="rs-hm-col" text-anchor="middle">{esc(city)}</text>')
-    for i, theme in enumerate(matrix.themes):
-        y = head_h + i * cell_h
-        out.append(
-            f'<text x="{label_w - pad:.0f}" y="{y + cell_h / 2 + 5:.0f}" class="rs-hm-row" '
-            f'text-anchor="end">{esc(theme)}</text>'
-        )
-        for j, city in enumerate(matrix.cities):
-            c = matrix.cell(theme, city)
-            fill, ink = HEAT[c.match]
-            x = label_w + j * cell_w
-            label = f"{MATCH_MARK[c.match]} {c.count}件" if c.match != "none" else "× 該当なし"
-            tip = f"{theme} × {city}: {MATCH_JA[c.match]} ({c.match}), {c.count}"
-            out.append(
-                f'<g class="rs-hm-cell rs-hm-{c.match}" data-theme="{esc(theme)}" data-city="{esc(city)}" '
-                f'role="button" tabindex="0"><title>{esc(tip)}</title>'
-                f'<rect x="{x + 2:.0f}" y="{y + 2}" width="{cell_w - 4:.0f}" height="{cell_h - 4}" rx="5" '
-                f'style="fill:{fill}"/><text x="{x + cell_w / 2:.0f}" y="{y + cell_h / 2 + 5:.0f}" '
-                f'style="fill:{ink}" text-anchor="middle" class="rs-hm-val">{esc(label)}</text></g>'
-            )
-    y, x = height - 14, label_w
-    for match in ("strong", "weak", "none"):
-        fill, _ = HEAT[match]
-        out.append(
-            f'<rect x="{x:.0f}" y="{y - 12}" width="16" height="16" rx="3" style="fill:{fill}" '
-            'stroke="#94a3b8"/>'
-            f'<text x="{x + 22:.0f}" y="{y + 1}" class="rs-hm-legend">'
-            f"{MATCH_MARK[match]} {MATCH_JA[match]} {match}</text>"
-        )
-        x += 170
-    out.append("</svg>")
-    return (
-        '<div class="rs-heatmap-wrap"><div class="rs-note">セルをクリックすると該当箇所を表示 / '
-        "click a cell to see its passages (件 = passages that match on their own)</div>"
-        + "".join(out)
-        + "</div>"
-    )
-
-
-def cell_html(theme: str, col: Column) -> str:
-    """The passages behind one theme × city cell."""
-    return (
-        f'<div class="rs-cell-panel"><div class="rs-query">テーマ / theme「{esc(theme)}」 × '
-        f"{esc(col.city)}</div>{column(col, action=False)}</div>"
-    )
-
-
-def status_html(searcher: Searcher) -> str:
-    """One line about what is loaded."""
-    docs = searcher.index.documents
-    return (
-        f'<div class="rs-status">{len(searcher.cities)} 市町村 / cities · {len(docs)} 資料 / documents · '
-        f"{len(searcher.passages)} 箇所 / passages</div>"
-    )
-
+# Read once, at start-up: package data, so that they travel with an installed wheel.
+STATIC = files("reform_search") / "static"
+CSS = (STATIC / "ui.css").read_text(encoding="utf-8")
+JS = js_sections((STATIC / "ui.js").read_text(encoding="utf-8"))
 
 # ---------------------------------------------------------------- state
 
@@ -322,9 +110,25 @@ class AppState:
 
     def reload(self) -> None:
         """Load the live index generation and swap it in; searches in flight keep the old Searcher."""
-        old = self.searcher
-        index = load_index(self.settings.index_dir, expected_manifest(old.embedder))
-        self.searcher = Searcher(index, old.embedder, rrf_k=old.rrf_k, max_query_chars=old.max_query_chars)
+        self.searcher = open_searcher(self.settings, embedder=self.embedder)
+
+    def stale(self) -> bool:
+        """Whether the live index generation is not the one loaded (it was changed outside the app)."""
+        return current_generation(self.settings.index_dir) != self.searcher.index.path
+
+    def live(self) -> Searcher:
+        """The Searcher to answer a request with: reloaded first when the index changed outside the app.
+
+        Under the indexing lock, without waiting for it: while the app indexes (it reloads when done) or
+        another request is reloading, requests answer from the loaded Searcher.
+        """
+        if self.stale() and self.lock.acquire(blocking=False):
+            try:
+                if self.stale():  # not already reloaded by the request that held the lock before
+                    self.reload()
+            finally:
+                self.lock.release()
+        return self.searcher
 
     def city_en(self) -> dict[str, str]:
         """English names of the loaded cities."""
@@ -378,31 +182,6 @@ def parse_themes(text: str | None) -> list[str]:
     return themes or list(DEFAULT_THEMES)
 
 
-DOC_COLUMNS = (
-    ("city", "市町村 / city"),
-    ("title", "資料 / title"),
-    ("fiscal_year", "年度 / FY"),
-    ("kind", "種類 / kind"),
-    ("passages", "箇所 / passages"),
-    ("source", "ファイル / source"),
-    ("id", "ID"),
-)
-
-
-def documents_html(documents: Sequence[dict]) -> str:
-    """The indexed documents as a table (every value escaped)."""
-    if not documents:
-        return '<p class="rs-none">索引に資料がありません / no documents are indexed.</p>'
-    head = "".join(f"<th>{esc(label)}</th>" for _, label in DOC_COLUMNS)
-    rows = "".join(
-        "<tr>"
-        + "".join(f'<td class="rs-td-{k}">{esc(d.get(k) or "")}</td>' for k, _ in DOC_COLUMNS)
-        + "</tr>"
-        for d in documents
-    )
-    return f'<table class="rs-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-
-
 def read_upload(path: str | None, max_mb: int) -> tuple[bytes, str]:
     """The bytes and original name of an uploaded file, refusing a missing or too large one early."""
     if not path:
@@ -416,17 +195,39 @@ def read_upload(path: str | None, max_mb: int) -> tuple[bytes, str]:
     return p.read_bytes(), p.name
 
 
+def _city_choices(state: AppState) -> list[tuple[str, str]]:
+    en = state.city_en()
+    return [(f"{c} ({en[c]})" if c in en else c, c) for c in state.searcher.cities]
+
+
+def _doc_choices(state: AppState) -> list[tuple[str, str]]:
+    return [(f"{d['city']}「{d['title']}」", d["id"]) for d in state.searcher.index.documents]
+
+
+def _year_choices(state: AppState) -> list[tuple[str, int]]:
+    years = sorted({d["fiscal_year"] for d in state.searcher.index.documents if d.get("fiscal_year")})
+    return [(f"{y}年度", y) for y in years]
+
+
+# ---------------------------------------------------------------- handlers
+
+
+REFRESHED = 11
+CANCELLED = "__cancelled__"  # what the Remove button's confirmation (JS["confirm_remove"]) sends on "no"
+
+
 class Handlers:
-    """What the UI's events do; each method reads `state.searcher` once, so a swap never splits a request."""
+    """What the UI's events do; each method takes `state.live()` once, so a swap never splits a request."""
 
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.settings = state.settings
+        self.page_generation = state.searcher.index.path  # what the page's initial choices were made from
 
     @friendly
     def on_compare(self, query: str, chosen: list[str], top_k: float) -> tuple[str, str]:
         """Comparison columns (and an emptied counterparts panel)."""
-        s = self.state.searcher
+        s = self.state.live()
         result = compare(s, _query(query, s), _cities(chosen, s), int(top_k), self.settings.mode)
         return comparison_html(result, self.state.city_en()), ""
 
@@ -437,7 +238,7 @@ class Handlers:
 
     def counterparts_of(self, passage_id: str, chosen: list[str] | None = None) -> str:
         """Counterparts of a passage in the chosen cities other than its own (all others when none)."""
-        s = self.state.searcher
+        s = self.state.live()
         source_city = s.passages[s.position(passage_id)].city
         others = [c for c in (chosen or []) if c != source_city]
         return counterparts_html(similar(s, passage_id, others or None, COMPARE_TOP_K), self.state.city_en())
@@ -447,7 +248,7 @@ class Handlers:
         self, query: str, chosen: list[str], docs: list[str], years: list[int], mode: str, top_k: float
     ):
         """Search result cards (and an emptied counterparts panel)."""
-        s = self.state.searcher
+        s = self.state.live()
         q = _query(query, s)
         hits = s.search(q, int(top_k), mode, _cities(chosen, s), docs or None, years or None)
         return hits_html(q, hits), ""
@@ -455,7 +256,7 @@ class Handlers:
     @friendly
     def on_themes(self, text: str, chosen: list[str]):
         """Heatmap, the theme and city pickers, both downloads, an emptied cell panel."""
-        s = self.state.searcher
+        s = self.state.live()
         matrix = theme_matrix(s, parse_themes(text), _cities(chosen, s))
         paths = {}
         for fmt in ("csv", "md"):
@@ -482,7 +283,7 @@ class Handlers:
         """The passages of one theme × city cell."""
         if not theme or not city:
             raise ValueError("テーマと市町村を選んでください / choose a theme and a city")
-        col = compare(self.state.searcher, theme, [city], CELL_TOP_K, self.settings.mode).columns[0]
+        col = compare(self.state.live(), theme, [city], CELL_TOP_K, self.settings.mode).columns[0]
         return cell_html(theme, col)
 
     def on_pick_cell(self, evt: gr.EventData):
@@ -501,7 +302,7 @@ class Handlers:
         kind: str,
         progress=gr.Progress(),  # noqa: B008
     ):
-        """Store and index an uploaded text document, then swap in the new Searcher."""
+        """Store and index an uploaded document (any format add_document reads), then swap the Searcher."""
         data, name = read_upload(path, self.settings.max_upload_mb)
 
         def step(done: int, total: int) -> None:
@@ -536,6 +337,13 @@ class Handlers:
             f"🗑 削除しました / removed `{esc(doc_id)}`: 索引 {report.passages} 箇所 / passages"
         )
 
+    @friendly
+    def on_load(self):
+        """A page was opened: refresh its city and document pickers when the index changed since start."""
+        if self.state.live().index.path == self.page_generation:
+            return tuple(gr.skip() for _ in range(REFRESHED))
+        return self.refreshed("")
+
     def refreshed(self, message: str) -> tuple:
         """New values for everything that lists cities or documents (REFRESHED outputs)."""
         state = self.state
@@ -557,42 +365,7 @@ class Handlers:
         )
 
 
-REFRESHED = 11
-CANCELLED = "__cancelled__"
-CONFIRM_JS = (
-    "(d) => (d && !confirm('この資料を索引から削除しますか？ / Remove this document from the index?')) "
-    f"? {CANCELLED!r} : d"
-)
-
-
 # ---------------------------------------------------------------- the app
-
-
-CP_JS = """
-if (!element.__rsBound) {
-  element.__rsBound = true;
-  element.addEventListener('click', (e) => {
-    const b = e.target.closest('button[data-passage]');
-    if (!b || !element.contains(b)) return;
-    element.querySelectorAll('.rs-card.rs-active').forEach((c) => c.classList.remove('rs-active'));
-    const c = b.closest('.rs-card');
-    if (c) c.classList.add('rs-active');
-    trigger('counterparts', {passage: b.dataset.passage});
-  });
-}
-"""
-
-CELL_JS = """
-if (!element.__rsBound) {
-  element.__rsBound = true;
-  const pick = (e) => {
-    const c = e.target.closest('[data-theme]');
-    if (c && element.contains(c)) trigger('pick_cell', {theme: c.dataset.theme, city: c.dataset.city});
-  };
-  element.addEventListener('click', pick);
-  element.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') pick(e); });
-}
-"""
 
 
 def build_app(settings: Settings, searcher: Searcher | None = None) -> gr.Blocks:
@@ -604,34 +377,52 @@ def build_app(settings: Settings, searcher: Searcher | None = None) -> gr.Blocks
     return app
 
 
-def _city_choices(state: AppState) -> list[tuple[str, str]]:
-    en = state.city_en()
-    return [(f"{c} ({en[c]})" if c in en else c, c) for c in state.searcher.cities]
+def query_box(
+    name: str, label: str, placeholder: str, button: str, examples: Sequence[str]
+) -> tuple[gr.Textbox, gr.Button, list[gr.Button]]:
+    """A query box (elem_id NAME-query), its button (NAME-go) and a row of example queries."""
+    with gr.Row(equal_height=True):
+        query = gr.Textbox(label=label, placeholder=placeholder, elem_id=f"{name}-query", scale=5)
+        go = gr.Button(button, variant="primary", elem_id=f"{name}-go", scale=1, min_width=170)
+    with gr.Row(elem_classes="rs-examples"):
+        gr.HTML('<span class="rs-ex-label">例 / examples:</span>')
+        shown = [
+            gr.Button(q, size="sm", variant="secondary", elem_classes="rs-ex", min_width=0) for q in examples
+        ]
+    return query, go, shown
 
 
-def _doc_choices(state: AppState) -> list[tuple[str, str]]:
-    return [(f"{d['city']}「{d['title']}」", d["id"]) for d in state.searcher.index.documents]
+def result_panes(name: str, hint: str = "") -> tuple[gr.HTML, gr.HTML]:
+    """The results (NAME-results, whose cards' buttons ask for counterparts) and the counterparts panel."""
+    out = gr.HTML(hint, elem_id=f"{name}-results", js_on_load=JS["counterparts"])
+    return out, gr.HTML("", elem_id=f"{name}-counterparts")
 
 
-def _year_choices(state: AppState) -> list[tuple[str, int]]:
-    years = sorted({d["fiscal_year"] for d in state.searcher.index.documents if d.get("fiscal_year")})
-    return [(f"{y}年度", y) for y in years]
+def wire_query(
+    h: Handlers,
+    fn: Callable,
+    box: tuple[gr.Textbox, gr.Button, list[gr.Button]],
+    filters: list,
+    panes: tuple[gr.HTML, gr.HTML],
+    cities: gr.CheckboxGroup,
+) -> None:
+    """fn(query, *filters) on the button, on Enter and after an example fills the box; cards: counterparts."""
+    query, go, examples = box
+    inputs = [query, *filters]
+    for trigger in (go.click, query.submit):
+        trigger(fn, inputs, list(panes), **PRIVATE)
+    for button in examples:
+        button.click(lambda q: q, button, query, **PRIVATE).then(fn, inputs, list(panes), **PRIVATE)
+    out, cp = panes
+    out.counterparts(h.on_counterparts, [cities], cp, scroll_to_output=True, **PRIVATE)
 
 
 def build_blocks(state: AppState) -> gr.Blocks:
-    """The tabs and their events (handlers read state.searcher once per request)."""
+    """The tabs and their events (handlers take state.live() once per request)."""
     settings = state.settings
     cities = _city_choices(state)
     all_cities = [v for _, v in cities]
-    suffixes = upload_suffixes()
-
-    def examples(queries: Sequence[str]) -> list[gr.Button]:
-        with gr.Row(elem_classes="rs-examples"):
-            gr.HTML('<span class="rs-ex-label">例 / examples:</span>')
-            return [
-                gr.Button(q, size="sm", variant="secondary", elem_classes="rs-ex", min_width=0)
-                for q in queries
-            ]
+    suffixes = list(SUFFIXES)
 
     cache = (DOWNLOADS_KEPT_S, DOWNLOADS_KEPT_S)
     with gr.Blocks(title="reform-search", analytics_enabled=False, delete_cache=cache) as app:
@@ -646,17 +437,13 @@ def build_blocks(state: AppState) -> gr.Blocks:
         with gr.Tabs(elem_id="rs-tabs"):
             # ---- 比較 / Compare
             with gr.Tab("比較 / Compare", id="compare", elem_id="tab-compare"):
-                with gr.Row(equal_height=True):
-                    c_query = gr.Textbox(
-                        label="比べたい取組・テーマ / initiative or theme to compare",
-                        placeholder="例: DX推進、書かない窓口、公共施設の統廃合、telework",
-                        elem_id="compare-query",
-                        scale=5,
-                    )
-                    c_go = gr.Button(
-                        "比較する / Compare", variant="primary", elem_id="compare-go", scale=1, min_width=170
-                    )
-                c_examples = examples(EXAMPLES)
+                c_box = query_box(
+                    "compare",
+                    "比べたい取組・テーマ / initiative or theme to compare",
+                    "例: DX推進、書かない窓口、公共施設の統廃合、telework",
+                    "比較する / Compare",
+                    EXAMPLES,
+                )
                 with gr.Row(equal_height=True):
                     c_cities = gr.CheckboxGroup(
                         cities, value=all_cities, label="市町村 / cities", elem_id="compare-cities", scale=3
@@ -670,28 +457,20 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         scale=1,
                         min_width=300,
                     )
-                c_out = gr.HTML(
+                c_panes = result_panes(
+                    "compare",
                     '<p class="rs-hint">取組やテーマを入力すると、市ごとに該当する箇所を並べて表示します。'
                     "<br>Type an initiative or a theme: each city's best passages appear side by side.</p>",
-                    elem_id="compare-results",
-                    js_on_load=CP_JS,
                 )
-                c_cp = gr.HTML("", elem_id="compare-counterparts")
 
             # ---- 検索 / Search
             with gr.Tab("検索 / Search", id="search", elem_id="tab-search"):
-                with gr.Row(equal_height=True):
-                    s_query = gr.Textbox(
-                        label="検索語 / query",
-                        placeholder="例: 電子決裁、窓口のキャッシュレス化、staff reduction",
-                        elem_id="search-query",
-                        scale=5,
-                    )
-                    s_go = gr.Button(
-                        "検索 / Search", variant="primary", elem_id="search-go", scale=1, min_width=170
-                    )
-                s_examples = examples(
-                    ["電子決裁", "窓口のキャッシュレス化", "指定管理者制度", "staff reduction"]
+                s_box = query_box(
+                    "search",
+                    "検索語 / query",
+                    "例: 電子決裁、窓口のキャッシュレス化、staff reduction",
+                    "検索 / Search",
+                    SEARCH_EXAMPLES,
                 )
                 with gr.Row(equal_height=True):
                     s_cities = gr.CheckboxGroup(cities, value=all_cities, label="市町村 / cities", scale=2)
@@ -713,8 +492,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                 with gr.Row(equal_height=True):
                     s_mode = gr.Radio(list(MODES), value=settings.mode, label="方式 / ranking mode", scale=2)
                     s_top = gr.Slider(1, 50, value=settings.top_k, step=1, label="件数 / top-k", scale=1)
-                s_out = gr.HTML("", elem_id="search-results", js_on_load=CP_JS)
-                s_cp = gr.HTML("", elem_id="search-counterparts")
+                s_panes = result_panes("search")
 
             # ---- テーマ / Themes
             with gr.Tab("テーマ / Themes", id="themes", elem_id="tab-themes") as t_tab:  # noqa: SIM117
@@ -736,11 +514,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                                 "Markdown ⬇", size="sm", interactive=False, elem_id="themes-md", min_width=0
                             )
                     with gr.Column(scale=5, min_width=320):
-                        t_map = gr.HTML(
-                            THEMES_HINT,
-                            elem_id="themes-heatmap",
-                            js_on_load=CELL_JS,
-                        )
+                        t_map = gr.HTML(THEMES_HINT, elem_id="themes-heatmap", js_on_load=JS["pick_cell"])
                         with gr.Row(equal_height=True):
                             t_theme = gr.Dropdown(
                                 [], value=None, label="テーマ / theme", allow_custom_value=True, scale=2
@@ -763,7 +537,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         )
                         a_file = gr.File(
                             label="ファイル / file",
-                            file_types=list(suffixes),
+                            file_types=suffixes,
                             type="filepath",
                             height=120,
                             elem_id="corpus-file",
@@ -795,26 +569,14 @@ def build_blocks(state: AppState) -> gr.Blocks:
         # ---------------------------------------------------------- events (UI only: private)
 
         h = Handlers(state)
-        ui = {"api_visibility": "private"}
-        c_inputs = [c_query, c_cities, c_top]
-        for trigger in (c_go.click, c_query.submit):
-            trigger(h.on_compare, c_inputs, [c_out, c_cp], **ui)
-        for button in c_examples:
-            button.click(lambda q: q, button, c_query, **ui).then(h.on_compare, c_inputs, [c_out, c_cp], **ui)
-        c_out.counterparts(h.on_counterparts, [c_cities], c_cp, scroll_to_output=True, **ui)
-
-        s_inputs = [s_query, s_cities, s_docs, s_years, s_mode, s_top]
-        for trigger in (s_go.click, s_query.submit):
-            trigger(h.on_search, s_inputs, [s_out, s_cp], **ui)
-        for button in s_examples:
-            button.click(lambda q: q, button, s_query, **ui).then(h.on_search, s_inputs, [s_out, s_cp], **ui)
-        s_out.counterparts(h.on_counterparts, [s_cities], s_cp, scroll_to_output=True, **ui)
+        wire_query(h, h.on_compare, c_box, [c_cities, c_top], c_panes, c_cities)
+        wire_query(h, h.on_search, s_box, [s_cities, s_docs, s_years, s_mode, s_top], s_panes, s_cities)
 
         t_outputs = [t_map, t_theme, t_city, t_csv, t_md, t_cell]
-        t_go.click(h.on_themes, [t_themes, t_cities], t_outputs, **ui)
-        t_tab.select(h.on_themes_tab, [t_map, t_themes, t_cities], t_outputs, **ui)
-        t_map.pick_cell(h.on_pick_cell, None, [t_theme, t_city, t_cell], scroll_to_output=True, **ui)
-        t_show.click(h.on_cell, [t_theme, t_city], t_cell, **ui)
+        t_go.click(h.on_themes, [t_themes, t_cities], t_outputs, **PRIVATE)
+        t_tab.select(h.on_themes_tab, [t_map, t_themes, t_cities], t_outputs, **PRIVATE)
+        t_map.pick_cell(h.on_pick_cell, None, [t_theme, t_city, t_cell], scroll_to_output=True, **PRIVATE)
+        t_show.click(h.on_cell, [t_theme, t_city], t_cell, **PRIVATE)
 
         refresh = [
             d_msg,
@@ -829,10 +591,11 @@ def build_blocks(state: AppState) -> gr.Blocks:
             t_city,
             t_map,
         ]
-        index_ui = {**ui, "concurrency_limit": 1, "concurrency_id": "indexing"}
+        index_ui = {**PRIVATE, "concurrency_limit": 1, "concurrency_id": "indexing"}
         a_inputs = [a_file, a_city, a_city_en, a_title, a_year, a_kind]
         a_go.click(h.on_add, a_inputs, [*refresh, a_file], **index_ui)
-        r_go.click(h.on_remove, [r_doc], refresh, js=CONFIRM_JS, **index_ui)
+        r_go.click(h.on_remove, [r_doc], refresh, js=JS["confirm_remove"], **index_ui)
+        app.load(h.on_load, None, refresh, show_progress="hidden", **PRIVATE)
 
         # ---------------------------------------------------------- API (gradio_client): CLI JSON shapes
 
@@ -845,7 +608,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
             years: list[int] | None = None,
         ) -> dict:
             """Passages for a query, best first: {"query", "hits"} as `reform-search search --json`."""
-            s = state.searcher
+            s = state.live()
             q = check_query(query, s.max_query_chars).text
             hits = s.search(q, int(top_k), mode, cities or None, documents or None, years or None)
             return {"query": q, "hits": [h.to_dict() for h in hits]}
@@ -854,17 +617,17 @@ def build_blocks(state: AppState) -> gr.Blocks:
             query: str, cities: list[str] | None = None, top_k: int = COMPARE_TOP_K, mode: str = settings.mode
         ) -> dict:
             """One column per city with a strong / weak / none label: `reform-search compare --json`."""
-            return compare(state.searcher, query, cities or None, int(top_k), mode).to_dict()
+            return compare(state.live(), query, cities or None, int(top_k), mode).to_dict()
 
         def api_similar(passage_id: str, cities: list[str] | None = None, top_k: int = COMPARE_TOP_K) -> dict:
             """Counterparts of a passage in the other cities: `reform-search similar --json`."""
-            return similar(state.searcher, passage_id, cities or None, int(top_k)).to_dict()
+            return similar(state.live(), passage_id, cities or None, int(top_k)).to_dict()
 
         def api_themes(themes: list[str] | None = None, cities: list[str] | None = None) -> dict:
             """Theme × city matrix {"themes", "cities", "cells"}: `reform-search themes --json`."""
             if themes and len(themes) > MAX_THEMES:
                 raise ValueError(f"{len(themes)} themes given; the limit is {MAX_THEMES}")
-            return theme_matrix(state.searcher, themes or None, cities or None).to_dict()
+            return theme_matrix(state.live(), themes or None, cities or None).to_dict()
 
         for fn, name in (
             (api_search, "search"),
@@ -877,84 +640,6 @@ def build_blocks(state: AppState) -> gr.Blocks:
 
 
 # ---------------------------------------------------------------- launching
-
-CSS = """
-.gradio-container { max-width: 1400px !important; }
-.rs-header { align-items: flex-end; }
-.rs-h1 { font-size: 1.3rem; margin: 0; }
-.rs-sub { margin: 2px 0 0; color: var(--body-text-color-subdued); font-size: .9rem; }
-.rs-status { text-align: right; color: var(--body-text-color-subdued); font-size: .9rem; padding-top: .4rem; }
-.rs-result, .rs-hits, .rs-cp-panel, .rs-cell-panel, .rs-heatmap-wrap, .rs-hint {
-  font-family: var(--font), "IPAexGothic", "IPAGothic", "Noto Sans CJK JP", sans-serif; }
-.rs-hint { color: var(--body-text-color-subdued); padding: 1rem 0; }
-.rs-examples { align-items: center; gap: 6px !important; flex-wrap: wrap; }
-.rs-examples > * { flex: 0 0 auto !important; min-width: 0 !important; width: auto !important; }
-.rs-ex-label { color: var(--body-text-color-subdued); font-size: .85rem; }
-.rs-query { font-weight: 600; margin: .5rem 0 .6rem; color: var(--body-text-color-subdued); }
-.rs-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 360px), 1fr));
-  gap: 16px; align-items: start; }
-.rs-col { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 12px 14px;
-  background: var(--background-fill-secondary); min-width: 0; }
-.rs-col-head { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px;
-  border-bottom: 1px solid var(--border-color-primary); padding-bottom: 8px; margin-bottom: 4px; }
-.rs-city { font-size: 1.25rem; font-weight: 700; margin: 0 !important; }
-.rs-city-en { font-size: .8rem; font-weight: 400; color: var(--body-text-color-subdued); }
-.rs-meta { font-size: .85rem; color: var(--body-text-color-subdued); margin-left: auto; }
-.rs-badge { display: inline-block; padding: 2px 10px; border-radius: 999px; font-weight: 700;
-  font-size: .92rem; white-space: nowrap; }
-.rs-badge .rs-en { font-weight: 400; font-size: .78rem; opacity: .85; }
-.rs-badge-strong { background: #0f766e; color: #fff; }
-.rs-badge-weak { background: #ccfbf1; color: #115e59; border: 1px solid #5eead4; }
-.rs-badge-none { background: #f1f5f9; color: #334155; border: 1px solid #94a3b8; }
-.rs-none { font-weight: 600; color: #334155; margin: .6rem 0; line-height: 1.6; }
-.dark .rs-none { color: #cbd5e1; }
-.rs-none .rs-en { font-weight: 400; color: var(--body-text-color-subdued); }
-.rs-card { background: var(--background-fill-primary); border: 1px solid var(--border-color-primary);
-  border-radius: 8px; padding: 10px 12px; margin-top: 10px; line-height: 1.6; }
-.rs-card.rs-active { outline: 2px solid #0f766e; }
-.rs-card-head { display: flex; gap: 8px; align-items: baseline; }
-.rs-rank { flex: 0 0 auto; font-size: .8rem; font-weight: 700; color: #fff; background: #64748b;
-  border-radius: 4px; padding: 0 6px; }
-.rs-city-chip { flex: 0 0 auto; font-size: .8rem; font-weight: 700; color: #0f766e; border: 1px solid #0f766e;
-  border-radius: 4px; padding: 0 6px; }
-.rs-title { font-weight: 700; }
-.rs-section { font-size: .82rem; color: var(--body-text-color-subdued); margin-top: 2px; }
-.rs-dept { display: inline-block; font-size: .8rem; background: #eef2ff; color: #3730a3; border-radius: 4px;
-  padding: 0 6px; margin-top: 4px; }
-.rs-text { margin: 6px 0 !important; overflow-wrap: anywhere; white-space: pre-wrap; }
-mark.rs-hl { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
-.rs-card details summary, .rs-closest summary { cursor: pointer; font-size: .85rem; color: #0f766e; }
-.rs-fields { margin: 4px 0; font-size: .9rem; }
-.rs-fields dt { font-weight: 700; font-size: .8rem; color: var(--body-text-color-subdued); margin-top: 4px; }
-.rs-fields dd { margin: 0 0 0 .6rem; white-space: pre-wrap; overflow-wrap: anywhere; }
-.rs-full { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .9rem; }
-.rs-source { font-size: .8rem; color: var(--body-text-color-subdued); margin-top: 4px;
-  overflow-wrap: anywhere; }
-.rs-score { margin-left: 6px; white-space: nowrap; }
-.rs-cp-btn { margin-top: 8px; font-size: .85rem; padding: 3px 10px; border-radius: 6px; cursor: pointer;
-  border: 1px solid #0f766e; color: #0f766e; background: transparent; }
-.rs-cp-btn:hover { background: #0f766e; color: #fff; }
-.rs-cp-panel { margin-top: 18px; padding: 12px 14px; border: 2px solid #0f766e; border-radius: 12px; }
-.rs-cp-title { margin: 0 0 6px !important; font-size: 1.1rem; }
-.rs-cp-source .rs-card { background: var(--background-fill-secondary); margin-bottom: 12px; }
-.rs-heatmap-wrap { overflow-x: auto; }
-.rs-heatmap { max-width: 100%; height: auto; }
-.rs-heatmap text { font-size: 14px; fill: var(--body-text-color); }
-.rs-heatmap .rs-hm-col { font-weight: 700; }
-.rs-heatmap .rs-hm-val { font-weight: 700; fill: inherit; }
-.rs-heatmap .rs-hm-legend { font-size: 12px; }
-.rs-hm-cell { cursor: pointer; }
-.rs-hm-cell:hover rect, .rs-hm-cell:focus rect { stroke: #f59e0b; stroke-width: 3; }
-.rs-table { border-collapse: collapse; width: 100%; font-size: .9rem; }
-.rs-table th, .rs-table td { border-bottom: 1px solid var(--border-color-primary); padding: 6px 8px;
-  text-align: left; vertical-align: top; }
-.rs-table th { font-weight: 600; color: var(--body-text-color-subdued); white-space: nowrap; }
-.rs-table .rs-td-id, .rs-table .rs-td-source { font-family: var(--font-mono); font-size: .8rem;
-  overflow-wrap: anywhere; }
-.rs-table .rs-td-passages, .rs-table .rs-td-fiscal_year { text-align: right; white-space: nowrap; }
-.rs-hits { max-width: 1040px; }
-.rs-note { font-size: .85rem; color: var(--body-text-color-subdued); margin-bottom: 4px; }
-"""
 
 
 def _auth(value: str) -> tuple[str, str] | None:

@@ -14,8 +14,9 @@ from fakes import FakeEmbedder
 
 import ui
 from corpus.passage import Passage
-from index.store import load_index, read_manifest
-from reform_search.manage import indexed_documents
+from index.store import current_generation, load_index, read_manifest
+from reform_search import render
+from reform_search.manage import add_document, indexed_documents
 from reform_search.settings import Settings
 from search.compare import Column, Comparison, Counterparts, Evidence, compare
 from search.engine import Searcher
@@ -85,26 +86,26 @@ def hit(passage: Passage, rank: int = 1, matched: tuple[str, ...] = ("電子決�
 
 
 def test_highlight_escapes_text_and_marks_terms():
-    out = ui.highlight("<b>電子決裁</b> & 電子決裁", ["電子決裁"])
+    out = render.highlight("<b>電子決裁</b> & 電子決裁", ["電子決裁"])
     assert out == (
         '&lt;b&gt;<mark class="rs-hl">電子決裁</mark>&lt;/b&gt; &amp; <mark class="rs-hl">電子決裁</mark>'
     )
 
 
 def test_highlight_prefers_the_longest_term_and_escapes_terms():
-    out = ui.highlight("電子決裁システム <R&D>", ["電子", "電子決裁", "<R&D>"])
+    out = render.highlight("電子決裁システム <R&D>", ["電子", "電子決裁", "<R&D>"])
     assert out.count("<mark") == 2
     assert '<mark class="rs-hl">電子決裁</mark>' in out
     assert '<mark class="rs-hl">&lt;R&amp;D&gt;</mark>' in out
 
 
 def test_highlight_without_terms_only_escapes():
-    assert ui.highlight(EVIL, ()) == ui.esc(EVIL)
-    assert "<" not in ui.highlight(EVIL, ("",))
+    assert render.highlight(EVIL, ()) == render.esc(EVIL)
+    assert "<" not in render.highlight(EVIL, ("",))
 
 
 def test_card_escapes_every_field():
-    out = ui.card(hit(evil_passage()), with_city=True)
+    out = render.card(hit(evil_passage()), with_city=True)
     parsed = assert_inert(out)
     text = "".join(parsed.text)
     assert "<script>alert(1)</script>" in text  # shown, as text
@@ -115,20 +116,20 @@ def test_card_escapes_every_field():
 
 def test_card_shows_citation_department_and_full_text():
     p = evil_passage(text="電子決裁を全庁に広げる", fields=(("内容", "電子決裁を全庁に広げる"),))
-    out = ui.card(hit(p))
+    out = render.card(hit(p))
     assert "所管課 / department: 課" in out
     assert "(1) 章" in out  # ⑴ drawn as (1): not every Japanese font has the enclosed digits
     assert "p.2" in out and "3–9行" in out and "score 0.5000" in out and "2024年度" in out
     assert "<details>" in out  # the row's fields, on demand
     assert 'class="rs-cp-btn"' in out
-    assert 'class="rs-cp-btn"' not in ui.card(hit(p), action=False)
+    assert 'class="rs-cp-btn"' not in render.card(hit(p), action=False)
 
 
 def test_card_without_heading_leads_with_its_text():
     p = evil_passage(
         initiative=None, section="", department=None, fields=(), text="保育DX（3月）", kind="item"
     )
-    out = ui.card(hit(p, matched=("DX",)))
+    out = render.card(hit(p, matched=("DX",)))
     assert 'rs-title"' not in out
     assert '保育<mark class="rs-hl">DX</mark>（3月）' in out
     assert "<details>" not in out  # nothing more to show
@@ -143,7 +144,7 @@ def column(match: str, n: int = 2) -> Column:
     ("match", "label"), [("strong", "◎ 該当あり"), ("weak", "○ 関連あり"), ("none", "× 該当なし")]
 )
 def test_column_badge_and_passages(match, label):
-    out = ui.column(column(match), "Testshi")
+    out = render.column(column(match), "Testshi")
     assert_inert(out)
     assert label in out and f'rs-badge-{match}"' in out
     assert "テスト市" in out and "Testshi" in out
@@ -159,7 +160,7 @@ def test_column_badge_and_passages(match, label):
 
 def test_comparison_is_a_grid_of_columns_in_order():
     result = Comparison("電子決裁", (column("strong"), Column("サンプル町", "none", (), Evidence(0.0), 0)))
-    out = ui.comparison_html(result, {"テスト市": "Testshi"})
+    out = render.comparison_html(result, {"テスト市": "Testshi"})
     assert_inert(out)
     assert 'class="rs-grid"' in out
     assert out.index('data-city="テスト市"') < out.index('data-city="サンプル町"')
@@ -168,41 +169,41 @@ def test_comparison_is_a_grid_of_columns_in_order():
 
 def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
     source = Hit(evil_passage(), 0, 1.0)
-    out = ui.counterparts_html(Counterparts(source, (column("weak"),)))
+    out = render.counterparts_html(Counterparts(source, (column("weak"),)))
     assert_inert(out)
     assert "他市の類似取組 / counterparts" in out
     assert 'class="rs-cp-btn"' not in out
     assert "score 1.0000" not in out  # the source is not a result
-    empty = ui.counterparts_html(Counterparts(source, ()))
+    empty = render.counterparts_html(Counterparts(source, ()))
     assert "no other city is indexed" in empty
 
 
 def test_hits_list_and_empty_result():
-    out = ui.hits_html("電子決裁", [hit(evil_passage())])
+    out = render.hits_html("電子決裁", [hit(evil_passage())])
     assert_inert(out)
     assert "1 件 / hits" in out and 'class="rs-city-chip"' in out
-    assert "no passages match" in ui.hits_html("<x>", [])
-    assert "<x>" not in ui.hits_html("<x>", [])
+    assert "no passages match" in render.hits_html("<x>", [])
+    assert "<x>" not in render.hits_html("<x>", [])
 
 
 def test_heatmap_has_one_cell_per_theme_and_city_colored_by_match():
     themes, cities = ("DX", f"テーマ{EVIL}"), ("テスト市", "サンプル町")
     matches = iter(("strong", "weak", "none", "strong"))
     cells = tuple(Cell(t, c, next(matches), 3, None) for t in themes for c in cities)
-    out = ui.heatmap_svg(Matrix(themes, cities, cells))
+    out = render.heatmap_svg(Matrix(themes, cities, cells))
     parsed = assert_inert(out)
     assert out.count('class="rs-hm-cell') == 4
     assert ("data-theme", f"テーマ{EVIL}") in parsed.attrs
     for match in ("strong", "weak", "none"):
-        assert f"fill:{ui.HEAT[match][0]}" in out
+        assert f"fill:{render.HEAT[match][0]}" in out
     assert "× 該当なし" in out and "◎ 3件" in out and "○ 3件" in out
 
 
 def test_documents_table_escapes():
-    out = ui.documents_html([{"id": "d", "city": EVIL, "title": "t", "passages": 3, "source": "a.txt"}])
+    out = render.documents_html([{"id": "d", "city": EVIL, "title": "t", "passages": 3, "source": "a.txt"}])
     assert_inert(out)
     assert "<td" in out and "&lt;script&gt;" in out
-    assert "no documents" in ui.documents_html([])
+    assert "no documents" in render.documents_html([])
 
 
 def test_parse_themes():
@@ -231,6 +232,14 @@ def test_launch_options_follow_settings():
     assert options["server_name"] == "127.0.0.1" and options["server_port"] == 8123
     assert options["auth"] == ("a", "b") and options["share"] is False
     assert options["max_file_size"] == "3mb"
+
+
+def test_css_and_js_come_from_the_package_data():
+    assert ui.launch_options(Settings())["css"] == ui.CSS and ".rs-card {" in ui.CSS
+    assert set(ui.JS) == {"counterparts", "pick_cell", "confirm_remove"}
+    assert "trigger('counterparts'" in ui.JS["counterparts"] and "trigger('pick_cell'" in ui.JS["pick_cell"]
+    assert repr(ui.CANCELLED) in ui.JS["confirm_remove"]
+    assert not ui.JS["confirm_remove"].startswith("//")  # the section's comment is not passed on
 
 
 # ---------------------------------------------------------------- the app over the fixture index
@@ -437,4 +446,79 @@ def test_compare_matches_the_library(shared_index, searcher):
         assert f'data-city="{col.city}"' in out
         assert f"rs-badge-{col.match}" in out
         for x in col.hits:
-            assert f'data-passage-id="{ui.esc(x.passage.id)}"' in out
+            assert f'data-passage-id="{render.esc(x.passage.id)}"' in out
+
+
+# ---------------------------------------------------------------- index changes made outside the app
+
+
+def add_outside(built, name: str = "koriyama.txt") -> None:
+    """What `reform-search add` in a terminal does while the UI runs: a new live index generation."""
+    add_document(
+        settings_for(built),
+        "郡山市の架空の改革。\n\n・ペーパーレス会議を全庁で始める\n".encode(),
+        name,
+        embedder=FakeEmbedder(32),
+        city="郡山市",
+        title="郡山市 架空の計画",
+    )
+
+
+def test_a_request_reloads_an_index_changed_outside_the_app(built_index):
+    h = handlers_for(built_index)
+    old = h.state.searcher
+    assert all(isinstance(x, type(gr.skip())) for x in h.on_load())
+    add_outside(built_index)
+    assert h.state.searcher is old  # nothing is reloaded until a request comes
+    out, _ = h.on_compare("ペーパーレス会議", ["郡山市", "テスト市"], 1)
+    assert 'data-city="郡山市"' in out
+    assert h.state.searcher is not old and "郡山市" in h.state.searcher.cities
+    assert h.state.searcher.index.path == current_generation(built_index.index_dir)
+    refreshed = h.on_load()  # a page opened now gets the new city in its pickers
+    assert len(refreshed) == ui.REFRESHED and "郡山市" in refreshed[1] and "3 市町村" in refreshed[2]
+    assert ("郡山市", "郡山市") in refreshed[3]["choices"]
+
+
+def test_many_requests_that_notice_a_change_reload_once(built_index):
+    h = handlers_for(built_index)
+    reloads = []
+    reload = h.state.reload
+
+    def slow_reload():
+        reloads.append(threading.current_thread().name)
+        time.sleep(0.3)  # long enough for every request to notice the change while it runs
+        reload()
+
+    h.state.reload = slow_reload
+    add_outside(built_index)
+    start = threading.Barrier(8)
+    results, errors = [], []
+
+    def search():
+        start.wait(10)
+        try:
+            results.append(h.on_search("テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 5)[0])
+        except BaseException as e:
+            errors.append(e)
+
+    workers = [threading.Thread(target=search) for _ in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    assert not errors and len(results) == 8 and all("テレワーク" in r for r in results)
+    assert len(reloads) == 1
+    assert "郡山市" in h.state.searcher.cities
+    h.on_search("テレワーク", ["テスト市"], [], [], "lexical", 5)
+    assert len(reloads) == 1  # loaded now: no more reloads
+
+
+def test_no_reload_while_the_app_is_indexing(built_index):
+    h = handlers_for(built_index)
+    old = h.state.searcher
+    add_outside(built_index)
+    with h.state.indexing():  # an upload in the app holds the lock and reloads when it is done
+        out, _ = h.on_search("テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 5)
+        assert "テレワーク" in out and h.state.searcher is old
+    h.on_search("テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 5)
+    assert h.state.searcher is not old and "郡山市" in h.state.searcher.cities

@@ -141,6 +141,15 @@ def run_compare(page, url: str, query: str) -> None:
     page.wait_for_function(ARRIVED, arg="#compare-results")
 
 
+def run_search(page, url: str, query: str) -> None:
+    page.goto(url)
+    page.click("#tab-search-button")
+    page.locator("#search-query textarea").fill(query)
+    page.click("#search-go")
+    page.wait_for_function("document.querySelectorAll('#search-results .rs-card').length > 0", timeout=60_000)
+    page.wait_for_function(ARRIVED, arg="#search-results")
+
+
 def test_compare_shows_the_cities_side_by_side(page, real_app):
     run_compare(page, real_app, QUERY)
     columns = page.locator("#compare-results .rs-col")
@@ -197,12 +206,7 @@ def test_counterparts_show_passages_of_the_other_city(page, real_app):
 
 
 def test_search_themes_and_corpus_tabs(page, real_app):
-    page.goto(real_app)
-    page.click("#tab-search-button")
-    page.locator("#search-query textarea").fill("電子決裁")
-    page.click("#search-go")
-    page.wait_for_function("document.querySelectorAll('#search-results .rs-card').length > 0", timeout=60_000)
-    page.wait_for_function(ARRIVED, arg="#search-results")
+    run_search(page, real_app, "電子決裁")
     cards = page.locator("#search-results .rs-card")
     assert cards.count() == 10
     assert cards.first.locator(".rs-city-chip").inner_text() in CITIES
@@ -238,12 +242,7 @@ def test_search_themes_and_corpus_tabs(page, real_app):
 
 
 def test_document_text_is_shown_as_text(page, html_app):
-    page.goto(html_app)
-    page.click("#tab-search-button")
-    page.locator("#search-query textarea").fill("電子決裁 テレワーク")
-    page.click("#search-go")
-    page.wait_for_function("document.querySelectorAll('#search-results .rs-card').length > 0", timeout=30_000)
-    page.wait_for_function(ARRIVED, arg="#search-results")
+    run_search(page, html_app, "電子決裁 テレワーク")
     results = page.locator("#search-results")
     text = results.inner_text()
     for literal in ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "${1+1}", "{{value}}"):

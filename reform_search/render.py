@@ -1,0 +1,280 @@
+"""HTML of the web UI's views: Hits, Columns, Comparisons and Matrices as safe HTML fragments.
+
+Pure functions of library results. Every piece of document text (and every value that can come from a
+user: queries, cities, file names) is escaped before it is inserted; the only markup is the builders' own.
+
+    card / column               one passage; one city's column with its match badge
+    comparison_html             a comparison: one column per city, side by side
+    counterparts_html           a passage and its counterparts in the other cities
+    hits_html                   search results
+    heatmap_svg / cell_html     the theme × city matrix and the passages of one cell
+    documents_html, status_html the indexed documents; what is loaded
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from reform_search.export import MATCH_MARK
+from reform_search.output import snippet
+from search.compare import Column, Comparison, Counterparts
+from search.engine import Searcher
+from search.hit import Hit
+from search.themes import Matrix
+
+MATCH_JA = {"strong": "該当あり", "weak": "関連あり", "none": "該当なし"}
+EXCERPT_CHARS = 180
+
+
+def esc(value: object) -> str:
+    """Text (or None) as HTML text or attribute value: &, <, >, " and ' escaped."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def highlight(text: str, terms: Sequence[str]) -> str:
+    """Escaped text with each occurrence of the matched terms wrapped in <mark> (longest term first)."""
+    terms = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
+    if not terms:
+        return esc(text)
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    out, last = [], 0
+    for m in pattern.finditer(text):
+        out += [esc(text[last : m.start()]), f'<mark class="rs-hl">{esc(m.group())}</mark>']
+        last = m.end()
+    out.append(esc(text[last:]))
+    return "".join(out)
+
+
+def badge(match: str) -> str:
+    """The match label: ◎ 該当あり strong, ○ 関連あり weak, × 該当なし none."""
+    return (
+        f'<span class="rs-badge rs-badge-{esc(match)}">{MATCH_MARK[match]} {MATCH_JA[match]}'
+        f' <span class="rs-en">{esc(match)}</span></span>'
+    )
+
+
+def source_line(hit: Hit, score: bool = True) -> str:
+    """Where a passage comes from: document, fiscal year, page, lines; and its score."""
+    p = hit.passage
+    where = [f"「{esc(p.document)}」"]
+    if p.fiscal_year:
+        where.append(f"{p.fiscal_year}年度")
+    if p.page:
+        where.append(f"p.{p.page}")
+    if p.line_start:
+        where.append(f"{p.line_start}–{p.line_end}行 / lines")
+    tail = f' <span class="rs-score">score {hit.score:.4f}</span>' if score else ""
+    return f'<div class="rs-source">出典 / source: {" · ".join(where)}{tail}</div>'
+
+
+def section_label(section: str) -> str:
+    """A section path for display: ⑴…⒇ as (1)…(20), which every Japanese font can draw."""
+    return re.sub("[\u2474-\u2487]", lambda m: unicodedata.normalize("NFKC", m.group()), section)
+
+
+def _full_text(hit: Hit) -> str:
+    p = hit.passage
+    if p.fields:  # a table row: its fields under their labels
+        rows = "".join(
+            f"<dt>{esc(label)}</dt><dd>{highlight(value, hit.matched)}</dd>" for label, value in p.fields
+        )
+        return f'<dl class="rs-fields">{rows}</dl>'
+    return f'<div class="rs-full">{highlight(p.text, hit.matched)}</div>'
+
+
+def card(hit: Hit, *, with_city: bool = False, action: bool = True, score: bool = True) -> str:
+    """One passage as a card: title, section, 所管課, highlighted excerpt (full text on demand), source."""
+    p = hit.passage
+    title = p.initiative or (p.section.split(" > ")[-1] if p.section else "")
+    excerpt = snippet(p.text, hit.matched, EXCERPT_CHARS)
+    text = f'<p class="rs-text">{highlight(excerpt, hit.matched)}</p>'
+    head = [f'<span class="rs-rank">{hit.rank}</span>'] if hit.rank else []
+    if with_city:
+        head.append(f'<span class="rs-city-chip">{esc(p.city)}</span>')
+    # A passage without a heading (a list item, a paragraph) leads with its own text.
+    head.append(f'<span class="rs-title">{esc(title)}</span>' if title else text)
+    parts = [f'<div class="rs-card-head">{"".join(head)}</div>']
+    if p.section and p.section != title:
+        parts.append(f'<div class="rs-section">{esc(section_label(p.section))}</div>')
+    if p.department:
+        parts.append(f'<div class="rs-dept">所管課 / department: {esc(p.department)}</div>')
+    if title:
+        parts.append(text)
+    if p.fields or " ".join(p.text.split()) != excerpt:
+        parts.append(f"<details><summary>全文 / full text</summary>{_full_text(hit)}</details>")
+    parts.append(source_line(hit, score))
+    if action:
+        parts.append(
+            f'<button type="button" class="rs-cp-btn" data-passage="{esc(p.id)}">'
+            "他市の類似取組 / counterparts →</button>"
+        )
+    return f'<article class="rs-card" data-passage-id="{esc(p.id)}">{"".join(parts)}</article>'
+
+
+def column(col: Column, city_en: str = "", *, action: bool = True) -> str:
+    """One city's column: name, match badge, then its best passages (or 該当なし, plainly)."""
+    en = f' <span class="rs-city-en">{esc(city_en)}</span>' if city_en else ""
+    count = f"{col.matching} 件が該当 / matching" if col.match != "none" else ""
+    head = (
+        f'<header class="rs-col-head"><h3 class="rs-city">{esc(col.city)}{en}</h3>{badge(col.match)}'
+        f'<span class="rs-meta">{count}</span></header>'
+    )
+    cards = "".join(card(h, action=action) for h in col.hits)
+    if col.match == "none":
+        body = (
+            '<p class="rs-none">該当なし — この市の資料に該当する取組は見つかりませんでした。'
+            '<br><span class="rs-en">No matching initiative in this city\'s documents.</span></p>'
+        )
+        if cards:
+            body += (
+                f'<details class="rs-closest"><summary>参考: 最も近い箇所 / closest passages '
+                f"(not a match)</summary>{cards}</details>"
+            )
+    else:
+        body = cards or '<p class="rs-none">—</p>'
+    return (
+        f'<section class="rs-col rs-col-{esc(col.match)}" data-city="{esc(col.city)}">{head}{body}</section>'
+    )
+
+
+def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -> str:
+    """The comparison: one column per city, side by side (a CSS grid that stacks on narrow screens)."""
+    city_en = city_en or {}
+    cols = "".join(column(c, city_en.get(c.city, "")) for c in result.columns)
+    return (
+        f'<div class="rs-result" data-query="{esc(result.query)}">'
+        f'<div class="rs-query">「{esc(result.query)}」の比較 / comparison</div>'
+        f'<div class="rs-grid">{cols}</div></div>'
+    )
+
+
+def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = None) -> str:
+    """A passage and its counterparts in the other cities, one column per city."""
+    city_en = city_en or {}
+    src = result.source.passage
+    name = src.initiative or snippet(src.text, (), 40)
+    cols = "".join(column(c, city_en.get(c.city, ""), action=False) for c in result.columns)
+    if not cols:
+        cols = '<p class="rs-none">他の市の資料がありません / no other city is indexed.</p>'
+    return (
+        f'<div class="rs-cp-panel" data-source="{esc(src.id)}">'
+        f'<h3 class="rs-cp-title">他市の類似取組 / counterparts: {esc(src.city)}「{esc(name)}」</h3>'
+        f'<div class="rs-cp-source">{card(result.source, action=False, score=False)}</div>'
+        f'<div class="rs-grid">{cols}</div></div>'
+    )
+
+
+def hits_html(query: str, hits: Sequence[Hit]) -> str:
+    """Search results as a list of cards with the city on each."""
+    if not hits:
+        return f'<p class="rs-none">「{esc(query)}」に該当する箇所はありません / no passages match.</p>'
+    cards = "".join(card(h, with_city=True) for h in hits)
+    head = f'<div class="rs-query">「{esc(query)}」: {len(hits)} 件 / hits</div>'
+    return f'<div class="rs-hits">{head}{cards}</div>'
+
+
+HEAT = {"strong": ("#0f766e", "#ffffff"), "weak": ("#99e0cf", "#134e4a"), "none": ("#eef1f4", "#475569")}
+
+
+def _text_width(text: str, size: float) -> float:
+    """Rough rendered width: full-width characters take a full em, others about half."""
+    return sum(size if ord(c) > 0x2E7F else size * 0.6 for c in text)
+
+
+def heatmap_svg(matrix: Matrix) -> str:
+    """The theme × city matrix as an SVG heatmap: cells colored by match, labeled with the count."""
+    size, cell_h, pad, head_h = 14, 40, 10, 34
+    n = max(len(matrix.cities), 1)
+    cell_w = max(120, min(220, 640 // n), *(_text_width(c, size) + 2 * pad for c in matrix.cities))
+    label_w = max([_text_width(t, size) for t in matrix.themes] + [80]) + 2 * pad
+    legend_w = 3 * 170
+    width = max(label_w + cell_w * n, label_w + legend_w)
+    height = head_h + cell_h * len(matrix.themes) + 40
+    out = [
+        f'<svg class="rs-heatmap" viewBox="0 0 {width:.0f} {height}" width="{width:.0f}" height="{height}" '
+        'role="img" aria-label="テーマ × 市 / theme × city" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for j, city in enumerate(matrix.cities):
+        x = label_w + j * cell_w + cell_w / 2
+        out.append(f'<text x="{x:.0f}" y="22" class="rs-hm-col" text-anchor="middle">{esc(city)}</text>')
+    for i, theme in enumerate(matrix.themes):
+        y = head_h + i * cell_h
+        out.append(
+            f'<text x="{label_w - pad:.0f}" y="{y + cell_h / 2 + 5:.0f}" class="rs-hm-row" '
+            f'text-anchor="end">{esc(theme)}</text>'
+        )
+        for j, city in enumerate(matrix.cities):
+            c = matrix.cell(theme, city)
+            fill, ink = HEAT[c.match]
+            x = label_w + j * cell_w
+            label = f"{MATCH_MARK[c.match]} {c.count}件" if c.match != "none" else "× 該当なし"
+            tip = f"{theme} × {city}: {MATCH_JA[c.match]} ({c.match}), {c.count}"
+            out.append(
+                f'<g class="rs-hm-cell rs-hm-{c.match}" data-theme="{esc(theme)}" data-city="{esc(city)}" '
+                f'role="button" tabindex="0"><title>{esc(tip)}</title>'
+                f'<rect x="{x + 2:.0f}" y="{y + 2}" width="{cell_w - 4:.0f}" height="{cell_h - 4}" rx="5" '
+                f'style="fill:{fill}"/><text x="{x + cell_w / 2:.0f}" y="{y + cell_h / 2 + 5:.0f}" '
+                f'style="fill:{ink}" text-anchor="middle" class="rs-hm-val">{esc(label)}</text></g>'
+            )
+    y, x = height - 14, label_w
+    for match in ("strong", "weak", "none"):
+        fill, _ = HEAT[match]
+        out.append(
+            f'<rect x="{x:.0f}" y="{y - 12}" width="16" height="16" rx="3" style="fill:{fill}" '
+            'stroke="#94a3b8"/>'
+            f'<text x="{x + 22:.0f}" y="{y + 1}" class="rs-hm-legend">'
+            f"{MATCH_MARK[match]} {MATCH_JA[match]} {match}</text>"
+        )
+        x += 170
+    out.append("</svg>")
+    return (
+        '<div class="rs-heatmap-wrap"><div class="rs-note">セルをクリックすると該当箇所を表示 / '
+        "click a cell to see its passages (件 = passages that match on their own)</div>"
+        + "".join(out)
+        + "</div>"
+    )
+
+
+def cell_html(theme: str, col: Column) -> str:
+    """The passages behind one theme × city cell."""
+    return (
+        f'<div class="rs-cell-panel"><div class="rs-query">テーマ / theme「{esc(theme)}」 × '
+        f"{esc(col.city)}</div>{column(col, action=False)}</div>"
+    )
+
+
+def status_html(searcher: Searcher) -> str:
+    """One line about what is loaded."""
+    docs = searcher.index.documents
+    return (
+        f'<div class="rs-status">{len(searcher.cities)} 市町村 / cities · {len(docs)} 資料 / documents · '
+        f"{len(searcher.passages)} 箇所 / passages</div>"
+    )
+
+
+DOC_COLUMNS = (
+    ("city", "市町村 / city"),
+    ("title", "資料 / title"),
+    ("fiscal_year", "年度 / FY"),
+    ("kind", "種類 / kind"),
+    ("passages", "箇所 / passages"),
+    ("source", "ファイル / source"),
+    ("id", "ID"),
+)
+
+
+def documents_html(documents: Sequence[dict]) -> str:
+    """The indexed documents as a table (every value escaped)."""
+    if not documents:
+        return '<p class="rs-none">索引に資料がありません / no documents are indexed.</p>'
+    head = "".join(f"<th>{esc(label)}</th>" for _, label in DOC_COLUMNS)
+    rows = "".join(
+        "<tr>"
+        + "".join(f'<td class="rs-td-{k}">{esc(d.get(k) or "")}</td>' for k, _ in DOC_COLUMNS)
+        + "</tr>"
+        for d in documents
+    )
+    return f'<table class="rs-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'

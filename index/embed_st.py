@@ -1,7 +1,14 @@
-"""The sentence-transformers embedder: any model name or local path, offline unless the user opts in."""
+"""The sentence-transformers embedder: any model name or local path, offline unless the user opts in.
+
+Bulk embedding: `device="cuda"` with `precision="fp16"` on a GPU; `devices=["cuda:0", "cuda:1"]` splits
+each batch of passages across one worker process per device (sentence-transformers' multi-process pool).
+Neither changes the embedder's name, so an index embedded on a GPU is served with the same model anywhere.
+"""
 
 from __future__ import annotations
 
+import atexit
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,9 +24,18 @@ _DOCUMENT_PROMPTS = ("document", "passage", "corpus")
 class SentenceTransformerEmbedder:
     """A SentenceTransformer model; uses the model's own query/document prompts when it defines them."""
 
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model: str,
+        device: str = "cpu",
+        batch_size: int = 32,
+        precision: str = "fp32",
+        devices: str | Sequence[str] = (),
+    ) -> None:
         if batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        self.devices = parse_devices(devices)
+        _check_precision(precision, [device, *self.devices])
         local = _local_dir(model)
         # We never reach a model hub unless the user opted in with HF_HUB_OFFLINE=0. The env var covers a
         # first import of huggingface_hub; local_files_only covers one that was imported before us.
@@ -28,7 +44,8 @@ class SentenceTransformerEmbedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        _check_device(torch, device)
+        for d in dict.fromkeys([device, *self.devices]):
+            _check_device(torch, d)
         try:
             self._model = SentenceTransformer(str(local or model), device=device, local_files_only=offline)
         except (OSError, ValueError) as err:
@@ -41,9 +58,15 @@ class SentenceTransformerEmbedder:
             raise ValueError(
                 f"model {model!r} not found locally; pass a local path or pre-download it{hint}"
             ) from None
+        if precision == "fp16":
+            self._model.half()
+        # Device and precision stay out of the name: the vectors are the same model's, so an index built
+        # on a GPU in fp16 is served with fp32 on a CPU (cosines agree to about 1e-3).
         self.name = f"sentence-transformers/{local or model}"
         self.dim = _dimension(self._model)
         self.batch_size = batch_size
+        self.precision = precision
+        self._pool: dict | None = None
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries with the model's "query" prompt, if it has one: (n, dim) float32, normalized."""
@@ -55,9 +78,29 @@ class SentenceTransformerEmbedder:
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages with the model's document prompt, if it has one: (n, dim) float32, normalized."""
         texts = as_text_list(texts)
+        pooled = {}
+        if len(self.devices) > 1 and len(texts) >= len(self.devices):
+            # One chunk per device, each encoded in one batch: the caller's batch is split evenly.
+            chunk = math.ceil(len(texts) / len(self.devices))
+            pooled = {"pool": self._start_pool(), "chunk_size": chunk, "batch_size": chunk}
         if hasattr(self._model, "encode_document"):
-            return self._encode(self._model.encode_document, texts)
-        return self._encode(self._model.encode, texts, prompt_name=self._prompt(_DOCUMENT_PROMPTS))
+            return self._encode(self._model.encode_document, texts, **pooled)
+        return self._encode(self._model.encode, texts, prompt_name=self._prompt(_DOCUMENT_PROMPTS), **pooled)
+
+    def _start_pool(self) -> dict:
+        if self._pool is None:
+            # Workers get a copy of the model, and the model itself is moved to the CPU (queries and
+            # small batches then run there): that is how sentence-transformers shares it with them.
+            self._pool = self._model.start_multi_process_pool(list(self.devices))
+            atexit.register(self.close)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes of `devices`, if any were started (also done at exit)."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            self._model.stop_multi_process_pool(pool)
+            atexit.unregister(self.close)
 
     def _prompt(self, keys: tuple[str, ...]) -> str | None:
         # Only for sentence-transformers < 5, which has no encode_query / encode_document.
@@ -67,9 +110,9 @@ class SentenceTransformerEmbedder:
     def _encode(self, encode, texts: list[str], **kwargs) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        kwargs.setdefault("batch_size", self.batch_size)
         vectors = encode(
             texts,
-            batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
@@ -87,6 +130,24 @@ def _local_dir(model: str) -> Path | None:
     if model.startswith(("/", ".", "~")) or model.count("/") > 1:
         raise ValueError(f"model {model!r} not found locally; pass a local path or pre-download it")
     return None
+
+
+def parse_devices(devices: str | Sequence[str]) -> tuple[str, ...]:
+    """Devices from "cuda:0,cuda:1" (or a list); empty when none are given."""
+    items = devices.split(",") if isinstance(devices, str) else list(devices)
+    return tuple(d.strip() for d in items if d.strip())
+
+
+def _check_precision(precision: str, devices: Sequence[str]) -> None:
+    if precision not in ("fp32", "fp16"):
+        raise ValueError(f"precision {precision!r} is not one of: fp32, fp16")
+    if precision == "fp16":
+        cpu = [d for d in devices if not d.startswith("cuda")]
+        if cpu:
+            raise ValueError(
+                f"precision fp16 needs CUDA devices, but {cpu[0]!r} is not one; "
+                "use --precision fp32, or --device cuda (and CUDA devices in --devices)"
+            )
 
 
 def _check_device(torch, device: str) -> None:

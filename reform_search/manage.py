@@ -21,7 +21,14 @@ Progress = Callable[[int, int], None] | None
 def embedder_for(settings: Settings) -> Embedder:
     """The embedder the settings name."""
     # Looked up on the module at call time, so that tests can swap in a fake embedder.
-    return embed.make_embedder(settings.embedder, settings.model, settings.device, settings.batch_size)
+    return embed.make_embedder(
+        settings.embedder,
+        settings.model,
+        settings.device,
+        settings.batch_size,
+        precision=settings.precision,
+        devices=settings.devices,
+    )
 
 
 def limits_for(settings: Settings) -> Limits:

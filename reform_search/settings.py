@@ -45,6 +45,17 @@ class Settings:
     )
     device: str = _setting("cpu", "Device for the sentence-transformers backend (cpu, cuda, cuda:0, mps).")
     batch_size: int = _setting(32, "Passages per embedding batch while indexing.")
+    precision: str = _setting(
+        "fp32",
+        "Weights of the sentence-transformers model while embedding: fp32, or fp16 (CUDA devices only; "
+        "faster on a GPU, and the index stays usable with fp32 elsewhere).",
+        ("fp32", "fp16"),
+    )
+    devices: str = _setting(
+        "",
+        "Devices for bulk embedding with sentence-transformers, comma-separated (e.g. cuda:0,cuda:1): "
+        "each batch is split across one worker process per device. Empty: `device` only.",
+    )
     dense_index: str = _setting(
         "auto",
         "FAISS index: 'flat' (exact inner product), 'hnsw' (approximate), "

@@ -35,6 +35,8 @@ class SentenceTransformerEmbedder:
         if batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
         self.devices = parse_devices(devices)
+        if len(self.devices) == 1:  # one device listed is simply the device to use
+            device, self.devices = self.devices[0], ()
         _check_precision(precision, [device, *self.devices])
         local = _local_dir(model)
         # We never reach a model hub unless the user opted in with HF_HUB_OFFLINE=0. The env var covers a
@@ -61,7 +63,8 @@ class SentenceTransformerEmbedder:
         if precision == "fp16":
             self._model.half()
         # Device and precision stay out of the name: the vectors are the same model's, so an index built
-        # on a GPU in fp16 is served with fp32 on a CPU (cosines agree to about 1e-3).
+        # on a GPU in fp16 is served with fp32 on a CPU (MiniLM's fp16 and fp32 vectors of a text differ
+        # by about 1e-3 in cosine).
         self.name = f"sentence-transformers/{local or model}"
         self.dim = _dimension(self._model)
         self.batch_size = batch_size
@@ -79,7 +82,7 @@ class SentenceTransformerEmbedder:
         """Embed passages with the model's document prompt, if it has one: (n, dim) float32, normalized."""
         texts = as_text_list(texts)
         pooled = {}
-        if len(self.devices) > 1 and len(texts) >= len(self.devices):
+        if self.devices and len(texts) >= len(self.devices):
             # One chunk per device, each encoded in one batch: the caller's batch is split evenly.
             chunk = math.ceil(len(texts) / len(self.devices))
             pooled = {"pool": self._start_pool(), "chunk_size": chunk, "batch_size": chunk}

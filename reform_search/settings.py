@@ -54,7 +54,7 @@ class Settings:
     devices: str = _setting(
         "",
         "Devices for bulk embedding with sentence-transformers, comma-separated (e.g. cuda:0,cuda:1): "
-        "each batch is split across one worker process per device. Empty: `device` only.",
+        "each batch is split across one worker process per device. One device: that device. Empty: `device`.",
     )
     dense_index: str = _setting(
         "auto",

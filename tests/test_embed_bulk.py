@@ -19,6 +19,12 @@ pytestmark = pytest.mark.usefixtures("clean_env")
 PASSAGES = [f"第{i}回 行政改革推進本部会議で電子決裁とテレワークの進捗を報告した。" for i in range(24)]
 
 
+@pytest.mark.parametrize("devices", ["mps", "cuda:0,mps"])
+def test_fp16_is_refused_for_a_single_listed_device_too(devices):
+    with pytest.raises(ValueError, match="precision fp16 needs CUDA devices, but 'mps'"):
+        make_embedder("sentence-transformers", "no-such/model", "cuda", precision="fp16", devices=devices)
+
+
 def test_devices_are_read_from_a_comma_separated_setting():
     assert parse_devices("cuda:0, cuda:1,") == ("cuda:0", "cuda:1")
     assert parse_devices(["cpu", "cpu"]) == ("cpu", "cpu")

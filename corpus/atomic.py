@@ -35,3 +35,24 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def remove_stale_temps(directory: Path) -> None:
+    """Delete temporary files of `replace_atomic` (".name.tmp<pid>") whose writer is no longer running."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return
+    for path in directory.iterdir():
+        head, sep, pid = path.name.rpartition(".tmp")
+        if path.name.startswith(".") and sep and pid.isdigit() and head and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True

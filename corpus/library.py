@@ -20,7 +20,7 @@ import tomllib
 import unicodedata
 from pathlib import Path
 
-from corpus.atomic import write_text_atomic
+from corpus.atomic import remove_stale_temps, write_text_atomic
 from corpus.document import (
     Document,
     load_corpus,
@@ -174,7 +174,9 @@ class Library:
         self.prune()
 
     def prune(self) -> None:
-        """Delete stored files that the manifest no longer names."""
+        """Delete stored files that the manifest no longer names, and temporary files of dead writers."""
+        remove_stale_temps(self.root)
+        remove_stale_temps(self.files)
         if not self.files.is_dir():
             return
         named = {Path(str(e.get("file") or f"{e['id']}.txt")).name for e in self._read().get("document", [])}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from corpus.atomic import remove_stale_temps
 from corpus.document import Document, load_corpus
 from corpus.extract import Limits
 from corpus.library import Library, all_documents
@@ -45,6 +46,9 @@ def index_all(
     settings: Settings, rebuild: bool = False, progress: Progress = None, embedder: Embedder | None = None
 ) -> BuildReport:
     """Bring the index up to date with the corpus and the added documents."""
+    library = Library(settings.index_dir)
+    for directory in (library.root, library.files):  # what a killed `add` left behind
+        remove_stale_temps(directory)
     return build_index(
         settings.index_dir,
         all_documents(settings.corpus, settings.index_dir),

@@ -1,7 +1,14 @@
-"""Okapi BM25 (Lucene variant) over pre-tokenized documents, with scores precomputed per term."""
+"""Okapi BM25 (Lucene variant) over pre-tokenized documents, with scores precomputed per term.
+
+Postings are CSR arrays (`indptr[t]:indptr[t+1]` slices `doc_ids` and `weights`), built with one
+vectorized sort rather than a loop over documents, and memory-mapped on load. The vocabulary is an
+array of sorted 64-bit term hashes plus the terms' UTF-8 bytes: a query term is found by binary search
+and checked byte for byte, so no dictionary of Python strings is built when an index is opened.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -14,14 +21,75 @@ from index.topk import top_k
 
 K1 = 1.2
 B = 0.75
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: vocabulary as hashes + UTF-8 bytes, columns in hash order
 META_FILE = "bm25.json"
 ARRAY_FILES = {
     "indptr": "bm25_indptr.npy",
     "doc_ids": "bm25_doc_ids.npy",
     "weights": "bm25_weights.npy",
+    "term_hashes": "bm25_term_hashes.npy",
+    "term_offsets": "bm25_term_offsets.npy",
+    "term_bytes": "bm25_term_bytes.npy",
+}
+DTYPES = {
+    "indptr": np.int64,
+    "doc_ids": np.int32,
+    "weights": np.float32,
+    "term_hashes": np.uint64,
+    "term_offsets": np.int64,
+    "term_bytes": np.uint8,
 }
 REBUILD_HINT = "rebuild with `reform-search index --rebuild`"
+
+
+def term_hash(term: str) -> int:
+    """A stable 64-bit hash of a term (Python's own hash() is salted per process)."""
+    return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+class Vocabulary:
+    """Terms by column: sorted hashes (`hashes[c]` is column c's) and the terms' bytes, all plain arrays."""
+
+    def __init__(self, hashes: np.ndarray, offsets: np.ndarray, data: np.ndarray) -> None:
+        self.hashes = hashes
+        self.offsets = offsets
+        self.data = data
+
+    @classmethod
+    def from_terms(cls, terms: Sequence[str]) -> tuple[Vocabulary, np.ndarray]:
+        """The vocabulary of distinct `terms`, and the column each input position was given."""
+        hashes = np.fromiter((term_hash(t) for t in terms), dtype=np.uint64, count=len(terms))
+        order = np.argsort(hashes, kind="stable")
+        encoded = [terms[i].encode("utf-8") for i in order]
+        offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        column_of = np.empty(len(terms), dtype=np.int64)
+        column_of[order] = np.arange(len(terms))
+        return cls(hashes[order], offsets, data), column_of
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def column(self, term: str) -> int | None:
+        """The column of `term`, or None when no document contains it."""
+        h = np.uint64(term_hash(term))
+        at = int(np.searchsorted(self.hashes, h))
+        encoded = term.encode("utf-8")
+        # Terms whose hashes collide sit side by side; the bytes tell them apart.
+        while at < len(self.hashes) and self.hashes[at] == h:
+            if self.data[self.offsets[at] : self.offsets[at + 1]].tobytes() == encoded:
+                return at
+            at += 1
+        return None
+
+    def term(self, column: int) -> str:
+        """The term of one column."""
+        return self.data[self.offsets[column] : self.offsets[column + 1]].tobytes().decode("utf-8")
+
+    def terms(self) -> list[str]:
+        """Every term, in column order."""
+        return [self.term(c) for c in range(len(self))]
 
 
 class BM25:
@@ -29,7 +97,7 @@ class BM25:
 
     def __init__(
         self,
-        vocab: Sequence[str],
+        terms: Vocabulary,
         indptr: np.ndarray,
         doc_ids: np.ndarray,
         weights: np.ndarray,
@@ -38,7 +106,7 @@ class BM25:
         k1: float = K1,
         b: float = B,
     ) -> None:
-        self.vocab = {term: column for column, term in enumerate(vocab)}
+        self.terms = terms
         self.indptr = indptr
         self.doc_ids = doc_ids
         self.weights = weights
@@ -47,44 +115,70 @@ class BM25:
         self.k1 = k1
         self.b = b
 
+    @property
+    def vocab(self) -> dict[str, int]:
+        """{term: column}, decoded from the arrays (for inspection; searches never build it)."""
+        return {term: column for column, term in enumerate(self.terms.terms())}
+
     @classmethod
     def build(cls, docs: Sequence[Sequence[str]], k1: float = K1, b: float = B) -> BM25:
         """Index token lists; the whole BM25 formula is evaluated here so queries only add weights."""
-        if not k1 >= 0:
-            raise ValueError(f"k1 of {k1} is invalid; use a value >= 0 (default {K1})")
-        if not 0 <= b <= 1:
-            raise ValueError(f"b of {b} is invalid; use a value between 0 and 1 (default {B})")
         vocab: dict[str, int] = {}
-        terms: list[int] = []
-        docs_of: list[int] = []
-        tfs: list[int] = []
+        ids: list[int] = []
         lengths = np.zeros(len(docs), dtype=np.int64)
         for d, doc in enumerate(docs):
             if isinstance(doc, str):
                 raise ValueError(f"document {d} is a str, not a token list; tokenize it before indexing")
-            counts = Counter(doc)
-            lengths[d] = sum(counts.values())
-            terms.extend(vocab.setdefault(term, len(vocab)) for term in counts)
-            docs_of.extend([d] * len(counts))
-            tfs.extend(counts.values())
+            ids.extend(vocab.setdefault(term, len(vocab)) for term in doc)
+            lengths[d] = len(doc)
+        return cls.from_token_ids(np.asarray(ids, dtype=np.int64), lengths, list(vocab), k1, b)
 
-        n_docs = len(docs)
-        avgdl = float(lengths.mean()) if n_docs else 0.0
-        term_arr = np.asarray(terms, dtype=np.int64)
-        # Stable sort keeps each term's postings in ascending doc order, as collected.
-        order = np.argsort(term_arr, kind="stable")
-        doc_ids = np.asarray(docs_of, dtype=np.int32)[order]
-        tf = np.asarray(tfs, dtype=np.float64)[order]
-        df = np.bincount(term_arr, minlength=len(vocab))
-        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+    @classmethod
+    def from_token_ids(
+        cls,
+        token_ids: np.ndarray,
+        lengths: np.ndarray,
+        vocab: Sequence[str],
+        k1: float = K1,
+        b: float = B,
+    ) -> BM25:
+        """Index documents given as one flat array of term ids (`vocab[id]` is the term), `lengths[d]`
+        ids per document in order: the path for millions of documents, with no loop over them.
+        """
+        if not k1 >= 0:
+            raise ValueError(f"k1 of {k1} is invalid; use a value >= 0 (default {K1})")
+        if not 0 <= b <= 1:
+            raise ValueError(f"b of {b} is invalid; use a value between 0 and 1 (default {B})")
+        token_ids = np.asarray(token_ids, dtype=np.int64)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if token_ids.ndim != 1 or lengths.ndim != 1 or lengths.sum() != len(token_ids) or (lengths < 0).any():
+            raise ValueError(
+                f"lengths must count the {len(token_ids)} token ids document by document, "
+                f"got {len(lengths)} lengths summing to {int(lengths.sum())}"
+            )
+        if len(token_ids) and (token_ids.min() < 0 or token_ids.max() >= len(vocab)):
+            raise ValueError(f"token ids must index the vocabulary of {len(vocab)} terms")
+        if len(set(vocab)) != len(vocab):
+            raise ValueError("the vocabulary lists a term twice; give each term one id")
+        terms, column_of = Vocabulary.from_terms(vocab)
+        n_docs, n_terms = len(lengths), len(vocab)
+        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        # One sort of (term, doc) keys gives the postings grouped by term, docs ascending, with their tf.
+        keys, tf = np.unique(column_of[token_ids] * max(n_docs, 1) + doc_of, return_counts=True)
+        term_of = keys // max(n_docs, 1)
+        doc_ids = (keys - term_of * max(n_docs, 1)).astype(np.int32)
+        df = np.bincount(term_of, minlength=n_terms)
+        indptr = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
 
+        avgdl = float(lengths.mean()) if n_docs else 0.0
         idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
         posting_idf = np.repeat(idf, df)
+        tf = tf.astype(np.float64)
         # avgdl is 0 only when every document is empty, and then there are no postings to score.
         norm = 1 - b + b * lengths[doc_ids] / avgdl if len(doc_ids) else np.zeros(0)
         weights = (posting_idf * tf * (k1 + 1) / (tf + k1 * norm)).astype(np.float32)
-        return cls(list(vocab), indptr, doc_ids, weights, n_docs, avgdl, k1, b)
+        return cls(terms, indptr, doc_ids, weights, n_docs, avgdl, k1, b)
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
         """BM25 score of every document; a term repeated in the query counts once per occurrence."""
@@ -92,7 +186,7 @@ class BM25:
             raise ValueError("query is a str, not a token list; tokenize the query first")
         scores = np.zeros(self.n_docs, dtype=np.float32)
         for term, times in Counter(query).items():
-            column = self.vocab.get(term)
+            column = self.terms.column(term)
             if column is None:
                 continue
             start, end = self.indptr[column], self.indptr[column + 1]
@@ -105,7 +199,7 @@ class BM25:
         distinct = set(query)
         found = np.zeros(self.n_docs, dtype=np.float32)
         for term in distinct:
-            column = self.vocab.get(term)
+            column = self.terms.column(term)
             if column is not None:
                 found[self.doc_ids[self.indptr[column] : self.indptr[column + 1]]] += 1
         return found / max(len(distinct), 1)
@@ -131,8 +225,19 @@ class BM25:
         ids = np.flatnonzero(hit)
         return top_k(ids, scores[ids], k)
 
+    def _arrays(self) -> dict[str, np.ndarray]:
+        t = self.terms
+        return {
+            "indptr": self.indptr,
+            "doc_ids": self.doc_ids,
+            "weights": self.weights,
+            "term_hashes": t.hashes,
+            "term_offsets": t.offsets,
+            "term_bytes": t.data,
+        }
+
     def save(self, directory: Path) -> list[str]:
-        """Write bm25.json and three .npy files into `directory`; return the file names written."""
+        """Write bm25.json and the .npy arrays into `directory`; return the file names written."""
         directory = Path(directory)
         if not directory.is_dir():
             raise ValueError(f"cannot save BM25 index: {directory} is not a directory; create it first")
@@ -142,17 +247,18 @@ class BM25:
             "b": self.b,
             "n_docs": self.n_docs,
             "avgdl": self.avgdl,
-            "vocab": list(self.vocab),
+            "terms": len(self.terms),
+            "term_hash": "blake2b-64",
         }
-        for name, array in ((ARRAY_FILES[key], getattr(self, key)) for key in ARRAY_FILES):
-            replace_atomic(directory / name, lambda tmp, a=array: _save_npy(tmp, a))
+        for key, array in self._arrays().items():
+            replace_atomic(directory / ARRAY_FILES[key], lambda tmp, a=array: _save_npy(tmp, a))
         data = json.dumps(meta, ensure_ascii=False).encode("utf-8")
         replace_atomic(directory / META_FILE, lambda tmp: tmp.write_bytes(data))
         return [META_FILE, *ARRAY_FILES.values()]
 
     @classmethod
     def load(cls, directory: Path) -> BM25:
-        """Read an index written by `save`, refusing missing, corrupt or inconsistent files."""
+        """Map an index written by `save` (read-only), refusing missing, corrupt or inconsistent files."""
         directory = Path(directory)
         for name in (META_FILE, *ARRAY_FILES.values()):
             if not (directory / name).is_file():
@@ -168,9 +274,13 @@ class BM25:
                 f"this program reads {FORMAT_VERSION}; {REBUILD_HINT}"
             )
         try:
-            arrays = {key: np.load(directory / name, allow_pickle=False) for key, name in ARRAY_FILES.items()}
+            arrays = {
+                key: np.load(directory / name, mmap_mode="r", allow_pickle=False).view(np.ndarray)
+                for key, name in ARRAY_FILES.items()
+            }
+            terms = Vocabulary(arrays["term_hashes"], arrays["term_offsets"], arrays["term_bytes"])
             index = cls(
-                list(meta["vocab"]),
+                terms,
                 arrays["indptr"],
                 arrays["doc_ids"],
                 arrays["weights"],
@@ -179,22 +289,36 @@ class BM25:
                 float(meta["k1"]),
                 float(meta["b"]),
             )
+            problem = index._inconsistency(int(meta["terms"]))
         except (OSError, ValueError, EOFError, KeyError, TypeError) as error:
             raise _corrupt(directory, error) from error
-        problem = index._inconsistency()
         if problem:
             raise _corrupt(directory, problem)
         return index
 
-    def _inconsistency(self) -> str:
-        """Describe the first way the arrays disagree with each other, or return ''."""
+    def _inconsistency(self, n_terms: int) -> str:
+        """Describe the first way the arrays disagree with each other, or return ''.
+
+        Every check but the last reads a few bytes per term; the last reads the postings once,
+        which also brings them into the page cache before the first query.
+        """
+        arrays = self._arrays()
+        wrong = [f"{k} {a.dtype}" for k, a in arrays.items() if a.dtype != DTYPES[k] or a.ndim != 1]
+        if wrong:
+            return f"unexpected arrays: {', '.join(wrong)}"
         indptr, doc_ids, weights = self.indptr, self.doc_ids, self.weights
-        if indptr.dtype != np.int64 or doc_ids.dtype != np.int32 or weights.dtype != np.float32:
-            return f"unexpected dtypes {indptr.dtype}, {doc_ids.dtype}, {weights.dtype}"
-        if indptr.shape != (len(self.vocab) + 1,) or doc_ids.ndim != 1 or weights.shape != doc_ids.shape:
+        if indptr.shape != (n_terms + 1,) or weights.shape != doc_ids.shape:
             return (
-                f"array shapes {indptr.shape}, {doc_ids.shape}, {weights.shape} disagree with the vocabulary"
+                f"array shapes {indptr.shape}, {doc_ids.shape}, {weights.shape} disagree with the "
+                f"{n_terms} terms"
             )
+        t = self.terms
+        if t.hashes.shape != (n_terms,) or t.offsets.shape != (n_terms + 1,):
+            return f"the vocabulary arrays do not hold {n_terms} terms"
+        if t.offsets[0] != 0 or t.offsets[-1] != len(t.data) or np.any(np.diff(t.offsets) < 0):
+            return "term offsets are out of order"
+        if np.any(np.diff(t.hashes) < 0):
+            return "term hashes are not sorted"
         if indptr[0] != 0 or indptr[-1] != len(doc_ids) or np.any(np.diff(indptr) < 0):
             return "postings offsets are out of order"
         if len(doc_ids) and (doc_ids.min() < 0 or doc_ids.max() >= self.n_docs):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from corpus.split import SPLITTER_VERSION, split_passages
 from index.bm25 import BM25
 from index.cache import EmbeddingCache, embed_with_cache
 from index.calibration import CALIBRATION_VERSION, calibrate
-from index.dense import build_dense_index
+from index.dense import DenseIndex, build_dense_index
 from index.embed import Embedder
 from index.store import MismatchedIndex, check_compatible, read_manifest, save_index
 from index.tokenize import tokenize, tokenizer_info
@@ -107,18 +108,32 @@ def build_index(
         profiles = _profiles(embedded_all[len(passages) :], [len(ts) for ts in parts])
         bm25 = BM25.build([tokenize(p.text) for p in passages])
         dense = build_dense_index(vectors, dense_kind)
-        counts = {d.id: sum(p.doc_id == d.id for p in passages) for d in documents}
-        manifest = {
-            **expected,
-            "package_version": _version(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "dense": {"kind": dense.kind, "setting": dense_kind, **dense.params()},
-            "bm25": {"k1": bm25.k1, "b": bm25.b},
-            "documents": [{**d.meta(), "passages": counts[d.id]} for d in documents],
-            "calibration": calibrate(embedder, vectors, [p.city for p in passages], cache),
-        }
+        counts = Counter(p.doc_id for p in passages)
+        manifest = index_manifest(
+            expected,
+            [{**d.meta(), "passages": counts[d.id]} for d in documents],
+            calibrate(embedder, vectors, [p.city for p in passages], cache),
+            dense,
+            dense_kind,
+            bm25,
+        )
         save_index(index_dir, manifest, passages, vectors, profiles, dense, bm25)
     return BuildReport(len(documents), len(passages), embedded, time.monotonic() - started, True)
+
+
+def index_manifest(
+    expected: dict, documents: list[dict], calibration: dict, dense: DenseIndex, dense_kind: str, bm25: BM25
+) -> dict:
+    """The manifest of a new index: settings it must match, documents, calibration and index parameters."""
+    return {
+        **expected,
+        "package_version": _version(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "dense": {"kind": dense.kind, "setting": dense_kind, **dense.params()},
+        "bm25": {"k1": bm25.k1, "b": bm25.b, "terms": len(bm25.terms)},
+        "documents": documents,
+        "calibration": calibration,
+    }
 
 
 def _up_to_date(manifest: dict, expected: dict, documents: list[Document], dense_kind: str) -> bool:

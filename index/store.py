@@ -2,10 +2,15 @@
 
     INDEX_DIR/
       CURRENT                 name of the live generation (replaced atomically with os.replace)
-      gen-<time>-<pid>/       manifest.json, passages.jsonl, vectors.npy, dense.faiss, bm25*.{json,npy}
+      gen-<time>-<pid>/       manifest.json, passages* (index/passages.py), vectors.npy, profiles.npy,
+                              dense.faiss, bm25*.{json,npy}
 
 A crash while writing leaves CURRENT pointing at the previous complete generation; unfinished
 generations are removed by the next write. Nothing is ever unpickled.
+
+Loading maps files rather than reading them (passages, vectors, profiles, BM25 postings, the FAISS
+index): a million-passage index opens in well under a second and its pages stay in the page cache,
+shared by every process serving it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +31,12 @@ from corpus.atomic import fsync_dir, write_text_atomic
 from corpus.passage import Passage
 from index.bm25 import BM25
 from index.dense import DenseIndex, load_dense_index
+from index.passages import LINES, PassageTable, write_passages
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: passages read on demand (offsets, columns, id hashes); BM25 vocabulary by hash
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
-PASSAGES = "passages.jsonl"
+PASSAGES = LINES
 VECTORS = "vectors.npy"
 PROFILES = "profiles.npy"
 DENSE = "dense.faiss"
@@ -57,7 +65,7 @@ class StoredIndex:
 
     path: Path
     manifest: dict
-    passages: list[Passage]
+    passages: PassageTable
     vectors: np.ndarray
     profiles: np.ndarray
     dense: DenseIndex
@@ -71,7 +79,12 @@ class StoredIndex:
     @property
     def city_pairs(self) -> list[tuple[str, str]]:
         """(city, English name) of every indexed city, in the order documents were added."""
-        return list(dict.fromkeys((d["city"], d.get("city_en", "")) for d in self.documents))
+        return list(self._city_pairs)
+
+    @cached_property
+    def _city_pairs(self) -> tuple[tuple[str, str], ...]:
+        # Asked on every filtered search: with thousands of documents, walking them each time shows.
+        return tuple(dict.fromkeys((d["city"], d.get("city_en", "")) for d in self.documents))
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -135,8 +148,7 @@ def load_index(index_dir: Path, expected: dict | None = None) -> StoredIndex:
         check_compatible(manifest, expected)
     _check_files(gen, manifest)
     try:
-        with open(gen / PASSAGES, encoding="utf-8") as f:
-            passages = [Passage.from_dict(json.loads(line)) for line in f if line.strip()]
+        passages = PassageTable.open(gen)
         vectors = np.load(gen / VECTORS, allow_pickle=False, mmap_mode="r")
         profiles = np.load(gen / PROFILES, allow_pickle=False, mmap_mode="r")
         dense = load_dense_index(gen / DENSE, manifest["dense"]["kind"], manifest["embedder"]["dim"])
@@ -171,22 +183,23 @@ def verify_checksums(index_dir: Path) -> list[str]:
 def save_index(
     index_dir: Path,
     manifest: dict,
-    passages: list[Passage],
+    passages: Iterable[Passage],
     vectors: np.ndarray,
     profiles: np.ndarray,
     dense: DenseIndex,
     bm25: BM25,
 ) -> Path:
-    """Write a new generation and make it live atomically; returns its directory."""
+    """Write a new generation and make it live atomically; returns its directory.
+
+    `passages` may be any iterable (a generator, a PassageTable): they are streamed to disk.
+    """
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     clean_stale(index_dir)
     gen = index_dir / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = gen.with_name(gen.name + ".tmp")
     tmp.mkdir()
-    with open(tmp / PASSAGES, "w", encoding="utf-8") as f:
-        for p in passages:
-            f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+    count = write_passages(tmp, passages)
     np.save(tmp / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     np.save(tmp / PROFILES, np.ascontiguousarray(profiles, dtype=np.float32), allow_pickle=False)
     dense.save(tmp / DENSE)
@@ -195,7 +208,7 @@ def save_index(
     manifest = {
         **manifest,
         "format": FORMAT_VERSION,
-        "passages": len(passages),
+        "passages": count,
         "files": {n: {"bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)} for n in files},
     }
     write_text_atomic(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from functools import lru_cache
 from importlib import metadata
@@ -70,6 +71,12 @@ _STOP_ASCII = {
 }
 
 
+# A Tagger used by two threads at once returns words of the other thread's text (measured: garbage
+# tokens under 4 concurrent searches). Parses take turns: fugashi holds the GIL while it parses, so
+# the lock costs no parallelism, and one tagger maps its dictionary once (one per thread: ~75 MB each).
+_TAGGER_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _tagger():
     import fugashi  # imported here so that listing or help commands stay fast
@@ -92,22 +99,23 @@ def _fold(token: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Content-word tokens of a Japanese (or English) text, in order, with English glosses of loanwords."""
+    with _TAGGER_LOCK:  # a word reads its surface and features from the tagger's buffers
+        words = [(w.surface, w.feature) for w in _tagger()(unicodedata.normalize("NFKC", text))]
     tokens: list[str] = []
     previous = ""
-    for word in _tagger()(unicodedata.normalize("NFKC", text)):
-        feature = word.feature
-        after_te, previous = previous in ("て", "で"), word.surface
+    for surface, feature in words:
+        after_te, previous = previous in ("て", "で"), surface
         if feature.pos1 not in _CONTENT_POS:
             continue
         if after_te and feature.pos1 == "動詞" and feature.pos2 == "非自立可能":
             continue  # 検討していく, 進めてきた: the auxiliary verb after て adds no topic
-        lemma = feature.lemma if feature.lemma not in (None, "*") else word.surface
+        lemma = feature.lemma if feature.lemma not in (None, "*") else surface
         lemma, _, gloss = lemma.partition("-")
         if lemma in _STOP_LEMMAS or not lemma.strip():
             continue
-        if feature.pos1 == "記号" and not any(c.isalnum() for c in word.surface):
+        if feature.pos1 == "記号" and not any(c.isalnum() for c in surface):
             continue
-        token = _fold(lemma if lemma.strip() else word.surface)
+        token = _fold(lemma if lemma.strip() else surface)
         if token in _STOP_ASCII:
             continue
         tokens.append(token)
@@ -118,15 +126,17 @@ def tokenize(text: str) -> list[str]:
 
 def surface_keys(text: str) -> list[tuple[str, str]]:
     """(surface form, token it matches as) for every content word of `text`, glosses included, in order."""
+    with _TAGGER_LOCK:
+        words = [(w.surface, w.feature) for w in _tagger()(text)]
     pairs: list[tuple[str, str]] = []
-    for word in _tagger()(text):
-        lemma = word.feature.lemma if word.feature.lemma not in (None, "*") else word.surface
+    for surface, feature in words:
+        lemma = feature.lemma if feature.lemma not in (None, "*") else surface
         lemma, _, gloss = lemma.partition("-")
         if lemma in _STOP_LEMMAS:
             continue
-        pairs.append((word.surface, _fold(lemma)))
+        pairs.append((surface, _fold(lemma)))
         if gloss:
-            pairs.append((word.surface, _fold(gloss)))
+            pairs.append((surface, _fold(gloss)))
     return pairs
 
 

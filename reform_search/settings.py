@@ -58,9 +58,10 @@ class Settings:
     )
     dense_index: str = _setting(
         "auto",
-        "FAISS index: 'flat' (exact inner product), 'hnsw' (approximate), "
-        "or 'auto' (flat below 200,000 passages).",
-        ("auto", "flat", "hnsw"),
+        "FAISS index: 'flat' (exact inner product), 'ivf' (approximate: k-means lists, nprobe recorded in "
+        "the manifest), 'hnsw' (approximate graph; slow to build), or 'auto' (flat below 200,000 "
+        "passages, ivf from there).",
+        ("auto", "flat", "ivf", "hnsw"),
     )
     mode: str = _setting(
         "hybrid", "Ranking: hybrid (RRF of dense and BM25), dense or lexical.", ("hybrid", "dense", "lexical")

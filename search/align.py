@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from corpus.passage import Passage
 from search.compare import similar
 from search.engine import Searcher
@@ -35,8 +37,10 @@ class Alignment:
 
 def initiatives(searcher: Searcher, city: str) -> list[int]:
     """Positions of a city's initiative-level passages (table rows, list items); all passages if none."""
-    own = [i for i, p in enumerate(searcher.passages) if p.city == city]
-    return [i for i in own if searcher.passages[i].kind in INITIATIVE_KINDS] or own
+    # Read from the passage columns: nothing is decoded but the passages that are returned.
+    own = np.flatnonzero(searcher.passages.isin("city", [city]))
+    chosen = own[searcher.passages.isin("kind", INITIATIVE_KINDS)[own]]
+    return (chosen if len(chosen) else own).tolist()
 
 
 def _direction(searcher: Searcher, source_city: str, target_city: str) -> list[Pair]:

@@ -69,24 +69,22 @@ class Searcher:
         self.embedder = embedder
         self.rrf_k = rrf_k
         self.max_query_chars = max_query_chars
+        # A memory-mapped table: passages are decoded when a hit needs them, and filters and crowding
+        # read its compact columns, so nothing here grows with the number of passages.
         self.passages = index.passages
-        self._cities = np.array([p.city for p in self.passages])
-        self._docs = np.array([p.doc_id for p in self.passages])
-        self._years = np.array([p.fiscal_year or 0 for p in self.passages])
-        # Rows sharing a 具体的取組 form one group for crowding; other passages stand alone.
-        self.groups = [(p.doc_id, p.initiative or p.id) for p in self.passages]
-        self._positions = {p.id: i for i, p in enumerate(self.passages)}
+        # Rows sharing a 具体的取組 share a group id, for crowding; other passages stand alone.
+        self.groups = self.passages.column("group")
         self._surface_keys: dict[int, list[tuple[str, str]]] = {}  # highlight keys of recent hits
 
     @property
     def cities(self) -> list[str]:
         """Indexed cities in the order their documents were added."""
-        return list(dict.fromkeys(d["city"] for d in self.index.documents))
+        return list(dict.fromkeys(city for city, _ in self.index.city_pairs))
 
     def position(self, passage_id: str) -> int:
         """Row of a passage id in the index; an unknown id raises ValueError saying how to list ids."""
         try:
-            return self._positions[passage_id]
+            return self.passages.position(passage_id)
         except KeyError:
             raise ValueError(
                 f"unknown passage id {passage_id!r}; list the ids with `reform-search chunks`"
@@ -107,7 +105,7 @@ class Searcher:
             return None
         allowed = np.ones(len(self.passages), dtype=bool)
         if cities:
-            allowed &= np.isin(self._cities, self.resolve_cities(cities))
+            allowed &= self.passages.isin("city", self.resolve_cities(cities))
         if documents:
             known = {d["id"]: d["id"] for d in self.index.documents} | {
                 d["title"]: d["id"] for d in self.index.documents
@@ -117,9 +115,9 @@ class Searcher:
                 raise ValueError(
                     f"unknown document {unknown[0]!r}; known ids: {', '.join(sorted(set(known.values())))}"
                 )
-            allowed &= np.isin(self._docs, [known[d] for d in documents])
+            allowed &= self.passages.isin("document", [known[d] for d in documents])
         if years:
-            allowed &= np.isin(self._years, [int(y) for y in years])
+            allowed &= self.passages.isin("year", [int(y) for y in years])
         return allowed
 
     def search(
@@ -159,18 +157,22 @@ class Searcher:
                 lex_ids, _ = self.index.bm25.search(tokens, depth, allowed)
                 weights = [1.0, lexical_weight(tokens, q.text)]
                 ranked = rrf([ids.tolist(), lex_ids.tolist()], k=self.rrf_k, weights=weights)
-        ranked = crowd(ranked, self.groups, top_k)
+        # The candidates' groups as plain ints: crowding looks each one up many times.
+        candidates = [i for i, _ in ranked]
+        group_of = dict(zip(candidates, self.groups[candidates].tolist(), strict=True))
+        ranked = crowd(ranked, group_of, top_k)
         query_tokens = set(tokens)
-        return [
-            Hit(self.passages[i], rank, s, self._matched(i, query_tokens))
-            for rank, (i, s) in enumerate(ranked, 1)
-        ]
+        hits = []
+        for rank, (i, s) in enumerate(ranked, 1):
+            p = self.passages[i]
+            hits.append(Hit(p, rank, s, self._matched(i, p.text, query_tokens)))
+        return hits
 
-    def _matched(self, i: int, query_tokens: set[str]) -> tuple[str, ...]:
+    def _matched(self, i: int, text: str, query_tokens: set[str]) -> tuple[str, ...]:
         # Tokenizing a passage for highlights costs more than the search itself; keep the result.
         keys = self._surface_keys.get(i)
         if keys is None:
             if len(self._surface_keys) >= SURFACE_CACHE:
                 self._surface_keys.clear()  # bounded: memory stays flat however many queries come
-            keys = self._surface_keys[i] = surface_keys(self.passages[i].text)
-        return tuple(matched_terms(self.passages[i].text, query_tokens, keys))
+            keys = self._surface_keys[i] = surface_keys(text)
+        return tuple(matched_terms(text, query_tokens, keys))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 
 import bm25s
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from index import bm25 as bm25_module
 from index.bm25 import ARRAY_FILES, BM25, K1, META_FILE, B
 
 VOCAB = [f"w{i}" for i in range(120)]
@@ -150,7 +152,9 @@ def test_japanese_vocab_survives_json(tmp_path):
         (lambda d: (d / ARRAY_FILES["weights"]).unlink(), "is missing"),
         (lambda d: (d / ARRAY_FILES["doc_ids"]).write_bytes(b"\x93NUMPY garbage"), "is corrupt"),
         (lambda d: (d / META_FILE).write_text("{not json", encoding="utf-8"), "is corrupt"),
-        (lambda d: _edit_meta(d, vocab=["only-one-term"]), "is corrupt"),
+        (lambda d: _edit_meta(d, terms=1), "is corrupt"),
+        (lambda d: np.save(d / ARRAY_FILES["term_hashes"], np.zeros(3, dtype=np.uint64)), "is corrupt"),
+        (lambda d: np.save(d / ARRAY_FILES["term_offsets"], np.zeros(121, dtype=np.int64)), "is corrupt"),
         (lambda d: _edit_meta(d, n_docs=2), "is corrupt"),
         (lambda d: _edit_meta(d, format_version=99), "format version 99"),
         (lambda d: np.save(d / ARRAY_FILES["indptr"], np.arange(3)), "is corrupt"),
@@ -189,3 +193,63 @@ def test_ranking_invariants(docs, query, k, data):
         assert len(set(ids.tolist())) == len(ids)
         if mask is not None:
             assert mask[ids].all()
+
+
+def reference_scores(docs: list[list[str]], query: list[str], k1: float = K1, b: float = B) -> np.ndarray:
+    """BM25 (Lucene idf, with the (k1 + 1) factor) document by document, with Counters: the slow oracle."""
+    n = len(docs)
+    avgdl = sum(map(len, docs)) / n
+    df = Counter(t for d in docs for t in set(d))
+    out = np.zeros(n)
+    for i, d in enumerate(docs):
+        tf = Counter(d)
+        for t in query:
+            if tf[t]:
+                idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+                out[i] += idf * tf[t] * (k1 + 1) / (tf[t] + k1 * (1 - b + b * len(d) / avgdl))
+    return out
+
+
+def test_vectorized_build_from_token_ids_matches_the_reference_and_bm25s(corpus):
+    vocab = sorted({t for d in corpus for t in d}, reverse=True)  # ids in another order than first use
+    ids = {t: i for i, t in enumerate(vocab)}
+    flat = np.array([ids[t] for d in corpus for t in d], dtype=np.int32)
+    lengths = np.array([len(d) for d in corpus])
+    index = BM25.from_token_ids(flat, lengths, vocab)
+    ref = bm25s.BM25(k1=K1, b=B, method="lucene")
+    ref.index(corpus, show_progress=False)
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        query = list(rng.choice([*VOCAB, "oov"], size=rng.integers(1, 6)))
+        got = index.scores(query)
+        np.testing.assert_allclose(got, reference_scores(corpus, query), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(got, ref.get_scores(query) * (K1 + 1), rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(index.scores(query), BM25.build(corpus).scores(query))
+
+
+def test_from_token_ids_refuses_inconsistent_input():
+    with pytest.raises(ValueError, match="lengths must count"):
+        BM25.from_token_ids(np.array([0, 1, 1]), np.array([1, 1]), ["a", "b"])
+    with pytest.raises(ValueError, match="vocabulary of 2 terms"):
+        BM25.from_token_ids(np.array([0, 2]), np.array([2]), ["a", "b"])
+    with pytest.raises(ValueError, match="twice"):
+        BM25.from_token_ids(np.array([0, 1]), np.array([2]), ["a", "a"])
+
+
+def test_load_maps_the_arrays_read_only(tmp_path, corpus):
+    BM25.build(corpus).save(tmp_path)
+    loaded = BM25.load(tmp_path)
+    for array in (loaded.indptr, loaded.doc_ids, loaded.weights, loaded.terms.hashes):
+        assert isinstance(array.base, np.memmap) and not array.flags.writeable
+    np.testing.assert_array_equal(loaded.scores(["w1", "w2"]), BM25.build(corpus).scores(["w1", "w2"]))
+
+
+def test_colliding_term_hashes_are_told_apart_by_their_bytes(monkeypatch, corpus):
+    terms = ("w0", "w5", "w40")
+    honest = [BM25.build(corpus[:50]).scores([term]) for term in terms]
+    monkeypatch.setattr(bm25_module, "term_hash", lambda term: 7)  # every term collides
+    index = BM25.build(corpus[:50])
+    assert index.terms.column("oov") is None
+    for term, want in zip(terms, honest, strict=True):
+        np.testing.assert_array_equal(index.scores([term]), want)
+    assert sorted(index.vocab) == sorted({t for d in corpus[:50] for t in d})

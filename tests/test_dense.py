@@ -18,11 +18,14 @@ from index.dense import (
     ExactNumpyIndex,
     FlatFaissIndex,
     HNSWFaissIndex,
+    IVFFaissIndex,
     build_dense_index,
+    ivf_lists,
     load_dense_index,
 )
 
-KINDS = ["numpy", "flat", "hnsw"]
+KINDS = ["numpy", "flat", "hnsw", "ivf"]
+APPROXIMATE = ["hnsw", "ivf"]
 
 
 def unit_vectors(n: int, dim: int, seed: int) -> np.ndarray:
@@ -40,10 +43,26 @@ def queries() -> np.ndarray:
     return unit_vectors(40, 32, seed=1)
 
 
+def clustered_vectors(n: int, dim: int, seed: int, clusters: int = 50) -> np.ndarray:
+    """Unit vectors around a few random centres: the structure IVF lists exploit, like real embeddings."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim))
+    v = centres[rng.integers(clusters, size=n)] + 0.6 * rng.standard_normal((n, dim))
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
 @pytest.fixture(scope="module")
 def big() -> tuple[np.ndarray, HNSWFaissIndex, ExactNumpyIndex]:
     v = unit_vectors(5_000, 64, seed=2)
     return v, HNSWFaissIndex.build(v), ExactNumpyIndex(v)
+
+
+@pytest.fixture(scope="module")
+def clustered() -> tuple[np.ndarray, np.ndarray, dict]:
+    """5,000 clustered vectors, queries drawn the same way, and every kind built over them."""
+    v = clustered_vectors(5_100, 64, seed=3)
+    data, qs = v[:5_000], v[5_000:]
+    return data, qs, {kind: build_dense_index(data, kind=kind) for kind in KINDS}
 
 
 def test_every_kind_satisfies_the_protocol(vectors):
@@ -183,7 +202,7 @@ def test_load_refuses_mismatches(tmp_path, vectors):
         load_dense_index(tmp_path / "l2.faiss", kind="flat", dim=32)
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
 def test_corrupt_file_says_how_to_rebuild(tmp_path, vectors, kind):
     path = tmp_path / "dense.faiss"
     build_dense_index(vectors[:100], kind=kind).save(path)
@@ -219,13 +238,77 @@ def test_invalid_search_arguments_are_rejected(vectors, queries):
     with pytest.raises(ValueError, match="bool array"):
         index.search(queries[0], 5, allowed=np.ones(len(vectors), dtype=np.int8))
     with pytest.raises(ValueError, match="unknown"):
-        build_dense_index(vectors, kind="ivf")
+        build_dense_index(vectors, kind="annoy")
 
 
-def test_auto_picks_hnsw_from_the_threshold(vectors):
+def test_auto_is_exact_below_the_threshold_and_approximate_from_it(vectors):
+    assert dense.APPROXIMATE == "ivf"
     assert build_dense_index(vectors[:300]).kind == "flat"
-    assert build_dense_index(vectors[:300], hnsw_threshold=300).kind == "hnsw"
-    assert build_dense_index(vectors[:300], hnsw_threshold=301).kind == "flat"
+    assert build_dense_index(vectors[:300], threshold=300).kind == "ivf"
+    assert build_dense_index(vectors[:300], threshold=301).kind == "flat"
+    assert build_dense_index(vectors[:300], threshold=300, approximate="hnsw").kind == "hnsw"
+
+
+@pytest.mark.parametrize("kind", APPROXIMATE)
+def test_approximate_recall_at_10_on_clustered_vectors(clustered, kind):
+    _, qs, built = clustered
+    exact = built["numpy"]
+    found = sum(len(np.intersect1d(built[kind].search(q, 10)[0], exact.search(q, 10)[0])) for q in qs)
+    assert found / (10 * len(qs)) >= 0.95
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.125, 0.02])
+def test_ivf_filtered_search_probes_more_lists_and_keeps_recall(clustered, fraction, monkeypatch):
+    data, qs, built = clustered
+    ivf, exact = built["ivf"], built["numpy"]
+    monkeypatch.setattr(dense, "HNSW_EXACT_BELOW", 0)  # the list scan, even for small filters
+    allowed = np.random.default_rng(13).random(len(data)) < fraction
+    found = 0
+    for q in qs:
+        ids, scores = ivf.search(q, 10, allowed=allowed)
+        assert len(ids) == 10 and allowed[ids].all() and np.all(np.diff(scores) <= 0)
+        found += len(np.intersect1d(ids, exact.search(q, 10, allowed=allowed)[0]))
+    assert found / (10 * len(qs)) >= 0.95
+
+
+def test_ivf_falls_back_to_exact_when_the_probed_lists_come_up_short(clustered, monkeypatch):
+    data, qs, built = clustered
+    ivf, exact = built["ivf"], built["numpy"]
+    monkeypatch.setattr(dense, "HNSW_EXACT_BELOW", 0)  # force the list scan on a 10-vector filter
+    allowed = np.zeros(len(data), dtype=bool)
+    allowed[np.random.default_rng(14).permutation(len(data))[:10]] = True
+    for q in qs[:5]:
+        ids, scores = ivf.search(q, 10, allowed=allowed)
+        want_ids, want_scores = exact.search(q, 10, allowed=allowed)
+        np.testing.assert_array_equal(ids, want_ids)
+        np.testing.assert_allclose(scores, want_scores, atol=1e-5)
+
+
+def test_ivf_params_are_recorded_and_lists_follow_the_size(vectors):
+    index = IVFFaissIndex.build(vectors)
+    assert index.params() == {
+        "kind": "ivf",
+        "dim": 32,
+        "metric": "inner_product",
+        "nlist": ivf_lists(len(vectors)),
+        "nprobe": min(dense.IVF_NPROBE, ivf_lists(len(vectors))),
+    }
+    assert [ivf_lists(n) for n in (0, 50, 2_000, 100_000, 1_000_000)] == [1, 1, 51, 1024, 4096]
+
+
+def test_loaded_faiss_index_is_memory_mapped(tmp_path, vectors):
+    # A mapped index holds its vectors in the page cache, not in the process's anonymous memory.
+    big = unit_vectors(20_000, 256, seed=15)  # 20 MB of vectors
+    build_dense_index(big, kind="flat").save(tmp_path / "flat.faiss")
+    before = _rss_anon_kib()
+    loaded = load_dense_index(tmp_path / "flat.faiss", kind="flat", dim=256)
+    assert _rss_anon_kib() - before < 5_000
+    np.testing.assert_array_equal(loaded.search(big[7], 1)[0], [7])
+
+
+def _rss_anon_kib() -> int:
+    with open("/proc/self/status", encoding="ascii") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("RssAnon:"))
 
 
 @pytest.mark.parametrize("kind", KINDS)

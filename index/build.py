@@ -21,7 +21,7 @@ from index.cache import EmbeddingCache, embed_with_cache
 from index.calibration import CALIBRATION_VERSION, calibrate
 from index.dense import DenseIndex, build_dense_index
 from index.embed import Embedder
-from index.store import MismatchedIndex, check_compatible, read_manifest, save_index
+from index.store import MismatchedIndex, check_compatible, clean_stale, read_manifest, save_index
 from index.tokenize import tokenize, tokenizer_info
 
 
@@ -92,6 +92,7 @@ def build_index(
     started = time.monotonic()
     expected = expected_manifest(embedder)
     with _lock(Path(index_dir)):
+        clean_stale(Path(index_dir))  # what a killed run left, even when this run has nothing to write
         current = None if rebuild else read_manifest(index_dir)
         if current is not None and _up_to_date(current, expected, documents, dense_kind):
             return BuildReport(len(documents), current["passages"], 0, time.monotonic() - started, False)

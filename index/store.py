@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.atomic import fsync_dir, write_text_atomic
+from corpus.atomic import fsync_dir, remove_stale_temps, write_text_atomic
 from corpus.passage import Passage
 from index.bm25 import BM25
 from index.dense import DenseIndex, load_dense_index
@@ -221,13 +221,23 @@ def save_index(
 
 
 def clean_stale(index_dir: Path) -> None:
-    """Remove generations other than the live one and unfinished temporary ones."""
-    live = current_generation(index_dir) if (Path(index_dir) / CURRENT).exists() else None
-    for child in Path(index_dir).iterdir():
-        if child.name.startswith("gen-") and child != live and child.is_dir():
+    """Remove generations other than the live one, unfinished ones, and temporary files of dead writers.
+
+    With a damaged CURRENT nothing complete is removed: the run that writes a new CURRENT cleans after.
+    """
+    index_dir = Path(index_dir)
+    try:
+        live = current_generation(index_dir)
+    except CorruptIndex:
+        live, keep_complete = None, True
+    else:
+        keep_complete = False
+    for child in index_dir.iterdir():
+        if child.name.startswith("gen-") and child.is_dir() and child != live:
+            if keep_complete and not child.name.endswith(".tmp"):
+                continue
             shutil.rmtree(child, ignore_errors=True)
-        elif child.name.startswith(CURRENT + ".tmp"):
-            child.unlink(missing_ok=True)
+    remove_stale_temps(index_dir)
 
 
 def _sha256(path: Path) -> str:

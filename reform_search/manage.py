@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from corpus.atomic import remove_stale_temps
 from corpus.document import Document, load_corpus
 from corpus.extract import Limits
 from corpus.library import Library, all_documents
@@ -47,8 +46,12 @@ def index_all(
 ) -> BuildReport:
     """Bring the index up to date with the corpus and the added documents."""
     library = Library(settings.index_dir)
-    for directory in (library.root, library.files):  # what a killed `add` left behind
-        remove_stale_temps(directory)
+    with library.lock():
+        library.prune()  # what a killed `add` left behind
+        return _index(settings, rebuild, progress, embedder)
+
+
+def _index(settings: Settings, rebuild: bool, progress: Progress, embedder: Embedder | None) -> BuildReport:
     return build_index(
         settings.index_dir,
         all_documents(settings.corpus, settings.index_dir),
@@ -111,14 +114,15 @@ def _change(
     embedder: Embedder | None,
 ) -> BuildReport:
     """Apply a library change and index it; if indexing fails, the library is restored as it was."""
-    before = library.snapshot()
-    change()
-    try:
-        report = index_all(settings, progress=progress, embedder=embedder)
-    except BaseException:
-        library.restore(before)
-        raise
-    library.prune()
+    with library.lock():
+        before = library.snapshot()
+        change()
+        try:
+            report = _index(settings, False, progress, embedder)
+        except BaseException:
+            library.restore(before)
+            raise
+        library.prune()
     return report
 
 

@@ -42,19 +42,6 @@ NEW_DOCUMENT = """\
 ・テレワークの規程を作る
 """
 
-# Leftovers the product does not clean up yet (see the report that came with this file). A crash test
-# that finds only these is marked xfail with the reason; anything else left behind fails it.
-KNOWN_LEFTOVERS = {
-    "current-tmp": "index.store.clean_stale removes 'CURRENT.tmp*', but corpus.atomic.replace_atomic "
-    "names its temporary file '.CURRENT.tmp<pid>', so a kill just before CURRENT is replaced leaves it",
-    "noop-index": "an `index` run that finds the index up to date returns before save_index, the only "
-    "caller of clean_stale, so the dead run's generation stays until something changes",
-    "library-tmp": "corpus.library.Library.prune skips names starting with '.', and nothing else removes a "
-    "dead `add`'s '.library.toml.tmp<pid>' or 'files/.<name>.tmp<pid>'",
-    "library-orphan": "content written by a killed `add` that library.toml never named is pruned only by "
-    "the next add or remove, not by `index`",
-}
-
 
 # --- running the child ----------------------------------------------------------------------------
 
@@ -165,20 +152,6 @@ def _library_entries(index_dir: Path) -> list[dict]:
     return tomllib.loads(text).get("document", []) if text else []
 
 
-def known_bug(entry: str, noop: bool) -> str | None:
-    """The KNOWN_LEFTOVERS key that explains a leftover entry, if any."""
-    name = Path(entry).name
-    if name.startswith(f".{CURRENT}.tmp"):
-        return "current-tmp"
-    if entry.startswith("library/") and ".tmp" in name:
-        return "library-tmp"
-    if entry.startswith("library/files/"):
-        return "library-orphan"
-    if noop and name.startswith("gen-") and "/" not in entry:
-        return "noop-index"
-    return None
-
-
 # --- kills ----------------------------------------------------------------------------------------
 
 POINTS = [
@@ -250,18 +223,8 @@ def test_kill_keeps_previous_index_and_next_run_cleans_up(built_index, tmp_path,
     else:
         assert answers(index_dir) == before
 
-    left = leftovers(index_dir)
-    if not report["changed"]:
-        # A run that writes must clean the dead run's generations whatever is said of no-op runs.
-        rebuilt = run_cli(built_index, "index", "--rebuild")
-        assert rebuilt.returncode == 0, rebuilt.stderr
-        after_rebuild = [e for e in leftovers(index_dir) if known_bug(e, noop=False) is None]
-        assert after_rebuild == [], f"left after `index --rebuild`: {after_rebuild}"
-    unexplained = [e for e in left if known_bug(e, noop=not report["changed"]) is None]
-    assert unexplained == [], f"left after the next `index` run: {unexplained}"
-    if left:
-        keys = sorted({known_bug(e, noop=not report["changed"]) for e in left})
-        pytest.xfail(f"known product bug(s) leave {left}: " + "; ".join(KNOWN_LEFTOVERS[k] for k in keys))
+    # The next run, whether it had anything to write or not, removes what the dead one left behind.
+    assert leftovers(index_dir) == [], f"left after the next `index` run: {leftovers(index_dir)}"
 
 
 # --- damaged files --------------------------------------------------------------------------------
@@ -365,11 +328,6 @@ def test_unreadable_manifest_is_reported_and_the_advised_rebuild_fixes_it(cli, b
     assert answers(built_index.index_dir) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="index.store.clean_stale calls current_generation, which raises CorruptIndex on a damaged "
-    "CURRENT, so save_index fails and the advised `index --rebuild` cannot repair it",
-)
 @pytest.mark.parametrize("pointer", ["nonsense\n", "gen-20000101T000000-1-1\n"])
 def test_damaged_current_pointer_is_reported_and_the_advised_rebuild_fixes_it(cli, built_index, pointer):
     before = answers(built_index.index_dir)

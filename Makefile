@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: serve test test-fast install install-test index bench lint format docs clean
+.PHONY: serve test test-fast install install-test index bench bench-1m lint format docs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,9 +41,13 @@ test-fast: install-test
 index: install
 	$(BIN)/reform-search index
 
-## bench: measure latency and build times, rewrite docs/BENCHMARKS.md
-bench: install
+## bench: measure build, latency, compare, HTTP, ingest, soak, throughput and scale to 100k; rewrite docs/BENCHMARKS.md
+bench: install-test
 	$(BIN)/python bench/bench.py --out docs/BENCHMARKS.md
+
+## bench-1m: the scale and ANN sections at 10k, 100k and 1M synthetic passages (about an hour)
+bench-1m: install-test
+	$(BIN)/python bench/bench.py --only scale --only ann --scale-1m --out docs/BENCHMARKS.md
 
 lint: install-test
 	$(BIN)/ruff check .

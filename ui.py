@@ -35,6 +35,7 @@ import gradio as gr
 
 from corpus.extract import SUFFIXES
 from index.build import tqdm_progress
+from index.prefault import prefault
 from index.store import IndexProblem, current_generation
 from reform_search.cli import open_searcher
 from reform_search.export import render_matrix
@@ -684,7 +685,12 @@ def serve(settings: Settings) -> None:
             f"reform-search: warning: serving on {settings.host} without auth; set --auth user:password",
             file=sys.stderr,
         )
-    app = build_app(settings)
+    searcher = open_searcher(settings)
+    if settings.prefault == "on":
+        searcher.search("準備", 1, "hybrid")  # loads the model and the tagger: their files are mapped now
+        mapped = prefault()
+        print(f"model and dictionary mapped into memory: {mapped / 1e6:.0f} MB", file=sys.stderr)
+    app = build_app(settings, searcher)
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     print(f"reform-search UI: http://{shown}:{settings.port}/  (Ctrl+C stops it)", file=sys.stderr)
     launch(app, settings, quiet=True)

@@ -227,6 +227,28 @@ def test_serve_refuses_a_malformed_auth_before_indexing(tmp_path):
     assert not (tmp_path / "never").exists()
 
 
+@pytest.mark.parametrize("setting", ["on", "off"])
+def test_serve_maps_model_and_dictionary_before_launch_unless_told_not_to(
+    setting, searcher, shared_index, monkeypatch, capsys
+):
+    events = []
+    monkeypatch.setattr(ui, "index_all", lambda settings, progress: events.append("index") or Report())
+    monkeypatch.setattr(ui, "open_searcher", lambda settings: events.append("open") or searcher)
+    monkeypatch.setattr(ui, "prefault", lambda: events.append("prefault") or 3 * 10**8)
+    monkeypatch.setattr(ui, "launch", lambda app, settings, **kw: events.append(("launch", app)))
+    ui.serve(Settings().override(index_dir=shared_index.index_dir, prefault=setting))
+    assert events[:2] == ["index", "open"] and events[-1][0] == "launch"
+    assert isinstance(events[-1][1], gr.Blocks)
+    if setting == "on":
+        assert events[2] == "prefault" and "mapped into memory: 300 MB" in capsys.readouterr().err
+    else:
+        assert "prefault" not in events
+
+
+class Report:
+    changed, documents, passages = False, 2, 10
+
+
 def test_launch_options_follow_settings():
     options = ui.launch_options(Settings().override(port=8123, auth="a:b", max_upload_mb=3))
     assert options["server_name"] == "127.0.0.1" and options["server_port"] == 8123

@@ -2,8 +2,8 @@
 
 "auto" is exact (flat) below APPROXIMATE_THRESHOLD vectors and IVF from there. Measured on 1M
 synthetic 384-d passages on 2 cores (bench/scale.py, docs/BENCHMARKS.md): IVF4096,Flat with nprobe 96
-reaches recall@10 ~0.97 of exact search at ~4 ms a query and builds in under 2 minutes; HNSW32 needs
-efSearch 256 for the same recall at a similar latency, but takes ~10x longer to build and more memory.
+reaches recall@10 0.98 of exact search at ~4 ms a query and builds in under 2 minutes; HNSW32 needs
+efSearch 384-512 for that recall (~3 ms a query), but takes over 9 minutes to build and more memory.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ APPROXIMATE = "ivf"  # what "auto" builds from the threshold up
 # Filtered HNSW or IVF over this few allowed vectors is scored exactly: cheaper than walking a graph
 # or lists whose entries are mostly filtered out, and it never misses.
 HNSW_EXACT_BELOW = 2_048
-IVF_NPROBE = 96  # lists scanned per query (unfiltered); recall@10 ~0.97 at 1M with 4,096 lists
+IVF_NPROBE = 96  # lists scanned per query (unfiltered); recall@10 0.98 at 1M with 4,096 lists
 IVF_TRAIN_PER_LIST = 64  # k-means training sample: this many vectors per list (faiss warns below 39)
 IVF_TRAIN_ITERATIONS = 10
 IVF_SEED = 1234
@@ -94,14 +94,31 @@ class ExactNumpyIndex:
         return {"kind": self.kind, "dim": self.dim, "metric": "inner_product"}
 
 
-class FlatFaissIndex:
+class _FaissIndex:
+    """What the FAISS-backed indexes share: the wrapped index, its size, atomic save, manifest basics."""
+
+    kind = ""
+
+    def __init__(self, index: faiss.Index) -> None:
+        self.index = index
+        self.dim = index.d
+
+    def __len__(self) -> int:
+        return self.index.ntotal
+
+    def save(self, path: Path) -> None:
+        """Write the FAISS index (with its search settings) atomically."""
+        _save(Path(path), lambda tmp: faiss.write_index(self.index, str(tmp)))
+
+    def params(self) -> dict:
+        """Settings to record in the manifest."""
+        return {"kind": self.kind, "dim": self.dim, "metric": "inner_product"}
+
+
+class FlatFaissIndex(_FaissIndex):
     """Exact search with faiss.IndexFlatIP; same results as ExactNumpyIndex, faster."""
 
     kind = "flat"
-
-    def __init__(self, index: faiss.IndexFlat) -> None:
-        self.index = index
-        self.dim = index.d
 
     @classmethod
     def build(cls, vectors: np.ndarray) -> FlatFaissIndex:
@@ -110,9 +127,6 @@ class FlatFaissIndex:
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors)
         return cls(index)
-
-    def __len__(self) -> int:
-        return self.index.ntotal
 
     def search(
         self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -123,23 +137,14 @@ class FlatFaissIndex:
             return _empty()
         return _flat_search(self.index, q, k, n_allowed, _selector_params(allowed, faiss.SearchParameters))
 
-    def save(self, path: Path) -> None:
-        """Write the FAISS index atomically."""
-        _save(Path(path), lambda tmp: faiss.write_index(self.index, str(tmp)))
 
-    def params(self) -> dict:
-        """Settings to record in the manifest."""
-        return {"kind": self.kind, "dim": self.dim, "metric": "inner_product"}
-
-
-class HNSWFaissIndex:
+class HNSWFaissIndex(_FaissIndex):
     """Approximate search with faiss.IndexHNSWFlat; falls back to exact search when a filter starves it."""
 
     kind = "hnsw"
 
     def __init__(self, index: faiss.IndexHNSWFlat) -> None:
-        self.index = index
-        self.dim = index.d
+        super().__init__(index)
         # The graph's vector storage is a flat index: exact filtered search comes for free.
         self.storage = faiss.downcast_index(index.storage)
 
@@ -152,9 +157,6 @@ class HNSWFaissIndex:
         index.hnsw.efSearch = HNSW_EF_SEARCH
         index.add(vectors)
         return cls(index)
-
-    def __len__(self) -> int:
-        return self.index.ntotal
 
     def search(
         self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -179,24 +181,18 @@ class HNSWFaissIndex:
         params = _selector_params(allowed, faiss.SearchParameters)
         return _flat_search(self.storage, q, k, n_allowed, params)
 
-    def save(self, path: Path) -> None:
-        """Write the FAISS index (graph, vectors and efSearch) atomically."""
-        _save(Path(path), lambda tmp: faiss.write_index(self.index, str(tmp)))
-
     def params(self) -> dict:
         """Settings to record in the manifest."""
         hnsw = self.index.hnsw
         return {
-            "kind": self.kind,
-            "dim": self.dim,
-            "metric": "inner_product",
+            **super().params(),
             "M": int(hnsw.nb_neighbors(1)),
             "efConstruction": int(hnsw.efConstruction),
             "efSearch": int(hnsw.efSearch),
         }
 
 
-class IVFFaissIndex:
+class IVFFaissIndex(_FaissIndex):
     """Approximate search with faiss.IndexIVFFlat: the query's nearest `nprobe` of `nlist` k-means lists.
 
     Vectors are stored uncompressed (as in flat), so a search over every list is exact: that is the
@@ -204,10 +200,6 @@ class IVFFaissIndex:
     """
 
     kind = "ivf"
-
-    def __init__(self, index: faiss.IndexIVFFlat) -> None:
-        self.index = index
-        self.dim = index.d
 
     @classmethod
     def build(cls, vectors: np.ndarray, nlist: int | None = None, nprobe: int = IVF_NPROBE) -> IVFFaissIndex:
@@ -233,9 +225,6 @@ class IVFFaissIndex:
         index.add(vectors)
         index.nprobe = min(nprobe, nlist)
         return cls(index)
-
-    def __len__(self) -> int:
-        return self.index.ntotal
 
     def search(
         self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -264,16 +253,10 @@ class IVFFaissIndex:
         params.nprobe = self.index.nlist
         return _flat_search(self.index, q, k, n_allowed, params)
 
-    def save(self, path: Path) -> None:
-        """Write the FAISS index (centroids, lists and nprobe) atomically."""
-        _save(Path(path), lambda tmp: faiss.write_index(self.index, str(tmp)))
-
     def params(self) -> dict:
         """Settings to record in the manifest."""
         return {
-            "kind": self.kind,
-            "dim": self.dim,
-            "metric": "inner_product",
+            **super().params(),
             "nlist": int(self.index.nlist),
             "nprobe": int(self.index.nprobe),
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,8 +110,27 @@ class BuiltIndex:
             return build_index(self.index_dir, self.documents(), embedder, cache, **kwargs)
 
 
-def _build(root: Path) -> BuiltIndex:
+@dataclass
+class Run:
+    """What one call of the CLI's main() gave: exit code, stdout, stderr."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+    def json_lines(self) -> list:
+        return [json.loads(line) for line in self.out.splitlines()]
+
+
+def _build(root: Path, extra_text: str = "") -> BuiltIndex:
+    """The fixture corpus (with `extra_text` appended to テスト市's memo), indexed with the fake embedder."""
     corpus = write_fixture_corpus(root / "corpus")
+    if extra_text:
+        with open(corpus.parent / "testshi.txt", "a", encoding="utf-8") as f:
+            f.write(extra_text)
     index_dir, cache_dir = root / "index", root / "cache"
     embedder = RecordingEmbedder(32)
     with EmbeddingCache(cache_dir / "embeddings.sqlite3") as cache:
@@ -294,14 +314,7 @@ HTML_ITEMS = (
 
 def build_html_index(root: Path) -> BuiltIndex:
     """The fixture corpus with HTML_ITEMS added to テスト市's memo, indexed with the fake embedder."""
-    corpus = write_fixture_corpus(root / "corpus")
-    with open(corpus.parent / "testshi.txt", "a", encoding="utf-8") as f:
-        f.write(HTML_ITEMS)
-    index_dir, cache_dir = root / "index", root / "cache"
-    embedder = RecordingEmbedder(32)
-    with EmbeddingCache(cache_dir / "embeddings.sqlite3") as cache:
-        report = build_index(index_dir, load_corpus(corpus), embedder, cache)
-    return BuiltIndex(corpus, index_dir, cache_dir, embedder, report)
+    return _build(root, HTML_ITEMS)
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import json
 import subprocess
 import sys
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import Run
 from fakes import FakeEmbedder
 
 from index import embed
@@ -19,19 +19,6 @@ from reform_search.cli import main
 pytestmark = pytest.mark.usefixtures("clean_env")
 
 HIT_KEYS = {"id": str, "rank": int, "score": float, "city": str, "document": str, "text": str}
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
-
-    def json_lines(self) -> list:
-        return [json.loads(line) for line in self.out.splitlines()]
 
 
 @pytest.fixture

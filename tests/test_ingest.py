@@ -4,12 +4,11 @@ bad files refused with one line and exit code 2, the index untouched."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import make_files
 import pytest
-from conftest import RecordingEmbedder
+from conftest import RecordingEmbedder, Run
 
 from index import embed
 from index.build import embedding_text, profile_texts
@@ -19,16 +18,6 @@ from reform_search.manage import add_document
 from reform_search.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("clean_env")
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
 
 
 @pytest.fixture

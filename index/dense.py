@@ -138,7 +138,34 @@ class FlatFaissIndex(_FaissIndex):
         return _flat_search(self.index, q, k, n_allowed, _selector_params(allowed, faiss.SearchParameters))
 
 
-class HNSWFaissIndex(_FaissIndex):
+class _ApproximateIndex(_FaissIndex):
+    """Approximate search that never comes up short: a filter leaving few vectors, or a search that
+    reached fewer than k of them, is answered exactly instead."""
+
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Approximate top-k (indices, inner products), best first; always min(k, allowed) hits."""
+        q, n_allowed, k = _prepare(query, k, allowed, self.dim, len(self))
+        if k == 0:
+            return _empty()
+        if allowed is not None and n_allowed <= HNSW_EXACT_BELOW:
+            return self._exact(q, k, n_allowed, allowed)
+        scores, ids = _faiss_search(self.index, q, k, self._search_params(allowed, n_allowed, k))
+        if ids[0, -1] < 0:
+            return self._exact(q, k, n_allowed, allowed)
+        return top_k(ids[0], scores[0], k)
+
+    def _search_params(self, allowed: np.ndarray | None, n_allowed: int, k: int) -> faiss.SearchParameters:
+        raise NotImplementedError
+
+    def _exact(
+        self, q: np.ndarray, k: int, n_allowed: int, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+class HNSWFaissIndex(_ApproximateIndex):
     """Approximate search with faiss.IndexHNSWFlat; falls back to exact search when a filter starves it."""
 
     kind = "hnsw"
@@ -158,22 +185,10 @@ class HNSWFaissIndex(_FaissIndex):
         index.add(vectors)
         return cls(index)
 
-    def search(
-        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Approximate top-k (indices, inner products), best first; always min(k, allowed) hits."""
-        q, n_allowed, k = _prepare(query, k, allowed, self.dim, len(self))
-        if k == 0:
-            return _empty()
-        if allowed is not None and n_allowed <= HNSW_EXACT_BELOW:
-            return self._exact(q, k, n_allowed, allowed)
+    def _search_params(self, allowed: np.ndarray | None, n_allowed: int, k: int) -> faiss.SearchParameters:
         params = _selector_params(allowed, faiss.SearchParametersHNSW) or faiss.SearchParametersHNSW()
-        params.efSearch = max(self.index.hnsw.efSearch, k)
-        scores, ids = _faiss_search(self.index, q, k, params)
-        if ids[0, -1] < 0:
-            # The graph walk reached fewer than k allowed vectors; exact search never comes up short.
-            return self._exact(q, k, n_allowed, allowed)
-        return top_k(ids[0], scores[0], k)
+        params.efSearch = max(self.index.hnsw.efSearch, k)  # a shorter walk could not return k
+        return params
 
     def _exact(
         self, q: np.ndarray, k: int, n_allowed: int, allowed: np.ndarray | None
@@ -192,7 +207,7 @@ class HNSWFaissIndex(_FaissIndex):
         }
 
 
-class IVFFaissIndex(_FaissIndex):
+class IVFFaissIndex(_ApproximateIndex):
     """Approximate search with faiss.IndexIVFFlat: the query's nearest `nprobe` of `nlist` k-means lists.
 
     Vectors are stored uncompressed (as in flat), so a search over every list is exact: that is the
@@ -226,25 +241,12 @@ class IVFFaissIndex(_FaissIndex):
         index.nprobe = min(nprobe, nlist)
         return cls(index)
 
-    def search(
-        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Approximate top-k (indices, inner products), best first; always min(k, allowed) hits."""
-        q, n_allowed, k = _prepare(query, k, allowed, self.dim, len(self))
-        if k == 0:
-            return _empty()
-        nlist = self.index.nlist
-        if allowed is not None and n_allowed <= HNSW_EXACT_BELOW:
-            return self._exact(q, k, n_allowed, allowed)
+    def _search_params(self, allowed: np.ndarray | None, n_allowed: int, k: int) -> faiss.SearchParameters:
         params = _selector_params(allowed, faiss.SearchParametersIVF) or faiss.SearchParametersIVF()
         # A filter keeping a fraction f of the vectors keeps about f of each list: probe 1/f times as
         # many lists to see as many allowed candidates as an unfiltered search does.
-        params.nprobe = min(nlist, math.ceil(self.index.nprobe * len(self) / n_allowed))
-        scores, ids = _faiss_search(self.index, q, k, params)
-        if ids[0, -1] < 0:
-            # The probed lists held fewer than k allowed vectors; every list together holds them all.
-            return self._exact(q, k, n_allowed, allowed)
-        return top_k(ids[0], scores[0], k)
+        params.nprobe = min(self.index.nlist, math.ceil(self.index.nprobe * len(self) / n_allowed))
+        return params
 
     def _exact(
         self, q: np.ndarray, k: int, n_allowed: int, allowed: np.ndarray | None

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from corpus.document import Document
 
 
 @dataclass(frozen=True)
@@ -49,3 +53,17 @@ def passage_id(doc_id: str, *parts: str) -> str:
     """Stable id from the document id and the passage's identifying content."""
     digest = hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:10]
     return f"{doc_id}:{digest}"
+
+
+def document_passage(doc: Document, key: str, text: str, section: str = "", **meta: Any) -> Passage:
+    """A passage of `doc` (its id, city, title and year filled in), its id from section, `key` and text."""
+    return Passage(
+        id=passage_id(doc.id, section, key, text),
+        doc_id=doc.id,
+        city=doc.city,
+        document=doc.title,
+        text=text,
+        fiscal_year=doc.fiscal_year,
+        section=section,
+        **meta,
+    )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from corpus.document import Document
 from corpus.normalize import collapse_letterspacing, is_japanese, join_lines
-from corpus.passage import Passage, passage_id
+from corpus.passage import Passage, document_passage
 
 TARGET_CHARS = 200
 MAX_CHARS = 700
@@ -121,14 +121,11 @@ def _is_number(text: str) -> bool:
 
 
 def _passage(doc: Document, section: str, text: str, start: int, end: int, kind: str) -> Passage:
-    return Passage(
-        id=passage_id(doc.id, section, str(start), text),
-        doc_id=doc.id,
-        city=doc.city,
-        document=doc.title,
-        text=text,
-        fiscal_year=doc.fiscal_year,
-        section=section,
+    return document_passage(
+        doc,
+        str(start),
+        text,
+        section,
         kind=kind,
         line_start=start,
         line_end=end,

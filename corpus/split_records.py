@@ -10,7 +10,7 @@ from __future__ import annotations
 from corpus.columns import GROUPING, column_role
 from corpus.document import Document
 from corpus.extract import Record
-from corpus.passage import Passage, passage_id
+from corpus.passage import Passage, document_passage
 
 
 def split_records(doc: Document) -> list[Passage]:
@@ -52,14 +52,11 @@ def _passage(doc: Document, record: Record, cells: list[tuple[str, str]]) -> Pas
     body = "\n".join(f"{name}：{value}" for name, value in fields)
     text = f"{initiative}\n{body}".strip() if initiative else body
     section = " > ".join(x for x in (record.sheet, roles.get("item", "")) if x)
-    return Passage(
-        id=passage_id(doc.id, section, initiative, text),
-        doc_id=doc.id,
-        city=doc.city,
-        document=doc.title,
-        text=text,
-        fiscal_year=doc.fiscal_year,
-        section=section,
+    return document_passage(
+        doc,
+        initiative,
+        text,
+        section,
         initiative=initiative or None,
         department=roles.get("department", "").replace("\n", "") or None,
         kind="row",

@@ -24,7 +24,7 @@ from corpus.columns import DEFAULT_LABELS
 from corpus.columns import LABEL as _LABEL
 from corpus.document import Document
 from corpus.normalize import join_lines, running_headers, width
-from corpus.passage import Passage, passage_id
+from corpus.passage import Passage, document_passage
 
 MAX_PASSAGE_CHARS = 700
 
@@ -280,14 +280,11 @@ def _passages(doc: Document, row: _Row, labels: dict[str, str]) -> list[Passage]
     for part in parts:
         text = _render(row.initiative, part)
         out.append(
-            Passage(
-                id=passage_id(doc.id, path, row.initiative, text),
-                doc_id=doc.id,
-                city=doc.city,
-                document=doc.title,
-                text=text,
-                fiscal_year=doc.fiscal_year,
-                section=path,
+            document_passage(
+                doc,
+                row.initiative,
+                text,
+                path,
                 initiative=row.initiative or None,
                 department=department,
                 kind="row",

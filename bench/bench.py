@@ -451,6 +451,35 @@ def bench_compare(ctx: Context) -> list[Row]:
     return rows
 
 
+@section("counterparts", "Counterparts and alignment (default index, in-process, warm)")
+def bench_counterparts(ctx: Context) -> list[Row]:
+    """similar() from every passage, split by how it is sought (query / profile), and one align()."""
+    from reform_search.cli import open_searcher
+    from reform_search.settings import load_settings
+    from search.align import align
+    from search.compare import similar
+
+    index_dir, cache_dir = ctx.index()
+    searcher = open_searcher(load_settings(index_dir=index_dir, cache_dir=cache_dir))
+    ids = [p.id for p in searcher.passages]
+    for pid in ids[:10]:  # warm-up
+        similar(searcher, pid)
+    log(f"counterparts: similar from each of {len(ids)} passages x {ctx.reps(3, 1)}")
+    times: dict[str, list[float]] = {"query": [], "profile": []}
+    for _ in range(ctx.reps(3, 1)):
+        for pid in ids:
+            start = time.perf_counter()
+            by = similar(searcher, pid).by
+            times[by].append(time.perf_counter() - start)
+    a, b = searcher.cities[:2]
+    rows = [
+        Row(f"similar, source sought by {by}", spread(values), note=f"{len(values)} calls, top 3")
+        for by, values in times.items()
+        if values
+    ]
+    return [*rows, timed(f"align {a} {b} (both directions)", clock(align, searcher, a, b))]
+
+
 @section("http", "Web UI API (`reform-search serve`, called with gradio_client)")
 def bench_http(ctx: Context) -> list[Row]:
     """/compare round trip one call at a time, then 20 concurrent clients for 30 s."""

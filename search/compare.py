@@ -13,6 +13,19 @@ The label is read from evidence that means the same thing for every query (raw c
 
 Both numbers depend only on the query and the city's own passages, so a label never changes when
 another city's documents are added, and repeating a query repeats its labels.
+
+Counterparts (`similar`) of a passage are sought in one of two ways:
+
+    query     a passage of at most QUERY_LIKE_CHARS characters (a timeline or list line such as
+              「テレワークを制度化（10月）」) is a query in all but name: each city's column is the
+              column `compare` gives for its text (hybrid ranking, labels as above)
+    profile   a longer passage is compared by its profile vector (index/build.py: the passage and each
+              of its fields), labelled by z against the passage null, without word coverage
+
+e5 models embed short queries and long passages asymmetrically; a one-line item embedded as a passage
+sits near every passage about dates and progress. Measured on the default corpus, the query route
+raised the mean reciprocal rank of judged counterparts from 0.62 to 0.73 (18 pairs: the eval pairs and
+the two-city judgments of the eval queries) and lost none.
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ Z_WEAK = 2.5
 Z_WEAK_WITH_WORDS = 1.5
 COVERAGE = 0.5
 MATCH_DEPTH = 200  # candidates examined when counting a city's matching passages
+QUERY_LIKE_CHARS = 64  # passages this short are sought like a typed query (module docstring)
 
 
 @dataclass(frozen=True)
@@ -99,10 +113,12 @@ class Counterparts:
 
     source: Hit
     columns: tuple[Column, ...]
+    by: str = "profile"  # how the source was compared: "query" (its text) or "profile" (its vector)
 
     def to_dict(self) -> dict:
-        """{"source", "columns"} as in the CLI contract."""
-        return {"source": self.source.to_dict(), "columns": [c.to_dict() for c in self.columns]}
+        """{"source", "by", "columns"}: the CLI contract's shape plus how the source was compared."""
+        columns = [c.to_dict() for c in self.columns]
+        return {"source": self.source.to_dict(), "by": self.by, "columns": columns}
 
 
 def _null(searcher: Searcher, city: str, kind: str) -> tuple[float, float]:
@@ -145,14 +161,16 @@ def compare(
     """Rank passages within each city separately and label each city's match."""
     q = _score(searcher, query)
     chosen = searcher.resolve_cities(cities) if cities else searcher.cities
-    columns = []
-    for city in dict.fromkeys(chosen):
-        allowed = searcher.mask(cities=[city])
-        evidence = _evidence(searcher, q, city, allowed)
-        hits = searcher.search(q.text, top_k, mode, allowed=allowed, query_vector=q.vector)
-        matching = _matching(searcher, q, city, allowed)
-        columns.append(Column(city, match_label(evidence), tuple(hits), evidence, matching))
+    columns = [_column(searcher, q, c, searcher.mask(cities=[c]), top_k, mode) for c in dict.fromkeys(chosen)]
     return Comparison(q.text, tuple(columns))
+
+
+def _column(searcher: Searcher, q: _Scored, city: str, allowed: np.ndarray, top_k: int, mode: str) -> Column:
+    """One city's column for a query: its best hits among `allowed`, the label and the matching count."""
+    evidence = _evidence(searcher, q, city, allowed)
+    hits = searcher.search(q.text, top_k, mode, allowed=allowed, query_vector=q.vector)
+    matching = _matching(searcher, q, city, allowed)
+    return Column(city, match_label(evidence), tuple(hits), evidence, matching)
 
 
 def _matching(
@@ -167,32 +185,45 @@ def _matching(
     )
 
 
+def is_query_like(text: str) -> bool:
+    """Whether a passage is short enough to be sought like a typed query (whitespace not counted)."""
+    return len("".join(text.split())) <= QUERY_LIKE_CHARS
+
+
 def similar(
     searcher: Searcher,
     passage_id: str,
     cities: Sequence[str] | None = None,
     top_k: int = 3,
 ) -> Counterparts:
-    """Counterparts of a passage in every other city (or the named ones), by its profile vector."""
+    """Counterparts of a passage in every other city (or the named ones): by its text when it is
+    query-like, else by its profile vector (module docstring)."""
     if top_k <= 0:
         raise ValueError(f"top-k must be a positive number of hits, got {top_k}")
     index = searcher.position(passage_id)
     source = searcher.passages[index]
     chosen = searcher.resolve_cities(cities) if cities else [c for c in searcher.cities if c != source.city]
-    profile = np.asarray(searcher.index.profiles[index])
+    q = _score(searcher, source.text) if is_query_like(source.text) else None
     columns = []
     for city in dict.fromkeys(chosen):
         allowed = searcher.mask(cities=[city])
         allowed[index] = False
-        depth = min(int(allowed.sum()), max(top_k * 10, 50))
-        if depth == 0:
+        if not allowed.any():
             columns.append(Column(city, "none", (), Evidence(float("-inf"))))
-            continue
-        ids, scores = searcher.index.dense.search(profile, depth, allowed)
-        mean, std = _null(searcher, city, "passage")
-        evidence = Evidence(float((scores[0] - mean) / std))
-        matching = sum(match_label(Evidence((c - mean) / std)) != "none" for c in scores.tolist())
-        ranked = crowd(list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.groups, top_k)
-        hits = tuple(Hit(searcher.passages[i], rank, s) for rank, (i, s) in enumerate(ranked, 1))
-        columns.append(Column(city, match_label(evidence), hits, evidence, matching))
-    return Counterparts(Hit(source, 1, 1.0), tuple(columns))
+        elif q is not None:
+            columns.append(_column(searcher, q, city, allowed, top_k, "hybrid"))
+        else:
+            columns.append(_profile_column(searcher, index, city, allowed, top_k))
+    return Counterparts(Hit(source, 1, 1.0), tuple(columns), "profile" if q is None else "query")
+
+
+def _profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarray, top_k: int) -> Column:
+    """One city's counterparts of passage `index` by its profile vector, labelled by z alone."""
+    depth = min(int(allowed.sum()), max(top_k * 10, 50))
+    ids, scores = searcher.index.dense.search(np.asarray(searcher.index.profiles[index]), depth, allowed)
+    mean, std = _null(searcher, city, "passage")
+    evidence = Evidence(float((scores[0] - mean) / std))
+    matching = sum(match_label(Evidence((c - mean) / std)) != "none" for c in scores.tolist())
+    ranked = crowd(list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.groups, top_k)
+    hits = tuple(Hit(searcher.passages[i], rank, s) for rank, (i, s) in enumerate(ranked, 1))
+    return Column(city, match_label(evidence), hits, evidence, matching)

@@ -7,6 +7,7 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import KeywordEmbedder, RealIndex
 
@@ -15,7 +16,7 @@ from index.build import build_index
 from index.cache import EmbeddingCache
 from index.store import load_index
 from reform_search.cli import main
-from search.compare import MATCHES, Evidence, compare, match_label, similar
+from search.compare import MATCHES, QUERY_LIKE_CHARS, Evidence, compare, is_query_like, match_label, similar
 from search.engine import Searcher
 
 HIT_KEYS = {"id": str, "rank": int, "score": float, "city": str, "document": str, "text": str}
@@ -308,6 +309,51 @@ def test_similar_column_without_candidates_is_valid_json(three_cities) -> None:
     json.dumps(result.to_dict(), allow_nan=False)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("あ" * QUERY_LIKE_CHARS, True),
+        ("あ" * (QUERY_LIKE_CHARS + 1), False),
+        ("あ " * QUERY_LIKE_CHARS, True),  # whitespace is not counted
+        ("・テレワークを制度化（10月）", True),
+    ],
+    ids=["at-the-limit", "one-over", "spaces-not-counted", "timeline-line"],
+)
+def test_query_like_is_decided_by_length_without_whitespace(text: str, expected: bool) -> None:
+    assert is_query_like(text) is expected
+
+
+def test_similar_of_a_query_like_passage_is_the_compare_column_of_its_text(keyword_searcher) -> None:
+    short = [p for p in keyword_searcher.passages if is_query_like(p.text)]
+    assert short, "the keyword fixture has list items"
+    for source in short:
+        result = similar(keyword_searcher, source.id, top_k=2)
+        others = [c for c in keyword_searcher.cities if c != source.city]
+        expected = compare(keyword_searcher, source.text, others, top_k=2)
+        assert result.by == "query" and result.to_dict()["by"] == "query"
+        assert [c.to_dict() for c in result.columns] == [c.to_dict() for c in expected.columns]
+
+
+def test_similar_by_query_never_returns_the_source(keyword_searcher) -> None:
+    source = next(p for p in keyword_searcher.passages if is_query_like(p.text))
+    own = similar(keyword_searcher, source.id, [source.city], top_k=10).columns[0]
+    ids = [h.passage.id for h in own.hits]
+    assert source.id not in ids
+    assert len(ids) == min(10, sum(p.city == source.city for p in keyword_searcher.passages) - 1)
+
+
+def test_similar_of_a_long_passage_goes_by_its_profile(keyword_searcher) -> None:
+    row = next(p for p in keyword_searcher.passages if not is_query_like(p.text))
+    result = similar(keyword_searcher, row.id, top_k=3)
+    assert result.by == "profile"
+    profile = np.asarray(keyword_searcher.index.profiles[keyword_searcher.position(row.id)])
+    for column in result.columns:
+        # Oracle: the best hit is the city's passage whose vector is closest to the row's profile.
+        own = [i for i, p in enumerate(keyword_searcher.passages) if p.city == column.city]
+        best = max(own, key=lambda i: float(np.asarray(keyword_searcher.index.vectors[i]) @ profile))
+        assert column.hits[0].passage.id == keyword_searcher.passages[best].id
+
+
 # --- the real corpus with the real model --------------------------------------------------------------
 
 AIZU, IWAKI = "会津若松市", "いわき市"
@@ -401,6 +447,22 @@ def test_real_counterpart_of_home_working_row(real_searcher) -> None:
     result = similar(real_searcher, rows[0].id)
     assert [c.city for c in result.columns] == [IWAKI]
     assert any("テレワークを制度化" in h.passage.text for h in result.columns[0].hits[:3])
+
+
+@pytest.mark.model
+def test_real_counterparts_of_timeline_lines_share_their_topic(real_searcher) -> None:
+    # One-line timeline items of the brochure are sought like queries; embedded as passages they all
+    # drifted to the same broad reform row. Each should find a row about its own topic.
+    expected = {
+        "AI会議録作成システム導入": "AI/RPA",
+        "テレワークを制度化": "テレワーク",
+        "予算編成の簡素化試行": "予算編成",
+    }
+    for line, topic in expected.items():
+        source = next(p for p in real_searcher.passages if p.city == IWAKI and line in p.text)
+        result = similar(real_searcher, source.id, [AIZU])
+        assert result.by == "query"
+        assert any(topic in (h.passage.initiative or "") for h in result.columns[0].hits), line
 
 
 # --- the CLI, in-process, on the real index -------------------------------------------------------------

@@ -358,7 +358,9 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result.to_dict())
     else:
-        print_columns(f"counterparts of {result.source.passage.id}", result.columns, source=result.source)
+        how = "its text searched as a query" if result.by == "query" else "compared by its profile"
+        title = f"counterparts of {result.source.passage.id} ({how})"
+        print_columns(title, result.columns, source=result.source)
     return 0
 
 

@@ -151,6 +151,15 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
     )
 
 
+# How the counterparts were sought (search/compare.py): said under the source, in both languages.
+CP_HOW = {
+    "query": "短い項目のため、本文をそのまま検索語として各市を比較しました / "
+    "a short item: its text was searched in each city like a typed query",
+    "profile": "取組の内容・状況・課題の各欄をあわせて比較しました / "
+    "compared by the row as a whole and by each of its fields",
+}
+
+
 def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = None) -> str:
     """A passage and its counterparts in the other cities, one column per city."""
     city_en = city_en or {}
@@ -159,11 +168,13 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
     cols = "".join(column(c, city_en.get(c.city, ""), action=False) for c in result.columns)
     if not cols:
         cols = '<p class="rs-none">他の市の資料がありません / no other city is indexed.</p>'
+    how = CP_HOW.get(result.by, "")
     return (
-        f'<div class="rs-cp-panel" data-source="{esc(src.id)}">'
+        f'<div class="rs-cp-panel" data-source="{esc(src.id)}" data-by="{esc(result.by)}">'
         f'<h3 class="rs-cp-title">他市の類似取組 / counterparts: {esc(src.city)}「{esc(name)}」</h3>'
         f'<div class="rs-cp-source">{card(result.source, action=False, score=False)}</div>'
-        f'<div class="rs-grid">{cols}</div></div>'
+        + (f'<p class="rs-cp-how">{esc(how)}</p>' if how else "")
+        + f'<div class="rs-grid">{cols}</div></div>'
     )
 
 

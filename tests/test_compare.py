@@ -527,6 +527,18 @@ def test_cli_similar_json(real_cli, real_searcher) -> None:
 
 
 @pytest.mark.model
+def test_cli_similar_text_says_how_it_was_sought(real_index, real_searcher, capsys, clean_env) -> None:
+    paths = ["--index-dir", str(real_index.index_dir), "--cache-dir", str(real_index.cache_dir)]
+    line = next(p for p in real_searcher.passages if p.city == IWAKI and "テレワークを制度化" in p.text)
+    row = next(p for p in real_searcher.passages if p.city == AIZU and "在宅勤務を制度化" in p.text)
+    for source, how in ((line, "its text searched as a query"), (row, "compared by its profile")):
+        assert main(["similar", source.id, *paths]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"== counterparts of {source.id} ({how})")
+        assert f"## {AIZU if source is line else IWAKI}" in out
+
+
+@pytest.mark.model
 def test_cli_similar_unknown_id_exits_2(real_cli) -> None:
     code, _, err = real_cli("similar", "no-such-document:0000000000", "--json")
     assert code == 2 and "reform-search chunks" in err

@@ -176,6 +176,9 @@ def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
     assert "score 1.0000" not in out  # the source is not a result
     empty = render.counterparts_html(Counterparts(source, ()))
     assert "no other city is indexed" in empty
+    assert 'data-by="profile"' in out and render.CP_HOW["profile"] in out
+    by_query = render.counterparts_html(Counterparts(source, (column("weak"),), "query"))
+    assert 'data-by="query"' in by_query and render.CP_HOW["query"] in by_query
 
 
 def test_hits_list_and_empty_result():

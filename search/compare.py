@@ -74,6 +74,11 @@ def match_label(evidence: Evidence) -> str:
     return "none"
 
 
+def is_query_like(text: str) -> bool:
+    """Whether a passage is short enough to be sought like a typed query (whitespace not counted)."""
+    return len("".join(text.split())) <= QUERY_LIKE_CHARS
+
+
 @dataclass(frozen=True)
 class Column:
     """One city's answer: its best hits, ranked within the city, and how well it matches."""
@@ -113,7 +118,11 @@ class Counterparts:
 
     source: Hit
     columns: tuple[Column, ...]
-    by: str = "profile"  # how the source was compared: "query" (its text) or "profile" (its vector)
+
+    @property
+    def by(self) -> str:
+        """How the source was compared: "query" (its text, being short) or "profile" (its vector)."""
+        return "query" if is_query_like(self.source.passage.text) else "profile"
 
     def to_dict(self) -> dict:
         """{"source", "by", "columns"}: the CLI contract's shape plus how the source was compared."""
@@ -185,11 +194,6 @@ def _matching(
     )
 
 
-def is_query_like(text: str) -> bool:
-    """Whether a passage is short enough to be sought like a typed query (whitespace not counted)."""
-    return len("".join(text.split())) <= QUERY_LIKE_CHARS
-
-
 def similar(
     searcher: Searcher,
     passage_id: str,
@@ -214,7 +218,7 @@ def similar(
             columns.append(_column(searcher, q, city, allowed, top_k, "hybrid"))
         else:
             columns.append(_profile_column(searcher, index, city, allowed, top_k))
-    return Counterparts(Hit(source, 1, 1.0), tuple(columns), "profile" if q is None else "query")
+    return Counterparts(Hit(source, 1, 1.0), tuple(columns))
 
 
 def _profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarray, top_k: int) -> Column:

@@ -177,7 +177,9 @@ def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
     empty = render.counterparts_html(Counterparts(source, ()))
     assert "no other city is indexed" in empty
     assert 'data-by="profile"' in out and render.CP_HOW["profile"] in out
-    by_query = render.counterparts_html(Counterparts(source, (column("weak"),), "query"))
+    short = Hit(evil_passage(text="電子決裁の<b>推進</b>"), 0, 1.0)  # a list line: sought as a query
+    by_query = render.counterparts_html(Counterparts(short, (column("weak"),)))
+    assert_inert(by_query)
     assert 'data-by="query"' in by_query and render.CP_HOW["query"] in by_query
 
 

@@ -73,7 +73,8 @@ def measure_ingest(
     import make_files
 
     from corpus.extract import extract
-    from index.build import embedding_text, profile_texts
+    from index.build import profile_texts
+    from index.context import embedding_text
     from index.store import load_index
     from reform_search.manage import add_document, embedder_for, index_all, limits_for
     from reform_search.settings import Settings
@@ -88,7 +89,7 @@ def measure_ingest(
     embedder = embedder_for(settings)
     index_all(settings, embedder=embedder)  # no-op on an up-to-date copy; else builds the default corpus
     before = load_index(settings.index_dir).passages
-    existing = {t for p in before for t in (embedding_text(p), *profile_texts(p))}
+    existing = {t for p in before for t in profile_texts(p, embedding_text(p))}
 
     data = make_files.prose_pdf(pages, city="ベンチ市")
     started = time.perf_counter()

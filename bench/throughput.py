@@ -40,7 +40,7 @@ def default_passages() -> list[str]:
     """The texts an index of the default corpus embeds for its passages, in corpus order."""
     from corpus.document import load_corpus
     from corpus.split import split_passages
-    from index.build import embedding_text
+    from index.context import embedding_text
     from reform_search.settings import Settings
 
     return [embedding_text(p) for d in load_corpus(Settings.default("corpus")) for p in split_passages(d)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 # Column roles and the header words that name them, in table order.
 LABEL = re.compile(
@@ -33,3 +34,14 @@ def column_role(name: str) -> str | None:
     if found and len(s) <= 12:
         return max(found, key=lambda m: len(m.group())).lastgroup
     return None
+
+
+def table_roles(names: Iterable[str]) -> dict[str, str | None]:
+    """Role of each column of one table; with no initiative column, its last item column (取組項目) is it."""
+    roles = {name: column_role(name) for name in names}
+    if "initiative" not in roles.values():
+        # A sheet headed 取組項目 / 内容 / 取組状況 lists initiatives under that name, not groups of them.
+        items = [name for name, role in roles.items() if role == "item"]
+        if items:
+            roles[items[-1]] = "initiative"
+    return roles

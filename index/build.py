@@ -18,6 +18,7 @@ from corpus.passage import Passage
 from corpus.split import SPLITTER_VERSION, split_passages
 from index.bm25 import BM25
 from index.cache import EmbeddingCache, embed_with_cache
+from index.context import CONTEXT_VERSION, embedding_text, lexical_text
 from index.calibration import CALIBRATION_VERSION, calibrate
 from index.dense import DenseIndex, build_dense_index
 from index.embed import Embedder
@@ -47,28 +48,20 @@ def expected_manifest(embedder: Embedder) -> dict:
         "tokenizer": tokenizer_info(),
         "splitter_version": SPLITTER_VERSION,
         "calibration_version": CALIBRATION_VERSION,
+        "context_version": CONTEXT_VERSION,
     }
 
 
-def embedding_text(p: Passage) -> str:
-    """The text that is embedded: every passage opens with a heading that says what it is about.
-
-    A table row opens with its initiative (具体的取組); other passages get their document's title.
-    Short passages without one sit close to every query in embedding space (measured on the
-    default corpus), and the title moves them back to their own topic.
-    """
-    return p.text if p.initiative else f"{p.document}\n{p.text}"
-
-
-def profile_texts(p: Passage) -> list[str]:
+def profile_texts(p: Passage, own: str) -> list[str]:
     """The parts a passage is compared by when its counterparts in other cities are sought.
 
     A table row is the passage itself plus each of its fields (内容, 取組状況, 今後…) under the row's
     initiative: a counterpart often matches one statement of a long row, not the row as a whole.
+    `own` is the passage's embedding text (its vector is a cache hit).
     """
     head = p.initiative or ""
     fields = [f"{head}\n{label}：{value}" for label, value in p.fields if value != p.department]
-    return [embedding_text(p), *fields]  # the first part is the passage's own vector (a cache hit)
+    return [own, *fields]
 
 
 def _profiles(vectors: np.ndarray, counts: list[int]) -> np.ndarray:
@@ -102,12 +95,13 @@ def build_index(
             d = empty[0]
             raise ValueError(f"document {d.id} ({d.source}) yields no passages; check that it contains text")
         passages = [p for d in documents for p in per_document[d.id]]
-        parts = [profile_texts(p) for p in passages]
-        texts = [embedding_text(p) for p in passages] + [t for ts in parts for t in ts]
+        own = [embedding_text(p) for p in passages]
+        parts = [profile_texts(p, t) for p, t in zip(passages, own, strict=True)]
+        texts = own + [t for ts in parts for t in ts]
         embedded_all, embedded = embed_with_cache(embedder, texts, cache, batch_size, progress=progress)
         vectors = embedded_all[: len(passages)]
         profiles = _profiles(embedded_all[len(passages) :], [len(ts) for ts in parts])
-        bm25 = BM25.build([tokenize(p.text) for p in passages])
+        bm25 = BM25.build([tokenize(lexical_text(p)) for p in passages])
         dense = build_dense_index(vectors, dense_kind)
         counts = Counter(p.doc_id for p in passages)
         manifest = index_manifest(

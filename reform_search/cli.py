@@ -295,7 +295,14 @@ def open_searcher(settings: Settings, embedder=None):
 
     embedder = embedder or embedder_for(settings)
     index = load_index(settings.index_dir, expected_manifest(embedder))
-    return Searcher(index, embedder, rrf_k=settings.rrf_k, max_query_chars=settings.max_query_chars)
+    return Searcher(
+        index,
+        embedder,
+        rrf_k=settings.rrf_k,
+        max_query_chars=settings.max_query_chars,
+        fusion=settings.fusion,
+        lexical_weight=settings.lexical_weight,
+    )
 
 
 def _read_queries(path: Path) -> list[tuple[object, str]]:

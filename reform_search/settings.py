@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from search.fusion import FUSIONS, LEXICAL_WEIGHT, RRF_K
+
 ENV_PREFIX = "REFORM_SEARCH_"
 
 
@@ -64,10 +66,21 @@ class Settings:
         ("auto", "flat", "ivf", "hnsw"),
     )
     mode: str = _setting(
-        "hybrid", "Ranking: hybrid (RRF of dense and BM25), dense or lexical.", ("hybrid", "dense", "lexical")
+        "hybrid", "Ranking: hybrid (dense and BM25 fused), dense or lexical.", ("hybrid", "dense", "lexical")
+    )
+    fusion: str = _setting(
+        FUSIONS[0],
+        "How hybrid ranking fuses dense and BM25: 'convex' ((1 − w)·normalized cosine + w·normalized "
+        "BM25, per query and per city) or 'rrf' (reciprocal rank fusion).",
+        FUSIONS,
+    )
+    lexical_weight: float = _setting(
+        LEXICAL_WEIGHT,
+        "w of convex fusion: the BM25 share, 0 to 1 (chosen by 5-fold cross-validation; scaled down for "
+        "queries with English words).",
     )
     top_k: int = _setting(10, "Number of hits to return.")
-    rrf_k: int = _setting(60, "Reciprocal rank fusion constant k in 1/(k + rank).")
+    rrf_k: int = _setting(RRF_K, "Reciprocal rank fusion constant k in 1/(k + rank).")
     max_query_chars: int = _setting(1000, "Longer queries are truncated (with a warning).")
     host: str = _setting("127.0.0.1", "Address the web UI binds to; 0.0.0.0 exposes it to the network.")
     port: int = _setting(7860, "Port of the web UI.")
@@ -129,6 +142,13 @@ def _convert(name: str, value: Any) -> Any:
     kind = type(f.default)
     if isinstance(f.default, Path):
         value = Path(os.path.expanduser(str(value)))
+    elif kind is float:
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"setting {name} must be a number, got {value!r}") from None
+        if not 0 <= value <= 1:
+            raise ValueError(f"setting {name} must be between 0 and 1, got {value}")
     elif kind is int:
         try:
             value = int(value)

@@ -14,7 +14,7 @@ from index.embed import Embedder
 from index.store import StoredIndex
 from index.tokenize import matched_terms, surface_keys, tokenize
 from search.crowding import crowd
-from search.fusion import RRF_K, rrf
+from search.fusion import FUSIONS, LEXICAL_WEIGHT, RRF_K, convex, rrf
 from search.hit import Hit
 
 MODES = ("hybrid", "dense", "lexical")
@@ -64,10 +64,16 @@ class Searcher:
         embedder: Embedder,
         rrf_k: int = RRF_K,
         max_query_chars: int = MAX_QUERY_CHARS,
+        fusion: str = FUSIONS[0],
+        lexical_weight: float = LEXICAL_WEIGHT,
     ) -> None:
+        if fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {fusion!r}; choose one of: {', '.join(FUSIONS)}")
         self.index = index
         self.embedder = embedder
         self.rrf_k = rrf_k
+        self.fusion = fusion
+        self.lexical_weight = lexical_weight
         self.max_query_chars = max_query_chars
         # A memory-mapped table: passages are decoded when a hit needs them, and filters and crowding
         # read its compact columns, so nothing here grows with the number of passages.
@@ -154,9 +160,7 @@ class Searcher:
             if mode == "dense":
                 ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
             else:
-                lex_ids, _ = self.index.bm25.search(tokens, depth, allowed)
-                weights = [1.0, lexical_weight(tokens, q.text)]
-                ranked = rrf([ids.tolist(), lex_ids.tolist()], k=self.rrf_k, weights=weights)
+                ranked = self._fuse((ids, scores), self.index.bm25.search(tokens, depth, allowed), tokens, q.text)
         # The candidates' groups as plain ints: crowding looks each one up many times.
         candidates = [i for i, _ in ranked]
         group_of = dict(zip(candidates, self.groups[candidates].tolist(), strict=True))
@@ -167,6 +171,14 @@ class Searcher:
             p = self.passages[i]
             hits.append(Hit(p, rank, s, self._matched(i, p.text, query_tokens)))
         return hits
+
+    def _fuse(self, dense, lexical, tokens: Sequence[str], text: str) -> list[tuple[int, float]]:
+        """Hybrid ranking of the dense and lexical candidates; the lexical side counts in proportion to
+        the query's Japanese words (English reaches Japanese text only through glosses)."""
+        share = lexical_weight(tokens, text)
+        if self.fusion == "rrf":
+            return rrf([dense[0].tolist(), lexical[0].tolist()], k=self.rrf_k, weights=[1.0, share])
+        return convex(dense, lexical, self.lexical_weight * share)
 
     def _matched(self, i: int, text: str, query_tokens: set[str]) -> tuple[str, ...]:
         # Tokenizing a passage for highlights costs more than the search itself; keep the result.

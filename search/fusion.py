@@ -1,11 +1,57 @@
-"""Reciprocal rank fusion: merge several rankings of the same documents into one."""
+"""Fusion of a dense and a lexical ranking: convex combination of normalized scores, or reciprocal ranks.
+
+    convex   fused = (1 - w) · dense' + w · lexical'   (the default)
+             dense'   = (cos − min) / (max − min) over the dense candidates of this query
+             lexical' = bm25 / max over the lexical candidates of this query (0: no query word)
+             A document missing from one list scores 0 there.
+    rrf      Σ w_i / (k + rank_i)
+
+Convex fusion keeps how strong each piece of evidence is: a passage the embedding ranks first by a
+wide margin stays first when the lexical list holds only passages sharing one common word, which RRF
+flattens to equal steps. Both lists are normalized per query (and per filter: compare normalizes each
+city's candidates on their own), so the weight means the same for every query.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 RRF_K = 60
+FUSIONS = ("convex", "rrf")
+LEXICAL_WEIGHT = 0.6  # w of convex fusion, chosen by 5-fold cross-validation (bench/tune.py)
+
+
+def normalized(scores: np.ndarray, floor: str) -> np.ndarray:
+    """Scores mapped to [0, 1]: "min" maps the lowest to 0 (cosines), "zero" keeps 0 at 0 (BM25)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if not len(scores):
+        return scores
+    low = scores.min() if floor == "min" else 0.0
+    span = scores.max() - low
+    return (scores - low) / span if span > 0 else np.ones_like(scores)
+
+
+def convex(
+    dense: tuple[Sequence[int], Sequence[float]],
+    lexical: tuple[Sequence[int], Sequence[float]],
+    weight: float = LEXICAL_WEIGHT,
+) -> list[tuple[int, float]]:
+    """Fuse (ids, scores) of a dense and a lexical ranking by (1 − w)·dense' + w·lexical' (module
+    docstring); (doc, score) best first, ties to the higher dense score, then the lower doc."""
+    if not (math.isfinite(weight) and 0 <= weight <= 1):
+        raise ValueError(f"lexical weight of {weight} is invalid; use a number from 0 to 1")
+    fused: dict[int, float] = {}
+    dense_of: dict[int, float] = {}
+    for doc, s in zip(dense[0], normalized(dense[1], "min").tolist(), strict=True):
+        dense_of[int(doc)] = s
+        fused[int(doc)] = (1 - weight) * s
+    for doc, s in zip(lexical[0], normalized(lexical[1], "zero").tolist(), strict=True):
+        fused[int(doc)] = fused.get(int(doc), 0.0) + weight * s
+    ranked = sorted(fused.items(), key=lambda item: (-item[1], -dense_of.get(item[0], -1.0), item[0]))
+    return ranked
 
 
 def rrf(

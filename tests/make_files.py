@@ -180,6 +180,31 @@ def progress_xlsx() -> bytes:
     return out.getvalue()
 
 
+# A sheet that names its rows under 取組項目 (no 具体的取組 column); a blank 取組項目 is a merged cell.
+ITEM_SHEET_HEADER = ["取組項目", "内容", "取組状況", "所管課"]
+ITEM_SHEET_ROWS = [
+    ["雪灯籠まつりの運営見直し", "実行委員会の事務を民間団体に移す。", "委託先を公募で選んだ。", "観光課"],
+    ["公民館予約のオンライン化", "予約を電子申請で受け付ける。", "全館で電子申請を始めた。", "生涯学習課"],
+    ["", "利用料の支払いも電子化する。", "キャッシュレス決済を試行した。", "生涯学習課"],
+]
+
+
+def item_sheet_xlsx() -> bytes:
+    """An Excel 取組状況 sheet of テスト市 whose initiative column is headed 取組項目."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "取組一覧"
+    sheet.append(ITEM_SHEET_HEADER)
+    for row in ITEM_SHEET_ROWS:
+        sheet.append([cell or None for cell in row])
+    sheet.merge_cells("A3:A4")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def progress_csv(encoding: str = "cp932") -> bytes:
     """The same kind of sheet as CSV in Shift_JIS."""
     text = (

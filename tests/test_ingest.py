@@ -11,7 +11,8 @@ import pytest
 from conftest import RecordingEmbedder, Run
 
 from index import embed
-from index.build import embedding_text, profile_texts
+from index.build import profile_texts
+from index.context import embedding_text
 from index.store import current_generation, load_index
 from reform_search.cli import main
 from reform_search.manage import add_document
@@ -131,7 +132,7 @@ def test_add_search_remove(cli, built_index, tmp_path, fmt):
     assert list(hit["fields"]) == field_names
     # Only the new document's passages were embedded; the others came from the cache.
     embedded = set(cli.embedders[-2].passage_texts)  # the add's embedder (the search made the last one)
-    old_texts = {t for p in before.values() for t in (embedding_text(p), *profile_texts(p))}
+    old_texts = {t for p in before.values() for t in profile_texts(p, embedding_text(p))}
     assert embedded and not embedded & old_texts
     assert any(d["id"] == added["id"] and d["passages"] > 0 for d in _documents(cli))
 
@@ -140,6 +141,21 @@ def test_add_search_remove(cli, built_index, tmp_path, fmt):
     assert not _hits(cli, phrase)
     assert {p.id: p for p in load_index(built_index.index_dir).passages} == before
     assert added["id"] not in {d["id"] for d in _documents(cli)}
+
+
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_a_sheet_named_by_its_item_column_is_found_by_that_name(cli, tmp_path, mode):
+    """A sheet headed 取組項目 (no 具体的取組): the row's name is searchable, as a 具体的取組 would be."""
+    path = make_files.write(tmp_path, "items.xlsx", make_files.item_sheet_xlsx())
+    run = cli("add", str(path), "--city", "ペア市", "--title", "ペア市 取組一覧", "--json")
+    assert run.code == 0, run.err
+    doc_id = run.json()["document"]["id"]
+
+    run = cli("search", "雪灯籠まつり", "--mode", mode, "--json")
+    assert run.code == 0, run.err
+    first = run.json()["hits"][0]
+    assert (first["doc_id"], first["initiative"]) == (doc_id, "雪灯籠まつりの運営見直し")
+    assert first["text"].startswith("雪灯籠まつりの運営見直し\n") and first["department"] == "観光課"
 
 
 def test_documents_json_is_one_object_per_line(cli, tmp_path):

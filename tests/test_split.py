@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpus.document import Document, load_corpus, read_document
+from corpus.extract import Record
 from corpus.normalize import compact
 from corpus.passage import Passage, passage_id
 from corpus.split import split_passages
@@ -423,6 +424,59 @@ def test_table_identical_rows_get_distinct_ids(table_doc: Document) -> None:
     assert passages[-1].text == passages[-2].text
     assert passages[-1].id == passages[-2].id + "-2"
     assert len({p.id for p in passages}) == 6
+
+
+# --- sheet rows (XLSX, CSV) ------------------------------------------------------------------
+
+
+def sheet_doc(header: list[str], rows: list[list[str]], sheet: str = "取組一覧") -> Document:
+    """A made-up テスト市 document holding one sheet's rows as records (row 1 is the header)."""
+    records = tuple(
+        Record(tuple(zip(header, row, strict=True)), row=n, sheet=sheet) for n, row in enumerate(rows, 2)
+    )
+    return Document("test-sheet", "テスト市", "テスト表", "", "", "t.xlsx", records=records)
+
+
+ITEM_ROWS = [
+    ["雪灯籠まつりの運営見直し", "実行委員会の事務を民間団体に移す。", "委託先を公募で選んだ。", "観光課"],
+    ["公民館予約のオンライン化", "予約を電子申請で受け付ける。", "全館で電子申請を始めた。", "生涯学習課"],
+    ["", "利用料の支払いも電子化する。", "キャッシュレス決済を試行した。", "生涯学習課"],  # merged 取組項目
+]
+
+
+def test_sheet_without_initiative_column_names_rows_by_its_item_column() -> None:
+    passages = split_passages(sheet_doc(["取組項目", "内容", "取組状況", "所管課"], ITEM_ROWS))
+    got = [(p.initiative, p.section, p.department, p.line_start) for p in passages]
+    assert got == [
+        ("雪灯籠まつりの運営見直し", "取組一覧", "観光課", 2),
+        ("公民館予約のオンライン化", "取組一覧", "生涯学習課", 3),
+        ("公民館予約のオンライン化", "取組一覧", "生涯学習課", 4),  # filled down from the merged cell
+    ]
+    # The name opens the text, as a 具体的取組 does, and is not repeated as a field.
+    assert passages[0].text == (
+        "雪灯籠まつりの運営見直し\n"
+        "内容：実行委員会の事務を民間団体に移す。\n"
+        "取組状況：委託先を公募で選んだ。\n"
+        "所管課：観光課"
+    )
+    assert all(p.text.startswith(p.initiative + "\n") for p in passages)
+    assert [list(dict(p.fields)) for p in passages] == [["内容", "取組状況", "所管課"]] * 3
+
+
+def test_sheet_with_two_item_columns_names_rows_by_the_last() -> None:
+    header = ["改革項目", "取組項目", "内容", "所管課"]
+    rows = [["①観光の振興", *ITEM_ROWS[0][:2], ITEM_ROWS[0][3]]]
+    (p,) = split_passages(sheet_doc(header, rows))
+    assert (p.initiative, p.section) == ("雪灯籠まつりの運営見直し", "取組一覧 > ①観光の振興")
+    assert p.text.startswith("雪灯籠まつりの運営見直し\n内容：")
+
+
+def test_sheet_with_initiative_column_keeps_its_item_as_section() -> None:
+    header = ["取組項目", "具体的取組", "内容", "所管課"]
+    rows = [["①観光の振興", *ITEM_ROWS[0][:2], ITEM_ROWS[0][3]]]
+    (p,) = split_passages(sheet_doc(header, rows))
+    assert (p.initiative, p.section) == ("雪灯籠まつりの運営見直し", "取組一覧 > ①観光の振興")
+    assert "①観光の振興" not in p.text
 
 
 # --- a hand-written brochure -----------------------------------------------------------------

@@ -17,7 +17,8 @@ from corpus.split import split_passages
 from index import store
 from index.bm25 import ARRAY_FILES as BM25_ARRAYS
 from index.bm25 import META_FILE as BM25_META
-from index.build import embedding_text, expected_manifest
+from index.build import expected_manifest
+from index.context import embedding_text
 from index.store import (
     CURRENT,
     CorruptIndex,

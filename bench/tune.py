@@ -1,0 +1,92 @@
+"""Choose a ranking constant by K-fold cross-validation over judgment files, and report the CV figure.
+
+    python bench/tune.py fusion [--folds 5] [--queries F...]
+
+For each fold, the candidate with the best mean objective (nDCG@10 + column recall@3, halved) on the
+other folds is chosen and scored on the held-out fold; the report gives, per candidate, the whole-set
+measures, and the cross-validated measures of the choice (the held-out folds' items pooled). A
+constant is worth shipping when its cross-validated figure beats the current one, not only its
+whole-set figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from reform_search.settings import load_settings  # noqa: E402
+from search.engine import Searcher  # noqa: E402
+from search.evaluate import QueryResult, assign_folds, query_measures, read_judgments, run_queries  # noqa: E402
+
+EVAL = HERE.parent.parent / "shared" / "eval"
+
+
+def objective(results: Sequence[QueryResult]) -> float:
+    """What a choice is made on: the mean of nDCG@10 and column recall@3."""
+    m = query_measures(results)
+    return (m["ndcg@10"] + m.get("column_recall@3", 0.0)) / 2
+
+
+def cross_validate(
+    per_candidate: dict[str, list[QueryResult]], folds: int
+) -> tuple[list[QueryResult], list[str]]:
+    """Held-out results of the choice made on the other folds, pooled; and the choice of each fold."""
+    some = next(iter(per_candidate.values()))
+    fold = assign_folds([r.id for r in some], folds)
+    held: list[QueryResult] = []
+    chosen = []
+    for f in range(folds):
+        def train(name: str, f=f) -> float:
+            return objective([r for r in per_candidate[name] if fold[r.id] != f])
+
+        best = max(per_candidate, key=train)
+        chosen.append(best)
+        held.extend(r for r in per_candidate[best] if fold[r.id] == f)
+    return held, chosen
+
+
+def fusion_candidates() -> dict[str, Callable[[Searcher], None]]:
+    """RRF as it was, and convex fusion at lexical weights 0 … 0.6."""
+    out: dict[str, Callable[[Searcher], None]] = {"rrf": lambda s: setattr(s, "fusion", "rrf")}
+    for w in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        def apply(s: Searcher, w=w) -> None:
+            s.fusion, s.lexical_weight = "convex", w
+
+        out[f"convex w={w}"] = apply
+    return out
+
+
+STUDIES = {"fusion": fusion_candidates}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("study", choices=sorted(STUDIES))
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--queries", nargs="+", default=sorted(glob.glob(str(EVAL / "queries*.jsonl"))))
+    a = ap.parse_args()
+    from reform_search.cli import open_searcher
+
+    searcher = open_searcher(load_settings())
+    queries = read_judgments([Path(p) for p in a.queries], "queries")
+    per_candidate = {}
+    for name, apply in STUDIES[a.study]().items():
+        apply(searcher)
+        per_candidate[name] = run_queries(searcher, queries)
+        m = query_measures(per_candidate[name])
+        print(name.ljust(16), json.dumps({k: round(v, 3) for k, v in m.items()}))
+    held, chosen = cross_validate(per_candidate, a.folds)
+    m = query_measures(held)
+    print(f"cross-validated ({a.folds} folds)", json.dumps({k: round(v, 3) for k, v in m.items()}))
+    print("chosen per fold:", ", ".join(chosen))
+
+
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,7 @@ row's names); a table continued on the next page without its header keeps the pr
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 import pdfplumber
@@ -97,18 +98,12 @@ def _tables(data: bytes, page_numbers: list[int]) -> dict[int, list[_Table]]:
 def _lines(page: pdfium.PdfPage, tables: list[_Table]) -> list[_Line]:
     """Text lines of a page outside its tables, a blank line where the gap between lines is a paragraph's."""
     textpage = page.get_textpage()
-    runs = []
-    for k in range(textpage.count_rects()):
-        left, bottom, right, top = textpage.get_rect(k)
-        cx, cy = (left + right) / 2, (bottom + top) / 2
-        if any(t.bbox[0] <= cx <= t.bbox[2] and t.bbox[1] <= cy <= t.bbox[3] for t in tables):
-            continue
-        text = textpage.get_text_bounded(left, bottom, right, top).strip()
-        if text:
-            runs.append((text, left, bottom, right, top))
-    textpage.close()
+    try:
+        runs = _runs(textpage, tables)
+    finally:
+        textpage.close()
     lines: list[_Line] = []
-    for text, _left, bottom, _right, top in runs:
+    for text, top, bottom in runs:
         prev = lines[-1] if lines else None
         if prev and bottom < prev.top and top > prev.bottom:  # overlaps vertically: same line
             prev.text += " " + text
@@ -118,6 +113,46 @@ def _lines(page: pdfium.PdfPage, tables: list[_Table]) -> list[_Line]:
             lines.append(_Line("", prev.bottom, prev.bottom))
         lines.append(_Line(text, top, bottom))
     return lines
+
+
+def _runs(textpage: pdfium.PdfTextPage, tables: list[_Table]) -> list[tuple[str, float, float]]:
+    """(text, top, bottom) of each stretch of a text line outside the tables, in pdfium's reading order.
+
+    Chars are placed by their loose boxes (font size and the font's ascent and descent), not by pdfium's
+    text rects or tight boxes: those are measured on glyph outlines, so where a PDF's font is not embedded
+    and no installed font has its glyphs (a Japanese font on a machine without one), they are empty and
+    whole lines of text are lost.
+    """
+    runs: list[tuple[str, float, float]] = []
+    codes: list[int] = []
+    top, bottom = -math.inf, math.inf
+
+    def end_run() -> None:
+        nonlocal top, bottom
+        # Characters outside the Basic Multilingual Plane may come as two UTF-16 surrogates.
+        text = "".join(map(chr, codes)).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        if text.strip():
+            runs.append((text.strip(), top, bottom))
+        codes.clear()
+        top, bottom = -math.inf, math.inf
+
+    for k in range(textpage.count_chars()):
+        code = pdfium_c.FPDFText_GetUnicode(textpage, k)
+        if code in (0x0A, 0x0D):  # pdfium's line break
+            end_run()
+            continue
+        if not code or code > 0x10FFFF:
+            continue
+        if pdfium_c.FPDFText_IsGenerated(textpage, k) != 1:  # a generated space has no box of its own
+            left, b, right, t = textpage.get_charbox(k, loose=True)
+            cx, cy = (left + right) / 2, (b + t) / 2
+            if any(x0 <= cx <= x1 and y0 <= cy <= y1 for x0, y0, x1, y1 in (x.bbox for x in tables)):
+                end_run()  # table cells are records, not text
+                continue
+            top, bottom = max(top, t), min(bottom, b)
+        codes.append(code)
+    end_run()
+    return runs
 
 
 def _records(pages: list[list[_Line]], tables: dict[int, list[_Table]]) -> list[Record]:

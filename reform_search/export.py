@@ -12,12 +12,12 @@ import json
 
 from corpus.passage import Passage
 from search.align import Alignment
+from search.labels import Match
 from search.themes import Matrix
 
 FORMATS = ("csv", "md", "json")
 BOM = "\ufeff"  # Excel on Japanese Windows reads UTF-8 CSV as Shift_JIS without it
 CITATION = ("city", "document", "section", "initiative", "department", "page", "lines", "passage_id")
-MATCH_MARK = {"strong": "◎", "weak": "○", "none": "×"}
 
 
 def citation(p: Passage | None) -> dict[str, str]:
@@ -102,7 +102,7 @@ def matrix_markdown(m: Matrix) -> str:
             if c.best:
                 notes.append(_note(c.best.passage))
                 ref = f" [{len(notes)}]"
-            cells.append(f"{MATCH_MARK[c.match]} {c.match} ({c.count}){ref}")
+            cells.append(f"{Match(c.match).mark} {c.match} ({c.count}){ref}")
         out.append(f"| {_md_cell(theme)} | {' | '.join(cells)} |")
     out += ["", "◎ strong · ○ weak · × none (該当なし); (n) = passages that match on their own.", ""]
     out += [f"{n}. {note}" for n, note in enumerate(notes, 1)]
@@ -142,7 +142,7 @@ def alignment_markdown(a: Alignment) -> str:
             if pair.counterpart
             else "該当なし"
         )
-        out.append(f"| {left} | {MATCH_MARK[pair.match]} {pair.match} | {right} |")
+        out.append(f"| {left} | {Match(pair.match).mark} {pair.match} | {right} |")
     for city, only in ((a.city_a, a.only_a), (a.city_b, a.only_b)):
         out += ["", f"## {city} のみ / only in {city} ({len(only)})", ""]
         out += [f"- {_md_cell(one_line(p.text, 100))} `{p.id}`" for p in only] or ["- (none)"]

@@ -18,14 +18,13 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from reform_search.export import MATCH_MARK
 from reform_search.output import snippet
 from search.compare import Column, Comparison, Counterparts
 from search.engine import Searcher
 from search.hit import Hit
+from search.labels import Match
 from search.themes import Matrix
 
-MATCH_JA = {"strong": "該当あり", "weak": "関連あり", "none": "該当なし"}
 EXCERPT_CHARS = 180
 
 
@@ -51,7 +50,7 @@ def highlight(text: str, terms: Sequence[str]) -> str:
 def badge(match: str) -> str:
     """The match label: ◎ 該当あり strong, ○ 関連あり weak, × 該当なし none."""
     return (
-        f'<span class="rs-badge rs-badge-{esc(match)}">{MATCH_MARK[match]} {MATCH_JA[match]}'
+        f'<span class="rs-badge rs-badge-{esc(match)}">{Match(match).mark} {Match(match).ja}'
         f' <span class="rs-en">{esc(match)}</span></span>'
     )
 
@@ -85,13 +84,17 @@ def _full_text(hit: Hit) -> str:
     return f'<div class="rs-full">{highlight(p.text, hit.matched)}</div>'
 
 
-def card(hit: Hit, *, with_city: bool = False, action: bool = True, score: bool = True) -> str:
+def card(
+    hit: Hit, *, with_city: bool = False, action: bool = True, score: bool = True, match: str | None = None
+) -> str:
     """One passage as a card: title, section, 所管課, highlighted excerpt (full text on demand), source."""
     p = hit.passage
     title = p.initiative or (p.section.split(" > ")[-1] if p.section else "")
     excerpt = snippet(p.text, hit.matched, EXCERPT_CHARS)
     text = f'<p class="rs-text">{highlight(excerpt, hit.matched)}</p>'
     head = [f'<span class="rs-rank">{hit.rank}</span>'] if hit.rank else []
+    if match is not None and match != Match.NONE:  # one of the passages counted as 該当 in its column
+        head.append(f'<span class="rs-hit-match" data-match="{esc(match)}">{Match(match).mark} 該当 / match</span>')
     if with_city:
         head.append(f'<span class="rs-city-chip">{esc(p.city)}</span>')
     # A passage without a heading (a list item, a paragraph) leads with its own text.
@@ -122,7 +125,8 @@ def column(col: Column, city_en: str = "", *, action: bool = True) -> str:
         f'<header class="rs-col-head"><h3 class="rs-city">{esc(col.city)}{en}</h3>{badge(col.match)}'
         f'<span class="rs-meta">{count}</span></header>'
     )
-    cards = "".join(card(h, action=action) for h in col.hits)
+    labels = col.hit_matches or (None,) * len(col.hits)
+    cards = "".join(card(h, action=action, match=m) for h, m in zip(col.hits, labels, strict=True))
     if col.match == "none":
         body = (
             '<p class="rs-none">該当なし — この市の資料に該当する取組は見つかりませんでした。'
@@ -144,9 +148,16 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
     """The comparison: one column per city, side by side (a CSS grid that stacks on narrow screens)."""
     city_en = city_en or {}
     cols = "".join(column(c, city_en.get(c.city, "")) for c in result.columns)
+    why = (
+        ""
+        if result.content
+        else '<p class="rs-why" role="note">検索語に内容を表す語がないため、どの市にも該当しません'
+        "（助詞・記号・数字・HTML だけでは検索できません）。<br><span class=\"rs-en\">The query has no content "
+        "word (particles, symbols, numbers or markup alone), so no city matches.</span></p>"
+    )
     return (
         f'<div class="rs-result" data-query="{esc(result.query)}">'
-        f'<div class="rs-query">「{esc(result.query)}」の比較 / comparison</div>'
+        f'<div class="rs-query">「{esc(result.query)}」の比較 / comparison</div>{why}'
         f'<div class="rs-grid">{cols}</div></div>'
     )
 
@@ -221,8 +232,8 @@ def heatmap_svg(matrix: Matrix) -> str:
             c = matrix.cell(theme, city)
             fill, ink = HEAT[c.match]
             x = label_w + j * cell_w
-            label = f"{MATCH_MARK[c.match]} {c.count}件" if c.match != "none" else "× 該当なし"
-            tip = f"{theme} × {city}: {MATCH_JA[c.match]} ({c.match}), {c.count}"
+            label = f"{Match(c.match).mark} {c.count}件" if c.match != "none" else "× 該当なし"
+            tip = f"{theme} × {city}: {Match(c.match).ja} ({c.match}), {c.count}"
             out.append(
                 f'<g class="rs-hm-cell rs-hm-{c.match}" data-theme="{esc(theme)}" data-city="{esc(city)}" '
                 f'role="button" tabindex="0"><title>{esc(tip)}</title>'
@@ -237,7 +248,7 @@ def heatmap_svg(matrix: Matrix) -> str:
             f'<rect x="{x:.0f}" y="{y - 12}" width="16" height="16" rx="3" style="fill:{fill}" '
             'stroke="#94a3b8"/>'
             f'<text x="{x + 22:.0f}" y="{y + 1}" class="rs-hm-legend">'
-            f"{MATCH_MARK[match]} {MATCH_JA[match]} {match}</text>"
+            f"{Match(match).label}</text>"
         )
         x += 170
     out.append("</svg>")

@@ -1,18 +1,11 @@
 """Side-by-side comparison: one column per city with its best passages and a strong / weak / none label.
 
-The label is read from evidence that means the same thing for every query (raw cosines do not):
-
-    z         the city's best cosine for the query, in standard deviations above the city's null
-              (its best cosines for generic probe texts, measured at index time: index/calibration.py)
-    coverage  the share of the query's words that one passage of the city contains together,
-              counted only for Japanese words (English reaches Japanese text only through glosses)
-
-    strong    z ≥ 3 and coverage ≥ 0.5, or z ≥ 4 on its own
-    weak      z ≥ 2.5, or z ≥ 1.5 with coverage ≥ 0.5
-    none      otherwise ("該当なし")
-
-Both numbers depend only on the query and the city's own passages, so a label never changes when
-another city's documents are added, and repeating a query repeats its labels.
+Labels come from search/labels.py: each candidate passage of the city (its best by cosine and by BM25)
+gets a probability of answering the query from calibrated evidence (cosine z against the city's
+null, IDF-weighted word coverage among the city's own passages, an exact phrase); the city's label is
+its best passage's, `matching` counts the passages at or above the weak threshold, and every shown
+hit carries its own label. All of it depends only on the query and the city's own passages, so a
+label never changes when another city's documents are added, and repeating a query repeats it.
 
 Counterparts (`similar`) of a passage are sought in one of two ways:
 
@@ -20,7 +13,8 @@ Counterparts (`similar`) of a passage are sought in one of two ways:
               「テレワークを制度化（10月）」) is a query in all but name: each city's column is the
               column `compare` gives for its text (hybrid ranking, labels as above)
     profile   a longer passage is compared by its profile vector (index/build.py: the passage and each
-              of its fields), labelled by z against the passage null, without word coverage
+              of its fields), labelled by z against the passage null alone:
+              strong z ≥ Z_STRONG_ALONE, weak z ≥ Z_WEAK, else none
 
 e5 models embed short queries and long passages asymmetrically; a one-line item embedded as a passage
 sits near every passage about dates and progress. Measured on the default corpus, the query route
@@ -40,38 +34,46 @@ from index.tokenize import tokenize
 from search.crowding import crowd
 from search.engine import Searcher, check_query, lexical_weight
 from search.hit import Hit
+from search.labels import (
+    MATCHES,
+    LabelModel,
+    Match,
+    content_terms,
+    phrase_key,
+    shipped_model,
+    strip_markup,
+    word_evidence,
+)
 
-MATCHES = ("strong", "weak", "none")
-Z_STRONG = 3.0
-Z_STRONG_ALONE = 4.0
+__all__ = ["MATCHES", "Column", "Comparison", "Counterparts", "Evidence", "Match", "compare", "similar"]
+
+Z_STRONG_ALONE = 4.0  # profile route only
 Z_WEAK = 2.5
-Z_WEAK_WITH_WORDS = 1.5
-COVERAGE = 0.5
-MATCH_DEPTH = 200  # candidates examined when counting a city's matching passages
+MATCH_DEPTH = 200  # candidates examined per ranker when counting a city's matching passages
 QUERY_LIKE_CHARS = 64  # passages this short are sought like a typed query (module docstring)
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """What a column's label rests on."""
+    """What a column's label rests on: its best passage's evidence and probability of matching."""
 
     z: float
-    coverage: float = 0.0
+    words: float = 0.0
+    phrase: bool = False
+    probability: float | None = None
 
     def to_dict(self) -> dict:
         """Rounded numbers for JSON (z is null when the city had no passage to compare)."""
         z = round(self.z, 2) if math.isfinite(self.z) else None
-        return {"z": z, "coverage": round(self.coverage, 2)}
+        p = None if self.probability is None else round(self.probability, 3)
+        return {"z": z, "words": round(self.words, 2), "phrase": self.phrase, "probability": p}
 
 
-def match_label(evidence: Evidence) -> str:
-    """strong / weak / none from calibrated similarity and word coverage (rule in the module docstring)."""
-    z, words = evidence.z, evidence.coverage >= COVERAGE
-    if (z >= Z_STRONG and words) or z >= Z_STRONG_ALONE:
-        return "strong"
-    if z >= Z_WEAK or (z >= Z_WEAK_WITH_WORDS and words):
-        return "weak"
-    return "none"
+def profile_label(z: float) -> Match:
+    """The label of a counterpart found by profile vector: z against the passage null alone."""
+    if z >= Z_STRONG_ALONE:
+        return Match.STRONG
+    return Match.WEAK if z >= Z_WEAK else Match.NONE
 
 
 def is_query_like(text: str) -> bool:
@@ -84,19 +86,24 @@ class Column:
     """One city's answer: its best hits, ranked within the city, and how well it matches."""
 
     city: str
-    match: str
+    match: Match
     hits: tuple[Hit, ...]
     evidence: Evidence
-    matching: int = 0  # passages of the city that match on their own
+    matching: int = 0  # passages of the city labelled weak or strong on their own
+    hit_matches: tuple[Match, ...] = ()  # the label of each shown hit (empty: not judged one by one)
 
     def to_dict(self) -> dict:
-        """JSON shape of the CLI contract: city, match, hits (plus the evidence and matching count)."""
+        """JSON shape of the CLI contract: city, match, hits (plus the evidence, the matching count and
+        each hit's own label)."""
+        hits = [h.to_dict() for h in self.hits]
+        for h, m in zip(hits, self.hit_matches, strict=False):
+            h["match"] = str(m)
         return {
             "city": self.city,
-            "match": self.match,
+            "match": str(self.match),
             "matching": self.matching,
             "evidence": self.evidence.to_dict(),
-            "hits": [h.to_dict() for h in self.hits],
+            "hits": hits,
         }
 
 
@@ -106,10 +113,11 @@ class Comparison:
 
     query: str
     columns: tuple[Column, ...]
+    content: bool = True  # False: the query has no content word, so nothing can match (say why)
 
     def to_dict(self) -> dict:
-        """{"query", "columns"} as in the CLI contract."""
-        return {"query": self.query, "columns": [c.to_dict() for c in self.columns]}
+        """{"query", "columns"} as in the CLI contract, and whether the query had a content word."""
+        return {"query": self.query, "content": self.content, "columns": [c.to_dict() for c in self.columns]}
 
 
 @dataclass(frozen=True)
@@ -137,27 +145,63 @@ def _null(searcher: Searcher, city: str, kind: str) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class _Scored:
-    """A query embedded and tokenized once, with its per-passage word coverage."""
+    """A query embedded and tokenized once, with what its labels read: content words and phrase."""
 
     text: str
     vector: np.ndarray
-    coverage: np.ndarray
-    kind: str
+    terms: list[str]  # content words, for the label's word evidence
+    share: float  # the query's share of Japanese words: how far word evidence counts
+    phrase: str  # the query as a phrase key ("" when it has no content word)
+    kind: str  # which null the cosine is read against
 
 
 def _score(searcher: Searcher, query: str) -> _Scored:
     text = check_query(query, searcher.max_query_chars).text
     tokens = tokenize(text)
-    weight = lexical_weight(tokens, text)
+    share = lexical_weight(tokens, text)
     vector = searcher.embedder.embed_queries([text])[0]
-    coverage = searcher.index.bm25.coverage(tokens) * weight
-    return _Scored(text, vector, coverage, "query_ja" if weight >= 0.5 else "query_en")
+    terms = content_terms(tokenize(strip_markup(text)))
+    kind = "query_ja" if share >= 0.5 else "query_en"
+    return _Scored(text, vector, terms, share, phrase_key(text) if terms else "", kind)
 
 
-def _evidence(searcher: Searcher, q: _Scored, city: str, allowed: np.ndarray) -> Evidence:
-    _, best = searcher.index.dense.search(q.vector, 1, allowed)
+@dataclass(frozen=True)
+class _Judged:
+    """A city's candidate passages with their evidence and probability of matching."""
+
+    ids: np.ndarray
+    z: np.ndarray
+    words: np.ndarray
+    phrase: np.ndarray
+    probability: np.ndarray
+
+    def features(self) -> np.ndarray:
+        return np.column_stack([self.z, self.words, self.phrase.astype(np.float64)])
+
+
+def judge(
+    searcher: Searcher, q: _Scored, city: str, allowed: np.ndarray, model: LabelModel | None = None
+) -> _Judged:
+    """Evidence and probability for the city's candidates: its best MATCH_DEPTH by cosine and by BM25."""
+    model = model or shipped_model()
+    n = int(allowed.sum())
+    if not q.terms or n == 0:  # no content word: nothing to match (the UI says why)
+        empty = np.zeros(0)
+        return _Judged(empty.astype(np.int64), empty, empty, empty.astype(bool), empty)
+    depth = min(MATCH_DEPTH, n)
+    dense_ids, cosines = searcher.index.dense.search(q.vector, depth, allowed)
+    lex_ids, _ = searcher.index.bm25.search(q.terms, depth, allowed)
+    ids = np.unique(np.concatenate([dense_ids, lex_ids]).astype(np.int64))
+    vectors = np.asarray(searcher.index.vectors[ids], dtype=np.float32)
     mean, std = _null(searcher, city, q.kind)
-    return Evidence(float((best[0] - mean) / std), float(q.coverage[allowed].max()))
+    z = (vectors @ np.asarray(q.vector, dtype=np.float32) - mean) / std
+    words = word_evidence(searcher.index.bm25, q.terms, allowed, ids) * q.share
+    phrase = np.zeros(len(ids), dtype=bool)
+    for n_, i in enumerate(ids.tolist()):
+        if words[n_] >= q.share - 1e-9 and q.share > 0:  # every content word present: look for the phrase
+            phrase[n_] = q.phrase in phrase_key(searcher.passages[i].text)
+    judged = _Judged(ids, z.astype(np.float64), words, phrase, np.zeros(len(ids)))
+    return _Judged(ids, judged.z, words, phrase, model.probability(judged.features()))
 
 
 def compare(
@@ -171,27 +215,29 @@ def compare(
     q = _score(searcher, query)
     chosen = searcher.resolve_cities(cities) if cities else searcher.cities
     columns = [_column(searcher, q, c, searcher.mask(cities=[c]), top_k, mode) for c in dict.fromkeys(chosen)]
-    return Comparison(q.text, tuple(columns))
+    return Comparison(q.text, tuple(columns), bool(q.terms))
 
 
 def _column(searcher: Searcher, q: _Scored, city: str, allowed: np.ndarray, top_k: int, mode: str) -> Column:
-    """One city's column for a query: its best hits among `allowed`, the label and the matching count."""
-    evidence = _evidence(searcher, q, city, allowed)
+    """One city's column for a query: its best hits among `allowed`, the labels and the matching count."""
+    model = shipped_model()
+    judged = judge(searcher, q, city, allowed, model)
     hits = searcher.search(q.text, top_k, mode, allowed=allowed, query_vector=q.vector)
-    matching = _matching(searcher, q, city, allowed)
-    return Column(city, match_label(evidence), tuple(hits), evidence, matching)
-
-
-def _matching(
-    searcher: Searcher, q: _Scored, city: str, allowed: np.ndarray, depth: int = MATCH_DEPTH
-) -> int:
-    """How many of the city's passages match the query on their own (label weak or strong)."""
-    ids, cosines = searcher.index.dense.search(q.vector, min(depth, int(allowed.sum())), allowed)
-    mean, std = _null(searcher, city, q.kind)
-    return sum(
-        match_label(Evidence((c - mean) / std, float(q.coverage[i]))) != "none"
-        for i, c in zip(ids.tolist(), cosines.tolist(), strict=True)
+    if not len(judged.ids):
+        _, best = searcher.index.dense.search(q.vector, 1, allowed)
+        mean, std = _null(searcher, city, q.kind)
+        evidence = Evidence(float((best[0] - mean) / std) if len(best) else float("-inf"))
+        return Column(city, Match.NONE, tuple(hits), evidence, 0, tuple(Match.NONE for _ in hits))
+    best = int(np.argmax(judged.probability))
+    p_best = float(judged.probability[best])
+    evidence = Evidence(float(judged.z[best]), float(judged.words[best]), bool(judged.phrase[best]), p_best)
+    position = {int(i): n for n, i in enumerate(judged.ids)}
+    rows = [searcher.passages.position(h.passage.id) for h in hits]
+    hit_matches = tuple(
+        model.label(float(judged.probability[position[r]])) if r in position else Match.NONE for r in rows
     )
+    matching = int((judged.probability >= model.weak).sum())
+    return Column(city, model.label(p_best), tuple(hits), evidence, matching, hit_matches)
 
 
 def similar(
@@ -213,7 +259,7 @@ def similar(
         allowed = searcher.mask(cities=[city])
         allowed[index] = False
         if not allowed.any():
-            columns.append(Column(city, "none", (), Evidence(float("-inf"))))
+            columns.append(Column(city, Match.NONE, (), Evidence(float("-inf"))))
         elif q is not None:
             columns.append(_column(searcher, q, city, allowed, top_k, "hybrid"))
         else:
@@ -227,7 +273,8 @@ def _profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarr
     ids, scores = searcher.index.dense.search(np.asarray(searcher.index.profiles[index]), depth, allowed)
     mean, std = _null(searcher, city, "passage")
     evidence = Evidence(float((scores[0] - mean) / std))
-    matching = sum(match_label(Evidence((c - mean) / std)) != "none" for c in scores.tolist())
+    matching = sum(profile_label((c - mean) / std) != Match.NONE for c in scores.tolist())
     ranked = crowd(list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.groups, top_k)
     hits = tuple(Hit(searcher.passages[i], rank, s) for rank, (i, s) in enumerate(ranked, 1))
-    return Column(city, match_label(evidence), hits, evidence, matching)
+    labels = tuple(profile_label((s - mean) / std) for _, s in ranked)
+    return Column(city, profile_label(evidence.z), hits, evidence, matching, labels)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from conftest import KeywordEmbedder, RealIndex
 
 from corpus.document import load_corpus, read_document
@@ -16,7 +18,8 @@ from index.build import build_index
 from index.cache import EmbeddingCache
 from index.store import load_index
 from reform_search.cli import main
-from search.compare import MATCHES, QUERY_LIKE_CHARS, Evidence, compare, is_query_like, match_label, similar
+from search.compare import MATCHES, QUERY_LIKE_CHARS, Evidence, compare, is_query_like, profile_label, similar
+from search.labels import LabelModel, Match, shipped_model
 from search.engine import Searcher
 
 HIT_KEYS = {"id": str, "rank": int, "score": float, "city": str, "document": str, "text": str}
@@ -27,54 +30,53 @@ def below(x: float) -> float:
     return math.nextafter(x, -math.inf)
 
 
-# --- the label rule (search/compare.py docstring), at and around every threshold ---------------------
-#   strong  z ≥ 3 and coverage ≥ 0.5, or z ≥ 4 on its own
-#   weak    z ≥ 2.5, or z ≥ 1.5 with coverage ≥ 0.5
-#   none    otherwise
+# --- the label decision (search/labels.py) and the profile rule, at and around every threshold -------
+
+MODEL = LabelModel(intercept=-3.0, coefficients=(1.0, 2.0, 1.0), weak=0.4, strong=0.7)
 
 
 @pytest.mark.parametrize(
-    ("z", "coverage", "expected"),
-    [
-        # z ≥ 4 alone is strong, whatever the coverage
-        (4.0, 0.0, "strong"),
-        (below(4.0), 0.0, "weak"),  # still ≥ 2.5
-        (4.0, 1.0, "strong"),
-        (100.0, 0.0, "strong"),
-        # z ≥ 3 with coverage ≥ 0.5 is strong
-        (3.0, 0.5, "strong"),
-        (below(3.0), 0.5, "weak"),
-        (3.0, below(0.5), "weak"),  # words missing: z ≥ 2.5 only
-        (3.0, 1.0, "strong"),
-        (3.5, 0.49, "weak"),
-        # z ≥ 2.5 alone is weak
-        (2.5, 0.0, "weak"),
-        (below(2.5), 0.0, "none"),
-        (below(2.5), 0.5, "weak"),  # …but the words lift it
-        # z ≥ 1.5 with coverage ≥ 0.5 is weak
-        (1.5, 0.5, "weak"),
-        (below(1.5), 0.5, "none"),
-        (1.5, below(0.5), "none"),
-        (2.0, 1.0, "weak"),
-        # otherwise none
-        (0.0, 1.0, "none"),
-        (-3.0, 1.0, "none"),
-        (0.0, 0.0, "none"),
-        (-math.inf, 0.0, "none"),  # an empty column
-    ],
+    ("probability", "expected"),
+    [(0.7, "strong"), (1.0, "strong"), (below(0.7), "weak"), (0.4, "weak"), (below(0.4), "none"), (0.0, "none")],
 )
-def test_match_label_thresholds(z: float, coverage: float, expected: str) -> None:
-    assert match_label(Evidence(z, coverage)) == expected
+def test_label_thresholds(probability: float, expected: str) -> None:
+    assert MODEL.label(probability) == expected
 
 
-def test_coverage_defaults_to_zero() -> None:
-    # Counterparts (similar) label by z alone: 3.9 without words is weak, not strong.
-    assert Evidence(3.9).coverage == 0.0
-    assert match_label(Evidence(3.9)) == "weak"
+def test_probability_is_the_logistic_of_the_evidence() -> None:
+    # by hand: logit = -3 + 1·2 + 2·0.5 + 1·1 = 1, so p = 1 / (1 + e^-1) = 0.7310586
+    p = MODEL.probability(np.array([[2.0, 0.5, 1.0], [0.0, 0.0, 0.0]]))
+    assert p == pytest.approx([0.7310586, 1 / (1 + math.e**3)], abs=1e-7)
 
 
-def test_evidence_to_dict_rounds_to_two_decimals() -> None:
-    assert Evidence(3.14159, 0.666666).to_dict() == {"z": 3.14, "coverage": 0.67}
+def test_shipped_model_rises_with_every_piece_of_evidence() -> None:
+    model = shipped_model()
+    assert all(c > 0 for c in model.coefficients)
+    assert 0 < model.weak <= model.strong < 1
+    base = np.array([[2.0, 0.2, 0.0]])
+    for j in range(3):
+        more = base.copy()
+        more[0, j] += 1
+        assert model.probability(more)[0] > model.probability(base)[0]
+
+
+@pytest.mark.parametrize(
+    ("z", "expected"),
+    [(4.0, "strong"), (below(4.0), "weak"), (2.5, "weak"), (below(2.5), "none"), (-math.inf, "none")],
+)
+def test_profile_label_thresholds(z: float, expected: str) -> None:
+    assert profile_label(z) == expected
+
+
+def test_match_names_and_marks() -> None:
+    assert MATCHES == ("strong", "weak", "none")
+    assert [m.label for m in Match] == ["◎ 該当あり strong", "○ 関連あり weak", "× 該当なし none"]
+    assert Match("weak") is Match.WEAK and Match.WEAK == "weak"
+
+
+def test_evidence_to_dict_rounds() -> None:
+    got = Evidence(3.14159, 0.666666, True, 0.123456).to_dict()
+    assert got == {"z": 3.14, "words": 0.67, "phrase": True, "probability": 0.123}
 
 
 # --- compare on the fixture indexes (fake embedders, fast) -------------------------------------------
@@ -233,8 +235,31 @@ def test_a_third_city_does_not_change_the_labels_of_the_others(keyword_searcher,
         for city, column in before.items():
             assert after[city].match == column.match, (query, city)
             assert after[city].evidence.z == pytest.approx(column.evidence.z, abs=1e-6), (query, city)
-            assert after[city].evidence.coverage == column.evidence.coverage, (query, city)
+            assert after[city].evidence.words == pytest.approx(column.evidence.words, abs=1e-9)
+            assert after[city].evidence.probability == pytest.approx(column.evidence.probability)
             assert after[city].matching == column.matching, (query, city)
+
+
+QUERY_WORDS = ["予算", "基金", "窓口", "清掃", "電子決済", "雪かき", "の", "telework", "12345", "<b>", "改革"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(QUERY_WORDS), min_size=1, max_size=4), extra=st.text(max_size=6))
+def test_labels_never_depend_on_other_cities_passages(keyword_searcher, three_cities, words, extra) -> None:
+    query = "".join(words) + extra
+    if not query.strip():
+        return
+    before = {c.city: c for c in compare(keyword_searcher, query).columns}
+    after = {c.city: c for c in compare(three_cities, query).columns}
+    for city, column in before.items():
+        assert (after[city].match, after[city].matching) == (column.match, column.matching), (query, city)
+
+
+@pytest.mark.parametrize("junk", ["の", "は、が", "<img src=x onerror=alert(1)>", "12345", "!!!???", "the of and"])
+def test_queries_without_content_words_match_nowhere(keyword_searcher, junk: str) -> None:
+    for column in compare(keyword_searcher, junk).columns:
+        assert (column.match, column.matching) == ("none", 0), column.city
+        assert all(m == "none" for m in column.hit_matches)
 
 
 # --- similar ------------------------------------------------------------------------------------------

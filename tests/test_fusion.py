@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.fusion import RRF_K, rrf
+from search.fusion import RRF_K, convex, normalized, rrf
 
 
 def test_three_documents_by_hand():
@@ -80,3 +80,37 @@ def test_weights_must_match_and_be_non_negative():
 def test_duplicate_in_one_ranking_is_rejected():
     with pytest.raises(ValueError, match="ranking 0 lists doc 3 twice"):
         rrf([[3, 4, 3]])
+
+
+# --- convex fusion ------------------------------------------------------------------------------------
+
+
+def test_convex_fusion_by_hand() -> None:
+    # dense cosines A 0.90, B 0.85, C 0.80 → min-max 1.0, 0.5, 0.0
+    # BM25 C 6.0, B 3.0 (A has no query word) → divided by the max: C 1.0, B 0.5, A 0
+    # w = 0.3: A 0.7·1.0 = 0.70; B 0.7·0.5 + 0.3·0.5 = 0.50; C 0.7·0 + 0.3·1.0 = 0.30
+    a, b, c = 0, 1, 2
+    fused = convex(([a, b, c], [0.90, 0.85, 0.80]), ([c, b], [6.0, 3.0]), weight=0.3)
+    assert [doc for doc, _ in fused] == [a, b, c]
+    assert [s for _, s in fused] == pytest.approx([0.70, 0.50, 0.30])
+    # w = 0.8: A 0.2; B 0.1 + 0.4 = 0.5; C 0.8: the lexical evidence now leads
+    fused = convex(([a, b, c], [0.90, 0.85, 0.80]), ([c, b], [6.0, 3.0]), weight=0.8)
+    assert [doc for doc, _ in fused] == [c, b, a]
+    assert [s for _, s in fused] == pytest.approx([0.8, 0.5, 0.2])
+
+
+def test_convex_keeps_the_margin_that_rrf_flattens() -> None:
+    # The embedding puts A far ahead; BM25 lists B and C only through one common word (equal small scores).
+    dense = ([0, 1, 2], [0.95, 0.70, 0.69])
+    lexical = ([1, 2], [0.4, 0.4])
+    assert convex(dense, lexical, weight=0.3)[0][0] == 0
+    assert rrf([[0, 1, 2], [1, 2]])[0][0] == 1  # RRF: rank 2 + rank 1 beats rank 1 alone
+
+
+def test_convex_weights_are_checked_and_ties_go_to_dense() -> None:
+    with pytest.raises(ValueError, match="lexical weight"):
+        convex(([0], [1.0]), ([0], [1.0]), weight=1.5)
+    # equal fused scores (1 − w)·1 vs w·1 at w = 0.5: the document the embedding liked more goes first
+    assert [d for d, _ in convex(([0, 1], [0.9, 0.1]), ([1], [2.0]), weight=0.5)] == [0, 1]
+    assert normalized(np.array([3.0, 3.0]), "min").tolist() == [1.0, 1.0]  # no spread: all equal, not NaN
+    assert convex(([], []), ([], []), 0.3) == []

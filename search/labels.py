@@ -1,0 +1,158 @@
+"""Match labels as a calibrated decision: does this city have what the query asks for?
+
+Each candidate passage of a city is described by evidence that means the same for every query:
+
+    z        its cosine to the query in standard deviations above the city's null (its best cosines
+             for generic probe texts, measured at index time: index/calibration.py)
+    words    the share of the query's content words it holds, each weighted by its IDF among the
+             city's own passages (a word every passage has says little; particles, symbols, markup
+             and bare numbers are no content words), times the query's share of Japanese words
+             (English reaches Japanese text only through glosses)
+    phrase   1 when it holds the query's content words written together as the query writes them
+             (an initiative title typed as it stands)
+
+A small logistic model turns them into the probability that the passage answers the query; a
+passage at or above `weak` matches, at or above `strong` matches strongly. A city's label is that of
+its best passage, and "N 件が該当" counts its matching passages. The coefficients were fitted on the
+visible judgments (judged cities positive; none-probes, cities an exhaustively judged query leaves
+out and generated off-topic queries negative) and the thresholds chosen by 5-fold cross-validation
+(bench/fit_labels.py); they ship in label_model.json. Everything is computed from the query and the
+city's own passages, so adding another city's documents never changes a city's label.
+
+A query with no content word ("の", "12345", "!!!???", markup) matches nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from corpus.normalize import is_japanese
+from index.bm25 import BM25
+
+MODEL_FILE = Path(__file__).with_name("label_model.json")
+FEATURES = ("z", "words", "phrase")
+_MARKUP = re.compile(r"<[^<>]*>|&[a-zA-Z#0-9]+;")
+
+
+class Match(StrEnum):
+    """How well a city (or one passage) answers a query."""
+
+    STRONG = "strong"
+    WEAK = "weak"
+    NONE = "none"
+
+    @property
+    def mark(self) -> str:
+        return _NAMES[self][0]
+
+    @property
+    def ja(self) -> str:
+        return _NAMES[self][1]
+
+    @property
+    def label(self) -> str:
+        """Mark, Japanese and English name: "◎ 該当あり strong"."""
+        return f"{self.mark} {self.ja} {self.value}"
+
+
+_NAMES = {Match.STRONG: ("◎", "該当あり"), Match.WEAK: ("○", "関連あり"), Match.NONE: ("×", "該当なし")}
+MATCHES = tuple(m.value for m in Match)
+
+
+def _is_number(token: str) -> bool:
+    return not any(c.isalpha() or is_japanese(c) for c in token)
+
+
+def content_terms(tokens: list[str]) -> list[str]:
+    """Distinct tokens that carry a topic: bare numbers and symbol runs are dropped."""
+    return list(dict.fromkeys(t for t in tokens if not _is_number(t)))
+
+
+def strip_markup(text: str) -> str:
+    """The query without HTML tags and entities: markup is no content."""
+    return _MARKUP.sub(" ", text)
+
+
+def phrase_key(text: str) -> str:
+    """NFKC, lower-cased, without whitespace and markup: how a phrase is looked for in passages."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", strip_markup(text)).lower())
+
+
+@dataclass(frozen=True)
+class LabelModel:
+    """Logistic coefficients over FEATURES and the two probability thresholds."""
+
+    intercept: float
+    coefficients: tuple[float, ...]
+    weak: float
+    strong: float
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        """P(match) for rows of features (columns in FEATURES order)."""
+        logit = self.intercept + np.asarray(features, dtype=np.float64) @ np.asarray(self.coefficients)
+        return 1 / (1 + np.exp(-logit))
+
+    def label(self, probability: float) -> Match:
+        if probability >= self.strong:
+            return Match.STRONG
+        if probability >= self.weak:
+            return Match.WEAK
+        return Match.NONE
+
+    def to_dict(self) -> dict:
+        return {
+            "features": list(FEATURES),
+            "intercept": self.intercept,
+            "coefficients": list(self.coefficients),
+            "weak": self.weak,
+            "strong": self.strong,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LabelModel:
+        if list(d.get("features", ())) != list(FEATURES):
+            raise ValueError(f"label model features {d.get('features')} are not {list(FEATURES)}")
+        return cls(float(d["intercept"]), tuple(float(c) for c in d["coefficients"]), float(d["weak"]),
+                   float(d["strong"]))
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> LabelModel:
+    """The model shipped with the package (search/label_model.json)."""
+    return LabelModel.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+
+
+def city_idf(bm25: BM25, terms: list[str], allowed: np.ndarray) -> np.ndarray:
+    """IDF of each term among the allowed passages only (a term the city lacks gets the highest IDF)."""
+    n = int(allowed.sum())
+    out = np.empty(len(terms))
+    for j, term in enumerate(terms):
+        column = bm25.terms.column(term)
+        df = 0
+        if column is not None:
+            df = int(allowed[bm25.doc_ids[bm25.indptr[column] : bm25.indptr[column + 1]]].sum())
+        out[j] = math.log1p((n - df + 0.5) / (df + 0.5))
+    return out
+
+
+def word_evidence(bm25: BM25, terms: list[str], allowed: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """IDF-weighted share of `terms` that each passage of `ids` holds (0..1), IDF among `allowed`."""
+    if not terms or not len(ids):
+        return np.zeros(len(ids))
+    idf = city_idf(bm25, terms, allowed)
+    held = np.zeros(len(ids))
+    for term, weight in zip(terms, idf, strict=True):
+        column = bm25.terms.column(term)
+        if column is not None:
+            postings = bm25.doc_ids[bm25.indptr[column] : bm25.indptr[column + 1]]
+            held += weight * np.isin(ids, postings)
+    return held / idf.sum()

@@ -202,8 +202,10 @@ def main() -> None:
     probe_cv = [_right(e.must, p, m.weak, m.strong) for e, p, m in held if e.group[0] == "l"]
     false = sum(e.must == "none" and p >= m.weak for e, p, m in held if e.group[0] == "l")
     held_probs.append(cv)
-    print(f"cross-validated ({a.folds} folds): accuracy {sum(cv) / len(cv):.3f} over {len(cv)} examples; "
-          f"label probes {sum(probe_cv) / len(probe_cv):.3f} over {len(probe_cv)}, false matches {false}")
+    print(
+        f"cross-validated ({a.folds} folds): accuracy {sum(cv) / len(cv):.3f} over {len(cv)} examples; "
+        f"label probes {sum(probe_cv) / len(probe_cv):.3f} over {len(probe_cv)}, false matches {false}"
+    )
     model = fit(exs)
     report("fitted on all (in-sample)", exs, model)
     print(json.dumps(model.to_dict()))

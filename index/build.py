@@ -18,8 +18,8 @@ from corpus.passage import Passage
 from corpus.split import SPLITTER_VERSION, split_passages
 from index.bm25 import BM25
 from index.cache import EmbeddingCache, embed_with_cache
-from index.context import CONTEXT_VERSION, embedding_text, lexical_text
 from index.calibration import CALIBRATION_VERSION, calibrate
+from index.context import CONTEXT_VERSION, embedding_text, lexical_text
 from index.dense import DenseIndex, build_dense_index
 from index.embed import Embedder
 from index.store import MismatchedIndex, check_compatible, clean_stale, read_manifest, save_index

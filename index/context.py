@@ -13,6 +13,7 @@ embedding text lowered nDCG@10 from 0.771 to 0.751, and short list items embedde
 neighbours in the list to 0.745: every row of a section then shares the same opening and moves
 towards the others, and a timeline line takes on its neighbours' unrelated topics. Neither is done.
 """
+
 from __future__ import annotations
 
 from corpus.passage import Passage

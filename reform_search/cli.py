@@ -130,6 +130,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_chunks)
 
     p = sub.add_parser(
+        "evaluate",
+        parents=[settings],
+        help="measure the search on your own relevance judgments (JSONL, as in shared/eval)",
+    )
+    for kind, what in JUDGMENTS.items():
+        p.add_argument("--" + kind, nargs="+", type=Path, metavar="FILE", help=what)
+    p.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also measure K folds of the judgments (split by id; K ≥ 2) and show the spread",
+    )
+    p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser(
         "check", parents=[settings], help="verify the index files against their manifest (exit 2 if damaged)"
     )
     p.add_argument("--full", action="store_true", help="also compare every file's SHA-256 (reads it all)")
@@ -353,7 +369,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result.to_dict())
     else:
-        print_columns(result.query, result.columns)
+        print_columns(result.query, result.columns, content=result.content)
     return 0
 
 
@@ -419,6 +435,76 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(f"{p.id}\t{p.city}\t{p.section}\t{p.text[:60].replace(chr(10), ' ')}")
     return 0
+
+
+JUDGMENTS = {
+    "queries": 'JSON lines of {"id", "query", "relevant": [{"city", "key"}, ...]}: nDCG@10, recall@10, MRR, '
+    "column recall@3",
+    "pairs": 'JSON lines of {"id", "from": {"city", "key"}, "to": {"city", "key"}}: counterparts hit@3',
+    "labels": 'JSON lines of {"id", "query", "expect": {CITY: "strong" | "none" | "any"}}: label accuracy',
+}
+
+
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    """Measures of the search on the user's judgment files (the same as shared/eval/score.py's)."""
+    from reform_search.output import print_evaluation
+    from search.evaluate import (
+        by_fold,
+        check_folds,
+        evaluate,
+        label_measures,
+        misses,
+        pair_measures,
+        query_measures,
+        read_judgments,
+    )
+
+    files = {kind: getattr(args, kind) or [] for kind in JUDGMENTS}
+    if not any(files.values()):
+        raise ValueError("give judgments to measure: --queries, --pairs and/or --labels FILE.jsonl")
+    judged = {kind: read_judgments(paths, kind) for kind, paths in files.items()}
+    for kind, paths in files.items():
+        if paths and not judged[kind]:
+            raise ValueError(f"--{kind} {' '.join(map(str, paths))} holds no judgments")
+    check_folds(args.folds, **judged)  # before the model loads
+    searcher = open_searcher(settings)
+    _warn_unknown_cities(judged, searcher.cities)
+    report = evaluate(searcher, **judged, folds=args.folds, mode=settings.mode, progress=_count_progress())
+    if args.json:
+        _print_json(report.to_dict())
+        return 0
+    results = {"queries": report.queries, "pairs": report.pairs, "labels": report.labels}
+    measures = {"queries": query_measures, "pairs": pair_measures, "labels": label_measures}
+    given = {kind: r for kind, r in results.items() if r}
+    folds = {kind: by_fold(r, args.folds, measures[kind]) for kind, r in given.items()} if args.folds else {}
+    summaries = {kind: measures[kind](r) for kind, r in given.items()}
+    print_evaluation(summaries, misses(report.queries, report.pairs, report.labels), folds)
+    return 0
+
+
+def _warn_unknown_cities(judged: dict[str, list[dict]], cities: list[str]) -> None:
+    """A city the index does not hold can never be found: most likely a typo or an alias (not matched)."""
+    named = [r["city"] for q in judged["queries"] for r in q["relevant"]]
+    named += [p[end]["city"] for p in judged["pairs"] for end in ("from", "to")]
+    named += [city for p in judged["labels"] for city in p["expect"]]
+    unknown = sorted(set(named) - set(cities))
+    if unknown:
+        print(
+            f"reform-search: warning: judgments name cities the index does not hold: {', '.join(unknown)} "
+            f"(indexed: {', '.join(cities)}; judgments must name cities exactly as indexed)",
+            file=sys.stderr,
+        )
+
+
+def _count_progress():
+    """A judged-lines counter on stderr when it is a terminal; None (silence) otherwise."""
+    if not sys.stderr.isatty():
+        return None
+
+    def update(done: int, total: int) -> None:
+        print(f"\rjudged {done}/{total}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+
+    return update
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:

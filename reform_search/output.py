@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import statistics
 import sys
 import textwrap
 
 from search.hit import Hit
+from search.labels import Match
 
 SNIPPET_CHARS = 240
 
@@ -58,24 +60,76 @@ def print_hits(query: str, hits: list[Hit], out=None) -> None:
         print(file=out)
 
 
-MATCH_LABELS = {"strong": "◎ 該当あり strong", "weak": "○ 関連あり weak", "none": "× 該当なし none"}
+NO_CONTENT = (
+    "   検索語に内容を表す語がないため、どの市にも該当しません / the query has no content word "
+    "(particles, symbols, numbers or markup alone), so no city matches"
+)
 
 
-def print_columns(title: str, columns, source: Hit | None = None, out=None) -> None:
-    """Print a comparison city by city: the match label, then the city's best passages."""
+def print_columns(title: str, columns, source: Hit | None = None, out=None, content: bool = True) -> None:
+    """Print a comparison city by city: the match label and count, then the city's best passages, those
+    that the count includes marked ◎."""
     out = out or sys.stdout
     tty = out.isatty()
     print(f"== {title}", file=out)
+    if not content:
+        print(NO_CONTENT, file=out)
     if source is not None:
         print(f"   {citation(source)}", file=out)
         print(textwrap.indent(snippet(source.passage.text, ()), "   "), file=out)
     for column in columns:
-        print(f"\n## {column.city}  {MATCH_LABELS[column.match]}  (z={column.evidence.z:.1f})", file=out)
+        count = f"  {column.matching} 件が該当 / matching" if column.match != "none" else ""
+        label = Match(column.match).label
+        print(f"\n## {column.city}  {label}{count}  (z={column.evidence.z:.1f})", file=out)
         if column.match == "none":
             print("   該当なし — no passage of this city matches; closest:", file=out)
-        for h in column.hits:
+        marks = column.hit_matches or (Match.NONE,) * len(column.hits)
+        for h, m in zip(column.hits, marks, strict=True):
             p = h.passage
             context = " > ".join(x for x in (p.section, p.initiative) if x)
-            print(f"  {h.rank}. [{h.score:.4f}] {p.id}  {context}", file=out)
+            mark = f"{Match(m).mark} " if m != Match.NONE else ""
+            print(f"  {h.rank}. {mark}[{h.score:.4f}] {p.id}  {context}", file=out)
             body = highlight(snippet(p.text, h.matched, 160), h.matched, tty)
             print(textwrap.indent(body, "     "), file=out)
+
+
+def miss_line(miss: dict) -> str:
+    """One judged item the search missed, on one line (as score.py prints it, plus why)."""
+    if miss["what"] == "query":
+        head = f"miss  q{miss['id']} {miss['query']!r}: {miss['city']} {miss['key']!r}"
+        if miss["rank"] is None:
+            return f"{head} not in the top 10"
+        return f"{head} ranked {miss['rank']}, but not in its city's top 3 of compare"
+    if miss["what"] == "pair":
+        src, dst = miss["from"], miss["to"]
+        if not miss["source_found"]:
+            return f"pair {miss['id']}: no passage of {src['city']} holds {src['key']!r}"
+        return f"pair {miss['id']}: {src['key']!r} -> {dst['city']} {dst['key']!r} not in top 3"
+    return f"label {miss['id']} {miss['query']!r}: {miss['city']} {miss['got']} (want {miss['want']})"
+
+
+def _measure(value: float | int) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def print_evaluation(
+    summaries: dict[str, dict], misses: list[dict], folds: dict[str, list[dict]], out=None
+) -> None:
+    """Print the misses, one summary line per judgment kind (as score.py does) and, with folds, one line
+    per measure with its value in each fold and their spread."""
+    out = out or sys.stdout
+    for miss in misses:
+        print(miss_line(miss), file=out)
+    for kind, measures in summaries.items():
+        print(
+            " ".join(f"{kind if name == 'n' else name}={_measure(v)}" for name, v in measures.items()),
+            file=out,
+        )
+    for kind, per_fold in folds.items():
+        for name in per_fold[0]:
+            values = [m[name] for m in per_fold]
+            line = f"{kind} {name} by fold: {' '.join(_measure(v) for v in values)}"
+            if name != "n":
+                spread = f"{_measure(min(values))}–{_measure(max(values))}"
+                line += f"  (range {spread}, sd {statistics.pstdev(values):.3f})"
+            print(line, file=out)

@@ -94,7 +94,9 @@ def card(
     text = f'<p class="rs-text">{highlight(excerpt, hit.matched)}</p>'
     head = [f'<span class="rs-rank">{hit.rank}</span>'] if hit.rank else []
     if match is not None and match != Match.NONE:  # one of the passages counted as 該当 in its column
-        head.append(f'<span class="rs-hit-match" data-match="{esc(match)}">{Match(match).mark} 該当 / match</span>')
+        head.append(
+            f'<span class="rs-hit-match" data-match="{esc(match)}">{Match(match).mark} 該当 / match</span>'
+        )
     if with_city:
         head.append(f'<span class="rs-city-chip">{esc(p.city)}</span>')
     # A passage without a heading (a list item, a paragraph) leads with its own text.
@@ -152,7 +154,7 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
         ""
         if result.content
         else '<p class="rs-why" role="note">検索語に内容を表す語がないため、どの市にも該当しません'
-        "（助詞・記号・数字・HTML だけでは検索できません）。<br><span class=\"rs-en\">The query has no content "
+        '（助詞・記号・数字・HTML だけでは検索できません）。<br><span class="rs-en">The query has no content '
         "word (particles, symbols, numbers or markup alone), so no city matches.</span></p>"
     )
     return (

@@ -176,6 +176,7 @@ class _Judged:
     probability: np.ndarray
 
     def features(self) -> np.ndarray:
+        """One row per candidate, columns in search/labels.py FEATURES order."""
         return np.column_stack([self.z, self.words, self.phrase.astype(np.float64)])
 
 
@@ -189,7 +190,7 @@ def judge(
         empty = np.zeros(0)
         return _Judged(empty.astype(np.int64), empty, empty, empty.astype(bool), empty)
     depth = min(MATCH_DEPTH, n)
-    dense_ids, cosines = searcher.index.dense.search(q.vector, depth, allowed)
+    dense_ids, _ = searcher.index.dense.search(q.vector, depth, allowed)
     lex_ids, _ = searcher.index.bm25.search(q.terms, depth, allowed)
     ids = np.unique(np.concatenate([dense_ids, lex_ids]).astype(np.int64))
     vectors = np.asarray(searcher.index.vectors[ids], dtype=np.float32)
@@ -200,8 +201,8 @@ def judge(
     for n_, i in enumerate(ids.tolist()):
         if words[n_] >= q.share - 1e-9 and q.share > 0:  # every content word present: look for the phrase
             phrase[n_] = q.phrase in phrase_key(searcher.passages[i].text)
-    judged = _Judged(ids, z.astype(np.float64), words, phrase, np.zeros(len(ids)))
-    return _Judged(ids, judged.z, words, phrase, model.probability(judged.features()))
+    features = np.column_stack([z, words, phrase]).astype(np.float64)
+    return _Judged(ids, features[:, 0], words, phrase, model.probability(features))
 
 
 def compare(

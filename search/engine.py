@@ -160,7 +160,9 @@ class Searcher:
             if mode == "dense":
                 ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
             else:
-                ranked = self._fuse((ids, scores), self.index.bm25.search(tokens, depth, allowed), tokens, q.text)
+                ranked = self._fuse(
+                    (ids, scores), self.index.bm25.search(tokens, depth, allowed), tokens, q.text
+                )
         # The candidates' groups as plain ints: crowding looks each one up many times.
         candidates = [i for i, _ in ranked]
         group_of = dict(zip(candidates, self.groups[candidates].tolist(), strict=True))

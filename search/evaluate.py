@@ -48,9 +48,7 @@ def holds(hit_city: str, hit_text: str, city: str, key: str) -> bool:
 
 def first_rank(hits: Sequence[Hit], city: str, key: str) -> int | None:
     """1-based position of the first hit that credits (city, key), or None."""
-    return next(
-        (n for n, h in enumerate(hits, 1) if holds(h.passage.city, h.passage.text, city, key)), None
-    )
+    return next((n for n, h in enumerate(hits, 1) if holds(h.passage.city, h.passage.text, city, key)), None)
 
 
 # ---- judgments ---------------------------------------------------------------------------------
@@ -167,16 +165,19 @@ class LabelResult:
         return self.got == self.want
 
 
-def run_queries(searcher: Searcher, queries: Sequence[dict], columns: bool = True) -> list[QueryResult]:
-    """Rank every judged query (settings' mode, top K) and, with `columns`, compare it city by city."""
+def run_queries(
+    searcher: Searcher, queries: Sequence[dict], columns: bool = True, mode: str = "hybrid"
+) -> list[QueryResult]:
+    """Rank every judged query (in `mode`, top K) and, with `columns`, compare it city by city."""
     out = []
     for q in queries:
         relevant = tuple((r["city"], r["key"]) for r in q["relevant"])
-        hits = searcher.search(q["query"], K)
+        hits = searcher.search(q["query"], K, mode)
         ranks = tuple(first_rank(hits, c, k) for c, k in relevant)
         column_hits: tuple[bool, ...] = ()
         if columns:
-            by_city = {c.city: c.hits[:COLUMN_K] for c in compare(searcher, q["query"], top_k=COLUMN_K).columns}
+            comparison = compare(searcher, q["query"], top_k=COLUMN_K, mode=mode)
+            by_city = {c.city: c.hits[:COLUMN_K] for c in comparison.columns}
             column_hits = tuple(first_rank(by_city.get(c, ()), c, k) is not None for c, k in relevant)
         out.append(QueryResult(q["id"], q["query"], relevant, ranks, column_hits))
     return out
@@ -198,16 +199,14 @@ def run_pairs(searcher: Searcher, pairs: Sequence[dict]) -> list[PairResult]:
 
 
 def _first_passage(searcher: Searcher, city: str, key: str) -> int | None:
-    return next(
-        (i for i, p in enumerate(searcher.passages) if holds(p.city, p.text, city, key)), None
-    )
+    return next((i for i, p in enumerate(searcher.passages) if holds(p.city, p.text, city, key)), None)
 
 
-def run_labels(searcher: Searcher, probes: Sequence[dict]) -> list[LabelResult]:
+def run_labels(searcher: Searcher, probes: Sequence[dict], mode: str = "hybrid") -> list[LabelResult]:
     """compare each probe and read its label in every judged city ("any" is not judged)."""
     out = []
     for p in probes:
-        got = {c.city: c.match for c in compare(searcher, p["query"], top_k=1).columns}
+        got = {c.city: c.match for c in compare(searcher, p["query"], top_k=1, mode=mode).columns}
         for city, want in p["expect"].items():
             if want != "any":
                 out.append(LabelResult(p["id"], p["query"], city, want, got.get(city)))
@@ -250,26 +249,50 @@ def label_measures(results: Sequence[LabelResult]) -> dict:
     }
 
 
-def misses(queries: Sequence[QueryResult], pairs: Sequence[PairResult], labels: Sequence[LabelResult]) -> list[dict]:
+def misses(
+    queries: Sequence[QueryResult], pairs: Sequence[PairResult], labels: Sequence[LabelResult]
+) -> list[dict]:
     """Every judged item the search missed, as plain dicts (what, id, query or source, city, key, ...)."""
     out: list[dict] = []
     for r in queries:
-        for (city, key), rank, col in zip(r.relevant, r.ranks, r.column_hits or (None,) * len(r.ranks), strict=True):
+        for (city, key), rank, col in zip(
+            r.relevant, r.ranks, r.column_hits or (None,) * len(r.ranks), strict=True
+        ):
             if rank is None or col is False:
-                out.append({
-                    "what": "query", "id": r.id, "query": r.query, "city": city, "key": key,
-                    "rank": rank, "in_column_top3": col,
-                })
+                out.append(
+                    {
+                        "what": "query",
+                        "id": r.id,
+                        "query": r.query,
+                        "city": city,
+                        "key": key,
+                        "rank": rank,
+                        "in_column_top3": col,
+                    }
+                )
     for p in pairs:
         if not p.hit:
-            out.append({
-                "what": "pair", "id": p.id, "from": dict(zip(("city", "key"), p.source, strict=True)),
-                "to": dict(zip(("city", "key"), p.target, strict=True)), "source_found": p.found_source,
-            })
+            out.append(
+                {
+                    "what": "pair",
+                    "id": p.id,
+                    "from": dict(zip(("city", "key"), p.source, strict=True)),
+                    "to": dict(zip(("city", "key"), p.target, strict=True)),
+                    "source_found": p.found_source,
+                }
+            )
     for lab in labels:
         if not lab.right:
-            out.append({"what": "label", "id": lab.id, "query": lab.query, "city": lab.city,
-                        "want": lab.want, "got": lab.got})
+            out.append(
+                {
+                    "what": "label",
+                    "id": lab.id,
+                    "query": lab.query,
+                    "city": lab.city,
+                    "want": lab.want,
+                    "got": lab.got,
+                }
+            )
     return out
 
 
@@ -304,15 +327,19 @@ class Report:
     def to_dict(self) -> dict:
         """{"queries": {...}, "pairs": {...}, "labels": {...}, "misses": [...]}, plus "folds" when asked."""
         out: dict = {}
-        kinds = (("queries", self.queries, query_measures), ("pairs", self.pairs, pair_measures),
-                 ("labels", self.labels, label_measures))
+        kinds = (
+            ("queries", self.queries, query_measures),
+            ("pairs", self.pairs, pair_measures),
+            ("labels", self.labels, label_measures),
+        )
         for name, results, measure in kinds:
             if results:
                 out[name] = _rounded(measure(results))
         if self.folds:
             out["folds"] = {
                 name: [_rounded(m) for m in by_fold(results, self.folds, measure)]
-                for name, results, measure in kinds if results
+                for name, results, measure in kinds
+                if results
             }
         out["misses"] = misses(self.queries, self.pairs, self.labels)
         return out
@@ -329,13 +356,39 @@ def evaluate(
     labels: Sequence[dict] = (),
     folds: int = 0,
     columns: bool = True,
+    mode: str = "hybrid",
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
-    """Run every judgment against the index and collect the per-item results."""
-    if folds < 0 or folds == 1:
-        raise ValueError(f"folds of {folds} is invalid; use 0 (none) or at least 2")
+    """Run every judgment against the index (ranking in `mode`) and collect the per-item results;
+    `progress(done, total)` is called after each judgment line."""
+    check_folds(folds, queries=queries, pairs=pairs, labels=labels)
+    total, done = len(queries) + len(pairs) + len(labels), 0
+
+    def each(run: Callable[[Sequence[dict]], list], items: Sequence[dict]) -> list:
+        nonlocal done
+        out = []
+        for item in items:
+            out.extend(run([item]))
+            done += 1
+            if progress:
+                progress(done, total)
+        return out
+
     return Report(
-        run_queries(searcher, queries, columns) if queries else [],
-        run_pairs(searcher, pairs) if pairs else [],
-        run_labels(searcher, labels) if labels else [],
+        each(lambda q: run_queries(searcher, q, columns, mode), queries),
+        each(lambda p: run_pairs(searcher, p), pairs),
+        each(lambda p: run_labels(searcher, p, mode), labels),
         folds,
     )
+
+
+def check_folds(folds: int, **judgments: Sequence[dict]) -> None:
+    """Refuse a fold count that is not 0 or 2 or more, or that exceeds the distinct ids of a kind given."""
+    if folds < 0 or folds == 1:
+        raise ValueError(f"folds of {folds} is invalid; use 0 (none) or at least 2")
+    for kind, items in judgments.items():
+        ids = len({str(j["id"]) for j in items})
+        if items and folds > ids:
+            raise ValueError(
+                f"folds of {folds} is more than the {ids} distinct {kind} ids; use at most {ids}"
+            )

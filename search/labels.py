@@ -121,8 +121,12 @@ class LabelModel:
     def from_dict(cls, d: dict) -> LabelModel:
         if list(d.get("features", ())) != list(FEATURES):
             raise ValueError(f"label model features {d.get('features')} are not {list(FEATURES)}")
-        return cls(float(d["intercept"]), tuple(float(c) for c in d["coefficients"]), float(d["weak"]),
-                   float(d["strong"]))
+        return cls(
+            float(d["intercept"]),
+            tuple(float(c) for c in d["coefficients"]),
+            float(d["weak"]),
+            float(d["strong"]),
+        )
 
 
 @lru_cache(maxsize=1)

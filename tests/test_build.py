@@ -13,8 +13,8 @@ from fakes import FakeEmbedder
 from corpus.document import load_corpus
 from corpus.split import SPLITTER_VERSION, split_passages
 from index.build import build_index
-from index.context import embedding_text
 from index.calibration import PROBES_JA
+from index.context import embedding_text
 from index.store import current_generation, load_index, read_manifest
 from index.tokenize import tokenizer_info
 

@@ -1,0 +1,332 @@
+"""`reform-search evaluate`: judgments in, score.py's measures out (fixture indexes, one real run)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import KeywordEmbedder, Run
+from fakes import FakeEmbedder
+
+from index import embed
+from reform_search.cli import main
+from search.evaluate import check_folds, evaluate, read_judgments
+
+pytestmark = pytest.mark.usefixtures("clean_env")
+
+NOWHERE = "どこにもない語"  # in no passage of any fixture
+NDCG_1_OF_2 = 1 / (1 + 1 / math.log2(3))  # one of two relevant items found, at rank 1
+
+
+def _write(path: Path, lines: list) -> Path:
+    """A JSONL file of `lines` (dicts are dumped; strings are written as they are)."""
+    text = "".join((x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)) + "\n" for x in lines)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _runner(index, embedder, monkeypatch, capsys):
+    monkeypatch.setattr(embed, "make_embedder", lambda *args, **kwargs: embedder)
+
+    def run(*args: str) -> Run:
+        paths = ["--index-dir", str(index.index_dir), "--cache-dir", str(index.cache_dir)]
+        code = main(["evaluate", *args, *paths, "--corpus", str(index.corpus)])
+        out, err = capsys.readouterr()
+        return Run(code, out, err)
+
+    return run
+
+
+@pytest.fixture
+def cli(shared_index, monkeypatch, capsys):
+    """`reform-search evaluate ARGS` on the two-town fixture index with the fake embedder."""
+    return _runner(shared_index, FakeEmbedder(32), monkeypatch, capsys)
+
+
+@pytest.fixture
+def keyword_cli(keyword_index, monkeypatch, capsys):
+    """`reform-search evaluate ARGS` on the keyword fixture index, whose match labels are obvious."""
+    return _runner(keyword_index, KeywordEmbedder(), monkeypatch, capsys)
+
+
+# Lexical ranking of the fixture: each query word occurs in the passages named, and nowhere else.
+QUERIES = [
+    {
+        "id": "both",
+        "query": "電子決裁",
+        "relevant": [
+            {"city": "テスト市", "key": "電子決裁を全ての課に"},
+            {"city": "サンプル町", "key": "電子決裁の試行"},
+        ],
+    },
+    {
+        "id": "half",
+        "query": "指定袋",
+        "relevant": [{"city": "サンプル町", "key": "指定袋"}, {"city": "テスト市", "key": NOWHERE}],
+    },
+]
+PAIRS = [
+    {
+        "id": "p1",
+        "from": {"city": "テスト市", "key": "電子決裁を全ての課"},
+        "to": {"city": "サンプル町", "key": "電子決裁の試行"},
+    },
+    {
+        "id": "p2",
+        "from": {"city": "テスト市", "key": "電子決裁を全ての課"},
+        "to": {"city": "サンプル町", "key": NOWHERE},
+    },
+    {"id": "p3", "from": {"city": "テスト市", "key": NOWHERE}, "to": {"city": "サンプル町", "key": "指定袋"}},
+]
+# On the keyword index 基金 is strong in テスト市 only, 雪かき in サンプル町 only (tests/test_compare.py).
+LABELS = [
+    {"id": "fund", "query": "基金", "expect": {"テスト市": "strong", "サンプル町": "none"}},
+    {"id": "snow", "query": "雪かき", "expect": {"テスト市": "strong", "サンプル町": "none"}},
+    {"id": "free", "query": "予算", "expect": {"テスト市": "any", "サンプル町": "any"}},
+]
+
+
+def test_queries_measures_by_hand(cli, tmp_path):
+    run = cli("--queries", str(_write(tmp_path / "q.jsonl", QUERIES)), "--mode", "lexical", "--json")
+    assert run.code == 0, run.err
+    result = run.json()  # stdout holds one JSON object and nothing else
+    assert set(result) == {"queries", "misses"}
+    q = result["queries"]
+    assert q["n"] == 2
+    # "both": ranks 1 and 2 of 2 → 1.0 everywhere; "half": rank 1 and a miss → ndcg 1/(1 + 1/log2 3).
+    assert q["ndcg@10"] == pytest.approx((1 + NDCG_1_OF_2) / 2, abs=1e-4)
+    assert q["recall@10"] == pytest.approx(0.75)
+    assert q["mrr"] == pytest.approx(1.0)
+    assert q["column_recall@3"] == pytest.approx(0.75)
+    [miss] = result["misses"]
+    assert miss == {
+        "what": "query",
+        "id": "half",
+        "query": "指定袋",
+        "city": "テスト市",
+        "key": NOWHERE,
+        "rank": None,
+        "in_column_top3": False,
+    }
+    assert run.err == ""  # stderr is not a terminal: no progress
+
+
+def test_a_passage_ranked_first_gives_one_and_keys_are_compared_after_nfkc(cli, tmp_path):
+    # Half-width katakana and a space in the key still match 「テレワークの試行を役場で始める」.
+    one = [{"id": 1, "query": "指定袋", "relevant": [{"city": "サンプル町", "key": "指定袋を 販売"}]}]
+    wide = [{"id": 2, "query": "ﾃﾚﾜｰｸ", "relevant": [{"city": "サンプル町", "key": "ﾃﾚﾜｰｸの 試行"}]}]
+    for lines in (one, wide):
+        run = cli("--queries", str(_write(tmp_path / "q.jsonl", lines)), "--mode", "lexical", "--json")
+        assert run.code == 0, run.err
+        q = run.json()["queries"]
+        assert (q["ndcg@10"], q["recall@10"], q["mrr"], q["column_recall@3"]) == (1.0, 1.0, 1.0, 1.0)
+        assert run.json()["misses"] == []
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_queries_follow_the_ranking_of_search_in_the_mode_set(cli, shared_index, tmp_path, capsys, mode):
+    # Oracle: the ranks `search --mode MODE` gives, turned into nDCG, recall and MRR by hand.
+    keys = [("テスト市", "テレワーク用"), ("サンプル町", "テレワークの試行"), ("サンプル町", "指定袋")]
+    lines = [{"id": 1, "query": "テレワーク", "relevant": [{"city": c, "key": k} for c, k in keys]}]
+    run = cli("--queries", str(_write(tmp_path / "q.jsonl", lines)), "--mode", mode, "--json")
+    assert run.code == 0, run.err
+
+    index = ["--index-dir", str(shared_index.index_dir), "--cache-dir", str(shared_index.cache_dir)]
+    assert main(["search", "テレワーク", "--mode", mode, "--top-k", "10", "--json", *index]) == 0
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    ranks = [next((h["rank"] for h in hits if h["city"] == c and k in h["text"]), None) for c, k in keys]
+    ideal = sum(1 / math.log2(i + 2) for i in range(3))
+    expected = {
+        "ndcg@10": sum(1 / math.log2(r + 1) for r in ranks if r) / ideal,
+        "recall@10": sum(r is not None for r in ranks) / 3,
+        "mrr": 1 / min(r for r in ranks if r),
+    }
+    got = run.json()["queries"]
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, abs=1e-4), name
+
+
+def test_readable_output_lists_the_misses_then_score_py_summary_lines(cli, tmp_path):
+    run = cli(
+        "--queries", str(_write(tmp_path / "q.jsonl", QUERIES)),
+        "--pairs", str(_write(tmp_path / "p.jsonl", PAIRS)),
+        "--mode", "lexical",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    ndcg = f"{(1 + NDCG_1_OF_2) / 2:.3f}"
+    assert lines[-2] == f"queries=2 ndcg@10={ndcg} recall@10=0.750 mrr=1.000 column_recall@3=0.750"
+    assert lines[-1] == "pairs=3 hit@3=0.333"
+    misses = lines[:-2]
+    assert len(misses) == 3
+    assert misses[0].startswith(f"miss  qhalf '指定袋': テスト市 '{NOWHERE}'")
+    assert misses[1] == f"pair p2: '電子決裁を全ての課' -> サンプル町 '{NOWHERE}' not in top 3"
+    assert misses[2] == f"pair p3: no passage of テスト市 holds '{NOWHERE}'"
+
+
+def test_pairs_hit_at_3_by_hand(cli, tmp_path):
+    run = cli("--pairs", str(_write(tmp_path / "p.jsonl", PAIRS)), "--json")
+    assert run.code == 0, run.err
+    result = run.json()
+    assert set(result) == {"pairs", "misses"}
+    assert result["pairs"] == {"n": 3, "hit@3": pytest.approx(1 / 3, abs=1e-4)}
+    assert [(m["id"], m["source_found"]) for m in result["misses"]] == [("p2", True), ("p3", False)]
+
+
+def test_labels_accuracy_and_its_two_errors_by_hand(keyword_cli, tmp_path):
+    run = keyword_cli("--labels", str(_write(tmp_path / "l.jsonl", LABELS)), "--json")
+    assert run.code == 0, run.err
+    result = run.json()
+    assert set(result) == {"labels", "misses"}
+    # fund: both right; snow: テスト市 none (want strong), サンプル町 strong (want none); free: not judged.
+    assert result["labels"] == {"n": 4, "accuracy": 0.5, "wrong_match_where_none": 1, "none_where_strong": 1}
+    assert {(m["id"], m["city"], m["got"], m["want"]) for m in result["misses"]} == {
+        ("snow", "テスト市", "none", "strong"),
+        ("snow", "サンプル町", "strong", "none"),
+    }
+    text = keyword_cli("--labels", str(tmp_path / "l.jsonl"))
+    assert text.out.splitlines()[-1] == "labels=4 accuracy=0.500 wrong_match_where_none=1 none_where_strong=1"
+    assert "label snow '雪かき': テスト市 none (want strong)" in text.out
+
+
+def test_folds_give_one_entry_per_fold(cli, tmp_path):
+    queries = str(_write(tmp_path / "q.jsonl", QUERIES))
+    pairs = str(_write(tmp_path / "p.jsonl", PAIRS))
+    run = cli("--queries", queries, "--pairs", pairs, "--mode", "lexical", "--folds", "2", "--json")
+    assert run.code == 0, run.err
+    result = run.json()
+    assert set(result) == {"queries", "pairs", "folds", "misses"}
+    assert set(result["folds"]) == {"queries", "pairs"}
+    by_query = result["folds"]["queries"]
+    assert [f["n"] for f in by_query] == [1, 1]  # one query per fold
+    assert sorted(f["ndcg@10"] for f in by_query) == pytest.approx([NDCG_1_OF_2, 1.0], abs=1e-4)
+    assert sorted(f["n"] for f in result["folds"]["pairs"]) == [1, 2]
+    # The same split every run.
+    assert (
+        cli("--queries", queries, "--pairs", pairs, "--mode", "lexical", "--folds", "2", "--json").json()
+        == result
+    )
+
+    text = cli("--queries", queries, "--mode", "lexical", "--folds", "2").out
+    line = next(x for x in text.splitlines() if x.startswith("queries ndcg@10 by fold: "))
+    low, high = sorted([NDCG_1_OF_2, 1.0])
+    assert f"range {low:.3f}–{high:.3f}" in line and "sd " in line
+
+
+@pytest.mark.parametrize(
+    ("flag", "lines", "message"),
+    [
+        ("--queries", ["not json"], "q.jsonl:1: not a JSON object"),
+        ("--queries", [{"id": 1, "query": "電子決裁"}], 'expected "relevant"'),
+        ("--queries", [{"id": 1, "query": "x", "relevant": [{"city": "テスト市"}]}], '"key"'),
+        ("--pairs", [{"id": 1, "from": {"city": "テスト市", "key": "電子決裁"}}], '"to"'),
+        ("--labels", [{"id": 1, "query": "基金", "expect": {"テスト市": "maybe"}}], "'maybe'; use one of"),
+        ("--labels", [], "holds no judgments"),
+    ],
+)
+def test_bad_judgment_files_are_one_line_errors(cli, tmp_path, flag, lines, message):
+    run = cli(flag, str(_write(tmp_path / "q.jsonl", lines)), "--json")
+    assert run.code == 2 and run.out == ""
+    assert run.err.startswith("reform-search: error: ") and run.err.count("\n") == 1
+    assert message in run.err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "give judgments to measure: --queries, --pairs and/or --labels"),
+        (("--folds", "1"), "folds of 1 is invalid; use 0 (none) or at least 2"),
+        (("--folds", "-2"), "folds of -2 is invalid"),
+        (("--folds", "3"), "folds of 3 is more than the 2 distinct queries ids"),
+        (("--queries", "/no/such/file.jsonl"), "cannot read queries file '/no/such/file.jsonl'"),
+    ],
+)
+def test_missing_files_and_bad_folds_are_one_line_errors(cli, tmp_path, args, message):
+    if args and args[0] == "--folds":
+        args = ("--queries", str(_write(tmp_path / "q.jsonl", QUERIES)), *args)
+    run = cli(*args)
+    assert run.code == 2 and run.out == ""
+    assert run.err.count("\n") == 1 and message in run.err
+
+
+def test_a_city_the_index_lacks_is_a_warning_and_a_miss(cli, tmp_path):
+    lines = [{"id": 1, "query": "電子決裁", "relevant": [{"city": "Testshi", "key": "電子決裁"}]}]
+    run = cli("--queries", str(_write(tmp_path / "q.jsonl", lines)), "--json")
+    assert run.code == 0
+    assert "warning: judgments name cities the index does not hold: Testshi" in run.err
+    assert run.json()["queries"]["recall@10"] == 0.0
+
+
+def test_library_reports_progress_and_refuses_bad_folds(searcher, tmp_path):
+    queries = read_judgments([_write(tmp_path / "q.jsonl", QUERIES)], "queries")
+    pairs = read_judgments([_write(tmp_path / "p.jsonl", PAIRS)], "pairs")
+    seen = []
+    report = evaluate(searcher, queries, pairs, mode="lexical", progress=lambda *a: seen.append(a))
+    assert seen == [(n, 5) for n in range(1, 6)]
+    assert len(report.queries) == 2 and len(report.pairs) == 3 and not report.labels
+    with pytest.raises(ValueError, match="use 0 \\(none\\) or at least 2"):
+        check_folds(1)
+    with pytest.raises(ValueError, match="more than the 3 distinct pairs ids"):
+        evaluate(searcher, pairs=pairs, folds=4)
+
+
+# --- the real default corpus: evaluate agrees with ../shared/eval/score.py -------------------------------
+
+SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+SUMMARY = re.compile(r"^(queries|pairs|labels)=\d+ ")
+
+
+def _summaries(text: str) -> dict[str, dict[str, float]]:
+    """{"queries": {"n": ..., "ndcg@10": ...}, ...} from score.py's summary lines."""
+    out = {}
+    for line in text.splitlines():
+        if m := SUMMARY.match(line):
+            fields = dict(item.split("=", 1) for item in line.split())
+            kind = m.group(1)
+            out[kind] = {("n" if k == kind else k): float(v) for k, v in fields.items()}
+    return out
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_real_evaluate_equals_score_py(real_index):
+    if not (SHARED_EVAL / "score.py").exists():
+        pytest.skip(f"no {SHARED_EVAL} beside the checkout")
+    bin_dir = str(Path(sys.executable).parent)
+    env = real_index.env() | {"PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    files = {
+        kind: sorted(str(p) for p in SHARED_EVAL.glob(f"{kind}*.jsonl"))
+        for kind in ("queries", "pairs", "labels")
+    }
+    args = [a for kind, paths in files.items() if paths for a in (f"--{kind}", *paths)]
+    mine = subprocess.run(
+        [str(Path(bin_dir) / "reform-search"), "evaluate", *args, "--json"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert mine.returncode == 0, mine.stderr
+    result = json.loads(mine.stdout)
+
+    scored = subprocess.run(
+        [sys.executable, str(SHARED_EVAL / "score.py"), "--index-dir", str(real_index.index_dir)],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stderr[-2000:]
+    reference = _summaries(scored.stdout)
+    assert set(reference) == {kind for kind, paths in files.items() if paths}
+    for kind, measures in reference.items():
+        for name, value in measures.items():
+            assert result[kind][name] == pytest.approx(value, abs=0.002), (kind, name)
+    # The same misses: score.py prints a line for each (a query's column misses are extra in ours).
+    misses = result["misses"]
+    lines = scored.stdout.splitlines()
+    assert sum(x.startswith("miss ") for x in lines) == sum(
+        m["what"] == "query" and m["rank"] is None for m in misses
+    )
+    assert sum(x.startswith("pair ") for x in lines) == sum(m["what"] == "pair" for m in misses)
+    assert sum(x.startswith("label ") for x in lines) == sum(m["what"] == "label" for m in misses)

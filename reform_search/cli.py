@@ -381,7 +381,11 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(result.to_dict())
     else:
-        how = "its text searched as a query" if result.by == "query" else "compared by its profile"
+        how = {
+            "query": "its text searched as a query",
+            "content": "its initiative and content searched as a query",
+            "profile": "compared by its profile",
+        }[result.by]
         title = f"counterparts of {result.source.passage.id} ({how})"
         print_columns(title, result.columns, source=result.source)
     return 0

@@ -168,6 +168,8 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
 CP_HOW = {
     "query": "短い項目のため、本文をそのまま検索語として各市を比較しました / "
     "a short item: its text was searched in each city like a typed query",
+    "content": "取組名と内容欄を検索語として各市を比較しました / "
+    "the initiative and its stated content were searched in each city like a typed query",
     "profile": "取組の内容・状況・課題の各欄をあわせて比較しました / "
     "compared by the row as a whole and by each of its fields",
 }

@@ -14,11 +14,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from corpus.document import load_corpus, read_document
+from corpus.passage import Passage
 from index.build import build_index
 from index.cache import EmbeddingCache
 from index.store import load_index
 from reform_search.cli import main
-from search.compare import MATCHES, QUERY_LIKE_CHARS, Evidence, compare, is_query_like, profile_label, similar
+from search.compare import (
+    MATCHES,
+    QUERY_LIKE_CHARS,
+    Evidence,
+    compare,
+    is_query_like,
+    profile_column,
+    profile_label,
+    similar,
+    sought_by,
+)
 from search.engine import Searcher
 from search.labels import LabelModel, Match, shipped_model
 
@@ -376,16 +387,51 @@ def test_similar_by_query_never_returns_the_source(keyword_searcher) -> None:
     assert len(ids) == min(10, sum(p.city == source.city for p in keyword_searcher.passages) - 1)
 
 
-def test_similar_of_a_long_passage_goes_by_its_profile(keyword_searcher) -> None:
+def test_profile_column_oracle(keyword_searcher) -> None:
+    # The profile route (a long passage without a content field): checked on a row directly.
     row = next(p for p in keyword_searcher.passages if not is_query_like(p.text))
-    result = similar(keyword_searcher, row.id, top_k=3)
-    assert result.by == "profile"
-    profile = np.asarray(keyword_searcher.index.profiles[keyword_searcher.position(row.id)])
-    for column in result.columns:
+    at = keyword_searcher.position(row.id)
+    profile = np.asarray(keyword_searcher.index.profiles[at])
+    for city in keyword_searcher.cities:
+        allowed = keyword_searcher.mask(cities=[city])
+        allowed[at] = False
+        column = profile_column(keyword_searcher, at, city, allowed, 3)
         # Oracle: the best hit is the city's passage whose vector is closest to the row's profile.
-        own = [i for i, p in enumerate(keyword_searcher.passages) if p.city == column.city]
+        own = [i for i, p in enumerate(keyword_searcher.passages) if p.city == city and i != at]
         best = max(own, key=lambda i: float(np.asarray(keyword_searcher.index.vectors[i]) @ profile))
         assert column.hits[0].passage.id == keyword_searcher.passages[best].id
+        assert len(column.hit_matches) == len(column.hits)
+
+
+def test_a_row_that_states_its_content_is_sought_by_initiative_and_content(keyword_searcher) -> None:
+    row = next(p for p in keyword_searcher.passages if sought_by(p)[0] == "content")
+    _, text = sought_by(row)
+    content = dict(row.fields)["内容"]
+    assert text == f"{row.initiative}\n{content}"
+    result = similar(keyword_searcher, row.id, top_k=3)
+    assert result.by == "content" and result.to_dict()["by"] == "content"
+    # Oracle: each column is compare's column for that text, the source left out.
+    for column in result.columns:
+        want = compare(keyword_searcher, text, [column.city], top_k=3).columns[0]
+        assert [h.passage.id for h in column.hits] == [
+            h.passage.id for h in want.hits if h.passage.id != row.id
+        ][:3]
+        assert column.match == want.match
+
+
+def test_sought_by_each_route() -> None:
+    base = dict(id="x", doc_id="d", city="テスト市", document="テスト")
+    short = Passage(text="テレワークを制度化（10月）", **base)
+    row = Passage(
+        text="電子決裁の推進 " + "あ" * 80,
+        initiative="電子決裁の推進",
+        fields=(("内容", "決裁を電子化する。"), ("取組状況", "試行した。")),
+        **base,
+    )
+    prose = Passage(text="い" * 80, **base)
+    assert sought_by(short) == ("query", short.text)
+    assert sought_by(row) == ("content", "電子決裁の推進\n決裁を電子化する。")
+    assert sought_by(prose) == ("profile", None)
 
 
 # --- the real corpus with the real model --------------------------------------------------------------
@@ -568,7 +614,10 @@ def test_cli_similar_text_says_how_it_was_sought(real_index, real_searcher, caps
     paths = ["--index-dir", str(real_index.index_dir), "--cache-dir", str(real_index.cache_dir)]
     line = next(p for p in real_searcher.passages if p.city == IWAKI and "テレワークを制度化" in p.text)
     row = next(p for p in real_searcher.passages if p.city == AIZU and "在宅勤務を制度化" in p.text)
-    for source, how in ((line, "its text searched as a query"), (row, "compared by its profile")):
+    for source, how in (
+        (line, "its text searched as a query"),
+        (row, "its initiative and content searched as a query"),
+    ):
         assert main(["similar", source.id, *paths]) == 0
         out = capsys.readouterr().out
         assert out.startswith(f"== counterparts of {source.id} ({how})")

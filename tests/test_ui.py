@@ -176,7 +176,10 @@ def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
     assert "score 1.0000" not in out  # the source is not a result
     empty = render.counterparts_html(Counterparts(source, ()))
     assert "no other city is indexed" in empty
-    assert 'data-by="profile"' in out and render.CP_HOW["profile"] in out
+    assert 'data-by="content"' in out and render.CP_HOW["content"] in out  # a row with a 内容 field
+    long_prose = Hit(evil_passage(fields=(), text="い" * 80), 0, 1.0)
+    by_profile = render.counterparts_html(Counterparts(long_prose, (column("weak"),)))
+    assert 'data-by="profile"' in by_profile and render.CP_HOW["profile"] in by_profile
     short = Hit(evil_passage(text="電子決裁の<b>推進</b>"), 0, 1.0)  # a list line: sought as a query
     by_query = render.counterparts_html(Counterparts(short, (column("weak"),)))
     assert_inert(by_query)

@@ -11,6 +11,8 @@ another city never moves them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from index.cache import EmbeddingCache, cache_key
@@ -120,3 +122,51 @@ def calibrate(
             best = (probe @ own.T).max(axis=1)
             out[city][kind] = {"mean": float(best.mean()), "std": max(float(best.std()), MIN_STD)}
     return {"version": CALIBRATION_VERSION, "probes": len(PROBES_JA) + len(PROBES_EN), "cities": out}
+
+
+KINDS = ("query_ja", "query_en", "passage")
+
+
+@dataclass(frozen=True)
+class Null:
+    """One city's null for one kind of text: the mean and spread of its best cosines for the probes."""
+
+    mean: float
+    std: float
+
+    def z(self, cosine):
+        """Cosine(s) in standard deviations above this null."""
+        return (cosine - self.mean) / self.std
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The per-city nulls of a loaded index (its manifest's "calibration"), typed and checked once."""
+
+    nulls: dict[tuple[str, str], Null]
+
+    @classmethod
+    def from_manifest(cls, calibration: dict) -> Calibration:
+        """Read {"cities": {city: {kind: {mean, std}}}}; a missing or malformed entry raises ValueError."""
+        try:
+            nulls = {
+                (city, kind): Null(float(stats[kind]["mean"]), float(stats[kind]["std"]))
+                for city, stats in calibration["cities"].items()
+                for kind in KINDS
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ValueError(
+                f"the index's calibration is incomplete ({e!r}); rebuild it with --rebuild"
+            ) from None
+        if any(not n.std > 0 for n in nulls.values()):
+            raise ValueError("the index's calibration has a null with no spread; rebuild it with --rebuild")
+        return cls(nulls)
+
+    def null(self, city: str, kind: str) -> Null:
+        """The null of `city` for `kind` (query_ja, query_en or passage)."""
+        try:
+            return self.nulls[(city, kind)]
+        except KeyError:
+            raise ValueError(
+                f"no calibration for {city!r} ({kind}); rebuild the index with --rebuild"
+            ) from None

@@ -30,6 +30,7 @@ import numpy as np
 from corpus.atomic import fsync_dir, remove_stale_temps, write_text_atomic
 from corpus.passage import Passage
 from index.bm25 import BM25
+from index.calibration import Calibration
 from index.dense import DenseIndex, load_dense_index
 from index.passages import LINES, PassageTable, write_passages
 
@@ -70,6 +71,11 @@ class StoredIndex:
     profiles: np.ndarray
     dense: DenseIndex
     bm25: BM25
+
+    @cached_property
+    def calibration(self) -> Calibration:
+        """The per-city nulls that match labels read cosines against (index/calibration.py)."""
+        return Calibration.from_manifest(self.manifest["calibration"])
 
     @property
     def documents(self) -> list[dict]:

@@ -157,11 +157,6 @@ class Counterparts:
         return {"source": self.source.to_dict(), "by": self.by, "columns": columns}
 
 
-def _null(searcher: Searcher, city: str, kind: str) -> tuple[float, float]:
-    stats = searcher.index.manifest["calibration"]["cities"][city][kind]
-    return stats["mean"], stats["std"]
-
-
 @dataclass(frozen=True)
 class _Scored:
     """A query embedded and tokenized once, with what its labels read: content words and phrase."""
@@ -213,8 +208,7 @@ def judge(
     lex_ids, _ = searcher.index.bm25.search(q.terms, depth, allowed)
     ids = np.unique(np.concatenate([dense_ids, lex_ids]).astype(np.int64))
     vectors = np.asarray(searcher.index.vectors[ids], dtype=np.float32)
-    mean, std = _null(searcher, city, q.kind)
-    z = (vectors @ np.asarray(q.vector, dtype=np.float32) - mean) / std
+    z = searcher.index.calibration.null(city, q.kind).z(vectors @ np.asarray(q.vector, dtype=np.float32))
     words = word_evidence(searcher.index.bm25, q.terms, allowed, ids) * q.share
     phrase = np.zeros(len(ids), dtype=bool)
     for n_, i in enumerate(ids.tolist()):
@@ -245,8 +239,8 @@ def _column(searcher: Searcher, q: _Scored, city: str, allowed: np.ndarray, top_
     hits = searcher.search(q.text, top_k, mode, allowed=allowed, query_vector=q.vector)
     if not len(judged.ids):
         _, best = searcher.index.dense.search(q.vector, 1, allowed)
-        mean, std = _null(searcher, city, q.kind)
-        evidence = Evidence(float((best[0] - mean) / std) if len(best) else float("-inf"))
+        null = searcher.index.calibration.null(city, q.kind)
+        evidence = Evidence(float(null.z(best[0])) if len(best) else float("-inf"))
         return Column(city, Match.NONE, tuple(hits), evidence, 0, tuple(Match.NONE for _ in hits))
     best = int(np.argmax(judged.probability))
     p_best = float(judged.probability[best])
@@ -293,10 +287,10 @@ def profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarra
     """One city's counterparts of passage `index` by its profile vector, labelled by z alone."""
     depth = min(int(allowed.sum()), max(top_k * 10, 50))
     ids, scores = searcher.index.dense.search(np.asarray(searcher.index.profiles[index]), depth, allowed)
-    mean, std = _null(searcher, city, "passage")
-    evidence = Evidence(float((scores[0] - mean) / std))
-    matching = sum(profile_label((c - mean) / std) != Match.NONE for c in scores.tolist())
+    null = searcher.index.calibration.null(city, "passage")
+    evidence = Evidence(float(null.z(scores[0])))
+    matching = sum(profile_label(null.z(c)) != Match.NONE for c in scores.tolist())
     ranked = crowd(list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.groups, top_k)
     hits = tuple(Hit(searcher.passages[i], rank, s) for rank, (i, s) in enumerate(ranked, 1))
-    labels = tuple(profile_label((s - mean) / std) for _, s in ranked)
+    labels = tuple(profile_label(null.z(s)) for _, s in ranked)
     return Column(city, profile_label(evidence.z), hits, evidence, matching, labels)

@@ -565,6 +565,27 @@ def real_cli(real_index, capsys, clean_env):
 
 
 @pytest.mark.model
+def test_cli_compare_text_marks_matching_hits_and_junk(real_index, capsys, clean_env) -> None:
+    paths = ["--index-dir", str(real_index.index_dir), "--cache-dir", str(real_index.cache_dir)]
+    assert main(["compare", "ふるさと納税", *paths]) == 0
+    out = capsys.readouterr().out
+    assert "◎ 該当あり strong" in out and "件が該当 / matching" in out
+    assert "  1. ◎ [" in out  # the best 会津若松市 row is one of the passages counted
+    assert main(["compare", "<img src=x onerror=alert(1)>", *paths]) == 0
+    out = capsys.readouterr().out
+    assert "the query has no content word" in out and "◎" not in out
+
+
+@pytest.mark.model
+def test_real_labels_on_judged_probes(real_searcher) -> None:
+    # Every junk query matches nowhere; an exact initiative title is strong where it stands and only there.
+    for junk in ("の", "は、が", "<img src=x onerror=alert(1)>", "12345", "!!!???", "the of and"):
+        assert set(_labels(real_searcher, junk).values()) == {"none"}, junk
+    assert _labels(real_searcher, "ネーミングライツ") == {AIZU: "strong", IWAKI: "none"}
+    assert _labels(real_searcher, "港湾の浚渫工事") == {AIZU: "none", IWAKI: "none"}
+
+
+@pytest.mark.model
 def test_cli_compare_json(real_cli, real_searcher) -> None:
     code, result, _ = real_cli("compare", "ふるさと納税", "--json")
     assert code == 0

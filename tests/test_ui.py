@@ -21,6 +21,7 @@ from reform_search.settings import Settings
 from search.compare import Column, Comparison, Counterparts, Evidence, compare
 from search.engine import Searcher
 from search.hit import Hit
+from search.labels import Match
 from search.themes import Cell, Matrix
 
 EVIL = "<script>alert(1)</script><img src=x onerror=alert(1)> & \"q\" 's'"
@@ -156,6 +157,23 @@ def test_column_badge_and_passages(match, label):
     else:
         assert "4 件が該当 / matching" in out
         assert "rs-closest" not in out
+
+
+def test_shown_passages_that_the_count_includes_are_marked():
+    hits = tuple(hit(evil_passage(id=f"doc:{i}"), rank=i + 1) for i in range(3))
+    marks = (Match.STRONG, Match.NONE, Match.STRONG)
+    out = render.column(Column("テスト市", Match.STRONG, hits, Evidence(3.5), 2, marks))
+    assert_inert(out)
+    cards = out.split('class="rs-card"')[1:]
+    assert ["rs-hit-match" in c for c in cards] == [True, False, True]
+    assert "2 件が該当 / matching" in out
+
+
+def test_a_query_without_content_words_says_why():
+    empty = Column("テスト市", Match.NONE, (), Evidence(0.0), 0)
+    out = render.comparison_html(Comparison("の", (empty,), content=False))
+    assert "検索語に内容を表す語がない" in out and "no content word" in out
+    assert "no content word" not in render.comparison_html(Comparison("電子決裁", (empty,)))
 
 
 def test_comparison_is_a_grid_of_columns_in_order():

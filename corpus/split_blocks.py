@@ -23,7 +23,11 @@ from corpus.document import Document
 from corpus.normalize import collapse_letterspacing, is_japanese, join_lines
 from corpus.passage import Passage, document_passage
 
-TARGET_CHARS = 200
+# Chosen with the fusion weight by 5-fold cross-validation over the visible judgments (200 … 700):
+# packing a page's blocks up to 600 characters rather than 200 raised nDCG@10 0.771 → 0.782 and column
+# recall@3 0.709 → 0.727 (cross-validated), counterpart hit@3 0.679 → 0.750: a brochure page's figures,
+# captions and sentences about one initiative stay together instead of falling into separate passages.
+TARGET_CHARS = 600
 MAX_CHARS = 700
 
 _BULLET = re.compile(r"^\s*[・•●○■◆▪◇□\-*]\s*")

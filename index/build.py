@@ -22,6 +22,7 @@ from index.calibration import CALIBRATION_VERSION, calibrate
 from index.context import CONTEXT_VERSION, embedding_text, lexical_text
 from index.dense import DenseIndex, build_dense_index
 from index.embed import Embedder
+from index.passages import FORMAT_VERSION as PASSAGES_FORMAT
 from index.store import MismatchedIndex, check_compatible, clean_stale, read_manifest, save_index
 from index.tokenize import tokenize, tokenizer_info
 
@@ -49,6 +50,7 @@ def expected_manifest(embedder: Embedder) -> dict:
         "splitter_version": SPLITTER_VERSION,
         "calibration_version": CALIBRATION_VERSION,
         "context_version": CONTEXT_VERSION,
+        "passages_format": PASSAGES_FORMAT,
     }
 
 

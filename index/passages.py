@@ -5,6 +5,7 @@
     passages_city.npy       int32 codes into `cities` (passages.json); likewise _document and _kind
     passages_year.npy       int16 fiscal year, 0 when unknown
     passages_group.npy      int32 crowding group: rows sharing a document and a 具体的取組 share one
+    passages_chars.npy      int32 characters of the text, whitespace not counted (a match-label feature)
     passages_id_hash.npy    uint64 hashes of the passage ids, sorted; passages_id_row.npy: their rows
     passages.json           the code tables: cities, documents, kinds
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from corpus.passage import Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: passages_chars.npy
 LINES = "passages.jsonl"
 OFFSETS = "passages_offsets.npy"
 LOOKUP = "passages.json"
@@ -38,6 +39,7 @@ COLUMNS = {
     "kind": ("passages_kind.npy", np.int16),
     "year": ("passages_year.npy", np.int16),
     "group": ("passages_group.npy", np.int32),
+    "chars": ("passages_chars.npy", np.int32),
 }
 FILES = (LINES, OFFSETS, LOOKUP, ID_HASH, ID_ROW, *(name for name, _ in COLUMNS.values()))
 
@@ -70,6 +72,7 @@ def write_passages(directory: Path, passages: Iterable[Passage]) -> int:
             # Rows sharing a 具体的取組 form one group for crowding; other passages stand alone.
             key = (p.doc_id, p.initiative or p.id)
             columns["group"].append(groups.setdefault(key, len(groups)))
+            columns["chars"].append(len("".join(p.text.split())))
     n = len(hashes)
     _save(directory / OFFSETS, np.frombuffer(offsets, dtype=np.int64))
     for name, (file, dtype) in COLUMNS.items():

@@ -187,11 +187,12 @@ class _Judged:
     z: np.ndarray
     words: np.ndarray
     phrase: np.ndarray
+    log_chars: np.ndarray
     probability: np.ndarray
 
     def features(self) -> np.ndarray:
         """One row per candidate, columns in search/labels.py FEATURES order."""
-        return np.column_stack([self.z, self.words, self.phrase.astype(np.float64)])
+        return np.column_stack([self.z, self.words, self.phrase.astype(np.float64), self.log_chars])
 
 
 def judge(
@@ -202,7 +203,7 @@ def judge(
     n = int(allowed.sum())
     if not q.terms or n == 0:  # no content word: nothing to match (the UI says why)
         empty = np.zeros(0)
-        return _Judged(empty.astype(np.int64), empty, empty, empty.astype(bool), empty)
+        return _Judged(empty.astype(np.int64), empty, empty, empty.astype(bool), empty, empty)
     depth = min(MATCH_DEPTH, n)
     dense_ids, _ = searcher.index.dense.search(q.vector, depth, allowed)
     lex_ids, _ = searcher.index.bm25.search(q.terms, depth, allowed)
@@ -214,8 +215,9 @@ def judge(
     for n_, i in enumerate(ids.tolist()):
         if words[n_] >= q.share - 1e-9 and q.share > 0:  # every content word present: look for the phrase
             phrase[n_] = q.phrase in phrase_key(searcher.passages[i].text)
-    features = np.column_stack([z, words, phrase]).astype(np.float64)
-    return _Judged(ids, features[:, 0], words, phrase, model.probability(features))
+    log_chars = np.log1p(searcher.passages.column("chars")[ids].astype(np.float64))
+    features = np.column_stack([z, words, phrase, log_chars]).astype(np.float64)
+    return _Judged(ids, features[:, 0], words, phrase, log_chars, model.probability(features))
 
 
 def compare(

@@ -10,6 +10,8 @@ Each candidate passage of a city is described by evidence that means the same fo
              (English reaches Japanese text only through glosses)
     phrase   1 when it holds the query's content words written together as the query writes them
              (an initiative title typed as it stands)
+    length   log(1 + its characters): a long passage holds a query's words together by chance more
+             often, and the model discounts that
 
 A small logistic model turns them into the probability that the passage answers the query; a
 passage at or above `weak` matches, at or above `strong` matches strongly. A city's label is that of
@@ -39,7 +41,7 @@ from corpus.normalize import is_japanese
 from index.bm25 import BM25
 
 MODEL_FILE = Path(__file__).with_name("label_model.json")
-FEATURES = ("z", "words", "phrase")
+FEATURES = ("z", "words", "phrase", "log_chars")
 _MARKUP = re.compile(r"<[^<>]*>|&[a-zA-Z#0-9]+;")
 
 

@@ -43,7 +43,7 @@ def below(x: float) -> float:
 
 # --- the label decision (search/labels.py) and the profile rule, at and around every threshold -------
 
-MODEL = LabelModel(intercept=-3.0, coefficients=(1.0, 2.0, 1.0), weak=0.4, strong=0.7)
+MODEL = LabelModel(intercept=-3.0, coefficients=(1.0, 2.0, 1.0, 0.0), weak=0.4, strong=0.7)
 
 
 @pytest.mark.parametrize(
@@ -63,19 +63,18 @@ def test_label_thresholds(probability: float, expected: str) -> None:
 
 def test_probability_is_the_logistic_of_the_evidence() -> None:
     # by hand: logit = -3 + 1·2 + 2·0.5 + 1·1 = 1, so p = 1 / (1 + e^-1) = 0.7310586
-    p = MODEL.probability(np.array([[2.0, 0.5, 1.0], [0.0, 0.0, 0.0]]))
+    p = MODEL.probability(np.array([[2.0, 0.5, 1.0, 5.0], [0.0, 0.0, 0.0, 0.0]]))
     assert p == pytest.approx([0.7310586, 1 / (1 + math.e**3)], abs=1e-7)
 
 
-def test_shipped_model_rises_with_every_piece_of_evidence() -> None:
+def test_shipped_model_rises_with_the_evidence_and_discounts_length() -> None:
     model = shipped_model()
-    assert all(c > 0 for c in model.coefficients)
     assert 0 < model.weak <= model.strong < 1
-    base = np.array([[2.0, 0.2, 0.0]])
-    for j in range(3):
+    base = np.array([[2.0, 0.2, 0.0, np.log1p(200)]])
+    for j, sign in zip(range(4), (1, 1, 1, -1), strict=True):  # z, words, phrase up; a longer passage down
         more = base.copy()
         more[0, j] += 1
-        assert model.probability(more)[0] > model.probability(base)[0]
+        assert np.sign(model.probability(more)[0] - model.probability(base)[0]) == sign
 
 
 @pytest.mark.parametrize(

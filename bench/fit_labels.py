@@ -180,19 +180,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--write", action="store_true", help="store the model fitted on all examples")
+    ap.add_argument(
+        "--queries",
+        nargs="+",
+        default=sorted(glob.glob(str(EVAL / "queries*.jsonl"))),
+        help="query judgments; files named *_dev* are taken as exhaustive",
+    )
+    ap.add_argument("--labels", nargs="+", default=sorted(glob.glob(str(EVAL / "labels*.jsonl"))))
     a = ap.parse_args()
     from reform_search.cli import open_searcher
     from reform_search.settings import load_settings
 
     searcher = open_searcher(load_settings())
     queries = []
-    for path in sorted(glob.glob(str(EVAL / "queries*.jsonl"))):
+    for path in a.queries:
         exhaustive = "_dev" in Path(path).name
         queries += [{**q, "_exhaustive": exhaustive} for q in read_judgments([Path(path)], "queries")]
-    probes = read_judgments(sorted(Path(p) for p in glob.glob(str(EVAL / "labels*.jsonl"))), "labels")
+    probes = read_judgments([Path(p) for p in a.labels], "labels")
     exs = examples(searcher, queries, probes)
     fold = assign_folds([e.group for e in exs], a.folds)
-    held_probs, held = [], []
+    held = []
     for f in range(a.folds):
         model = fit([e for e in exs if fold[e.group] != f])
         for e in exs:
@@ -201,7 +208,6 @@ def main() -> None:
     cv = [_right(e.must, p, m.weak, m.strong) for e, p, m in held]
     probe_cv = [_right(e.must, p, m.weak, m.strong) for e, p, m in held if e.group[0] == "l"]
     false = sum(e.must == "none" and p >= m.weak for e, p, m in held if e.group[0] == "l")
-    held_probs.append(cv)
     print(
         f"cross-validated ({a.folds} folds): accuracy {sum(cv) / len(cv):.3f} over {len(cv)} examples; "
         f"label probes {sum(probe_cv) / len(probe_cv):.3f} over {len(probe_cv)}, false matches {false}"

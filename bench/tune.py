@@ -56,7 +56,7 @@ def cross_validate(
 def fusion_candidates() -> dict[str, Callable[[Searcher], None]]:
     """RRF as it was, and convex fusion at lexical weights 0 … 0.6."""
     out: dict[str, Callable[[Searcher], None]] = {"rrf": lambda s: setattr(s, "fusion", "rrf")}
-    for w in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+    for w in (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0):
 
         def apply(s: Searcher, w=w) -> None:
             s.fusion, s.lexical_weight = "convex", w

@@ -44,7 +44,9 @@ from search.labels import (
     MATCHES,
     LabelModel,
     Match,
+    city_idf,
     content_terms,
+    near_evidence,
     phrase_key,
     shipped_model,
     strip_markup,
@@ -188,11 +190,14 @@ class _Judged:
     words: np.ndarray
     phrase: np.ndarray
     log_chars: np.ndarray
+    near: np.ndarray
     probability: np.ndarray
 
     def features(self) -> np.ndarray:
         """One row per candidate, columns in search/labels.py FEATURES order."""
-        return np.column_stack([self.z, self.words, self.phrase.astype(np.float64), self.log_chars])
+        return np.column_stack(
+            [self.z, self.words, self.phrase.astype(np.float64), self.log_chars, self.near]
+        )
 
 
 def judge(
@@ -203,21 +208,26 @@ def judge(
     n = int(allowed.sum())
     if not q.terms or n == 0:  # no content word: nothing to match (the UI says why)
         empty = np.zeros(0)
-        return _Judged(empty.astype(np.int64), empty, empty, empty.astype(bool), empty, empty)
+        return _Judged(empty.astype(np.int64), empty, empty, empty.astype(bool), empty, empty, empty)
     depth = min(MATCH_DEPTH, n)
     dense_ids, _ = searcher.index.dense.search(q.vector, depth, allowed)
     lex_ids, _ = searcher.index.bm25.search(q.terms, depth, allowed)
     ids = np.unique(np.concatenate([dense_ids, lex_ids]).astype(np.int64))
     vectors = np.asarray(searcher.index.vectors[ids], dtype=np.float32)
     z = searcher.index.calibration.null(city, q.kind).z(vectors @ np.asarray(q.vector, dtype=np.float32))
-    words = word_evidence(searcher.index.bm25, q.terms, allowed, ids) * q.share
+    idf = city_idf(searcher.index.bm25, q.terms, allowed)
+    words = word_evidence(searcher.index.bm25, q.terms, idf, ids) * q.share
     phrase = np.zeros(len(ids), dtype=bool)
+    near = np.zeros(len(ids))
     for n_, i in enumerate(ids.tolist()):
-        if words[n_] >= q.share - 1e-9 and q.share > 0:  # every content word present: look for the phrase
-            phrase[n_] = q.phrase in phrase_key(searcher.passages[i].text)
+        if words[n_] > 0:  # only passages holding a query word are read
+            text = searcher.passages[i].text
+            near[n_] = near_evidence(q.terms, idf, text) * q.share
+            if words[n_] >= q.share - 1e-9:  # every content word present: look for the phrase
+                phrase[n_] = q.phrase in phrase_key(text)
     log_chars = np.log1p(searcher.passages.column("chars")[ids].astype(np.float64))
-    features = np.column_stack([z, words, phrase, log_chars]).astype(np.float64)
-    return _Judged(ids, features[:, 0], words, phrase, log_chars, model.probability(features))
+    features = np.column_stack([z, words, phrase, log_chars, near]).astype(np.float64)
+    return _Judged(ids, features[:, 0], words, phrase, log_chars, near, model.probability(features))
 
 
 def compare(

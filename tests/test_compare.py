@@ -31,7 +31,7 @@ from search.compare import (
     sought_by,
 )
 from search.engine import Searcher
-from search.labels import LabelModel, Match, shipped_model
+from search.labels import LabelModel, Match, near_evidence, shipped_model
 
 HIT_KEYS = {"id": str, "rank": int, "score": float, "city": str, "document": str, "text": str}
 
@@ -43,7 +43,7 @@ def below(x: float) -> float:
 
 # --- the label decision (search/labels.py) and the profile rule, at and around every threshold -------
 
-MODEL = LabelModel(intercept=-3.0, coefficients=(1.0, 2.0, 1.0, 0.0), weak=0.4, strong=0.7)
+MODEL = LabelModel(intercept=-3.0, coefficients=(1.0, 2.0, 1.0, 0.0, 0.0), weak=0.4, strong=0.7)
 
 
 @pytest.mark.parametrize(
@@ -63,15 +63,16 @@ def test_label_thresholds(probability: float, expected: str) -> None:
 
 def test_probability_is_the_logistic_of_the_evidence() -> None:
     # by hand: logit = -3 + 1·2 + 2·0.5 + 1·1 = 1, so p = 1 / (1 + e^-1) = 0.7310586
-    p = MODEL.probability(np.array([[2.0, 0.5, 1.0, 5.0], [0.0, 0.0, 0.0, 0.0]]))
+    p = MODEL.probability(np.array([[2.0, 0.5, 1.0, 5.0, 0.3], [0.0, 0.0, 0.0, 0.0, 0.0]]))
     assert p == pytest.approx([0.7310586, 1 / (1 + math.e**3)], abs=1e-7)
 
 
 def test_shipped_model_rises_with_the_evidence_and_discounts_length() -> None:
     model = shipped_model()
     assert 0 < model.weak <= model.strong < 1
-    base = np.array([[2.0, 0.2, 0.0, np.log1p(200)]])
-    for j, sign in zip(range(4), (1, 1, 1, -1), strict=True):  # z, words, phrase up; a longer passage down
+    base = np.array([[2.0, 0.2, 0.0, np.log1p(200), 0.1]])
+    # z, words, phrase and words near each other raise it; a longer passage lowers it
+    for j, sign in zip(range(5), (1, 1, 1, -1, 1), strict=True):
         more = base.copy()
         more[0, j] += 1
         assert np.sign(model.probability(more)[0] - model.probability(base)[0]) == sign
@@ -648,3 +649,13 @@ def test_cli_similar_text_says_how_it_was_sought(real_index, real_searcher, caps
 def test_cli_similar_unknown_id_exits_2(real_cli) -> None:
     code, _, err = real_cli("similar", "no-such-document:0000000000", "--json")
     assert code == 2 and "reform-search chunks" in err
+
+
+def test_near_evidence_reads_words_within_two_lines() -> None:
+    # idf weights 1 and 3: both words on one line → 1.0; on lines 1 and 3 (not within two lines) → the
+    # better one alone, 3 / 4; on lines 1 and 2 → 1.0 again.
+    terms, idf = ["予算", "基金"], np.array([1.0, 3.0])
+    assert near_evidence(terms, idf, "予算と基金\n別の行") == pytest.approx(1.0)
+    assert near_evidence(terms, idf, "予算\n別の行\n基金") == pytest.approx(0.75)
+    assert near_evidence(terms, idf, "予算\n基金\n別の行") == pytest.approx(1.0)
+    assert near_evidence(terms, idf, "何もない") == 0.0

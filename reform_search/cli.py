@@ -322,19 +322,11 @@ def open_searcher(settings: Settings, embedder=None):
 
 
 def _read_queries(path: Path) -> list[tuple[object, str]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot read queries file {str(path)!r}: {e}") from None
+    from search.evaluate import read_json_lines
+
     out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            obj = None
-        if not isinstance(obj, dict) or not isinstance(obj.get("query"), str) or not obj["query"].strip():
+    for n, obj in read_json_lines(path, "queries"):
+        if not isinstance(obj.get("query"), str) or not obj["query"].strip():
             raise ValueError(f'{path}:{n}: expected a JSON object with a non-empty "query" string')
         out.append((obj.get("id", n), obj["query"]))
     if not out:

@@ -89,26 +89,35 @@ def _check_label_line(obj: dict, where: str) -> dict:
     return obj
 
 
+def read_json_lines(path: Path, what: str) -> list[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSONL file; an unreadable file or a line that
+    is not a JSON object raises ValueError naming the file and line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"cannot read {what} file {str(path)!r}: {e}") from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            obj = None
+        if not isinstance(obj, dict):
+            raise ValueError(f"{path}:{n}: not a JSON object")
+        out.append((n, obj))
+    return out
+
+
 def read_judgments(paths: Sequence[Path], kind: str) -> list[dict]:
     """Judgments of one kind ("queries", "pairs", "labels") from JSONL files; a bad line raises ValueError."""
     check = {"queries": _check_query_line, "pairs": _check_pair_line, "labels": _check_label_line}[kind]
-    out = []
-    for path in paths:
-        try:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as e:
-            raise ValueError(f"cannot read {kind} file {str(path)!r}: {e}") from None
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                obj = None
-            if not isinstance(obj, dict):
-                raise ValueError(f"{path}:{n}: not a JSON object")
-            out.append(check({"id": obj.get("id", f"{Path(path).name}:{n}"), **obj}, f"{path}:{n}"))
-    return out
+    return [
+        check({"id": obj.get("id", f"{Path(path).name}:{n}"), **obj}, f"{path}:{n}")
+        for path in paths
+        for n, obj in read_json_lines(path, kind)
+    ]
 
 
 # ---- per-item results ----------------------------------------------------------------------------

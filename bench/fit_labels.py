@@ -30,7 +30,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from search.compare import _score, judge  # noqa: E402
-from search.evaluate import assign_folds, read_judgments  # noqa: E402
+from search.evaluate import assign_folds  # noqa: E402
+from search.judgments import read_judgments  # noqa: E402
 from search.labels import FEATURES, MODEL_FILE, LabelModel  # noqa: E402
 
 EVAL = HERE.parent.parent / "shared" / "eval"

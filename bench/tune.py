@@ -23,7 +23,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from reform_search.settings import load_settings  # noqa: E402
 from search.engine import Searcher  # noqa: E402
-from search.evaluate import QueryResult, assign_folds, query_measures, read_judgments, run_queries  # noqa: E402
+from search.evaluate import QueryResult, assign_folds, query_measures, run_queries  # noqa: E402
+from search.judgments import read_judgments  # noqa: E402
 
 EVAL = HERE.parent.parent / "shared" / "eval"
 

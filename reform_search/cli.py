@@ -322,7 +322,7 @@ def open_searcher(settings: Settings, embedder=None):
 
 
 def _read_queries(path: Path) -> list[tuple[object, str]]:
-    from search.evaluate import read_json_lines
+    from search.judgments import read_json_lines
 
     out = []
     for n, obj in read_json_lines(path, "queries"):
@@ -452,8 +452,8 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
         misses,
         pair_measures,
         query_measures,
-        read_judgments,
     )
+    from search.judgments import read_judgments
 
     files = {kind: getattr(args, kind) or [] for kind in JUDGMENTS}
     if not any(files.values()):

@@ -17,13 +17,11 @@ measure across folds.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from search.compare import compare, similar
 from search.engine import Searcher
@@ -33,7 +31,6 @@ K = 10  # depth of nDCG, recall and MRR
 COLUMN_K = 3  # a judged item must be in its city's top 3 of `compare`
 PAIR_K = 3
 CREDIT_CHARS = 800
-EXPECTED = ("strong", "none", "any")
 
 
 def norm(text: str) -> str:
@@ -49,75 +46,6 @@ def holds(hit_city: str, hit_text: str, city: str, key: str) -> bool:
 def first_rank(hits: Sequence[Hit], city: str, key: str) -> int | None:
     """1-based position of the first hit that credits (city, key), or None."""
     return next((n for n, h in enumerate(hits, 1) if holds(h.passage.city, h.passage.text, city, key)), None)
-
-
-# ---- judgments ---------------------------------------------------------------------------------
-
-
-def _item(obj: object, where: str) -> dict:
-    if not isinstance(obj, dict) or not all(isinstance(obj.get(f), str) and obj[f] for f in ("city", "key")):
-        raise ValueError(f'{where}: expected {{"city": ..., "key": ...}} with non-empty strings')
-    return obj
-
-
-def _check_query_line(obj: dict, where: str) -> dict:
-    if not isinstance(obj.get("query"), str) or not obj["query"].strip():
-        raise ValueError(f'{where}: expected a non-empty "query" string')
-    relevant = obj.get("relevant")
-    if not isinstance(relevant, list) or not relevant:
-        raise ValueError(f'{where}: expected "relevant": a non-empty list of {{"city", "key"}}')
-    for item in relevant:
-        _item(item, where)
-    return obj
-
-
-def _check_pair_line(obj: dict, where: str) -> dict:
-    _item(obj.get("from"), where + ' "from"')
-    _item(obj.get("to"), where + ' "to"')
-    return obj
-
-
-def _check_label_line(obj: dict, where: str) -> dict:
-    if not isinstance(obj.get("query"), str) or not obj["query"].strip():
-        raise ValueError(f'{where}: expected a non-empty "query" string')
-    expect = obj.get("expect")
-    if not isinstance(expect, dict) or not expect:
-        raise ValueError(f'{where}: expected "expect": {{city: "strong" | "none" | "any"}}')
-    for city, want in expect.items():
-        if want not in EXPECTED:
-            raise ValueError(f"{where}: {city} expects {want!r}; use one of {', '.join(EXPECTED)}")
-    return obj
-
-
-def read_json_lines(path: Path, what: str) -> list[tuple[int, dict]]:
-    """(line number, object) for each non-blank line of a JSONL file; an unreadable file or a line that
-    is not a JSON object raises ValueError naming the file and line."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot read {what} file {str(path)!r}: {e}") from None
-    out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            obj = None
-        if not isinstance(obj, dict):
-            raise ValueError(f"{path}:{n}: not a JSON object")
-        out.append((n, obj))
-    return out
-
-
-def read_judgments(paths: Sequence[Path], kind: str) -> list[dict]:
-    """Judgments of one kind ("queries", "pairs", "labels") from JSONL files; a bad line raises ValueError."""
-    check = {"queries": _check_query_line, "pairs": _check_pair_line, "labels": _check_label_line}[kind]
-    return [
-        check({"id": obj.get("id", f"{Path(path).name}:{n}"), **obj}, f"{path}:{n}")
-        for path in paths
-        for n, obj in read_json_lines(path, kind)
-    ]
 
 
 # ---- per-item results ----------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from fakes import FakeEmbedder
 
 from index import embed
 from reform_search.cli import main
-from search.evaluate import check_folds, evaluate, read_judgments
+from search.evaluate import check_folds, evaluate
+from search.judgments import read_judgments
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 

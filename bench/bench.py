@@ -453,7 +453,7 @@ def bench_compare(ctx: Context) -> list[Row]:
 
 @section("counterparts", "Counterparts and alignment (default index, in-process, warm)")
 def bench_counterparts(ctx: Context) -> list[Row]:
-    """similar() from every passage, split by how it is sought (query / profile), and one align()."""
+    """similar() from every passage, split by how it is sought (query / content / profile), and one align()."""
     from reform_search.cli import open_searcher
     from reform_search.settings import load_settings
     from search.align import align
@@ -465,7 +465,7 @@ def bench_counterparts(ctx: Context) -> list[Row]:
     for pid in ids[:10]:  # warm-up
         similar(searcher, pid)
     log(f"counterparts: similar from each of {len(ids)} passages x {ctx.reps(3, 1)}")
-    times: dict[str, list[float]] = {"query": [], "profile": []}
+    times: dict[str, list[float]] = {"query": [], "content": [], "profile": []}
     for _ in range(ctx.reps(3, 1)):
         for pid in ids:
             start = time.perf_counter()

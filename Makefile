@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: serve test test-fast install install-test index bench bench-1m lint format docs clean
+.PHONY: serve test test-fast install install-test system-deps index bench bench-1m lint format docs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,14 +23,26 @@ $(BIN)/.installed-test: $(BIN)/.installed
 
 install: $(BIN)/.installed
 
+# Debian's Chromium (never a downloaded browser) and a Japanese font, for the browser tests: installed when
+# missing and apt-get is at hand (as root, or through sudo); elsewhere the browser tests are skipped.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi ipagothic; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=""; [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null \
+	    || echo "could not install chromium and fonts-ipafont-gothic: browser tests will be skipped"; \
+	  else echo "no apt-get: browser tests will be skipped (install Chromium at /usr/bin/chromium)"; fi; \
+	fi
+
 install-test: $(BIN)/.installed-test
 
 ## serve: set up, build the index of the default corpus if needed, start the web UI on http://$(HOST):$(PORT)
 serve: install
 	$(BIN)/reform-search serve --host $(HOST) --port $(PORT)
 
-## test: set up and run the whole test suite (real-model and browser tests included)
-test: install-test
+## test: set up (Python packages; Chromium and a Japanese font from Debian when missing) and run every test
+test: install-test system-deps
 	$(BIN)/pytest -q
 
 ## test-fast: skip the tests that load the real model or a browser

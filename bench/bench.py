@@ -453,7 +453,7 @@ def bench_compare(ctx: Context) -> list[Row]:
 
 @section("counterparts", "Counterparts and alignment (default index, in-process, warm)")
 def bench_counterparts(ctx: Context) -> list[Row]:
-    """similar() from every passage, split by how it is sought (query / content / profile), and one align()."""
+    """similar() from every passage, split by how it is sought (query / content / profile); one align()."""
     from reform_search.cli import open_searcher
     from reform_search.settings import load_settings
     from search.align import align

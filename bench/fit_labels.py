@@ -92,7 +92,7 @@ def examples(searcher, queries, probes) -> list[Example]:
         q = _score(searcher, text)
         for city, must in wanted.items():
             judged = judge(searcher, q, city, masks[city])
-            out.append(Example(group, city, must, judged.features()))
+            out.append(Example(group, city, must, judged.features))
 
     for q in queries:
         judged_cities = {r["city"] for r in q["relevant"]}

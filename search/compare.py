@@ -41,6 +41,7 @@ from search.crowding import crowd
 from search.engine import Searcher, check_query, lexical_weight
 from search.hit import Hit
 from search.labels import (
+    FEATURES,
     MATCHES,
     LabelModel,
     Match,
@@ -176,28 +177,25 @@ def _score(searcher: Searcher, query: str) -> _Scored:
     tokens = tokenize(text)
     share = lexical_weight(tokens, text)
     vector = searcher.embedder.embed_queries([text])[0]
-    terms = content_terms(tokenize(strip_markup(text)))
+    unmarked = strip_markup(text)
+    terms = content_terms(tokens if unmarked == text else tokenize(unmarked))
     kind = "query_ja" if share >= 0.5 else "query_en"
     return _Scored(text, vector, terms, share, phrase_key(text) if terms else "", kind)
 
 
 @dataclass(frozen=True)
 class _Judged:
-    """A city's candidate passages with their evidence and probability of matching."""
+    """A city's candidate passages, their evidence (columns in search/labels.py FEATURES order) and
+    their probability of matching."""
 
     ids: np.ndarray
-    z: np.ndarray
-    words: np.ndarray
-    phrase: np.ndarray
-    log_chars: np.ndarray
-    near: np.ndarray
+    features: np.ndarray
     probability: np.ndarray
 
-    def features(self) -> np.ndarray:
-        """One row per candidate, columns in search/labels.py FEATURES order."""
-        return np.column_stack(
-            [self.z, self.words, self.phrase.astype(np.float64), self.log_chars, self.near]
-        )
+    def evidence(self, n: int) -> Evidence:
+        """What candidate `n`'s label rests on."""
+        z, words, phrase = self.features[n, :3]
+        return Evidence(float(z), float(words), bool(phrase), float(self.probability[n]))
 
 
 def judge(
@@ -207,8 +205,7 @@ def judge(
     model = model or shipped_model()
     n = int(allowed.sum())
     if not q.terms or n == 0:  # no content word: nothing to match (the UI says why)
-        empty = np.zeros(0)
-        return _Judged(empty.astype(np.int64), empty, empty, empty.astype(bool), empty, empty, empty)
+        return _Judged(np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES))), np.zeros(0))
     depth = min(MATCH_DEPTH, n)
     dense_ids, _ = searcher.index.dense.search(q.vector, depth, allowed)
     lex_ids, _ = searcher.index.bm25.search(q.terms, depth, allowed)
@@ -217,7 +214,7 @@ def judge(
     z = searcher.index.calibration.null(city, q.kind).z(vectors @ np.asarray(q.vector, dtype=np.float32))
     idf = city_idf(searcher.index.bm25, q.terms, allowed)
     words = word_evidence(searcher.index.bm25, q.terms, idf, ids) * q.share
-    phrase = np.zeros(len(ids), dtype=bool)
+    phrase = np.zeros(len(ids))
     near = np.zeros(len(ids))
     for n_, i in enumerate(ids.tolist()):
         if words[n_] > 0:  # only passages holding a query word are read
@@ -227,7 +224,7 @@ def judge(
                 phrase[n_] = q.phrase in phrase_key(text)
     log_chars = np.log1p(searcher.passages.column("chars")[ids].astype(np.float64))
     features = np.column_stack([z, words, phrase, log_chars, near]).astype(np.float64)
-    return _Judged(ids, features[:, 0], words, phrase, log_chars, near, model.probability(features))
+    return _Judged(ids, features, model.probability(features))
 
 
 def compare(
@@ -255,15 +252,14 @@ def _column(searcher: Searcher, q: _Scored, city: str, allowed: np.ndarray, top_
         evidence = Evidence(float(null.z(best[0])) if len(best) else float("-inf"))
         return Column(city, Match.NONE, tuple(hits), evidence, 0, tuple(Match.NONE for _ in hits))
     best = int(np.argmax(judged.probability))
-    p_best = float(judged.probability[best])
-    evidence = Evidence(float(judged.z[best]), float(judged.words[best]), bool(judged.phrase[best]), p_best)
+    evidence = judged.evidence(best)
     position = {int(i): n for n, i in enumerate(judged.ids)}
     rows = [searcher.passages.position(h.passage.id) for h in hits]
     hit_matches = tuple(
         model.label(float(judged.probability[position[r]])) if r in position else Match.NONE for r in rows
     )
     matching = int((judged.probability >= model.weak).sum())
-    return Column(city, model.label(p_best), tuple(hits), evidence, matching, hit_matches)
+    return Column(city, model.label(evidence.probability), tuple(hits), evidence, matching, hit_matches)
 
 
 def similar(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,6 +196,24 @@ class RealIndex:
         }
 
 
+# Embeddings of the real model kept between test runs (gitignored): the real index is rebuilt in a fresh
+# directory every session, but its passages need not be embedded again. Keyed by model and text, so a
+# stale entry is never used for another text; delete the folder to measure a cold build.
+TEST_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-embeddings" / "embeddings.sqlite3"
+
+
+def _copy_sqlite(src: Path, dst: Path) -> None:
+    """Copy an SQLite database consistently (the backup API), replacing `dst` atomically."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    with sqlite3.connect(src) as source, sqlite3.connect(tmp) as target:
+        source.backup(target)
+    source.close()
+    target.close()
+    os.replace(tmp, dst)
+
+
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory) -> RealIndex:
     """Build the real index once; every model test shares it (read-only: copy it before changing it)."""
@@ -202,8 +221,15 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> RealIndex:
 
     root = tmp_path_factory.mktemp("real")
     real = RealIndex(root / "index", root / "cache")
+    cache_file = real.cache_dir / "embeddings.sqlite3"
+    if TEST_CACHE.is_file():
+        try:
+            _copy_sqlite(TEST_CACHE, cache_file)
+        except sqlite3.DatabaseError:
+            TEST_CACHE.unlink()  # a damaged kept cache is dropped: this run embeds from scratch
     report = index_all(real.settings())
     assert report.changed and report.documents == 2
+    _copy_sqlite(cache_file, TEST_CACHE)
     return real
 
 

@@ -214,7 +214,9 @@ def _year_choices(state: AppState) -> list[tuple[str, int]]:
 
 
 REFRESHED = 11
-CANCELLED = "__cancelled__"  # what the Remove button's confirmation (JS["confirm_remove"]) sends on "no"
+CANCELLED = (
+    "__cancelled__"  # the answer the Remove button's confirmation (JS["confirm_remove"]) sends on "no"
+)
 
 
 class Handlers:
@@ -315,15 +317,18 @@ class Handlers:
             document, report = add_document(self.settings, data, name, step, self.state.embedder, **meta)
             self.state.reload()
         message = (
-            f"✅ 追加しました / added {esc(document.city)}「{esc(document.title)}」 "
+            f"追加しました / added {esc(document.city)}「{esc(document.title)}」 "
             f"(`{document.id}`): 索引 {report.passages} 箇所 / passages"
         )
         return (*self.refreshed(message), None)
 
     @friendly
-    def on_remove(self, doc_id: str | None, progress=gr.Progress()):  # noqa: B008
-        """Take a document out of the index, then swap in the new Searcher."""
-        if doc_id == CANCELLED:
+    def on_remove(self, doc_id: str | None, answer: str = "", progress=gr.Progress()):  # noqa: B008
+        """Take a document out of the index, then swap in the new Searcher (unless the user said no).
+
+        The confirmation's answer travels in a hidden text box of its own: sent in place of the document,
+        it would be checked against the document choices and fail."""
+        if answer == CANCELLED:
             return tuple(gr.skip() for _ in range(REFRESHED))
         if not doc_id:
             raise ValueError("削除する資料を選んでください / choose a document to remove")
@@ -335,7 +340,7 @@ class Handlers:
             report = remove_document(self.settings, doc_id, step, self.state.embedder)
             self.state.reload()
         return self.refreshed(
-            f"🗑 削除しました / removed `{esc(doc_id)}`: 索引 {report.passages} 箇所 / passages"
+            f"削除しました / removed `{esc(doc_id)}`: 索引 {report.passages} 箇所 / passages"
         )
 
     @friendly
@@ -566,6 +571,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         r_go = gr.Button(
                             "削除して索引 / Remove and reindex", variant="stop", elem_id="corpus-remove"
                         )
+                        r_answer = gr.Textbox("", visible=False, elem_id="corpus-remove-answer")
 
         # ---------------------------------------------------------- events (UI only: private)
 
@@ -595,7 +601,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
         index_ui = {**PRIVATE, "concurrency_limit": 1, "concurrency_id": "indexing"}
         a_inputs = [a_file, a_city, a_city_en, a_title, a_year, a_kind]
         a_go.click(h.on_add, a_inputs, [*refresh, a_file], **index_ui)
-        r_go.click(h.on_remove, [r_doc], refresh, js=JS["confirm_remove"], **index_ui)
+        r_go.click(h.on_remove, [r_doc, r_answer], refresh, js=JS["confirm_remove"], **index_ui)
         app.load(h.on_load, None, refresh, show_progress="hidden", **PRIVATE)
 
         # ---------------------------------------------------------- API (gradio_client): CLI JSON shapes

@@ -433,7 +433,7 @@ def test_upload_then_remove_swaps_the_searcher(built_index, tmp_path):
     out = h.on_remove(doc["id"])
     assert len(out) == ui.REFRESHED and "removed" in out[0]
     assert "郡山市" not in h.state.searcher.cities
-    assert all(isinstance(x, type(gr.skip())) for x in h.on_remove(ui.CANCELLED))
+    assert all(isinstance(x, type(gr.skip())) for x in h.on_remove(doc["id"], ui.CANCELLED))
     with pytest.raises(gr.Error, match="unknown document"):
         h.on_remove("no-such-doc")
 

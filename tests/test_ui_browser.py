@@ -110,10 +110,11 @@ def html_app(tmp_path_factory, browser):
 def page(browser):
     page = browser.new_page(viewport=WIDE)
     page.dialogs = []  # any alert() would mean markup from a document ran
+    page.confirm = True  # the answer to the UI's own confirmation
 
     def dialog(d):
         if d.message.startswith("この資料を索引から削除しますか"):  # the UI's own confirmation
-            d.accept()
+            d.accept() if page.confirm else d.dismiss()
         else:
             page.dialogs.append(d.message)
             d.dismiss()
@@ -279,6 +280,14 @@ def test_upload_adds_a_city(page, html_app, tmp_path):
     page.click("#tab-corpus-button")  # and out again, after the confirmation
     page.click("#corpus-remove-doc input")
     page.get_by_role("option", name="郡山市「郡山市 架空の改革メモ」").click()
+    page.confirm = False  # "no" first: nothing happens, and no error is shown
+    page.click("#corpus-remove")
+    page.wait_for_timeout(1500)
+    assert "郡山市" in page.locator("#corpus-table").inner_text()
+    body = page.locator("body").inner_text()
+    assert "is not in the list of choices" not in body and "removed" not in body
+    assert page.locator(".toast-body.error, .toast-wrap .error").count() == 0
+    page.confirm = True
     page.click("#corpus-remove")
     page.wait_for_function(
         "document.querySelector('#corpus-message').innerText.includes('removed')", timeout=60_000

@@ -28,5 +28,5 @@ if (!element.__rsBound) {
 }
 
 // === confirm_remove
-// js of the Remove button: ask first; a refusal sends ui.CANCELLED instead of the document id.
-(d) => (d && !confirm('この資料を索引から削除しますか？ / Remove this document from the index?')) ? '__cancelled__' : d
+// js of the Remove button: ask first; the answer (ui.CANCELLED on a refusal) goes in a hidden box of its own.
+(d, a) => [d, (d && !confirm('この資料を索引から削除しますか？ / Remove this document from the index?')) ? '__cancelled__' : 'yes']

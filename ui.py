@@ -33,6 +33,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import gradio as gr
 
+from corpus.document import fiscal_year_label
 from corpus.extract import SUFFIXES
 from index.build import tqdm_progress
 from index.prefault import prefault
@@ -207,7 +208,7 @@ def _doc_choices(state: AppState) -> list[tuple[str, str]]:
 
 def _year_choices(state: AppState) -> list[tuple[str, int]]:
     years = sorted({d["fiscal_year"] for d in state.searcher.index.documents if d.get("fiscal_year")})
-    return [(f"{y}年度", y) for y in years]
+    return [(fiscal_year_label(y), y) for y in years]
 
 
 # ---------------------------------------------------------------- handlers
@@ -494,6 +495,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         label="年度 / fiscal year (空欄 = すべて / all)",
                         scale=1,
                         min_width=160,
+                        elem_id="search-years",
                     )
                 with gr.Row(equal_height=True):
                     s_mode = gr.Radio(list(MODES), value=settings.mode, label="方式 / ranking mode", scale=2)

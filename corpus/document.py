@@ -61,6 +61,15 @@ class Document:
         return Extracted(self.text, self.format, self.page_starts, self.records)
 
 
+def fiscal_year_label(year: int) -> str:
+    """A fiscal year as Japanese documents write it beside the Western one: "2024年度 / 令和6年度"."""
+    for era in ("令和", "平成", "昭和"):
+        n = year - _ERAS[era]
+        if n >= 1:  # the newest era the year falls in (FY2019 is 令和元年度)
+            return f"{year}年度 / {era}{'元' if n == 1 else n}年度"
+    return f"{year}年度"
+
+
 def parse_fiscal_year(value: object) -> int | None:
     """Western fiscal year from 2024, "2024", "令和6年度", "R6", "平成31年度" or "令和元年度"."""
     if value is None or value == "":

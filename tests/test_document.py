@@ -13,6 +13,7 @@ from corpus.document import (
     DEFAULT_CORPUS,
     Document,
     decode_text,
+    fiscal_year_label,
     load_corpus,
     parse_fiscal_year,
     read_document,
@@ -352,3 +353,21 @@ def test_resolve_city_exact_name_wins_over_alias_collision() -> None:
     cities = [("テスト市", "Test City"), ("テスト町", "Test Town")]
     assert resolve_city("テスト市", cities) == "テスト市"
     assert resolve_city("テスト町", cities) == "テスト町"
+
+
+@pytest.mark.parametrize(
+    ("year", "label"),
+    [
+        (2024, "2024年度 / 令和6年度"),
+        (2019, "2019年度 / 令和元年度"),
+        (2018, "2018年度 / 平成30年度"),
+        (1989, "1989年度 / 平成元年度"),
+        (1988, "1988年度 / 昭和63年度"),
+        (1900, "1900年度"),
+    ],
+)
+def test_fiscal_year_label_gives_both_calendars(year: int, label: str) -> None:
+    assert fiscal_year_label(year) == label
+    if "/" in label:  # the label reads back as the same year, in either calendar
+        western, era = label.split(" / ")
+        assert parse_fiscal_year(western) == parse_fiscal_year(era) == year

@@ -212,6 +212,9 @@ def test_search_themes_and_corpus_tabs(page, real_app):
     assert cards.count() == 10
     assert cards.first.locator(".rs-city-chip").inner_text() in CITIES
     assert "出典 / source" in cards.first.inner_text()
+    page.click("#search-years input")  # fiscal years as both calendars write them
+    assert page.get_by_role("option", name="2024年度 / 令和6年度").count() == 1
+    page.keyboard.press("Escape")
     shot(page, "search-1280.png")
 
     page.click("#tab-themes-button")  # the matrix is built when the tab opens

@@ -163,7 +163,9 @@ def friendly(fn: Callable) -> Callable:
 
 
 def _query(text: str | None, searcher: Searcher) -> str:
-    q = check_query(text or "", searcher.max_query_chars)
+    if not (text or "").strip():
+        raise ValueError("検索語を入力してください / type the words to search for")
+    q = check_query(text, searcher.max_query_chars)
     if q.truncated:
         gr.Warning(f"クエリを {searcher.max_query_chars} 文字に短縮しました / query cut to that length")
     return q.text

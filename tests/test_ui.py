@@ -323,7 +323,7 @@ def test_compare_and_counterparts_handlers(shared_index):
     assert 'data-city="サンプル町"' in panel and 'data-city="テスト市"' not in panel.split("rs-grid")[1]
     with pytest.raises(gr.Error, match="choose at least one city"):
         h.on_compare("電子決裁", [], 2)
-    with pytest.raises(gr.Error, match="query is empty"):
+    with pytest.raises(gr.Error, match="検索語を入力してください / type the words to search for"):
         h.on_compare("   ", ["テスト市"], 2)
 
 

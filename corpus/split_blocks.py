@@ -16,8 +16,9 @@ default corpus, one-name passages are near every query in embedding space and cr
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from corpus.document import Document
 from corpus.normalize import collapse_letterspacing, is_japanese, join_lines
@@ -85,7 +86,18 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
             if sum(len(b.text) for b in pending) >= TARGET_CHARS:
                 flush()
     flush()
-    return out
+    return _paged(out, [b.start for b in blocks if b.new_page])
+
+
+def _paged(passages: list[Passage], page_starts: list[int]) -> list[Passage]:
+    """Passages with the page their first line is on, counting the pages the text marks (one-space
+    indents); text that marks none has no pages to cite. Extracted PDFs carry exact page starts, which
+    replace these (corpus/split.py)."""
+    if not page_starts:
+        return passages
+    return [
+        replace(p, page=1 + bisect_right(page_starts, p.line_start)) if p.line_start else p for p in passages
+    ]
 
 
 def _blocks(lines: list[str], running: set[str] | frozenset[str]) -> Iterator[_Block]:

@@ -305,7 +305,7 @@ def test_iwaki_passages_come_from_their_lines(iwaki: Document, iwaki_passages: l
 def test_iwaki_passages_have_no_section_or_initiative(iwaki_passages: list[Passage]) -> None:
     # The brochure has no Markdown headings: no section is guessed from nearby text.
     assert {p.kind for p in iwaki_passages} == {"item", "paragraph"}
-    assert all(p.section == "" and p.initiative is None and p.page is None for p in iwaki_passages)
+    assert all(p.section == "" and p.initiative is None for p in iwaki_passages)
 
 
 # --- a hand-written progress table -----------------------------------------------------------
@@ -548,3 +548,29 @@ def test_split_blocks_covers_every_paragraph(paragraphs: list[str]) -> None:
     for paragraph in paragraphs:
         if sum(c.isalpha() for c in paragraph) >= 2:  # numbers alone may be dropped
             assert any(compact(paragraph) in c for c in covered), paragraph
+
+
+def test_brochure_passages_cite_the_page_the_text_marks(
+    iwaki: Document, iwaki_passages: list[Passage]
+) -> None:
+    # Extraction opens each page with a one-space indent; a passage is on the page its first line is on.
+    lines = iwaki.text.split("\n")
+    marks = [n for n, line in enumerate(lines, 1) if re.match(r"^ [^ ]", line)]
+    assert len(marks) >= 5
+    pages = [p.page for p in iwaki_passages]
+    assert all(isinstance(n, int) and n >= 1 for n in pages) and pages == sorted(pages)
+    for p in iwaki_passages:
+        # Oracle: 1 + the marked page starts at or before the passage's first line (a wrap inside an
+        # open bullet item is not a page start, so count only the starts the passages themselves begin).
+        assert p.page <= 1 + sum(m <= p.line_start for m in marks)
+    # The 2022–2024 timeline is one page: its first and its last items are on it, the cover is page 1.
+    first = next(p for p in iwaki_passages if "行政MaaS車両" in p.text)
+    last = next(p for p in iwaki_passages if "保育DX" in p.text)
+    assert first.page == last.page > 1
+    assert iwaki_passages[0].page == 1
+
+
+def test_text_without_page_marks_cites_no_page() -> None:
+    text = "架空の町の改革メモ（テスト用）。\n\n・窓口の受付時間を見直す\n・電子申請を広げる\n"
+    doc = Document(id="t", city="テスト町", title="テスト", text=text, sha256="", source="generated")
+    assert [p.page for p in split_blocks(doc)] == [None, None, None]

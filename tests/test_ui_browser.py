@@ -8,6 +8,7 @@ REFORM_SEARCH_REQUIRE_BROWSER=1 makes that a failure.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -161,6 +162,9 @@ def test_compare_shows_the_cities_side_by_side(page, real_app):
         assert col.locator(".rs-badge").inner_text().split()[0] in ("◎", "○", "×")
         assert col.locator(".rs-card").count() >= 1
         assert QUERY in page.locator("#compare-results .rs-query").inner_text()
+        # every passage cites its page: the table's rows and the brochure's lines alike
+        for text in col.locator(".rs-card .rs-source").all_inner_texts():
+            assert re.search(r"p\.\d+", text), text
     # Side by side at 1280 px: same top, the second to the right of the first.
     a, b = columns.nth(0).bounding_box(), columns.nth(1).bounding_box()
     assert abs(a["y"] - b["y"]) < 2 and b["x"] >= a["x"] + a["width"]

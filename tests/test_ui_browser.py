@@ -180,6 +180,46 @@ def test_compare_shows_the_cities_side_by_side(page, real_app):
     shot(page, "compare-420.png")
 
 
+# WCAG contrast of each element's text against the first opaque background behind it.
+CONTRAST = """(sel) => {
+  const rgba = (c) => {
+    const v = c.match(/[\\d.]+/g).map(Number);
+    return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1];
+  };
+  const lin = (x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); };
+  const lum = (c) => 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2]);
+  const behind = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgba(getComputedStyle(el).backgroundColor);
+      if (c[3] > 0.5) return c;
+    }
+    return [255, 255, 255, 1];
+  };
+  return [...document.querySelectorAll(sel)].map((el) => {
+    const a = lum(rgba(getComputedStyle(el).color)), b = lum(behind(el));
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  });
+}"""
+
+
+def test_text_contrast_reaches_wcag_aa(page, real_app):
+    run_compare(page, real_app, QUERY)
+    for sel in (
+        ".rs-badge",
+        ".rs-badge .rs-en",
+        ".rs-source",
+        ".rs-meta",
+        ".rs-section",
+        ".rs-hit-match",
+        ".rs-query",
+        ".rs-city-en",
+        ".rs-dept",
+    ):
+        ratios = page.evaluate(CONTRAST, f"#compare-results {sel}")
+        assert ratios, sel
+        assert min(ratios) >= 4.5, (sel, min(ratios))
+
+
 def test_counterparts_show_passages_of_the_other_city(page, real_app):
     run_compare(page, real_app, QUERY)
     buttons = page.locator("#compare-results .rs-cp-btn")

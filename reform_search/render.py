@@ -303,4 +303,5 @@ def documents_html(documents: Sequence[dict]) -> str:
         + "</tr>"
         for d in documents
     )
-    return f'<table class="rs-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+    table = f'<table class="rs-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+    return f'<div class="rs-table-wrap">{table}</div>'

@@ -202,6 +202,20 @@ CONTRAST = """(sel) => {
 }"""
 
 
+def test_wide_screens_use_the_width_and_narrow_ones_do_not_overflow(page, real_app):
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    run_compare(page, real_app, QUERY)
+    columns = page.locator("#compare-results .rs-col")
+    first, last = columns.first.bounding_box(), columns.last.bounding_box()
+    assert last["x"] + last["width"] - first["x"] >= 1800  # the city columns span the screen
+    page.click("#tab-corpus-button")  # (narrow screens fold the tabs into a menu: open it first)
+    page.locator("#corpus-table table").wait_for()
+    page.set_viewport_size({"width": 390, "height": 844})
+    wrap = page.locator("#corpus-table .rs-table-wrap").bounding_box()
+    assert wrap["x"] >= 0 and wrap["x"] + wrap["width"] <= 390  # the table scrolls inside its box
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390 + 1
+
+
 def test_text_contrast_reaches_wcag_aa(page, real_app):
     run_compare(page, real_app, QUERY)
     for sel in (

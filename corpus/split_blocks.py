@@ -32,7 +32,17 @@ TARGET_CHARS = 600
 MAX_CHARS = 700
 
 _BULLET = re.compile(r"^\s*[・•●○■◆▪◇□\-*]\s*")
-_HEADING = re.compile(r"^#{1,6}\s+(.+)$")
+_HEADING = re.compile(r"^(#{1,6})\s+(.+)$")
+# Numbered headings of plain-text reports, by level: 第2章 / 第1節 / 2 ペーパーレス化の推進 (or 2. 2．) /
+# (1) （１） ⑴ …. A heading is a one-line block of at most HEADING_CHARS with a title after its number
+# and no sentence end; a line numbered more than once (①… ②…) is a list, not a heading.
+_NUMBERED = (
+    (1, re.compile(r"^第[0-9０-９一二三四五六七八九十]+[章部編]\s*(.*)$")),
+    (2, re.compile(r"^第[0-9０-９一二三四五六七八九十]+節\s*(.*)$")),
+    (3, re.compile(r"^[0-9０-９]{1,2}(?:[\.．]|\s)\s*((?![0-9０-９]).+)$")),
+    (4, re.compile(r"^(?:[（(][0-9０-９]{1,2}[）)]|[⑴-⒇])\s*(.+)$")),
+)
+HEADING_CHARS = 40
 _SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+|[^。！？!?]+$")
 
 
@@ -52,11 +62,26 @@ class _Block:
 
     @property
     def kind(self) -> str:
-        if _HEADING.match(self.lines[0]) and len(self.lines) == 1:
+        if len(self.lines) == 1 and heading(self.lines[0]):
             return "heading"
         if sum(bool(_BULLET.match(x)) for x in self.lines) >= max(1, len(self.lines) // 3):
             return "list"
         return "prose"
+
+
+def heading(line: str) -> tuple[int, str] | None:
+    """(level, title) of a heading line — Markdown (# … ######: levels 1–6) or numbered — or None."""
+    if m := _HEADING.match(line):
+        return len(m.group(1)), m.group(2).strip()
+    text = line.strip()
+    if len(text) > HEADING_CHARS or re.search(r"[。！？!?]$|[、，,]$", text):
+        return None
+    for level, pattern in _NUMBERED:
+        if (m := pattern.match(text)) and sum(is_japanese(c) or c.isalpha() for c in m.group(1)) >= 2:
+            if len(re.findall(r"[（(][0-9０-９]{1,2}[）)]|[⑴-⒇①-⑳]", text)) > 1:
+                return None  # several numbered items on one line
+            return level, text
+    return None
 
 
 def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()) -> list[Passage]:
@@ -64,6 +89,7 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
     blocks = list(_blocks(doc.text.split("\n"), running))
     out: list[Passage] = []
     section = ""
+    path: list[tuple[int, str]] = []  # the open headings, outermost first, with their levels
     pending: list[_Block] = []
 
     def flush() -> None:
@@ -71,11 +97,17 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
             out.extend(_prose(doc, section, pending))
             pending.clear()
 
-    for block in blocks:
+    for n, block in enumerate(blocks):
         kind = block.kind
-        if kind == "heading":
+        if kind == "heading" and _HEADING.match(block.lines[0]):
             flush()
-            section = _HEADING.match(block.lines[0]).group(1).strip()
+            path = [(0, heading(block.lines[0])[1])]  # a Markdown heading replaces the section path
+            section = path[0][1]
+        elif kind == "heading" and _heads(block, blocks[n + 1 : n + 2]):
+            flush()
+            level, title = heading(block.lines[0])
+            path = [(lv, t) for lv, t in path if lv < level] + [(level, title)]
+            section = " > ".join(t for _, t in path)
         elif kind == "list":
             flush()
             out.extend(_items(doc, section, block))
@@ -87,6 +119,15 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
                 flush()
     flush()
     return _paged(out, [b.start for b in blocks if b.new_page])
+
+
+def _heads(block: _Block, following: list[_Block]) -> bool:
+    """Whether a numbered heading line heads something: a block follows it that is not a heading of the
+    same or an outer level (else the line is text, and stays in a passage)."""
+    if not following:
+        return False
+    after = heading(following[0].lines[0]) if following[0].kind == "heading" else None
+    return after is None or after[0] > heading(block.lines[0])[0]
 
 
 def _paged(passages: list[Passage], page_starts: list[int]) -> list[Passage]:
@@ -104,7 +145,8 @@ def _blocks(lines: list[str], running: set[str] | frozenset[str]) -> Iterator[_B
     block: list[str] = []
     start, new_page, page_pending, previous = 0, False, False, ""
     for n, raw in enumerate(lines, 1):
-        line = raw.strip() if _HEADING.match(raw.strip()) else collapse_letterspacing(raw.strip())
+        # A heading keeps its spacing ("2 ペーパーレス化の推進"); other lines are un-letter-spaced.
+        line = raw.strip() if heading(raw.strip()) else collapse_letterspacing(raw.strip())
         page_pending = page_pending or _page_start(raw, previous)
         previous = raw if raw.strip() else previous
         if block and page_pending:

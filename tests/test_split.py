@@ -16,7 +16,7 @@ from corpus.extract import Record
 from corpus.normalize import compact
 from corpus.passage import Passage, passage_id
 from corpus.split import split_passages
-from corpus.split_blocks import split_blocks
+from corpus.split_blocks import heading, split_blocks
 from corpus.split_table import find_labels
 
 DATA = Path(__file__).parent / "data"
@@ -544,7 +544,8 @@ def test_split_blocks_covers_every_paragraph(paragraphs: list[str]) -> None:
     )
     passages = split_blocks(doc)
     assert all(p.text.strip() for p in passages)
-    covered = [compact(p.text) for p in passages]
+    # a numbered heading line is not lost: it heads the section path of the passages under it
+    covered = [compact(p.text) for p in passages] + [compact(p.section) for p in passages]
     for paragraph in paragraphs:
         if sum(c.isalpha() for c in paragraph) >= 2:  # numbers alone may be dropped
             assert any(compact(paragraph) in c for c in covered), paragraph
@@ -574,3 +575,62 @@ def test_text_without_page_marks_cites_no_page() -> None:
     text = "架空の町の改革メモ（テスト用）。\n\n・窓口の受付時間を見直す\n・電子申請を広げる\n"
     doc = Document(id="t", city="テスト町", title="テスト", text=text, sha256="", source="generated")
     assert [p.page for p in split_blocks(doc)] == [None, None, None]
+
+
+NUMBERED_TEXT = """\
+テスト市 行政改革推進計画（テスト用の架空の文書）
+
+第1章 計画の概要
+
+本計画は架空の計画で、実在の市とは関係ありません。
+
+第2章 取組
+
+1 ペーパーレス化の推進
+
+(1) 会議資料の電子化
+
+会議資料をタブレットで配り、印刷を減らす。
+
+2 窓口の改善
+
+・受付番号をオンラインで知らせる
+
+①「窓口」 ②「電子」
+"""
+
+
+def test_numbered_headings_of_plain_text_become_sections() -> None:
+    doc = Document(id="t", city="テスト市", title="テスト", text=NUMBERED_TEXT, sha256="", source="generated")
+    got = {p.text: p.section for p in split_blocks(doc)}
+    assert got["本計画は架空の計画で、実在の市とは関係ありません。"] == "第1章 計画の概要"
+    assert got["会議資料をタブレットで配り、印刷を減らす。"] == (
+        "第2章 取組 > 1 ペーパーレス化の推進 > (1) 会議資料の電子化"
+    )
+    assert got["受付番号をオンラインで知らせる"] == "第2章 取組 > 2 窓口の改善"  # (1) closes with its number
+    assert got["①「窓口」 ②「電子」"] == "第2章 取組 > 2 窓口の改善"  # numbered twice: text, not a heading
+    assert not any(
+        t.startswith(("第1章", "第2章", "1 ペーパーレス")) for t in got
+    )  # headings are no passages
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("# 概要", (1, "概要")),
+        ("### 取組", (3, "取組")),
+        ("第3章 財政運営", (1, "第3章 財政運営")),
+        ("第1節 予算", (2, "第1節 予算")),
+        ("2 ペーパーレス化の推進", (3, "2 ペーパーレス化の推進")),
+        ("２．窓口改革", (3, "２．窓口改革")),
+        ("（１）電子申請", (4, "（１）電子申請")),
+        ("⑵ 会議の見直し", (4, "⑵ 会議の見直し")),
+        ("2 4時間いつでも", None),  # a number split by extraction, not a heading
+        ("2020 2040 2060", None),
+        ("1 窓口を改善しました。", None),  # a sentence
+        ("(1) 窓口 (2) 電子", None),
+        ("3 " + "長" * 60, None),
+    ],
+)
+def test_heading_levels(line: str, expected) -> None:
+    assert heading(line) == expected

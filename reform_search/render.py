@@ -119,7 +119,7 @@ def card(
     return f'<article class="rs-card" data-passage-id="{esc(p.id)}">{"".join(parts)}</article>'
 
 
-def column(col: Column, city_en: str = "", *, action: bool = True) -> str:
+def column(col: Column, city_en: str = "", *, action: bool = True, score: bool = True) -> str:
     """One city's column: name, match badge, then its best passages (or 該当なし, plainly)."""
     en = f' <span class="rs-city-en">{esc(city_en)}</span>' if city_en else ""
     count = f"{col.matching} 件が該当 / matching" if col.match != "none" else ""
@@ -128,7 +128,9 @@ def column(col: Column, city_en: str = "", *, action: bool = True) -> str:
         f'<span class="rs-meta">{count}</span></header>'
     )
     labels = col.hit_matches or (None,) * len(col.hits)
-    cards = "".join(card(h, action=action, match=m) for h, m in zip(col.hits, labels, strict=True))
+    cards = "".join(
+        card(h, action=action, score=score, match=m) for h, m in zip(col.hits, labels, strict=True)
+    )
     if col.match == "none":
         body = (
             '<p class="rs-none">該当なし — この市の資料に該当する取組は見つかりませんでした。'
@@ -180,13 +182,16 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
     city_en = city_en or {}
     src = result.source.passage
     name = src.initiative or snippet(src.text, (), 40)
-    cols = "".join(column(c, city_en.get(c.city, ""), action=False) for c in result.columns)
+    # No raw scores here: the routes score on different scales (fused, or a cosine); the rank and the
+    # ◎ 該当 mark mean the same whichever route found a counterpart.
+    cols = "".join(column(c, city_en.get(c.city, ""), action=False, score=False) for c in result.columns)
     if not cols:
         cols = '<p class="rs-none">他の市の資料がありません / no other city is indexed.</p>'
     how = CP_HOW.get(result.by, "")
     return (
         f'<div class="rs-cp-panel" data-source="{esc(src.id)}" data-by="{esc(result.by)}">'
-        f'<h3 class="rs-cp-title">他市の類似取組 / counterparts: {esc(src.city)}「{esc(name)}」</h3>'
+        f'<h3 class="rs-cp-title" tabindex="-1">'
+        f"他市の類似取組 / counterparts: {esc(src.city)}「{esc(name)}」</h3>"
         f'<div class="rs-cp-source">{card(result.source, action=False, score=False)}</div>'
         + (f'<p class="rs-cp-how">{esc(how)}</p>' if how else "")
         + f'<div class="rs-grid">{cols}</div></div>'

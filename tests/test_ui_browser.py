@@ -251,6 +251,14 @@ def test_counterparts_show_passages_of_the_other_city(page, real_app):
         )
         page.wait_for_function(ARRIVED, arg="#compare-counterparts")
         panel = page.locator("#compare-counterparts")
+        # the panel comes into view by itself (it is below all results), its title focused
+        page.wait_for_function(
+            "() => { const r = document.querySelector('#compare-counterparts .rs-cp-panel')"
+            ".getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight; }",
+            timeout=10_000,
+        )
+        assert page.evaluate("document.activeElement?.classList.contains('rs-cp-title')")
+        assert "score" not in panel.locator(".rs-grid").inner_text()  # no scores of different scales
         cities = [c.get_attribute("data-city") for c in panel.locator(".rs-grid .rs-col").all()]
         assert cities == [c for c in CITIES if c != source_city]
         # Counterparts that match are shown as cards (not folded away as "closest, not a match").

@@ -3,14 +3,32 @@
 
 // === counterparts
 // js_on_load of a result panel: a card's button asks for that passage's counterparts.
+// When the panel for the asked passage arrives it is scrolled into view and its title focused, so the
+// click visibly does something however far down the page the panel is.
 if (!element.__rsBound) {
   element.__rsBound = true;
+  let asked = null;
+  const results = element.closest('[id$="-results"]') || element;
+  const panelBox = () => document.getElementById(results.id.replace(/-results$/, '-counterparts'));
+  const show = () => {
+    const panel = panelBox()?.querySelector('.rs-cp-panel');
+    if (!asked || !panel || panel.dataset.source !== asked) return;
+    asked = null;
+    panel.scrollIntoView({block: 'start', behavior: 'smooth'});
+    panel.querySelector('.rs-cp-title')?.focus({preventScroll: true});
+  };
   element.addEventListener('click', (e) => {
     const b = e.target.closest('button[data-passage]');
     if (!b || !element.contains(b)) return;
     element.querySelectorAll('.rs-card.rs-active').forEach((c) => c.classList.remove('rs-active'));
     const c = b.closest('.rs-card');
     if (c) c.classList.add('rs-active');
+    asked = b.dataset.passage;
+    const box = panelBox();
+    if (box && !box.__rsWatched) {
+      box.__rsWatched = true;
+      new MutationObserver(show).observe(box, {childList: true, subtree: true, attributes: true});
+    }
     trigger('counterparts', {passage: b.dataset.passage});
   });
 }

@@ -162,6 +162,31 @@ def friendly(fn: Callable) -> Callable:
     return wrapper
 
 
+ERROR_PREFIX = "**エラー / Error**: "
+
+
+def reported(outputs: int) -> Callable:
+    """For the corpus's add and remove: a refusal goes in the corpus message area, in words, and every
+    other output is left as it was — a raised error would mark each output (the documents table too)
+    with an error badge, which reads as a broken index."""
+
+    def decorate(fn: Callable) -> Callable:
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except (ValueError, IndexProblem) as e:
+                message = str(e).splitlines()[0] if str(e) else type(e).__name__
+                return (
+                    ERROR_PREFIX + html.escape(message, quote=False),
+                    *(gr.skip() for _ in range(outputs - 1)),
+                )
+
+        return wrapper
+
+    return decorate
+
+
 def _query(text: str | None, searcher: Searcher) -> str:
     if not (text or "").strip():
         raise ValueError("検索語を入力してください / type the words to search for")
@@ -297,7 +322,7 @@ class Handlers:
         theme, city = evt._data.get("theme"), evt._data.get("city")
         return theme, city, self.on_cell(theme, city)
 
-    @friendly
+    @reported(REFRESHED + 1)
     def on_add(
         self,
         path: str | None,
@@ -325,7 +350,7 @@ class Handlers:
         )
         return (*self.refreshed(message), None)
 
-    @friendly
+    @reported(REFRESHED)
     def on_remove(self, doc_id: str | None, answer: str = "", progress=gr.Progress()):  # noqa: B008
         """Take a document out of the index, then swap in the new Searcher (unless the user said no).
 

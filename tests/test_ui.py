@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from html.parser import HTMLParser
@@ -375,6 +376,13 @@ def library_state(built) -> tuple:
     return read_manifest(built.index_dir)["documents"], manifest
 
 
+def refusal(out: tuple) -> str:
+    """The message of a refused corpus change: in the message area, every other output left alone."""
+    assert out[0].startswith(ui.ERROR_PREFIX), out[0]
+    assert all(isinstance(x, type(gr.skip())) for x in out[1:])
+    return out[0]
+
+
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
@@ -391,9 +399,8 @@ def test_refused_uploads_leave_the_index_as_it_was(built_index, tmp_path, name, 
     before, searcher = library_state(built_index), h.state.searcher
     path = tmp_path / name
     path.write_bytes(data)
-    with pytest.raises(gr.Error, match=message) as refused:
-        h.on_add(str(path), "郡山市", "", "改革プラン", "2024", "")
-    assert "\n" not in refused.value.message
+    refused = refusal(h.on_add(str(path), "郡山市", "", "改革プラン", "2024", ""))
+    assert re.search(message, refused) and "\n" not in refused
     assert library_state(built_index) == before
     assert h.state.searcher is searcher
 
@@ -403,14 +410,10 @@ def test_upload_needs_a_file_a_city_and_a_title(built_index, tmp_path):
     before = library_state(built_index)
     path = tmp_path / "plan.txt"
     path.write_text("郡山市の改革。\n\n・電子決裁を始める\n", encoding="utf-8")
-    with pytest.raises(gr.Error, match="choose a file"):
-        h.on_add(None, "郡山市", "", "改革プラン", "", "")
-    with pytest.raises(gr.Error, match="city"):
-        h.on_add(str(path), "  ", "", "改革プラン", "", "")
-    with pytest.raises(gr.Error, match="title"):
-        h.on_add(str(path), "郡山市", "", "", "", "")
-    with pytest.raises(gr.Error, match="fiscal year"):
-        h.on_add(str(path), "郡山市", "", "改革プラン", "someday", "")
+    assert "choose a file" in refusal(h.on_add(None, "郡山市", "", "改革プラン", "", ""))
+    assert "city" in refusal(h.on_add(str(path), "  ", "", "改革プラン", "", ""))
+    assert "title" in refusal(h.on_add(str(path), "郡山市", "", "", "", ""))
+    assert "fiscal year" in refusal(h.on_add(str(path), "郡山市", "", "改革プラン", "someday", ""))
     assert library_state(built_index) == before
 
 
@@ -434,8 +437,7 @@ def test_upload_then_remove_swaps_the_searcher(built_index, tmp_path):
     assert len(out) == ui.REFRESHED and "removed" in out[0]
     assert "郡山市" not in h.state.searcher.cities
     assert all(isinstance(x, type(gr.skip())) for x in h.on_remove(doc["id"], ui.CANCELLED))
-    with pytest.raises(gr.Error, match="unknown document"):
-        h.on_remove("no-such-doc")
+    assert "unknown document" in refusal(h.on_remove("no-such-doc"))
 
 
 class BlockingEmbedder(FakeEmbedder):
@@ -476,8 +478,7 @@ def test_searches_answer_while_an_upload_is_indexing(built_index, tmp_path):
         assert time.monotonic() - started < 5
         assert "テレワーク" in out and 'data-city="サンプル町"' in compared
         assert "郡山市" not in h.state.searcher.cities
-        with pytest.raises(gr.Error, match="being updated"):
-            h.on_remove("samplecho-memo")
+        assert "being updated" in refusal(h.on_remove("samplecho-memo"))
     finally:
         embedder.release.set()
         worker.join(60)

@@ -332,6 +332,13 @@ def test_upload_adds_a_city(page, html_app, tmp_path):
     plan.write_text("郡山市の架空の改革メモ。\n\n・ペーパーレス会議を全庁で始める\n", encoding="utf-8")
     page.goto(html_app)
     page.click("#tab-corpus-button")
+    page.click("#corpus-add")  # no file yet: refused in the message area, the table left alone
+    page.wait_for_function(
+        "document.querySelector('#corpus-message').innerText.includes('choose a file')", timeout=30_000
+    )
+    assert "エラー / Error" in page.locator("#corpus-message").inner_text()
+    assert "エラー" not in page.locator("#corpus-table").inner_text()
+    assert page.locator("#corpus-table .error").count() == 0
     page.set_input_files("#corpus-file input[type=file]", str(plan))
     page.wait_for_function("document.querySelector('#corpus-file').innerText.includes('koriyama')")
     page.locator("#corpus-city textarea").fill("郡山市")

@@ -543,10 +543,18 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         t_go = gr.Button("表を作成 / Build matrix", variant="primary", elem_id="themes-go")
                         with gr.Row():
                             t_csv = gr.DownloadButton(
-                                "CSV ⬇", size="sm", interactive=False, elem_id="themes-csv", min_width=0
+                                "CSV ダウンロード / download",
+                                size="sm",
+                                interactive=False,
+                                elem_id="themes-csv",
+                                min_width=0,
                             )
                             t_md = gr.DownloadButton(
-                                "Markdown ⬇", size="sm", interactive=False, elem_id="themes-md", min_width=0
+                                "Markdown ダウンロード / download",
+                                size="sm",
+                                interactive=False,
+                                elem_id="themes-md",
+                                min_width=0,
                             )
                     with gr.Column(scale=5, min_width=320):
                         t_map = gr.HTML(THEMES_HINT, elem_id="themes-heatmap", js_on_load=JS["pick_cell"])

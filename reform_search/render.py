@@ -202,8 +202,10 @@ def hits_html(query: str, hits: Sequence[Hit]) -> str:
     """Search results as a list of cards with the city on each."""
     if not hits:
         return f'<p class="rs-none">「{esc(query)}」に該当する箇所はありません / no passages match.</p>'
-    cards = "".join(card(h, with_city=True) for h in hits)
-    head = f'<div class="rs-query">「{esc(query)}」: {len(hits)} 件 / hits</div>'
+    # Ranks only: the three modes score on different scales (fused, cosine, BM25), so a raw score
+    # would mean something else in each.
+    cards = "".join(card(h, with_city=True, score=False) for h in hits)
+    head = f'<div class="rs-query">「{esc(query)}」: {len(hits)} 件 / hits (順位順 / by rank)</div>'
     return f'<div class="rs-hits">{head}{cards}</div>'
 
 

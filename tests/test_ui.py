@@ -571,3 +571,11 @@ def test_no_reload_while_the_app_is_indexing(built_index):
         assert "テレワーク" in out and h.state.searcher is old
     h.on_search("テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 5)
     assert h.state.searcher is not old and "郡山市" in h.state.searcher.cities
+
+
+def test_search_results_show_ranks_not_scores_of_different_scales():
+    hits = [hit(evil_passage(id=f"doc:{i}"), rank=i + 1) for i in range(3)]
+    out = render.hits_html("電子決裁", hits)
+    assert_inert(out)
+    assert "score" not in out and "by rank" in out
+    assert [f'<span class="rs-rank">{n}</span>' in out for n in (1, 2, 3)] == [True, True, True]

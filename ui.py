@@ -39,7 +39,7 @@ from index.build import tqdm_progress
 from index.prefault import prefault
 from index.store import IndexProblem, current_generation
 from reform_search.cli import open_searcher
-from reform_search.export import render_matrix
+from reform_search.export import render_comparison, render_matrix
 from reform_search.manage import add_document, index_all, indexed_documents, remove_document
 from reform_search.render import (
     cell_html,
@@ -136,13 +136,22 @@ class AppState:
         """English names of the loaded cities."""
         return {c: en for c, en in self.searcher.index.city_pairs if en}
 
-    def export_path(self, suffix: str) -> Path:
+    def export_path(self, suffix: str, kind: str = "themes") -> Path:
         """A fresh file name for a download (generated, never from user input); old ones are pruned."""
-        for old in self.downloads.glob("reform-search-themes-*"):
+        for old in self.downloads.glob("reform-search-*"):
             if time.time() - old.stat().st_mtime > DOWNLOADS_KEPT_S:
                 old.unlink(missing_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        return self.downloads / f"reform-search-themes-{stamp}-{uuid.uuid4().hex[:6]}.{suffix}"
+        return self.downloads / f"reform-search-{kind}-{stamp}-{uuid.uuid4().hex[:6]}.{suffix}"
+
+    def downloads_of(self, render: Callable[[str], str], kind: str) -> list:
+        """The CSV and Markdown downloads of one result (`render(fmt)` gives its text), as button updates."""
+        updates = []
+        for fmt in ("csv", "md"):
+            path = self.export_path(fmt, kind)
+            path.write_text(render(fmt), encoding="utf-8", newline="")
+            updates.append(gr.update(value=str(path), interactive=True))
+        return updates
 
 
 def friendly(fn: Callable) -> Callable:
@@ -256,11 +265,12 @@ class Handlers:
         self.page_generation = state.searcher.index.path  # what the page's initial choices were made from
 
     @friendly
-    def on_compare(self, query: str, chosen: list[str], top_k: float) -> tuple[str, str]:
-        """Comparison columns (and an emptied counterparts panel)."""
+    def on_compare(self, query: str, chosen: list[str], top_k: float) -> tuple:
+        """Comparison columns, an emptied counterparts panel, and the comparison's CSV and Markdown."""
         s = self.state.live()
         result = compare(s, _query(query, s), _cities(chosen, s), int(top_k), self.settings.mode)
-        return comparison_html(result, self.state.city_en()), ""
+        files = self.state.downloads_of(lambda fmt: render_comparison(result, fmt), "compare")
+        return comparison_html(result, self.state.city_en()), "", *files
 
     @friendly
     def on_counterparts(self, chosen: list[str] | None, evt: gr.EventData) -> str:
@@ -289,17 +299,11 @@ class Handlers:
         """Heatmap, the theme and city pickers, both downloads, an emptied cell panel."""
         s = self.state.live()
         matrix = theme_matrix(s, parse_themes(text), _cities(chosen, s))
-        paths = {}
-        for fmt in ("csv", "md"):
-            path = self.state.export_path(fmt)
-            path.write_text(render_matrix(matrix, fmt), encoding="utf-8", newline="")
-            paths[fmt] = str(path)
         return (
             heatmap_svg(matrix),
             gr.update(choices=list(matrix.themes), value=matrix.themes[0]),
             gr.update(choices=[(c, c) for c in matrix.cities], value=matrix.cities[0]),
-            gr.update(value=paths["csv"], interactive=True),
-            gr.update(value=paths["md"], interactive=True),
+            *self.state.downloads_of(lambda fmt: render_matrix(matrix, fmt), "themes"),
             "",
         )
 
@@ -432,6 +436,21 @@ def result_panes(name: str, hint: str = "") -> tuple[gr.HTML, gr.HTML]:
     return out, gr.HTML("", elem_id=f"{name}-counterparts")
 
 
+def download_buttons(name: str) -> tuple[gr.DownloadButton, gr.DownloadButton]:
+    """CSV and Markdown download buttons (NAME-csv, NAME-md), enabled once there is a result to save."""
+    with gr.Row():
+        return tuple(
+            gr.DownloadButton(
+                f"{label} ダウンロード / download",
+                size="sm",
+                interactive=False,
+                elem_id=f"{name}-{fmt}",
+                min_width=0,
+            )
+            for fmt, label in (("csv", "CSV"), ("md", "Markdown"))
+        )
+
+
 def wire_query(
     h: Handlers,
     fn: Callable,
@@ -439,14 +458,16 @@ def wire_query(
     filters: list,
     panes: tuple[gr.HTML, gr.HTML],
     cities: gr.CheckboxGroup,
+    downloads: Sequence[gr.DownloadButton] = (),
 ) -> None:
-    """fn(query, *filters) on the button, on Enter and after an example fills the box; cards: counterparts."""
+    """fn(query, *filters) on the button, on Enter and after an example fills the box; cards: counterparts.
+    fn returns the panes' contents, then the downloads' updates."""
     query, go, examples = box
-    inputs = [query, *filters]
+    inputs, outputs = [query, *filters], [*panes, *downloads]
     for trigger in (go.click, query.submit):
-        trigger(fn, inputs, list(panes), **PRIVATE)
+        trigger(fn, inputs, outputs, **PRIVATE)
     for button in examples:
-        button.click(lambda q: q, button, query, **PRIVATE).then(fn, inputs, list(panes), **PRIVATE)
+        button.click(lambda q: q, button, query, **PRIVATE).then(fn, inputs, outputs, **PRIVATE)
     out, cp = panes
     out.counterparts(h.on_counterparts, [cities], cp, scroll_to_output=True, **PRIVATE)
 
@@ -491,6 +512,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         scale=1,
                         min_width=300,
                     )
+                c_csv, c_md = download_buttons("compare")
                 c_panes = result_panes(
                     "compare",
                     '<p class="rs-hint">取組やテーマを入力すると、市ごとに該当する箇所を並べて表示します。'
@@ -541,21 +563,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         )
                         t_cities = gr.CheckboxGroup(cities, value=all_cities, label="市町村 / cities")
                         t_go = gr.Button("表を作成 / Build matrix", variant="primary", elem_id="themes-go")
-                        with gr.Row():
-                            t_csv = gr.DownloadButton(
-                                "CSV ダウンロード / download",
-                                size="sm",
-                                interactive=False,
-                                elem_id="themes-csv",
-                                min_width=0,
-                            )
-                            t_md = gr.DownloadButton(
-                                "Markdown ダウンロード / download",
-                                size="sm",
-                                interactive=False,
-                                elem_id="themes-md",
-                                min_width=0,
-                            )
+                        t_csv, t_md = download_buttons("themes")
                     with gr.Column(scale=5, min_width=320):
                         t_map = gr.HTML(THEMES_HINT, elem_id="themes-heatmap", js_on_load=JS["pick_cell"])
                         with gr.Row(equal_height=True):
@@ -613,7 +621,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
         # ---------------------------------------------------------- events (UI only: private)
 
         h = Handlers(state)
-        wire_query(h, h.on_compare, c_box, [c_cities, c_top], c_panes, c_cities)
+        wire_query(h, h.on_compare, c_box, [c_cities, c_top], c_panes, c_cities, [c_csv, c_md])
         wire_query(h, h.on_search, s_box, [s_cities, s_docs, s_years, s_mode, s_top], s_panes, s_cities)
 
         t_outputs = [t_map, t_theme, t_city, t_csv, t_md, t_cell]

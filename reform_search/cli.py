@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("query", help="the theme or initiative to compare, in Japanese or English")
     p.add_argument("--city", action="append", metavar="CITY", help="compare only these cities (repeatable)")
+    _export_flags(p, default="text")
     p.set_defaults(run=cmd_compare, top_k_default=3)
 
     p = sub.add_parser("similar", parents=[settings], help="counterparts of one passage in the other cities")
@@ -358,7 +359,12 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
 
     q = _checked(args.query, settings)
     result = compare(open_searcher(settings), q, args.city, settings.top_k, settings.mode)
-    if args.json:
+    if args.format or args.output:
+        from reform_search.export import render_comparison
+
+        # --output alone writes Markdown (--json, JSON); the terminal gets the readable columns
+        _emit(args, render_comparison(result, args.format or ("json" if args.json else "md")))
+    elif args.json:
         _print_json(result.to_dict())
     else:
         print_columns(result.query, result.columns, content=result.content)

@@ -12,6 +12,7 @@ import json
 
 from corpus.passage import Passage
 from search.align import Alignment
+from search.compare import Comparison
 from search.labels import Match
 from search.themes import Matrix
 
@@ -167,6 +168,49 @@ def alignment_json(a: Alignment) -> str:
         "only_b": [p.id for p in a.only_b],
     }
     return json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
+
+
+def comparison_csv(c: Comparison) -> str:
+    """One row per city and shown passage: the city's label and count, the passage's rank, its own label,
+    its citation and text (a city with no passage: one row without them)."""
+    header = ["query", "match", "matching", "rank", "passage_match", *CITATION, "text"]
+    rows = []
+    for col in c.columns:
+        head = {"query": c.query, "match": str(col.match), "matching": col.matching}
+        marks = col.hit_matches or ("",) * len(col.hits)
+        shown = [(hit.rank, str(mark), hit.passage) for hit, mark in zip(col.hits, marks, strict=True)]
+        for rank, mark, passage in shown or [("", "", None)]:
+            cite = citation(passage) | {"city": col.city}
+            text = one_line(passage.text) if passage else ""
+            rows.append(head | {"rank": rank, "passage_match": mark} | cite | {"text": text})
+    return _csv(header, rows)
+
+
+def comparison_markdown(c: Comparison) -> str:
+    """The comparison city by city: the label and count, then the shown passages with their citations."""
+    out = [f"# 「{_md_cell(c.query)}」の比較 / comparison", ""]
+    for col in c.columns:
+        match = Match(col.match)
+        count = f" — {col.matching} 件が該当 / matching" if match != Match.NONE else ""
+        out += [f"## {col.city}: {match.label}{count}", ""]
+        if match == Match.NONE and col.hits:
+            out += ["該当なし — closest passages, not a match:", ""]
+        marks = col.hit_matches or (Match.NONE,) * len(col.hits)
+        out += [
+            f"{hit.rank}. {Match(m).mark + ' ' if m != Match.NONE else ''}{_note(hit.passage)}"
+            for hit, m in zip(col.hits, marks, strict=True)
+        ]
+        out.append("")
+    return "\n".join(out)
+
+
+def render_comparison(c: Comparison, fmt: str) -> str:
+    """The comparison in one of FORMATS."""
+    return {
+        "csv": comparison_csv,
+        "md": comparison_markdown,
+        "json": lambda x: json.dumps(x.to_dict(), ensure_ascii=False, indent=1) + "\n",
+    }[_check(fmt)](c)
 
 
 def render_matrix(m: Matrix, fmt: str) -> str:

@@ -427,3 +427,33 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted() -> None:
     text = _csv(["a", "b"], [{"a": '=HYPERLINK("x")', "b": "普通の文"}, {"a": "@SUM(1)", "b": "-1+2"}])
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[1] == ['\'=HYPERLINK("x")', "普通の文"] and rows[2] == ["'@SUM(1)", "'-1+2"]
+
+
+# --- the comparison view as CSV / Markdown / JSON -------------------------------------------------------
+
+
+def test_cli_compare_exports_every_shown_passage_with_its_citation(cli, keyword_searcher, tmp_path) -> None:
+    from search.compare import compare
+
+    result = compare(keyword_searcher, "基金", top_k=2)
+    code, out, _ = cli("compare", "基金", "--top-k", "2", "--format", "csv")
+    assert code == 0 and out.startswith(BOM)
+    rows = list(csv.DictReader(io.StringIO(out[len(BOM) :])))
+    # Oracle: one row per city and shown passage (a city showing none: one row), in the columns' order.
+    want = [(col.city, h.passage.id) for col in result.columns for h in col.hits] + [
+        (col.city, "") for col in result.columns if not col.hits
+    ]
+    assert [(r["city"], r["passage_id"]) for r in rows] == want
+    for r in rows:
+        col = next(c for c in result.columns if c.city == r["city"])
+        assert (r["match"], int(r["matching"]), r["query"]) == (col.match, col.matching, "基金")
+        assert set(CITATION) <= set(r)
+    code, md, _ = cli("compare", "基金", "--top-k", "2", "--format", "md")
+    assert code == 0 and md.startswith("# 「基金」の比較")
+    for col in result.columns:
+        assert f"## {col.city}: " in md
+    code, js, _ = cli("compare", "基金", "--top-k", "2", "--format", "json")
+    assert code == 0 and json.loads(js) == result.to_dict()
+    target = tmp_path / "比較.md"  # --output alone writes Markdown, atomically
+    code, out, err = cli("compare", "基金", "--top-k", "2", "--output", str(target))
+    assert code == 0 and out == "" and str(target) in err and target.read_text(encoding="utf-8") == md

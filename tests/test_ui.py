@@ -315,7 +315,11 @@ def test_build_app_has_the_tabs_and_the_named_endpoints(shared_index, searcher):
 
 def test_compare_and_counterparts_handlers(shared_index):
     h = handlers_for(shared_index)
-    out, panel = h.on_compare("電子決裁", ["テスト市", "サンプル町"], 2)
+    out, panel, csv_file, md_file = h.on_compare("電子決裁", ["テスト市", "サンプル町"], 2)
+    # the comparison downloads as CSV (Excel-ready) and Markdown, written to fresh files
+    assert Path(csv_file["value"]).read_text(encoding="utf-8").startswith("\ufeffquery,match,")
+    assert Path(md_file["value"]).read_text(encoding="utf-8").startswith("# 「電子決裁」の比較")
+    assert csv_file["interactive"] and md_file["interactive"]
     assert panel == ""
     assert_inert(out)
     assert 'data-city="テスト市"' in out and 'data-city="サンプル町"' in out
@@ -359,7 +363,7 @@ def test_html_in_documents_reaches_the_page_as_text(html_index):
     text = "".join(parsed.text)
     for literal in ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "${1+1}", "{{value}}"):
         assert literal in HTML_ITEMS and literal in text
-    out, _ = h.on_compare("電子決裁", ["テスト市", "サンプル町"], 10)
+    out, *_ = h.on_compare("電子決裁", ["テスト市", "サンプル町"], 10)
     assert_inert(out)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
 
@@ -430,7 +434,7 @@ def test_upload_then_remove_swaps_the_searcher(built_index, tmp_path):
     assert "郡山市" not in old.cities  # a search that held the old Searcher still sees the old index
     doc = next(d for d in indexed_documents(h.settings) if d["city"] == "郡山市")
     assert doc["fiscal_year"] == 2024
-    out, _ = h.on_compare("ペーパーレス会議", ["郡山市", "テスト市"], 1)
+    out, *_ = h.on_compare("ペーパーレス会議", ["郡山市", "テスト市"], 1)
     assert 'data-city="郡山市"' in out
 
     out = h.on_remove(doc["id"])
@@ -474,7 +478,7 @@ def test_searches_answer_while_an_upload_is_indexing(built_index, tmp_path):
         assert h.state.lock.locked()
         started = time.monotonic()
         out, _ = h.on_search("テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 5)
-        compared, _ = h.on_compare("テレワーク", ["テスト市", "サンプル町"], 2)
+        compared, *_ = h.on_compare("テレワーク", ["テスト市", "サンプル町"], 2)
         assert time.monotonic() - started < 5
         assert "テレワーク" in out and 'data-city="サンプル町"' in compared
         assert "郡山市" not in h.state.searcher.cities
@@ -489,7 +493,7 @@ def test_searches_answer_while_an_upload_is_indexing(built_index, tmp_path):
 
 def test_compare_matches_the_library(shared_index, searcher):
     h = ui.Handlers(ui.AppState(settings_for(shared_index), searcher))
-    out, _ = h.on_compare("電子決裁", ["テスト市", "サンプル町"], 3)
+    out, *_ = h.on_compare("電子決裁", ["テスト市", "サンプル町"], 3)
     expected = compare(searcher, "電子決裁", None, 3)
     for col in expected.columns:
         assert f'data-city="{col.city}"' in out
@@ -519,7 +523,7 @@ def test_a_request_reloads_an_index_changed_outside_the_app(built_index):
     assert all(isinstance(x, type(gr.skip())) for x in h.on_load())
     add_outside(built_index)
     assert h.state.searcher is old  # nothing is reloaded until a request comes
-    out, _ = h.on_compare("ペーパーレス会議", ["郡山市", "テスト市"], 1)
+    out, *_ = h.on_compare("ペーパーレス会議", ["郡山市", "テスト市"], 1)
     assert 'data-city="郡山市"' in out
     assert h.state.searcher is not old and "郡山市" in h.state.searcher.cities
     assert h.state.searcher.index.path == current_generation(built_index.index_dir)

@@ -169,6 +169,10 @@ def test_compare_shows_the_cities_side_by_side(page, real_app):
     a, b = columns.nth(0).bounding_box(), columns.nth(1).bounding_box()
     assert abs(a["y"] - b["y"]) < 2 and b["x"] >= a["x"] + a["width"]
     assert page.locator("#compare-results mark").count() >= 1  # matched terms are highlighted
+    with page.expect_download() as download:  # the comparison itself downloads
+        page.click("#compare-csv")
+    saved = Path(download.value.path()).read_bytes().decode("utf-8")
+    assert saved.startswith("\ufeffquery,") and all(city in saved for city in CITIES)
     path = shot(page, "compare-1280.png")
     (ROOT / "docs").mkdir(exist_ok=True)
     shutil.copyfile(path, ROOT / "docs" / "screenshot-compare.png")

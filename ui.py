@@ -144,12 +144,16 @@ class AppState:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         return self.downloads / f"reform-search-{kind}-{stamp}-{uuid.uuid4().hex[:6]}.{suffix}"
 
-    def downloads_of(self, render: Callable[[str], str], kind: str) -> list:
-        """The CSV and Markdown downloads of one result (`render(fmt)` gives its text), as button updates."""
+    def downloads_of(self, render: Callable[[str], str | bytes], kind: str) -> list:
+        """The DOWNLOADS of one result (`render(fmt)` gives its text, or a workbook's bytes), as button
+        updates."""
         updates = []
-        for fmt in ("csv", "md"):
-            path = self.export_path(fmt, kind)
-            path.write_text(render(fmt), encoding="utf-8", newline="")
+        for fmt, _ in DOWNLOADS:
+            path, data = self.export_path(fmt, kind), render(fmt)
+            if isinstance(data, bytes):
+                path.write_bytes(data)
+            else:
+                path.write_text(data, encoding="utf-8", newline="")
             updates.append(gr.update(value=str(path), interactive=True))
         return updates
 
@@ -251,6 +255,7 @@ def _year_choices(state: AppState) -> list[tuple[str, int]]:
 
 
 REFRESHED = 11
+DOWNLOADS = (("csv", "CSV"), ("xlsx", "Excel"), ("md", "Markdown"))  # what a result downloads as
 CANCELLED = (
     "__cancelled__"  # the answer the Remove button's confirmation (JS["confirm_remove"]) sends on "no"
 )
@@ -310,7 +315,7 @@ class Handlers:
     def on_themes_tab(self, shown: str, text: str, chosen: list[str]):
         """Build the matrix the first time the tab is opened (and after the index changed)."""
         if "rs-heatmap" in (shown or ""):
-            return tuple(gr.skip() for _ in range(6))
+            return tuple(gr.skip() for _ in range(4 + len(DOWNLOADS)))
         return self.on_themes(text, chosen)
 
     @friendly
@@ -436,10 +441,11 @@ def result_panes(name: str, hint: str = "") -> tuple[gr.HTML, gr.HTML]:
     return out, gr.HTML("", elem_id=f"{name}-counterparts")
 
 
-def download_buttons(name: str) -> tuple[gr.DownloadButton, gr.DownloadButton]:
-    """CSV and Markdown download buttons (NAME-csv, NAME-md), enabled once there is a result to save."""
+def download_buttons(name: str) -> list[gr.DownloadButton]:
+    """One download button per DOWNLOADS format (NAME-csv, NAME-xlsx, NAME-md), enabled once there is a
+    result to save."""
     with gr.Row():
-        return tuple(
+        return [
             gr.DownloadButton(
                 f"{label} ダウンロード / download",
                 size="sm",
@@ -447,8 +453,8 @@ def download_buttons(name: str) -> tuple[gr.DownloadButton, gr.DownloadButton]:
                 elem_id=f"{name}-{fmt}",
                 min_width=0,
             )
-            for fmt, label in (("csv", "CSV"), ("md", "Markdown"))
-        )
+            for fmt, label in DOWNLOADS
+        ]
 
 
 def wire_query(
@@ -512,7 +518,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         scale=1,
                         min_width=300,
                     )
-                c_csv, c_md = download_buttons("compare")
+                c_files = download_buttons("compare")
                 c_panes = result_panes(
                     "compare",
                     '<p class="rs-hint">取組やテーマを入力すると、市ごとに該当する箇所を並べて表示します。'
@@ -563,7 +569,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         )
                         t_cities = gr.CheckboxGroup(cities, value=all_cities, label="市町村 / cities")
                         t_go = gr.Button("表を作成 / Build matrix", variant="primary", elem_id="themes-go")
-                        t_csv, t_md = download_buttons("themes")
+                        t_files = download_buttons("themes")
                     with gr.Column(scale=5, min_width=320):
                         t_map = gr.HTML(THEMES_HINT, elem_id="themes-heatmap", js_on_load=JS["pick_cell"])
                         with gr.Row(equal_height=True):
@@ -621,10 +627,10 @@ def build_blocks(state: AppState) -> gr.Blocks:
         # ---------------------------------------------------------- events (UI only: private)
 
         h = Handlers(state)
-        wire_query(h, h.on_compare, c_box, [c_cities, c_top], c_panes, c_cities, [c_csv, c_md])
+        wire_query(h, h.on_compare, c_box, [c_cities, c_top], c_panes, c_cities, c_files)
         wire_query(h, h.on_search, s_box, [s_cities, s_docs, s_years, s_mode, s_top], s_panes, s_cities)
 
-        t_outputs = [t_map, t_theme, t_city, t_csv, t_md, t_cell]
+        t_outputs = [t_map, t_theme, t_city, *t_files, t_cell]
         t_go.click(h.on_themes, [t_themes, t_cities], t_outputs, **PRIVATE)
         t_tab.select(h.on_themes_tab, [t_map, t_themes, t_cities], t_outputs, **PRIVATE)
         t_map.pick_cell(h.on_pick_cell, None, [t_theme, t_city, t_cell], scroll_to_output=True, **PRIVATE)

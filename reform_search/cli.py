@@ -176,17 +176,28 @@ def _export_flags(p: argparse.ArgumentParser, default: str) -> None:
     p.set_defaults(format_default=default)
 
 
-def _emit(args: argparse.Namespace, text: str) -> None:
-    """Print an export, or write it to --output through a temporary file and a rename."""
+def _emit(args: argparse.Namespace, data: str | bytes) -> None:
+    """Print an export, or write it to --output atomically (corpus/atomic.py). A workbook (bytes) goes
+    only to a file or a pipe, never onto a terminal."""
+    from corpus.atomic import replace_atomic
+
     if args.output is None:
-        sys.stdout.write(text)
+        if isinstance(data, str):
+            sys.stdout.write(data)
+        elif sys.stdout.isatty():
+            raise ValueError("an XLSX workbook is not for the terminal; add --output FILE.xlsx")
+        else:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
         return
-    tmp = args.output.with_name(f".{args.output.name}.tmp{os.getpid()}")
+    write = (
+        (lambda tmp: tmp.write_bytes(data))
+        if isinstance(data, bytes)
+        else (lambda tmp: tmp.write_text(data, encoding="utf-8", newline=""))
+    )
     try:
-        tmp.write_text(text, encoding="utf-8", newline="")
-        os.replace(tmp, args.output)
+        replace_atomic(args.output, write)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise ValueError(f"cannot write {str(args.output)!r}: {e.strerror}") from None
     print(f"wrote {args.output}", file=sys.stderr)
 

@@ -1,7 +1,9 @@
-"""Exports that open in a spreadsheet or a document: CSV (UTF-8 with BOM), Markdown and JSON.
+"""Exports that open in a spreadsheet or a document: CSV (UTF-8 with BOM), Excel (XLSX), Markdown, JSON.
 
 Every row carries its citation in columns of its own: city, document, section, initiative,
 department, page, lines and passage id, so any cell can be traced to the report it came from.
+A table is built once as (header, rows) and written as CSV or as a sheet of an XLSX workbook (header
+row frozen, text wrapped, columns sized to their content, match labels as ◎ ○ × with their names).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from corpus.passage import Passage
 from search.align import Alignment
@@ -16,7 +19,8 @@ from search.compare import Comparison
 from search.labels import Match
 from search.themes import Matrix
 
-FORMATS = ("csv", "md", "json")
+FORMATS = ("csv", "xlsx", "md", "json")
+BINARY = ("xlsx",)  # formats written as bytes
 BOM = "\ufeff"  # Excel on Japanese Windows reads UTF-8 CSV as Shift_JIS without it
 CITATION = ("city", "document", "section", "initiative", "department", "page", "lines", "passage_id")
 
@@ -73,6 +77,11 @@ def _md_cell(text: str) -> str:
 
 def matrix_csv(m: Matrix) -> str:
     """One row per theme and city: label, count, best passage and its citation."""
+    return _csv(*matrix_table(m))
+
+
+def matrix_table(m: Matrix) -> tuple[list[str], list[dict]]:
+    """(header, rows) of the matrix: one row per theme and city."""
     header = ["theme", "match", "count", *CITATION, "text"]
     rows = []
     for c in m.cells:
@@ -88,7 +97,7 @@ def matrix_csv(m: Matrix) -> str:
         )
     for row, c in zip(rows, m.cells, strict=True):
         row["city"] = c.city  # the cell's city, also when it has no best passage
-    return _csv(header, rows)
+    return header, rows
 
 
 def matrix_markdown(m: Matrix) -> str:
@@ -120,6 +129,11 @@ def _note(p: Passage) -> str:
 
 def alignment_csv(a: Alignment) -> str:
     """One row per initiative of A: its citation, the match label and its counterpart's citation."""
+    return _csv(*alignment_table(a))
+
+
+def alignment_table(a: Alignment) -> tuple[list[str], list[dict]]:
+    """(header, rows) of the alignment's pairs."""
     header = [*(f"source_{k}" for k in CITATION), "source_text", "match", "z"]
     header += [*(f"counterpart_{k}" for k in CITATION), "counterpart_text"]
     rows = []
@@ -130,7 +144,7 @@ def alignment_csv(a: Alignment) -> str:
         row |= {f"counterpart_{k}": v for k, v in citation(other).items()}
         row["counterpart_text"] = one_line(other.text) if other else ""
         rows.append(row)
-    return _csv(header, rows)
+    return header, rows
 
 
 def alignment_markdown(a: Alignment) -> str:
@@ -173,6 +187,11 @@ def alignment_json(a: Alignment) -> str:
 def comparison_csv(c: Comparison) -> str:
     """One row per city and shown passage: the city's label and count, the passage's rank, its own label,
     its citation and text (a city with no passage: one row without them)."""
+    return _csv(*comparison_table(c))
+
+
+def comparison_table(c: Comparison) -> tuple[list[str], list[dict]]:
+    """(header, rows) of the comparison: one row per city and shown passage."""
     header = ["query", "match", "matching", "rank", "passage_match", *CITATION, "text"]
     rows = []
     for col in c.columns:
@@ -183,7 +202,7 @@ def comparison_csv(c: Comparison) -> str:
             cite = citation(passage) | {"city": col.city}
             text = one_line(passage.text) if passage else ""
             rows.append(head | {"rank": rank, "passage_match": mark} | cite | {"text": text})
-    return _csv(header, rows)
+    return header, rows
 
 
 def comparison_markdown(c: Comparison) -> str:
@@ -204,27 +223,88 @@ def comparison_markdown(c: Comparison) -> str:
     return "\n".join(out)
 
 
-def render_comparison(c: Comparison, fmt: str) -> str:
-    """The comparison in one of FORMATS."""
+def render_comparison(c: Comparison, fmt: str) -> str | bytes:
+    """The comparison in one of FORMATS (XLSX as bytes)."""
     return {
         "csv": comparison_csv,
+        "xlsx": lambda x: xlsx([("比較 compare", *comparison_table(x))]),
         "md": comparison_markdown,
         "json": lambda x: json.dumps(x.to_dict(), ensure_ascii=False, indent=1) + "\n",
     }[_check(fmt)](c)
 
 
-def render_matrix(m: Matrix, fmt: str) -> str:
-    """The matrix in one of FORMATS."""
+def render_matrix(m: Matrix, fmt: str) -> str | bytes:
+    """The matrix in one of FORMATS (XLSX as bytes)."""
     return {
         "csv": matrix_csv,
+        "xlsx": lambda x: xlsx([("テーマ themes", *matrix_table(x))]),
         "md": matrix_markdown,
         "json": lambda x: json.dumps(x.to_dict(), ensure_ascii=False, indent=1) + "\n",
     }[_check(fmt)](m)
 
 
-def render_alignment(a: Alignment, fmt: str) -> str:
-    """The alignment in one of FORMATS."""
-    return {"csv": alignment_csv, "md": alignment_markdown, "json": alignment_json}[_check(fmt)](a)
+def render_alignment(a: Alignment, fmt: str) -> str | bytes:
+    """The alignment in one of FORMATS (XLSX as bytes: the pairs, then what only one city has)."""
+    return {
+        "csv": alignment_csv,
+        "xlsx": alignment_xlsx,
+        "md": alignment_markdown,
+        "json": alignment_json,
+    }[_check(fmt)](a)
+
+
+def alignment_xlsx(a: Alignment) -> bytes:
+    """The pairs on one sheet, the initiatives only A or only B has on one sheet each."""
+    only = [
+        (f"{city}のみ only"[:31], [*CITATION, "text"], [citation(p) | {"text": one_line(p.text)} for p in ps])
+        for city, ps in ((a.city_a, a.only_a), (a.city_b, a.only_b))
+    ]
+    return xlsx([("対応 pairs", *alignment_table(a)), *only])
+
+
+MATCH_COLUMNS = ("match", "passage_match")  # shown as ◎ 該当あり strong, not the bare name
+WIDTHS = {"text": 80, "source_text": 60, "counterpart_text": 60, "document": 30, "section": 30}
+
+
+def xlsx(sheets: list[tuple[str, list[str], list[dict]]]) -> bytes:
+    """A workbook with one sheet per (name, header, rows): header frozen, text wrapped, widths set."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment as Align
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, header, rows in sheets:
+        sheet = book.create_sheet(_sheet_name(name))
+        sheet.append(header)
+        for row in rows:
+            sheet.append([_cell(k, row.get(k, "")) for k in header])
+        sheet.freeze_panes = "A2"
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for n, key in enumerate(header, 1):
+            longest = max([len(str(key)), *(len(str(r.get(key, ""))) for r in rows)])
+            sheet.column_dimensions[get_column_letter(n)].width = min(
+                WIDTHS.get(key, 40), max(8, longest + 2)
+            )
+        for line in sheet.iter_rows(min_row=2):
+            for cell in line:
+                cell.alignment = Align(wrap_text=True, vertical="top")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _cell(key: str, value: object) -> object:
+    if key.endswith(MATCH_COLUMNS) and value:
+        return Match(str(value)).label
+    return _inert(value) if isinstance(value, str) else value
+
+
+def _sheet_name(name: str) -> str:
+    """An Excel sheet name: at most 31 characters, none of []:*?/\\."""
+    return re.sub(r"[\[\]:*?/\\]", "_", name)[:31]
 
 
 def _check(fmt: str) -> str:

@@ -23,11 +23,14 @@ from reform_search.export import (
     alignment_markdown,
     matrix_csv,
     matrix_markdown,
+    matrix_table,
     render_alignment,
     render_matrix,
+    xlsx,
 )
 from search.align import Alignment, Pair, align
 from search.hit import Hit
+from search.labels import Match
 from search.themes import Cell, Matrix, theme_matrix
 
 THEMES = ["予算", "基金", "窓口", "雪かき", "港湾の浚渫工事"]
@@ -285,16 +288,17 @@ def test_markdown_theme_with_a_pipe_or_newline_stays_one_row(theme: str) -> None
 # --- formats ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["xlsx", "CSV", "markdown", ""])
+@pytest.mark.parametrize("fmt", ["xls", "CSV", "markdown", ""])
 def test_unknown_format_is_a_value_error(matrix: Matrix, alignment: Alignment, fmt: str) -> None:
-    with pytest.raises(ValueError, match="csv, md, json"):
+    with pytest.raises(ValueError, match="csv, xlsx, md, json"):
         render_matrix(matrix, fmt)
     with pytest.raises(ValueError, match="unknown format"):
         render_alignment(alignment, fmt)
 
 
 def test_render_dispatches_every_format(matrix: Matrix, alignment: Alignment) -> None:
-    assert set(FORMATS) == {"csv", "md", "json"}
+    assert set(FORMATS) == {"csv", "xlsx", "md", "json"}
+    assert render_matrix(matrix, "xlsx")[:2] == render_alignment(alignment, "xlsx")[:2] == b"PK"  # a zip
     assert render_matrix(matrix, "csv") == matrix_csv(matrix)
     assert render_matrix(matrix, "md") == matrix_markdown(matrix)
     assert json.loads(render_matrix(matrix, "json")) == matrix.to_dict()
@@ -457,3 +461,58 @@ def test_cli_compare_exports_every_shown_passage_with_its_citation(cli, keyword_
     target = tmp_path / "比較.md"  # --output alone writes Markdown, atomically
     code, out, err = cli("compare", "基金", "--top-k", "2", "--output", str(target))
     assert code == 0 and out == "" and str(target) in err and target.read_text(encoding="utf-8") == md
+
+
+# --- Excel workbooks ------------------------------------------------------------------------------------
+
+
+def _sheets(path: Path) -> dict[str, list[list]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2"  # the header row stays in view
+        assert all(cell.font.bold for cell in sheet[1])
+    return {s.title: [[c.value for c in row] for row in s.iter_rows()] for s in book.worksheets}
+
+
+def test_cli_xlsx_exports_open_with_their_citations(cli, themes_file: Path, tmp_path: Path, matrix) -> None:
+    target = tmp_path / "テーマ.xlsx"
+    code, out, err = cli("themes", "--themes", str(themes_file), "--format", "xlsx", "--output", str(target))
+    assert code == 0 and out == "" and str(target) in err
+    (rows,) = _sheets(target).values()
+    header, body = rows[0], rows[1:]
+    assert header[:3] == ["theme", "match", "count"] and set(CITATION) <= set(header)
+    # Oracle: the same table as the CSV, row for row, the label written with its mark and names.
+    _, want = matrix_table(matrix)
+    assert len(body) == len(want)
+    for got, row in zip(body, want, strict=True):
+        cells = dict(zip(header, got, strict=True))
+        assert cells["match"] == Match(row["match"]).label  # e.g. "◎ 該当あり strong"
+        assert (cells["theme"], cells["city"], cells["count"]) == (row["theme"], row["city"], row["count"])
+        assert (cells["passage_id"] or "") == row["passage_id"]
+
+    target = tmp_path / "align.xlsx"
+    code, *_ = cli("align", "テスト市", "サンプル町", "--format", "xlsx", "--output", str(target))
+    sheets = _sheets(target)
+    assert code == 0 and len(sheets) == 3  # the pairs, and what only each city has
+    assert "source_passage_id" in next(iter(sheets.values()))[0]
+
+    target = tmp_path / "compare.xlsx"
+    code, *_ = cli("compare", "基金", "--format", "xlsx", "--output", str(target))
+    (rows,) = _sheets(target).values()
+    assert code == 0 and rows[0][:2] == ["query", "match"] and rows[1][0] == "基金"
+
+
+def test_xlsx_cells_cannot_run_as_formulas_and_sheet_names_are_valid() -> None:
+    from openpyxl import load_workbook
+
+    data = xlsx([("a/b:c*?[x]" + "長" * 40, ["text"], [{"text": '=HYPERLINK("x")'}])])
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"rs-{os.getpid()}.xlsx"
+    path.write_bytes(data)
+    try:
+        sheet = load_workbook(path).worksheets[0]
+    finally:
+        path.unlink()
+    assert len(sheet.title) <= 31 and not re.search(r"[\[\]:*?/\\]", sheet.title)
+    assert sheet["A2"].value.startswith("'=")  # text, as in the CSV export

@@ -315,11 +315,11 @@ def test_build_app_has_the_tabs_and_the_named_endpoints(shared_index, searcher):
 
 def test_compare_and_counterparts_handlers(shared_index):
     h = handlers_for(shared_index)
-    out, panel, csv_file, md_file = h.on_compare("電子決裁", ["テスト市", "サンプル町"], 2)
+    out, panel, csv_file, xlsx_file, md_file = h.on_compare("電子決裁", ["テスト市", "サンプル町"], 2)
     # the comparison downloads as CSV (Excel-ready) and Markdown, written to fresh files
     assert Path(csv_file["value"]).read_text(encoding="utf-8").startswith("\ufeffquery,match,")
     assert Path(md_file["value"]).read_text(encoding="utf-8").startswith("# 「電子決裁」の比較")
-    assert csv_file["interactive"] and md_file["interactive"]
+    assert csv_file["interactive"] and md_file["interactive"] and xlsx_file["value"].endswith(".xlsx")
     assert panel == ""
     assert_inert(out)
     assert 'data-city="テスト市"' in out and 'data-city="サンプル町"' in out
@@ -344,7 +344,7 @@ def test_search_handler_filters(shared_index):
 
 def test_themes_handler_writes_safe_downloads(shared_index):
     h = handlers_for(shared_index)
-    heatmap, themes, _, csv, md, cell = h.on_themes("電子決裁\nテレワーク", ["テスト市", "サンプル町"])
+    heatmap, themes, _, csv, book, md, cell = h.on_themes("電子決裁\nテレワーク", ["テスト市", "サンプル町"])
     assert heatmap.count('class="rs-hm-cell') == 4 and cell == ""
     assert themes["choices"] == ["電子決裁", "テレワーク"]
     csv_path, md_path = Path(csv["value"]), Path(md["value"])
@@ -352,6 +352,7 @@ def test_themes_handler_writes_safe_downloads(shared_index):
     assert csv_path.name.startswith("reform-search-themes-") and csv_path.suffix == ".csv"
     assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
     assert "| テーマ / theme |" in md_path.read_text(encoding="utf-8")
+    assert Path(book["value"]).suffix == ".xlsx" and Path(book["value"]).read_bytes()[:2] == b"PK"
     out = h.on_cell("電子決裁", "テスト市")
     assert 'data-city="テスト市"' in out and "電子決裁" in out
 

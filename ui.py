@@ -665,7 +665,18 @@ def build_blocks(state: AppState) -> gr.Blocks:
             documents: list[str] | None = None,
             years: list[int] | None = None,
         ) -> dict:
-            """Passages for a query, best first: {"query", "hits"} as `reform-search search --json`."""
+            """Search Japanese municipalities' administrative reform reports (行財政改革, 構造改革, DX) for
+            passages about a topic, best first. Each hit is one initiative row or paragraph with its city,
+            document, section, page and text: cite them, do not invent what the reports do not say.
+
+            Args:
+                query: what to look for, in Japanese (best) or English, e.g. 書かない窓口 or paperless
+                top_k: how many passages to return (1 to 100)
+                mode: ranking: hybrid (default: embedding and Japanese BM25 fused), dense or lexical
+                cities: only these municipalities (names as indexed, e.g. 会津若松市); empty for all
+                documents: only these document ids; empty for all
+                years: only these fiscal years (e.g. 2024); empty for all
+            """
             s = state.live()
             q = check_query(query, s.max_query_chars).text
             hits = s.search(q, int(top_k), mode, cities or None, documents or None, years or None)
@@ -674,15 +685,38 @@ def build_blocks(state: AppState) -> gr.Blocks:
         def api_compare(
             query: str, cities: list[str] | None = None, top_k: int = COMPARE_TOP_K, mode: str = settings.mode
         ) -> dict:
-            """One column per city with a strong / weak / none label: `reform-search compare --json`."""
+            """Compare municipalities on one reform topic: one column per city with its best passages and a
+            calibrated label, "strong" (the city's reports cover it), "weak" or "none" (該当なし: the city's
+            reports say nothing on it; report that plainly). "matching" counts the city's passages that
+            match; each hit carries its own "match".
+
+            Args:
+                query: the initiative or theme, in Japanese (best) or English, e.g. ごみ有料化 or PPP/PFI
+                cities: the municipalities to compare (names as indexed); empty for every indexed city
+                top_k: passages shown per city (1 to 10)
+                mode: ranking within each city: hybrid (default), dense or lexical
+            """
             return compare(state.live(), query, cities or None, int(top_k), mode).to_dict()
 
         def api_similar(passage_id: str, cities: list[str] | None = None, top_k: int = COMPARE_TOP_K) -> dict:
-            """Counterparts of a passage in the other cities: `reform-search similar --json`."""
+            """Find what other municipalities do that corresponds to one passage (an initiative of one city):
+            one column per other city with its closest passages and a strong / weak / none label.
+
+            Args:
+                passage_id: the "id" of a passage returned by search or compare
+                cities: only these municipalities; empty for every other indexed city
+                top_k: passages per city (1 to 10)
+            """
             return similar(state.live(), passage_id, cities or None, int(top_k)).to_dict()
 
         def api_themes(themes: list[str] | None = None, cities: list[str] | None = None) -> dict:
-            """Theme × city matrix {"themes", "cities", "cells"}: `reform-search themes --json`."""
+            """A theme × city overview: for each reform theme and municipality, the label (strong / weak /
+            none), how many passages match and the best one.
+
+            Args:
+                themes: the themes, one per item (at most 200); empty for the built-in reform themes
+                cities: only these municipalities; empty for every indexed city
+            """
             if themes and len(themes) > MAX_THEMES:
                 raise ValueError(f"{len(themes)} themes given; the limit is {MAX_THEMES}")
             return theme_matrix(state.live(), themes or None, cities or None).to_dict()
@@ -723,6 +757,10 @@ def launch_options(settings: Settings) -> dict:
         "enable_monitoring": False,
         "run_history": False,
         "ssr_mode": False,
+        # The four read-only endpoints as MCP tools for AI assistants; uploads and removals are private
+        # UI events and never become tools. Gradio's MCP endpoint does not check the UI's login, so
+        # with auth set it is not served at all (measured: tools/list answered without credentials).
+        "mcp_server": settings.mcp == "on" and not settings.auth,
     }
 
 

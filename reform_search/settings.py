@@ -95,6 +95,13 @@ class Settings:
     parse_timeout_s: int = _setting(
         60, "Seconds a PDF, XLSX or DOCX parser may run on an added file before it is stopped."
     )
+    mcp: str = _setting(
+        "on",
+        "Serve the read-only tools (search, compare, similar, themes) to AI assistants over MCP at "
+        "/gradio_api/mcp/ (streamable HTTP) and /gradio_api/mcp/sse; never when `auth` is set (the MCP "
+        "endpoint would not ask for the login).",
+        ("on", "off"),
+    )
     concurrency: int = _setting(4, "Searches the web UI answers at the same time (queue workers).")
     prefault: str = _setting(
         "on",

@@ -158,6 +158,12 @@ class AppState:
         return updates
 
 
+def _said(e: Exception) -> str:
+    """The first line of a refusal, escaped: messages quote user input (file names, cities) and the
+    browser renders them as HTML."""
+    return html.escape(str(e).splitlines()[0] if str(e) else type(e).__name__, quote=False)
+
+
 def friendly(fn: Callable) -> Callable:
     """Turn the library's ValueError / IndexProblem into a one-line gr.Error for the browser."""
 
@@ -166,11 +172,7 @@ def friendly(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except (ValueError, IndexProblem) as e:
-            message = str(e).splitlines()[0] if str(e) else type(e).__name__
-            # gr.Error renders its message as HTML, and messages quote user input (file names, cities).
-            raise gr.Error(
-                html.escape(message, quote=False), title="エラー / Error", print_exception=False
-            ) from None
+            raise gr.Error(_said(e), title="エラー / Error", print_exception=False) from None
 
     return wrapper
 
@@ -189,9 +191,8 @@ def reported(outputs: int) -> Callable:
             try:
                 return fn(*args, **kwargs)
             except (ValueError, IndexProblem) as e:
-                message = str(e).splitlines()[0] if str(e) else type(e).__name__
                 return (
-                    ERROR_PREFIX + html.escape(message, quote=False),
+                    ERROR_PREFIX + _said(e),
                     *(gr.skip() for _ in range(outputs - 1)),
                 )
 

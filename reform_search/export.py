@@ -223,24 +223,25 @@ def comparison_markdown(c: Comparison) -> str:
     return "\n".join(out)
 
 
+def _render(result, fmt: str, table, sheet: str, markdown) -> str | bytes:
+    """A one-table result (`table(result)` gives its header and rows) in one of FORMATS."""
+    write = {
+        "csv": lambda: _csv(*table(result)),
+        "xlsx": lambda: xlsx([(sheet, *table(result))]),
+        "md": lambda: markdown(result),
+        "json": lambda: json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n",
+    }
+    return write[_check(fmt)]()
+
+
 def render_comparison(c: Comparison, fmt: str) -> str | bytes:
     """The comparison in one of FORMATS (XLSX as bytes)."""
-    return {
-        "csv": comparison_csv,
-        "xlsx": lambda x: xlsx([("比較 compare", *comparison_table(x))]),
-        "md": comparison_markdown,
-        "json": lambda x: json.dumps(x.to_dict(), ensure_ascii=False, indent=1) + "\n",
-    }[_check(fmt)](c)
+    return _render(c, fmt, comparison_table, "比較 compare", comparison_markdown)
 
 
 def render_matrix(m: Matrix, fmt: str) -> str | bytes:
     """The matrix in one of FORMATS (XLSX as bytes)."""
-    return {
-        "csv": matrix_csv,
-        "xlsx": lambda x: xlsx([("テーマ themes", *matrix_table(x))]),
-        "md": matrix_markdown,
-        "json": lambda x: json.dumps(x.to_dict(), ensure_ascii=False, indent=1) + "\n",
-    }[_check(fmt)](m)
+    return _render(m, fmt, matrix_table, "テーマ themes", matrix_markdown)
 
 
 def render_alignment(a: Alignment, fmt: str) -> str | bytes:

@@ -194,16 +194,6 @@ class BM25:
             scores[self.doc_ids[start:end]] += self.weights[start:end] * np.float32(times)
         return scores
 
-    def coverage(self, query: Sequence[str]) -> np.ndarray:
-        """Share of the distinct query terms that each document contains (0..1), independent of idf."""
-        distinct = set(query)
-        found = np.zeros(self.n_docs, dtype=np.float32)
-        for term in distinct:
-            column = self.terms.column(term)
-            if column is not None:
-                found[self.doc_ids[self.indptr[column] : self.indptr[column + 1]]] += 1
-        return found / max(len(distinct), 1)
-
     def search(
         self, query: Sequence[str], k: int, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from corpus.normalize import compact
 from search.compare import compare, similar
 from search.engine import Searcher
 from search.hit import Hit
@@ -33,14 +32,9 @@ PAIR_K = 3
 CREDIT_CHARS = 800
 
 
-def norm(text: str) -> str:
-    """NFKC with all whitespace removed: how hits and keys are compared."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
-
-
 def holds(hit_city: str, hit_text: str, city: str, key: str) -> bool:
     """Whether a hit credits a judged item: same city, key within the first CREDIT_CHARS characters."""
-    return hit_city == city and norm(key) in norm(hit_text)[:CREDIT_CHARS]
+    return hit_city == city and compact(key) in compact(hit_text or "")[:CREDIT_CHARS]
 
 
 def first_rank(hits: Sequence[Hit], city: str, key: str) -> int | None:

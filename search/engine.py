@@ -1,4 +1,4 @@
-"""Query → hits: dense, lexical (BM25) and hybrid (reciprocal rank fusion) ranking with filters."""
+"""Query → hits: dense, lexical (BM25) and hybrid (convex score fusion, or RRF) ranking with filters."""
 
 from __future__ import annotations
 

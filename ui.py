@@ -39,7 +39,7 @@ from index.build import tqdm_progress
 from index.prefault import prefault
 from index.store import IndexProblem, current_generation
 from reform_search.cli import open_searcher
-from reform_search.export import render_comparison, render_matrix
+from reform_search.export import document_urls, render_comparison, render_matrix
 from reform_search.manage import add_document, index_all, indexed_documents, remove_document
 from reform_search.render import (
     cell_html,
@@ -275,7 +275,8 @@ class Handlers:
         """Comparison columns, an emptied counterparts panel, and the comparison's CSV and Markdown."""
         s = self.state.live()
         result = compare(s, _query(query, s), _cities(chosen, s), int(top_k), self.settings.mode)
-        files = self.state.downloads_of(lambda fmt: render_comparison(result, fmt), "compare")
+        urls = document_urls(s.index.documents)
+        files = self.state.downloads_of(lambda fmt: render_comparison(result, fmt, urls), "compare")
         return comparison_html(result, self.state.city_en()), "", *files
 
     @friendly
@@ -305,11 +306,12 @@ class Handlers:
         """Heatmap, the theme and city pickers, both downloads, an emptied cell panel."""
         s = self.state.live()
         matrix = theme_matrix(s, parse_themes(text), _cities(chosen, s))
+        urls = document_urls(s.index.documents)
         return (
             heatmap_svg(matrix),
             gr.update(choices=list(matrix.themes), value=matrix.themes[0]),
             gr.update(choices=[(c, c) for c in matrix.cities], value=matrix.cities[0]),
-            *self.state.downloads_of(lambda fmt: render_matrix(matrix, fmt), "themes"),
+            *self.state.downloads_of(lambda fmt: render_matrix(matrix, fmt, urls), "themes"),
             "",
         )
 

@@ -1,6 +1,7 @@
 """Choose a ranking constant by K-fold cross-validation over judgment files, and report the CV figure.
 
-    python bench/tune.py fusion [--folds 5] [--queries F...]
+    python bench/tune.py fusion [--folds 5] [--queries F...]     the lexical weight (Japanese words)
+    python bench/tune.py glossary [--folds 5] [--queries F...]   the weight of English words' translations
 
 For each fold, the candidate with the best mean objective (nDCG@10 + column recall@3, halved) on the
 other folds is chosen and scored on the held-out fold; the report gives, per candidate, the whole-set
@@ -66,7 +67,16 @@ def fusion_candidates() -> dict[str, Callable[[Searcher], None]]:
     return out
 
 
-STUDIES = {"fusion": fusion_candidates}
+def glossary_candidates() -> dict[str, Callable[[Searcher], None]]:
+    """No glossary (English leans on the embedding), and translations at weights 0.2 … 0.7."""
+    out: dict[str, Callable[[Searcher], None]] = {}
+    out["no glossary"] = lambda s: setattr(s, "translated_weight", 0.0)
+    for w in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+        out[f"translated w={w}"] = lambda s, w=w: setattr(s, "translated_weight", w)
+    return out
+
+
+STUDIES = {"fusion": fusion_candidates, "glossary": glossary_candidates}
 
 
 def main() -> None:

@@ -39,6 +39,26 @@ LIBRARY = "library"
 MANIFEST = "library.toml"
 FIELDS = ("city", "city_en", "prefecture", "title", "fiscal_year", "period", "kind", "layout", "url")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+MAX_FIELD_CHARS = 300  # a city, title, URL … longer than this is not a name
+
+
+def check_fields(name: str, meta: dict) -> None:
+    """Refuse a city, title or other field that holds a control character (DEL, NUL, a line break …),
+    an unpaired surrogate, or more than MAX_FIELD_CHARS characters: checked before anything is parsed
+    or stored, so the library manifest only ever holds what it can read back."""
+    for key in FIELDS:
+        value = meta.get(key)
+        if not isinstance(value, str):
+            continue
+        bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs")), None)
+        if bad is not None:
+            raise ValueError(
+                f"{name}: the {key} holds the control character U+{ord(bad):04X}; type it without it"
+            )
+        if len(value) > MAX_FIELD_CHARS:
+            raise ValueError(
+                f"{name}: the {key} is {len(value)} characters long; keep it to {MAX_FIELD_CHARS}"
+            )
 
 
 class Library:
@@ -56,7 +76,8 @@ class Library:
             return {}
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
             raise ValueError(
-                f"library manifest {self.manifest} is unreadable ({e}); fix or delete it"
+                f"library manifest {self.manifest} is unreadable ({e}); correct the place named, and keep "
+                "the file: it lists every added document"
             ) from None
 
     def documents(self) -> list[Document]:
@@ -92,6 +113,7 @@ class Library:
         for required in ("city", "title"):
             if not str(meta.get(required) or "").strip():
                 raise ValueError(f"{name}: give the document's {required}")
+        check_fields(name, meta)
         year = parse_fiscal_year(meta.get("fiscal_year"))  # a bad year fails before the file is parsed
         extracted = extract(data, name, limits)
         sha256 = hashlib.sha256(data).hexdigest()
@@ -209,8 +231,13 @@ class Library:
         for e in state.get("document", []):
             lines += ["", "[[document]]"]
             lines += [f"{k} = {json.dumps(str(v), ensure_ascii=False)}" for k, v in e.items()]
+        text = "\n".join(lines) + "\n"
+        try:  # never write what cannot be read back
+            tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"the library would become unreadable ({e}); nothing was changed") from None
         self.root.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(self.manifest, "\n".join(lines) + "\n")
+        write_text_atomic(self.manifest, text)
 
 
 def read_upload(path: Path, limits: Limits) -> bytes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -180,12 +180,14 @@ class BM25:
         weights = (posting_idf * tf * (k1 + 1) / (tf + k1 * norm)).astype(np.float32)
         return cls(terms, indptr, doc_ids, weights, n_docs, avgdl, k1, b)
 
-    def scores(self, query: Sequence[str]) -> np.ndarray:
-        """BM25 score of every document; a term repeated in the query counts once per occurrence."""
+    def scores(self, query: Sequence[str] | Mapping[str, float]) -> np.ndarray:
+        """BM25 score of every document: Σ weight · BM25 of each term. A token list weighs a term by
+        how often it occurs; a mapping gives each term its weight."""
         if isinstance(query, str):
             raise ValueError("query is a str, not a token list; tokenize the query first")
         scores = np.zeros(self.n_docs, dtype=np.float32)
-        for term, times in Counter(query).items():
+        weights = query if isinstance(query, Mapping) else Counter(query)
+        for term, times in weights.items():
             column = self.terms.column(term)
             if column is None:
                 continue
@@ -195,7 +197,7 @@ class BM25:
         return scores
 
     def search(
-        self, query: Sequence[str], k: int, allowed: np.ndarray | None = None
+        self, query: Sequence[str] | Mapping[str, float], k: int, allowed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (doc indices, scores) with score > 0, best first, ties to the lower index."""
         if k <= 0:

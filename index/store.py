@@ -94,7 +94,12 @@ class StoredIndex:
 
 
 def current_generation(index_dir: Path) -> Path | None:
-    """The live generation directory, or None when the index directory holds no index."""
+    """The live generation directory, or None when the index directory holds no index.
+
+    CURRENT is resolved once, here: whatever it names (a plain name, a symlink, a path with "..") must
+    resolve to a generation directory directly inside the index directory, and the resolved path is
+    what every caller sees, so nothing that compares generations can mistake the live one for stale.
+    """
     pointer = Path(index_dir) / CURRENT
     try:
         name = pointer.read_text(encoding="utf-8").strip()
@@ -102,8 +107,12 @@ def current_generation(index_dir: Path) -> Path | None:
         return None
     except (OSError, UnicodeDecodeError) as e:
         raise CorruptIndex(f"cannot read {pointer}: {e}; {REBUILD_HINT}") from None
-    gen = Path(index_dir) / name
-    if not name.startswith("gen-") or not gen.is_dir():
+    home = Path(index_dir).resolve()
+    try:
+        gen = (home / name).resolve(strict=True) if name and "\0" not in name else None
+    except (OSError, RuntimeError):  # missing, or a loop of symlinks
+        gen = None
+    if gen is None or gen.parent != home or not gen.name.startswith("gen-") or not gen.is_dir():
         raise CorruptIndex(f"{pointer} names {name!r}, which is not an index generation; {REBUILD_HINT}")
     return gen
 
@@ -230,6 +239,7 @@ def clean_stale(index_dir: Path) -> None:
     """Remove generations other than the live one, unfinished ones, and temporary files of dead writers.
 
     With a damaged CURRENT nothing complete is removed: the run that writes a new CURRENT cleans after.
+    Symlinks are never followed or removed: what CURRENT resolves to is compared, not its spelling.
     """
     index_dir = Path(index_dir)
     try:
@@ -239,10 +249,11 @@ def clean_stale(index_dir: Path) -> None:
     else:
         keep_complete = False
     for child in index_dir.iterdir():
-        if child.name.startswith("gen-") and child.is_dir() and child != live:
-            if keep_complete and not child.name.endswith(".tmp"):
-                continue
-            shutil.rmtree(child, ignore_errors=True)
+        if not child.name.startswith("gen-") or child.is_symlink() or not child.is_dir():
+            continue
+        if child.resolve() == live or (keep_complete and not child.name.endswith(".tmp")):
+            continue
+        shutil.rmtree(child, ignore_errors=True)
     remove_stale_temps(index_dir)
 
 

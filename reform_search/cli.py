@@ -320,6 +320,7 @@ def open_searcher(settings: Settings, embedder=None):
     from index.store import load_index
     from reform_search.manage import embedder_for
     from search.engine import Searcher
+    from search.glossary import LazyGlossary
 
     embedder = embedder or embedder_for(settings)
     index = load_index(settings.index_dir, expected_manifest(embedder))
@@ -330,6 +331,8 @@ def open_searcher(settings: Settings, embedder=None):
         max_query_chars=settings.max_query_chars,
         fusion=settings.fusion,
         lexical_weight=settings.lexical_weight,
+        glossary=LazyGlossary(settings.cache_dir, settings.glossary),
+        translated_weight=settings.translated_weight,
     )
 
 
@@ -369,12 +372,14 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     from search.compare import compare
 
     q = _checked(args.query, settings)
-    result = compare(open_searcher(settings), q, args.city, settings.top_k, settings.mode)
+    searcher = open_searcher(settings)
+    result = compare(searcher, q, args.city, settings.top_k, settings.mode)
     if args.format or args.output:
-        from reform_search.export import render_comparison
+        from reform_search.export import document_urls, render_comparison
 
         # --output alone writes Markdown (--json, JSON); the terminal gets the readable columns
-        _emit(args, render_comparison(result, args.format or ("json" if args.json else "md")))
+        fmt = args.format or ("json" if args.json else "md")
+        _emit(args, render_comparison(result, fmt, document_urls(searcher.index.documents)))
     elif args.json:
         _print_json(result.to_dict())
     else:
@@ -402,22 +407,26 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_themes(args: argparse.Namespace, settings: Settings) -> int:
     """Theme × city matrix as Markdown, CSV (UTF-8 with BOM) or JSON."""
-    from reform_search.export import render_matrix
+    from reform_search.export import document_urls, render_matrix
     from search.themes import read_themes, theme_matrix
 
     themes = read_themes(args.themes) if args.themes else None
     fmt = _format(args)
-    _emit(args, render_matrix(theme_matrix(open_searcher(settings), themes, args.city), fmt))
+    searcher = open_searcher(settings)
+    matrix = theme_matrix(searcher, themes, args.city)
+    _emit(args, render_matrix(matrix, fmt, document_urls(searcher.index.documents)))
     return 0
 
 
 def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
     """Initiatives of city A with their best counterparts in city B, and those only one city has."""
-    from reform_search.export import render_alignment
+    from reform_search.export import document_urls, render_alignment
     from search.align import align
 
     fmt = _format(args)
-    _emit(args, render_alignment(align(open_searcher(settings), args.city_a, args.city_b), fmt))
+    searcher = open_searcher(settings)
+    alignment = align(searcher, args.city_a, args.city_b)
+    _emit(args, render_alignment(alignment, fmt, document_urls(searcher.index.documents)))
     return 0
 
 

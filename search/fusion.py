@@ -22,6 +22,9 @@ import numpy as np
 RRF_K = 60
 FUSIONS = ("convex", "rrf")
 LEXICAL_WEIGHT = 0.6  # w of convex fusion, chosen by 5-fold cross-validation (bench/tune.py)
+# w for a question's English words, when the glossary gives their Japanese terms (search/glossary.py);
+# chosen by 5-fold cross-validation (bench/tune.py glossary)
+TRANSLATED_WEIGHT = 0.3
 
 
 def normalized(scores: np.ndarray, floor: str) -> np.ndarray:

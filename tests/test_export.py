@@ -86,6 +86,7 @@ def _expected_citation(p: Passage) -> dict[str, str]:
         "page": str(p.page) if p.page else "",
         "lines": f"{p.line_start}-{p.line_end}",
         "passage_id": p.id,
+        "source_url": "",  # the fixture documents state no URL
     }
 
 
@@ -120,7 +121,7 @@ def test_matrix_csv_citations_are_filled_only_for_cells_with_a_passage(matrix: M
     table_rows = [r for r, c in zip(rows, matrix.cells, strict=True) if c.best and c.city == "テスト市"]
     assert table_rows
     for row in table_rows:
-        assert all(row[k] for k in CITATION), row
+        assert all(row[k] for k in CITATION if k != "source_url"), row
 
 
 # --- matrix: Markdown -----------------------------------------------------------------------------------
@@ -516,3 +517,22 @@ def test_xlsx_cells_cannot_run_as_formulas_and_sheet_names_are_valid() -> None:
         path.unlink()
     assert len(sheet.title) <= 31 and not re.search(r"[\[\]:*?/\\]", sheet.title)
     assert sheet["A2"].value.startswith("'=")  # text, as in the CSV export
+
+
+def test_source_urls_are_cited_and_only_web_addresses_link(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from reform_search.export import citation, document_urls
+
+    urls = document_urls([{"id": "plan", "url": "https://example.invalid/plan.pdf"}, {"id": "memo"}])
+    assert urls == {"plan": "https://example.invalid/plan.pdf", "memo": ""}
+    p = Passage(id="plan-1", doc_id="plan", city="テスト市", document="架空の計画（テスト用）", text="本文")
+    assert citation(p, urls)["source_url"] == "https://example.invalid/plan.pdf"
+    assert citation(p)["source_url"] == "" and citation(None)["source_url"] == ""
+    rows = [{"source_url": u} for u in (urls["plan"], "javascript:alert(1)", "file:///etc/passwd", "")]
+    path = tmp_path / "links.xlsx"
+    path.write_bytes(xlsx([("links", ["source_url"], rows)]))
+    sheet = load_workbook(path).worksheets[0]
+    assert sheet["A2"].hyperlink.target == "https://example.invalid/plan.pdf"
+    assert [sheet[f"A{n}"].hyperlink for n in (3, 4, 5)] == [None, None, None]
+    assert sheet["A3"].value == "javascript:alert(1)"  # shown as text, never a link

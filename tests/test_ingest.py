@@ -393,3 +393,33 @@ def test_text_documents_added_by_an_earlier_version_still_load(built_index):
         "text",
         "・古い形式で保存された文書\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "said"),
+    [
+        ("--title", "報告\x7f", "the title holds the control character U+007F"),
+        ("--title", "報告\x00書", "the title holds the control character U+0000"),
+        ("--city", "ペア\n市", "the city holds the control character U+000A"),
+        ("--title", "長" * 301, "the title is 301 characters long; keep it to 300"),
+    ],
+)
+def test_titles_and_cities_are_checked_before_anything_changes(cli, built_index, tmp_path, flag, value, said):
+    path = make_files.write(tmp_path, "memo.txt", make_files.CP932_TEXT.encode("cp932"))
+    before = _index_state(built_index)
+    meta = {"--city": "ペア市", "--title": "報告"} | {flag: value}
+    run = cli("add", str(path), *(x for kv in meta.items() for x in kv))
+    assert run.code == 2 and said in run.err and len(run.err.strip().splitlines()) == 1
+    assert "delete" not in run.err
+    assert _index_state(built_index) == before
+    assert cli("add", str(path), "--city", "ペア市", "--title", "報告").code == 0  # the library still reads
+
+
+def test_an_unreadable_library_manifest_is_never_said_to_be_deleted(cli, built_index, tmp_path):
+    path = make_files.write(tmp_path, "memo.txt", make_files.CP932_TEXT.encode("cp932"))
+    assert cli("add", str(path), "--city", "ペア市", "--title", "報告").code == 0
+    library = built_index.index_dir / "library" / "library.toml"
+    library.write_bytes(library.read_bytes().replace("報告".encode(), "報告\x7f".encode()))
+    run = cli("index")
+    assert run.code == 2 and "library.toml is unreadable" in run.err and "keep the file" in run.err
+    assert "delete" not in run.err

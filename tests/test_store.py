@@ -306,3 +306,42 @@ def test_verify_checksums_names_an_edited_file(built_index):
     path.write_text(edited, encoding="utf-8")
 
     assert verify_checksums(built_index.index_dir) == [store.PASSAGES]
+
+
+def _spelled(index_dir: Path, how: str) -> Path:
+    """Point CURRENT at the live generation through a symlink or a path with "..", as an operator might;
+    returns the real generation directory."""
+    real = current_generation(index_dir)
+    if how == "symlink":
+        (index_dir / "gen-link").symlink_to(real.name)
+        name = "gen-link"
+    else:
+        name = f"{real.name}/../{real.name}"
+    (index_dir / CURRENT).write_text(name + "\n", encoding="utf-8")
+    return real
+
+
+@pytest.mark.parametrize("how", ["symlink", "dotdot"])
+def test_a_pointer_spelled_another_way_never_loses_the_live_generation(built_index, how):
+    before = _answers(built_index.index_dir)
+    real = _spelled(built_index.index_dir, how)
+    assert current_generation(built_index.index_dir) == real.resolve()
+    store.clean_stale(built_index.index_dir)  # what index, add, remove and serve run first
+    assert real.is_dir() and _answers(built_index.index_dir) == before
+    assert verify_checksums(built_index.index_dir) == []
+    built_index.build(rebuild=True)  # a new generation goes live; only then is the old one removed
+    assert _answers(built_index.index_dir) == before
+    if how == "symlink":
+        assert (built_index.index_dir / "gen-link").is_symlink()  # the user's link is left alone
+
+
+def test_a_pointer_leading_outside_the_index_is_refused_and_nothing_there_is_touched(built_index, tmp_path):
+    outside = tmp_path / "elsewhere" / "gen-20000101T000000-1-1"
+    outside.mkdir(parents=True)
+    (outside / "keep.txt").write_text("not the index's", encoding="utf-8")
+    for name in (str(outside), f"../elsewhere/{outside.name}", f"../{built_index.index_dir.name}"):
+        (built_index.index_dir / CURRENT).write_text(name + "\n", encoding="utf-8")
+        with pytest.raises(CorruptIndex, match=REBUILD):
+            load_index(built_index.index_dir)
+        store.clean_stale(built_index.index_dir)
+        assert (outside / "keep.txt").is_file()

@@ -313,6 +313,21 @@ def test_search_themes_and_corpus_tabs(page, real_app):
     assert table.locator("tbody tr").count() == 2
     assert all(city in table.inner_text() for city in CITIES)
     shot(page, "corpus-1280.png")
+    # No emoji or symbol glyphs anywhere (they are empty boxes where no emoji font is installed)
+    symbols = page.evaluate(
+        "[...document.body.innerText].filter(c => "
+        "/[\\u2190-\\u21ff\\u2600-\\u27bf]|\\p{Extended_Pictographic}/u.test(c) && c !== '©' && c !== '®')"
+    )
+    assert symbols == []
+
+
+def test_brochure_hits_cite_their_page(page, real_app):
+    run_search(page, real_app, "LoGoチャット")
+    cards = page.locator("#search-results .rs-card")
+    iwaki = [cards.nth(i) for i in range(cards.count()) if "いわき市" in cards.nth(i).inner_text()]
+    assert iwaki, "いわき市's brochure should answer LoGoチャット"
+    for card in iwaki:
+        assert re.search(r"p\.\d+", card.locator(".rs-source").inner_text())
 
 
 def test_document_text_is_shown_as_text(page, html_app):
@@ -333,7 +348,11 @@ def test_document_text_is_shown_as_text(page, html_app):
 
 def test_upload_adds_a_city(page, html_app, tmp_path):
     plan = tmp_path / "koriyama.txt"
-    plan.write_text("郡山市の架空の改革メモ。\n\n・ペーパーレス会議を全庁で始める\n", encoding="utf-8")
+    plan.write_text(
+        "郡山市の架空の改革メモ（テスト用）。\n\n第2章 デジタル化の推進\n\n"
+        "・ペーパーレス会議を全庁で始める\n",
+        encoding="utf-8",
+    )
     page.goto(html_app)
     page.click("#tab-corpus-button")
     page.click("#corpus-add")  # no file yet: refused in the message area, the table left alone
@@ -356,6 +375,10 @@ def test_upload_adds_a_city(page, html_app, tmp_path):
     page.click("#tab-compare-button")
     assert "郡山市" in page.locator("#compare-cities").inner_text()
     shot(page, "corpus-added-1280.png")
+    run_search(page, html_app, "ペーパーレス会議")  # its numbered heading became the item's section
+    card = page.locator("#search-results .rs-card").filter(has_text="郡山市").first
+    assert "第2章 デジタル化の推進" in card.inner_text()
+    page.click("#tab-corpus-button")
 
     page.click("#tab-corpus-button")  # and out again, after the confirmation
     page.click("#corpus-remove-doc input")

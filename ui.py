@@ -32,6 +32,7 @@ from pathlib import Path
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from corpus.document import fiscal_year_label
 from corpus.extract import SUFFIXES
@@ -40,6 +41,7 @@ from index.prefault import prefault
 from index.store import IndexProblem, current_generation
 from reform_search.cli import open_searcher
 from reform_search.export import document_urls, render_comparison, render_matrix
+from reform_search.guard import Guard
 from reform_search.manage import add_document, index_all, indexed_documents, remove_document
 from reform_search.render import (
     cell_html,
@@ -257,9 +259,8 @@ def _year_choices(state: AppState) -> list[tuple[str, int]]:
 
 REFRESHED = 11
 DOWNLOADS = (("csv", "CSV"), ("xlsx", "Excel"), ("md", "Markdown"))  # what a result downloads as
-CANCELLED = (
-    "__cancelled__"  # the answer the Remove button's confirmation (JS["confirm_remove"]) sends on "no"
-)
+CONFIRM_S = 120  # how long the server holds a removal for its confirmation
+READ_ONLY = "この索引は読み取り専用です / this server is read-only: documents cannot be added or removed"
 
 
 class Handlers:
@@ -346,6 +347,7 @@ class Handlers:
         progress=gr.Progress(),  # noqa: B008
     ):
         """Store and index an uploaded document (any format add_document reads), then swap the Searcher."""
+        self._writable()
         data, name = read_upload(path, self.settings.max_upload_mb)
 
         def step(done: int, total: int) -> None:
@@ -362,16 +364,41 @@ class Handlers:
         )
         return (*self.refreshed(message), None)
 
-    @reported(REFRESHED)
-    def on_remove(self, doc_id: str | None, answer: str = "", progress=gr.Progress()):  # noqa: B008
-        """Take a document out of the index, then swap in the new Searcher (unless the user said no).
+    def _writable(self) -> None:
+        if self.settings.read_only == "on":  # the events are not even wired then; this holds regardless
+            raise ValueError(READ_ONLY)
 
-        The confirmation's answer travels in a hidden text box of its own: sent in place of the document,
-        it would be checked against the document choices and fail."""
-        if answer == CANCELLED:
-            return tuple(gr.skip() for _ in range(REFRESHED))
+    @reported(4)
+    def on_remove_ask(self, doc_id: str | None):
+        """A removal's first step: say what would go, and hold it in this session (server-side) for the
+        second. A request to remove that did not go through this step is refused."""
+        self._writable()
         if not doc_id:
             raise ValueError("削除する資料を選んでください / choose a document to remove")
+        doc = next((d for d in self.state.live().index.documents if d["id"] == doc_id), None)
+        if doc is None:
+            raise ValueError(f"unknown document {doc_id!r}; reload the page to see the indexed documents")
+        question = (
+            f"**{esc(doc['city'])}「{esc(doc['title'])}」** ({doc.get('passages', '?')} 箇所 / passages) "
+            "を索引から削除しますか？ / Remove it from the index?"
+        )
+        return "", {"id": doc_id, "until": time.monotonic() + CONFIRM_S}, question, gr.update(visible=True)
+
+    def on_remove_cancel(self):
+        """The user said no: forget the held removal and hide the question."""
+        return None, gr.update(visible=False)
+
+    @reported(REFRESHED + 2)
+    def on_remove(self, pending: dict | None, progress=gr.Progress()):  # noqa: B008
+        """A removal's second step: take out the document this session's first step held, then swap in
+        the new Searcher."""
+        self._writable()
+        if not pending or time.monotonic() > pending.get("until", 0):
+            raise ValueError(
+                "削除の確認がありません。もう一度「削除」を押してください / "
+                "no removal is waiting for confirmation; press Remove again"
+            )
+        doc_id = str(pending["id"])
 
         def step(done: int, total: int) -> None:
             progress((done, total), desc="索引を更新中 / reindexing", unit="passages")
@@ -379,9 +406,8 @@ class Handlers:
         with self.state.indexing():
             report = remove_document(self.settings, doc_id, step, self.state.embedder)
             self.state.reload()
-        return self.refreshed(
-            f"削除しました / removed `{esc(doc_id)}`: 索引 {report.passages} 箇所 / passages"
-        )
+        message = f"削除しました / removed `{esc(doc_id)}`: 索引 {report.passages} 箇所 / passages"
+        return (*self.refreshed(message), None, gr.update(visible=False))
 
     @friendly
     def on_load(self):
@@ -587,8 +613,8 @@ def build_blocks(state: AppState) -> gr.Blocks:
             with gr.Tab("資料 / Corpus", id="corpus", elem_id="tab-corpus"):
                 gr.Markdown("#### 索引済みの資料 / indexed documents")
                 d_table = gr.HTML(documents_html(indexed_documents(settings)), elem_id="corpus-table")
-                d_msg = gr.Markdown("", elem_id="corpus-message")
-                with gr.Row(equal_height=False):
+                d_msg = gr.Markdown(READ_ONLY if settings.read_only == "on" else "", elem_id="corpus-message")
+                with gr.Row(equal_height=False, visible=settings.read_only != "on"):
                     with gr.Column(scale=3, min_width=300):
                         gr.Markdown(
                             "#### 資料を追加 / add a document\n"
@@ -622,10 +648,17 @@ def build_blocks(state: AppState) -> gr.Blocks:
                             label="資料 / document",
                             elem_id="corpus-remove-doc",
                         )
-                        r_go = gr.Button(
-                            "削除して索引 / Remove and reindex", variant="stop", elem_id="corpus-remove"
-                        )
-                        r_answer = gr.Textbox("", visible=False, elem_id="corpus-remove-answer")
+                        r_go = gr.Button("削除… / Remove…", variant="stop", elem_id="corpus-remove")
+                        with gr.Group(visible=False, elem_id="corpus-confirm") as r_confirm:
+                            r_ask = gr.Markdown("", elem_id="corpus-confirm-text")
+                            with gr.Row():
+                                r_yes = gr.Button(
+                                    "削除して索引 / Remove and reindex",
+                                    variant="stop",
+                                    elem_id="corpus-remove-yes",
+                                )
+                                r_no = gr.Button("やめる / Cancel", elem_id="corpus-remove-no")
+                r_pending = gr.State(None)  # the removal the server holds for its confirmation
 
         # ---------------------------------------------------------- events (UI only: private)
 
@@ -653,9 +686,12 @@ def build_blocks(state: AppState) -> gr.Blocks:
             t_map,
         ]
         index_ui = {**PRIVATE, "concurrency_limit": 1, "concurrency_id": "indexing"}
-        a_inputs = [a_file, a_city, a_city_en, a_title, a_year, a_kind]
-        a_go.click(h.on_add, a_inputs, [*refresh, a_file], **index_ui)
-        r_go.click(h.on_remove, [r_doc, r_answer], refresh, js=JS["confirm_remove"], **index_ui)
+        if settings.read_only != "on":  # read-only: no event, so no endpoint, can change the index
+            a_inputs = [a_file, a_city, a_city_en, a_title, a_year, a_kind]
+            a_go.click(h.on_add, a_inputs, [*refresh, a_file], **index_ui)
+            r_go.click(h.on_remove_ask, r_doc, [d_msg, r_pending, r_ask, r_confirm], **PRIVATE)
+            r_no.click(h.on_remove_cancel, None, [r_pending, r_confirm], **PRIVATE)
+            r_yes.click(h.on_remove, r_pending, [*refresh, r_pending, r_confirm], **index_ui)
         app.load(h.on_load, None, refresh, show_progress="hidden", **PRIVATE)
 
         # ---------------------------------------------------------- API (gradio_client): CLI JSON shapes
@@ -761,9 +797,10 @@ def launch_options(settings: Settings) -> dict:
         "run_history": False,
         "ssr_mode": False,
         # The four read-only endpoints as MCP tools for AI assistants; uploads and removals are private
-        # UI events and never become tools. Gradio's MCP endpoint does not check the UI's login, so
-        # with auth set it is not served at all (measured: tools/list answered without credentials).
-        "mcp_server": settings.mcp == "on" and not settings.auth,
+        # UI events and never become tools. Gradio's MCP route does not check the UI's login: with auth
+        # set, the guard asks MCP calls for the same credentials (reform_search/guard.py).
+        "mcp_server": settings.mcp == "on",
+        "app_kwargs": {"middleware": [Middleware(Guard, credentials=_auth(settings.auth))]},
     }
 
 
@@ -772,17 +809,25 @@ def launch(app: gr.Blocks, settings: Settings, **kwargs):
     return app.launch(**{**launch_options(settings), **kwargs})
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse to serve documents' add and remove to a network without a login."""
+    if settings.host not in LOOPBACK and not settings.auth and settings.read_only != "on":
+        raise ValueError(
+            f"serving on {settings.host} without --auth would let anyone on the network add or remove "
+            "documents; set --auth user:password, or --read-only to serve search and compare only"
+        )
+
+
 def serve(settings: Settings) -> None:
     """Bring the index up to date (progress on stderr), load one Searcher and serve the UI until stopped."""
-    _auth(settings.auth)  # refuse a malformed auth before the slow part
+    _auth(settings.auth)  # refuse a malformed auth or an open network before the slow part
+    check_exposure(settings)
     report = index_all(settings, progress=tqdm_progress())
     state = "built" if report.changed else "up to date"
     print(f"index {state}: {report.documents} documents, {report.passages} passages", file=sys.stderr)
-    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.auth:
-        print(
-            f"reform-search: warning: serving on {settings.host} without auth; set --auth user:password",
-            file=sys.stderr,
-        )
     searcher = open_searcher(settings)
     if settings.prefault == "on":
         searcher.search("準備", 1, "hybrid")  # loads the model and the tagger: their files are mapped now

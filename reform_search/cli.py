@@ -22,10 +22,13 @@ def _settings_parser() -> argparse.ArgumentParser:
     group = parent.add_argument_group("settings (also REFORM_SEARCH_<NAME> environment variables)")
     for name in Settings.names():
         default = Settings.default(name)
+        switch = Settings.choices(name) == ("on", "off") or Settings.choices(name) == ("off", "on")
         group.add_argument(
             "--" + name.replace("_", "-"),
             dest=name,
             default=None,
+            nargs="?" if switch else None,  # an on/off setting given alone means on: --read-only
+            const="on" if switch else None,
             choices=Settings.choices(name),
             metavar=None if Settings.choices(name) else name.upper(),
             help=f"{Settings.help(name)} (default: {default})",

@@ -112,8 +112,14 @@ class Settings:
     mcp: str = _setting(
         "on",
         "Serve the read-only tools (search, compare, similar, themes) to AI assistants over MCP at "
-        "/gradio_api/mcp/ (streamable HTTP) and /gradio_api/mcp/sse; never when `auth` is set (the MCP "
-        "endpoint would not ask for the login).",
+        "/gradio_api/mcp/ (streamable HTTP) and /gradio_api/mcp/sse; with `auth` set, MCP calls need the "
+        "same user and password as HTTP Basic auth.",
+        ("on", "off"),
+    )
+    read_only: str = _setting(
+        "off",
+        "'on' (or the bare flag --read-only): the web UI and its API search and compare, and nothing can "
+        "add or remove documents. Needed to serve on a non-loopback host without `auth`.",
         ("on", "off"),
     )
     concurrency: int = _setting(4, "Searches the web UI answers at the same time (queue workers).")

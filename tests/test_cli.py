@@ -246,3 +246,20 @@ def test_real_model_end_to_end(real_cli):
     report = json.loads(again.stdout)
     assert report["changed"] is False and report["embedded"] == 0
     assert report["passages"] == built["passages"]
+
+
+def test_serve_on_a_network_host_without_auth_is_refused_before_anything_runs(cli, built_index):
+    before = sorted(p.name for p in built_index.index_dir.iterdir())
+    run = cli("serve", "--host", "0.0.0.0")
+    assert run.code == 2 and run.out == ""
+    assert run.err.count("\n") == 1 and "--read-only" in run.err and "--auth" in run.err
+    assert sorted(p.name for p in built_index.index_dir.iterdir()) == before
+
+
+def test_on_off_settings_are_switches_too():
+    from reform_search.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["serve", "--read-only"]).read_only == "on"
+    assert parser.parse_args(["serve", "--read-only", "off"]).read_only == "off"
+    assert parser.parse_args(["serve"]).read_only is None  # the setting's default or environment decides

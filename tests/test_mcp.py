@@ -73,8 +73,67 @@ def test_tools_call_compare_returns_both_cities(mcp_url, searcher):
     assert got == json.loads(json.dumps(compare(searcher, "電子決裁", None, 3).to_dict()))
 
 
-def test_no_mcp_server_behind_auth_or_when_off():
-    # Gradio's MCP endpoint would answer without the UI's login: with auth set it is not served.
-    assert ui.launch_options(Settings().override(auth="user:pw"))["mcp_server"] is False
+def test_mcp_is_served_unless_off():
+    assert ui.launch_options(Settings().override(auth="user:pw"))["mcp_server"] is True  # guarded
     assert ui.launch_options(Settings().override(mcp="off"))["mcp_server"] is False
     assert ui.launch_options(Settings())["mcp_server"] is True
+
+
+@pytest.fixture(scope="module")
+def guarded(shared_index, searcher):
+    """The app with auth set: MCP must carry the same credentials as HTTP Basic auth."""
+    settings = Settings().override(
+        index_dir=shared_index.index_dir,
+        cache_dir=shared_index.cache_dir,
+        corpus=shared_index.corpus,
+        port=free_port(),
+        auth="planner:s3cret-fixture",
+    )
+    app = ui.build_app(settings, searcher)
+    ui.launch(app, settings, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{settings.port}"
+    app.close()
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_mcp_behind_auth_needs_the_same_credentials(guarded):
+    import httpx
+
+    url = f"{guarded}/gradio_api/mcp/"
+
+    async def names(headers):
+        async with (
+            streamablehttp_client(url, headers=headers) as (read, write, _),
+            mcp.ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            return {t.name for t in (await session.list_tools()).tools}
+
+    assert {n for n in asyncio.run(names(_basic("planner", "s3cret-fixture"))) if n.endswith(tuple(TOOLS))}
+    for headers in (
+        {},
+        _basic("planner", "wrong"),
+        _basic("someone", "s3cret-fixture"),
+        {"Authorization": "Basic !!"},
+    ):
+        answer = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, headers=headers)
+        assert answer.status_code == 401 and "Basic" in answer.headers["www-authenticate"]
+    assert httpx.get(f"{guarded}/gradio_api/mcp/sse", timeout=5).status_code == 401
+
+
+def test_repeated_failed_logins_are_made_to_wait(guarded):
+    import httpx
+
+    def login(password: str) -> httpx.Response:
+        return httpx.post(f"{guarded}/login", data={"username": "planner", "password": password})
+
+    assert login("s3cret-fixture").status_code == 200
+    answers = [login(f"guess-{n}").status_code for n in range(8)]
+    assert answers[:5] == [400] * 5 and answers[5:] == [429] * 3
+    waited = login("s3cret-fixture")  # even the right password waits: guessing must not learn it
+    assert waited.status_code == 429 and int(waited.headers["retry-after"]) > 0

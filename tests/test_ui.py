@@ -285,10 +285,9 @@ def test_launch_options_follow_settings():
 
 def test_css_and_js_come_from_the_package_data():
     assert ui.launch_options(Settings())["css"] == ui.CSS and ".rs-card {" in ui.CSS
-    assert set(ui.JS) == {"counterparts", "pick_cell", "confirm_remove"}
+    assert set(ui.JS) == {"counterparts", "pick_cell"}
     assert "trigger('counterparts'" in ui.JS["counterparts"] and "trigger('pick_cell'" in ui.JS["pick_cell"]
-    assert repr(ui.CANCELLED) in ui.JS["confirm_remove"]
-    assert not ui.JS["confirm_remove"].startswith("//")  # the section's comment is not passed on
+    assert not ui.JS["pick_cell"].startswith("//")  # the section's comment is not passed on
 
 
 # ---------------------------------------------------------------- the app over the fixture index
@@ -438,11 +437,62 @@ def test_upload_then_remove_swaps_the_searcher(built_index, tmp_path):
     out, *_ = h.on_compare("ペーパーレス会議", ["郡山市", "テスト市"], 1)
     assert 'data-city="郡山市"' in out
 
-    out = h.on_remove(doc["id"])
-    assert len(out) == ui.REFRESHED and "removed" in out[0]
+    message, pending, question, shown = h.on_remove_ask(doc["id"])  # the server holds what would go
+    assert message == "" and pending["id"] == doc["id"] and "郡山市" in question and shown["visible"]
+    assert h.on_remove_cancel() == (None, gr.update(visible=False))
+    assert "郡山市" in h.state.searcher.cities
+    out = h.on_remove(pending)
+    assert len(out) == ui.REFRESHED + 2 and "removed" in out[0] and out[-2] is None
     assert "郡山市" not in h.state.searcher.cities
-    assert all(isinstance(x, type(gr.skip())) for x in h.on_remove(doc["id"], ui.CANCELLED))
-    assert "unknown document" in refusal(h.on_remove("no-such-doc"))
+    assert "unknown document" in refusal(h.on_remove_ask("no-such-doc"))
+
+
+def test_a_removal_needs_the_servers_own_first_step(built_index, monkeypatch):
+    h = handlers_for(built_index)
+    before = [d["id"] for d in indexed_documents(h.settings)]
+    for forged in (None, {}, {"id": "samplecho-memo"}, {"id": "samplecho-memo", "until": 0}):
+        assert "press Remove again" in refusal(h.on_remove(forged))  # not asked, or asked too long ago
+    _, pending, *_ = h.on_remove_ask("samplecho-memo")
+    monkeypatch.setattr(ui.time, "monotonic", lambda: pending["until"] + 1)
+    assert "press Remove again" in refusal(h.on_remove(pending))
+    assert [d["id"] for d in indexed_documents(h.settings)] == before
+
+
+def test_read_only_refuses_every_change_and_wires_none(built_index, tmp_path):
+    settings = settings_for(built_index).override(read_only="on")
+    searcher = Searcher(load_index(built_index.index_dir), FakeEmbedder(32))
+    h = ui.Handlers(ui.AppState(settings, searcher))
+    path = tmp_path / "memo.txt"
+    path.write_text("架空の改革メモ（テスト用）。\n\n・会議を減らす\n", encoding="utf-8")
+    assert "read-only" in refusal(h.on_add(str(path), "郡山市", "", "郡山市 架空の計画", "", ""))
+    assert "read-only" in refusal(h.on_remove_ask("samplecho-memo"))
+    assert "read-only" in refusal(h.on_remove({"id": "samplecho-memo", "until": float("inf")}))
+    app = ui.build_app(settings, searcher)
+    wired = {fn.name for fn in app.fns.values()}
+    assert not wired & {"on_add", "on_remove", "on_remove_ask"}
+    assert {"on_compare", "on_search"} <= wired
+    writable = ui.build_app(settings_for(built_index), searcher)
+    assert {"on_add", "on_remove", "on_remove_ask"} <= {fn.name for fn in writable.fns.values()}
+
+
+@pytest.mark.parametrize(
+    ("host", "auth", "read_only", "refused"),
+    [
+        ("0.0.0.0", "", "off", True),
+        ("192.168.1.5", "", "off", True),
+        ("0.0.0.0", "", "on", False),
+        ("0.0.0.0", "planner:pw", "off", False),
+        ("127.0.0.1", "", "off", False),
+        ("localhost", "", "off", False),
+    ],
+)
+def test_a_network_host_without_auth_must_be_read_only(host, auth, read_only, refused):
+    settings = Settings().override(host=host, auth=auth or None, read_only=read_only)
+    if refused:
+        with pytest.raises(ValueError, match="without --auth would let anyone"):
+            ui.check_exposure(settings)
+    else:
+        ui.check_exposure(settings)
 
 
 class BlockingEmbedder(FakeEmbedder):
@@ -483,7 +533,8 @@ def test_searches_answer_while_an_upload_is_indexing(built_index, tmp_path):
         assert time.monotonic() - started < 5
         assert "テレワーク" in out and 'data-city="サンプル町"' in compared
         assert "郡山市" not in h.state.searcher.cities
-        assert "being updated" in refusal(h.on_remove("samplecho-memo"))
+        _, pending, *_ = h.on_remove_ask("samplecho-memo")
+        assert "being updated" in refusal(h.on_remove(pending))
     finally:
         embedder.release.set()
         worker.join(60)

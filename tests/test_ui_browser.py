@@ -110,15 +110,11 @@ def html_app(tmp_path_factory, browser):
 @pytest.fixture
 def page(browser):
     page = browser.new_page(viewport=WIDE)
-    page.dialogs = []  # any alert() would mean markup from a document ran
-    page.confirm = True  # the answer to the UI's own confirmation
+    page.dialogs = []  # any alert() would mean markup from a document ran (the UI itself opens none)
 
     def dialog(d):
-        if d.message.startswith("この資料を索引から削除しますか"):  # the UI's own confirmation
-            d.accept() if page.confirm else d.dismiss()
-        else:
-            page.dialogs.append(d.message)
-            d.dismiss()
+        page.dialogs.append(d.message)
+        d.dismiss()
 
     page.on("dialog", dialog)
     yield page
@@ -380,18 +376,22 @@ def test_upload_adds_a_city(page, html_app, tmp_path):
     assert "第2章 デジタル化の推進" in card.inner_text()
     page.click("#tab-corpus-button")
 
-    page.click("#tab-corpus-button")  # and out again, after the confirmation
+    page.click("#tab-corpus-button")  # and out again, after the server's question
     page.click("#corpus-remove-doc input")
     page.get_by_role("option", name="郡山市「郡山市 架空の改革メモ」").click()
-    page.confirm = False  # "no" first: nothing happens, and no error is shown
     page.click("#corpus-remove")
-    page.wait_for_timeout(1500)
+    question = page.locator("#corpus-confirm-text")
+    question.wait_for(state="visible", timeout=30_000)
+    assert "郡山市「郡山市 架空の改革メモ」" in question.inner_text()
+    page.click("#corpus-remove-no")  # "no" first: nothing happens, and no error is shown
+    question.wait_for(state="hidden", timeout=30_000)
     assert "郡山市" in page.locator("#corpus-table").inner_text()
     body = page.locator("body").inner_text()
     assert "is not in the list of choices" not in body and "removed" not in body
     assert page.locator(".toast-body.error, .toast-wrap .error").count() == 0
-    page.confirm = True
     page.click("#corpus-remove")
+    question.wait_for(state="visible", timeout=30_000)
+    page.click("#corpus-remove-yes")
     page.wait_for_function(
         "document.querySelector('#corpus-message').innerText.includes('removed')", timeout=60_000
     )

@@ -44,7 +44,3 @@ if (!element.__rsBound) {
   element.addEventListener('click', pick);
   element.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') pick(e); });
 }
-
-// === confirm_remove
-// js of the Remove button: ask first; the answer (ui.CANCELLED on a refusal) goes in a hidden box of its own.
-(d, a) => [d, (d && !confirm('この資料を索引から削除しますか？ / Remove this document from the index?')) ? '__cancelled__' : 'yes']

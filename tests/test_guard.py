@@ -1,0 +1,51 @@
+"""The guard's parts without a server: the sliding window of failed logins and Basic credentials."""
+
+from __future__ import annotations
+
+import base64
+
+from reform_search.guard import MAX_CLIENTS, LoginThrottle, basic_credentials
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_client_waits_after_five_failures_until_the_oldest_leaves_the_window() -> None:
+    clock = Clock()
+    t = LoginThrottle(max_failures=5, window_s=60, clock=clock)
+    for _ in range(4):
+        t.failed("10.0.0.1")
+        clock.now += 1
+    assert t.wait("10.0.0.1") == 0
+    t.failed("10.0.0.1")
+    assert t.wait("10.0.0.1") == 60 - 4  # the first failure leaves the window 56 s from now
+    assert t.wait("10.0.0.2") == 0  # other clients are not held up
+    clock.now += 56
+    assert t.wait("10.0.0.1") == 0
+    t.failed("10.0.0.1")
+    assert t.wait("10.0.0.1") > 0  # four recent failures and this one: five within the window again
+    t.succeeded("10.0.0.1")
+    assert t.wait("10.0.0.1") == 0
+
+
+def test_memory_of_failures_is_bounded() -> None:
+    t = LoginThrottle(max_failures=1, window_s=60, clock=Clock())
+    for n in range(MAX_CLIENTS + 10):
+        t.failed(f"client-{n}")
+    assert len(t._failures) == MAX_CLIENTS
+    assert t.wait("client-0") == 0 and t.wait(f"client-{MAX_CLIENTS + 9}") > 0  # the oldest forgotten
+
+
+def test_basic_credentials() -> None:
+    def header(raw: bytes) -> str:
+        return "Basic " + base64.b64encode(raw).decode()
+
+    assert basic_credentials(header(b"planner:pa:ss")) == ("planner", "pa:ss")
+    assert basic_credentials(header("職員:パス".encode())) == ("職員", "パス")
+    for bad in (header(b"no-colon"), "Bearer abc", "Basic ***", header(b"\xff\xfe:x"), ""):
+        assert basic_credentials(bad) is None

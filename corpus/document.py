@@ -142,6 +142,24 @@ def load_corpus(manifest: Path = DEFAULT_CORPUS, limits: Limits | None = None) -
     return docs
 
 
+def folder_file(folder: Path, name: object, follow_symlinks: bool = False) -> Path:
+    """The file a folder manifest's `file = name` means, confined to the folder: a relative path with
+    no "..", and, unless `follow_symlinks`, no symbolic link on the way (a link could lead anywhere)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"a document's file must be a file name, got {name!r}")
+    relative = Path(name)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise ValueError(f"file = {name!r} leads outside the folder {str(folder)!r}; list files inside it")
+    path = Path(folder)
+    for part in relative.parts:
+        path = path / part
+        if path.is_symlink() and not follow_symlinks:
+            raise ValueError(
+                f"{name!r} is a symbolic link; copy the file into the folder, or pass --follow-symlinks"
+            )
+    return path
+
+
 def manifest_entries(manifest: Path) -> list[dict]:
     """The [[document]] tables of a manifest, each with at least a 'file'."""
     manifest = Path(manifest)

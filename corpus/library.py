@@ -26,6 +26,7 @@ from pathlib import Path
 from corpus.atomic import remove_stale_temps, write_text_atomic
 from corpus.document import (
     Document,
+    folder_file,
     load_corpus,
     make_document,
     manifest_entries,
@@ -126,11 +127,14 @@ class Library:
             raise ValueError(f"{name} yields no passages: it holds no text to index")
         return document
 
-    def prepare_folder(self, folder: Path, manifest: Path, limits: Limits) -> list[Document]:
-        """Every document a manifest lists (files relative to `folder`), all checked before any is kept."""
+    def prepare_folder(
+        self, folder: Path, manifest: Path, limits: Limits, follow_symlinks: bool = False
+    ) -> list[Document]:
+        """Every document a manifest lists (files inside `folder`: corpus.document.folder_file), all
+        checked before any is kept."""
         documents = []
         for entry in manifest_entries(manifest):
-            path = Path(folder) / str(entry["file"])
+            path = folder_file(Path(folder), entry["file"], follow_symlinks)
             documents.append(self.prepare(read_upload(path, limits), path.name, limits, **entry))
         ids = [d.id for d in documents]
         if len(set(ids)) != len(ids):

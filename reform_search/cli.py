@@ -102,7 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--manifest",
         type=Path,
         help="TOML manifest of a folder: one [[document]] per file (file, city, title, fiscal_year, url, "
-        "kind, id...), files relative to PATH (default: PATH/corpus.toml)",
+        "kind, id...), files inside PATH (default: PATH/corpus.toml)",
+    )
+    p.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="a folder's manifest may list symbolic links (refused by default: a link can lead anywhere)",
     )
     p.add_argument("--city", help="the municipality, e.g. 郡山市 (for one file)")
     p.add_argument("--title", help="the document's title (for one file)")
@@ -256,7 +261,9 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
                 f"{str(args.path)!r} is not a folder; --manifest goes with a folder of documents"
             )
         manifest = args.manifest or args.path / "corpus.toml"
-        documents, report = add_folder(settings, args.path, manifest, progress=tqdm_progress())
+        documents, report = add_folder(
+            settings, args.path, manifest, progress=tqdm_progress(), follow_symlinks=args.follow_symlinks
+        )
     else:
         missing = [f"--{k}" for k in ("city", "title") if not getattr(args, k)]
         if missing:

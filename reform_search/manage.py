@@ -89,10 +89,11 @@ def add_folder(
     manifest: Path,
     progress: Progress = None,
     embedder: Embedder | None = None,
+    follow_symlinks: bool = False,
 ) -> tuple[list[Document], BuildReport]:
-    """Add every document a manifest lists (files relative to `folder`): all of them, or none."""
+    """Add every document a manifest lists (files inside `folder`): all of them, or none."""
     library = Library(settings.index_dir)
-    documents = library.prepare_folder(folder, manifest, limits_for(settings))
+    documents = library.prepare_folder(folder, manifest, limits_for(settings), follow_symlinks)
     report = _change(settings, library, lambda: library.put(documents), progress, embedder)
     return documents, report
 

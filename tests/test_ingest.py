@@ -423,3 +423,44 @@ def test_an_unreadable_library_manifest_is_never_said_to_be_deleted(cli, built_i
     run = cli("index")
     assert run.code == 2 and "library.toml is unreadable" in run.err and "keep the file" in run.err
     assert "delete" not in run.err
+
+
+@pytest.mark.parametrize(
+    ("entry", "said"),
+    [
+        ('file = "../outside.txt"', "leads outside the folder"),
+        ('file = "/etc/hostname"', "leads outside the folder"),
+        ('file = "sub/../../outside.txt"', "leads outside the folder"),
+        ('file = "link.txt"', "'link.txt' is a symbolic link"),
+        ('file = "linked/memo.txt"', "'linked/memo.txt' is a symbolic link"),
+        ("file = 3", "must be a file name"),
+    ],
+)
+def test_a_folder_manifest_reads_only_inside_its_folder(cli, built_index, tmp_path, entry, said):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("フォルダの外の架空のメモ（テスト用）。\n\n・読まれてはならない\n", encoding="utf-8")
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "link.txt").symlink_to(outside)
+    (folder / "linked").symlink_to(tmp_path)
+    (folder / "corpus.toml").write_text(
+        f'[[document]]\n{entry}\ncity = "ペア市"\ntitle = "架空の報告"\n', encoding="utf-8"
+    )
+    before = _index_state(built_index)
+    run = cli("add", str(folder))
+    assert run.code == 2 and said in run.err and len(run.err.strip().splitlines()) == 1
+    assert _index_state(built_index) == before
+
+
+def test_follow_symlinks_lets_a_folder_list_links(cli, tmp_path):
+    real = tmp_path / "elsewhere" / "memo.txt"
+    make_files.write(real.parent, "memo.txt", make_files.CP932_TEXT.encode("cp932"))
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "memo.txt").symlink_to(real)
+    (folder / "corpus.toml").write_text(
+        '[[document]]\nfile = "memo.txt"\ncity = "ペア市"\ntitle = "架空の報告"\n', encoding="utf-8"
+    )
+    assert cli("add", str(folder)).code == 2
+    run = cli("add", str(folder), "--follow-symlinks", "--json")
+    assert run.code == 0 and run.json()["added"][0]["city"] == "ペア市"

@@ -32,32 +32,16 @@ from corpus.passage import Passage
 from index.bm25 import BM25
 from index.calibration import Calibration
 from index.dense import DenseIndex, load_dense_index
+from index.manifest import DENSE, PROFILES, VECTORS, validate_manifest
 from index.passages import LINES, PassageTable, write_passages
+from index.problems import REBUILD_HINT, CorruptIndex, IndexProblem, MismatchedIndex, MissingIndex
+
+__all__ = ["REBUILD_HINT", "CorruptIndex", "IndexProblem", "MismatchedIndex", "MissingIndex"]
 
 FORMAT_VERSION = 2  # 2: passages read on demand (offsets, columns, id hashes); BM25 vocabulary by hash
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 PASSAGES = LINES
-VECTORS = "vectors.npy"
-PROFILES = "profiles.npy"
-DENSE = "dense.faiss"
-REBUILD_HINT = "rebuild it with `reform-search index --rebuild`"
-
-
-class IndexProblem(Exception):
-    """An index that is missing, built with other settings, or damaged; the message says what to do."""
-
-
-class MissingIndex(IndexProblem):
-    """No index at the given directory."""
-
-
-class MismatchedIndex(IndexProblem):
-    """The index was built with settings (model, tokenizer, splitter) other than the current ones."""
-
-
-class CorruptIndex(IndexProblem):
-    """An index file is missing, truncated or unreadable."""
 
 
 @dataclass
@@ -93,6 +77,14 @@ class StoredIndex:
         return tuple(dict.fromkeys((d["city"], d.get("city_en", "")) for d in self.documents))
 
 
+def index_directory(index_dir: Path) -> Path:
+    """The index directory, refused in one line when the path names a file."""
+    index_dir = Path(index_dir)
+    if index_dir.exists() and not index_dir.is_dir():
+        raise MissingIndex(f"{index_dir} is a file, not an index directory; give --index-dir a directory")
+    return index_dir
+
+
 def current_generation(index_dir: Path) -> Path | None:
     """The live generation directory, or None when the index directory holds no index.
 
@@ -100,7 +92,7 @@ def current_generation(index_dir: Path) -> Path | None:
     resolve to a generation directory directly inside the index directory, and the resolved path is
     what every caller sees, so nothing that compares generations can mistake the live one for stale.
     """
-    pointer = Path(index_dir) / CURRENT
+    pointer = index_directory(index_dir) / CURRENT
     try:
         name = pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
@@ -124,12 +116,12 @@ def read_manifest(index_dir: Path) -> dict | None:
         return None
     try:
         manifest = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise CorruptIndex(f"index manifest {gen / MANIFEST} is unreadable ({e}); {REBUILD_HINT}") from None
-    required = ("format", "passages", "documents", "embedder", "dense", "files")
-    if not isinstance(manifest, dict) or any(key not in manifest for key in required):
-        raise CorruptIndex(f"index manifest {gen / MANIFEST} is incomplete; {REBUILD_HINT}")
-    return manifest
+    except (OSError, ValueError, RecursionError) as e:
+        problem = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+        raise CorruptIndex(
+            f"index manifest {gen / MANIFEST} is unreadable ({problem}); {REBUILD_HINT}"
+        ) from None
+    return validate_manifest(manifest, gen / MANIFEST)
 
 
 def check_compatible(manifest: dict, expected: dict) -> None:
@@ -168,8 +160,8 @@ def load_index(index_dir: Path, expected: dict | None = None) -> StoredIndex:
         profiles = np.load(gen / PROFILES, allow_pickle=False, mmap_mode="r")
         dense = load_dense_index(gen / DENSE, manifest["dense"]["kind"], manifest["embedder"]["dim"])
         bm25 = BM25.load(gen)
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise CorruptIndex(f"index at {index_dir} is damaged ({e}); {REBUILD_HINT}") from None
+    except (OSError, ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as e:
+        raise CorruptIndex(f"index at {index_dir} is damaged ({e!r}); {REBUILD_HINT}") from None
     sizes = (len(passages), len(vectors), len(profiles), len(dense), bm25.n_docs, manifest["passages"])
     if len(set(sizes)) != 1:
         raise CorruptIndex(f"index at {index_dir} has inconsistent parts {sizes}; {REBUILD_HINT}")
@@ -192,7 +184,7 @@ def verify_checksums(index_dir: Path) -> list[str]:
     if gen is None:
         raise MissingIndex(f"no index at {index_dir}; build it with `reform-search index`")
     manifest = read_manifest(index_dir)
-    return [n for n, info in manifest.get("files", {}).items() if _sha256(gen / n) != info["sha256"]]
+    return [n for n, info in manifest["files"].items() if file_sha256(gen / n) != info["sha256"]]
 
 
 def save_index(
@@ -208,7 +200,7 @@ def save_index(
 
     `passages` may be any iterable (a generator, a PassageTable): they are streamed to disk.
     """
-    index_dir = Path(index_dir)
+    index_dir = index_directory(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     clean_stale(index_dir)
     gen = index_dir / f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
@@ -255,6 +247,14 @@ def clean_stale(index_dir: Path) -> None:
             continue
         shutil.rmtree(child, ignore_errors=True)
     remove_stale_temps(index_dir)
+
+
+def file_sha256(path: Path) -> str | None:
+    """The file's SHA-256 in hex, or None when it cannot be read."""
+    try:
+        return _sha256(path)
+    except OSError:
+        return None
 
 
 def _sha256(path: Path) -> str:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.store import REBUILD_HINT, MissingIndex, current_generation, read_manifest, verify_checksums
+from index.store import (
+    REBUILD_HINT,
+    IndexProblem,
+    MissingIndex,
+    current_generation,
+    file_sha256,
+    load_index,
+    read_manifest,
+)
 
 
 @dataclass(frozen=True)
@@ -53,13 +61,14 @@ class CheckReport:
         }
 
 
-def check_index(index_dir: Path, full: bool = False) -> CheckReport:
-    """Compare the live generation's files with its manifest; an unreadable pointer or manifest raises."""
+def check_index(index_dir: Path, full: bool = False, expected: dict | None = None) -> CheckReport:
+    """Compare the live generation's files with its manifest, then open it as a search would (the same
+    validation: passage counts, parts, the `expected` settings); an unreadable pointer or manifest raises."""
     index_dir = Path(index_dir)
     gen = current_generation(index_dir)
     if gen is None:
         raise MissingIndex(f"no index at {index_dir}; build it with `reform-search index`")
-    manifest = read_manifest(index_dir)
+    manifest = read_manifest(index_dir)  # its shape is validated as loading validates it
     damaged = []
     for name, info in manifest["files"].items():
         path = gen / name
@@ -68,9 +77,17 @@ def check_index(index_dir: Path, full: bool = False) -> CheckReport:
         elif path.stat().st_size != info["bytes"]:
             damaged.append(f"{name}: {path.stat().st_size} bytes, the manifest says {info['bytes']}")
     if full and not damaged:  # hashing only makes sense once every file is there at its size
-        damaged += [
-            f"{name}: content differs from the manifest's SHA-256" for name in verify_checksums(index_dir)
-        ]
+        for name, info in manifest["files"].items():
+            digest = file_sha256(gen / name)
+            if digest is None:
+                damaged.append(f"{name}: cannot be read")
+            elif digest != info["sha256"]:
+                damaged.append(f"{name}: content differs from the manifest's SHA-256")
+    if not damaged:
+        try:
+            load_index(index_dir, expected)
+        except IndexProblem as e:
+            damaged.append(f"opening it as a search would: {str(e).split('; rebuild')[0]}")
     return CheckReport(
         index_dir, gen.name, len(manifest["files"]), manifest["passages"], full, tuple(damaged)
     )

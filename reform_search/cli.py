@@ -541,9 +541,12 @@ def _count_progress():
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Verify the live index: every file present at its recorded size; with --full, its SHA-256 too."""
+    from index.build import expected_manifest
     from reform_search.check import check_index
+    from reform_search.manage import embedder_for
 
-    report = check_index(settings.index_dir, full=args.full)
+    expected = expected_manifest(embedder_for(settings))
+    report = check_index(settings.index_dir, full=args.full, expected=expected)
     if args.json:
         _print_json(report.to_dict())
     else:

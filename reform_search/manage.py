@@ -12,7 +12,7 @@ from index import embed
 from index.build import BuildReport, build_index
 from index.cache import EmbeddingCache
 from index.embed import Embedder
-from index.store import read_manifest
+from index.store import index_directory, read_manifest
 from reform_search.settings import Settings
 
 Progress = Callable[[int, int], None] | None
@@ -41,11 +41,16 @@ def limits_for(settings: Settings) -> Limits:
     )
 
 
+def _library(settings: Settings) -> Library:
+    """The index directory's library, once the directory is known not to be a file."""
+    return Library(index_directory(settings.index_dir))
+
+
 def index_all(
     settings: Settings, rebuild: bool = False, progress: Progress = None, embedder: Embedder | None = None
 ) -> BuildReport:
     """Bring the index up to date with the corpus and the added documents."""
-    library = Library(settings.index_dir)
+    library = _library(settings)
     with library.lock():
         library.prune()  # what a killed `add` left behind
         return _index(settings, rebuild, progress, embedder)
@@ -77,7 +82,7 @@ def add_document(
     A file that is refused changes nothing; on any failure while indexing, the library goes back to
     what it was. A document with the id of one already there replaces it.
     """
-    library = Library(settings.index_dir)
+    library = _library(settings)
     document = library.prepare(data, filename, limits_for(settings), **meta)
     report = _change(settings, library, lambda: library.put([document]), progress, embedder)
     return document, report
@@ -92,7 +97,7 @@ def add_folder(
     follow_symlinks: bool = False,
 ) -> tuple[list[Document], BuildReport]:
     """Add every document a manifest lists (files inside `folder`): all of them, or none."""
-    library = Library(settings.index_dir)
+    library = _library(settings)
     documents = library.prepare_folder(folder, manifest, limits_for(settings), follow_symlinks)
     report = _change(settings, library, lambda: library.put(documents), progress, embedder)
     return documents, report
@@ -102,7 +107,7 @@ def remove_document(
     settings: Settings, doc_id: str, progress: Progress = None, embedder: Embedder | None = None
 ) -> BuildReport:
     """Take a document out of the index (an added one is deleted; a corpus one is hidden)."""
-    library = Library(settings.index_dir)
+    library = _library(settings)
     corpus_ids = {d.id for d in load_corpus(settings.corpus)}
     return _change(settings, library, lambda: library.remove(doc_id, corpus_ids), progress, embedder)
 

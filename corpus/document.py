@@ -26,7 +26,14 @@ __all__ = [
 DEFAULT_CORPUS = Path(__file__).parent / "default" / "corpus.toml"
 MAX_TEXT_BYTES = 50 * 1024 * 1024
 # Bounds for files an operator lists in a corpus manifest; uploads get the (tighter) settings instead.
-LOCAL_LIMITS = Limits(max_bytes=MAX_TEXT_BYTES, max_pages=5000, max_unzipped_bytes=2**31, timeout_s=600)
+LOCAL_LIMITS = Limits(
+    max_bytes=MAX_TEXT_BYTES,
+    max_pages=5000,
+    max_unzipped_bytes=2**31,
+    timeout_s=600,
+    max_cells=10**8,
+    max_passages=10**7,
+)
 LAYOUTS = ("auto", "table", "blocks")
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925, "r": 2018, "h": 1988, "s": 1925}
 

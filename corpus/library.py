@@ -123,8 +123,14 @@ class Library:
             raise ValueError(f"document id {doc_id!r}: use letters, digits, '.', '_' and '-' (at most 100)")
         fields = {k: str(meta[k]).strip() for k in FIELDS if meta.get(k) not in (None, "")}
         document = make_document(extracted, sha256, name, id=doc_id, **fields)
-        if not split_passages(document):
+        passages = len(split_passages(document))
+        if not passages:
             raise ValueError(f"{name} yields no passages: it holds no text to index")
+        if passages > limits.max_passages:  # checked before a single passage is embedded
+            raise ValueError(
+                f"{name} makes {passages:,} passages; the limit is {limits.max_passages:,} per document "
+                "(max_passages)"
+            )
         return document
 
     def prepare_folder(

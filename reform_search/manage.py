@@ -38,6 +38,9 @@ def limits_for(settings: Settings) -> Limits:
         max_pages=settings.max_pages,
         max_unzipped_bytes=settings.max_unzipped_mb * 2**20,
         timeout_s=settings.parse_timeout_s,
+        max_cells=settings.max_cells,
+        max_passages=settings.max_passages,
+        memory_bytes=settings.parser_memory_mb * 2**20,
     )
 
 

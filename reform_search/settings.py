@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from corpus.extract.base import MAX_CELLS, MAX_PASSAGES, PARSER_MEMORY_BYTES
 from search.fusion import FUSIONS, LEXICAL_WEIGHT, RRF_K, TRANSLATED_WEIGHT
 from search.glossary import GLOSSARIES
 
@@ -108,6 +109,18 @@ class Settings:
     )
     parse_timeout_s: int = _setting(
         60, "Seconds a PDF, XLSX or DOCX parser may run on an added file before it is stopped."
+    )
+    max_cells: int = _setting(
+        MAX_CELLS,
+        "Most spreadsheet cells (XLSX, CSV) an added document may hold; a sheet that declares more is "
+        "refused before a row is read.",
+    )
+    max_passages: int = _setting(
+        MAX_PASSAGES, "Most passages an added document may make (each is embedded), checked before embedding."
+    )
+    parser_memory_mb: int = _setting(
+        PARSER_MEMORY_BYTES // 2**20,
+        "Memory (address space) of the child process that parses an added PDF, XLSX or DOCX, in MB.",
     )
     mcp: str = _setting(
         "on",

@@ -289,3 +289,19 @@ def write(directory: Path, name: str, data: bytes) -> Path:
     path = directory / name
     path.write_bytes(data)
     return path
+
+
+def xlsx_with_dimension(ref: str) -> bytes:
+    """The progress workbook with its first sheet's <dimension> rewritten to `ref` (e.g. a sheet that
+    claims A1:XFD1048576: 17 billion cells in a file of a few KB)."""
+    import re
+
+    source = zipfile.ZipFile(io.BytesIO(progress_xlsx()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{ref}"/>'.encode(), data)
+            z.writestr(item, data)
+    return out.getvalue()

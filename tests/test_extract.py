@@ -337,3 +337,35 @@ def test_extract_runs_binary_parsers_in_a_child(monkeypatch):
     monkeypatch.setattr(pdf_format, "extract", lambda *a: pytest.fail("parsed in the test process"))
     extracted = extract(make_files.table_pdf(), "report.pdf", LIMITS)
     assert len(extracted.records) == 3
+
+
+# --- bounded work per file ------------------------------------------------------------------------------
+
+
+def test_a_sheet_that_declares_too_many_cells_is_refused_before_a_row_is_read():
+    data = make_files.xlsx_with_dimension("A1:XFD1048576")
+    assert len(data) < 20_000
+    started = time.monotonic()
+    said = r"declares 1,048,576 rows × 16,384 columns; the limit is 1,000,000 cells \(max_cells\)"
+    with pytest.raises(ValueError, match=said):
+        xlsx_format.extract(data, "claims.xlsx", LIMITS)
+    assert time.monotonic() - started < 5  # refused from the header, not after reading (was 23 s, 3 GB)
+
+
+def test_cells_are_counted_as_they_are_read_whatever_a_sheet_declares():
+    few = Limits(**{**LIMITS.__dict__, "max_cells": 20})
+    with pytest.raises(ValueError, match=r"holds more than 20 cells; the limit is 20 \(max_cells\)"):
+        xlsx_format.extract(make_files.xlsx_with_dimension("A1:A1"), "lies.xlsx", few)
+    rows = "\n".join(f"{n},テスト項目{n},架空の内容{n}" for n in range(10)).encode()
+    from corpus.extract.table import extract_csv
+
+    with pytest.raises(ValueError, match=r"holds more than 20 cells"):
+        extract_csv(b"No,item,content\n" + rows, "big.csv", few)
+    assert extract_csv(b"No,item,content\n" + rows, "big.csv", LIMITS).records  # under the default: read
+
+
+def test_the_parser_memory_cap_is_a_limit_of_its_own():
+    tiny = Limits(**{**LIMITS.__dict__, "memory_bytes": 64 * 2**20})  # too little for Python and openpyxl
+    with pytest.raises(ValueError, match=r"progress\.xlsx"):
+        extract(make_files.progress_xlsx(), "progress.xlsx", tiny)
+    assert extract(make_files.progress_xlsx(), "progress.xlsx", LIMITS).records

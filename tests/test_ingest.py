@@ -464,3 +464,15 @@ def test_follow_symlinks_lets_a_folder_list_links(cli, tmp_path):
     assert cli("add", str(folder)).code == 2
     run = cli("add", str(folder), "--follow-symlinks", "--json")
     assert run.code == 0 and run.json()["added"][0]["city"] == "ペア市"
+
+
+def test_a_document_making_too_many_passages_is_refused_before_embedding(cli, built_index, tmp_path):
+    items = "\n".join(f"・架空の取組その{n}を進める（テスト用）" for n in range(1, 8))
+    path = tmp_path / "list.txt"
+    path.write_text(f"架空の一覧（テスト用）。\n\n{items}\n", encoding="utf-8")
+    before = _index_state(built_index)
+    run = cli("add", str(path), "--city", "ペア市", "--title", "一覧", "--max-passages", "3")
+    assert run.code == 2 and "the limit is 3 per document (max_passages)" in run.err
+    assert _index_state(built_index) == before
+    assert not any(e.passage_texts for e in cli.embedders)  # refused before a passage was embedded
+    assert cli("add", str(path), "--city", "ペア市", "--title", "一覧").code == 0

@@ -5,15 +5,45 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+MAX_CELLS = 1_000_000  # spreadsheet cells per document: a progress sheet of 500 rows × 40 columns is 20,000
+MAX_PASSAGES = 5_000  # passages per document: each costs an embedding (about 0.3 s on a laptop CPU)
+PARSER_MEMORY_BYTES = 3 * 2**30  # address space of the child process a PDF, XLSX or DOCX is parsed in
+
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on an untrusted file: its size, pages (or sheets), unzipped size, and parse time."""
+    """Bounds on an untrusted file: its size, pages (or sheets), unzipped size, parse time, the cells it
+    may hold, the passages it may make, and the parser's memory."""
 
     max_bytes: int
     max_pages: int
     max_unzipped_bytes: int
     timeout_s: float
+    max_cells: int = MAX_CELLS
+    max_passages: int = MAX_PASSAGES
+    memory_bytes: int = PARSER_MEMORY_BYTES
+
+
+class CellCount:
+    """Cells read so far from one document, refused the moment they pass the limit."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.name, self.limit, self.seen = name, limit, 0
+
+    def declared(self, rows: int, columns: int, where: str) -> None:
+        """Refuse a sheet whose own header claims more cells than the limit, before reading a row."""
+        if rows * columns > self.limit:
+            raise ValueError(
+                f"{self.name}: {where} declares {rows:,} rows × {columns:,} columns; the limit is "
+                f"{self.limit:,} cells (max_cells)"
+            )
+
+    def add(self, cells: int) -> None:
+        self.seen += cells
+        if self.seen > self.limit:
+            raise ValueError(
+                f"{self.name} holds more than {self.limit:,} cells; the limit is {self.limit:,} (max_cells)"
+            )
 
 
 @dataclass(frozen=True)

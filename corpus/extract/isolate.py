@@ -17,8 +17,6 @@ from dataclasses import asdict
 
 from corpus.extract.base import Extracted, Limits
 
-CHILD_MEMORY_BYTES = 3 * 2**30
-
 
 def run_isolated(target: str, data: bytes, name: str, limits: Limits) -> Extracted:
     """Call `target` ("module:function") on (data, name, limits) in a child process; errors as ValueError."""
@@ -55,8 +53,9 @@ def _serve() -> None:
     """Child side: parse stdin, print {"extracted": ...} or {"error": one line} on stdout."""
     import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
     header = json.loads(sys.stdin.buffer.readline())
+    memory = int(header["limits"]["memory_bytes"])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     data = sys.stdin.buffer.read()
     name = header["name"]
     out, sys.stdout = sys.stdout.buffer, sys.stderr  # whatever a parser prints must not garble the reply
@@ -67,7 +66,10 @@ def _serve() -> None:
     except ValueError as e:
         reply = {"error": _one_line(str(e))}
     except MemoryError:
-        reply = {"error": f"{name}: reading it needs more memory than allowed; the file may be malformed"}
+        reply = {
+            "error": f"{name}: reading it needs more than {memory / 2**20:,.0f} MB (parser_memory_mb); "
+            "the file may be malformed"
+        }
     except Exception as e:  # a parser's own exception on a malformed file
         reply = {"error": _one_line(f"{name} cannot be read: {type(e).__name__}: {e}")}
     out.write(json.dumps(reply, ensure_ascii=False).encode("utf-8"))

@@ -7,7 +7,7 @@ import io
 import re
 
 from corpus.columns import column_role
-from corpus.extract.base import Extracted, Limits, Record
+from corpus.extract.base import CellCount, Extracted, Limits, Record
 from corpus.extract.text import decode_text
 from corpus.normalize import join_lines, width
 
@@ -100,8 +100,12 @@ def extract_csv(data: bytes, name: str, limits: Limits) -> Extracted:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
+    cells = CellCount(name, limits.max_cells)
+    rows = []
     try:
-        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), dialect)]
+        for row in csv.reader(io.StringIO(text), dialect):
+            cells.add(len(row))
+            rows.append([c.strip() for c in row])
     except csv.Error as e:
         raise ValueError(f"{name} is not valid CSV: {e}") from None
     records, lead = sheet_records(rows)

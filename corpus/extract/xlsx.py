@@ -7,7 +7,7 @@ import io
 
 import openpyxl
 
-from corpus.extract.base import Extracted, Limits
+from corpus.extract.base import CellCount, Extracted, Limits
 from corpus.extract.safezip import open_checked
 from corpus.extract.table import sheet_records
 
@@ -26,10 +26,17 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
                 f"{name} has {len(sheets):,} sheets; the limit is {limits.max_pages:,} (max_pages)"
             )
         records, text = [], []
+        cells = CellCount(name, limits.max_cells)
         for sheet in sheets:
             if getattr(sheet, "sheet_state", "visible") != "visible":
                 continue
-            rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            cells.declared(sheet.max_row or 0, sheet.max_column or 0, f"sheet {sheet.title!r}")
+            if hasattr(sheet, "reset_dimensions"):  # read every row there is, not what the header claims
+                sheet.reset_dimensions()
+            rows = []
+            for row in sheet.iter_rows(values_only=True):
+                cells.add(len(row))  # a sheet that declares too little is stopped as it is read
+                rows.append([_cell(v) for v in row])
             found, lead = sheet_records(rows, sheet=sheet.title, first_row=1)
             records += found
             if lead:

@@ -40,6 +40,7 @@ LIBRARY = "library"
 MANIFEST = "library.toml"
 FIELDS = ("city", "city_en", "prefecture", "title", "fiscal_year", "period", "kind", "layout", "url")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+JOURNAL = "pending.json"  # the note of a change in progress (Library.begin)
 MAX_FIELD_CHARS = 300  # a city, title, URL … longer than this is not a name
 
 
@@ -199,6 +200,35 @@ class Library:
             return self.manifest.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
+
+    @property
+    def journal(self) -> Path:
+        return self.root / JOURNAL
+
+    def begin(self, snapshot: str | None, live: str | None) -> None:
+        """Before a change: note what the library was and which index generation was live, so that a
+        change whose run is killed can be undone by the next run (reform_search/manage.py)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(self.journal, json.dumps({"before": snapshot, "live": live}, ensure_ascii=False))
+
+    def pending(self) -> dict | None:
+        """The note of a change that never finished, or None."""
+        try:
+            note = json.loads(self.journal.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:
+            raise ValueError(
+                f"{self.journal} is unreadable ({e}); it notes an unfinished add or remove: "
+                "restore it, or move it aside to keep the library as it is"
+            ) from None
+        if not (isinstance(note, dict) and isinstance(note.get("before"), str | None)):
+            raise ValueError(f"{self.journal} is not a note of an unfinished change; move it aside")
+        return note
+
+    def finish(self) -> None:
+        """The change is done (indexed) or undone: drop its note."""
+        self.journal.unlink(missing_ok=True)
 
     def restore(self, snapshot: str | None) -> None:
         """Go back to a snapshot taken before a change, and drop the files the change wrote."""

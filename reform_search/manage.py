@@ -12,7 +12,7 @@ from index import embed
 from index.build import BuildReport, build_index
 from index.cache import EmbeddingCache
 from index.embed import Embedder
-from index.store import index_directory, read_manifest
+from index.store import CorruptIndex, current_generation, index_directory, read_manifest
 from reform_search.settings import Settings
 
 Progress = Callable[[int, int], None] | None
@@ -55,7 +55,7 @@ def index_all(
     """Bring the index up to date with the corpus and the added documents."""
     library = _library(settings)
     with library.lock():
-        library.prune()  # what a killed `add` left behind
+        _recover(settings, library)
         return _index(settings, rebuild, progress, embedder)
 
 
@@ -122,17 +122,44 @@ def _change(
     progress: Progress,
     embedder: Embedder | None,
 ) -> BuildReport:
-    """Apply a library change and index it; if indexing fails, the library is restored as it was."""
+    """Apply a library change and index it, all or nothing: if indexing fails, the library is restored as
+    it was; if the process is killed, the next run restores it (`_recover`) unless the new index had
+    already gone live."""
     with library.lock():
+        _recover(settings, library)
         before = library.snapshot()
-        change()
+        library.begin(before, _live(settings))
         try:
+            change()
             report = _index(settings, False, progress, embedder)
         except BaseException:
             library.restore(before)
+            library.finish()
             raise
+        library.finish()
         library.prune()
     return report
+
+
+def _live(settings: Settings) -> str | None:
+    """The live generation's name (None: no index; "?": a damaged pointer, which only a new one fixes)."""
+    try:
+        gen = current_generation(settings.index_dir)
+    except CorruptIndex:
+        return "?"
+    return gen.name if gen else None
+
+
+def _recover(settings: Settings, library: Library) -> None:
+    """Finish what a killed add or remove left (called under the library lock): if the index generation
+    it started from is still live, its change never reached the index and is undone; if a newer one is
+    live, the change was indexed and stays. Then stray files go."""
+    note = library.pending()
+    if note is not None:
+        if _live(settings) == note.get("live"):
+            library.restore(note["before"])
+        library.finish()
+    library.prune()
 
 
 def indexed_documents(settings: Settings) -> list[dict]:

@@ -75,7 +75,7 @@ def _install(point: str) -> None:
             return out
 
         BM25.save = bm25_save
-    elif kind in ("generation-renamed", "current-replace", "library-manifest"):
+    elif kind in ("generation-renamed", "current-replace", "current-replaced", "library-manifest"):
         real_replace = os.replace
 
         def replace(src, dst, **kwargs):
@@ -85,6 +85,8 @@ def _install(point: str) -> None:
             if kind == "library-manifest" and name == "library.toml":
                 _pause(point)
             out = real_replace(src, dst, **kwargs)
+            if kind == "current-replaced" and name == "CURRENT":
+                _pause(point)  # the new generation is live; the run has not finished
             if kind == "generation-renamed" and name.startswith("gen-") and Path(os.fspath(dst)).is_dir():
                 _pause(point)  # the new generation is complete, CURRENT still names the old one
             return out

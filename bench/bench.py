@@ -47,51 +47,7 @@ SCALE_RECALL = 0.95
 SCALE_RSS = 4 * 10**9
 SCALE_ANON_GROWTH = 0.05  # anonymous memory over the load test: file pages may grow, the heap may not
 
-# Generic reform topics, Japanese and English; deliberately not the evaluation queries.
-QUERIES = [
-    "書かない窓口",
-    "ごみ有料化",
-    "PPP/PFI",
-    "電子決裁",
-    "テレワーク",
-    "公共施設の統廃合",
-    "DX推進",
-    "ふるさと納税",
-    "職員数の削減",
-    "窓口のキャッシュレス化",
-    "マイナンバーカードの普及",
-    "行政手続きのオンライン化",
-    "業務の民間委託",
-    "指定管理者制度",
-    "公共施設の長寿命化",
-    "財政調整基金の残高",
-    "人件費の抑制",
-    "使用料・手数料の見直し",
-    "補助金の見直し",
-    "ペーパーレス会議",
-    "RPAによる業務効率化",
-    "生成AIの活用",
-    "市税の収納率向上",
-    "広報紙のリニューアル",
-    "庁内FAQ",
-    "組織機構の見直し",
-    "水道事業の広域化",
-    "小中学校の統廃合",
-    "事務事業評価",
-    "公用車の削減",
-    "paperless approval",
-    "staff reduction",
-    "online applications",
-    "cashless payment at city hall",
-    "public facility consolidation",
-    "outsourcing to private companies",
-    "telework for city staff",
-    "hometown tax donations",
-    "digital transformation",
-    "garbage collection fees",
-    "increasing tax revenue",
-    "reducing personnel costs",
-]
+from queries import QUERIES  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -275,7 +231,7 @@ import json, sys, time
 t = [time.perf_counter()]
 import index.build, index.store, search.engine  # what open_searcher imports on its first call
 from index.tokenize import tokenize
-from reform_search.cli import open_searcher
+from reform_search.app import open_searcher
 from reform_search.settings import load_settings
 t.append(time.perf_counter())
 s = load_settings(index_dir=sys.argv[1], cache_dir=sys.argv[2])
@@ -364,7 +320,7 @@ def bench_cold(ctx: Context) -> list[Row]:
 def bench_warm(ctx: Context) -> list[Row]:
     """p50/p95/mean per mode over a fixed query list, and the parts a hybrid query is made of."""
     from index.tokenize import tokenize
-    from reform_search.cli import open_searcher
+    from reform_search.app import open_searcher
     from reform_search.settings import Settings, load_settings
     from search.engine import CANDIDATES
 
@@ -454,7 +410,7 @@ def bench_compare(ctx: Context) -> list[Row]:
 @section("counterparts", "Counterparts and alignment (default index, in-process, warm)")
 def bench_counterparts(ctx: Context) -> list[Row]:
     """similar() from every passage, split by how it is sought (query / content / profile); one align()."""
-    from reform_search.cli import open_searcher
+    from reform_search.app import open_searcher
     from reform_search.settings import load_settings
     from search.align import align
     from search.compare import similar

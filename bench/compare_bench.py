@@ -73,7 +73,7 @@ def _latencies(searcher, cities: list[str], reps: int) -> list[float]:
 
 def measure_compare(cache_dir: Path, reps: int = 5, tmp: Path | None = None) -> dict[str, dict[str, float]]:
     """{"2 cities" | "20 cities": {"p50_ms", "p95_ms", "passages"}}; builds the 20-city index in `tmp`."""
-    from reform_search.cli import open_searcher
+    from reform_search.app import open_searcher
     from reform_search.manage import index_all
     from reform_search.settings import Settings
 

@@ -189,7 +189,7 @@ def main() -> None:
     )
     ap.add_argument("--labels", nargs="+", default=sorted(glob.glob(str(EVAL / "labels*.jsonl"))))
     a = ap.parse_args()
-    from reform_search.cli import open_searcher
+    from reform_search.app import open_searcher
     from reform_search.settings import load_settings
 
     searcher = open_searcher(load_settings())

@@ -491,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated passage counts")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench import QUERIES
+    from queries import QUERIES
 
     results = run_sizes(args.index_dir, args.cache_dir, [int(s) for s in args.sizes.split(",")], QUERIES)
     print(json.dumps(results, default=float, indent=1))

@@ -120,7 +120,7 @@ def soak(
     """Load the index (with the configured embedder unless one is given), warm up, run n queries.
     `prefault`: map the model and dictionary files fully after the warm-up, as `serve` does at start."""
     from index.prefault import prefault as populate
-    from reform_search.cli import open_searcher
+    from reform_search.app import open_searcher
     from reform_search.settings import load_settings
 
     searcher = open_searcher(load_settings(index_dir=index_dir, cache_dir=cache_dir), embedder)

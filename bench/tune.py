@@ -85,7 +85,7 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--queries", nargs="+", default=sorted(glob.glob(str(EVAL / "queries*.jsonl"))))
     a = ap.parse_args()
-    from reform_search.cli import open_searcher
+    from reform_search.app import open_searcher
 
     searcher = open_searcher(load_settings())
     queries = read_judgments([Path(p) for p in a.queries], "queries")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from index.cache import EmbeddingCache, embed_with_cache
 from index.calibration import CALIBRATION_VERSION, calibrate
 from index.context import CONTEXT_VERSION, embedding_text, lexical_text
 from index.dense import DenseIndex, build_dense_index
-from index.embed import Embedder
+from index.embedder import Embedder
 from index.passages import FORMAT_VERSION as PASSAGES_FORMAT
 from index.store import MismatchedIndex, check_compatible, clean_stale, read_manifest, save_index
 from index.tokenize import tokenize, tokenizer_info
@@ -82,8 +81,10 @@ def build_index(
     batch_size: int = 32,
     rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    package_version: str = "",
 ) -> BuildReport:
-    """Bring the index at `index_dir` up to date with `documents`; unchanged input writes nothing."""
+    """Bring the index at `index_dir` up to date with `documents`; unchanged input writes nothing.
+    `package_version` (the application's) is recorded in the manifest."""
     started = time.monotonic()
     expected = expected_manifest(embedder)
     with _lock(Path(index_dir)):
@@ -113,18 +114,25 @@ def build_index(
             dense,
             dense_kind,
             bm25,
+            package_version,
         )
         save_index(index_dir, manifest, passages, vectors, profiles, dense, bm25)
     return BuildReport(len(documents), len(passages), embedded, time.monotonic() - started, True)
 
 
 def index_manifest(
-    expected: dict, documents: list[dict], calibration: dict, dense: DenseIndex, dense_kind: str, bm25: BM25
+    expected: dict,
+    documents: list[dict],
+    calibration: dict,
+    dense: DenseIndex,
+    dense_kind: str,
+    bm25: BM25,
+    package_version: str = "",
 ) -> dict:
     """The manifest of a new index: settings it must match, documents, calibration and index parameters."""
     return {
         **expected,
-        "package_version": _version(),
+        "package_version": package_version,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "dense": {"kind": dense.kind, "setting": dense_kind, **dense.params()},
         "bm25": {"k1": bm25.k1, "b": bm25.b, "terms": len(bm25.terms)},
@@ -159,26 +167,3 @@ def _lock(index_dir: Path):
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _version() -> str:
-    from reform_search import __version__
-
-    return __version__
-
-
-def tqdm_progress(desc: str = "embedding passages") -> Callable[[int, int], None]:
-    """A progress callback drawing a tqdm bar on stderr (created on the first call)."""
-    bar = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, desc=desc, unit="passage", file=sys.stderr)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return update

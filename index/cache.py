@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import Embedder, as_text_list
+from index.embedder import Embedder, as_text_list
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vector BLOB NOT NULL)"

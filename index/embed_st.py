@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import as_text_list
+from index.embedder import as_text_list
 
 # Prompt keys sentence-transformers models use for documents, in the order encode_document tries them.
 _DOCUMENT_PROMPTS = ("document", "passage", "corpus")

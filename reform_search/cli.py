@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reform_search import __version__
+from reform_search.app import open_searcher
 from reform_search.output import print_columns, print_hits
 from reform_search.settings import Settings, load_settings
 
@@ -228,7 +229,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Build or update the index of the configured corpus, with a progress bar on stderr."""
-    from index.build import tqdm_progress
+    from reform_search.app import tqdm_progress
     from reform_search.manage import index_all
 
     report = index_all(settings, rebuild=args.rebuild, progress=tqdm_progress())
@@ -249,7 +250,7 @@ ONE_FILE_FLAGS = ("city", "city_en", "prefecture", "title", "fiscal_year", "kind
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Add one file with its city, title and year, or a folder described by a manifest, and index it."""
     from corpus.library import read_upload
-    from index.build import tqdm_progress
+    from reform_search.app import tqdm_progress
     from reform_search.manage import add_document, add_folder, limits_for
 
     if args.manifest or args.path.is_dir():
@@ -318,32 +319,10 @@ def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Build the index if needed, then start the web UI (127.0.0.1 unless --host says otherwise)."""
-    import ui
+    from reform_search.web.server import serve
 
-    ui.serve(settings)
+    serve(settings)
     return 0
-
-
-def open_searcher(settings: Settings, embedder=None):
-    """Load the index and its embedder (or the one given), checking that they match the settings."""
-    from index.build import expected_manifest
-    from index.store import load_index
-    from reform_search.manage import embedder_for
-    from search.engine import Searcher
-    from search.glossary import LazyGlossary
-
-    embedder = embedder or embedder_for(settings)
-    index = load_index(settings.index_dir, expected_manifest(embedder))
-    return Searcher(
-        index,
-        embedder,
-        rrf_k=settings.rrf_k,
-        max_query_chars=settings.max_query_chars,
-        fusion=settings.fusion,
-        lexical_weight=settings.lexical_weight,
-        glossary=LazyGlossary(settings.cache_dir, settings.glossary),
-        translated_weight=settings.translated_weight,
-    )
 
 
 def _read_queries(path: Path) -> list[tuple[object, str]]:

@@ -11,8 +11,9 @@ from corpus.library import Library, all_documents
 from index import embed
 from index.build import BuildReport, build_index
 from index.cache import EmbeddingCache
-from index.embed import Embedder
+from index.embedder import Embedder
 from index.store import CorruptIndex, current_generation, index_directory, read_manifest
+from reform_search import __version__
 from reform_search.settings import Settings
 
 Progress = Callable[[int, int], None] | None
@@ -69,6 +70,7 @@ def _index(settings: Settings, rebuild: bool, progress: Progress, embedder: Embe
         batch_size=settings.batch_size,
         rebuild=rebuild,
         progress=progress,
+        package_version=__version__,
     )
 
 

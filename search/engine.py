@@ -12,7 +12,7 @@ import numpy as np
 
 from corpus.document import resolve_city
 from corpus.normalize import is_japanese
-from index.embed import Embedder
+from index.embedder import Embedder
 from index.store import StoredIndex
 from index.tokenize import matched_terms, surface_keys, tokenize
 from search.crowding import crowd

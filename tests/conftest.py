@@ -236,7 +236,7 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> RealIndex:
 @pytest.fixture(scope="session")
 def real_searcher(real_index: RealIndex) -> Searcher:
     """A Searcher over the real index with the real bundled model."""
-    from reform_search.cli import open_searcher
+    from reform_search.app import open_searcher
 
     return open_searcher(real_index.settings())
 

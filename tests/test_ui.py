@@ -19,11 +19,12 @@ from index.store import current_generation, load_index, read_manifest
 from reform_search import render
 from reform_search.manage import add_document, indexed_documents
 from reform_search.settings import Settings
+from reform_search.web import handlers, server
 from search.compare import Column, Comparison, Counterparts, Evidence, compare
 from search.engine import Searcher
 from search.hit import Hit
 from search.labels import Match
-from search.themes import Cell, Matrix
+from search.themes import DEFAULT_THEMES, MAX_THEMES, Cell, Matrix
 
 EVIL = "<script>alert(1)</script><img src=x onerror=alert(1)> & \"q\" 's'"
 ALLOWED_TAGS = {
@@ -235,17 +236,17 @@ def test_documents_table_escapes():
 
 def test_parse_themes():
     assert ui.parse_themes(" DX \n\n窓口\nDX\n") == ["DX", "窓口"]
-    assert ui.parse_themes("") == list(ui.DEFAULT_THEMES)
+    assert ui.parse_themes("") == list(DEFAULT_THEMES)
     with pytest.raises(ValueError, match="limit"):
-        ui.parse_themes("\n".join(f"t{i}" for i in range(ui.MAX_THEMES + 1)))
+        ui.parse_themes("\n".join(f"t{i}" for i in range(MAX_THEMES + 1)))
 
 
 def test_auth_setting():
-    assert ui._auth("") is None
-    assert ui._auth("ann:se:cret") == ("ann", "se:cret")
+    assert ui.parse_auth("") is None
+    assert ui.parse_auth("ann:se:cret") == ("ann", "se:cret")
     for bad in ("ann", ":x", "ann:"):
         with pytest.raises(ValueError, match="user:password"):
-            ui._auth(bad)
+            ui.parse_auth(bad)
 
 
 def test_serve_refuses_a_malformed_auth_before_indexing(tmp_path):
@@ -259,10 +260,10 @@ def test_serve_maps_model_and_dictionary_before_launch_unless_told_not_to(
     setting, searcher, shared_index, monkeypatch, capsys
 ):
     events = []
-    monkeypatch.setattr(ui, "index_all", lambda settings, progress: events.append("index") or Report())
-    monkeypatch.setattr(ui, "open_searcher", lambda settings: events.append("open") or searcher)
-    monkeypatch.setattr(ui, "prefault", lambda: events.append("prefault") or 3 * 10**8)
-    monkeypatch.setattr(ui, "launch", lambda app, settings, **kw: events.append(("launch", app)))
+    monkeypatch.setattr(server, "index_all", lambda settings, progress: events.append("index") or Report())
+    monkeypatch.setattr(server, "open_searcher", lambda settings: events.append("open") or searcher)
+    monkeypatch.setattr(server, "prefault", lambda: events.append("prefault") or 3 * 10**8)
+    monkeypatch.setattr(server, "launch", lambda app, settings, **kw: events.append(("launch", app)))
     ui.serve(Settings().override(index_dir=shared_index.index_dir, prefault=setting))
     assert events[:2] == ["index", "open"] and events[-1][0] == "launch"
     assert isinstance(events[-1][1], gr.Blocks)
@@ -453,7 +454,7 @@ def test_a_removal_needs_the_servers_own_first_step(built_index, monkeypatch):
     for forged in (None, {}, {"id": "samplecho-memo"}, {"id": "samplecho-memo", "until": 0}):
         assert "press Remove again" in refusal(h.on_remove(forged))  # not asked, or asked too long ago
     _, pending, *_ = h.on_remove_ask("samplecho-memo")
-    monkeypatch.setattr(ui.time, "monotonic", lambda: pending["until"] + 1)
+    monkeypatch.setattr(handlers.time, "monotonic", lambda: pending["until"] + 1)
     assert "press Remove again" in refusal(h.on_remove(pending))
     assert [d["id"] for d in indexed_documents(h.settings)] == before
 

@@ -1,0 +1,48 @@
+"""Workflows the command line, the web app and the benchmarks share: open a searcher over the index the
+settings name, and show the progress of long work on the terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from reform_search.settings import Settings
+
+
+def open_searcher(settings: Settings, embedder=None):
+    """Load the index and its embedder (or the one given), checking that they match the settings."""
+    from index.build import expected_manifest
+    from index.store import load_index
+    from reform_search.manage import embedder_for
+    from search.engine import Searcher
+    from search.glossary import LazyGlossary
+
+    embedder = embedder or embedder_for(settings)
+    index = load_index(settings.index_dir, expected_manifest(embedder))
+    return Searcher(
+        index,
+        embedder,
+        rrf_k=settings.rrf_k,
+        max_query_chars=settings.max_query_chars,
+        fusion=settings.fusion,
+        lexical_weight=settings.lexical_weight,
+        glossary=LazyGlossary(settings.cache_dir, settings.glossary),
+        translated_weight=settings.translated_weight,
+    )
+
+
+def tqdm_progress(desc: str = "embedding passages") -> Callable[[int, int], None]:
+    """A progress callback drawing a tqdm bar on stderr (created on the first call)."""
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, desc=desc, unit="passage", file=sys.stderr)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update

@@ -1,0 +1,89 @@
+"""The public API: search, compare, similar and themes as named endpoints (gradio_client) and MCP tools,
+answering with the CLI's --json shapes; their docstrings are what an AI assistant reads."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from reform_search.web.checks import friendly
+from reform_search.web.state import COMPARE_TOP_K, AppState
+from search.compare import compare, similar
+from search.engine import check_query
+from search.themes import MAX_THEMES, theme_matrix
+
+
+def register_api(state: AppState) -> None:
+    """Register the endpoints inside the Blocks being built."""
+    settings = state.settings
+
+    def api_search(
+        query: str,
+        top_k: int = settings.top_k,
+        mode: str = settings.mode,
+        cities: list[str] | None = None,
+        documents: list[str] | None = None,
+        years: list[int] | None = None,
+    ) -> dict:
+        """Search Japanese municipalities' administrative reform reports (行財政改革, 構造改革, DX) for
+        passages about a topic, best first. Each hit is one initiative row or paragraph with its city,
+        document, section, page and text: cite them, do not invent what the reports do not say.
+
+        Args:
+            query: what to look for, in Japanese (best) or English, e.g. 書かない窓口 or paperless
+            top_k: how many passages to return (1 to 100)
+            mode: ranking: hybrid (default: embedding and Japanese BM25 fused), dense or lexical
+            cities: only these municipalities (names as indexed, e.g. 会津若松市); empty for all
+            documents: only these document ids; empty for all
+            years: only these fiscal years (e.g. 2024); empty for all
+        """
+        s = state.live()
+        q = check_query(query, s.max_query_chars).text
+        hits = s.search(q, int(top_k), mode, cities or None, documents or None, years or None)
+        return {"query": q, "hits": [h.to_dict() for h in hits]}
+
+    def api_compare(
+        query: str, cities: list[str] | None = None, top_k: int = COMPARE_TOP_K, mode: str = settings.mode
+    ) -> dict:
+        """Compare municipalities on one reform topic: one column per city with its best passages and a
+        calibrated label, "strong" (the city's reports cover it), "weak" or "none" (該当なし: the city's
+        reports say nothing on it; report that plainly). "matching" counts the city's passages that
+        match; each hit carries its own "match".
+
+        Args:
+            query: the initiative or theme, in Japanese (best) or English, e.g. ごみ有料化 or PPP/PFI
+            cities: the municipalities to compare (names as indexed); empty for every indexed city
+            top_k: passages shown per city (1 to 10)
+            mode: ranking within each city: hybrid (default), dense or lexical
+        """
+        return compare(state.live(), query, cities or None, int(top_k), mode).to_dict()
+
+    def api_similar(passage_id: str, cities: list[str] | None = None, top_k: int = COMPARE_TOP_K) -> dict:
+        """Find what other municipalities do that corresponds to one passage (an initiative of one city):
+        one column per other city with its closest passages and a strong / weak / none label.
+
+        Args:
+            passage_id: the "id" of a passage returned by search or compare
+            cities: only these municipalities; empty for every other indexed city
+            top_k: passages per city (1 to 10)
+        """
+        return similar(state.live(), passage_id, cities or None, int(top_k)).to_dict()
+
+    def api_themes(themes: list[str] | None = None, cities: list[str] | None = None) -> dict:
+        """A theme × city overview: for each reform theme and municipality, the label (strong / weak /
+        none), how many passages match and the best one.
+
+        Args:
+            themes: the themes, one per item (at most 200); empty for the built-in reform themes
+            cities: only these municipalities; empty for every indexed city
+        """
+        if themes and len(themes) > MAX_THEMES:
+            raise ValueError(f"{len(themes)} themes given; the limit is {MAX_THEMES}")
+        return theme_matrix(state.live(), themes or None, cities or None).to_dict()
+
+    for fn, name in (
+        (api_search, "search"),
+        (api_compare, "compare"),
+        (api_similar, "similar"),
+        (api_themes, "themes"),
+    ):
+        gr.api(friendly(fn), api_name=name)

@@ -1,0 +1,95 @@
+"""Turning what a user typed into what the library takes, and the library's refusals into messages the
+browser shows: one line, in Japanese and English, escaped."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from functools import wraps
+from pathlib import Path
+
+import gradio as gr
+
+from index.store import IndexProblem
+from search.engine import Searcher, check_query
+from search.themes import DEFAULT_THEMES, MAX_THEMES
+
+
+def _said(e: Exception) -> str:
+    """The first line of a refusal, escaped: messages quote user input (file names, cities) and the
+    browser renders them as HTML."""
+    return html.escape(str(e).splitlines()[0] if str(e) else type(e).__name__, quote=False)
+
+
+def friendly(fn: Callable) -> Callable:
+    """Turn the library's ValueError / IndexProblem into a one-line gr.Error for the browser."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, IndexProblem) as e:
+            raise gr.Error(_said(e), title="エラー / Error", print_exception=False) from None
+
+    return wrapper
+
+
+ERROR_PREFIX = "**エラー / Error**: "
+
+
+def reported(outputs: int) -> Callable:
+    """For the corpus's add and remove: a refusal goes in the corpus message area, in words, and every
+    other output is left as it was — a raised error would mark each output (the documents table too)
+    with an error badge, which reads as a broken index."""
+
+    def decorate(fn: Callable) -> Callable:
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except (ValueError, IndexProblem) as e:
+                return (
+                    ERROR_PREFIX + _said(e),
+                    *(gr.skip() for _ in range(outputs - 1)),
+                )
+
+        return wrapper
+
+    return decorate
+
+
+def query_text(text: str | None, searcher: Searcher) -> str:
+    if not (text or "").strip():
+        raise ValueError("検索語を入力してください / type the words to search for")
+    q = check_query(text, searcher.max_query_chars)
+    if q.truncated:
+        gr.Warning(f"クエリを {searcher.max_query_chars} 文字に短縮しました / query cut to that length")
+    return q.text
+
+
+def chosen_cities(chosen: Sequence[str] | None, searcher: Searcher) -> list[str] | None:
+    """None (every city) when all are chosen; a refusal when none is."""
+    if not chosen:
+        raise ValueError("市町村を1つ以上選んでください / choose at least one city")
+    return None if set(chosen) >= set(searcher.cities) else list(chosen)
+
+
+def parse_themes(text: str | None) -> list[str]:
+    """Themes from a textbox, one per line (the defaults when empty)."""
+    themes = list(dict.fromkeys(t.strip() for t in (text or "").splitlines() if t.strip()))
+    if len(themes) > MAX_THEMES:
+        raise ValueError(f"{len(themes)} themes given; the limit is {MAX_THEMES}")
+    return themes or list(DEFAULT_THEMES)
+
+
+def read_upload(path: str | None, max_mb: int) -> tuple[bytes, str]:
+    """The bytes and original name of an uploaded file, refusing a missing or too large one early."""
+    if not path:
+        raise ValueError("ファイルを選んでください / choose a file to upload")
+    p = Path(path)
+    limit = max_mb * 1024 * 1024
+    if p.stat().st_size > limit:
+        raise ValueError(
+            f"{p.name!r} is {p.stat().st_size:,} bytes; the upload limit is {limit:,} ({max_mb} MB)"
+        )
+    return p.read_bytes(), p.name

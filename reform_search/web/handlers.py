@@ -1,0 +1,211 @@
+"""What the UI's events do: compare, search, themes, counterparts, and the corpus's add and remove."""
+
+from __future__ import annotations
+
+import time
+
+import gradio as gr
+
+from reform_search.export import document_urls, render_comparison, render_matrix
+from reform_search.manage import add_document, indexed_documents, remove_document
+from reform_search.render import (
+    cell_html,
+    comparison_html,
+    counterparts_html,
+    documents_html,
+    esc,
+    heatmap_svg,
+    hits_html,
+    status_html,
+)
+from reform_search.web.checks import chosen_cities, friendly, parse_themes, query_text, read_upload, reported
+from reform_search.web.state import (
+    CELL_TOP_K,
+    COMPARE_TOP_K,
+    DOWNLOADS,
+    THEMES_HINT,
+    AppState,
+    city_choices,
+    doc_choices,
+    year_choices,
+)
+from search.compare import compare, similar
+from search.themes import theme_matrix
+
+REFRESHED = 11
+CONFIRM_S = 120  # how long the server holds a removal for its confirmation
+READ_ONLY = "この索引は読み取り専用です / this server is read-only: documents cannot be added or removed"
+
+
+class Handlers:
+    """What the UI's events do; each method takes `state.live()` once, so a swap never splits a request."""
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
+        self.settings = state.settings
+        self.page_generation = state.searcher.index.path  # what the page's initial choices were made from
+
+    @friendly
+    def on_compare(self, query: str, chosen: list[str], top_k: float) -> tuple:
+        """Comparison columns, an emptied counterparts panel, and the comparison's CSV and Markdown."""
+        s = self.state.live()
+        result = compare(s, query_text(query, s), chosen_cities(chosen, s), int(top_k), self.settings.mode)
+        urls = document_urls(s.index.documents)
+        files = self.state.downloads_of(lambda fmt: render_comparison(result, fmt, urls), "compare")
+        return comparison_html(result, self.state.city_en()), "", *files
+
+    @friendly
+    def on_counterparts(self, chosen: list[str] | None, evt: gr.EventData) -> str:
+        """The counterparts panel of the passage whose button was clicked (evt carries its id)."""
+        return self.counterparts_of(str(evt._data.get("passage") or ""), chosen)
+
+    def counterparts_of(self, passage_id: str, chosen: list[str] | None = None) -> str:
+        """Counterparts of a passage in the chosen cities other than its own (all others when none)."""
+        s = self.state.live()
+        source_city = s.passages[s.position(passage_id)].city
+        others = [c for c in (chosen or []) if c != source_city]
+        return counterparts_html(similar(s, passage_id, others or None, COMPARE_TOP_K), self.state.city_en())
+
+    @friendly
+    def on_search(
+        self, query: str, chosen: list[str], docs: list[str], years: list[int], mode: str, top_k: float
+    ):
+        """Search result cards (and an emptied counterparts panel)."""
+        s = self.state.live()
+        q = query_text(query, s)
+        hits = s.search(q, int(top_k), mode, chosen_cities(chosen, s), docs or None, years or None)
+        return hits_html(q, hits), ""
+
+    @friendly
+    def on_themes(self, text: str, chosen: list[str]):
+        """Heatmap, the theme and city pickers, both downloads, an emptied cell panel."""
+        s = self.state.live()
+        matrix = theme_matrix(s, parse_themes(text), chosen_cities(chosen, s))
+        urls = document_urls(s.index.documents)
+        return (
+            heatmap_svg(matrix),
+            gr.update(choices=list(matrix.themes), value=matrix.themes[0]),
+            gr.update(choices=[(c, c) for c in matrix.cities], value=matrix.cities[0]),
+            *self.state.downloads_of(lambda fmt: render_matrix(matrix, fmt, urls), "themes"),
+            "",
+        )
+
+    def on_themes_tab(self, shown: str, text: str, chosen: list[str]):
+        """Build the matrix the first time the tab is opened (and after the index changed)."""
+        if "rs-heatmap" in (shown or ""):
+            return tuple(gr.skip() for _ in range(4 + len(DOWNLOADS)))
+        return self.on_themes(text, chosen)
+
+    @friendly
+    def on_cell(self, theme: str, city: str) -> str:
+        """The passages of one theme × city cell."""
+        if not theme or not city:
+            raise ValueError("テーマと市町村を選んでください / choose a theme and a city")
+        col = compare(self.state.live(), theme, [city], CELL_TOP_K, self.settings.mode).columns[0]
+        return cell_html(theme, col)
+
+    def on_pick_cell(self, evt: gr.EventData):
+        """A heatmap cell was clicked: select it in the pickers and show its passages."""
+        theme, city = evt._data.get("theme"), evt._data.get("city")
+        return theme, city, self.on_cell(theme, city)
+
+    @reported(REFRESHED + 1)
+    def on_add(
+        self,
+        path: str | None,
+        city: str,
+        city_en: str,
+        title: str,
+        year: str,
+        kind: str,
+        progress=gr.Progress(),  # noqa: B008
+    ):
+        """Store and index an uploaded document (any format add_document reads), then swap the Searcher."""
+        self._writable()
+        data, name = read_upload(path, self.settings.max_upload_mb)
+
+        def step(done: int, total: int) -> None:
+            progress((done, total), desc="埋め込み計算中 / embedding passages", unit="passages")
+
+        meta = {"city": city, "city_en": city_en, "title": title, "fiscal_year": year, "kind": kind}
+        meta = {k: v.strip() for k, v in meta.items() if v and v.strip()}
+        with self.state.indexing():
+            document, report = add_document(self.settings, data, name, step, self.state.embedder, **meta)
+            self.state.reload()
+        message = (
+            f"追加しました / added {esc(document.city)}「{esc(document.title)}」 "
+            f"(`{document.id}`): 索引 {report.passages} 箇所 / passages"
+        )
+        return (*self.refreshed(message), None)
+
+    def _writable(self) -> None:
+        if self.settings.read_only == "on":  # the events are not even wired then; this holds regardless
+            raise ValueError(READ_ONLY)
+
+    @reported(4)
+    def on_remove_ask(self, doc_id: str | None):
+        """A removal's first step: say what would go, and hold it in this session (server-side) for the
+        second. A request to remove that did not go through this step is refused."""
+        self._writable()
+        if not doc_id:
+            raise ValueError("削除する資料を選んでください / choose a document to remove")
+        doc = next((d for d in self.state.live().index.documents if d["id"] == doc_id), None)
+        if doc is None:
+            raise ValueError(f"unknown document {doc_id!r}; reload the page to see the indexed documents")
+        question = (
+            f"**{esc(doc['city'])}「{esc(doc['title'])}」** ({doc.get('passages', '?')} 箇所 / passages) "
+            "を索引から削除しますか？ / Remove it from the index?"
+        )
+        return "", {"id": doc_id, "until": time.monotonic() + CONFIRM_S}, question, gr.update(visible=True)
+
+    def on_remove_cancel(self):
+        """The user said no: forget the held removal and hide the question."""
+        return None, gr.update(visible=False)
+
+    @reported(REFRESHED + 2)
+    def on_remove(self, pending: dict | None, progress=gr.Progress()):  # noqa: B008
+        """A removal's second step: take out the document this session's first step held, then swap in
+        the new Searcher."""
+        self._writable()
+        if not pending or time.monotonic() > pending.get("until", 0):
+            raise ValueError(
+                "削除の確認がありません。もう一度「削除」を押してください / "
+                "no removal is waiting for confirmation; press Remove again"
+            )
+        doc_id = str(pending["id"])
+
+        def step(done: int, total: int) -> None:
+            progress((done, total), desc="索引を更新中 / reindexing", unit="passages")
+
+        with self.state.indexing():
+            report = remove_document(self.settings, doc_id, step, self.state.embedder)
+            self.state.reload()
+        message = f"削除しました / removed `{esc(doc_id)}`: 索引 {report.passages} 箇所 / passages"
+        return (*self.refreshed(message), None, gr.update(visible=False))
+
+    @friendly
+    def on_load(self):
+        """A page was opened: refresh its city and document pickers when the index changed since start."""
+        if self.state.live().index.path == self.page_generation:
+            return tuple(gr.skip() for _ in range(REFRESHED))
+        return self.refreshed("")
+
+    def refreshed(self, message: str) -> tuple:
+        """New values for everything that lists cities or documents (REFRESHED outputs)."""
+        state = self.state
+        cities = city_choices(state)
+        values = [v for _, v in cities]
+        docs = doc_choices(state)
+        return (
+            message,
+            documents_html(indexed_documents(self.settings)),
+            status_html(state.searcher),
+            gr.update(choices=cities, value=values),
+            gr.update(choices=cities, value=values),
+            gr.update(choices=cities, value=values),
+            gr.update(choices=docs, value=[]),
+            gr.update(choices=year_choices(state), value=[]),
+            gr.update(choices=docs, value=None),
+            gr.update(choices=cities, value=None),
+            THEMES_HINT,  # the matrix is rebuilt when its tab is opened next
+        )

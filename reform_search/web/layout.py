@@ -1,0 +1,292 @@
+"""The page: a header and four tabs (比較 / Compare, 検索 / Search, テーマ / Themes, 資料 / Corpus), and the
+events that tie their components to the handlers. Only the four named API endpoints are public."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import gradio as gr
+
+from corpus.extract import SUFFIXES
+from reform_search.app import open_searcher
+from reform_search.manage import indexed_documents
+from reform_search.render import documents_html, esc, status_html
+from reform_search.settings import Settings
+from reform_search.web.api import register_api
+from reform_search.web.handlers import READ_ONLY, Handlers
+from reform_search.web.state import (
+    COMPARE_TOP_K,
+    DOWNLOADS,
+    DOWNLOADS_KEPT_S,
+    EXAMPLES,
+    JS,
+    PRIVATE,
+    SEARCH_EXAMPLES,
+    THEMES_HINT,
+    TITLE,
+    AppState,
+    city_choices,
+    doc_choices,
+    year_choices,
+)
+from search.engine import MODES, Searcher
+from search.themes import DEFAULT_THEMES
+
+
+def build_app(settings: Settings, searcher: Searcher | None = None) -> gr.Blocks:
+    """The Blocks app over a loaded Searcher (opened from settings when not given), queue configured."""
+    state = AppState(settings, searcher or open_searcher(settings))
+    app = build_blocks(state)
+    app.queue(default_concurrency_limit=settings.concurrency)
+    app.reform_state = state  # for tests and tools: the live Searcher is app.reform_state.searcher
+    return app
+
+
+def query_box(
+    name: str, label: str, placeholder: str, button: str, examples: Sequence[str]
+) -> tuple[gr.Textbox, gr.Button, list[gr.Button]]:
+    """A query box (elem_id NAME-query), its button (NAME-go) and a row of example queries."""
+    with gr.Row(equal_height=True):
+        query = gr.Textbox(label=label, placeholder=placeholder, elem_id=f"{name}-query", scale=5)
+        go = gr.Button(button, variant="primary", elem_id=f"{name}-go", scale=1, min_width=170)
+    with gr.Row(elem_classes="rs-examples"):
+        gr.HTML('<span class="rs-ex-label">例 / examples:</span>')
+        shown = [
+            gr.Button(q, size="sm", variant="secondary", elem_classes="rs-ex", min_width=0) for q in examples
+        ]
+    return query, go, shown
+
+
+def result_panes(name: str, hint: str = "") -> tuple[gr.HTML, gr.HTML]:
+    """The results (NAME-results, whose cards' buttons ask for counterparts) and the counterparts panel."""
+    out = gr.HTML(hint, elem_id=f"{name}-results", js_on_load=JS["counterparts"])
+    return out, gr.HTML("", elem_id=f"{name}-counterparts")
+
+
+def download_buttons(name: str) -> list[gr.DownloadButton]:
+    """One download button per DOWNLOADS format (NAME-csv, NAME-xlsx, NAME-md), enabled once there is a
+    result to save."""
+    with gr.Row():
+        return [
+            gr.DownloadButton(
+                f"{label} ダウンロード / download",
+                size="sm",
+                interactive=False,
+                elem_id=f"{name}-{fmt}",
+                min_width=0,
+            )
+            for fmt, label in DOWNLOADS
+        ]
+
+
+def wire_query(
+    h: Handlers,
+    fn: Callable,
+    box: tuple[gr.Textbox, gr.Button, list[gr.Button]],
+    filters: list,
+    panes: tuple[gr.HTML, gr.HTML],
+    cities: gr.CheckboxGroup,
+    downloads: Sequence[gr.DownloadButton] = (),
+) -> None:
+    """fn(query, *filters) on the button, on Enter and after an example fills the box; cards: counterparts.
+    fn returns the panes' contents, then the downloads' updates."""
+    query, go, examples = box
+    inputs, outputs = [query, *filters], [*panes, *downloads]
+    for trigger in (go.click, query.submit):
+        trigger(fn, inputs, outputs, **PRIVATE)
+    for button in examples:
+        button.click(lambda q: q, button, query, **PRIVATE).then(fn, inputs, outputs, **PRIVATE)
+    out, cp = panes
+    out.counterparts(h.on_counterparts, [cities], cp, scroll_to_output=True, **PRIVATE)
+
+
+def build_blocks(state: AppState) -> gr.Blocks:
+    """The tabs and their events (handlers take state.live() once per request)."""
+    settings = state.settings
+    cities = city_choices(state)
+    all_cities = [v for _, v in cities]
+    suffixes = list(SUFFIXES)
+
+    cache = (DOWNLOADS_KEPT_S, DOWNLOADS_KEPT_S)
+    with gr.Blocks(title="reform-search", analytics_enabled=False, delete_cache=cache) as app:
+        with gr.Row(elem_classes="rs-header"):
+            gr.HTML(
+                f'<h1 class="rs-h1">{esc(TITLE)}</h1><p class="rs-sub">Find and compare municipal '
+                "administrative reform in Japan, offline, in the cities' own reports</p>",
+                scale=4,
+            )
+            status = gr.HTML(status_html(state.searcher), elem_id="rs-status", scale=1, min_width=240)
+
+        with gr.Tabs(elem_id="rs-tabs"):
+            # ---- 比較 / Compare
+            with gr.Tab("比較 / Compare", id="compare", elem_id="tab-compare"):
+                c_box = query_box(
+                    "compare",
+                    "比べたい取組・テーマ / initiative or theme to compare",
+                    "例: DX推進、書かない窓口、公共施設の統廃合、telework",
+                    "比較する / Compare",
+                    EXAMPLES,
+                )
+                with gr.Row(equal_height=True):
+                    c_cities = gr.CheckboxGroup(
+                        cities, value=all_cities, label="市町村 / cities", elem_id="compare-cities", scale=3
+                    )
+                    c_top = gr.Slider(
+                        1,
+                        10,
+                        value=COMPARE_TOP_K,
+                        step=1,
+                        label="件数 / passages per city",
+                        scale=1,
+                        min_width=300,
+                    )
+                c_files = download_buttons("compare")
+                c_panes = result_panes(
+                    "compare",
+                    '<p class="rs-hint">取組やテーマを入力すると、市ごとに該当する箇所を並べて表示します。'
+                    "<br>Type an initiative or a theme: each city's best passages appear side by side.</p>",
+                )
+
+            # ---- 検索 / Search
+            with gr.Tab("検索 / Search", id="search", elem_id="tab-search"):
+                s_box = query_box(
+                    "search",
+                    "検索語 / query",
+                    "例: 電子決裁、窓口のキャッシュレス化、staff reduction",
+                    "検索 / Search",
+                    SEARCH_EXAMPLES,
+                )
+                with gr.Row(equal_height=True):
+                    s_cities = gr.CheckboxGroup(cities, value=all_cities, label="市町村 / cities", scale=2)
+                    s_docs = gr.Dropdown(
+                        doc_choices(state),
+                        value=[],
+                        multiselect=True,
+                        label="資料 / documents (空欄 = すべて / all)",
+                        scale=2,
+                    )
+                    s_years = gr.Dropdown(
+                        year_choices(state),
+                        value=[],
+                        multiselect=True,
+                        label="年度 / fiscal year (空欄 = すべて / all)",
+                        scale=1,
+                        min_width=160,
+                        elem_id="search-years",
+                    )
+                with gr.Row(equal_height=True):
+                    s_mode = gr.Radio(list(MODES), value=settings.mode, label="方式 / ranking mode", scale=2)
+                    s_top = gr.Slider(1, 50, value=settings.top_k, step=1, label="件数 / top-k", scale=1)
+                s_panes = result_panes("search")
+
+            # ---- テーマ / Themes
+            with gr.Tab("テーマ / Themes", id="themes", elem_id="tab-themes") as t_tab:  # noqa: SIM117
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2, min_width=260):
+                        t_themes = gr.Textbox(
+                            "\n".join(DEFAULT_THEMES),
+                            lines=8,
+                            max_lines=20,
+                            label="テーマ（1行に1つ） / themes, one per line",
+                        )
+                        t_cities = gr.CheckboxGroup(cities, value=all_cities, label="市町村 / cities")
+                        t_go = gr.Button("表を作成 / Build matrix", variant="primary", elem_id="themes-go")
+                        t_files = download_buttons("themes")
+                    with gr.Column(scale=5, min_width=320):
+                        t_map = gr.HTML(THEMES_HINT, elem_id="themes-heatmap", js_on_load=JS["pick_cell"])
+                        with gr.Row(equal_height=True):
+                            t_theme = gr.Dropdown(
+                                [], value=None, label="テーマ / theme", allow_custom_value=True, scale=2
+                            )
+                            t_city = gr.Dropdown(cities, value=None, label="市町村 / city", scale=1)
+                            t_show = gr.Button("箇所を表示 / Show passages", scale=1, min_width=160)
+                        t_cell = gr.HTML("", elem_id="themes-cell")
+
+            # ---- 資料 / Corpus
+            with gr.Tab("資料 / Corpus", id="corpus", elem_id="tab-corpus"):
+                gr.Markdown("#### 索引済みの資料 / indexed documents")
+                d_table = gr.HTML(documents_html(indexed_documents(settings)), elem_id="corpus-table")
+                d_msg = gr.Markdown(READ_ONLY if settings.read_only == "on" else "", elem_id="corpus-message")
+                with gr.Row(equal_height=False, visible=settings.read_only != "on"):
+                    with gr.Column(scale=3, min_width=300):
+                        gr.Markdown(
+                            "#### 資料を追加 / add a document\n"
+                            f"{' '.join(suffixes)} — {settings.max_upload_mb} MB まで / up to "
+                            f"{settings.max_upload_mb} MB (text: UTF-8, Shift_JIS or EUC-JP)"
+                        )
+                        a_file = gr.File(
+                            label="ファイル / file",
+                            file_types=suffixes,
+                            type="filepath",
+                            height=120,
+                            elem_id="corpus-file",
+                        )
+                        with gr.Row():
+                            a_city = gr.Textbox(
+                                label="市町村 / city *", placeholder="郡山市", elem_id="corpus-city"
+                            )
+                            a_city_en = gr.Textbox(label="英語名 / city in romaji", placeholder="Koriyama")
+                        with gr.Row():
+                            a_title = gr.Textbox(label="資料名 / title *", scale=2, elem_id="corpus-title")
+                            a_year = gr.Textbox(label="年度 / fiscal year", placeholder="2024, 令和6年度, R6")
+                            a_kind = gr.Textbox(label="種類 / kind", placeholder="report")
+                        a_go = gr.Button(
+                            "追加して索引 / Add and index", variant="primary", elem_id="corpus-add"
+                        )
+                    with gr.Column(scale=2, min_width=260):
+                        gr.Markdown("#### 資料を削除 / remove a document")
+                        r_doc = gr.Dropdown(
+                            doc_choices(state),
+                            value=None,
+                            label="資料 / document",
+                            elem_id="corpus-remove-doc",
+                        )
+                        r_go = gr.Button("削除… / Remove…", variant="stop", elem_id="corpus-remove")
+                        with gr.Group(visible=False, elem_id="corpus-confirm") as r_confirm:
+                            r_ask = gr.Markdown("", elem_id="corpus-confirm-text")
+                            with gr.Row():
+                                r_yes = gr.Button(
+                                    "削除して索引 / Remove and reindex",
+                                    variant="stop",
+                                    elem_id="corpus-remove-yes",
+                                )
+                                r_no = gr.Button("やめる / Cancel", elem_id="corpus-remove-no")
+                r_pending = gr.State(None)  # the removal the server holds for its confirmation
+
+        # ---------------------------------------------------------- events (UI only: private)
+
+        h = Handlers(state)
+        wire_query(h, h.on_compare, c_box, [c_cities, c_top], c_panes, c_cities, c_files)
+        wire_query(h, h.on_search, s_box, [s_cities, s_docs, s_years, s_mode, s_top], s_panes, s_cities)
+
+        t_outputs = [t_map, t_theme, t_city, *t_files, t_cell]
+        t_go.click(h.on_themes, [t_themes, t_cities], t_outputs, **PRIVATE)
+        t_tab.select(h.on_themes_tab, [t_map, t_themes, t_cities], t_outputs, **PRIVATE)
+        t_map.pick_cell(h.on_pick_cell, None, [t_theme, t_city, t_cell], scroll_to_output=True, **PRIVATE)
+        t_show.click(h.on_cell, [t_theme, t_city], t_cell, **PRIVATE)
+
+        refresh = [
+            d_msg,
+            d_table,
+            status,
+            c_cities,
+            s_cities,
+            t_cities,
+            s_docs,
+            s_years,
+            r_doc,
+            t_city,
+            t_map,
+        ]
+        index_ui = {**PRIVATE, "concurrency_limit": 1, "concurrency_id": "indexing"}
+        if settings.read_only != "on":  # read-only: no event, so no endpoint, can change the index
+            a_inputs = [a_file, a_city, a_city_en, a_title, a_year, a_kind]
+            a_go.click(h.on_add, a_inputs, [*refresh, a_file], **index_ui)
+            r_go.click(h.on_remove_ask, r_doc, [d_msg, r_pending, r_ask, r_confirm], **PRIVATE)
+            r_no.click(h.on_remove_cancel, None, [r_pending, r_confirm], **PRIVATE)
+            r_yes.click(h.on_remove, r_pending, [*refresh, r_pending, r_confirm], **index_ui)
+        app.load(h.on_load, None, refresh, show_progress="hidden", **PRIVATE)
+
+        # ---------------------------------------------------------- API (gradio_client): CLI JSON shapes
+        register_api(state)
+    return app

@@ -1,0 +1,83 @@
+"""Serving the app: launch options (host, auth, limits, MCP, the guard), refusing an open network without
+auth, and `serve` (index if needed, load one Searcher, launch)."""
+
+from __future__ import annotations
+
+import sys
+
+import gradio as gr
+from starlette.middleware import Middleware
+
+from index.prefault import prefault
+from reform_search.app import open_searcher, tqdm_progress
+from reform_search.guard import Guard
+from reform_search.manage import index_all
+from reform_search.settings import Settings
+from reform_search.web.layout import build_app
+from reform_search.web.state import CSS
+
+
+def parse_auth(value: str) -> tuple[str, str] | None:
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("auth must be user:password (setting auth / REFORM_SEARCH_AUTH)")
+    return user, password
+
+
+def launch_options(settings: Settings) -> dict:
+    """Arguments of Blocks.launch() for these settings: host, port, auth, upload limit; never a share link."""
+    return {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "auth": parse_auth(settings.auth),
+        "share": False,
+        "max_file_size": f"{settings.max_upload_mb}mb",
+        "theme": gr.themes.Default(primary_hue="teal", neutral_hue="slate"),
+        "css": CSS,
+        "footer_links": ["api"],
+        "enable_monitoring": False,
+        "run_history": False,
+        "ssr_mode": False,
+        # The four read-only endpoints as MCP tools for AI assistants; uploads and removals are private
+        # UI events and never become tools. Gradio's MCP route does not check the UI's login: with auth
+        # set, the guard asks MCP calls for the same credentials (reform_search/guard.py).
+        "mcp_server": settings.mcp == "on",
+        "app_kwargs": {"middleware": [Middleware(Guard, credentials=parse_auth(settings.auth))]},
+    }
+
+
+def launch(app: gr.Blocks, settings: Settings, **kwargs):
+    """Launch the app with `launch_options(settings)` (keyword arguments override them)."""
+    return app.launch(**{**launch_options(settings), **kwargs})
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse to serve documents' add and remove to a network without a login."""
+    if settings.host not in LOOPBACK and not settings.auth and settings.read_only != "on":
+        raise ValueError(
+            f"serving on {settings.host} without --auth would let anyone on the network add or remove "
+            "documents; set --auth user:password, or --read-only to serve search and compare only"
+        )
+
+
+def serve(settings: Settings) -> None:
+    """Bring the index up to date (progress on stderr), load one Searcher and serve the UI until stopped."""
+    parse_auth(settings.auth)  # refuse a malformed auth or an open network before the slow part
+    check_exposure(settings)
+    report = index_all(settings, progress=tqdm_progress())
+    state = "built" if report.changed else "up to date"
+    print(f"index {state}: {report.documents} documents, {report.passages} passages", file=sys.stderr)
+    searcher = open_searcher(settings)
+    if settings.prefault == "on":
+        searcher.search("準備", 1, "hybrid")  # loads the model and the tagger: their files are mapped now
+        mapped = prefault()
+        print(f"model and dictionary mapped into memory: {mapped / 1e6:.0f} MB", file=sys.stderr)
+    app = build_app(settings, searcher)
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    print(f"reform-search UI: http://{shown}:{settings.port}/  (Ctrl+C stops it)", file=sys.stderr)
+    launch(app, settings, quiet=True)

@@ -1,0 +1,141 @@
+"""What the web app holds: its settings and the loaded Searcher (swapped after a rebuild), the indexing
+lock, its downloads, the static CSS and JavaScript, and the choices its pickers offer."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+
+import gradio as gr
+
+from corpus.document import fiscal_year_label
+from index.store import current_generation
+from reform_search.app import open_searcher
+from reform_search.settings import Settings
+from search.engine import Searcher
+
+TITLE = "reform-search — 自治体の行政改革を探す・比べる"
+EXAMPLES = ["DX推進", "書かない窓口", "公共施設の統廃合", "人件費の抑制", "ペーパーレス", "telework"]
+SEARCH_EXAMPLES = ["電子決裁", "窓口のキャッシュレス化", "指定管理者制度", "staff reduction"]
+COMPARE_TOP_K = 3  # passages per city in the Compare tab unless the slider says otherwise
+CELL_TOP_K = 5  # passages shown for a theme × city cell
+DOWNLOADS_KEPT_S = 3600  # exports (and Gradio's copies of uploads) older than this are deleted
+THEMES_HINT = '<p class="rs-hint">表を作成しています… / building the matrix…</p>'
+PRIVATE = {"api_visibility": "private"}  # UI events; only the four named endpoints are the API
+DOWNLOADS = (("csv", "CSV"), ("xlsx", "Excel"), ("md", "Markdown"))  # what a result downloads as
+
+
+def js_sections(text: str) -> dict[str, str]:
+    """The sections of ui.js by name: the code after each `// === name` line, its leading comments dropped."""
+    sections = {}
+    for part in re.split(r"^// === ", text, flags=re.MULTILINE)[1:]:
+        name, _, body = part.partition("\n")
+        code = body.strip().splitlines()
+        while code and code[0].startswith("//"):
+            code.pop(0)
+        sections[name.strip()] = "\n".join(code).strip()
+    return sections
+
+
+# Read once, at start-up: package data, so that they travel with an installed wheel.
+STATIC = files("reform_search") / "static"
+CSS = (STATIC / "ui.css").read_text(encoding="utf-8")
+JS = js_sections((STATIC / "ui.js").read_text(encoding="utf-8"))
+
+# ---------------------------------------------------------------- state
+
+
+class AppState:
+    """The loaded Searcher (replaced, never mutated, after a rebuild) and the one-at-a-time indexing lock."""
+
+    def __init__(self, settings: Settings, searcher: Searcher) -> None:
+        self.settings = settings
+        self.searcher = searcher
+        self.lock = threading.Lock()
+        self.downloads = Path(tempfile.mkdtemp(prefix="reform-search-ui-"))
+
+    @property
+    def embedder(self):
+        """The embedder of the loaded index (indexing must use the same one)."""
+        return self.searcher.embedder
+
+    @contextmanager
+    def indexing(self):
+        """Hold the indexing lock; a second indexing request is refused with a message, not queued."""
+        if not self.lock.acquire(blocking=False):
+            raise ValueError("索引を更新中です / the index is being updated; try again when it has finished")
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+    def reload(self) -> None:
+        """Load the live index generation and swap it in; searches in flight keep the old Searcher."""
+        self.searcher = open_searcher(self.settings, embedder=self.embedder)
+
+    def stale(self) -> bool:
+        """Whether the live index generation is not the one loaded (it was changed outside the app)."""
+        return current_generation(self.settings.index_dir) != self.searcher.index.path
+
+    def live(self) -> Searcher:
+        """The Searcher to answer a request with: reloaded first when the index changed outside the app.
+
+        Under the indexing lock, without waiting for it: while the app indexes (it reloads when done) or
+        another request is reloading, requests answer from the loaded Searcher.
+        """
+        if self.stale() and self.lock.acquire(blocking=False):
+            try:
+                if self.stale():  # not already reloaded by the request that held the lock before
+                    self.reload()
+            finally:
+                self.lock.release()
+        return self.searcher
+
+    def city_en(self) -> dict[str, str]:
+        """English names of the loaded cities."""
+        return {c: en for c, en in self.searcher.index.city_pairs if en}
+
+    def export_path(self, suffix: str, kind: str = "themes") -> Path:
+        """A fresh file name for a download (generated, never from user input); old ones are pruned."""
+        for old in self.downloads.glob("reform-search-*"):
+            if time.time() - old.stat().st_mtime > DOWNLOADS_KEPT_S:
+                old.unlink(missing_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return self.downloads / f"reform-search-{kind}-{stamp}-{uuid.uuid4().hex[:6]}.{suffix}"
+
+    def downloads_of(self, render: Callable[[str], str | bytes], kind: str) -> list:
+        """The DOWNLOADS of one result (`render(fmt)` gives its text, or a workbook's bytes), as button
+        updates."""
+        updates = []
+        for fmt, _ in DOWNLOADS:
+            path, data = self.export_path(fmt, kind), render(fmt)
+            if isinstance(data, bytes):
+                path.write_bytes(data)
+            else:
+                path.write_text(data, encoding="utf-8", newline="")
+            updates.append(gr.update(value=str(path), interactive=True))
+        return updates
+
+
+def city_choices(state: AppState) -> list[tuple[str, str]]:
+    en = state.city_en()
+    return [(f"{c} ({en[c]})" if c in en else c, c) for c in state.searcher.cities]
+
+
+def doc_choices(state: AppState) -> list[tuple[str, str]]:
+    return [(f"{d['city']}「{d['title']}」", d["id"]) for d in state.searcher.index.documents]
+
+
+def year_choices(state: AppState) -> list[tuple[str, int]]:
+    years = sorted({d["fiscal_year"] for d in state.searcher.index.documents if d.get("fiscal_year")})
+    return [(fiscal_year_label(y), y) for y in years]
+
+
+# ---------------------------------------------------------------- handlers

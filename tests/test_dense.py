@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index import dense
+from index.dense import base as dense_base
 from index.dense import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
@@ -147,7 +148,7 @@ def test_hnsw_never_pads_when_k_reaches_the_allowed_count(big):
 def test_hnsw_falls_back_to_exact_when_the_graph_walk_comes_up_short(big, monkeypatch):
     v, hnsw, exact = big
     # Force the graph walk on a 10-vector filter, where it returns -1 padding for this seed.
-    monkeypatch.setattr(dense, "HNSW_EXACT_BELOW", 0)
+    monkeypatch.setattr(dense_base, "HNSW_EXACT_BELOW", 0)
     allowed = np.zeros(len(v), dtype=bool)
     allowed[np.random.default_rng(10).permutation(len(v))[:10]] = True
     for q in unit_vectors(5, 64, seed=12):
@@ -261,7 +262,7 @@ def test_approximate_recall_at_10_on_clustered_vectors(clustered, kind):
 def test_ivf_filtered_search_probes_more_lists_and_keeps_recall(clustered, fraction, monkeypatch):
     data, qs, built = clustered
     ivf, exact = built["ivf"], built["numpy"]
-    monkeypatch.setattr(dense, "HNSW_EXACT_BELOW", 0)  # the list scan, even for small filters
+    monkeypatch.setattr(dense_base, "HNSW_EXACT_BELOW", 0)  # the list scan, even for small filters
     allowed = np.random.default_rng(13).random(len(data)) < fraction
     found = 0
     for q in qs:
@@ -274,7 +275,7 @@ def test_ivf_filtered_search_probes_more_lists_and_keeps_recall(clustered, fract
 def test_ivf_falls_back_to_exact_when_the_probed_lists_come_up_short(clustered, monkeypatch):
     data, qs, built = clustered
     ivf, exact = built["ivf"], built["numpy"]
-    monkeypatch.setattr(dense, "HNSW_EXACT_BELOW", 0)  # force the list scan on a 10-vector filter
+    monkeypatch.setattr(dense_base, "HNSW_EXACT_BELOW", 0)  # force the list scan on a 10-vector filter
     allowed = np.zeros(len(data), dtype=bool)
     allowed[np.random.default_rng(14).permutation(len(data))[:10]] = True
     for q in qs[:5]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import textwrap
@@ -133,3 +134,11 @@ def print_evaluation(
                 spread = f"{_measure(min(values))}–{_measure(max(values))}"
                 line += f"  (range {spread}, sd {statistics.pstdev(values):.3f})"
             print(line, file=out)
+
+
+EXIT_USAGE = 2  # the exit code of a refusal: bad input, a damaged or missing index
+
+
+def print_json(obj: object, compact: bool = False) -> None:
+    """One JSON document on stdout (UTF-8, Japanese as it is)."""
+    print(json.dumps(obj, ensure_ascii=False, indent=None if compact else 1))

@@ -118,7 +118,7 @@ class Searcher:
             return self.passages.position(passage_id)
         except KeyError:
             raise ValueError(
-                f"unknown passage id {passage_id!r}; list the ids with `reform-search chunks`"
+                f"unknown passage id {passage_id!r}; list the ids with `reform-search passages`"
             ) from None
 
     def resolve_cities(self, names: Iterable[str]) -> list[str]:

@@ -263,3 +263,8 @@ def test_on_off_settings_are_switches_too():
     assert parser.parse_args(["serve", "--read-only"]).read_only == "on"
     assert parser.parse_args(["serve", "--read-only", "off"]).read_only == "off"
     assert parser.parse_args(["serve"]).read_only is None  # the setting's default or environment decides
+
+
+def test_passages_and_its_alias_chunks_list_the_same(cli):
+    passages, chunks = cli("passages", "--json"), cli("chunks", "--json")
+    assert passages.code == chunks.code == 0 and passages.out == chunks.out and passages.out.count("\n") > 3

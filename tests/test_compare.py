@@ -312,7 +312,7 @@ def test_similar_city_filter_limits_and_may_name_the_source_city(searcher) -> No
 
 
 def test_similar_unknown_passage_id_says_how_to_list_them(searcher) -> None:
-    with pytest.raises(ValueError, match="reform-search chunks") as err:
+    with pytest.raises(ValueError, match="reform-search passages") as err:
         similar(searcher, "testshi-memo:0000000000")
     assert "testshi-memo:0000000000" in str(err.value)
 
@@ -648,7 +648,7 @@ def test_cli_similar_text_says_how_it_was_sought(real_index, real_searcher, caps
 @pytest.mark.model
 def test_cli_similar_unknown_id_exits_2(real_cli) -> None:
     code, _, err = real_cli("similar", "no-such-document:0000000000", "--json")
-    assert code == 2 and "reform-search chunks" in err
+    assert code == 2 and "reform-search passages" in err
 
 
 def test_near_evidence_reads_words_within_two_lines() -> None:

@@ -1,0 +1,215 @@
+"""The commands that ask the index: search, compare, similar, themes, align, evaluate; and writing their
+exports (--format, --output)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from reform_search.app import open_searcher
+from reform_search.output import print_columns, print_hits, print_json
+from reform_search.settings import Settings
+
+
+def _emit(args: argparse.Namespace, data: str | bytes) -> None:
+    """Print an export, or write it to --output atomically (corpus/atomic.py). A workbook (bytes) goes
+    only to a file or a pipe, never onto a terminal."""
+    from corpus.atomic import replace_atomic
+
+    if args.output is None:
+        if isinstance(data, str):
+            sys.stdout.write(data)
+        elif sys.stdout.isatty():
+            raise ValueError("an XLSX workbook is not for the terminal; add --output FILE.xlsx")
+        else:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+        return
+    write = (
+        (lambda tmp: tmp.write_bytes(data))
+        if isinstance(data, bytes)
+        else (lambda tmp: tmp.write_text(data, encoding="utf-8", newline=""))
+    )
+    try:
+        replace_atomic(args.output, write)
+    except OSError as e:
+        raise ValueError(f"cannot write {str(args.output)!r}: {e.strerror}") from None
+    print(f"wrote {args.output}", file=sys.stderr)
+
+
+def _format(args: argparse.Namespace) -> str:
+    return "json" if args.json else (args.format or args.format_default)
+
+
+def _read_queries(path: Path) -> list[tuple[object, str]]:
+    from search.judgments import read_json_lines
+
+    out = []
+    for n, obj in read_json_lines(path, "queries"):
+        if not isinstance(obj.get("query"), str) or not obj["query"].strip():
+            raise ValueError(f'{path}:{n}: expected a JSON object with a non-empty "query" string')
+        out.append((obj.get("id", n), obj["query"]))
+    if not out:
+        raise ValueError(f"queries file {str(path)!r} holds no queries")
+    return out
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    """One query (readable or JSON) or a batch of JSONL queries (one JSON line each)."""
+    if (args.query is None) == (args.queries is None):
+        raise ValueError("give either a query or --queries FILE")
+    batch = _read_queries(args.queries) if args.queries else [(None, args.query)]
+    checked = [(qid, _checked(text, settings)) for qid, text in batch]
+    searcher = open_searcher(settings)
+    allowed = searcher.mask(args.city, args.document, args.year)
+    for qid, text in checked:
+        hits = searcher.search(text, settings.top_k, settings.mode, allowed=allowed)
+        if args.json:
+            obj = {"query": text, "hits": [h.to_dict() for h in hits]}
+            print_json({"id": qid, **obj} if args.queries else obj, compact=bool(args.queries))
+        else:
+            print_hits(text, hits)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
+    """One column per city, ranked within the city, with a strong / weak / none label."""
+    from search.compare import compare
+
+    q = _checked(args.query, settings)
+    searcher = open_searcher(settings)
+    result = compare(searcher, q, args.city, settings.top_k, settings.mode)
+    if args.format or args.output:
+        from reform_search.export import document_urls, render_comparison
+
+        # --output alone writes Markdown (--json, JSON); the terminal gets the readable columns
+        fmt = args.format or ("json" if args.json else "md")
+        _emit(args, render_comparison(result, fmt, document_urls(searcher.index.documents)))
+    elif args.json:
+        print_json(result.to_dict())
+    else:
+        print_columns(result.query, result.columns, content=result.content)
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
+    """Counterparts of one passage in every other city (or the cities named)."""
+    from search.compare import similar
+
+    result = similar(open_searcher(settings), args.passage_id, args.city, settings.top_k)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        how = {
+            "query": "its text searched as a query",
+            "content": "its initiative and content searched as a query",
+            "profile": "compared by its profile",
+        }[result.by]
+        title = f"counterparts of {result.source.passage.id} ({how})"
+        print_columns(title, result.columns, source=result.source)
+    return 0
+
+
+def cmd_themes(args: argparse.Namespace, settings: Settings) -> int:
+    """Theme × city matrix as Markdown, CSV (UTF-8 with BOM) or JSON."""
+    from reform_search.export import document_urls, render_matrix
+    from search.themes import read_themes, theme_matrix
+
+    themes = read_themes(args.themes) if args.themes else None
+    fmt = _format(args)
+    searcher = open_searcher(settings)
+    matrix = theme_matrix(searcher, themes, args.city)
+    _emit(args, render_matrix(matrix, fmt, document_urls(searcher.index.documents)))
+    return 0
+
+
+def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
+    """Initiatives of city A with their best counterparts in city B, and those only one city has."""
+    from reform_search.export import document_urls, render_alignment
+    from search.align import align
+
+    fmt = _format(args)
+    searcher = open_searcher(settings)
+    alignment = align(searcher, args.city_a, args.city_b)
+    _emit(args, render_alignment(alignment, fmt, document_urls(searcher.index.documents)))
+    return 0
+
+
+def _checked(query: str, settings: Settings) -> str:
+    from search.engine import check_query
+
+    q = check_query(query, settings.max_query_chars)
+    if q.truncated:
+        print(f"reform-search: warning: query cut to {settings.max_query_chars} characters", file=sys.stderr)
+    return q.text
+
+
+JUDGMENTS = {
+    "queries": 'JSON lines of {"id", "query", "relevant": [{"city", "key"}, ...]}: nDCG@10, recall@10, MRR, '
+    "column recall@3",
+    "pairs": 'JSON lines of {"id", "from": {"city", "key"}, "to": {"city", "key"}}: counterparts hit@3',
+    "labels": 'JSON lines of {"id", "query", "expect": {CITY: "strong" | "none" | "any"}}: label accuracy',
+}
+
+
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    """Measures of the search on the user's judgment files (the same as shared/eval/score.py's)."""
+    from reform_search.output import print_evaluation
+    from search.evaluate import (
+        by_fold,
+        check_folds,
+        evaluate,
+        label_measures,
+        misses,
+        pair_measures,
+        query_measures,
+    )
+    from search.judgments import read_judgments
+
+    files = {kind: getattr(args, kind) or [] for kind in JUDGMENTS}
+    if not any(files.values()):
+        raise ValueError("give judgments to measure: --queries, --pairs and/or --labels FILE.jsonl")
+    judged = {kind: read_judgments(paths, kind) for kind, paths in files.items()}
+    for kind, paths in files.items():
+        if paths and not judged[kind]:
+            raise ValueError(f"--{kind} {' '.join(map(str, paths))} holds no judgments")
+    check_folds(args.folds, **judged)  # before the model loads
+    searcher = open_searcher(settings)
+    _warn_unknown_cities(judged, searcher.cities)
+    report = evaluate(searcher, **judged, folds=args.folds, mode=settings.mode, progress=_count_progress())
+    if args.json:
+        print_json(report.to_dict())
+        return 0
+    results = {"queries": report.queries, "pairs": report.pairs, "labels": report.labels}
+    measures = {"queries": query_measures, "pairs": pair_measures, "labels": label_measures}
+    given = {kind: r for kind, r in results.items() if r}
+    folds = {kind: by_fold(r, args.folds, measures[kind]) for kind, r in given.items()} if args.folds else {}
+    summaries = {kind: measures[kind](r) for kind, r in given.items()}
+    print_evaluation(summaries, misses(report.queries, report.pairs, report.labels), folds)
+    return 0
+
+
+def _warn_unknown_cities(judged: dict[str, list[dict]], cities: list[str]) -> None:
+    """A city the index does not hold can never be found: most likely a typo or an alias (not matched)."""
+    named = [r["city"] for q in judged["queries"] for r in q["relevant"]]
+    named += [p[end]["city"] for p in judged["pairs"] for end in ("from", "to")]
+    named += [city for p in judged["labels"] for city in p["expect"]]
+    unknown = sorted(set(named) - set(cities))
+    if unknown:
+        print(
+            f"reform-search: warning: judgments name cities the index does not hold: {', '.join(unknown)} "
+            f"(indexed: {', '.join(cities)}; judgments must name cities exactly as indexed)",
+            file=sys.stderr,
+        )
+
+
+def _count_progress():
+    """A judged-lines counter on stderr when it is a terminal; None (silence) otherwise."""
+    if not sys.stderr.isatty():
+        return None
+
+    def update(done: int, total: int) -> None:
+        print(f"\rjudged {done}/{total}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+
+    return update

@@ -21,7 +21,6 @@ from reform_search.web.layout import build_app, build_blocks, download_buttons, 
 from reform_search.web.server import LOOPBACK, check_exposure, launch, launch_options, parse_auth, serve
 from reform_search.web.state import (
     CELL_TOP_K,
-    COMPARE_TOP_K,
     CSS,
     DOWNLOADS,
     JS,
@@ -32,7 +31,6 @@ from reform_search.web.state import (
 
 __all__ = [
     "CELL_TOP_K",
-    "COMPARE_TOP_K",
     "CONFIRM_S",
     "CSS",
     "DOWNLOADS",

@@ -13,14 +13,12 @@ back to; files no manifest names are pruned once a change has been indexed.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from corpus.atomic import remove_stale_temps, write_text_atomic
@@ -34,6 +32,7 @@ from corpus.document import (
     read_document,
 )
 from corpus.extract import Extracted, Limits, extract
+from corpus.lock import busy, exclusive
 from corpus.split import split_passages
 
 LIBRARY = "library"
@@ -238,20 +237,9 @@ class Library:
             write_text_atomic(self.manifest, snapshot)
         self.prune()
 
-    @contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self) -> AbstractContextManager[None]:
         """Hold the library for one change and its indexing; a second add, remove or index is refused."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as f:
-            try:  # the kernel releases the lock even when this process is killed
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                index_dir = self.root.parent
-                raise ValueError(f"another indexing run holds {index_dir}; wait for it to finish") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        return exclusive(self.root / ".lock", busy(self.root.parent))
 
     def prune(self) -> None:
         """Delete stored files that the manifest no longer names, and temporary files of dead writers."""

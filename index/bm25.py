@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.atomic import replace_atomic
+from index.problems import REBUILD_HINT
 from index.topk import top_k
 
 K1 = 1.2
@@ -39,7 +40,6 @@ DTYPES = {
     "term_offsets": np.int64,
     "term_bytes": np.uint8,
 }
-REBUILD_HINT = "rebuild with `reform-search index --rebuild`"
 
 
 def term_hash(term: str) -> int:

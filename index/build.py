@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import fcntl
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from corpus.document import Document
+from corpus.lock import busy, exclusive
 from corpus.passage import Passage
 from corpus.split import SPLITTER_VERSION, split_passages
 from index.bm25 import BM25
@@ -20,7 +20,7 @@ from index.cache import EmbeddingCache, embed_with_cache
 from index.calibration import CALIBRATION_VERSION, calibrate
 from index.context import CONTEXT_VERSION, embedding_text, lexical_text
 from index.dense import DenseIndex, build_dense_index
-from index.embedder import Embedder
+from index.embedder import BATCH_SIZE, Embedder
 from index.passages import FORMAT_VERSION as PASSAGES_FORMAT
 from index.store import MismatchedIndex, check_compatible, clean_stale, read_manifest, save_index
 from index.tokenize import tokenize, tokenizer_info
@@ -78,7 +78,7 @@ def build_index(
     embedder: Embedder,
     cache: EmbeddingCache | None,
     dense_kind: str = "auto",
-    batch_size: int = 32,
+    batch_size: int = BATCH_SIZE,
     rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
     package_version: str = "",
@@ -154,16 +154,6 @@ def _up_to_date(manifest: dict, expected: dict, documents: list[Document], dense
     return have == want and manifest.get("dense", {}).get("setting") == dense_kind
 
 
-@contextmanager
-def _lock(index_dir: Path):
+def _lock(index_dir: Path) -> AbstractContextManager[None]:
     """One indexer at a time per index directory; searches never take this lock."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ValueError(f"another indexing run holds {index_dir}; wait for it to finish") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return exclusive(Path(index_dir) / ".lock", busy(index_dir))

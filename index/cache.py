@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedder import Embedder, as_text_list
+from index.embedder import BATCH_SIZE, Embedder, as_text_list
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vector BLOB NOT NULL)"
@@ -160,7 +160,7 @@ def embed_with_cache(
     embedder: Embedder,
     texts: Sequence[str],
     cache: EmbeddingCache | None,
-    batch_size: int = 32,
+    batch_size: int = BATCH_SIZE,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Passage vectors for `texts` in input order, embedding only cache misses: (vectors, number embedded).

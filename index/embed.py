@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from index.embedder import Embedder, as_text_list
+from index.embedder import BATCH_SIZE, Embedder, as_text_list
 
 __all__ = ["BACKENDS", "Embedder", "as_text_list", "make_embedder"]
 
@@ -15,7 +15,7 @@ def make_embedder(
     backend: str,
     model: str,
     device: str = "cpu",
-    batch_size: int = 32,
+    batch_size: int = BATCH_SIZE,
     precision: str = "fp32",
     devices: str | Sequence[str] = (),
 ) -> Embedder:

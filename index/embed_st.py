@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedder import as_text_list
+from index.embedder import BATCH_SIZE, as_text_list
 
 # Prompt keys sentence-transformers models use for documents, in the order encode_document tries them.
 _DOCUMENT_PROMPTS = ("document", "passage", "corpus")
@@ -28,7 +28,7 @@ class SentenceTransformerEmbedder:
         self,
         model: str,
         device: str = "cpu",
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         precision: str = "fp32",
         devices: str | Sequence[str] = (),
     ) -> None:

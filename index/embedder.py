@@ -7,6 +7,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+BATCH_SIZE = 32  # texts per embedding call while indexing (a setting: batch_size)
+
 
 @runtime_checkable
 class Embedder(Protocol):

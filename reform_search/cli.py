@@ -29,6 +29,7 @@ from reform_search.cli_search import (
 )
 from reform_search.output import EXIT_USAGE
 from reform_search.settings import Settings, load_settings
+from search.compare import COLUMN_TOP_K
 
 
 def _settings_parser() -> argparse.ArgumentParser:
@@ -84,12 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", help="the theme or initiative to compare, in Japanese or English")
     p.add_argument("--city", action="append", metavar="CITY", help="compare only these cities (repeatable)")
     _export_flags(p, default="text")
-    p.set_defaults(run=cmd_compare, top_k_default=3)
+    p.set_defaults(run=cmd_compare, top_k_default=COLUMN_TOP_K)
 
     p = sub.add_parser("similar", parents=[settings], help="counterparts of one passage in the other cities")
     p.add_argument("passage_id", metavar="PASSAGE_ID", help="a passage id (see `reform-search passages`)")
     p.add_argument("--city", action="append", metavar="CITY", help="only these cities (repeatable)")
-    p.set_defaults(run=cmd_similar, top_k_default=3)
+    p.set_defaults(run=cmd_similar, top_k_default=COLUMN_TOP_K)
 
     p = sub.add_parser("themes", parents=[settings], help="theme × city matrix: label, count, best passage")
     p.add_argument(

@@ -7,7 +7,7 @@ import statistics
 import sys
 import textwrap
 
-from search.hit import Hit
+from search.hit import Hit, spans
 from search.labels import Match
 
 SNIPPET_CHARS = 240
@@ -15,9 +15,8 @@ SNIPPET_CHARS = 240
 
 def highlight(text: str, terms: tuple[str, ...], tty: bool) -> str:
     """Mark the matched terms: bold on a terminal, 【】 when piped."""
-    for term in sorted(set(terms), key=len, reverse=True):
-        text = text.replace(term, f"\x1b[1;33m{term}\x1b[0m" if tty else f"【{term}】")
-    return text
+    mark = (lambda t: f"\x1b[1;33m{t}\x1b[0m") if tty else (lambda t: f"【{t}】")
+    return "".join(mark(piece) if marked else piece for piece, marked in spans(text, terms))
 
 
 def snippet(text: str, terms: tuple[str, ...], limit: int = SNIPPET_CHARS) -> str:

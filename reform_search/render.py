@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from reform_search.output import snippet
 from search.compare import Column, Comparison, Counterparts
 from search.engine import Searcher
-from search.hit import Hit
+from search.hit import Hit, spans
 from search.labels import Match
 from search.themes import Matrix
 
@@ -35,16 +35,10 @@ def esc(value: object) -> str:
 
 def highlight(text: str, terms: Sequence[str]) -> str:
     """Escaped text with each occurrence of the matched terms wrapped in <mark> (longest term first)."""
-    terms = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
-    if not terms:
-        return esc(text)
-    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
-    out, last = [], 0
-    for m in pattern.finditer(text):
-        out += [esc(text[last : m.start()]), f'<mark class="rs-hl">{esc(m.group())}</mark>']
-        last = m.end()
-    out.append(esc(text[last:]))
-    return "".join(out)
+    return "".join(
+        f'<mark class="rs-hl">{esc(piece)}</mark>' if marked else esc(piece)
+        for piece, marked in spans(text, terms)
+    )
 
 
 def badge(match: str) -> str:

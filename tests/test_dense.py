@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index import dense
-from index.dense import base as dense_base
 from index.dense import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
@@ -24,6 +23,7 @@ from index.dense import (
     ivf_lists,
     load_dense_index,
 )
+from index.dense import base as dense_base
 
 KINDS = ["numpy", "flat", "hnsw", "ivf"]
 APPROXIMATE = ["hnsw", "ivf"]
@@ -208,7 +208,7 @@ def test_corrupt_file_says_how_to_rebuild(tmp_path, vectors, kind):
     path = tmp_path / "dense.faiss"
     build_dense_index(vectors[:100], kind=kind).save(path)
     path.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(ValueError, match=r"is corrupt; rebuild with `reform-search index --rebuild`"):
+    with pytest.raises(ValueError, match=r"is corrupt; rebuild it with `reform-search index --rebuild`"):
         load_dense_index(path, kind=kind, dim=32)
 
 

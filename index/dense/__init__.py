@@ -21,6 +21,7 @@ from index.dense.exact import ExactNumpyIndex
 from index.dense.flat import FlatFaissIndex
 from index.dense.hnsw import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, HNSWFaissIndex
 from index.dense.ivf import IVF_NPROBE, IVFFaissIndex, ivf_lists
+from index.problems import REBUILD_HINT
 
 __all__ = [
     "APPROXIMATE",
@@ -46,7 +47,6 @@ __all__ = [
 APPROXIMATE_THRESHOLD = 200_000
 APPROXIMATE = "ivf"  # what "auto" builds from the threshold up
 KINDS = ("numpy", "flat", "hnsw", "ivf")
-REBUILD_HINT = "rebuild with `reform-search index --rebuild`"
 
 
 def build_dense_index(

@@ -6,8 +6,8 @@ from __future__ import annotations
 import gradio as gr
 
 from reform_search.web.checks import friendly
-from reform_search.web.state import COMPARE_TOP_K, AppState
-from search.compare import compare, similar
+from reform_search.web.state import AppState
+from search.compare import COLUMN_TOP_K, compare, similar
 from search.engine import check_query
 from search.themes import MAX_THEMES, theme_matrix
 
@@ -42,7 +42,7 @@ def register_api(state: AppState) -> None:
         return {"query": q, "hits": [h.to_dict() for h in hits]}
 
     def api_compare(
-        query: str, cities: list[str] | None = None, top_k: int = COMPARE_TOP_K, mode: str = settings.mode
+        query: str, cities: list[str] | None = None, top_k: int = COLUMN_TOP_K, mode: str = settings.mode
     ) -> dict:
         """Compare municipalities on one reform topic: one column per city with its best passages and a
         calibrated label, "strong" (the city's reports cover it), "weak" or "none" (該当なし: the city's
@@ -57,7 +57,7 @@ def register_api(state: AppState) -> None:
         """
         return compare(state.live(), query, cities or None, int(top_k), mode).to_dict()
 
-    def api_similar(passage_id: str, cities: list[str] | None = None, top_k: int = COMPARE_TOP_K) -> dict:
+    def api_similar(passage_id: str, cities: list[str] | None = None, top_k: int = COLUMN_TOP_K) -> dict:
         """Find what other municipalities do that corresponds to one passage (an initiative of one city):
         one column per other city with its closest passages and a strong / weak / none label.
 

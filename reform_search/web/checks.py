@@ -10,6 +10,8 @@ from pathlib import Path
 
 import gradio as gr
 
+from corpus.extract import Limits
+from corpus.library import read_upload as read_file
 from index.store import IndexProblem
 from search.engine import Searcher, check_query
 from search.themes import DEFAULT_THEMES, MAX_THEMES
@@ -82,14 +84,9 @@ def parse_themes(text: str | None) -> list[str]:
     return themes or list(DEFAULT_THEMES)
 
 
-def read_upload(path: str | None, max_mb: int) -> tuple[bytes, str]:
-    """The bytes and original name of an uploaded file, refusing a missing or too large one early."""
+def read_upload(path: str | None, limits: Limits) -> tuple[bytes, str]:
+    """The bytes and original name of an uploaded file, refusing a missing or too large one early (by
+    the same rule as `add`: corpus.library.read_upload)."""
     if not path:
         raise ValueError("ファイルを選んでください / choose a file to upload")
-    p = Path(path)
-    limit = max_mb * 1024 * 1024
-    if p.stat().st_size > limit:
-        raise ValueError(
-            f"{p.name!r} is {p.stat().st_size:,} bytes; the upload limit is {limit:,} ({max_mb} MB)"
-        )
-    return p.read_bytes(), p.name
+    return read_file(Path(path), limits), Path(path).name

@@ -7,7 +7,7 @@ import time
 import gradio as gr
 
 from reform_search.export import document_urls, render_comparison, render_matrix
-from reform_search.manage import add_document, indexed_documents, remove_document
+from reform_search.manage import add_document, indexed_documents, limits_for, remove_document
 from reform_search.render import (
     cell_html,
     comparison_html,
@@ -21,7 +21,6 @@ from reform_search.render import (
 from reform_search.web.checks import chosen_cities, friendly, parse_themes, query_text, read_upload, reported
 from reform_search.web.state import (
     CELL_TOP_K,
-    COMPARE_TOP_K,
     DOWNLOADS,
     THEMES_HINT,
     AppState,
@@ -29,7 +28,7 @@ from reform_search.web.state import (
     doc_choices,
     year_choices,
 )
-from search.compare import compare, similar
+from search.compare import COLUMN_TOP_K, compare, similar
 from search.themes import theme_matrix
 
 REFRESHED = 11
@@ -64,7 +63,7 @@ class Handlers:
         s = self.state.live()
         source_city = s.passages[s.position(passage_id)].city
         others = [c for c in (chosen or []) if c != source_city]
-        return counterparts_html(similar(s, passage_id, others or None, COMPARE_TOP_K), self.state.city_en())
+        return counterparts_html(similar(s, passage_id, others or None, COLUMN_TOP_K), self.state.city_en())
 
     @friendly
     def on_search(
@@ -122,7 +121,7 @@ class Handlers:
     ):
         """Store and index an uploaded document (any format add_document reads), then swap the Searcher."""
         self._writable()
-        data, name = read_upload(path, self.settings.max_upload_mb)
+        data, name = read_upload(path, limits_for(self.settings))
 
         def step(done: int, total: int) -> None:
             progress((done, total), desc="埋め込み計算中 / embedding passages", unit="passages")

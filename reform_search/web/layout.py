@@ -15,7 +15,6 @@ from reform_search.settings import Settings
 from reform_search.web.api import register_api
 from reform_search.web.handlers import READ_ONLY, Handlers
 from reform_search.web.state import (
-    COMPARE_TOP_K,
     DOWNLOADS,
     DOWNLOADS_KEPT_S,
     EXAMPLES,
@@ -29,6 +28,7 @@ from reform_search.web.state import (
     doc_choices,
     year_choices,
 )
+from search.compare import COLUMN_TOP_K
 from search.engine import MODES, Searcher
 from search.themes import DEFAULT_THEMES
 
@@ -134,7 +134,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                     c_top = gr.Slider(
                         1,
                         10,
-                        value=COMPARE_TOP_K,
+                        value=COLUMN_TOP_K,
                         step=1,
                         label="件数 / passages per city",
                         scale=1,

@@ -24,7 +24,6 @@ from search.engine import Searcher
 TITLE = "reform-search — 自治体の行政改革を探す・比べる"
 EXAMPLES = ["DX推進", "書かない窓口", "公共施設の統廃合", "人件費の抑制", "ペーパーレス", "telework"]
 SEARCH_EXAMPLES = ["電子決裁", "窓口のキャッシュレス化", "指定管理者制度", "staff reduction"]
-COMPARE_TOP_K = 3  # passages per city in the Compare tab unless the slider says otherwise
 CELL_TOP_K = 5  # passages shown for a theme × city cell
 DOWNLOADS_KEPT_S = 3600  # exports (and Gradio's copies of uploads) older than this are deleted
 THEMES_HINT = '<p class="rs-hint">表を作成しています… / building the matrix…</p>'

@@ -22,6 +22,9 @@ What is synthetic, all with a fixed seed:
   passages  8 invented cities; documents of 70 consecutive real passages (text, kind, initiative and
             fields copied), so filters, crowding and highlights behave as on the real corpus.
   queries   the bench's queries embedded with the real model, plus perturbed copies: 200 in all.
+
+Over 300 lines by design: drawing a realistic synthetic corpus, building it at three sizes and the load
+test share one set of measured statistics; split apart, each piece would need them passed around.
 """
 
 from __future__ import annotations

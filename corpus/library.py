@@ -9,6 +9,9 @@ The index covers the configured corpus minus the removed ids and the ids the lib
 the library's documents. A document id names one report: adding under an id already there replaces it.
 Changes write new files and then the manifest, so the previous manifest is a complete snapshot to go
 back to; files no manifest names are pruned once a change has been indexed.
+
+About 300 lines: the library's manifest, stored files, journal and lock are one storage unit and change
+together.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from pathlib import Path
 from reform_search.app import open_searcher
 from reform_search.output import print_columns, print_hits, print_json
 from reform_search.settings import Settings
+from search.hit import Results
 
 
 def _emit(args: argparse.Namespace, data: str | bytes) -> None:
@@ -66,7 +67,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     for qid, text in checked:
         hits = searcher.search(text, settings.top_k, settings.mode, allowed=allowed)
         if args.json:
-            obj = {"query": text, "hits": [h.to_dict() for h in hits]}
+            obj = Results(text, tuple(hits)).to_dict()
             print_json({"id": qid, **obj} if args.queries else obj, compact=bool(args.queries))
         else:
             print_hits(text, hits)

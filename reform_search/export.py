@@ -12,10 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Mapping, Sequence
 
 from corpus.passage import Passage
+from reform_search.workbook import inert, xlsx
 from search.align import Alignment
 from search.compare import Comparison
 from search.labels import Match
@@ -71,23 +71,8 @@ def _csv(header: list[str], rows: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows({k: _inert(v) for k, v in row.items()} for row in rows)
+    writer.writerows({k: inert(v) for k, v in row.items()} for row in rows)
     return BOM + buffer.getvalue()
-
-
-def _inert(value: object) -> object:
-    """Text a spreadsheet would run as a formula (=, +, -, @ first) is quoted: documents are untrusted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(value):
-        return "'" + value
-    return value
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _md_cell(text: str) -> str:
@@ -284,56 +269,6 @@ def alignment_xlsx(a: Alignment, urls: Urls | None = None) -> bytes:
         for city, ps in ((a.city_a, a.only_a), (a.city_b, a.only_b))
     ]
     return xlsx([("対応 pairs", *alignment_table(a, urls)), *only])
-
-
-MATCH_COLUMNS = ("match", "passage_match")  # shown as ◎ 該当あり strong, not the bare name
-WIDTHS = {"text": 80, "source_text": 60, "counterpart_text": 60, "document": 30, "section": 30}
-
-
-def xlsx(sheets: list[tuple[str, list[str], list[dict]]]) -> bytes:
-    """A workbook with one sheet per (name, header, rows): header frozen, text wrapped, widths set."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment as Align
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook()
-    book.remove(book.active)
-    for name, header, rows in sheets:
-        sheet = book.create_sheet(_sheet_name(name))
-        sheet.append(header)
-        for row in rows:
-            sheet.append([_cell(k, row.get(k, "")) for k in header])
-        sheet.freeze_panes = "A2"
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for n, key in enumerate(header, 1):
-            longest = max([len(str(key)), *(len(str(r.get(key, ""))) for r in rows)])
-            sheet.column_dimensions[get_column_letter(n)].width = min(
-                WIDTHS.get(key, 40), max(8, longest + 2)
-            )
-        links = [n for n, key in enumerate(header) if key.endswith("source_url")]
-        for line in sheet.iter_rows(min_row=2):
-            for cell in line:
-                cell.alignment = Align(wrap_text=True, vertical="top")
-            for n in links:  # only web addresses link: a document's URL is untrusted text
-                if re.match(r"https?://[^\s\"<>]+$", str(line[n].value or "")):
-                    line[n].hyperlink = line[n].value
-                    line[n].font = Font(color="0563C1", underline="single")
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _cell(key: str, value: object) -> object:
-    if key.endswith(MATCH_COLUMNS) and value:
-        return Match(str(value)).label
-    return _inert(value) if isinstance(value, str) else value
-
-
-def _sheet_name(name: str) -> str:
-    """An Excel sheet name: at most 31 characters, none of []:*?/\\."""
-    return re.sub(r"[\[\]:*?/\\]", "_", name)[:31]
 
 
 def _check(fmt: str) -> str:

@@ -9,6 +9,9 @@ user: queries, cities, file names) is escaped before it is inserted; the only ma
     hits_html                   search results
     heatmap_svg / cell_html     the theme × city matrix and the passages of one cell
     documents_html, status_html the indexed documents; what is loaded
+
+About 310 lines: every HTML fragment of the app in one module, so that escaping is done (and reviewed) in
+one place.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ compared after NFKC with all whitespace removed, within the first CREDIT_CHARS c
 Every measure is a mean over judged items, so it can be taken over any subset of them: `folds` splits
 the items into K folds (by id, the same split every run) for cross-validation and for the spread of a
 measure across folds.
+
+About 325 lines: the per-item results, the measures over them and the fold split are one idea, the
+scorer's, kept in one place so that they cannot drift apart.
 """
 
 from __future__ import annotations

@@ -45,3 +45,15 @@ class Hit:
             **p,
             "highlights": list(self.matched),
         }
+
+
+@dataclass(frozen=True)
+class Results:
+    """A query's ranked hits: what a search answers, in the CLI's JSON and the API alike."""
+
+    query: str
+    hits: tuple[Hit, ...]
+
+    def to_dict(self) -> dict:
+        """{"query", "hits"}: the CLI contract's shape."""
+        return {"query": self.query, "hits": [h.to_dict() for h in self.hits]}

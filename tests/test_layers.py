@@ -103,3 +103,13 @@ def test_the_check_sees_imports_inside_functions():
     assert "reform_search.web.server" in graph["reform_search.cli_corpus"]  # `serve` imports it when it runs
     assert "index.embed_e5" in graph["index.embed"]
     assert all(d.split(".")[0] in LAYERS for deps in graph.values() for d in deps)
+
+
+def test_a_module_over_300_lines_says_why_in_its_opening_comment():
+    unexplained = []
+    for module, path in sorted(_sources().items()):
+        lines = path.read_text(encoding="utf-8").count("\n")
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        if lines > 300 and "lines" not in doc:
+            unexplained.append(f"{module} ({lines} lines)")
+    assert unexplained == []

@@ -9,6 +9,7 @@ from reform_search.web.checks import friendly
 from reform_search.web.state import AppState
 from search.compare import COLUMN_TOP_K, compare, similar
 from search.engine import check_query
+from search.hit import Results
 from search.themes import MAX_THEMES, theme_matrix
 
 
@@ -39,7 +40,7 @@ def register_api(state: AppState) -> None:
         s = state.live()
         q = check_query(query, s.max_query_chars).text
         hits = s.search(q, int(top_k), mode, cities or None, documents or None, years or None)
-        return {"query": q, "hits": [h.to_dict() for h in hits]}
+        return Results(q, tuple(hits)).to_dict()
 
     def api_compare(
         query: str, cities: list[str] | None = None, top_k: int = COLUMN_TOP_K, mode: str = settings.mode

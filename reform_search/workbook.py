@@ -1,0 +1,75 @@
+"""Excel workbooks of exports: one sheet per table, header row frozen and bold, text wrapped, columns sized
+to their content, match labels as ◎ ○ × with their names, source URLs as links; and the rule that keeps
+untrusted document text from running as a formula in any spreadsheet (CSV included)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from search.labels import Match
+
+
+def inert(value: object) -> object:
+    """Text a spreadsheet would run as a formula (=, +, -, @ first) is quoted: documents are untrusted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not is_number(value):
+        return "'" + value
+    return value
+
+
+def is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+MATCH_COLUMNS = ("match", "passage_match")  # shown as ◎ 該当あり strong, not the bare name
+WIDTHS = {"text": 80, "source_text": 60, "counterpart_text": 60, "document": 30, "section": 30}
+
+
+def xlsx(sheets: list[tuple[str, list[str], list[dict]]]) -> bytes:
+    """A workbook with one sheet per (name, header, rows): header frozen, text wrapped, widths set."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment as Align
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, header, rows in sheets:
+        sheet = book.create_sheet(_sheet_name(name))
+        sheet.append(header)
+        for row in rows:
+            sheet.append([_cell(k, row.get(k, "")) for k in header])
+        sheet.freeze_panes = "A2"
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for n, key in enumerate(header, 1):
+            longest = max([len(str(key)), *(len(str(r.get(key, ""))) for r in rows)])
+            sheet.column_dimensions[get_column_letter(n)].width = min(
+                WIDTHS.get(key, 40), max(8, longest + 2)
+            )
+        links = [n for n, key in enumerate(header) if key.endswith("source_url")]
+        for line in sheet.iter_rows(min_row=2):
+            for cell in line:
+                cell.alignment = Align(wrap_text=True, vertical="top")
+            for n in links:  # only web addresses link: a document's URL is untrusted text
+                if re.match(r"https?://[^\s\"<>]+$", str(line[n].value or "")):
+                    line[n].hyperlink = line[n].value
+                    line[n].font = Font(color="0563C1", underline="single")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _cell(key: str, value: object) -> object:
+    if key.endswith(MATCH_COLUMNS) and value:
+        return Match(str(value)).label
+    return inert(value) if isinstance(value, str) else value
+
+
+def _sheet_name(name: str) -> str:
+    """An Excel sheet name: at most 31 characters, none of []:*?/\\."""
+    return re.sub(r"[\[\]:*?/\\]", "_", name)[:31]

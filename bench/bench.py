@@ -362,7 +362,7 @@ def bench_warm(ctx: Context) -> list[Row]:
             vec = embedder.embed_queries([q])[0]
             measured = (
                 clock(embedder.embed_queries, [q]),
-                clock(lambda q, vec: searcher.search(q, top_k, "hybrid", query_vector=vec), q, vec),
+                clock(lambda q, vec: searcher.search(searcher.prepare(q, vec), top_k, "hybrid"), q, vec),
                 clock(tokenize, q),
                 clock(index.dense.search, vec, depth),
                 clock(index.bm25.search, tokens, depth),

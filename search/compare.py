@@ -41,7 +41,7 @@ from corpus.columns import column_role
 from corpus.passage import Passage
 from index.tokenize import tokenize
 from search.crowding import crowd
-from search.engine import Searcher, check_query, lexical_weight
+from search.engine import Prepared, Searcher
 from search.hit import Hit
 from search.labels import (
     FEATURES,
@@ -166,25 +166,38 @@ class Counterparts:
 
 @dataclass(frozen=True)
 class _Scored:
-    """A query embedded and tokenized once, with what its labels read: content words and phrase."""
+    """A query prepared once (checked, tokenized, embedded), with what its labels read: content words
+    and phrase."""
 
-    text: str
-    vector: np.ndarray
+    prepared: Prepared
     terms: list[str]  # content words, for the label's word evidence
-    share: float  # the query's share of Japanese words: how far word evidence counts
     phrase: str  # the query as a phrase key ("" when it has no content word)
-    kind: str  # which null the cosine is read against
+
+    @property
+    def text(self) -> str:
+        return self.prepared.text
+
+    @property
+    def vector(self) -> np.ndarray:
+        return self.prepared.vector
+
+    @property
+    def share(self) -> float:
+        """The query's share of Japanese words: how far word evidence counts."""
+        return self.prepared.lexical.share
+
+    @property
+    def kind(self) -> str:
+        """Which null the cosine is read against."""
+        return "query_ja" if self.share >= 0.5 else "query_en"
 
 
 def _score(searcher: Searcher, query: str) -> _Scored:
-    text = check_query(query, searcher.max_query_chars).text
-    tokens = tokenize(text)
-    share = lexical_weight(tokens, text)
-    vector = searcher.embedder.embed_queries([text])[0]
-    unmarked = strip_markup(text)
-    terms = content_terms(tokens if unmarked == text else tokenize(unmarked))
-    kind = "query_ja" if share >= 0.5 else "query_en"
-    return _Scored(text, vector, terms, share, phrase_key(text) if terms else "", kind)
+    prepared = searcher.prepare(query)
+    unmarked = strip_markup(prepared.text)
+    tokens = prepared.lexical.tokens if unmarked == prepared.text else tokenize(unmarked)
+    terms = content_terms(tokens)
+    return _Scored(prepared, terms, phrase_key(prepared.text) if terms else "")
 
 
 @dataclass(frozen=True)
@@ -249,7 +262,7 @@ def _column(searcher: Searcher, q: _Scored, city: str, allowed: np.ndarray, top_
     """One city's column for a query: its best hits among `allowed`, the labels and the matching count."""
     model = shipped_model()
     judged = judge(searcher, q, city, allowed, model)
-    hits = searcher.search(q.text, top_k, mode, allowed=allowed, query_vector=q.vector)
+    hits = searcher.search(q.prepared, top_k, mode, allowed=allowed)
     if not len(judged.ids):
         _, best = searcher.index.dense.search(q.vector, 1, allowed)
         null = searcher.index.calibration.null(city, q.kind)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -68,9 +69,34 @@ class LexicalQuery:
     """What the BM25 side of a query looks for: its own tokens, each weighing how often it occurs, and
     for each English word the glossary knows, that word's Japanese terms at 1/n each (their mean)."""
 
+    tokens: tuple[str, ...]  # the query's own tokens, in order
     terms: dict[str, float]
     share: float  # the query's share of Japanese words (lexical_weight)
     translated: bool  # whether some English word brought Japanese terms
+
+
+class Prepared:
+    """A query made ready once for every ranking it enters (search, each column of compare, similar):
+    its checked text, its lexical side and, when a ranking needs it, its embedding (computed at most
+    once, or given)."""
+
+    def __init__(
+        self, query: Query, lexical: LexicalQuery, embed: Callable[[str], np.ndarray], vector=None
+    ) -> None:
+        self.text = query.text
+        self.truncated = query.truncated
+        self.lexical = lexical
+        self._embed = embed
+        self._vector = vector
+        self._lock = threading.Lock()
+
+    @property
+    def vector(self) -> np.ndarray:
+        """The query's embedding (the embedder is asked on first use only)."""
+        with self._lock:
+            if self._vector is None:
+                self._vector = self._embed(self.text)
+            return self._vector
 
 
 class Searcher:
@@ -151,19 +177,26 @@ class Searcher:
             allowed &= self.passages.isin("year", [int(y) for y in years])
         return allowed
 
+    def prepare(self, query: str, vector: np.ndarray | None = None) -> Prepared:
+        """Check a query (empty: refused; too long: cut, `truncated` says so) and prepare its lexical
+        side; its embedding is `vector` when given, else computed when a ranking first needs it."""
+        checked = check_query(query, self.max_query_chars)
+        embed = lambda text: self.embedder.embed_queries([text])[0]  # noqa: E731
+        return Prepared(checked, self.lexical_query(checked.text), embed, vector)
+
     def search(
         self,
-        query: str,
+        query: str | Prepared,
         top_k: int = 10,
         mode: str = "hybrid",
         cities: Sequence[str] | None = None,
         documents: Sequence[str] | None = None,
         years: Sequence[int] | None = None,
         allowed: np.ndarray | None = None,
-        query_vector: np.ndarray | None = None,
     ) -> list[Hit]:
-        """The best `top_k` passages for `query`, best first."""
-        q = check_query(query, self.max_query_chars)
+        """The best `top_k` passages for `query` (text, or prepared once for several rankings), best
+        first; `cities`, `documents` and `years` filter by name, `allowed` by a mask (Searcher.mask)."""
+        q = query if isinstance(query, Prepared) else self.prepare(query)
         if top_k <= 0:
             raise ValueError(f"top-k must be a positive number of hits, got {top_k}")
         if mode not in MODES:
@@ -173,15 +206,14 @@ class Searcher:
         n_allowed = len(self.passages) if allowed is None else int(allowed.sum())
         if n_allowed == 0:
             return []
-        lexical = self.lexical_query(q.text)
+        lexical = q.lexical
         depth = min(n_allowed, max(CANDIDATES, top_k))
         ranked: list[tuple[int, float]]
         if mode == "lexical":
             ids, scores = self.index.bm25.search(lexical.terms, depth, allowed)
             ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
         else:
-            vec = self.embedder.embed_queries([q.text])[0] if query_vector is None else query_vector
-            ids, scores = self.index.dense.search(vec, depth, allowed)
+            ids, scores = self.index.dense.search(q.vector, depth, allowed)
             if mode == "dense":
                 ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
             else:
@@ -218,7 +250,7 @@ class Searcher:
                     terms.pop(form, None)
             for t in known:
                 terms[t] = terms.get(t, 0.0) + 1.0 / len(known)
-        return LexicalQuery(terms, lexical_weight(tokens, text), translated)
+        return LexicalQuery(tuple(tokens), terms, lexical_weight(tokens, text), translated)
 
     def _known(self, term: str) -> bool:
         return self.index.bm25.terms.column(term) is not None

@@ -67,6 +67,14 @@ class Matrix:
         }
 
 
+def check_themes(themes: Sequence[str], where: str = "") -> list[str]:
+    """The themes, once they are within MAX_THEMES; `where` names their source in the refusal."""
+    if len(themes) > MAX_THEMES:
+        given = f"{where} holds {len(themes)} themes" if where else f"{len(themes)} themes given"
+        raise ValueError(f"{given}; the limit is {MAX_THEMES}")
+    return list(themes)
+
+
 def read_themes(path: Path) -> list[str]:
     """Themes from a UTF-8 text file, one per line; blank lines and lines starting with # are skipped."""
     try:
@@ -76,16 +84,14 @@ def read_themes(path: Path) -> list[str]:
     themes = list(dict.fromkeys(t.strip() for t in lines if t.strip() and not t.lstrip().startswith("#")))
     if not themes:
         raise ValueError(f"themes file {str(path)!r} holds no themes (one per line)")
-    if len(themes) > MAX_THEMES:
-        raise ValueError(f"themes file {str(path)!r} holds {len(themes)} themes; the limit is {MAX_THEMES}")
-    return themes
+    return check_themes(themes, f"themes file {str(path)!r}")
 
 
 def theme_matrix(
     searcher: Searcher, themes: Sequence[str] | None = None, cities: Sequence[str] | None = None
 ) -> Matrix:
     """Compare every theme across the cities; each cell keeps its label, count and best passage."""
-    themes = list(themes or DEFAULT_THEMES)
+    themes = check_themes(themes or DEFAULT_THEMES)
     cells = []
     chosen: list[str] = []
     for theme in themes:

@@ -59,7 +59,8 @@ def test_build_serve_and_recall_through_the_project_code(scale, real, tmp_path):
     assert masks.sum(axis=1).min() > 0
 
     searcher = Searcher(index, scale.NoEmbedder(index.manifest["embedder"]["name"], 32))
-    hits = searcher.search("電子決裁", 5, "hybrid", cities=[scale.CITIES[0][0]], query_vector=queries[0])
+    query = searcher.prepare("電子決裁", vector=queries[0])
+    hits = searcher.search(query, 5, "hybrid", cities=[scale.CITIES[0][0]])
     assert hits and all(h.passage.city == scale.CITIES[0][0] for h in hits)
 
     texts = json.dumps(["電子決裁", "テレワーク"] * 10, ensure_ascii=False)

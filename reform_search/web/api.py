@@ -10,7 +10,7 @@ from reform_search.web.state import AppState
 from search.compare import COLUMN_TOP_K, compare, similar
 from search.engine import check_query
 from search.hit import Results
-from search.themes import MAX_THEMES, theme_matrix
+from search.themes import theme_matrix
 
 
 def register_api(state: AppState) -> None:
@@ -77,8 +77,6 @@ def register_api(state: AppState) -> None:
             themes: the themes, one per item (at most 200); empty for the built-in reform themes
             cities: only these municipalities; empty for every indexed city
         """
-        if themes and len(themes) > MAX_THEMES:
-            raise ValueError(f"{len(themes)} themes given; the limit is {MAX_THEMES}")
         return theme_matrix(state.live(), themes or None, cities or None).to_dict()
 
     for fn, name in (

@@ -14,7 +14,7 @@ from corpus.extract import Limits
 from corpus.library import read_upload as read_file
 from index.store import IndexProblem
 from search.engine import Searcher, check_query
-from search.themes import DEFAULT_THEMES, MAX_THEMES
+from search.themes import DEFAULT_THEMES, check_themes
 
 
 def _said(e: Exception) -> str:
@@ -79,9 +79,7 @@ def chosen_cities(chosen: Sequence[str] | None, searcher: Searcher) -> list[str]
 def parse_themes(text: str | None) -> list[str]:
     """Themes from a textbox, one per line (the defaults when empty)."""
     themes = list(dict.fromkeys(t.strip() for t in (text or "").splitlines() if t.strip()))
-    if len(themes) > MAX_THEMES:
-        raise ValueError(f"{len(themes)} themes given; the limit is {MAX_THEMES}")
-    return themes or list(DEFAULT_THEMES)
+    return check_themes(themes) or list(DEFAULT_THEMES)
 
 
 def read_upload(path: str | None, limits: Limits) -> tuple[bytes, str]:

@@ -345,11 +345,10 @@ def test_extract_runs_binary_parsers_in_a_child(monkeypatch):
 def test_a_sheet_that_declares_too_many_cells_is_refused_before_a_row_is_read():
     data = make_files.xlsx_with_dimension("A1:XFD1048576")
     assert len(data) < 20_000
-    started = time.monotonic()
     said = r"declares 1,048,576 rows × 16,384 columns; the limit is 1,000,000 cells \(max_cells\)"
     with pytest.raises(ValueError, match=said):
         xlsx_format.extract(data, "claims.xlsx", LIMITS)
-    assert time.monotonic() - started < 5  # refused from the header, not after reading (was 23 s, 3 GB)
+    # its time and memory are measured by the benchmark (bench/faults.py), not asserted here
 
 
 def test_cells_are_counted_as_they_are_read_whatever_a_sheet_declares():

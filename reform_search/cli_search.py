@@ -107,7 +107,7 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
             "content": "its initiative and content searched as a query",
             "profile": "compared by its profile",
         }[result.by]
-        title = f"counterparts of {result.source.passage.id} ({how})"
+        title = f"counterparts of {result.source.id} ({how})"
         print_columns(title, result.columns, source=result.source)
     return 0
 

@@ -86,7 +86,7 @@ def matrix_csv(m: Matrix) -> str:
 
 def matrix_table(m: Matrix, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of the matrix: one row per theme and city."""
-    header = ["theme", "match", "count", *CITATION, "text"]
+    header = ["theme", "match", "matching", *CITATION, "text"]
     rows = []
     for c in m.cells:
         p = c.best.passage if c.best else None
@@ -94,7 +94,7 @@ def matrix_table(m: Matrix, urls: Urls | None = None) -> tuple[list[str], list[d
             {
                 "theme": c.theme,
                 "match": c.match,
-                "count": c.count,
+                "matching": c.matching,
                 **citation(p, urls),
                 "text": one_line(p.text) if p else "",
             }
@@ -116,7 +116,7 @@ def matrix_markdown(m: Matrix) -> str:
             if c.best:
                 notes.append(_note(c.best.passage))
                 ref = f" [{len(notes)}]"
-            cells.append(f"{Match(c.match).mark} {c.match} ({c.count}){ref}")
+            cells.append(f"{Match(c.match).mark} {c.match} ({c.matching}){ref}")
         out.append(f"| {_md_cell(theme)} | {' | '.join(cells)} |")
     out += ["", "◎ strong · ○ weak · × none (該当なし); (n) = passages that match on their own.", ""]
     out += [f"{n}. {note}" for n, note in enumerate(notes, 1)]

@@ -7,6 +7,7 @@ import statistics
 import sys
 import textwrap
 
+from corpus.passage import Passage
 from search.hit import Hit, spans
 from search.labels import Match
 
@@ -66,7 +67,7 @@ NO_CONTENT = (
 )
 
 
-def print_columns(title: str, columns, source: Hit | None = None, out=None, content: bool = True) -> None:
+def print_columns(title: str, columns, source: Passage | None = None, out=None, content: bool = True) -> None:
     """Print a comparison city by city: the match label and count, then the city's best passages, those
     that the count includes marked ◎."""
     out = out or sys.stdout
@@ -75,8 +76,8 @@ def print_columns(title: str, columns, source: Hit | None = None, out=None, cont
     if not content:
         print(NO_CONTENT, file=out)
     if source is not None:
-        print(f"   {citation(source)}", file=out)
-        print(textwrap.indent(snippet(source.passage.text, ()), "   "), file=out)
+        print(f"   {citation(Hit(source, 0, 0.0))}", file=out)
+        print(textwrap.indent(snippet(source.text, ()), "   "), file=out)
     for column in columns:
         count = f"  {column.matching} 件が該当 / matching" if column.match != "none" else ""
         label = Match(column.match).label

@@ -177,7 +177,7 @@ CP_HOW = {
 def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = None) -> str:
     """A passage and its counterparts in the other cities, one column per city."""
     city_en = city_en or {}
-    src = result.source.passage
+    src = result.source
     name = src.initiative or snippet(src.text, (), 40)
     # No raw scores here: the routes score on different scales (fused, or a cosine); the rank and the
     # ◎ 該当 mark mean the same whichever route found a counterpart.
@@ -189,7 +189,7 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
         f'<div class="rs-cp-panel" data-source="{esc(src.id)}" data-by="{esc(result.by)}">'
         f'<h3 class="rs-cp-title" tabindex="-1">'
         f"他市の類似取組 / counterparts: {esc(src.city)}「{esc(name)}」</h3>"
-        f'<div class="rs-cp-source">{card(result.source, action=False, score=False)}</div>'
+        f'<div class="rs-cp-source">{card(Hit(src, 0, 0.0), action=False, score=False)}</div>'
         + (f'<p class="rs-cp-how">{esc(how)}</p>' if how else "")
         + f'<div class="rs-grid">{cols}</div></div>'
     )
@@ -240,8 +240,8 @@ def heatmap_svg(matrix: Matrix) -> str:
             c = matrix.cell(theme, city)
             fill, ink = HEAT[c.match]
             x = label_w + j * cell_w
-            label = f"{Match(c.match).mark} {c.count}件" if c.match != "none" else "× 該当なし"
-            tip = f"{theme} × {city}: {Match(c.match).ja} ({c.match}), {c.count}"
+            label = f"{Match(c.match).mark} {c.matching}件" if c.match != "none" else "× 該当なし"
+            tip = f"{theme} × {city}: {Match(c.match).ja} ({c.match}), {c.matching}"
             out.append(
                 f'<g class="rs-hm-cell rs-hm-{c.match}" data-theme="{esc(theme)}" data-city="{esc(city)}" '
                 f'role="button" tabindex="0"><title>{esc(tip)}</title>'

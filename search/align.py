@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from corpus.passage import Passage
-from search.compare import similar
+from search.compare import Column, similar
 from search.engine import Searcher
 from search.hit import Hit
 
@@ -16,12 +16,24 @@ INITIATIVE_KINDS = ("row", "item")
 
 @dataclass(frozen=True)
 class Pair:
-    """An initiative of one city and its best counterpart in the other (None when nothing matches)."""
+    """An initiative of one city and the other city's column of its counterparts (top 1)."""
 
     source: Passage
-    counterpart: Hit | None
-    match: str
-    z: float
+    column: Column
+
+    @property
+    def match(self) -> str:
+        return str(self.column.match)
+
+    @property
+    def counterpart(self) -> Hit | None:
+        """The best counterpart, or None when nothing matches."""
+        return self.column.hits[0] if self.column.hits and self.match != "none" else None
+
+    @property
+    def z(self) -> float:
+        """The cosine z of the best candidate against the other city's null."""
+        return self.column.evidence.z
 
 
 @dataclass(frozen=True)
@@ -47,9 +59,7 @@ def _direction(searcher: Searcher, source_city: str, target_city: str) -> list[P
     pairs = []
     for i in initiatives(searcher, source_city):
         p = searcher.passages[i]
-        column = similar(searcher, p.id, [target_city], top_k=1).columns[0]
-        best = column.hits[0] if column.hits and column.match != "none" else None
-        pairs.append(Pair(p, best, column.match, column.evidence.z))
+        pairs.append(Pair(p, similar(searcher, p.id, [target_city], top_k=1).columns[0]))
     return pairs
 
 

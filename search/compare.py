@@ -149,19 +149,20 @@ class Comparison:
 class Counterparts:
     """The counterparts of one passage in other cities."""
 
-    source: Hit
+    source: Passage
     columns: tuple[Column, ...]
 
     @property
     def by(self) -> str:
         """How the source was compared: "query" (its text, being short), "content" (a row's initiative
         and stated content, searched as a query) or "profile" (its vector)."""
-        return sought_by(self.source.passage)[0]
+        return sought_by(self.source)[0]
 
     def to_dict(self) -> dict:
-        """{"source", "by", "columns"}: the CLI contract's shape plus how the source was compared."""
+        """{"source", "by", "columns"}: the CLI contract's shape (the source as a HIT: rank 1, score 1.0,
+        itself) plus how the source was compared."""
         columns = [c.to_dict() for c in self.columns]
-        return {"source": self.source.to_dict(), "by": self.by, "columns": columns}
+        return {"source": Hit(self.source, 1, 1.0).to_dict(), "by": self.by, "columns": columns}
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,7 @@ def similar(
             columns.append(_column(searcher, q, city, allowed, top_k, "hybrid"))
         else:
             columns.append(profile_column(searcher, index, city, allowed, top_k))
-    return Counterparts(Hit(source, 1, 1.0), tuple(columns))
+    return Counterparts(source, tuple(columns))
 
 
 def profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarray, top_k: int) -> Column:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from search.compare import compare
+from search.compare import Column, compare
 from search.engine import Searcher
 from search.hit import Hit
 
@@ -27,13 +27,28 @@ MAX_THEMES = 200
 
 @dataclass(frozen=True)
 class Cell:
-    """One theme in one city."""
+    """One theme in one city: the theme and the city's column of its comparison (top 1)."""
 
     theme: str
-    city: str
-    match: str
-    count: int
-    best: Hit | None
+    column: Column
+
+    @property
+    def city(self) -> str:
+        return self.column.city
+
+    @property
+    def match(self) -> str:
+        return str(self.column.match)
+
+    @property
+    def matching(self) -> int:
+        """The city's passages that match the theme on their own (Column.matching)."""
+        return self.column.matching
+
+    @property
+    def best(self) -> Hit | None:
+        """The best passage, when the city matches at all."""
+        return self.column.hits[0] if self.column.hits and self.match != "none" else None
 
     def to_dict(self) -> dict:
         """JSON-ready cell; `best` is the best passage as a hit, or null when nothing matches."""
@@ -41,7 +56,7 @@ class Cell:
             "theme": self.theme,
             "city": self.city,
             "match": self.match,
-            "count": self.count,
+            "matching": self.matching,
             "best": self.best.to_dict() if self.best else None,
         }
 
@@ -97,7 +112,5 @@ def theme_matrix(
     for theme in themes:
         result = compare(searcher, theme, cities, top_k=1)
         chosen = [c.city for c in result.columns]
-        for column in result.columns:
-            best = column.hits[0] if column.hits and column.match != "none" else None
-            cells.append(Cell(theme, column.city, column.match, column.matching, best))
+        cells += [Cell(theme, column) for column in result.columns]
     return Matrix(tuple(themes), tuple(chosen), tuple(cells))

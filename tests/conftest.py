@@ -205,7 +205,7 @@ TEST_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-embedding
 def _copy_sqlite(src: Path, dst: Path) -> None:
     """Copy an SQLite database consistently (the backup API), replacing `dst` atomically."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".tmp")
+    tmp = dst.with_name(f"{dst.name}.tmp{os.getpid()}")  # test workers may copy at the same time
     tmp.unlink(missing_ok=True)
     with sqlite3.connect(src) as source, sqlite3.connect(tmp) as target:
         source.backup(target)

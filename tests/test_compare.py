@@ -289,7 +289,7 @@ def test_similar_excludes_the_source_and_asks_the_other_cities(searcher) -> None
     sizes = _city_sizes(searcher)
     for source in searcher.passages:
         result = similar(searcher, source.id)
-        assert result.source.passage == source
+        assert result.source == source
         assert [c.city for c in result.columns] == [c for c in searcher.cities if c != source.city]
         for column in result.columns:
             assert column.match in MATCHES

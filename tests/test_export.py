@@ -29,6 +29,7 @@ from reform_search.export import (
     xlsx,
 )
 from search.align import Alignment, Pair, align
+from search.compare import Column, Evidence
 from search.hit import Hit
 from search.labels import Match
 from search.themes import Cell, Matrix, theme_matrix
@@ -96,11 +97,11 @@ def _expected_citation(p: Passage) -> dict[str, str]:
 def test_matrix_csv_has_a_bom_one_header_and_a_row_per_cell(matrix: Matrix) -> None:
     text = matrix_csv(matrix)
     header, rows = _rows(text)
-    assert header[:3] == ["theme", "match", "count"] and set(CITATION) <= set(header)
+    assert header[:3] == ["theme", "match", "matching"] and set(CITATION) <= set(header)
     assert len(header) == len(set(header))
     assert text.count(",".join(header)) == 1  # the header row appears once
     assert [(r["theme"], r["city"]) for r in rows] == [(c.theme, c.city) for c in matrix.cells]
-    assert [(r["match"], int(r["count"])) for r in rows] == [(c.match, c.count) for c in matrix.cells]
+    assert [(r["match"], int(r["matching"])) for r in rows] == [(c.match, c.matching) for c in matrix.cells]
 
 
 def test_matrix_csv_citations_are_filled_only_for_cells_with_a_passage(matrix: Matrix) -> None:
@@ -138,7 +139,7 @@ def test_matrix_markdown_rows_columns_and_numbered_citations(matrix: Matrix) -> 
     for theme, row in zip(matrix.themes, rows, strict=True):
         for city, shown in zip(matrix.cities, row[1:], strict=True):
             cell = matrix.cell(theme, city)
-            assert cell.match in shown and f"({cell.count})" in shown
+            assert cell.match in shown and f"({cell.matching})" in shown
             ref = re.search(r"\[(\d+)\]", shown)
             assert (ref is not None) == (cell.best is not None), shown
             if ref:
@@ -255,13 +256,16 @@ def test_markdown_escapes_pipes_and_newlines_in_passages() -> None:
         ("テーマ",),
         ("テスト市", "サンプル町"),
         (
-            Cell("テーマ", "テスト市", "strong", 1, Hit(a, 1, 1.0)),
-            Cell("テーマ", "サンプル町", "weak", 1, Hit(b, 1, 1.0)),
+            Cell("テーマ", Column("テスト市", Match.STRONG, (Hit(a, 1, 1.0),), Evidence(5.0), 1)),
+            Cell("テーマ", Column("サンプル町", Match.WEAK, (Hit(b, 1, 1.0),), Evidence(2.0), 1)),
         ),
     )
     header, *rows = _table(matrix_markdown(m))
     assert len(header) == 3 and len(rows) == 1 and len(rows[0]) == 3
-    pairs = (Pair(a, Hit(b, 1, 0.9), "strong", 5.0), Pair(c, None, "none", 0.1))
+    pairs = (
+        Pair(a, Column("サンプル町", Match.STRONG, (Hit(b, 1, 0.9),), Evidence(5.0), 1)),
+        Pair(c, Column("サンプル町", Match.NONE, (), Evidence(0.1))),
+    )
     text = alignment_markdown(Alignment("テスト市", "サンプル町", pairs, (c,), (d,)))
     header, *rows = _table(text)
     assert len(rows) == 2 and all(len(r) == 3 for r in rows)
@@ -278,7 +282,7 @@ def test_markdown_escapes_pipes_and_newlines_in_passages() -> None:
     ],
 )
 def test_markdown_theme_with_a_pipe_or_newline_stays_one_row(theme: str) -> None:
-    m = Matrix((theme,), ("テスト市",), (Cell(theme, "テスト市", "none", 0, None),))
+    m = Matrix((theme,), ("テスト市",), (Cell(theme, Column("テスト市", Match.NONE, (), Evidence(0.0))),))
     lines = [line for line in re.split(r"\r\n|\r|\n", matrix_markdown(m)) if line.strip()]
     table = [line for line in lines if line.startswith("|")]
     assert len(table) == 3  # header, delimiter, one theme row
@@ -483,14 +487,18 @@ def test_cli_xlsx_exports_open_with_their_citations(cli, themes_file: Path, tmp_
     assert code == 0 and out == "" and str(target) in err
     (rows,) = _sheets(target).values()
     header, body = rows[0], rows[1:]
-    assert header[:3] == ["theme", "match", "count"] and set(CITATION) <= set(header)
+    assert header[:3] == ["theme", "match", "matching"] and set(CITATION) <= set(header)
     # Oracle: the same table as the CSV, row for row, the label written with its mark and names.
     _, want = matrix_table(matrix)
     assert len(body) == len(want)
     for got, row in zip(body, want, strict=True):
         cells = dict(zip(header, got, strict=True))
         assert cells["match"] == Match(row["match"]).label  # e.g. "◎ 該当あり strong"
-        assert (cells["theme"], cells["city"], cells["count"]) == (row["theme"], row["city"], row["count"])
+        assert (cells["theme"], cells["city"], cells["matching"]) == (
+            row["theme"],
+            row["city"],
+            row["matching"],
+        )
         assert (cells["passage_id"] or "") == row["passage_id"]
 
     target = tmp_path / "align.xlsx"

@@ -74,7 +74,7 @@ def _check_matrix(m: Matrix, themes: list[str], cities: list[str]) -> None:
     for cell in m.cells:
         assert m.cell(cell.theme, cell.city) is cell
         assert cell.match in MATCHES
-        assert cell.count >= 0
+        assert cell.matching >= 0
         assert (cell.best is None) == (cell.match == "none"), (cell.theme, cell.city)
         if cell.best is not None:
             assert cell.best.passage.city == cell.city
@@ -92,7 +92,7 @@ def test_theme_matrix_cells_agree_with_compare(keyword_searcher: Searcher) -> No
     for theme in KEYWORD_THEMES:
         for column in compare(keyword_searcher, theme, top_k=1).columns:
             cell = m.cell(theme, column.city)
-            assert (cell.match, cell.count) == (column.match, column.matching)
+            assert (cell.match, cell.matching) == (column.match, column.matching)
             if cell.best is not None:
                 assert cell.best == column.hits[0]
 
@@ -106,7 +106,7 @@ def test_theme_matrix_obvious_cells(keyword_searcher: Searcher) -> None:
     for cell in m.cells:
         if cell.best is not None:
             assert cell.theme in cell.best.passage.text
-            assert cell.count >= 1
+            assert cell.matching >= 1
 
 
 def test_theme_matrix_named_cities(keyword_searcher: Searcher) -> None:

@@ -188,7 +188,7 @@ def test_comparison_is_a_grid_of_columns_in_order():
 
 
 def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
-    source = Hit(evil_passage(), 0, 1.0)
+    source = evil_passage()
     out = render.counterparts_html(Counterparts(source, (column("weak"),)))
     assert_inert(out)
     assert "他市の類似取組 / counterparts" in out
@@ -197,10 +197,10 @@ def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
     empty = render.counterparts_html(Counterparts(source, ()))
     assert "no other city is indexed" in empty
     assert 'data-by="content"' in out and render.CP_HOW["content"] in out  # a row with a 内容 field
-    long_prose = Hit(evil_passage(fields=(), text="い" * 80), 0, 1.0)
+    long_prose = evil_passage(fields=(), text="い" * 80)
     by_profile = render.counterparts_html(Counterparts(long_prose, (column("weak"),)))
     assert 'data-by="profile"' in by_profile and render.CP_HOW["profile"] in by_profile
-    short = Hit(evil_passage(text="電子決裁の<b>推進</b>"), 0, 1.0)  # a list line: sought as a query
+    short = evil_passage(text="電子決裁の<b>推進</b>")  # a list line: sought as a query
     by_query = render.counterparts_html(Counterparts(short, (column("weak"),)))
     assert_inert(by_query)
     assert 'data-by="query"' in by_query and render.CP_HOW["query"] in by_query
@@ -217,7 +217,9 @@ def test_hits_list_and_empty_result():
 def test_heatmap_has_one_cell_per_theme_and_city_colored_by_match():
     themes, cities = ("DX", f"テーマ{EVIL}"), ("テスト市", "サンプル町")
     matches = iter(("strong", "weak", "none", "strong"))
-    cells = tuple(Cell(t, c, next(matches), 3, None) for t in themes for c in cities)
+    cells = tuple(
+        Cell(t, Column(c, Match(next(matches)), (), Evidence(0.0), 3)) for t in themes for c in cities
+    )
     out = render.heatmap_svg(Matrix(themes, cities, cells))
     parsed = assert_inert(out)
     assert out.count('class="rs-hm-cell') == 4

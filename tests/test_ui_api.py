@@ -91,7 +91,7 @@ def test_themes_returns_the_matrix(fixture_app, searcher):
     assert got == theme_matrix(searcher, ["電子決裁", "ごみ有料化"]).to_dict()
     assert got["themes"] == ["電子決裁", "ごみ有料化"] and got["cities"] == ["テスト市", "サンプル町"]
     assert len(got["cells"]) == 4
-    assert set(got["cells"][0]) == {"theme", "city", "match", "count", "best"}
+    assert set(got["cells"][0]) == {"theme", "city", "match", "matching", "best"}
 
 
 @pytest.mark.parametrize(

@@ -44,9 +44,13 @@ class Passage:
 
     @property
     def context(self) -> str:
-        """Section path and initiative, as one line for display and embedding."""
+        """Section path and initiative, as one line for display and citations."""
         parts = [p for p in (self.section, self.initiative) if p]
         return " > ".join(parts)
+
+    def lines(self, dash: str = "–") -> str:
+        """The passage's line span as cited ("12–18"), or "" when it has none."""
+        return f"{self.line_start}{dash}{self.line_end}" if self.line_start else ""
 
 
 def passage_id(doc_id: str, *parts: str) -> str:

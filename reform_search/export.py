@@ -47,7 +47,7 @@ def citation(p: Passage | None, urls: Urls | None = None) -> dict[str, str]:
     """The citation columns of a passage (empty strings when there is none)."""
     if p is None:
         return dict.fromkeys(CITATION, "")
-    lines = f"{p.line_start}-{p.line_end}" if p.line_start else ""
+    lines = p.lines("-")
     return {
         "city": p.city,
         "document": p.document,
@@ -126,7 +126,7 @@ def matrix_markdown(m: Matrix) -> str:
 def _note(p: Passage) -> str:
     cite = citation(p)
     where = ", ".join(x for x in (f"p.{cite['page']}" if cite["page"] else "", f"l.{cite['lines']}") if x)
-    head = " > ".join(x for x in (p.section, p.initiative) if x)
+    head = p.context
     place = f" {head}" if head else ""
     return f"{p.city}「{p.document}」{place} ({where}; `{p.id}`): {_md_cell(one_line(p.text, 120))}"
 

@@ -29,14 +29,14 @@ def snippet(text: str, terms: tuple[str, ...], limit: int = SNIPPET_CHARS) -> st
     return ("…" if start else "") + piece + ("…" if start + limit < len(flat) else "")
 
 
-def citation(hit: Hit) -> str:
+def source_text(hit: Hit) -> str:
     """City, document, year, page and lines of a hit."""
     p = hit.passage
     where = []
     if p.page:
         where.append(f"p.{p.page}")
     if p.line_start:
-        where.append(f"l.{p.line_start}–{p.line_end}")
+        where.append(f"l.{p.lines()}")
     year = f" ({p.fiscal_year})" if p.fiscal_year else ""
     return f"{p.city} · {p.document}{year} · {' '.join(where)}"
 
@@ -50,8 +50,8 @@ def print_hits(query: str, hits: list[Hit], out=None) -> None:
         return
     for h in hits:
         p = h.passage
-        print(f"{h.rank:>2}. [{h.score:.4f}] {citation(h)}", file=out)
-        context = " > ".join(x for x in (p.section, p.initiative) if x)
+        print(f"{h.rank:>2}. [{h.score:.4f}] {source_text(h)}", file=out)
+        context = p.context
         if p.department:
             context += f"  〔{p.department}〕"
         if context:
@@ -76,7 +76,7 @@ def print_columns(title: str, columns, source: Passage | None = None, out=None, 
     if not content:
         print(NO_CONTENT, file=out)
     if source is not None:
-        print(f"   {citation(Hit(source, 0, 0.0))}", file=out)
+        print(f"   {source_text(Hit(source, 0, 0.0))}", file=out)
         print(textwrap.indent(snippet(source.text, ()), "   "), file=out)
     for column in columns:
         count = f"  {column.matching} 件が該当 / matching" if column.match != "none" else ""
@@ -87,7 +87,7 @@ def print_columns(title: str, columns, source: Passage | None = None, out=None, 
         marks = column.hit_matches or (Match.NONE,) * len(column.hits)
         for h, m in zip(column.hits, marks, strict=True):
             p = h.passage
-            context = " > ".join(x for x in (p.section, p.initiative) if x)
+            context = p.context
             mark = f"{Match(m).mark} " if m != Match.NONE else ""
             print(f"  {h.rank}. {mark}[{h.score:.4f}] {p.id}  {context}", file=out)
             body = highlight(snippet(p.text, h.matched, 160), h.matched, tty)

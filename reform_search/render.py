@@ -61,7 +61,7 @@ def source_line(hit: Hit, score: bool = True) -> str:
     if p.page:
         where.append(f"p.{p.page}")
     if p.line_start:
-        where.append(f"{p.line_start}–{p.line_end}行 / lines")
+        where.append(f"{p.lines()}行 / lines")
     tail = f' <span class="rs-score">score {hit.score:.4f}</span>' if score else ""
     return f'<div class="rs-source">出典 / source: {" · ".join(where)}{tail}</div>'
 

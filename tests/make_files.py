@@ -270,17 +270,20 @@ def zip_bomb(unpacked_mb: int, name: str = "xl/workbook.xml") -> bytes:
     return out.getvalue()
 
 
-def xlsx_with_doctype() -> bytes:
-    """A workbook whose sheet XML declares an entity (billion-laughs style): must be refused unparsed."""
+def _progress_with_sheet(edit) -> bytes:
+    """The progress workbook with its first sheet's XML passed through `edit`."""
     source = zipfile.ZipFile(io.BytesIO(progress_xlsx()))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for item in source.infolist():
             data = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaa">]>' + data
-            z.writestr(item, data)
+            z.writestr(item, edit(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
     return out.getvalue()
+
+
+def xlsx_with_doctype() -> bytes:
+    """A workbook whose sheet XML declares an entity (billion-laughs style): must be refused unparsed."""
+    return _progress_with_sheet(lambda data: b'<!DOCTYPE x [<!ENTITY a "aaaaaaaa">]>' + data)
 
 
 def write(directory: Path, name: str, data: bytes) -> Path:
@@ -296,12 +299,5 @@ def xlsx_with_dimension(ref: str) -> bytes:
     claims A1:XFD1048576: 17 billion cells in a file of a few KB)."""
     import re
 
-    source = zipfile.ZipFile(io.BytesIO(progress_xlsx()))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = re.sub(rb'<dimension ref="[^"]*"/>', f'<dimension ref="{ref}"/>'.encode(), data)
-            z.writestr(item, data)
-    return out.getvalue()
+    tag = f'<dimension ref="{ref}"/>'.encode()
+    return _progress_with_sheet(lambda data: re.sub(rb'<dimension ref="[^"]*"/>', tag, data))

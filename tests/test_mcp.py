@@ -25,17 +25,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def mcp_url(shared_index, searcher):
+def _serving(shared_index, searcher, **overrides):
+    """The app over the fixture index on a free port: (its base URL, the app to close)."""
     settings = Settings().override(
         index_dir=shared_index.index_dir,
         cache_dir=shared_index.cache_dir,
         corpus=shared_index.corpus,
         port=free_port(),
+        **overrides,
     )
     app = ui.build_app(settings, searcher)
     ui.launch(app, settings, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{settings.port}/gradio_api/mcp/"
+    return f"http://127.0.0.1:{settings.port}", app
+
+
+@pytest.fixture(scope="module")
+def mcp_url(shared_index, searcher):
+    url, app = _serving(shared_index, searcher)
+    yield f"{url}/gradio_api/mcp/"
     app.close()
 
 
@@ -82,16 +89,8 @@ def test_mcp_is_served_unless_off():
 @pytest.fixture(scope="module")
 def guarded(shared_index, searcher):
     """The app with auth set: MCP must carry the same credentials as HTTP Basic auth."""
-    settings = Settings().override(
-        index_dir=shared_index.index_dir,
-        cache_dir=shared_index.cache_dir,
-        corpus=shared_index.corpus,
-        port=free_port(),
-        auth="planner:s3cret-fixture",
-    )
-    app = ui.build_app(settings, searcher)
-    ui.launch(app, settings, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{settings.port}"
+    url, app = _serving(shared_index, searcher, auth="planner:s3cret-fixture")
+    yield url
     app.close()
 
 

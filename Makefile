@@ -44,7 +44,7 @@ serve: install
 ## test: set up (Python packages; Chromium and a Japanese font from Debian when missing) and run every test
 ## (two workers: on 2 cores the suite takes about 2 minutes instead of 3)
 test: install-test system-deps
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 --dist worksteal
 
 ## test-fast: skip the tests that load the real model or a browser
 test-fast: install-test

@@ -32,6 +32,7 @@ from corpus.passage import Passage
 from index.bm25 import BM25
 from index.calibration import Calibration
 from index.dense import DenseIndex, load_dense_index
+from index.documents import IndexedDocument
 from index.manifest import DENSE, PROFILES, VECTORS, validate_manifest
 from index.passages import LINES, PassageTable, write_passages
 from index.problems import REBUILD_HINT, CorruptIndex, IndexProblem, MismatchedIndex, MissingIndex
@@ -61,10 +62,10 @@ class StoredIndex:
         """The per-city nulls that match labels read cosines against (index/calibration.py)."""
         return Calibration.from_manifest(self.manifest["calibration"])
 
-    @property
-    def documents(self) -> list[dict]:
-        """Metadata of the indexed documents, as recorded in the manifest."""
-        return self.manifest["documents"]
+    @cached_property
+    def documents(self) -> tuple[IndexedDocument, ...]:
+        """The indexed documents, as the manifest records them."""
+        return tuple(IndexedDocument.from_dict(d) for d in self.manifest["documents"])
 
     @property
     def city_pairs(self) -> list[tuple[str, str]]:
@@ -74,7 +75,7 @@ class StoredIndex:
     @cached_property
     def _city_pairs(self) -> tuple[tuple[str, str], ...]:
         # Asked on every filtered search: with thousands of documents, walking them each time shows.
-        return tuple(dict.fromkeys((d["city"], d.get("city_en", "")) for d in self.documents))
+        return tuple(dict.fromkeys((d.city, d.city_en) for d in self.documents))
 
 
 def index_directory(index_dir: Path) -> Path:

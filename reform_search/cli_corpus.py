@@ -90,10 +90,9 @@ def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
         raise ValueError(f"no index at {settings.index_dir}; build it with `reform-search index`")
     for d in documents:
         if args.json:
-            print_json(d, compact=True)
+            print_json(d.to_dict(), compact=True)
         else:
-            year = d.get("fiscal_year") or "—"
-            fields = (d["id"], d["city"], year, d.get("kind", ""), d["passages"], d["title"], d["source"])
+            fields = (d.id, d.city, d.fiscal_year or "—", d.kind, d.passages, d.title, d.source)
             print("\t".join(str(f) for f in fields))
     return 0
 

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 from corpus.passage import Passage
+from index.documents import IndexedDocument
 from reform_search.workbook import inert, xlsx
 from search.align import Alignment
 from search.compare import Comparison
@@ -38,9 +39,9 @@ CITATION = (
 Urls = Mapping[str, str]  # document id → where it was published ("" or missing: unknown)
 
 
-def document_urls(documents: Sequence[dict]) -> dict[str, str]:
+def document_urls(documents: Sequence[IndexedDocument]) -> dict[str, str]:
     """Document id → source URL, from an index's documents."""
-    return {str(d.get("id", "")): str(d.get("url") or "") for d in documents}
+    return {d.id: d.url for d in documents}
 
 
 def citation(p: Passage | None, urls: Urls | None = None) -> dict[str, str]:

@@ -11,6 +11,7 @@ from corpus.library import Library, all_documents
 from index import embed
 from index.build import BuildReport, build_index
 from index.cache import EmbeddingCache
+from index.documents import IndexedDocument
 from index.embedder import Embedder
 from index.store import CorruptIndex, current_generation, index_directory, read_manifest
 from reform_search import __version__
@@ -164,7 +165,7 @@ def _recover(settings: Settings, library: Library) -> None:
     library.prune()
 
 
-def indexed_documents(settings: Settings) -> list[dict]:
+def indexed_documents(settings: Settings) -> list[IndexedDocument]:
     """The documents of the live index with their passage counts (empty when there is no index)."""
     manifest = read_manifest(settings.index_dir)
-    return list(manifest["documents"]) if manifest else []
+    return [IndexedDocument.from_dict(d) for d in manifest["documents"]] if manifest else []

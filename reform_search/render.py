@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from index.documents import IndexedDocument
 from reform_search.output import snippet
 from search.compare import Column, Comparison, Counterparts
 from search.engine import Searcher
@@ -296,14 +297,14 @@ DOC_COLUMNS = (
 )
 
 
-def documents_html(documents: Sequence[dict]) -> str:
+def documents_html(documents: Sequence[IndexedDocument]) -> str:
     """The indexed documents as a table (every value escaped)."""
     if not documents:
         return '<p class="rs-none">索引に資料がありません / no documents are indexed.</p>'
     head = "".join(f"<th>{esc(label)}</th>" for _, label in DOC_COLUMNS)
     rows = "".join(
         "<tr>"
-        + "".join(f'<td class="rs-td-{k}">{esc(d.get(k) or "")}</td>' for k, _ in DOC_COLUMNS)
+        + "".join(f'<td class="rs-td-{k}">{esc(getattr(d, k) or "")}</td>' for k, _ in DOC_COLUMNS)
         + "</tr>"
         for d in documents
     )

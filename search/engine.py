@@ -164,9 +164,7 @@ class Searcher:
         if cities:
             allowed &= self.passages.isin("city", self.resolve_cities(cities))
         if documents:
-            known = {d["id"]: d["id"] for d in self.index.documents} | {
-                d["title"]: d["id"] for d in self.index.documents
-            }
+            known = {d.id: d.id for d in self.index.documents} | {d.title: d.id for d in self.index.documents}
             unknown = [d for d in documents if d not in known]
             if unknown:
                 raise ValueError(

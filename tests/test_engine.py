@@ -92,9 +92,9 @@ def test_year_and_document_filters(searcher):
     by_year = searcher.search("テレワーク", 20, "dense", years=[2023])  # サンプル町's 令和5年度
     assert by_year and {h.passage.city for h in by_year} == {"サンプル町"}
     doc = searcher.index.documents[0]
-    for name in (doc["id"], doc["title"]):
+    for name in (doc.id, doc.title):
         hits = searcher.search("テレワーク", 20, "dense", documents=[name])
-        assert hits and {h.passage.doc_id for h in hits} == {doc["id"]}
+        assert hits and {h.passage.doc_id for h in hits} == {doc.id}
     with pytest.raises(ValueError, match="unknown document 'nope'"):
         searcher.search("テレワーク", 5, documents=["nope"])
 

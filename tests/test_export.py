@@ -530,9 +530,15 @@ def test_xlsx_cells_cannot_run_as_formulas_and_sheet_names_are_valid() -> None:
 def test_source_urls_are_cited_and_only_web_addresses_link(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
+    from index.documents import IndexedDocument
     from reform_search.export import citation, document_urls
 
-    urls = document_urls([{"id": "plan", "url": "https://example.invalid/plan.pdf"}, {"id": "memo"}])
+    urls = document_urls(
+        [
+            IndexedDocument("plan", "テスト市", "架空の計画", url="https://example.invalid/plan.pdf"),
+            IndexedDocument("memo", "テスト市", "架空のメモ"),
+        ]
+    )
     assert urls == {"plan": "https://example.invalid/plan.pdf", "memo": ""}
     p = Passage(id="plan-1", doc_id="plan", city="テスト市", document="架空の計画（テスト用）", text="本文")
     assert citation(p, urls)["source_url"] == "https://example.invalid/plan.pdf"

@@ -15,6 +15,7 @@ from fakes import FakeEmbedder
 
 import ui
 from corpus.passage import Passage
+from index.documents import IndexedDocument
 from index.store import current_generation, load_index, read_manifest
 from reform_search import render
 from reform_search.manage import add_document, indexed_documents
@@ -230,7 +231,7 @@ def test_heatmap_has_one_cell_per_theme_and_city_colored_by_match():
 
 
 def test_documents_table_escapes():
-    out = render.documents_html([{"id": "d", "city": EVIL, "title": "t", "passages": 3, "source": "a.txt"}])
+    out = render.documents_html([IndexedDocument("d", EVIL, "t", passages=3, source="a.txt")])
     assert_inert(out)
     assert "<td" in out and "&lt;script&gt;" in out
     assert "no documents" in render.documents_html([])
@@ -435,13 +436,13 @@ def test_upload_then_remove_swaps_the_searcher(built_index, tmp_path):
     assert "郡山市" in message and "郡山市" in table and "3 市町村" in status
     assert h.state.searcher is not old and "郡山市" in h.state.searcher.cities
     assert "郡山市" not in old.cities  # a search that held the old Searcher still sees the old index
-    doc = next(d for d in indexed_documents(h.settings) if d["city"] == "郡山市")
-    assert doc["fiscal_year"] == 2024
+    doc = next(d for d in indexed_documents(h.settings) if d.city == "郡山市")
+    assert doc.fiscal_year == 2024
     out, *_ = h.on_compare("ペーパーレス会議", ["郡山市", "テスト市"], 1)
     assert 'data-city="郡山市"' in out
 
-    message, pending, question, shown = h.on_remove_ask(doc["id"])  # the server holds what would go
-    assert message == "" and pending["id"] == doc["id"] and "郡山市" in question and shown["visible"]
+    message, pending, question, shown = h.on_remove_ask(doc.id)  # the server holds what would go
+    assert message == "" and pending["id"] == doc.id and "郡山市" in question and shown["visible"]
     assert h.on_remove_cancel() == (None, gr.update(visible=False))
     assert "郡山市" in h.state.searcher.cities
     out = h.on_remove(pending)
@@ -452,13 +453,13 @@ def test_upload_then_remove_swaps_the_searcher(built_index, tmp_path):
 
 def test_a_removal_needs_the_servers_own_first_step(built_index, monkeypatch):
     h = handlers_for(built_index)
-    before = [d["id"] for d in indexed_documents(h.settings)]
+    before = [d.id for d in indexed_documents(h.settings)]
     for forged in (None, {}, {"id": "samplecho-memo"}, {"id": "samplecho-memo", "until": 0}):
         assert "press Remove again" in refusal(h.on_remove(forged))  # not asked, or asked too long ago
     _, pending, *_ = h.on_remove_ask("samplecho-memo")
     monkeypatch.setattr(handlers.time, "monotonic", lambda: pending["until"] + 1)
     assert "press Remove again" in refusal(h.on_remove(pending))
-    assert [d["id"] for d in indexed_documents(h.settings)] == before
+    assert [d.id for d in indexed_documents(h.settings)] == before
 
 
 def test_read_only_refuses_every_change_and_wires_none(built_index, tmp_path):

@@ -148,11 +148,11 @@ class Handlers:
         self._writable()
         if not doc_id:
             raise ValueError("削除する資料を選んでください / choose a document to remove")
-        doc = next((d for d in self.state.live().index.documents if d["id"] == doc_id), None)
+        doc = next((d for d in self.state.live().index.documents if d.id == doc_id), None)
         if doc is None:
             raise ValueError(f"unknown document {doc_id!r}; reload the page to see the indexed documents")
         question = (
-            f"**{esc(doc['city'])}「{esc(doc['title'])}」** ({doc.get('passages', '?')} 箇所 / passages) "
+            f"**{esc(doc.city)}「{esc(doc.title)}」** ({doc.passages} 箇所 / passages) "
             "を索引から削除しますか？ / Remove it from the index?"
         )
         return "", {"id": doc_id, "until": time.monotonic() + CONFIRM_S}, question, gr.update(visible=True)

@@ -129,11 +129,11 @@ def city_choices(state: AppState) -> list[tuple[str, str]]:
 
 
 def doc_choices(state: AppState) -> list[tuple[str, str]]:
-    return [(f"{d['city']}「{d['title']}」", d["id"]) for d in state.searcher.index.documents]
+    return [(f"{d.city}「{d.title}」", d.id) for d in state.searcher.index.documents]
 
 
 def year_choices(state: AppState) -> list[tuple[str, int]]:
-    years = sorted({d["fiscal_year"] for d in state.searcher.index.documents if d.get("fiscal_year")})
+    years = sorted({d.fiscal_year for d in state.searcher.index.documents if d.fiscal_year})
     return [(fiscal_year_label(y), y) for y in years]
 
 

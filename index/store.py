@@ -154,7 +154,10 @@ def load_index(index_dir: Path, expected: dict | None = None) -> StoredIndex:
     manifest = read_manifest(index_dir)
     if expected:
         check_compatible(manifest, expected)
-    _check_files(gen, manifest)
+    problems = size_problems(gen, manifest)
+    if problems:
+        name, problem = problems[0]
+        raise CorruptIndex(f"index file {gen / name} is damaged ({problem}); {REBUILD_HINT}")
     try:
         passages = PassageTable.open(gen)
         vectors = np.load(gen / VECTORS, allow_pickle=False, mmap_mode="r")
@@ -169,23 +172,38 @@ def load_index(index_dir: Path, expected: dict | None = None) -> StoredIndex:
     return StoredIndex(gen, manifest, passages, vectors, profiles, dense, bm25)
 
 
-def _check_files(gen: Path, manifest: dict) -> None:
-    """Sizes recorded in the manifest must match: a truncated or replaced file is caught before use."""
-    for name, info in manifest.get("files", {}).items():
+def size_problems(gen: Path, manifest: dict) -> list[tuple[str, str]]:
+    """(file, what is wrong) for each file of a generation that is missing or not at the size the
+    manifest records: a truncated or replaced file is caught before use."""
+    problems = []
+    for name, info in manifest["files"].items():
         path = gen / name
         if not path.is_file():
-            raise CorruptIndex(f"index file {path} is missing; {REBUILD_HINT}")
-        if path.stat().st_size != info["bytes"]:
-            raise CorruptIndex(f"index file {path} has changed size since it was written; {REBUILD_HINT}")
+            problems.append((name, "missing"))
+        elif path.stat().st_size != info["bytes"]:
+            problems.append((name, f"{path.stat().st_size} bytes, the manifest says {info['bytes']}"))
+    return problems
 
 
-def verify_checksums(index_dir: Path) -> list[str]:
-    """Names of index files whose SHA-256 differs from the manifest (empty when all are intact)."""
+def checksum_problems(index_dir: Path) -> list[tuple[str, str]]:
+    """(file, what is wrong) for each index file that cannot be read or whose SHA-256 differs from the
+    manifest (empty when all are intact)."""
     gen = current_generation(index_dir)
     if gen is None:
         raise MissingIndex(f"no index at {index_dir}; build it with `reform-search index`")
-    manifest = read_manifest(index_dir)
-    return [n for n, info in manifest["files"].items() if file_sha256(gen / n) != info["sha256"]]
+    problems = []
+    for name, info in read_manifest(index_dir)["files"].items():
+        digest = file_sha256(gen / name)
+        if digest is None:
+            problems.append((name, "cannot be read"))
+        elif digest != info["sha256"]:
+            problems.append((name, "content differs from the manifest's SHA-256"))
+    return problems
+
+
+def verify_checksums(index_dir: Path) -> list[str]:
+    """Names of index files whose SHA-256 differs from the manifest or that cannot be read."""
+    return [name for name, _ in checksum_problems(index_dir)]
 
 
 def save_index(

@@ -9,10 +9,11 @@ from index.store import (
     REBUILD_HINT,
     IndexProblem,
     MissingIndex,
+    checksum_problems,
     current_generation,
-    file_sha256,
     load_index,
     read_manifest,
+    size_problems,
 )
 
 
@@ -69,20 +70,9 @@ def check_index(index_dir: Path, full: bool = False, expected: dict | None = Non
     if gen is None:
         raise MissingIndex(f"no index at {index_dir}; build it with `reform-search index`")
     manifest = read_manifest(index_dir)  # its shape is validated as loading validates it
-    damaged = []
-    for name, info in manifest["files"].items():
-        path = gen / name
-        if not path.is_file():
-            damaged.append(f"{name}: missing")
-        elif path.stat().st_size != info["bytes"]:
-            damaged.append(f"{name}: {path.stat().st_size} bytes, the manifest says {info['bytes']}")
+    damaged = [f"{name}: {problem}" for name, problem in size_problems(gen, manifest)]
     if full and not damaged:  # hashing only makes sense once every file is there at its size
-        for name, info in manifest["files"].items():
-            digest = file_sha256(gen / name)
-            if digest is None:
-                damaged.append(f"{name}: cannot be read")
-            elif digest != info["sha256"]:
-                damaged.append(f"{name}: content differs from the manifest's SHA-256")
+        damaged += [f"{name}: {problem}" for name, problem in checksum_problems(index_dir)]
     if not damaged:
         try:
             load_index(index_dir, expected)

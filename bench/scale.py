@@ -221,6 +221,7 @@ def build(real: Real, n: int, index_dir: Path, embedder, cache, dense_kind: str 
     from index.build import expected_manifest, index_manifest
     from index.calibration import calibrate
     from index.dense import build_dense_index
+    from index.parts import Parts
     from index.store import save_index
 
     clock = time.perf_counter
@@ -238,8 +239,10 @@ def build(real: Real, n: int, index_dir: Path, embedder, cache, dense_kind: str 
     calibration = calibrate(embedder, vectors, cities.tolist(), cache)
     t4 = clock()
     manifest = index_manifest(expected_manifest(embedder), documents, calibration, dense, dense_kind, bm25)
-    # Profiles are the passage vectors themselves: synthetic passages have no parts to average.
-    save_index(index_dir, manifest, synthetic_passages(real, documents), vectors, vectors, dense, bm25)
+    # Profiles are the passage vectors themselves, and no passage has part vectors: synthetic passages
+    # have no fields to average and no sentences of their own.
+    parts = Parts.none(n, vectors.shape[1])
+    save_index(index_dir, manifest, synthetic_passages(real, documents), vectors, vectors, parts, dense, bm25)
     t5 = clock()
     return {
         "vectors": vectors,

@@ -2,6 +2,7 @@
 
     python bench/tune.py fusion [--folds 5] [--queries F...]     the lexical weight (Japanese words)
     python bench/tune.py glossary [--folds 5] [--queries F...]   the weight of English words' translations
+    python bench/tune.py parts [--folds 5] [--queries F...]      the weight of a packed passage's sentences
 
 For each fold, the candidate with the best mean objective (nDCG@10 + column recall@3, halved) on the
 other folds is chosen and scored on the held-out fold; the report gives, per candidate, the whole-set
@@ -76,7 +77,15 @@ def glossary_candidates() -> dict[str, Callable[[Searcher], None]]:
     return out
 
 
-STUDIES = {"fusion": fusion_candidates, "glossary": glossary_candidates}
+def parts_candidates() -> dict[str, Callable[[Searcher], None]]:
+    """Passages alone, and packed passages raised towards their best sentence by λ = 0.1 … 1."""
+    out: dict[str, Callable[[Searcher], None]] = {}
+    for w in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0):
+        out[f"part λ={w}"] = lambda s, w=w: setattr(s, "part_weight", w)
+    return out
+
+
+STUDIES = {"fusion": fusion_candidates, "glossary": glossary_candidates, "parts": parts_candidates}
 
 
 def main() -> None:

@@ -18,9 +18,10 @@ from corpus.split import SPLITTER_VERSION, split_passages
 from index.bm25 import BM25
 from index.cache import EmbeddingCache, embed_with_cache
 from index.calibration import CALIBRATION_VERSION, calibrate
-from index.context import CONTEXT_VERSION, embedding_text, lexical_text
+from index.context import CONTEXT_VERSION, embedding_text, lexical_text, part_texts
 from index.dense import DenseIndex, build_dense_index
 from index.embedder import BATCH_SIZE, Embedder
+from index.parts import Parts
 from index.passages import FORMAT_VERSION as PASSAGES_FORMAT
 from index.store import MismatchedIndex, check_compatible, clean_stale, read_manifest, save_index
 from index.tokenize import tokenize, tokenizer_info
@@ -89,7 +90,7 @@ def build_index(
     expected = expected_manifest(embedder)
     with _lock(Path(index_dir)):
         clean_stale(Path(index_dir))  # what a killed run left, even when this run has nothing to write
-        current = None if rebuild else read_manifest(index_dir)
+        current = None if rebuild else _current(index_dir)
         if current is not None and _up_to_date(current, expected, documents, dense_kind):
             return BuildReport(len(documents), current["passages"], 0, time.monotonic() - started, False)
         per_document = {d.id: split_passages(d) for d in documents}
@@ -99,11 +100,15 @@ def build_index(
             raise ValueError(f"document {d.id} ({d.source}) yields no passages; check that it contains text")
         passages = [p for d in documents for p in per_document[d.id]]
         own = [embedding_text(p) for p in passages]
-        parts = [profile_texts(p, t) for p, t in zip(passages, own, strict=True)]
-        texts = own + [t for ts in parts for t in ts]
+        profiled = [profile_texts(p, t) for p, t in zip(passages, own, strict=True)]
+        split = [part_texts(p) for p in passages]
+        texts = own + [t for ts in profiled for t in ts] + [t for ts in split for t in ts]
         embedded_all, embedded = embed_with_cache(embedder, texts, cache, batch_size, progress=progress)
         vectors = embedded_all[: len(passages)]
-        profiles = _profiles(embedded_all[len(passages) :], [len(ts) for ts in parts])
+        n_profiled = sum(len(ts) for ts in profiled)
+        profiled_vectors = embedded_all[len(passages) : len(passages) + n_profiled]
+        profiles = _profiles(profiled_vectors, [len(ts) for ts in profiled])
+        parts = Parts.from_counts([len(ts) for ts in split], embedded_all[len(passages) + n_profiled :])
         bm25 = BM25.build([tokenize(lexical_text(p)) for p in passages])
         dense = build_dense_index(vectors, dense_kind)
         counts = Counter(p.doc_id for p in passages)
@@ -116,7 +121,7 @@ def build_index(
             bm25,
             package_version,
         )
-        save_index(index_dir, manifest, passages, vectors, profiles, dense, bm25)
+        save_index(index_dir, manifest, passages, vectors, profiles, parts, dense, bm25)
     return BuildReport(len(documents), len(passages), embedded, time.monotonic() - started, True)
 
 
@@ -152,6 +157,14 @@ def _up_to_date(manifest: dict, expected: dict, documents: list[Document], dense
     ]
     want = [(d.id, d.sha256, d.city, d.title, d.fiscal_year) for d in documents]
     return have == want and manifest.get("dense", {}).get("setting") == dense_kind
+
+
+def _current(index_dir: Path) -> dict | None:
+    """The live manifest, or None when there is none or it is of an older format (then rebuilt)."""
+    try:
+        return read_manifest(index_dir)
+    except MismatchedIndex:
+        return None
 
 
 def _lock(index_dir: Path) -> AbstractContextManager[None]:

@@ -7,6 +7,7 @@ where it stands: the section path and the initiative a table row belongs to. The
                      then the text: a sheet's section or a row's initiative finds the row
     embedding text   a table row as it stands (it opens with its initiative); any other passage
                      under its document's title, which moves short passages back to their topic
+    part texts       a packed passage's sentences, each embedded too (index/parts.py)
 
 Measured on the visible judgments (5-fold cross-validated, bench/tune.py), the section path in the
 embedding text lowered nDCG@10 from 0.771 to 0.751, and short list items embedded with their
@@ -16,9 +17,15 @@ towards the others, and a timeline line takes on its neighbours' unrelated topic
 
 from __future__ import annotations
 
+import re
+
+from corpus.normalize import is_japanese
 from corpus.passage import Passage
 
-CONTEXT_VERSION = 1  # bump when what the index reads of a passage changes: indexes are rebuilt
+CONTEXT_VERSION = 2  # bump when what the index reads of a passage changes: indexes are rebuilt
+# A sentence shorter than this (a label, a figure's caption) joins its neighbour in one part.
+PART_CHARS = 12
+_SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+|[^。！？!?]+$")
 
 
 def _compact(text: str) -> str:
@@ -40,3 +47,29 @@ def embedding_text(p: Passage) -> str:
     """The text embedded for `p`: a table row as it stands (it opens with its initiative), any other
     passage under its document's title (module docstring)."""
     return p.text if p.initiative else f"{p.document}\n{p.text}"
+
+
+def part_texts(p: Passage) -> list[str]:
+    """The parts a packed passage is also embedded by (index/parts.py): its sentences, line by line,
+    a piece under PART_CHARS joined to the one before it unless that one ends a sentence; pieces with
+    fewer than 4 letters (figures) dropped. A table row states one initiative and has none, nor has a
+    passage of one part.
+
+    Measured (5-fold cross-validated, bench/tune.py parts): parts for table rows' fields lowered column
+    recall@3; the document title before each part, as passages have it, undid the gain.
+    """
+    if p.initiative:
+        return []
+    parts: list[str] = []
+    for line in p.text.split("\n"):
+        for sentence in _SENTENCE.findall(line.strip()):
+            sentence = sentence.strip()
+            if not sentence:
+                continue
+            short = len(sentence) < PART_CHARS or (parts and len(parts[-1]) < PART_CHARS)
+            if parts and short and not parts[-1].endswith(("。", "！", "？", "!", "?")):
+                parts[-1] = f"{parts[-1]} {sentence}"
+            else:
+                parts.append(sentence)
+    parts = [x for x in parts if sum(is_japanese(c) or c.isalpha() for c in x) >= 4]
+    return parts if len(parts) > 1 else []

@@ -15,6 +15,7 @@ from pathlib import Path
 from index.bm25 import ARRAY_FILES as BM25_ARRAYS
 from index.bm25 import META_FILE as BM25_META
 from index.calibration import Calibration
+from index.parts import FILES as PART_FILES
 from index.passages import FILES as PASSAGE_FILES
 from index.problems import REBUILD_HINT, CorruptIndex
 
@@ -22,7 +23,9 @@ VECTORS = "vectors.npy"
 PROFILES = "profiles.npy"
 DENSE = "dense.faiss"
 # Every generation holds these (save_index writes them); the manifest must list each one.
-REQUIRED_FILES = frozenset({*PASSAGE_FILES, VECTORS, PROFILES, DENSE, BM25_META, *BM25_ARRAYS.values()})
+REQUIRED_FILES = frozenset(
+    {*PASSAGE_FILES, VECTORS, PROFILES, *PART_FILES, DENSE, BM25_META, *BM25_ARRAYS.values()}
+)
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 

@@ -3,7 +3,7 @@
     INDEX_DIR/
       CURRENT                 name of the live generation (replaced atomically with os.replace)
       gen-<time>-<pid>/       manifest.json, passages* (index/passages.py), vectors.npy, profiles.npy,
-                              dense.faiss, bm25*.{json,npy}
+                              part_*.npy (index/parts.py), dense.faiss, bm25*.{json,npy}
 
 A crash while writing leaves CURRENT pointing at the previous complete generation; unfinished
 generations are removed by the next write. Nothing is ever unpickled.
@@ -34,12 +34,14 @@ from index.calibration import Calibration
 from index.dense import DenseIndex, load_dense_index
 from index.documents import IndexedDocument
 from index.manifest import DENSE, PROFILES, VECTORS, validate_manifest
+from index.parts import Parts
 from index.passages import LINES, PassageTable, write_passages
 from index.problems import REBUILD_HINT, CorruptIndex, IndexProblem, MismatchedIndex, MissingIndex
 
 __all__ = ["REBUILD_HINT", "CorruptIndex", "IndexProblem", "MismatchedIndex", "MissingIndex"]
 
-FORMAT_VERSION = 2  # 2: passages read on demand (offsets, columns, id hashes); BM25 vocabulary by hash
+# 2: passages read on demand (offsets, columns, id hashes); BM25 vocabulary by hash. 3: part vectors
+FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 PASSAGES = LINES
@@ -54,6 +56,7 @@ class StoredIndex:
     passages: PassageTable
     vectors: np.ndarray
     profiles: np.ndarray
+    parts: Parts
     dense: DenseIndex
     bm25: BM25
 
@@ -111,7 +114,8 @@ def current_generation(index_dir: Path) -> Path | None:
 
 
 def read_manifest(index_dir: Path) -> dict | None:
-    """The live manifest, or None when there is no index yet."""
+    """The live manifest, or None when there is no index yet; MismatchedIndex when it is of another
+    format (an index an older version built: `index` rebuilds it), CorruptIndex when it is damaged."""
     gen = current_generation(index_dir)
     if gen is None:
         return None
@@ -122,16 +126,22 @@ def read_manifest(index_dir: Path) -> dict | None:
         raise CorruptIndex(
             f"index manifest {gen / MANIFEST} is unreadable ({problem}); {REBUILD_HINT}"
         ) from None
+    if isinstance(manifest, dict) and isinstance(manifest.get("format"), int):
+        _check_format(manifest)  # another format's manifest lists other files: not a damaged one
     return validate_manifest(manifest, gen / MANIFEST)
 
 
-def check_compatible(manifest: dict, expected: dict) -> None:
-    """Refuse an index built with other settings, naming the difference and the fix."""
+def _check_format(manifest: dict) -> None:
     if manifest.get("format") != FORMAT_VERSION:
         have = manifest.get("format")
         raise MismatchedIndex(
             f"index format {have} is not the current format {FORMAT_VERSION}; {REBUILD_HINT}"
         )
+
+
+def check_compatible(manifest: dict, expected: dict) -> None:
+    """Refuse an index built with other settings, naming the difference and the fix."""
+    _check_format(manifest)
     for key, want in expected.items():
         have = manifest.get(key)
         if have != want:
@@ -162,14 +172,16 @@ def load_index(index_dir: Path, expected: dict | None = None) -> StoredIndex:
         passages = PassageTable.open(gen)
         vectors = np.load(gen / VECTORS, allow_pickle=False, mmap_mode="r")
         profiles = np.load(gen / PROFILES, allow_pickle=False, mmap_mode="r")
+        parts = Parts.load(gen, len(passages), manifest["embedder"]["dim"])
         dense = load_dense_index(gen / DENSE, manifest["dense"]["kind"], manifest["embedder"]["dim"])
         bm25 = BM25.load(gen)
     except (OSError, ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as e:
         raise CorruptIndex(f"index at {index_dir} is damaged ({e!r}); {REBUILD_HINT}") from None
-    sizes = (len(passages), len(vectors), len(profiles), len(dense), bm25.n_docs, manifest["passages"])
+    sizes = (len(passages), len(vectors), len(profiles), len(parts), len(dense), bm25.n_docs)
+    sizes += (manifest["passages"],)
     if len(set(sizes)) != 1:
-        raise CorruptIndex(f"index at {index_dir} has inconsistent parts {sizes}; {REBUILD_HINT}")
-    return StoredIndex(gen, manifest, passages, vectors, profiles, dense, bm25)
+        raise CorruptIndex(f"index at {index_dir} has files of inconsistent sizes {sizes}; {REBUILD_HINT}")
+    return StoredIndex(gen, manifest, passages, vectors, profiles, parts, dense, bm25)
 
 
 def size_problems(gen: Path, manifest: dict) -> list[tuple[str, str]]:
@@ -212,6 +224,7 @@ def save_index(
     passages: Iterable[Passage],
     vectors: np.ndarray,
     profiles: np.ndarray,
+    parts: Parts,
     dense: DenseIndex,
     bm25: BM25,
 ) -> Path:
@@ -228,6 +241,7 @@ def save_index(
     count = write_passages(tmp, passages)
     np.save(tmp / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     np.save(tmp / PROFILES, np.ascontiguousarray(profiles, dtype=np.float32), allow_pickle=False)
+    parts.save(tmp)
     dense.save(tmp / DENSE)
     bm25.save(tmp)
     files = sorted(p.name for p in tmp.iterdir())

@@ -28,6 +28,7 @@ def open_searcher(settings: Settings, embedder=None):
         lexical_weight=settings.lexical_weight,
         glossary=LazyGlossary(settings.cache_dir, settings.glossary),
         translated_weight=settings.translated_weight,
+        part_weight=settings.part_weight,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from corpus.extract.base import MAX_CELLS, MAX_PASSAGES, PARSER_MEMORY_BYTES
 from index.embedder import BATCH_SIZE
 from search.engine import MAX_QUERY_CHARS, MODES
-from search.fusion import FUSIONS, LEXICAL_WEIGHT, RRF_K, TRANSLATED_WEIGHT
+from search.fusion import FUSIONS, LEXICAL_WEIGHT, PART_WEIGHT, RRF_K, TRANSLATED_WEIGHT
 from search.glossary import GLOSSARIES
 
 ENV_PREFIX = "REFORM_SEARCH_"
@@ -93,6 +93,11 @@ class Settings:
         TRANSLATED_WEIGHT,
         "w of convex fusion for a query's English words, through the glossary, 0 to 1 (chosen by 5-fold "
         "cross-validation).",
+    )
+    part_weight: float = _setting(
+        PART_WEIGHT,
+        "How far a packed passage's cosine rises towards its best sentence's, 0 to 1 (0: passages "
+        "alone; chosen by 5-fold cross-validation).",
     )
     top_k: int = _setting(10, "Number of hits to return.")
     rrf_k: int = _setting(RRF_K, "Reciprocal rank fusion constant k in 1/(k + rank).")

@@ -17,7 +17,16 @@ from index.embedder import Embedder
 from index.store import StoredIndex
 from index.tokenize import matched_terms, surface_keys, tokenize
 from search.crowding import crowd
-from search.fusion import FUSIONS, LEXICAL_WEIGHT, RRF_K, TRANSLATED_WEIGHT, convex, rrf
+from search.fusion import (
+    FUSIONS,
+    LEXICAL_WEIGHT,
+    PART_WEIGHT,
+    RRF_K,
+    TRANSLATED_WEIGHT,
+    convex,
+    rrf,
+    with_parts,
+)
 from search.glossary import LazyGlossary, english_words, word_forms
 from search.hit import Hit
 
@@ -112,10 +121,12 @@ class Searcher:
         lexical_weight: float = LEXICAL_WEIGHT,
         glossary: LazyGlossary | None = None,
         translated_weight: float = TRANSLATED_WEIGHT,
+        part_weight: float = PART_WEIGHT,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion!r}; choose one of: {', '.join(FUSIONS)}")
-        for name, w in (("lexical", lexical_weight), ("translated", translated_weight)):
+        weights = {"lexical": lexical_weight, "translated": translated_weight, "part": part_weight}
+        for name, w in weights.items():
             if not (isinstance(w, int | float) and 0 <= w <= 1):
                 raise ValueError(f"{name} weight of {w} is invalid; use a number from 0 to 1")
         self.index = index
@@ -125,6 +136,7 @@ class Searcher:
         self.lexical_weight = lexical_weight
         self.glossary = glossary
         self.translated_weight = translated_weight
+        self.part_weight = part_weight
         self.max_query_chars = max_query_chars
         # A memory-mapped table: passages are decoded when a hit needs them, and filters and crowding
         # read its compact columns, so nothing here grows with the number of passages.
@@ -212,6 +224,8 @@ class Searcher:
             ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
         else:
             ids, scores = self.index.dense.search(q.vector, depth, allowed)
+            best = self.index.parts.best(ids, q.vector)
+            ids, scores = with_parts(ids, scores, best, self.part_weight)
             if mode == "dense":
                 ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
             else:

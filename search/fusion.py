@@ -25,6 +25,9 @@ LEXICAL_WEIGHT = 0.6  # w of convex fusion, chosen by 5-fold cross-validation (b
 # w for a question's English words, when the glossary gives their Japanese terms (search/glossary.py);
 # chosen by 5-fold cross-validation (bench/tune.py glossary)
 TRANSLATED_WEIGHT = 0.3
+# λ of `with_parts`: how far a packed passage's cosine rises towards its best sentence's; chosen by
+# 5-fold cross-validation (bench/tune.py parts)
+PART_WEIGHT = 0.3
 
 
 def normalized(scores: np.ndarray, floor: str) -> np.ndarray:
@@ -35,6 +38,23 @@ def normalized(scores: np.ndarray, floor: str) -> np.ndarray:
     low = scores.min() if floor == "min" else 0.0
     span = scores.max() - low
     return (scores - low) / span if span > 0 else np.ones_like(scores)
+
+
+def with_parts(
+    ids: np.ndarray, scores: np.ndarray, best: np.ndarray, weight: float = PART_WEIGHT
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dense candidates re-scored by their parts (index/parts.py): cos + λ·max(0, best part − cos),
+    best first (ties keep the given order). A passage without parts (best = −inf) keeps its cosine; one
+    whose best sentence answers the query better than the whole passage rises by λ of the difference.
+    """
+    if not (math.isfinite(weight) and 0 <= weight <= 1):
+        raise ValueError(f"part weight of {weight} is invalid; use a number from 0 to 1")
+    ids, scores = np.asarray(ids), np.asarray(scores, dtype=np.float32)
+    if weight == 0 or not len(ids):
+        return ids, scores
+    raised = scores + np.float32(weight) * np.maximum(0, np.asarray(best, dtype=np.float32) - scores)
+    order = np.argsort(-raised, kind="stable")
+    return ids[order], raised[order]
 
 
 def convex(

@@ -52,8 +52,16 @@ def test_dense_returns_min_k_n_in_brute_force_order(searcher, query, k, cities):
     hits = searcher.search(query, k, "dense", cities=cities)
     allowed = np.ones(len(searcher.passages), bool) if cities is None else searcher.mask(cities)
     assert len(hits) == min(k, int(allowed.sum()))
-    # Oracle: inner products with the stored vectors, computed with NumPy.
-    scores = np.asarray(searcher.index.vectors) @ FakeEmbedder(32).embed_queries([query])[0]
+    # Oracle: inner products with the stored vectors, each raised by λ towards its best part's (every
+    # part of every passage scored, owners found by walking the offsets), computed with NumPy.
+    q = FakeEmbedder(32).embed_queries([query])[0]
+    scores = np.asarray(searcher.index.vectors) @ q
+    parts = searcher.index.parts
+    assert len(parts.vectors) > 0  # the fixture's brochure has packed passages
+    for i in range(len(scores)):
+        own = np.asarray(parts.vectors[parts.indptr[i] : parts.indptr[i + 1]]) @ q
+        if len(own):
+            scores[i] += searcher.part_weight * max(0.0, float(own.max()) - scores[i])
     scores[~allowed] = -np.inf
     best = np.sort(scores)[::-1][: len(hits)]
     np.testing.assert_allclose([h.score for h in hits], best, rtol=1e-5, atol=1e-6)

@@ -11,7 +11,7 @@ import pytest
 from fakes import FakeEmbedder
 
 from index import embed
-from index.store import MANIFEST, current_generation
+from index.store import FORMAT_VERSION, MANIFEST, current_generation
 from reform_search.cli import main
 
 pytestmark = pytest.mark.usefixtures("clean_env")
@@ -97,7 +97,13 @@ def test_every_damaged_field_is_one_line_and_check_agrees_with_search(built_inde
 
 @pytest.mark.parametrize(
     "text",
-    ["[" * 100_000 + "]" * 100_000, '{"files": {}}', "", "\x00", '{"format": 2, "passages": 1e999}'],
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"files": {}}',
+        "",
+        "\x00",
+        f'{{"format": {FORMAT_VERSION}, "passages": 1e999}}',
+    ],
 )
 def test_unparsable_or_hollow_manifests_are_refused_in_one_line(built_index, run, text):
     path = current_generation(built_index.index_dir) / MANIFEST

@@ -77,6 +77,8 @@ def test_save_then_load_returns_what_was_saved(built_index, tmp_path):
     for name, value in _parts(stored).items():
         if isinstance(value, np.ndarray):
             np.testing.assert_array_equal(getattr(copy, name), value, err_msg=name)
+    for name in ("indptr", "vectors"):
+        np.testing.assert_array_equal(getattr(copy.parts, name), getattr(stored.parts, name), err_msg=name)
     assert {k: v for k, v in copy.manifest.items() if k != "files"} == {
         k: v for k, v in stored.manifest.items() if k != "files"
     }

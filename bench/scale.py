@@ -356,7 +356,7 @@ def serve(index_dir: Path, queries_file: Path, load_queries: int, threads: int) 
 
     def ask(j: int, mode: str, city: str | None = None):
         cities = [city] if city else None
-        return searcher.search(searcher.prepare(texts[j], vectors[j]), 10, mode, cities=cities)
+        return searcher.search(searcher.prepare(texts[j], vectors[j]), 10, mode, searcher.mask(cities))
 
     for j in range(min(10, len(texts))):  # first calls: tagger, page faults of the hottest pages
         for mode in MODES:

@@ -104,8 +104,8 @@ def workload(searcher, n: int, seed: int = SEED) -> list[tuple[str, Callable[[],
             calls.append(("similar", lambda pid=pid: similar(searcher, pid, top_k=3)))
         else:
             mode = rng.choice(("hybrid", "dense", "lexical"))
-            city = [rng.choice(cities)] if rng.random() < 0.33 else None
-            calls.append((mode, lambda q=q, mode=mode, city=city: searcher.search(q, 10, mode, cities=city)))
+            allowed = searcher.mask([rng.choice(cities)]) if rng.random() < 0.33 else None
+            calls.append((mode, lambda q=q, mode=mode, a=allowed: searcher.search(q, 10, mode, a)))
     return calls
 
 

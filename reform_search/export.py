@@ -80,11 +80,6 @@ def _md_cell(text: str) -> str:
     return " ".join(text.replace("|", "\\|").split())
 
 
-def matrix_csv(m: Matrix) -> str:
-    """One row per theme and city: label, count, best passage and its citation."""
-    return _csv(*matrix_table(m))
-
-
 def matrix_table(m: Matrix, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of the matrix: one row per theme and city."""
     header = ["theme", "match", "matching", *CITATION, "text"]
@@ -130,11 +125,6 @@ def _note(p: Passage) -> str:
     head = p.context
     place = f" {head}" if head else ""
     return f"{p.city}「{p.document}」{place} ({where}; `{p.id}`): {_md_cell(one_line(p.text, 120))}"
-
-
-def alignment_csv(a: Alignment) -> str:
-    """One row per initiative of A: its citation, the match label and its counterpart's citation."""
-    return _csv(*alignment_table(a))
 
 
 def alignment_table(a: Alignment, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
@@ -187,12 +177,6 @@ def alignment_json(a: Alignment) -> str:
         "only_b": [p.id for p in a.only_b],
     }
     return json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
-
-
-def comparison_csv(c: Comparison) -> str:
-    """One row per city and shown passage: the city's label and count, the passage's rank, its own label,
-    its citation and text (a city with no passage: one row without them)."""
-    return _csv(*comparison_table(c))
 
 
 def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str], list[dict]]:

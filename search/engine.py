@@ -199,20 +199,20 @@ class Searcher:
         query: str | Prepared,
         top_k: int = 10,
         mode: str = "hybrid",
-        cities: Sequence[str] | None = None,
-        documents: Sequence[str] | None = None,
-        years: Sequence[int] | None = None,
         allowed: np.ndarray | None = None,
     ) -> list[Hit]:
         """The best `top_k` passages for `query` (text, or prepared once for several rankings), best
-        first; `cities`, `documents` and `years` filter by name, `allowed` by a mask (Searcher.mask)."""
+        first, among the passages `allowed` lets through (a mask from Searcher.mask; None: all)."""
         q = query if isinstance(query, Prepared) else self.prepare(query)
         if top_k <= 0:
             raise ValueError(f"top-k must be a positive number of hits, got {top_k}")
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
-        if allowed is None:
-            allowed = self.mask(cities, documents, years)
+        shape = (len(self.passages),)
+        if allowed is not None and not (
+            isinstance(allowed, np.ndarray) and allowed.dtype == np.bool_ and allowed.shape == shape
+        ):
+            raise ValueError("allowed must be a mask of the passages, as Searcher.mask makes from filters")
         n_allowed = len(self.passages) if allowed is None else int(allowed.sum())
         if n_allowed == 0:
             return []

@@ -39,7 +39,7 @@ def _assert_ranking(hits: list[Hit], k: int) -> None:
     cities=st.sampled_from(CITY_FILTERS),
 )
 def test_every_mode_ranks_1_to_n_with_non_increasing_scores(searcher, query, k, mode, cities):
-    hits = searcher.search(query, k, mode, cities=cities)
+    hits = searcher.search(query, k, mode, searcher.mask(cities))
     _assert_ranking(hits, k)
     assert len(hits) <= _allowed_count(searcher, cities)
     if mode != "lexical":  # dense candidates cover every allowed passage
@@ -49,7 +49,7 @@ def test_every_mode_ranks_1_to_n_with_non_increasing_scores(searcher, query, k, 
 @settings(max_examples=25, deadline=None)
 @given(query=queries, k=st.integers(1, 15), cities=st.sampled_from(CITY_FILTERS))
 def test_dense_returns_min_k_n_in_brute_force_order(searcher, query, k, cities):
-    hits = searcher.search(query, k, "dense", cities=cities)
+    hits = searcher.search(query, k, "dense", searcher.mask(cities))
     allowed = np.ones(len(searcher.passages), bool) if cities is None else searcher.mask(cities)
     assert len(hits) == min(k, int(allowed.sum()))
     # Oracle: inner products with the stored vectors, each raised by λ towards its best part's (every
@@ -89,7 +89,7 @@ def test_lexical_finds_exactly_the_passages_sharing_a_token(searcher, word):
     ],
 )
 def test_city_filter_by_name_or_alias(searcher, names, city, mode):
-    hits = searcher.search("テレワーク 電子決裁", 20, mode, cities=names)
+    hits = searcher.search("テレワーク 電子決裁", 20, mode, searcher.mask(names))
     assert hits, "the fixture has passages on these words in both cities"
     assert {h.passage.city for h in hits} == {city}
     unfiltered = searcher.search("テレワーク 電子決裁", 20, mode)
@@ -97,19 +97,20 @@ def test_city_filter_by_name_or_alias(searcher, names, city, mode):
 
 
 def test_year_and_document_filters(searcher):
-    by_year = searcher.search("テレワーク", 20, "dense", years=[2023])  # サンプル町's 令和5年度
+    # サンプル町's 令和5年度
+    by_year = searcher.search("テレワーク", 20, "dense", searcher.mask(years=[2023]))
     assert by_year and {h.passage.city for h in by_year} == {"サンプル町"}
     doc = searcher.index.documents[0]
     for name in (doc.id, doc.title):
-        hits = searcher.search("テレワーク", 20, "dense", documents=[name])
+        hits = searcher.search("テレワーク", 20, "dense", searcher.mask(documents=[name]))
         assert hits and {h.passage.doc_id for h in hits} == {doc.id}
     with pytest.raises(ValueError, match="unknown document 'nope'"):
-        searcher.search("テレワーク", 5, documents=["nope"])
+        searcher.search("テレワーク", 5, "hybrid", searcher.mask(documents=["nope"]))
 
 
 def test_unknown_city_lists_the_known_ones(searcher):
     with pytest.raises(ValueError) as error:
-        searcher.search("テレワーク", 5, cities=["アトランティス市"])
+        searcher.search("テレワーク", 5, "hybrid", searcher.mask(["アトランティス市"]))
     message = str(error.value)
     assert "アトランティス市" in message
     assert all(name in message for name in ("テスト市", "Testshi", "サンプル町", "Samplecho"))
@@ -151,6 +152,12 @@ def test_unknown_mode_is_refused_naming_the_choices(searcher):
     with pytest.raises(ValueError, match="fuzzy") as error:
         searcher.search("テレワーク", 5, "fuzzy")
     assert all(mode in str(error.value) for mode in MODES)
+
+
+@pytest.mark.parametrize("allowed", [["テスト市"], np.ones(3, dtype=bool), np.ones(1, dtype=int)])
+def test_filters_are_a_mask_of_every_passage(searcher, allowed):
+    with pytest.raises(ValueError, match=r"Searcher\.mask"):
+        searcher.search("テレワーク", 5, "hybrid", allowed)
 
 
 def _weight(query: str) -> float:

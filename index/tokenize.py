@@ -84,7 +84,7 @@ def _tagger():
     return fugashi.Tagger()
 
 
-def _fold(token: str) -> str:
+def fold(token: str) -> str:
     """NFKC + lower-case; English plural endings folded so "services" meets "service"."""
     token = unicodedata.normalize("NFKC", token).lower()
     if token.isascii() and token.isalpha() and len(token) > 3:
@@ -115,11 +115,11 @@ def tokenize(text: str) -> list[str]:
             continue
         if feature.pos1 == "記号" and not any(c.isalnum() for c in surface):
             continue
-        token = _fold(lemma if lemma.strip() else surface)
+        token = fold(lemma if lemma.strip() else surface)
         if token in _STOP_ASCII:
             continue
         tokens.append(token)
-        if gloss and gloss.isascii() and (g := _fold(gloss)) not in _STOP_ASCII and g != token:
+        if gloss and gloss.isascii() and (g := fold(gloss)) not in _STOP_ASCII and g != token:
             tokens.append(g)
     return tokens
 
@@ -134,9 +134,9 @@ def surface_keys(text: str) -> list[tuple[str, str]]:
         lemma, _, gloss = lemma.partition("-")
         if lemma in _STOP_LEMMAS:
             continue
-        pairs.append((surface, _fold(lemma)))
+        pairs.append((surface, fold(lemma)))
         if gloss:
-            pairs.append((surface, _fold(gloss)))
+            pairs.append((surface, fold(gloss)))
     return pairs
 
 

@@ -12,12 +12,13 @@ from reform_search.settings import Settings
 def open_searcher(settings: Settings, embedder=None):
     """Load the index and its embedder (or the one given), checking that they match the settings."""
     from index.build import expected_manifest
+    from index.glossary import LazyGlossary
     from index.store import load_index
     from reform_search.manage import embedder_for
     from search.engine import Searcher
-    from search.glossary import LazyGlossary
 
     embedder = embedder or embedder_for(settings)
+    glossary = LazyGlossary(settings.cache_dir, settings.glossary)
     index = load_index(settings.index_dir, expected_manifest(embedder))
     return Searcher(
         index,
@@ -26,8 +27,8 @@ def open_searcher(settings: Settings, embedder=None):
         max_query_chars=settings.max_query_chars,
         fusion=settings.fusion,
         lexical_weight=settings.lexical_weight,
-        glossary=LazyGlossary(settings.cache_dir, settings.glossary),
-        translated_weight=settings.translated_weight,
+        glossary=glossary,
+        english_weight=settings.english_weight,
         part_weight=settings.part_weight,
     )
 

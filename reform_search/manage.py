@@ -13,6 +13,7 @@ from index.build import BuildReport, build_index
 from index.cache import EmbeddingCache
 from index.documents import IndexedDocument
 from index.embedder import Embedder
+from index.glossary import LazyGlossary
 from index.store import CorruptIndex, current_generation, index_directory, read_manifest
 from reform_search import __version__
 from reform_search.settings import Settings
@@ -72,6 +73,7 @@ def _index(settings: Settings, rebuild: bool, progress: Progress, embedder: Embe
         rebuild=rebuild,
         progress=progress,
         package_version=__version__,
+        glossary=LazyGlossary(settings.cache_dir, settings.glossary),
     )
 
 

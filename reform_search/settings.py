@@ -9,9 +9,9 @@ from typing import Any
 
 from corpus.extract.base import MAX_CELLS, MAX_PASSAGES, PARSER_MEMORY_BYTES
 from index.embedder import BATCH_SIZE
+from index.glossary import GLOSSARIES
 from search.engine import MAX_QUERY_CHARS, MODES
-from search.fusion import FUSIONS, LEXICAL_WEIGHT, PART_WEIGHT, RRF_K, TRANSLATED_WEIGHT
-from search.glossary import GLOSSARIES
+from search.fusion import ENGLISH_WEIGHT, FUSIONS, LEXICAL_WEIGHT, PART_WEIGHT, RRF_K
 
 ENV_PREFIX = "REFORM_SEARCH_"
 
@@ -84,15 +84,15 @@ class Settings:
     )
     glossary: str = _setting(
         GLOSSARIES[0],
-        "English–Japanese dictionary that gives an English query's words Japanese terms for BM25: "
-        "'jmdict' (JMdict, from the jamdict-data package; built into the cache directory once) or 'off' "
-        "(English queries lean on the embedding alone).",
+        "Japanese–English dictionary that gives each passage English words, so English questions have "
+        "BM25 evidence: 'jmdict' (JMdict, from the jamdict-data package; read into the cache directory "
+        "once; changing it rebuilds the index) or 'off' (English questions lean on the embedding alone).",
         GLOSSARIES,
     )
-    translated_weight: float = _setting(
-        TRANSLATED_WEIGHT,
-        "w of convex fusion for a query's English words, through the glossary, 0 to 1 (chosen by 5-fold "
-        "cross-validation).",
+    english_weight: float = _setting(
+        ENGLISH_WEIGHT,
+        "w of convex fusion for a query's English words, against the passages' English words, 0 to 1 "
+        "(chosen by 5-fold cross-validation).",
     )
     part_weight: float = _setting(
         PART_WEIGHT,

@@ -7,30 +7,30 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from corpus.document import resolve_city
 from corpus.normalize import is_japanese
 from index.embedder import Embedder
+from index.glossary import MAX_RUN, Glossary, LazyGlossary, query_words
 from index.store import StoredIndex
 from index.tokenize import matched_terms, surface_keys, tokenize
 from search.crowding import crowd
 from search.fusion import (
+    ENGLISH_WEIGHT,
     FUSIONS,
     LEXICAL_WEIGHT,
     PART_WEIGHT,
     RRF_K,
-    TRANSLATED_WEIGHT,
     convex,
     rrf,
     with_parts,
 )
-from search.glossary import LazyGlossary, english_words, word_forms
 from search.hit import Hit
 
 MODES = ("hybrid", "dense", "lexical")
+_NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))  # a ranking without hits
 MAX_QUERY_CHARS = 1000
 CANDIDATES = 100  # per ranker, before fusion
 SURFACE_CACHE = 4096  # passages whose highlight keys are kept
@@ -68,20 +68,16 @@ def lexical_weight(tokens: Sequence[str], query: str) -> float:
     return sum(any(is_japanese(c) for c in t) for t in words) / len(words)
 
 
-@lru_cache(maxsize=8192)
-def _form_terms(form: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(tokenize(form)))
-
-
 @dataclass(frozen=True)
 class LexicalQuery:
-    """What the BM25 side of a query looks for: its own tokens, each weighing how often it occurs, and
-    for each English word the glossary knows, that word's Japanese terms at 1/n each (their mean)."""
+    """What the two BM25 indexes of a query look for: its own tokens among the passages' Japanese words
+    (each weighing how often it occurs), and the stems of its English words among the passages' English
+    words (index/glossary.py)."""
 
     tokens: tuple[str, ...]  # the query's own tokens, in order
     terms: dict[str, float]
+    english: tuple[str, ...]  # stems of its English content words
     share: float  # the query's share of Japanese words (lexical_weight)
-    translated: bool  # whether some English word brought Japanese terms
 
 
 class Prepared:
@@ -120,12 +116,12 @@ class Searcher:
         fusion: str = FUSIONS[0],
         lexical_weight: float = LEXICAL_WEIGHT,
         glossary: LazyGlossary | None = None,
-        translated_weight: float = TRANSLATED_WEIGHT,
+        english_weight: float = ENGLISH_WEIGHT,
         part_weight: float = PART_WEIGHT,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion!r}; choose one of: {', '.join(FUSIONS)}")
-        weights = {"lexical": lexical_weight, "translated": translated_weight, "part": part_weight}
+        weights = {"lexical": lexical_weight, "English": english_weight, "part": part_weight}
         for name, w in weights.items():
             if not (isinstance(w, int | float) and 0 <= w <= 1):
                 raise ValueError(f"{name} weight of {w} is invalid; use a number from 0 to 1")
@@ -134,8 +130,8 @@ class Searcher:
         self.rrf_k = rrf_k
         self.fusion = fusion
         self.lexical_weight = lexical_weight
-        self.glossary = glossary
-        self.translated_weight = translated_weight
+        self.glossary = glossary  # for highlights: which Japanese words an English question met
+        self.english_weight = english_weight
         self.part_weight = part_weight
         self.max_query_chars = max_query_chars
         # A memory-mapped table: passages are decoded when a hit needs them, and filters and crowding
@@ -218,10 +214,11 @@ class Searcher:
             return []
         lexical = q.lexical
         depth = min(n_allowed, max(CANDIDATES, top_k))
+        japanese = self.index.bm25.search(lexical.terms, depth, allowed)
+        english = self.index.english.search(lexical.english, depth, allowed) if lexical.english else _NONE
         ranked: list[tuple[int, float]]
         if mode == "lexical":
-            ids, scores = self.index.bm25.search(lexical.terms, depth, allowed)
-            ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
+            ranked = self._lexical(japanese, english, lexical)
         else:
             ids, scores = self.index.dense.search(q.vector, depth, allowed)
             best = self.index.parts.best(ids, q.vector)
@@ -229,60 +226,74 @@ class Searcher:
             if mode == "dense":
                 ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
             else:
-                found = self.index.bm25.search(lexical.terms, depth, allowed)
-                ranked = self._fuse((ids, scores), found, lexical)
+                ranked = self._fuse((ids, scores), japanese, english, lexical)
         # The candidates' groups as plain ints: crowding looks each one up many times.
         candidates = [i for i, _ in ranked]
         group_of = dict(zip(candidates, self.groups[candidates].tolist(), strict=True))
         ranked = crowd(ranked, group_of, top_k)
-        query_tokens = set(lexical.terms)
         hits = []
         for rank, (i, s) in enumerate(ranked, 1):
             p = self.passages[i]
-            hits.append(Hit(p, rank, s, self._matched(i, p.text, query_tokens)))
+            hits.append(Hit(p, rank, s, self._matched(i, p.text, lexical)))
         return hits
 
     def lexical_query(self, text: str) -> LexicalQuery:
-        """The BM25 side of a (checked) query: its tokens; an English word the glossary knows stands
-        for its Japanese terms instead of its own token (which meets only the loanword glosses)."""
+        """The BM25 side of a (checked) query: its tokens, and the stems of its English words (none
+        with the glossary setting "off")."""
         tokens = tokenize(text)
         terms: dict[str, float] = dict(Counter(tokens))
-        # The glossary is read on the first query with an English word, not before.
-        english = self.glossary is not None and bool(english_words(text))
-        glossary = self.glossary.get() if english else None
-        translated = False
-        for group in glossary.groups(text) if glossary is not None else ():
-            found = dict.fromkeys(t for f in group.forms for t in _form_terms(f))
-            known = [t for t in found if self.index.bm25.terms.column(t) is not None]
-            if not known:
-                continue
-            translated = True
-            for word in group.words:
-                for form in word_forms(word):
-                    terms.pop(form, None)
-            for t in known:
-                terms[t] = terms.get(t, 0.0) + 1.0 / len(known)
-        return LexicalQuery(tuple(tokens), terms, lexical_weight(tokens, text), translated)
+        off = self.glossary is not None and self.glossary.kind == "off"  # English leans on the embedding
+        english = () if off else tuple(query_words(text))
+        return LexicalQuery(tuple(tokens), terms, english, lexical_weight(tokens, text))
 
-    def _known(self, term: str) -> bool:
-        return self.index.bm25.terms.column(term) is not None
+    @staticmethod
+    def _lexical(japanese, english, query: LexicalQuery) -> list[tuple[int, float]]:
+        """The lexical ranking: BM25 scores of the one index the query meets, or both fused by the
+        query's share of words in each language when it meets both."""
+        if not len(english[0]) or not len(japanese[0]):
+            ids, scores = japanese if len(japanese[0]) else english
+            return list(zip(ids.tolist(), scores.tolist(), strict=True))
+        return convex(_NONE, (japanese, query.share), (english, 1 - query.share))
 
-    def _fuse(self, dense, lexical, query: LexicalQuery) -> list[tuple[int, float]]:
-        """Hybrid ranking of the dense and lexical candidates. The lexical side weighs the query's
-        Japanese words at `lexical_weight` and its English words, when the glossary brought Japanese
-        terms for them, at `translated_weight` (else not at all: English meets Japanese text only
-        through the embedding), in proportion to each kind's share of the query's words."""
-        english = (1 - query.share) * (self.translated_weight if query.translated else 0.0)
+    def _fuse(self, dense, japanese, english, query: LexicalQuery) -> list[tuple[int, float]]:
+        """Hybrid ranking of the dense candidates and the two lexical ones: the query's Japanese words
+        against the passages' Japanese words at `lexical_weight`, its English words against the
+        passages' English words at `english_weight`, each in proportion to its share of the query's
+        words (a list without hits gives its weight back to the embedding)."""
         if self.fusion == "rrf":
-            share = query.share + (1 - query.share) * query.translated
-            return rrf([dense[0].tolist(), lexical[0].tolist()], k=self.rrf_k, weights=[1.0, share])
-        return convex(dense, lexical, self.lexical_weight * query.share + english)
+            rankings = [dense[0].tolist(), japanese[0].tolist(), english[0].tolist()]
+            return rrf(rankings, k=self.rrf_k, weights=[1.0, query.share, 1 - query.share])
+        return convex(
+            dense,
+            (japanese, self.lexical_weight * query.share),
+            (english, self.english_weight * (1 - query.share)),
+        )
 
-    def _matched(self, i: int, text: str, query_tokens: set[str]) -> tuple[str, ...]:
+    def _matched(self, i: int, text: str, query: LexicalQuery) -> tuple[str, ...]:
+        """The words of passage `i` to highlight: those sharing a token with the query, and those whose
+        English glosses hold one of its English words."""
         # Tokenizing a passage for highlights costs more than the search itself; keep the result.
         keys = self._surface_keys.get(i)
         if keys is None:
             if len(self._surface_keys) >= SURFACE_CACHE:
                 self._surface_keys.clear()  # bounded: memory stays flat however many queries come
             keys = self._surface_keys[i] = surface_keys(text)
-        return tuple(matched_terms(text, query_tokens, keys))
+        found = matched_terms(text, set(query.terms), keys)
+        # The glossary is read on the first English question, not before.
+        glossary = self.glossary.get() if query.english and self.glossary is not None else None
+        if glossary is not None:
+            glossed = _glossed(keys, set(query.english), glossary)
+            found = [s for s in dict.fromkeys(s for s, _ in keys) if s in glossed or s in found]
+        return tuple(found)
+
+
+def _glossed(keys: list[tuple[str, str]], english: set[str], glossary: Glossary) -> set[str]:
+    """Surfaces of a passage whose word, or run of up to MAX_RUN words, has an English word of the
+    question among its glosses (as the passage's English words were found: index/glossary.py)."""
+    out: set[str] = set()
+    for i in range(len(keys)):
+        for n in range(1, min(MAX_RUN, len(keys) - i) + 1):
+            run = keys[i : i + n]
+            if english.intersection(glossary.words("".join(token for _, token in run))):
+                out.update(surface for surface, _ in run)
+    return out

@@ -1,9 +1,11 @@
 """Fusion of a dense and a lexical ranking: convex combination of normalized scores, or reciprocal ranks.
 
-    convex   fused = (1 - w) · dense' + w · lexical'   (the default)
-             dense'   = (cos − min) / (max − min) over the dense candidates of this query
-             lexical' = bm25 / max over the lexical candidates of this query (0: no query word)
-             A document missing from one list scores 0 there.
+    convex   fused = (1 − Σ w_i) · dense' + Σ w_i · lexical_i'   (the default)
+             dense'     = (cos − min) / (max − min) over the dense candidates of this query
+             lexical_i' = bm25 / max over the candidates of lexical ranking i (the passages' Japanese
+                          words, their English words), 0 without a query word
+             A document missing from one list scores 0 there; a lexical list without hits gives its
+             weight back to the dense one.
     rrf      Σ w_i / (k + rank_i)
 
 Convex fusion keeps how strong each piece of evidence is: a passage the embedding ranks first by a
@@ -22,9 +24,9 @@ import numpy as np
 RRF_K = 60
 FUSIONS = ("convex", "rrf")
 LEXICAL_WEIGHT = 0.6  # w of convex fusion, chosen by 5-fold cross-validation (bench/tune.py)
-# w for a question's English words, when the glossary gives their Japanese terms (search/glossary.py);
-# chosen by 5-fold cross-validation (bench/tune.py glossary)
-TRANSLATED_WEIGHT = 0.3
+# w for a question's English words, against the passages' English words (index/glossary.py); chosen by
+# 5-fold cross-validation (bench/tune.py english)
+ENGLISH_WEIGHT = 0.4
 # λ of `with_parts`: how far a packed passage's cosine rises towards its best sentence's; chosen by
 # 5-fold cross-validation (bench/tune.py parts)
 PART_WEIGHT = 0.3
@@ -59,20 +61,26 @@ def with_parts(
 
 def convex(
     dense: tuple[Sequence[int], Sequence[float]],
-    lexical: tuple[Sequence[int], Sequence[float]],
-    weight: float = LEXICAL_WEIGHT,
+    *lexical: tuple[tuple[Sequence[int], Sequence[float]], float],
 ) -> list[tuple[int, float]]:
-    """Fuse (ids, scores) of a dense and a lexical ranking by (1 − w)·dense' + w·lexical' (module
-    docstring); (doc, score) best first, ties to the higher dense score, then the lower doc."""
-    if not (math.isfinite(weight) and 0 <= weight <= 1):
-        raise ValueError(f"lexical weight of {weight} is invalid; use a number from 0 to 1")
+    """Fuse (ids, scores) of a dense ranking and of lexical rankings, each given with its weight w_i, by
+    (1 − Σ w_i)·dense' + Σ w_i·lexical_i' (module docstring; Σ counts the lists with hits and must not
+    exceed 1); (doc, score) best first, ties to the higher dense score, then the lower doc."""
+    for _, weight in lexical:
+        if not (math.isfinite(weight) and 0 <= weight <= 1):
+            raise ValueError(f"lexical weight of {weight} is invalid; use a number from 0 to 1")
+    used = [(ranking, w) for ranking, w in lexical if len(ranking[0])]
+    total = math.fsum(w for _, w in used)
+    if total > 1 + 1e-9:
+        raise ValueError(f"lexical weights add up to {total:g}; they may add up to 1 at most")
     fused: dict[int, float] = {}
     dense_of: dict[int, float] = {}
     for doc, s in zip(dense[0], normalized(dense[1], "min").tolist(), strict=True):
         dense_of[int(doc)] = s
-        fused[int(doc)] = (1 - weight) * s
-    for doc, s in zip(lexical[0], normalized(lexical[1], "zero").tolist(), strict=True):
-        fused[int(doc)] = fused.get(int(doc), 0.0) + weight * s
+        fused[int(doc)] = (1 - total) * s
+    for (ids, scores), weight in used:
+        for doc, s in zip(ids, normalized(scores, "zero").tolist(), strict=True):
+            fused[int(doc)] = fused.get(int(doc), 0.0) + weight * s
     ranked = sorted(fused.items(), key=lambda item: (-item[1], -dense_of.get(item[0], -1.0), item[0]))
     return ranked
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -161,6 +162,18 @@ def shared_index(tmp_path_factory: pytest.TempPathFactory) -> BuiltIndex:
 def searcher(shared_index: BuiltIndex) -> Searcher:
     """A Searcher over the shared fixture index with the fake embedder (read-only)."""
     return Searcher(load_index(shared_index.index_dir), FakeEmbedder(32))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_dictionary_read():
+    """The real JMdict is read into a glossary table once per test process (2 s), not once for every
+    temporary cache directory: many tests build an index through the default settings."""
+    import index.glossary as glossary
+
+    original = glossary.read_jmdict
+    glossary.read_jmdict = functools.lru_cache(maxsize=4)(original)
+    yield
+    glossary.read_jmdict = original
 
 
 @pytest.fixture

@@ -54,7 +54,8 @@ def _env(point: str = "") -> dict[str, str]:
 
 def _command(built, *args: str) -> list[str]:
     paths = ["--index-dir", str(built.index_dir), "--cache-dir", str(built.cache_dir)]
-    return [sys.executable, str(CHILD), *args, *paths, "--corpus", str(built.corpus)]
+    # The fixture index was built without a glossary (conftest.py): the child runs with the same settings.
+    return [sys.executable, str(CHILD), *args, *paths, "--corpus", str(built.corpus), "--glossary", "off"]
 
 
 def run_cli(built, *args: str) -> subprocess.CompletedProcess:

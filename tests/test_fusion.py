@@ -90,11 +90,11 @@ def test_convex_fusion_by_hand() -> None:
     # BM25 C 6.0, B 3.0 (A has no query word) → divided by the max: C 1.0, B 0.5, A 0
     # w = 0.3: A 0.7·1.0 = 0.70; B 0.7·0.5 + 0.3·0.5 = 0.50; C 0.7·0 + 0.3·1.0 = 0.30
     a, b, c = 0, 1, 2
-    fused = convex(([a, b, c], [0.90, 0.85, 0.80]), ([c, b], [6.0, 3.0]), weight=0.3)
+    fused = convex(([a, b, c], [0.90, 0.85, 0.80]), (([c, b], [6.0, 3.0]), 0.3))
     assert [doc for doc, _ in fused] == [a, b, c]
     assert [s for _, s in fused] == pytest.approx([0.70, 0.50, 0.30])
     # w = 0.8: A 0.2; B 0.1 + 0.4 = 0.5; C 0.8: the lexical evidence now leads
-    fused = convex(([a, b, c], [0.90, 0.85, 0.80]), ([c, b], [6.0, 3.0]), weight=0.8)
+    fused = convex(([a, b, c], [0.90, 0.85, 0.80]), (([c, b], [6.0, 3.0]), 0.8))
     assert [doc for doc, _ in fused] == [c, b, a]
     assert [s for _, s in fused] == pytest.approx([0.8, 0.5, 0.2])
 
@@ -103,14 +103,27 @@ def test_convex_keeps_the_margin_that_rrf_flattens() -> None:
     # The embedding puts A far ahead; BM25 lists B and C only through one common word (equal small scores).
     dense = ([0, 1, 2], [0.95, 0.70, 0.69])
     lexical = ([1, 2], [0.4, 0.4])
-    assert convex(dense, lexical, weight=0.3)[0][0] == 0
+    assert convex(dense, (lexical, 0.3))[0][0] == 0
     assert rrf([[0, 1, 2], [1, 2]])[0][0] == 1  # RRF: rank 2 + rank 1 beats rank 1 alone
 
 
 def test_convex_weights_are_checked_and_ties_go_to_dense() -> None:
     with pytest.raises(ValueError, match="lexical weight"):
-        convex(([0], [1.0]), ([0], [1.0]), weight=1.5)
+        convex(([0], [1.0]), (([0], [1.0]), 1.5))
+    with pytest.raises(ValueError, match=r"add up to 1\.2"):
+        convex(([0], [1.0]), (([0], [1.0]), 0.6), (([0], [2.0]), 0.6))
     # equal fused scores (1 − w)·1 vs w·1 at w = 0.5: the document the embedding liked more goes first
-    assert [d for d, _ in convex(([0, 1], [0.9, 0.1]), ([1], [2.0]), weight=0.5)] == [0, 1]
+    assert [d for d, _ in convex(([0, 1], [0.9, 0.1]), (([1], [2.0]), 0.5))] == [0, 1]
     assert normalized(np.array([3.0, 3.0]), "min").tolist() == [1.0, 1.0]  # no spread: all equal, not NaN
-    assert convex(([], []), ([], []), 0.3) == []
+    assert convex(([], []), (([], []), 0.3)) == []
+
+
+def test_two_lexical_rankings_by_hand() -> None:
+    # dense A 0.9, B 0.8, C 0.7 → 1.0, 0.5, 0.0; Japanese BM25 B 4.0 → B 1.0; English BM25 C 2.0, A 1.0 →
+    # C 1.0, A 0.5. Weights 0.3 and 0.2: dense 0.5. A 0.5 + 0.1 = 0.6; B 0.25 + 0.3 = 0.55; C 0 + 0.2 = 0.2
+    a, b, c = 0, 1, 2
+    fused = convex(([a, b, c], [0.9, 0.8, 0.7]), (([b], [4.0]), 0.3), (([c, a], [2.0, 1.0]), 0.2))
+    assert fused == [(a, pytest.approx(0.6)), (b, pytest.approx(0.55)), (c, pytest.approx(0.2))]
+    # A list without hits gives its weight back to the embedding: dense 0.8, B 0.4 + 0.2 = 0.6
+    fused = convex(([a, b, c], [0.9, 0.8, 0.7]), (([], []), 0.3), (([b], [1.0]), 0.2))
+    assert fused == [(a, pytest.approx(0.8)), (b, pytest.approx(0.6)), (c, pytest.approx(0.0))]

@@ -1,6 +1,7 @@
-"""English questions through the glossary: JMdict read into a table, words into groups of Japanese
-forms, groups into BM25 terms. The dictionary here is a made-up one of a few entries; the real one
-is read once in the slow test at the end."""
+"""English questions through the passages' English words: JMdict read into a table of written forms
+and their glosses, each passage's Japanese words into English words at build time, an English question
+matched against them. The dictionary here is a made-up one of a few entries; the real one is read once
+in the slow test at the end."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import RecordingEmbedder, write_fixture_corpus
 from fakes import FakeEmbedder
 
-import search.glossary as glossary_module
-from index.store import load_index
+import index.glossary as glossary_module
+from corpus.document import load_corpus
+from index.build import build_index
+from index.glossary import Glossary, LazyGlossary, english_words, gloss_key, query_words, read_jmdict, stem
+from index.store import load_index, read_manifest
+from index.tokenize import tokenize
 from search.engine import Searcher
-from search.glossary import Glossary, LazyGlossary, english_words, gloss_key, read_jmdict, word_forms
 
 # (entry, kanji forms, kana forms, senses: [(parts of speech, glosses)]); made up for the tests.
 FAKE_JMDICT = [
@@ -23,9 +28,15 @@ FAKE_JMDICT = [
     (2, ["保全", "保善"], ["ほぜん"], [(["noun (common) (futsuumeishi)"], ["maintenance (of a facility)"])]),
     (3, ["持つ"], ["もつ"], [(["Godan verb with 'tsu' ending"], ["to hold", "maintenance"])]),
     (4, [], ["テレワーク"], [(["noun (common) (futsuumeishi)"], ["telework", "teleworking"])]),
+    (6, ["予防保全"], ["よぼうほぜん"], [(["noun (common) (futsuumeishi)"], ["preventive maintenance"])]),
+    (7, ["ＰＰＰ"], [], [(["noun (common) (futsuumeishi)"], ["public-private partnership"])]),
     # the second sense states no part of speech: it has the one of the sense before it
     (5, ["ごみ"], ["ごみ"], [(["noun (common) (futsuumeishi)"], ["rubbish"]), ([], ["garbage", "trash"])]),
 ]
+
+
+# the written forms of the noun entries above
+FAKE_TABLE_FORMS = ["電子決裁", "保全", "保善", "テレワーク", "ごみ", "予防保全", "ppp"]
 
 
 def write_fake_jmdict(path: Path) -> Path:
@@ -55,13 +66,14 @@ def fake_db(tmp_path: Path) -> Path:
     return write_fake_jmdict(tmp_path / "jamdict.db")
 
 
-def test_read_jmdict_keeps_noun_senses_with_their_written_forms(fake_db: Path) -> None:
+def test_read_jmdict_keeps_noun_senses_with_their_glosses(fake_db: Path) -> None:
     table = read_jmdict(fake_db)
-    assert table["maintenance"] == ["保全", "保善"]  # notes in parentheses dropped; not the verb 持つ
-    assert "hold" not in table  # a verb sense
-    assert table["electronic approval"] == ["電子決裁"]
-    assert table["telework"] == ["テレワーク"]  # kana where an entry has no kanji
-    assert table["garbage"] == ["ごみ"] and table["trash"] == ["ごみ"]  # part of speech carried over
+    assert table["保全"] == table["保善"] == ["maintenance"]  # notes in parentheses dropped
+    assert "持つ" not in table  # a verb's senses are left out
+    assert table["電子決裁"] == ["electronic approval"]
+    assert table["テレワーク"] == ["telework", "teleworking"]  # kana where an entry has no kanji
+    assert table["ごみ"] == ["rubbish", "garbage", "trash"]  # part of speech carried over
+    assert table["ppp"] == ["public private partnership"]  # forms as tokens are: NFKC, lower case
 
 
 def test_read_jmdict_reads_the_compressed_file_alike(fake_db: Path, tmp_path: Path) -> None:
@@ -70,22 +82,22 @@ def test_read_jmdict_reads_the_compressed_file_alike(fake_db: Path, tmp_path: Pa
     assert read_jmdict(packed) == read_jmdict(fake_db)
 
 
-def test_gloss_keys_and_word_forms() -> None:
+def test_gloss_keys_stems_and_query_words() -> None:
     assert gloss_key("To Maintain (a building)") == "maintain"
     assert gloss_key("life-cycle cost") == "life cycle cost"
     assert english_words("ＤＸ and 電子決裁 for counters") == ["dx", "and", "for", "counters"]
-    assert word_forms("policies")[:2] == ["policies", "policy"]
-    assert "process" in word_forms("processed") and "reduce" in word_forms("reducing")
-    assert word_forms("bus") == ["bus"]  # short words are taken as they are
+    assert stem("policies") == "policy" and stem("reducing") == stem("reduced") == "reduc"
+    assert stem("recruitment") == "recruit" and stem("Facilities") == "facility"
+    assert stem("bus") == "bus" and stem("teams") == "team"  # short words lose only a plural ending
+    assert query_words("How is the maintenance of ＤＸ done?") == ["maintenance", "dx"]
 
 
-def test_groups_take_the_longest_gloss_and_skip_function_words(fake_db: Path) -> None:
+def test_a_passage_gets_the_english_words_of_its_words_and_compounds(fake_db: Path) -> None:
     g = Glossary(read_jmdict(fake_db))
-    groups = g.groups("How is electronic approval and maintenance of the garbage plants done?")
-    assert [x.words for x in groups] == [("electronic", "approval"), ("maintenance",), ("garbage",)]
-    assert groups[0].forms == ("電子決裁",)
-    assert g.groups("teleworking") and g.groups("the of and") == []
-    assert g.groups("電子決裁の状況") == []  # Japanese text has no English word to look up
+    assert g.words("保全") == ("maintenance",) and g.words("窓口") == ()
+    # 予防 alone is not in the table; 予防保全 is, and so is 保全 within it
+    assert g.bag(tokenize("予防保全を進める")) == ["preventive", "maintenance", "maintenance"]
+    assert g.bag(tokenize("電子決裁")) == ["electronic", "approval"]
 
 
 def test_lazy_glossary_builds_once_then_reads_the_cache(
@@ -97,6 +109,7 @@ def test_lazy_glossary_builds_once_then_reads_the_cache(
     assert built is not None and built.table == read_jmdict(fake_db)
     stored = list(cache.glob("glossary-jmdict-9.9-*.json"))
     assert len(stored) == 1 and json.loads(stored[0].read_text(encoding="utf-8")) == built.table
+    assert LazyGlossary(cache).info() == {"name": "jmdict", "version": "9.9", "table": 2}
 
     def no_rebuild(path: Path) -> dict:
         raise AssertionError("the cached table should have been read")
@@ -111,50 +124,69 @@ def test_a_damaged_cached_table_is_built_again(
     monkeypatch.setattr(glossary_module, "jmdict_source", lambda: (fake_db, "9.9"))
     LazyGlossary(tmp_path).get()
     (stored,) = tmp_path.glob("glossary-jmdict-*.json")
-    for damage in ("[1, 2]", '{"maintenance": ["保'):
+    for damage in ("[1, 2]", '{"保全": ["main'):
         stored.write_text(damage, encoding="utf-8")
-        assert LazyGlossary(tmp_path).get().table["maintenance"] == ["保全", "保善"]
+        assert LazyGlossary(tmp_path).get().table["保全"] == ["maintenance"]
 
 
 def test_off_or_no_dictionary_means_no_glossary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert LazyGlossary(tmp_path, "off").get() is None
+    assert LazyGlossary(tmp_path, "off").info() == {"name": "off"}
     monkeypatch.setattr(glossary_module, "jmdict_source", lambda: None)
-    assert LazyGlossary(tmp_path).get() is None
+    assert LazyGlossary(tmp_path).get() is None and LazyGlossary(tmp_path).info() == {"name": "off"}
     assert not list(tmp_path.iterdir())
     with pytest.raises(ValueError, match="unknown glossary 'edict'; choose one of: jmdict, off"):
         LazyGlossary(tmp_path, "edict")
 
 
-# ---- the engine: English words stand for their Japanese terms ---------------------------------------
+# ---- the index and the engine: English questions meet the passages' English words --------------------
 
 
 @pytest.fixture
-def glossed(shared_index, fake_db: Path) -> Searcher:
-    lazy = LazyGlossary.ready(Glossary(read_jmdict(fake_db)))
-    return Searcher(load_index(shared_index.index_dir), FakeEmbedder(32), glossary=lazy)
+def fake_glossary(fake_db: Path) -> LazyGlossary:
+    return LazyGlossary.ready(Glossary(read_jmdict(fake_db)))
 
 
-def test_an_english_query_finds_japanese_passages_through_the_glossary(glossed: Searcher, searcher) -> None:
+@pytest.fixture
+def glossed(tmp_path: Path, fake_glossary: LazyGlossary) -> Searcher:
+    """The fixture corpus indexed with the made-up dictionary."""
+    corpus = write_fixture_corpus(tmp_path / "corpus")
+    build_index(tmp_path / "index", load_corpus(corpus), RecordingEmbedder(32), None, glossary=fake_glossary)
+    return Searcher(load_index(tmp_path / "index"), FakeEmbedder(32), glossary=fake_glossary)
+
+
+def test_an_english_query_finds_japanese_passages_through_their_english_words(
+    glossed: Searcher, searcher: Searcher
+) -> None:
     hits = glossed.search("electronic approval", top_k=5, mode="lexical")
     assert {h.passage.city for h in hits} == {"テスト市", "サンプル町"}
     assert all("電子決裁" in h.passage.text for h in hits)
     assert {"電子", "決裁"} <= set(hits[0].matched)  # the Japanese words are what is highlighted
-    assert searcher.search("electronic approval", top_k=5, mode="lexical") == []  # no glossary
+    assert searcher.search("electronic approval", top_k=5, mode="lexical") == []  # built without one
 
 
-def test_translated_words_replace_their_own_token_and_share_one_weight(glossed: Searcher) -> None:
-    q = glossed.lexical_query("teleworking 窓口")
-    # テレワーク's own terms (its token and the tokenizer's gloss of it) stand for "teleworking"
-    assert q.translated and "teleworking" not in q.terms and "テレワーク" in q.terms
-    assert q.terms["窓口"] == 1.0
-    translations = {t: w for t, w in q.terms.items() if t != "窓口"}
-    assert translations and abs(sum(translations.values()) - 1.0) < 1e-9
-    assert 0 < q.share < 1
-    untranslated = glossed.lexical_query("kominkan 窓口")
-    assert not untranslated.translated and "kominkan" in untranslated.terms
+def test_the_manifest_names_the_dictionary_and_another_one_rebuilds(
+    tmp_path: Path, fake_glossary: LazyGlossary
+) -> None:
+    documents = load_corpus(write_fixture_corpus(tmp_path / "corpus"))
+    index_dir = tmp_path / "index"
+    assert build_index(index_dir, documents, RecordingEmbedder(32), None).changed
+    assert read_manifest(index_dir)["glossary"] == {"name": "off"}
+    assert build_index(index_dir, documents, RecordingEmbedder(32), None, glossary=fake_glossary).changed
+    assert read_manifest(index_dir)["glossary"] == {"name": "given", "entries": len(FAKE_TABLE_FORMS)}
+    assert not build_index(index_dir, documents, RecordingEmbedder(32), None, glossary=fake_glossary).changed
+    stored = load_index(index_dir)
+    assert stored.english.n_docs == len(stored.passages) and len(stored.english.terms) > 0
 
 
-def test_the_glossary_is_read_only_for_queries_with_english_words(shared_index) -> None:
+def test_glossary_off_at_search_time_leaves_english_to_the_embedding(glossed: Searcher) -> None:
+    assert glossed.lexical_query("electronic approval 窓口").english == ("electronic", "approval")
+    off = Searcher(glossed.index, glossed.embedder, glossary=LazyGlossary(Path(), "off"))
+    assert off.lexical_query("electronic approval").english == ()
+    assert off.search("electronic approval", top_k=5, mode="lexical") == []
+
+
+def test_the_glossary_is_read_only_for_highlights_of_english_questions(glossed: Searcher) -> None:
     class Counting(LazyGlossary):
         calls = 0
 
@@ -162,22 +194,22 @@ def test_the_glossary_is_read_only_for_queries_with_english_words(shared_index) 
             Counting.calls += 1
             return None
 
-    s = Searcher(load_index(shared_index.index_dir), FakeEmbedder(32), glossary=Counting(Path(), "off"))
+    s = Searcher(glossed.index, FakeEmbedder(32), glossary=Counting(Path(), "jmdict"))
     s.search("電子決裁", top_k=3)
     assert Counting.calls == 0
     s.search("electronic approval", top_k=3)
-    assert Counting.calls == 1
+    assert Counting.calls > 0
 
 
 def test_hybrid_weight_of_english_words_follows_the_setting(glossed: Searcher) -> None:
-    glossed.translated_weight = 0.0
+    glossed.english_weight = 0.0
     off = glossed.search("electronic approval", top_k=10)
-    glossed.translated_weight = 1.0
+    glossed.english_weight = 1.0
     on = glossed.search("electronic approval", top_k=10)
     assert all("電子決裁" in h.passage.text for h in on[:2])
     assert [h.passage.id for h in off] != [h.passage.id for h in on]
-    with pytest.raises(ValueError, match=r"translated weight of 1\.5 is invalid"):
-        Searcher(glossed.index, glossed.embedder, translated_weight=1.5)
+    with pytest.raises(ValueError, match=r"English weight of 1\.5 is invalid"):
+        Searcher(glossed.index, glossed.embedder, english_weight=1.5)
 
 
 @pytest.mark.slow
@@ -186,10 +218,9 @@ def test_the_real_dictionary_gives_the_words_reports_use() -> None:
     assert source is not None, "jamdict-data is a dependency: reinstall with `make install`"
     g = Glossary(read_jmdict(source[0]))
     assert len(g) > 100_000
-    forms = {f for group in g.groups("maintenance of infrastructure") for f in group.forms}
-    assert {"保全", "維持", "インフラ"} <= forms
-    assert "予防保全" in g.groups("preventive maintenance")[0].forms  # a two-word gloss as one
-    assert {f for group in g.groups("population decline") for f in group.forms} >= {"人口減少"}
+    assert "maintenance" in g.words("保全") and {"prevent", "maintenance"} & set(g.words("予防保全"))
+    assert {"public", "facility"} <= set(g.bag(tokenize("公共施設の長寿命化")))
+    assert {stem("population"), "decline"} <= set(g.words("人口減少"))
 
 
 @pytest.mark.model

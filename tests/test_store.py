@@ -25,10 +25,10 @@ from index.store import (
     MismatchedIndex,
     MissingIndex,
     StoredIndex,
+    checksum_problems,
     current_generation,
     load_index,
     save_index,
-    verify_checksums,
 )
 from index.tokenize import tokenize
 from search.engine import Searcher
@@ -40,6 +40,10 @@ def _parts(stored: StoredIndex, **changes) -> dict:
     """save_index's arguments taken from a loaded index, whose fields carry the same names."""
     names = list(inspect.signature(save_index).parameters)[1:]  # all but index_dir
     return {name: changes.get(name, getattr(stored, name)) for name in names}
+
+
+def _damaged_files(index_dir: Path) -> list[str]:
+    return [name for name, _ in checksum_problems(index_dir)]
 
 
 def _answers(index_dir: Path) -> list[list[tuple[str, float]]]:
@@ -97,7 +101,7 @@ def test_manifest_records_size_and_sha256_of_every_file(built_index):
     for name, info in files.items():
         assert info["bytes"] == (gen / name).stat().st_size
         assert info["sha256"] == store._sha256(gen / name)
-    assert verify_checksums(built_index.index_dir) == []
+    assert _damaged_files(built_index.index_dir) == []
 
 
 def test_each_save_replaces_the_previous_generation(built_index):
@@ -274,7 +278,7 @@ def test_no_index_is_missing_and_says_how_to_build(tmp_path, exists):
         load_index(index_dir)
     assert str(index_dir) in str(error.value)
     with pytest.raises(MissingIndex):
-        verify_checksums(index_dir)
+        _damaged_files(index_dir)
 
 
 def test_other_embedder_is_mismatched_naming_both(built_index):
@@ -307,7 +311,7 @@ def test_verify_checksums_names_an_edited_file(built_index):
     assert edited != text and len(edited.encode()) == len(text.encode())
     path.write_text(edited, encoding="utf-8")
 
-    assert verify_checksums(built_index.index_dir) == [store.PASSAGES]
+    assert _damaged_files(built_index.index_dir) == [store.PASSAGES]
 
 
 def _spelled(index_dir: Path, how: str) -> Path:
@@ -330,7 +334,7 @@ def test_a_pointer_spelled_another_way_never_loses_the_live_generation(built_ind
     assert current_generation(built_index.index_dir) == real.resolve()
     store.clean_stale(built_index.index_dir)  # what index, add, remove and serve run first
     assert real.is_dir() and _answers(built_index.index_dir) == before
-    assert verify_checksums(built_index.index_dir) == []
+    assert _damaged_files(built_index.index_dir) == []
     built_index.build(rebuild=True)  # a new generation goes live; only then is the old one removed
     assert _answers(built_index.index_dir) == before
     if how == "symlink":

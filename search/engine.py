@@ -13,7 +13,7 @@ import numpy as np
 from corpus.document import resolve_city
 from corpus.normalize import is_japanese
 from index.embedder import Embedder
-from index.glossary import MAX_RUN, Glossary, LazyGlossary, query_words
+from index.glossary import LazyGlossary, query_words
 from index.store import StoredIndex
 from index.tokenize import matched_terms, surface_keys, tokenize
 from search.crowding import crowd
@@ -282,18 +282,6 @@ class Searcher:
         # The glossary is read on the first English question, not before.
         glossary = self.glossary.get() if query.english and self.glossary is not None else None
         if glossary is not None:
-            glossed = _glossed(keys, set(query.english), glossary)
+            glossed = glossary.surfaces(keys, set(query.english))
             found = [s for s in dict.fromkeys(s for s, _ in keys) if s in glossed or s in found]
         return tuple(found)
-
-
-def _glossed(keys: list[tuple[str, str]], english: set[str], glossary: Glossary) -> set[str]:
-    """Surfaces of a passage whose word, or run of up to MAX_RUN words, has an English word of the
-    question among its glosses (as the passage's English words were found: index/glossary.py)."""
-    out: set[str] = set()
-    for i in range(len(keys)):
-        for n in range(1, min(MAX_RUN, len(keys) - i) + 1):
-            run = keys[i : i + n]
-            if english.intersection(glossary.words("".join(token for _, token in run))):
-                out.update(surface for surface, _ in run)
-    return out

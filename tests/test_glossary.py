@@ -109,7 +109,7 @@ def test_lazy_glossary_builds_once_then_reads_the_cache(
     assert built is not None and built.table == read_jmdict(fake_db)
     stored = list(cache.glob("glossary-jmdict-9.9-*.json"))
     assert len(stored) == 1 and json.loads(stored[0].read_text(encoding="utf-8")) == built.table
-    assert LazyGlossary(cache).info() == {"name": "jmdict", "version": "9.9", "table": 2}
+    assert LazyGlossary(cache).info() == {"name": "jmdict", "version": "9.9", "table": 2, "bag": 3}
 
     def no_rebuild(path: Path) -> dict:
         raise AssertionError("the cached table should have been read")
@@ -173,7 +173,8 @@ def test_the_manifest_names_the_dictionary_and_another_one_rebuilds(
     assert build_index(index_dir, documents, RecordingEmbedder(32), None).changed
     assert read_manifest(index_dir)["glossary"] == {"name": "off"}
     assert build_index(index_dir, documents, RecordingEmbedder(32), None, glossary=fake_glossary).changed
-    assert read_manifest(index_dir)["glossary"] == {"name": "given", "entries": len(FAKE_TABLE_FORMS)}
+    given = {"name": "given", "entries": len(FAKE_TABLE_FORMS), "bag": 3}
+    assert read_manifest(index_dir)["glossary"] == given
     assert not build_index(index_dir, documents, RecordingEmbedder(32), None, glossary=fake_glossary).changed
     stored = load_index(index_dir)
     assert stored.english.n_docs == len(stored.passages) and len(stored.english.terms) > 0

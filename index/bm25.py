@@ -5,7 +5,7 @@ vectorized sort rather than a loop over documents, and memory-mapped on load. Th
 array of sorted 64-bit term hashes plus the terms' UTF-8 bytes: a query term is found by binary search
 and checked byte for byte, so no dictionary of Python strings is built when an index is opened.
 
-About 330 lines: the scorer, its hashed vocabulary and its file format belong together (a change to one
+About 345 lines: the scorer, its hashed vocabulary and its file format belong together (a change to one
 is a change to the format of all three).
 """
 

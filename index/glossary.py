@@ -115,7 +115,11 @@ class Glossary:
         return len(self.table)
 
     def words(self, form: str) -> tuple[str, ...]:
-        """The stems of the English content words of a written form's glosses (none: not in JMdict)."""
+        """The stems of the English content words of a written form's glosses (none: not in JMdict).
+
+        All of them: the first two only (JMdict lists the common sense first) ranked as well on the
+        visible judgments with 74 distinct English words per passage instead of 178, but lose senses
+        reports use — 施設 → facility, 保全 → maintenance, 委託 → commission come third or later."""
         found = self._words.get(form)
         if found is None:
             glosses = self.table.get(form, ())

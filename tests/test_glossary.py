@@ -95,6 +95,7 @@ def test_gloss_keys_stems_and_query_words() -> None:
 def test_a_passage_gets_the_english_words_of_its_words_and_compounds(fake_db: Path) -> None:
     g = Glossary(read_jmdict(fake_db))
     assert g.words("保全") == ("maintenance",) and g.words("窓口") == ()
+    assert g.words("ごみ") == ("rubbish", "garbage", "trash")  # every sense's glosses
     # 予防 alone is not in the table; 予防保全 is, and so is 保全 within it
     assert g.bag(tokenize("予防保全を進める")) == ["preventive", "maintenance", "maintenance"]
     assert g.bag(tokenize("電子決裁")) == ["electronic", "approval"]

@@ -7,7 +7,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from corpus.extract import Extracted, Limits, Record, extract
@@ -38,16 +38,17 @@ LAYOUTS = ("auto", "table", "blocks")
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925, "r": 2018, "h": 1988, "s": 1925}
 
 
-@dataclass(frozen=True)
-class Document:
-    """One report of one municipality: its text (pages start at `page_starts` lines) and table rows."""
+@dataclass(frozen=True, kw_only=True)
+class DocumentInfo:
+    """What a document is known by, before indexing (a Document, with its content) and after (an
+    index/documents.py IndexedDocument, with its passage count): who published it, what it is, where
+    it came from."""
 
     id: str
     city: str
     title: str
-    text: str
-    sha256: str
-    source: str
+    sha256: str = ""
+    source: str = ""
     prefecture: str = ""
     city_en: str = ""
     fiscal_year: int | None = None
@@ -56,12 +57,19 @@ class Document:
     layout: str = "auto"
     url: str = ""
     format: str = "text"
-    page_starts: tuple[int, ...] = field(default=(), repr=False)
-    records: tuple[Record, ...] = field(default=(), repr=False)
 
     def meta(self) -> dict:
-        """Metadata without the content, for manifests and listings."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("text", "page_starts", "records")}
+        """The DocumentInfo fields alone, for manifests and listings."""
+        return {f.name: getattr(self, f.name) for f in fields(DocumentInfo)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Document(DocumentInfo):
+    """One report of one municipality: its text (pages start at `page_starts` lines) and table rows."""
+
+    text: str
+    page_starts: tuple[int, ...] = field(default=(), repr=False)
+    records: tuple[Record, ...] = field(default=(), repr=False)
 
     def extracted(self) -> Extracted:
         """The content alone, as stored in the library."""

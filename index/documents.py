@@ -1,29 +1,18 @@
-"""A document as an index records it: its metadata and how many passages it gave (the manifest's
+"""A document as an index records it: what it is known by and how many passages it gave (the manifest's
 "documents"). Before indexing a document is a corpus.document.Document, with its content."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from corpus.document import DocumentInfo
 
-@dataclass(frozen=True)
-class IndexedDocument:
-    """One indexed document: who published it, what it is, where it came from, its passages."""
 
-    id: str
-    city: str
-    title: str
+@dataclass(frozen=True, kw_only=True)
+class IndexedDocument(DocumentInfo):
+    """One indexed document: its DocumentInfo and its passages."""
+
     passages: int = 0
-    city_en: str = ""
-    prefecture: str = ""
-    fiscal_year: int | None = None
-    period: str = ""
-    kind: str = ""
-    layout: str = ""
-    url: str = ""
-    format: str = ""
-    sha256: str = ""
-    source: str = ""
 
     @classmethod
     def from_dict(cls, d: dict) -> IndexedDocument:

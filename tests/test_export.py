@@ -534,8 +534,10 @@ def test_source_urls_are_cited_and_only_web_addresses_link(tmp_path: Path) -> No
 
     urls = document_urls(
         [
-            IndexedDocument("plan", "テスト市", "架空の計画", url="https://example.invalid/plan.pdf"),
-            IndexedDocument("memo", "テスト市", "架空のメモ"),
+            IndexedDocument(
+                id="plan", city="テスト市", title="架空の計画", url="https://example.invalid/plan.pdf"
+            ),
+            IndexedDocument(id="memo", city="テスト市", title="架空のメモ"),
         ]
     )
     assert urls == {"plan": "https://example.invalid/plan.pdf", "memo": ""}

@@ -434,7 +434,9 @@ def sheet_doc(header: list[str], rows: list[list[str]], sheet: str = "取組一�
     records = tuple(
         Record(tuple(zip(header, row, strict=True)), row=n, sheet=sheet) for n, row in enumerate(rows, 2)
     )
-    return Document("test-sheet", "テスト市", "テスト表", "", "", "t.xlsx", records=records)
+    return Document(
+        id="test-sheet", city="テスト市", title="テスト表", text="", source="t.xlsx", records=records
+    )
 
 
 ITEM_ROWS = [

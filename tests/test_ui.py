@@ -231,7 +231,7 @@ def test_heatmap_has_one_cell_per_theme_and_city_colored_by_match():
 
 
 def test_documents_table_escapes():
-    out = render.documents_html([IndexedDocument("d", EVIL, "t", passages=3, source="a.txt")])
+    out = render.documents_html([IndexedDocument(id="d", city=EVIL, title="t", passages=3, source="a.txt")])
     assert_inert(out)
     assert "<td" in out and "&lt;script&gt;" in out
     assert "no documents" in render.documents_html([])

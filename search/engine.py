@@ -214,8 +214,9 @@ class Searcher:
             return []
         lexical = q.lexical
         depth = min(n_allowed, max(CANDIDATES, top_k))
-        japanese = self.index.bm25.search(lexical.terms, depth, allowed)
-        english = self.index.english.search(lexical.english, depth, allowed) if lexical.english else _NONE
+        if mode != "dense":  # the two lexical rankings: the query's Japanese words, its English words
+            japanese = self.index.bm25.search(lexical.terms, depth, allowed)
+            english = self.index.english.search(lexical.english, depth, allowed) if lexical.english else _NONE
         ranked: list[tuple[int, float]]
         if mode == "lexical":
             ranked = self._lexical(japanese, english, lexical)

@@ -32,6 +32,7 @@ import tempfile
 import threading
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 from corpus.atomic import write_text_atomic
@@ -134,11 +135,7 @@ class Glossary:
         worse (5-fold cross-validated column recall@3 0.794 → 0.782), as loanwords have JMdict glosses of
         their own."""
         japanese = [t for t in tokens if not t.isascii()]
-        out: list[str] = []
-        for i in range(len(japanese)):
-            for n in range(1, min(MAX_RUN, len(japanese) - i) + 1):
-                out.extend(self.words("".join(japanese[i : i + n])))
-        return out
+        return [w for a, b in _runs(len(japanese)) for w in self.words("".join(japanese[a:b]))]
 
     def surfaces(self, keys: list[tuple[str, str]], english: set[str]) -> set[str]:
         """Which words of a passage (its (surface, token) pairs, index/tokenize.py `surface_keys`)
@@ -146,12 +143,17 @@ class Glossary:
         Japanese words and runs of up to MAX_RUN of them, through their glosses. For highlights."""
         out: set[str] = set()
         japanese = [(surface, token) for surface, token in keys if not token.isascii()]
-        for i in range(len(japanese)):
-            for n in range(1, min(MAX_RUN, len(japanese) - i) + 1):
-                run = japanese[i : i + n]
-                if english.intersection(self.words("".join(token for _, token in run))):
-                    out.update(surface for surface, _ in run)
+        for a, b in _runs(len(japanese)):
+            if english.intersection(self.words("".join(token for _, token in japanese[a:b]))):
+                out.update(surface for surface, _ in japanese[a:b])
         return out
+
+
+def _runs(n: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of every run of 1 to MAX_RUN consecutive items among n, by start then length."""
+    for start in range(n):
+        for end in range(start + 1, min(start + MAX_RUN, n) + 1):
+            yield start, end
 
 
 def read_jmdict(source: Path) -> dict[str, list[str]]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from corpus.atomic import replace_atomic
 from index.problems import REBUILD_HINT
-from index.topk import top_k
+from index.topk import allowed_count, top_k
 
 K1 = 1.2
 B = 0.75
@@ -216,14 +216,7 @@ class BM25:
         """Top-k (doc indices, scores) with score > 0, best first, ties to the lower index."""
         if k <= 0:
             raise ValueError(f"k of {k} is invalid; ask for at least 1 result")
-        n = self.n_docs
-        if allowed is not None and (
-            not isinstance(allowed, np.ndarray) or allowed.dtype != np.bool_ or allowed.shape != (n,)
-        ):
-            raise ValueError(
-                f"allowed must be a bool array of shape ({self.n_docs},), got "
-                f"{getattr(allowed, 'dtype', type(allowed).__name__)} {getattr(allowed, 'shape', '')}"
-            )
+        allowed_count(allowed, self.n_docs)
         scores = self.scores(query)
         hit = scores > 0
         if allowed is not None:

@@ -1,4 +1,5 @@
-"""The k best of a set of scored ids, with a deterministic tie-break shared by every ranker."""
+"""What every ranker shares: the check of a filter mask, and the k best of a set of scored ids with a
+deterministic tie-break."""
 
 from __future__ import annotations
 
@@ -14,3 +15,17 @@ def top_k(ids: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
         ids, vals = ids[keep], vals[keep]
     order = np.lexsort((ids, -vals))[:k]
     return ids[order].astype(np.int64), vals[order].astype(np.float32)
+
+
+def allowed_count(allowed: np.ndarray | None, n: int, hint: str = "") -> int:
+    """How many of n items a filter mask lets through (None: all); ValueError, with `hint` on how to make
+    one, when it is not a bool array of shape (n,)."""
+    if allowed is None:
+        return n
+    if not isinstance(allowed, np.ndarray) or allowed.dtype != np.bool_ or allowed.shape != (n,):
+        raise ValueError(
+            f"allowed must be a bool array of shape ({n},), got "
+            f"{getattr(allowed, 'dtype', type(allowed).__name__)} {getattr(allowed, 'shape', '')}"
+            + (f"; {hint}" if hint else "")
+        )
+    return int(allowed.sum())

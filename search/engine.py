@@ -16,6 +16,7 @@ from index.embedder import Embedder
 from index.glossary import LazyGlossary, query_words
 from index.store import StoredIndex
 from index.tokenize import matched_terms, surface_keys, tokenize
+from index.topk import allowed_count
 from search.crowding import crowd
 from search.fusion import (
     ENGLISH_WEIGHT,
@@ -204,12 +205,7 @@ class Searcher:
             raise ValueError(f"top-k must be a positive number of hits, got {top_k}")
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
-        shape = (len(self.passages),)
-        if allowed is not None and not (
-            isinstance(allowed, np.ndarray) and allowed.dtype == np.bool_ and allowed.shape == shape
-        ):
-            raise ValueError("allowed must be a mask of the passages, as Searcher.mask makes from filters")
-        n_allowed = len(self.passages) if allowed is None else int(allowed.sum())
+        n_allowed = allowed_count(allowed, len(self.passages), "make it with Searcher.mask from names")
         if n_allowed == 0:
             return []
         lexical = q.lexical

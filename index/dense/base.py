@@ -11,7 +11,7 @@ import faiss
 import numpy as np
 
 from corpus.atomic import replace_atomic
-from index.topk import top_k
+from index.topk import allowed_count, top_k
 
 NORM_TOLERANCE = 1e-3
 # Filtered HNSW or IVF over this few allowed vectors is scored exactly: cheaper than walking a graph
@@ -142,14 +142,7 @@ def prepare(
     norm = float(np.linalg.norm(q))
     if not abs(norm - 1) <= NORM_TOLERANCE:
         raise ValueError(f"query has L2 norm {norm:.6g}, not 1; normalize it with q / np.linalg.norm(q)")
-    if allowed is None:
-        return q, n, min(k, n)
-    if not isinstance(allowed, np.ndarray) or allowed.dtype != np.bool_ or allowed.shape != (n,):
-        raise ValueError(
-            f"allowed must be a bool array of shape ({n},), got "
-            f"{getattr(allowed, 'dtype', type(allowed).__name__)} {getattr(allowed, 'shape', '')}"
-        )
-    n_allowed = int(allowed.sum())
+    n_allowed = allowed_count(allowed, n)
     return q, n_allowed, min(k, n_allowed)
 
 

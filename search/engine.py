@@ -13,7 +13,7 @@ import numpy as np
 from corpus.document import resolve_city
 from corpus.normalize import is_japanese
 from index.embedder import Embedder
-from index.glossary import LazyGlossary, query_words
+from index.glossary import Glossary, LazyGlossary, query_words
 from index.store import StoredIndex
 from index.tokenize import matched_terms, surface_keys, tokenize
 from index.topk import allowed_count
@@ -228,10 +228,13 @@ class Searcher:
         candidates = [i for i, _ in ranked]
         group_of = dict(zip(candidates, self.groups[candidates].tolist(), strict=True))
         ranked = crowd(ranked, group_of, top_k)
+        terms, english = set(lexical.terms), set(lexical.english)
+        # The glossary is read on the first English question, not before.
+        glossary = self.glossary.get() if english and self.glossary is not None else None
         hits = []
         for rank, (i, s) in enumerate(ranked, 1):
             p = self.passages[i]
-            hits.append(Hit(p, rank, s, self._matched(i, p.text, lexical)))
+            hits.append(Hit(p, rank, s, self._matched(i, p.text, terms, english, glossary)))
         return hits
 
     def lexical_query(self, text: str) -> LexicalQuery:
@@ -266,7 +269,9 @@ class Searcher:
             (english, self.english_weight * (1 - query.share)),
         )
 
-    def _matched(self, i: int, text: str, query: LexicalQuery) -> tuple[str, ...]:
+    def _matched(
+        self, i: int, text: str, terms: set[str], english: set[str], glossary: Glossary | None
+    ) -> tuple[str, ...]:
         """The words of passage `i` to highlight: those sharing a token with the query, and those whose
         English glosses hold one of its English words."""
         # Tokenizing a passage for highlights costs more than the search itself; keep the result.
@@ -275,10 +280,8 @@ class Searcher:
             if len(self._surface_keys) >= SURFACE_CACHE:
                 self._surface_keys.clear()  # bounded: memory stays flat however many queries come
             keys = self._surface_keys[i] = surface_keys(text)
-        found = matched_terms(text, set(query.terms), keys)
-        # The glossary is read on the first English question, not before.
-        glossary = self.glossary.get() if query.english and self.glossary is not None else None
+        found = matched_terms(text, terms, keys)
         if glossary is not None:
-            glossed = glossary.surfaces(keys, set(query.english))
+            glossed = glossary.surfaces(keys, english)
             found = [s for s in dict.fromkeys(s for s, _ in keys) if s in glossed or s in found]
         return tuple(found)

@@ -417,7 +417,7 @@ def bench_counterparts(ctx: Context) -> list[Row]:
     from reform_search.app import open_searcher
     from reform_search.settings import load_settings
     from search.align import align
-    from search.compare import similar
+    from search.counterparts import similar
 
     index_dir, cache_dir = ctx.index()
     searcher = open_searcher(load_settings(index_dir=index_dir, cache_dir=cache_dir))

@@ -29,7 +29,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from search.compare import _score, judge  # noqa: E402
+from search.compare import judge, score_query  # noqa: E402
 from search.evaluate import assign_folds  # noqa: E402
 from search.judgments import read_judgments  # noqa: E402
 from search.labels import FEATURES, MODEL_FILE, LabelModel  # noqa: E402
@@ -89,7 +89,7 @@ def examples(searcher, queries, probes) -> list[Example]:
     out = []
 
     def add(group, text, wanted: dict[str, str]) -> None:
-        q = _score(searcher, text)
+        q = score_query(searcher, text)
         for city, must in wanted.items():
             judged = judge(searcher, q, city, masks[city])
             out.append(Example(group, city, must, judged.features))

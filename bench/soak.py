@@ -89,7 +89,8 @@ def query_texts(passages: list[str], n: int, seed: int = SEED) -> list[str]:
 
 def workload(searcher, n: int, seed: int = SEED) -> list[tuple[str, Callable[[], object]]]:
     """n (kind, call) pairs: searches in each mode (a third filtered by city), comparisons, counterparts."""
-    from search.compare import compare, similar
+    from search.compare import compare
+    from search.counterparts import similar
 
     rng = random.Random(seed + 1)
     cities = searcher.cities

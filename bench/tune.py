@@ -3,12 +3,13 @@
     python bench/tune.py fusion [--folds 5] [--queries F...]     the lexical weight (Japanese words)
     python bench/tune.py english [--folds 5] [--queries F...]    the weight of a question's English words
     python bench/tune.py parts [--folds 5] [--queries F...]      the weight of a packed passage's sentences
+    python bench/tune.py pairs [--folds 5] [--pairs F...]        how far counterparts lean to their source
 
-For each fold, the candidate with the best mean objective (nDCG@10 + column recall@3, halved) on the
-other folds is chosen and scored on the held-out fold; the report gives, per candidate, the whole-set
-measures, and the cross-validated measures of the choice (the held-out folds' items pooled). A
-constant is worth shipping when its cross-validated figure beats the current one, not only its
-whole-set figure.
+For each fold, the candidate with the best mean objective (nDCG@10 + column recall@3, halved; for
+pairs, hit@3; ties to the candidate listed first) on the other folds is chosen and scored on the
+held-out fold; the report gives, per candidate, the whole-set measures, and the cross-validated
+measures of the choice (the held-out folds' items pooled). A constant is worth shipping when its
+cross-validated figure beats the current one, not only its whole-set figure.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ sys.path.insert(0, str(HERE.parent))
 
 from reform_search.settings import load_settings  # noqa: E402
 from search.engine import Searcher  # noqa: E402
-from search.evaluate import QueryResult, assign_folds, query_measures, run_queries  # noqa: E402
+from search.evaluate import (  # noqa: E402
+    QueryResult,
+    assign_folds,
+    pair_measures,
+    query_measures,
+    run_pairs,
+    run_queries,
+)
 from search.judgments import read_judgments  # noqa: E402
 
 EVAL = HERE.parent.parent / "shared" / "eval"
@@ -37,18 +45,23 @@ def objective(results: Sequence[QueryResult]) -> float:
     return (m["ndcg@10"] + m.get("column_recall@3", 0.0)) / 2
 
 
+def pair_objective(results: Sequence) -> float:
+    """What a counterpart constant is chosen on: hit@3 of the judged pairs."""
+    return pair_measures(results)["hit@3"]
+
+
 def cross_validate(
-    per_candidate: dict[str, list[QueryResult]], folds: int
-) -> tuple[list[QueryResult], list[str]]:
+    per_candidate: dict[str, list], folds: int, measure: Callable[[Sequence], float] = objective
+) -> tuple[list, list[str]]:
     """Held-out results of the choice made on the other folds, pooled; and the choice of each fold."""
     some = next(iter(per_candidate.values()))
     fold = assign_folds([r.id for r in some], folds)
-    held: list[QueryResult] = []
+    held: list = []
     chosen = []
     for f in range(folds):
 
         def train(name: str, f=f) -> float:
-            return objective([r for r in per_candidate[name] if fold[r.id] != f])
+            return measure([r for r in per_candidate[name] if fold[r.id] != f])
 
         best = max(per_candidate, key=train)
         chosen.append(best)
@@ -85,7 +98,20 @@ def parts_candidates() -> dict[str, Callable[[Searcher], None]]:
     return out
 
 
-STUDIES = {"fusion": fusion_candidates, "english": english_candidates, "parts": parts_candidates}
+def pairs_candidates() -> dict[str, Callable[[Searcher], None]]:
+    """Counterparts by their source's text alone, and leaning towards the source by γ = 0.1 … 0.5."""
+    out: dict[str, Callable[[Searcher], None]] = {}
+    for w in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):
+        out[f"source γ={w}"] = lambda s, w=w: setattr(s, "source_weight", w)
+    return out
+
+
+STUDIES = {
+    "fusion": fusion_candidates,
+    "english": english_candidates,
+    "parts": parts_candidates,
+    "pairs": pairs_candidates,
+}
 
 
 def main() -> None:
@@ -93,19 +119,25 @@ def main() -> None:
     ap.add_argument("study", choices=sorted(STUDIES))
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--queries", nargs="+", default=sorted(glob.glob(str(EVAL / "queries*.jsonl"))))
+    ap.add_argument("--pairs", nargs="+", default=sorted(glob.glob(str(EVAL / "pairs*.jsonl"))))
     a = ap.parse_args()
     from reform_search.app import open_searcher
 
     searcher = open_searcher(load_settings())
-    queries = read_judgments([Path(p) for p in a.queries], "queries")
+    if a.study == "pairs":
+        judged = read_judgments([Path(p) for p in a.pairs], "pairs")
+        run, measures, measure = run_pairs, pair_measures, pair_objective
+    else:
+        judged = read_judgments([Path(p) for p in a.queries], "queries")
+        run, measures, measure = run_queries, query_measures, objective
     per_candidate = {}
     for name, apply in STUDIES[a.study]().items():
         apply(searcher)
-        per_candidate[name] = run_queries(searcher, queries)
-        m = query_measures(per_candidate[name])
+        per_candidate[name] = run(searcher, judged)
+        m = measures(per_candidate[name])
         print(name.ljust(16), json.dumps({k: round(v, 3) for k, v in m.items()}))
-    held, chosen = cross_validate(per_candidate, a.folds)
-    m = query_measures(held)
+    held, chosen = cross_validate(per_candidate, a.folds, measure)
+    m = measures(held)
     print(f"cross-validated ({a.folds} folds)", json.dumps({k: round(v, 3) for k, v in m.items()}))
     print("chosen per fold:", ", ".join(chosen))
 

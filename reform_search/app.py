@@ -30,6 +30,7 @@ def open_searcher(settings: Settings, embedder=None):
         glossary=glossary,
         english_weight=settings.english_weight,
         part_weight=settings.part_weight,
+        source_weight=settings.source_weight,
     )
 
 

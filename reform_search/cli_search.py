@@ -96,7 +96,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
     """Counterparts of one passage in every other city (or the cities named)."""
-    from search.compare import similar
+    from search.counterparts import similar
 
     result = similar(open_searcher(settings), args.passage_id, args.city, settings.top_k)
     if args.json:

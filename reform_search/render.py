@@ -23,7 +23,8 @@ from collections.abc import Sequence
 
 from index.documents import IndexedDocument
 from reform_search.output import snippet
-from search.compare import Column, Comparison, Counterparts
+from search.compare import Column, Comparison
+from search.counterparts import Counterparts
 from search.engine import Searcher
 from search.hit import Hit, spans
 from search.labels import Match

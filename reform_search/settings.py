@@ -11,7 +11,7 @@ from corpus.extract.base import MAX_CELLS, MAX_PASSAGES, PARSER_MEMORY_BYTES
 from index.embedder import BATCH_SIZE
 from index.glossary import GLOSSARIES
 from search.engine import MAX_QUERY_CHARS, MODES
-from search.fusion import ENGLISH_WEIGHT, FUSIONS, LEXICAL_WEIGHT, PART_WEIGHT, RRF_K
+from search.fusion import ENGLISH_WEIGHT, FUSIONS, LEXICAL_WEIGHT, PART_WEIGHT, RRF_K, SOURCE_WEIGHT
 
 ENV_PREFIX = "REFORM_SEARCH_"
 
@@ -98,6 +98,11 @@ class Settings:
         PART_WEIGHT,
         "How far a packed passage's cosine rises towards its best sentence's, 0 to 1 (0: passages "
         "alone; chosen by 5-fold cross-validation).",
+    )
+    source_weight: float = _setting(
+        SOURCE_WEIGHT,
+        "How far a passage's counterparts (similar, align) lean towards the passage itself rather than "
+        "its text alone, 0 to 1 (chosen by 5-fold cross-validation over judged pairs).",
     )
     top_k: int = _setting(10, "Number of hits to return.")
     rrf_k: int = _setting(RRF_K, "Reciprocal rank fusion constant k in 1/(k + rank).")

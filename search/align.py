@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from corpus.passage import Passage
-from search.compare import Column, similar
+from search.compare import Column
+from search.counterparts import similar
 from search.engine import Searcher
 from search.hit import Hit
 

@@ -24,6 +24,7 @@ from search.fusion import (
     LEXICAL_WEIGHT,
     PART_WEIGHT,
     RRF_K,
+    SOURCE_WEIGHT,
     convex,
     rrf,
     with_parts,
@@ -119,10 +120,16 @@ class Searcher:
         glossary: LazyGlossary | None = None,
         english_weight: float = ENGLISH_WEIGHT,
         part_weight: float = PART_WEIGHT,
+        source_weight: float = SOURCE_WEIGHT,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion!r}; choose one of: {', '.join(FUSIONS)}")
-        weights = {"lexical": lexical_weight, "English": english_weight, "part": part_weight}
+        weights = {
+            "lexical": lexical_weight,
+            "English": english_weight,
+            "part": part_weight,
+            "source": source_weight,
+        }
         for name, w in weights.items():
             if not (isinstance(w, int | float) and 0 <= w <= 1):
                 raise ValueError(f"{name} weight of {w} is invalid; use a number from 0 to 1")
@@ -134,6 +141,7 @@ class Searcher:
         self.glossary = glossary  # for highlights: which Japanese words an English question met
         self.english_weight = english_weight
         self.part_weight = part_weight
+        self.source_weight = source_weight  # counterparts lean towards their source (search/counterparts.py)
         self.max_query_chars = max_query_chars
         # A memory-mapped table: passages are decoded when a hit needs them, and filters and crowding
         # read its compact columns, so nothing here grows with the number of passages.

@@ -25,7 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from corpus.normalize import compact
-from search.compare import compare, similar
+from search.compare import compare
+from search.counterparts import similar
 from search.engine import Searcher
 from search.hit import Hit
 

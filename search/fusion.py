@@ -30,6 +30,9 @@ ENGLISH_WEIGHT = 0.4
 # λ of `with_parts`: how far a packed passage's cosine rises towards its best sentence's; chosen by
 # 5-fold cross-validation (bench/tune.py parts)
 PART_WEIGHT = 0.3
+# γ of `with_source`: how far a counterpart ranking leans towards the source passage's own similarity;
+# chosen by 5-fold cross-validation over the judged pairs (bench/tune.py pairs)
+SOURCE_WEIGHT = 0.1
 
 
 def normalized(scores: np.ndarray, floor: str) -> np.ndarray:
@@ -57,6 +60,23 @@ def with_parts(
     raised = scores + np.float32(weight) * np.maximum(0, np.asarray(best, dtype=np.float32) - scores)
     order = np.argsort(-raised, kind="stable")
     return ids[order], raised[order]
+
+
+def with_source(
+    ids: np.ndarray, scores: Sequence[float], cosines: np.ndarray, weight: float = SOURCE_WEIGHT
+) -> tuple[np.ndarray, np.ndarray]:
+    """Counterpart candidates re-scored towards their source passage: (1 − γ)·score' + γ·cos', both
+    min–max normalized over the candidates (`normalized`, "min"), where score is the candidates' ranking
+    score for the source's text and cos their cosine to the source itself; best first (ties keep the
+    given order)."""
+    if not (math.isfinite(weight) and 0 <= weight <= 1):
+        raise ValueError(f"source weight of {weight} is invalid; use a number from 0 to 1")
+    ids = np.asarray(ids)
+    if not len(ids):
+        return ids, np.zeros(0)
+    fused = (1 - weight) * normalized(scores, "min") + weight * normalized(cosines, "min")
+    order = np.argsort(-fused, kind="stable")
+    return ids[order], fused[order]
 
 
 def convex(

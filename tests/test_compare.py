@@ -19,17 +19,16 @@ from index.build import build_index
 from index.cache import EmbeddingCache
 from index.store import load_index
 from reform_search.cli import main
-from search.compare import (
-    MATCHES,
+from search.compare import MATCHES, Evidence, compare
+from search.counterparts import (
     QUERY_LIKE_CHARS,
-    Evidence,
-    compare,
     is_query_like,
     profile_column,
     profile_label,
     similar,
     sought_by,
 )
+from search.crowding import crowd
 from search.engine import Searcher
 from search.labels import LabelModel, Match, near_evidence, shipped_model
 
@@ -368,7 +367,10 @@ def test_query_like_is_decided_by_length_without_whitespace(text: str, expected:
     assert is_query_like(text) is expected
 
 
-def test_similar_of_a_query_like_passage_is_the_compare_column_of_its_text(keyword_searcher) -> None:
+def test_similar_of_a_query_like_passage_is_the_compare_column_of_its_text(
+    keyword_searcher, monkeypatch
+) -> None:
+    monkeypatch.setattr(keyword_searcher, "source_weight", 0.0)  # the text alone, not leaning to the source
     short = [p for p in keyword_searcher.passages if is_query_like(p.text)]
     assert short, "the keyword fixture has list items"
     for source in short:
@@ -387,6 +389,43 @@ def test_similar_by_query_never_returns_the_source(keyword_searcher) -> None:
     assert len(ids) == min(10, sum(p.city == source.city for p in keyword_searcher.passages) - 1)
 
 
+@pytest.mark.parametrize("weight", [0.1, 0.5, 1.0])
+def test_counterparts_sought_by_text_lean_towards_the_source(keyword_searcher, monkeypatch, weight) -> None:
+    monkeypatch.setattr(keyword_searcher, "source_weight", weight)
+    sources = [p for p in keyword_searcher.passages if sought_by(p)[0] != "profile"]
+    assert {sought_by(p)[0] for p in sources} == {"query", "content"}
+    for source in sources:
+        at = keyword_searcher.position(source.id)
+        profile = np.asarray(keyword_searcher.index.profiles[at])
+        for city in keyword_searcher.cities:
+            allowed = keyword_searcher.mask(cities=[city])
+            allowed[at] = False
+            if not allowed.any():
+                continue
+            column = similar(keyword_searcher, source.id, [city], top_k=3).columns[0]
+            # Oracle: the text's hybrid ranking of every allowed passage, min-max normalized, plus γ of
+            # the min-max normalized cosine to the source's profile; crowding as everywhere.
+            pool = keyword_searcher.search(sought_by(source)[1], 100, "hybrid", allowed=allowed)
+            scores = np.array([h.score for h in pool])
+            cos = np.array(
+                [
+                    float(
+                        np.asarray(keyword_searcher.index.vectors[keyword_searcher.position(h.passage.id)])
+                        @ profile
+                    )
+                    for h in pool
+                ]
+            )
+            span = lambda x: (x - x.min()) / (x.max() - x.min()) if x.max() > x.min() else np.ones_like(x)  # noqa: E731
+            fused = (1 - weight) * span(scores) + weight * span(cos)
+            rows = [keyword_searcher.position(h.passage.id) for h in pool]
+            ranked = sorted(zip(rows, fused.tolist(), strict=True), key=lambda r: -r[1])
+            want = crowd(ranked, keyword_searcher.groups, 3)
+            assert [h.passage.id for h in column.hits] == [keyword_searcher.passages[i].id for i, _ in want]
+            assert [h.rank for h in column.hits] == list(range(1, len(want) + 1))
+            assert source.id not in [h.passage.id for h in column.hits]
+
+
 def test_profile_column_oracle(keyword_searcher) -> None:
     # The profile route (a long passage without a content field): checked on a row directly.
     row = next(p for p in keyword_searcher.passages if not is_query_like(p.text))
@@ -403,7 +442,10 @@ def test_profile_column_oracle(keyword_searcher) -> None:
         assert len(column.hit_matches) == len(column.hits)
 
 
-def test_a_row_that_states_its_content_is_sought_by_initiative_and_content(keyword_searcher) -> None:
+def test_a_row_that_states_its_content_is_sought_by_initiative_and_content(
+    keyword_searcher, monkeypatch
+) -> None:
+    monkeypatch.setattr(keyword_searcher, "source_weight", 0.0)  # the text alone, not leaning to the source
     row = next(p for p in keyword_searcher.passages if sought_by(p)[0] == "content")
     _, text = sought_by(row)
     content = dict(row.fields)["内容"]

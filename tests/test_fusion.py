@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.fusion import RRF_K, convex, normalized, rrf
+from search.fusion import RRF_K, convex, normalized, rrf, with_source
 
 
 def test_three_documents_by_hand():
@@ -127,3 +127,23 @@ def test_two_lexical_rankings_by_hand() -> None:
     # A list without hits gives its weight back to the embedding: dense 0.8, B 0.4 + 0.2 = 0.6
     fused = convex(([a, b, c], [0.9, 0.8, 0.7]), (([], []), 0.3), (([b], [1.0]), 0.2))
     assert fused == [(a, pytest.approx(0.8)), (b, pytest.approx(0.6)), (c, pytest.approx(0.0))]
+
+
+def test_with_source_by_hand() -> None:
+    # Ranking scores 0.9, 0.6, 0.3 → 1, 0.5, 0; cosines to the source 0.70, 0.90, 0.80 → 0, 1, 0.5.
+    ids = np.array([7, 3, 5])
+    got_ids, got = with_source(ids, [0.9, 0.6, 0.3], np.array([0.70, 0.90, 0.80]), weight=0.6)
+    # fused: 7 → 0.4·1 + 0.6·0 = 0.4; 3 → 0.4·0.5 + 0.6·1 = 0.8; 5 → 0 + 0.6·0.5 = 0.3
+    assert got_ids.tolist() == [3, 7, 5]
+    assert got == pytest.approx([0.8, 0.4, 0.3])
+    # γ = 0 keeps the ranking; γ = 1 is the source's similarity alone
+    assert with_source(ids, [0.9, 0.6, 0.3], np.array([0.70, 0.90, 0.80]), 0.0)[0].tolist() == [7, 3, 5]
+    assert with_source(ids, [0.9, 0.6, 0.3], np.array([0.70, 0.90, 0.80]), 1.0)[0].tolist() == [3, 5, 7]
+    empty_ids, empty = with_source(np.array([], dtype=np.int64), [], np.array([]), 0.5)
+    assert len(empty_ids) == 0 and len(empty) == 0
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5, float("nan")])
+def test_with_source_refuses_a_weight_outside_0_1(weight: float) -> None:
+    with pytest.raises(ValueError, match="source weight"):
+        with_source(np.array([1]), [0.5], np.array([0.6]), weight)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from search.align import align, initiatives
-from search.compare import MATCHES, compare, similar
+from search.compare import MATCHES, compare
+from search.counterparts import similar
 from search.engine import Searcher
 from search.themes import DEFAULT_THEMES, MAX_THEMES, Matrix, read_themes, theme_matrix
 

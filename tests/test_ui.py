@@ -21,7 +21,8 @@ from reform_search import render
 from reform_search.manage import add_document, indexed_documents
 from reform_search.settings import Settings
 from reform_search.web import handlers, server
-from search.compare import Column, Comparison, Counterparts, Evidence, compare
+from search.compare import Column, Comparison, Evidence, compare
+from search.counterparts import Counterparts
 from search.engine import Searcher
 from search.hit import Hit
 from search.labels import Match

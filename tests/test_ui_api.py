@@ -13,7 +13,8 @@ from gradio_client.exceptions import AppError
 
 import ui
 from reform_search.settings import Settings
-from search.compare import compare, similar
+from search.compare import compare
+from search.counterparts import similar
 from search.themes import theme_matrix
 
 

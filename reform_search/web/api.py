@@ -7,7 +7,8 @@ import gradio as gr
 
 from reform_search.web.checks import friendly
 from reform_search.web.state import AppState
-from search.compare import COLUMN_TOP_K, compare, similar
+from search.compare import COLUMN_TOP_K, compare
+from search.counterparts import similar
 from search.engine import check_query
 from search.hit import Results
 from search.themes import theme_matrix

@@ -28,7 +28,8 @@ from reform_search.web.state import (
     doc_choices,
     year_choices,
 )
-from search.compare import COLUMN_TOP_K, compare, similar
+from search.compare import COLUMN_TOP_K, compare
+from search.counterparts import similar
 from search.themes import theme_matrix
 
 REFRESHED = 11

@@ -124,8 +124,8 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
 def _heads(block: _Block, following: list[_Block]) -> bool:
     """Whether a numbered heading line heads something: a block follows it that is not a heading of the
     same or an outer level (else the line is text, and stays in a passage)."""
-    if not following or not any(is_japanese(c) or c.isalpha() for c in "".join(following[0].lines)):
-        return False  # nothing follows, or only numbers (which make no passage of their own)
+    if not following or _is_number("".join(following[0].lines)):
+        return False  # nothing follows, or only numbers or one letter (which make no passage of their own)
     after = heading(following[0].lines[0]) if following[0].kind == "heading" else None
     return after is None or after[0] > heading(block.lines[0])[0]
 

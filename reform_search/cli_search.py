@@ -138,7 +138,7 @@ def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _checked(query: str, settings: Settings) -> str:
-    from search.engine import check_query
+    from search.query import check_query
 
     q = check_query(query, settings.max_query_chars)
     if q.truncated:

@@ -10,8 +10,9 @@ from typing import Any
 from corpus.extract.base import MAX_CELLS, MAX_PASSAGES, PARSER_MEMORY_BYTES
 from index.embedder import BATCH_SIZE
 from index.glossary import GLOSSARIES
-from search.engine import MAX_QUERY_CHARS, MODES
+from search.engine import MODES
 from search.fusion import ENGLISH_WEIGHT, FUSIONS, LEXICAL_WEIGHT, PART_WEIGHT, RRF_K, SOURCE_WEIGHT
+from search.query import MAX_QUERY_CHARS
 
 ENV_PREFIX = "REFORM_SEARCH_"
 

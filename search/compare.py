@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.tokenize import tokenize
-from search.engine import Prepared, Searcher
+from search.engine import Searcher
 from search.hit import Hit
 from search.labels import (
     FEATURES,
@@ -34,6 +34,7 @@ from search.labels import (
     strip_markup,
     word_evidence,
 )
+from search.query import Prepared
 
 __all__ = ["MATCHES", "Column", "Comparison", "Evidence", "Match", "compare"]
 

@@ -28,7 +28,7 @@ pairs' hit@3 from 0.750 to 0.821, cross-validated over 5 folds (bench/tune.py pa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -122,17 +122,19 @@ def similar(
 
 def toward(searcher: Searcher, q: Scored, source: int, allowed: np.ndarray, top_k: int) -> list[Hit]:
     """The best `top_k` counterparts of passage `source` sought by its text `q`: the hybrid ranking of
-    the text among `allowed`, re-scored towards the source's profile (`with_source`), then crowded."""
-    pool = searcher.search(q.prepared, max(CANDIDATES, top_k), "hybrid", allowed=allowed)
+    the text among `allowed` (as `search` ranks it, CANDIDATES deep), re-scored towards the source's
+    profile (`with_source`), then crowded."""
+    pool = searcher.ranked(q.prepared, max(CANDIDATES, top_k), "hybrid", allowed)
     if searcher.source_weight == 0 or not pool:
-        return pool[:top_k]
-    rows = np.array([searcher.passages.position(h.passage.id) for h in pool], dtype=np.int64)
+        return searcher.hits(q.prepared, pool[:top_k])  # the text's own ranking: compare's column
+    rows = np.array([i for i, _ in pool], dtype=np.int64)
     profile = np.asarray(searcher.index.profiles[source], dtype=np.float32)
     cosines = np.asarray(searcher.index.vectors[rows], dtype=np.float32) @ profile
-    ids, scores = with_source(rows, [h.score for h in pool], cosines, searcher.source_weight)
-    ranked = crowd(list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.groups, top_k)
-    by_row = dict(zip(rows.tolist(), pool, strict=True))
-    return [replace(by_row[i], rank=rank, score=s) for rank, (i, s) in enumerate(ranked, 1)]
+    ids, scores = with_source(rows, [s for _, s in pool], cosines, searcher.source_weight)
+    ranked = crowd(
+        list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.group_of(ids.tolist()), top_k
+    )
+    return searcher.hits(q.prepared, ranked)
 
 
 def profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarray, top_k: int) -> Column:

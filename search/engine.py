@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from corpus.document import resolve_city
-from corpus.normalize import is_japanese
 from index.embedder import Embedder
 from index.glossary import Glossary, LazyGlossary, query_words
 from index.store import StoredIndex
@@ -30,80 +26,12 @@ from search.fusion import (
     with_parts,
 )
 from search.hit import Hit
+from search.query import MAX_QUERY_CHARS, LexicalQuery, Prepared, check_query, lexical_weight
 
 MODES = ("hybrid", "dense", "lexical")
 _NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))  # a ranking without hits
-MAX_QUERY_CHARS = 1000
 CANDIDATES = 100  # per ranker, before fusion
 SURFACE_CACHE = 4096  # passages whose highlight keys are kept
-
-
-@dataclass(frozen=True)
-class Query:
-    """A validated query: its text (truncated if it was too long) and the filters it carries."""
-
-    text: str
-    truncated: bool = False
-
-
-def check_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
-    """Refuse an empty query; cut an over-long one to `max_chars` (the caller warns)."""
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("the query is empty; type the words to search for")
-    text = " ".join(text.split())
-    if len(text) > max_chars:
-        return Query(text[:max_chars], truncated=True)
-    return Query(text)
-
-
-def lexical_weight(tokens: Sequence[str], query: str) -> float:
-    """Weight of the BM25 ranking in hybrid fusion: the share of the query's words in Japanese script.
-
-    BM25 over Japanese text matches Japanese query words; English words reach it only through the
-    few loanword glosses of the dictionary, so an English query leans on the multilingual embedding.
-    Glosses the tokenizer adds (テレワーク → "telework") are not words of the query and don't count.
-    """
-    folded = unicodedata.normalize("NFKC", query).lower()
-    words = [t for t in tokens if any(is_japanese(c) for c in t) or t in folded]
-    if not words:
-        return 0.0
-    return sum(any(is_japanese(c) for c in t) for t in words) / len(words)
-
-
-@dataclass(frozen=True)
-class LexicalQuery:
-    """What the two BM25 indexes of a query look for: its own tokens among the passages' Japanese words
-    (each weighing how often it occurs), and the stems of its English words among the passages' English
-    words (index/glossary.py)."""
-
-    tokens: tuple[str, ...]  # the query's own tokens, in order
-    terms: dict[str, float]
-    english: tuple[str, ...]  # stems of its English content words
-    share: float  # the query's share of Japanese words (lexical_weight)
-
-
-class Prepared:
-    """A query made ready once for every ranking it enters (search, each column of compare, similar):
-    its checked text, its lexical side and, when a ranking needs it, its embedding (computed at most
-    once, or given)."""
-
-    def __init__(
-        self, query: Query, lexical: LexicalQuery, embed: Callable[[str], np.ndarray], vector=None
-    ) -> None:
-        self.text = query.text
-        self.truncated = query.truncated
-        self.lexical = lexical
-        self._embed = embed
-        self._vector = vector
-        self._lock = threading.Lock()
-
-    @property
-    def vector(self) -> np.ndarray:
-        """The query's embedding (the embedder is asked on first use only)."""
-        with self._lock:
-            if self._vector is None:
-                self._vector = self._embed(self.text)
-            return self._vector
 
 
 class Searcher:
@@ -209,6 +137,13 @@ class Searcher:
         """The best `top_k` passages for `query` (text, or prepared once for several rankings), best
         first, among the passages `allowed` lets through (a mask from Searcher.mask; None: all)."""
         q = query if isinstance(query, Prepared) else self.prepare(query)
+        return self.hits(q, self.ranked(q, top_k, mode, allowed))
+
+    def ranked(
+        self, q: Prepared, top_k: int, mode: str = "hybrid", allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """What `search` ranks, as (passage position, score) pairs, best first and crowded, before any
+        passage is decoded: for callers that re-rank a deeper list and build hits of the few they keep."""
         if top_k <= 0:
             raise ValueError(f"top-k must be a positive number of hits, got {top_k}")
         if mode not in MODES:
@@ -232,11 +167,16 @@ class Searcher:
                 ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
             else:
                 ranked = self._fuse((ids, scores), japanese, english, lexical)
-        # The candidates' groups as plain ints: crowding looks each one up many times.
-        candidates = [i for i, _ in ranked]
-        group_of = dict(zip(candidates, self.groups[candidates].tolist(), strict=True))
-        ranked = crowd(ranked, group_of, top_k)
-        terms, english = set(lexical.terms), set(lexical.english)
+        return crowd(ranked, self.group_of([i for i, _ in ranked]), top_k)
+
+    def group_of(self, positions: list[int]) -> dict[int, int]:
+        """The crowding group of each passage position, as plain ints (crowding looks each one up many
+        times)."""
+        return dict(zip(positions, self.groups[positions].tolist(), strict=True))
+
+    def hits(self, q: Prepared, ranked: Sequence[tuple[int, float]]) -> list[Hit]:
+        """Hits of ranked (passage position, score) pairs, ranks from 1, with the words to highlight."""
+        terms, english = set(q.lexical.terms), set(q.lexical.english)
         # The glossary is read on the first English question, not before.
         glossary = self.glossary.get() if english and self.glossary is not None else None
         hits = []

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from index.tokenize import tokenize
 from search.crowding import crowd
-from search.engine import MODES, check_query, lexical_weight
+from search.engine import MODES
 from search.hit import Hit
+from search.query import check_query, lexical_weight
 
 CITY_FILTERS = [None, ["テスト市"], ["Samplecho"], ["テスト市", "サンプル町"]]
 queries = st.lists(st.sampled_from(FIXTURE_WORDS), min_size=1, max_size=3).map(" ".join)

@@ -9,8 +9,8 @@ from reform_search.web.checks import friendly
 from reform_search.web.state import AppState
 from search.compare import COLUMN_TOP_K, compare
 from search.counterparts import similar
-from search.engine import check_query
 from search.hit import Results
+from search.query import check_query
 from search.themes import theme_matrix
 
 

@@ -13,7 +13,8 @@ import gradio as gr
 from corpus.extract import Limits
 from corpus.library import read_upload as read_file
 from index.store import IndexProblem
-from search.engine import Searcher, check_query
+from search.engine import Searcher
+from search.query import check_query
 from search.themes import DEFAULT_THEMES, check_themes
 
 

@@ -1,0 +1,83 @@
+"""A query made ready for ranking: checked (empty refused, too long cut), its lexical side (the
+tokens two BM25 indexes look for) and its embedding, computed once for every ranking it enters."""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from corpus.normalize import is_japanese
+
+MAX_QUERY_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Query:
+    """A validated query: its text (truncated if it was too long) and the filters it carries."""
+
+    text: str
+    truncated: bool = False
+
+
+def check_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
+    """Refuse an empty query; cut an over-long one to `max_chars` (the caller warns)."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("the query is empty; type the words to search for")
+    text = " ".join(text.split())
+    if len(text) > max_chars:
+        return Query(text[:max_chars], truncated=True)
+    return Query(text)
+
+
+def lexical_weight(tokens: Sequence[str], query: str) -> float:
+    """Weight of the BM25 ranking in hybrid fusion: the share of the query's words in Japanese script.
+
+    BM25 over Japanese text matches Japanese query words; English words reach it only through the
+    few loanword glosses of the dictionary, so an English query leans on the multilingual embedding.
+    Glosses the tokenizer adds (テレワーク → "telework") are not words of the query and don't count.
+    """
+    folded = unicodedata.normalize("NFKC", query).lower()
+    words = [t for t in tokens if any(is_japanese(c) for c in t) or t in folded]
+    if not words:
+        return 0.0
+    return sum(any(is_japanese(c) for c in t) for t in words) / len(words)
+
+
+@dataclass(frozen=True)
+class LexicalQuery:
+    """What the two BM25 indexes of a query look for: its own tokens among the passages' Japanese words
+    (each weighing how often it occurs), and the stems of its English words among the passages' English
+    words (index/glossary.py)."""
+
+    tokens: tuple[str, ...]  # the query's own tokens, in order
+    terms: dict[str, float]
+    english: tuple[str, ...]  # stems of its English content words
+    share: float  # the query's share of Japanese words (lexical_weight)
+
+
+class Prepared:
+    """A query made ready once for every ranking it enters (search, each column of compare, similar):
+    its checked text, its lexical side and, when a ranking needs it, its embedding (computed at most
+    once, or given)."""
+
+    def __init__(
+        self, query: Query, lexical: LexicalQuery, embed: Callable[[str], np.ndarray], vector=None
+    ) -> None:
+        self.text = query.text
+        self.truncated = query.truncated
+        self.lexical = lexical
+        self._embed = embed
+        self._vector = vector
+        self._lock = threading.Lock()
+
+    @property
+    def vector(self) -> np.ndarray:
+        """The query's embedding (the embedder is asked on first use only)."""
+        with self._lock:
+            if self._vector is None:
+                self._vector = self._embed(self.text)
+            return self._vector

@@ -116,7 +116,8 @@ class Scored:
 
     @property
     def share(self) -> float:
-        """The query's share of Japanese words: how far word evidence counts."""
+        """The query's share of Japanese words: how far its Japanese word evidence counts (its English
+        words count for the rest)."""
         return self.prepared.lexical.share
 
     @property
@@ -164,6 +165,10 @@ def judge(
     z = searcher.index.calibration.null(city, q.kind).z(vectors @ np.asarray(q.vector, dtype=np.float32))
     idf = city_idf(searcher.index.bm25, q.terms, allowed)
     words = word_evidence(searcher.index.bm25, q.terms, idf, ids) * q.share
+    english = list(dict.fromkeys(q.prepared.lexical.english))
+    if english and q.share < 1:  # its English words, among the passages' English words (glossary)
+        english_idf = city_idf(searcher.index.english, english, allowed)
+        words += word_evidence(searcher.index.english, english, english_idf, ids) * (1 - q.share)
     phrase = np.zeros(len(ids))
     near = np.zeros(len(ids))
     for n_, i in enumerate(ids.tolist()):

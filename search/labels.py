@@ -6,8 +6,9 @@ Each candidate passage of a city is described by evidence that means the same fo
              for generic probe texts, measured at index time: index/calibration.py)
     words    the share of the query's content words it holds, each weighted by its IDF among the
              city's own passages (a word every passage has says little; particles, symbols, markup
-             and bare numbers are no content words), times the query's share of Japanese words
-             (English reaches Japanese text only through glosses)
+             and bare numbers are no content words), times the query's share of Japanese words; plus
+             the same share of its English words among the passage's English words (the glosses of its
+             Japanese words, index/glossary.py), times the query's share of English words
     phrase   1 when it holds the query's content words written together as the query writes them
              (an initiative title typed as it stands)
     length   log(1 + its characters): a long passage holds a query's words together by chance more

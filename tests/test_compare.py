@@ -628,6 +628,18 @@ def test_real_labels_on_judged_probes(real_searcher) -> None:
 
 
 @pytest.mark.model
+def test_real_english_question_meets_a_city_by_its_english_words(real_searcher) -> None:
+    # No Japanese word in the question: its English words meet the glosses of the row's Japanese words
+    # (ネーミングライツ → "naming rights"), weighted by their IDF among the city's own passages.
+    column = compare(real_searcher, "naming rights", [AIZU], top_k=1).columns[0]
+    assert column.evidence.words > 0.5
+    assert column.match == "strong"
+    assert "ネーミングライツ" in column.hits[0].passage.text
+    assert _labels(real_searcher, "naming rights") == {AIZU: "strong", IWAKI: "none"}
+    assert _labels(real_searcher, "sister city exchange programmes") == {AIZU: "none", IWAKI: "none"}
+
+
+@pytest.mark.model
 def test_cli_compare_json(real_cli, real_searcher) -> None:
     code, result, _ = real_cli("compare", "ふるさと納税", "--json")
     assert code == 0

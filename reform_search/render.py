@@ -165,7 +165,7 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
     )
 
 
-# How the counterparts were sought (search/compare.py): said under the source, in both languages.
+# How the counterparts were sought (search/counterparts.py): said under the source, in both languages.
 CP_HOW = {
     "query": "短い項目のため、本文をそのまま検索語として各市を比較しました / "
     "a short item: its text was searched in each city like a typed query",

@@ -99,12 +99,13 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Scored:
-    """A query prepared once (checked, tokenized, embedded), with what its labels read: content words
-    and phrase."""
+    """A query prepared once (checked, tokenized, embedded), with what its labels read: content words,
+    English words and phrase."""
 
     prepared: Prepared
     terms: list[str]  # content words, for the label's word evidence
     phrase: str  # the query as a phrase key ("" when it has no content word)
+    english: list[str]  # distinct stems of its English words, met among the passages' English words
 
     @property
     def text(self) -> str:
@@ -131,7 +132,8 @@ def score_query(searcher: Searcher, query: str) -> Scored:
     unmarked = strip_markup(prepared.text)
     tokens = prepared.lexical.tokens if unmarked == prepared.text else tokenize(unmarked)
     terms = content_terms(tokens)
-    return Scored(prepared, terms, phrase_key(prepared.text) if terms else "")
+    english = list(dict.fromkeys(prepared.lexical.english))
+    return Scored(prepared, terms, phrase_key(prepared.text) if terms else "", english)
 
 
 @dataclass(frozen=True)
@@ -165,10 +167,9 @@ def judge(
     z = searcher.index.calibration.null(city, q.kind).z(vectors @ np.asarray(q.vector, dtype=np.float32))
     idf = city_idf(searcher.index.bm25, q.terms, allowed)
     words = word_evidence(searcher.index.bm25, q.terms, idf, ids) * q.share
-    english = list(dict.fromkeys(q.prepared.lexical.english))
-    if english and q.share < 1:  # its English words, among the passages' English words (glossary)
-        english_idf = city_idf(searcher.index.english, english, allowed)
-        words += word_evidence(searcher.index.english, english, english_idf, ids) * (1 - q.share)
+    if q.english and q.share < 1:  # its English words, among the passages' English words (glossary)
+        english_idf = city_idf(searcher.index.english, q.english, allowed)
+        words += word_evidence(searcher.index.english, q.english, english_idf, ids) * (1 - q.share)
     phrase = np.zeros(len(ids))
     near = np.zeros(len(ids))
     for n_, i in enumerate(ids.tolist()):

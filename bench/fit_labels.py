@@ -8,6 +8,12 @@ Examples, one per (query, city):
     negative, must be none     a label probe expecting "none"; a city that an exhaustively judged query
                                (queries_dev*.jsonl) leaves out; OFF_TOPIC queries below, in every city
 
+Not fitted, only measured: bench/label_topics.jsonl, 44 reform topics in the probes' format, each
+city's expectation checked by hand against the default corpus's text: a topic one report has
+("strong" there), or one neither has although its words are near the reports' ("市立病院の経営改善",
+"議員定数の削減"). Fitting on half of them did not label the other half better, so they stay out of
+the fit and tell how the model does on topics it never saw.
+
 A city's probability is that of its best candidate passage, so the fit is a multiple-instance one:
 start from each feature's best value in the city, fit a logistic regression, take the candidate the
 fitted model likes best, refit; three rounds. Thresholds (weak, strong) maximize the share of examples
@@ -35,6 +41,7 @@ from search.judgments import read_judgments  # noqa: E402
 from search.labels import FEATURES, MODEL_FILE, LabelModel  # noqa: E402
 
 EVAL = HERE.parent.parent / "shared" / "eval"
+TOPICS = HERE / "label_topics.jsonl"
 
 # Municipal topics that neither default report mentions (each checked against the corpus text), written
 # for this fit, not taken from any judgment file.
@@ -124,6 +131,19 @@ def examples(searcher, queries, probes) -> list[Example]:
     return out
 
 
+def topic_examples(searcher, topics) -> list[Example]:
+    """The hand-checked topics' (query, city) examples: measured, never fitted."""
+    out = []
+    masks = {c: searcher.mask(cities=[c]) for c in searcher.cities}
+    for t in topics:
+        q = score_query(searcher, t["query"])
+        for city, must in t["expect"].items():
+            if must != "any" and city in masks:
+                judged = judge(searcher, q, city, masks[city])
+                out.append(Example(("t", t["id"]), city, must, judged.features))
+    return out
+
+
 def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> tuple[float, np.ndarray]:
     """Newton's method on the L2-penalized log-likelihood (intercept not penalized)."""
     a = np.column_stack([np.ones(len(x)), x])
@@ -185,6 +205,7 @@ def _accuracy(exs: list[Example], probs: list[float], weak: float, strong: float
 def report(name: str, exs: list[Example], model: LabelModel) -> dict:
     probs = [_probability(model, e) for e in exs]
     out = {"n": len(exs), "accuracy": round(_accuracy(exs, probs, model.weak, model.strong), 3)}
+    out["false_match"] = sum(e.must == "none" and p >= model.weak for e, p in zip(exs, probs, strict=True))
     probes = [(e, p) for e, p in zip(exs, probs, strict=True) if e.group[0] == "l"]
     if probes:
         right = [_right(e.must, p, model.weak, model.strong) for e, p in probes]
@@ -205,6 +226,7 @@ def main() -> None:
         help="query judgments; files named *_dev* are taken as exhaustive",
     )
     ap.add_argument("--labels", nargs="+", default=sorted(glob.glob(str(EVAL / "labels*.jsonl"))))
+    ap.add_argument("--topics", nargs="*", default=[str(TOPICS)], help="hand-checked topics, measured only")
     a = ap.parse_args()
     from reform_search.app import open_searcher
     from reform_search.settings import load_settings
@@ -232,6 +254,9 @@ def main() -> None:
     )
     model = fit(exs)
     report("fitted on all (in-sample)", exs, model)
+    if a.topics:
+        topics = topic_examples(searcher, read_judgments([Path(p) for p in a.topics], "labels"))
+        report("hand-checked topics (unfitted)", topics, model)
     print(json.dumps(model.to_dict()))
     if a.write:
         MODEL_FILE.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")

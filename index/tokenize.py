@@ -6,6 +6,9 @@ import threading
 import unicodedata
 from functools import lru_cache
 from importlib import metadata
+from itertools import pairwise
+
+from corpus.normalize import is_japanese
 
 # Bump when tokens change for the same text: BM25 indexes built with another version are rebuilt.
 TOKENIZER_VERSION = 2
@@ -138,6 +141,27 @@ def surface_keys(text: str) -> list[tuple[str, str]]:
         if gloss:
             pairs.append((surface, fold(gloss)))
     return pairs
+
+
+_NOUNISH = {"名詞", "接頭辞", "接尾辞"}
+
+
+def noun_pairs(text: str) -> list[str]:
+    """Each two adjacent nouns of `text` (affixes included) written together, as it writes them, when
+    both are in Japanese script: a compound's parts side by side (電子入札, 市立, 病院経営), distinct, in
+    order. A Japanese compound means more than its words apart: 電子入札 is not any 電子 and 入札."""
+    with _TAGGER_LOCK:
+        words = [(w.surface, w.feature.pos1) for w in _tagger()(unicodedata.normalize("NFKC", text))]
+    pairs = [
+        a + b
+        for (a, pos_a), (b, pos_b) in pairwise(words)
+        if pos_a in _NOUNISH and pos_b in _NOUNISH and _japanese(a) and _japanese(b)
+    ]
+    return list(dict.fromkeys(pairs))
+
+
+def _japanese(word: str) -> bool:
+    return any(is_japanese(c) for c in word)
 
 
 def matched_terms(text: str, query_tokens: set[str], keys: list[tuple[str, str]] | None = None) -> list[str]:

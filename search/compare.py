@@ -2,10 +2,11 @@
 
 Labels come from search/labels.py: each candidate passage of the city (its best by cosine and by BM25)
 gets a probability of answering the query from calibrated evidence (cosine z against the city's
-null, IDF-weighted word coverage among the city's own passages, an exact phrase); the city's label is
-its best passage's, `matching` counts the passages at or above the weak threshold, and every shown
-hit carries its own label. All of it depends only on the query and the city's own passages, so a
-label never changes when another city's documents are added, and repeating a query repeats it.
+null, IDF-weighted word coverage among the city's own passages, an exact phrase, the query's words
+the city never writes); the city's label is its best passage's, `matching` counts the passages at or
+above the weak threshold, and every shown hit carries its own label. All of it depends only on the
+query and the city's own passages, so a label never changes when another city's documents are
+added, and repeating a query repeats it.
 
 Counterparts of a passage (`similar`) are in search/counterparts.py.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.tokenize import tokenize
+from index.tokenize import noun_pairs, tokenize
 from search.engine import Searcher
 from search.hit import Hit
 from search.labels import (
@@ -28,7 +29,9 @@ from search.labels import (
     Match,
     city_idf,
     content_terms,
+    missing_share,
     near_evidence,
+    passage_key,
     phrase_key,
     shipped_model,
     strip_markup,
@@ -106,6 +109,7 @@ class Scored:
     terms: list[str]  # content words, for the label's word evidence
     phrase: str  # the query as a phrase key ("" when it has no content word)
     english: list[str]  # distinct stems of its English words, met among the passages' English words
+    pairs: tuple[str, ...] = ()  # its noun pairs as phrase keys (index/tokenize.py noun_pairs)
 
     @property
     def text(self) -> str:
@@ -133,7 +137,8 @@ def score_query(searcher: Searcher, query: str) -> Scored:
     tokens = prepared.lexical.tokens if unmarked == prepared.text else tokenize(unmarked)
     terms = content_terms(tokens)
     english = list(dict.fromkeys(prepared.lexical.english))
-    return Scored(prepared, terms, phrase_key(prepared.text) if terms else "", english)
+    pairs = tuple(dict.fromkeys(phrase_key(p) for p in noun_pairs(unmarked))) if terms else ()
+    return Scored(prepared, terms, phrase_key(prepared.text) if terms else "", english, pairs)
 
 
 @dataclass(frozen=True)
@@ -172,15 +177,23 @@ def judge(
         words += word_evidence(searcher.index.english, q.english, english_idf, ids) * (1 - q.share)
     phrase = np.zeros(len(ids))
     near = np.zeros(len(ids))
+    written = np.zeros(len(q.pairs), dtype=bool)  # which of the query's noun pairs a candidate writes
     for n_, i in enumerate(ids.tolist()):
         if words[n_] > 0:  # only passages holding a query word are read
             text = searcher.passages[i].text
             near[n_] = near_evidence(q.terms, idf, text) * q.share
+            key = passage_key(text)
+            written |= np.array([p in key for p in q.pairs], dtype=bool)
             if words[n_] >= q.share - 1e-9:  # every content word present: look for the phrase
-                phrase[n_] = q.phrase in phrase_key(text)
+                phrase[n_] = q.phrase in key
     log_chars = np.log1p(searcher.passages.column("chars")[ids].astype(np.float64))
-    features = np.column_stack([z, words, phrase, log_chars, near]).astype(np.float64)
-    return _Judged(ids, features, model.probability(features))
+    missing = np.full(len(ids), missing_share(searcher.index.bm25, q.terms, idf, allowed) * q.share)
+    missing_pairs = np.full(len(ids), (1 - written.mean()) * q.share if len(written) else 0.0)
+    log_terms = np.full(len(ids), math.log1p(len(q.terms)))
+    features = np.column_stack(
+        [z, words, phrase, log_chars, near, missing, missing_pairs, log_terms, words * log_terms]
+    )
+    return _Judged(ids, features.astype(np.float64), model.probability(features))
 
 
 def compare(

@@ -15,13 +15,24 @@ Each candidate passage of a city is described by evidence that means the same fo
              often, and the model discounts that
     near     like words, but within NEAR_LINES consecutive lines of the passage (a field of a row, a
              line of a brochure): the words of a question stated together, not scattered over a page
+    missing  the IDF-weighted share of the query's content words that none of the city's passages
+             holds, times the query's share of Japanese words: a topic whose own noun the city never
+             writes ("議員定数" where no passage says 議員) is seldom there, however near its cosine
+    missing pairs
+             the share of the query's noun pairs (two adjacent nouns as it writes them: 電子入札,
+             市立) that none of the city's candidate passages writes, times the query's share of Japanese
+             words: a city that writes 入札 and 電子 but never 電子入札 has not said what was asked
+    terms    log(1 + the number of the query's content words), alone and times words: a two-word topic
+             that a city has is held nearly whole, while a long question in the asker's own words
+             shares only some of its words with the passage that answers it
 
 A small logistic model turns them into the probability that the passage answers the query; a
 passage at or above `weak` matches, at or above `strong` matches strongly. A city's label is that of
 its best passage, and "N 件が該当" counts its matching passages. The coefficients were fitted on the
 visible judgments (judged cities positive; none-probes, cities an exhaustively judged query leaves
-out and generated off-topic queries negative) and the thresholds chosen by 5-fold cross-validation
-(bench/fit_labels.py); they ship in label_model.json. Everything is computed from the query and the
+out, generated off-topic queries negative; and hand-checked reform topics, bench/label_topics.jsonl)
+and the thresholds chosen by 5-fold cross-validation (bench/fit_labels.py); they ship in
+label_model.json. Everything is computed from the query and the
 city's own passages, so adding another city's documents never changes a city's label.
 
 A query with no content word ("の", "12345", "!!!???", markup) matches nothing anywhere.
@@ -30,7 +41,6 @@ A query with no content word ("の", "12345", "!!!???", markup) matches nothing 
 from __future__ import annotations
 
 import json
-import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -45,7 +55,17 @@ from index.bm25 import BM25
 from index.tokenize import tokenize
 
 MODEL_FILE = Path(__file__).with_name("label_model.json")
-FEATURES = ("z", "words", "phrase", "log_chars", "near")
+FEATURES = (
+    "z",
+    "words",
+    "phrase",
+    "log_chars",
+    "near",
+    "missing",
+    "missing_pairs",
+    "log_terms",
+    "words_x_terms",
+)
 NEAR_LINES = 2  # lines of a passage that "near" looks at together (1–3 compared by 5-fold CV)
 LINE_CACHE = 8192  # passages whose per-line terms are kept
 _MARKUP = re.compile(r"<[^<>]*>|&[a-zA-Z#0-9]+;")
@@ -143,17 +163,28 @@ def shipped_model() -> LabelModel:
     return LabelModel.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
 
 
+def city_df(bm25: BM25, terms: list[str], allowed: np.ndarray) -> np.ndarray:
+    """How many of the allowed passages hold each term."""
+    out = np.zeros(len(terms), dtype=np.int64)
+    for j, term in enumerate(terms):
+        column = bm25.terms.column(term)
+        if column is not None:
+            out[j] = int(allowed[bm25.doc_ids[bm25.indptr[column] : bm25.indptr[column + 1]]].sum())
+    return out
+
+
 def city_idf(bm25: BM25, terms: list[str], allowed: np.ndarray) -> np.ndarray:
     """IDF of each term among the allowed passages only (a term the city lacks gets the highest IDF)."""
     n = int(allowed.sum())
-    out = np.empty(len(terms))
-    for j, term in enumerate(terms):
-        column = bm25.terms.column(term)
-        df = 0
-        if column is not None:
-            df = int(allowed[bm25.doc_ids[bm25.indptr[column] : bm25.indptr[column + 1]]].sum())
-        out[j] = math.log1p((n - df + 0.5) / (df + 0.5))
-    return out
+    df = city_df(bm25, terms, allowed)
+    return np.log1p((n - df + 0.5) / (df + 0.5))
+
+
+def missing_share(bm25: BM25, terms: list[str], idf: np.ndarray, allowed: np.ndarray) -> float:
+    """IDF-weighted share of `terms` that no allowed passage holds (0..1); `idf` from `city_idf`."""
+    if not terms or idf.sum() <= 0:
+        return 0.0
+    return float(idf[city_df(bm25, terms, allowed) == 0].sum() / idf.sum())
 
 
 def word_evidence(bm25: BM25, terms: list[str], idf: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -167,6 +198,12 @@ def word_evidence(bm25: BM25, terms: list[str], idf: np.ndarray, ids: np.ndarray
             postings = bm25.doc_ids[bm25.indptr[column] : bm25.indptr[column + 1]]
             held += weight * np.isin(ids, postings)
     return held / idf.sum()
+
+
+@lru_cache(maxsize=LINE_CACHE)
+def passage_key(text: str) -> str:
+    """A passage's text as `phrase_key` writes it (cached: a passage is normalized once)."""
+    return phrase_key(text)
 
 
 @lru_cache(maxsize=LINE_CACHE)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from corpus.document import load_corpus, read_document
 from corpus.passage import Passage
+from index.bm25 import BM25
 from index.build import build_index
 from index.cache import EmbeddingCache
 from index.store import load_index
@@ -30,7 +31,7 @@ from search.counterparts import (
 )
 from search.crowding import crowd
 from search.engine import Searcher
-from search.labels import LabelModel, Match, near_evidence, shipped_model
+from search.labels import LabelModel, Match, city_idf, missing_share, near_evidence, shipped_model
 
 HIT_KEYS = {"id": str, "rank": int, "score": float, "city": str, "document": str, "text": str}
 
@@ -66,15 +67,34 @@ def test_probability_is_the_logistic_of_the_evidence() -> None:
     assert p == pytest.approx([0.7310586, 1 / (1 + math.e**3)], abs=1e-7)
 
 
-def test_shipped_model_rises_with_the_evidence_and_discounts_length() -> None:
+def _features(
+    z=2.0, words=0.2, phrase=0.0, chars=200, near=0.1, missing=0.3, pairs=0.5, terms=3
+) -> np.ndarray:
+    """One candidate's features in FEATURES order, as search/compare.py `judge` computes them."""
+    log_terms = math.log1p(terms)
+    return np.array(
+        [[z, words, phrase, math.log1p(chars), near, missing, pairs, log_terms, words * log_terms]]
+    )
+
+
+@pytest.mark.parametrize("terms", [1, 3, 8])
+def test_shipped_model_rises_with_the_evidence_and_discounts_length(terms: int) -> None:
     model = shipped_model()
     assert 0 < model.weak <= model.strong < 1
-    base = np.array([[2.0, 0.2, 0.0, np.log1p(200), 0.1]])
-    # z, words, phrase and words near each other raise it; a longer passage lowers it
-    for j, sign in zip(range(5), (1, 1, 1, -1, 1), strict=True):
-        more = base.copy()
-        more[0, j] += 1
-        assert np.sign(model.probability(more)[0] - model.probability(base)[0]) == sign
+    base = model.probability(_features(terms=terms))[0]
+    # z, words, phrase and words near each other raise it; a longer passage, and query words or noun
+    # pairs the city never writes lower it, for short topics and long questions alike
+    for change, sign in (
+        ({"z": 3.0}, 1),
+        ({"words": 0.6}, 1),
+        ({"phrase": 1.0}, 1),
+        ({"near": 0.4}, 1),
+        ({"chars": 2000}, -1),
+        ({"missing": 0.7}, -1),
+        ({"pairs": 1.0}, -1),
+    ):
+        got = model.probability(_features(terms=terms, **change))[0]
+        assert np.sign(got - base) == sign, change
 
 
 @pytest.mark.parametrize(
@@ -713,3 +733,17 @@ def test_near_evidence_reads_words_within_two_lines() -> None:
     assert near_evidence(terms, idf, "予算\n別の行\n基金") == pytest.approx(0.75)
     assert near_evidence(terms, idf, "予算\n基金\n別の行") == pytest.approx(1.0)
     assert near_evidence(terms, idf, "何もない") == 0.0
+
+
+def test_missing_share_counts_words_no_allowed_passage_holds() -> None:
+    # passages 0 and 1 belong to the city (allowed), passage 2 to another one
+    bm25 = BM25.build([["予算", "基金"], ["予算"], ["議員"]])
+    allowed = np.array([True, True, False])
+    terms = ["予算", "基金", "議員"]
+    idf = city_idf(bm25, terms, allowed)
+    # by hand, n = 2: df 2, 1, 0 → idf log1p(0.5/2.5), log1p(1.5/1.5), log1p(2.5/0.5)
+    assert idf == pytest.approx([math.log1p(0.2), math.log(2), math.log(6)])
+    # 議員 is held only by the other city's passage: it is the city's missing word
+    assert missing_share(bm25, terms, idf, allowed) == pytest.approx(math.log(6) / idf.sum())
+    assert missing_share(bm25, terms, idf, np.ones(3, dtype=bool)) == 0.0
+    assert missing_share(bm25, [], np.zeros(0), allowed) == 0.0

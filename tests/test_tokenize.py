@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.tokenize import TOKENIZER_VERSION, matched_terms, tokenize, tokenizer_info
+from index.tokenize import TOKENIZER_VERSION, matched_terms, noun_pairs, tokenize, tokenizer_info
 
 PARTICLES = ["を", "が", "に", "は", "の", "で", "と", "も", "へ", "から", "まで"]
 AUXILIARIES = ["ます", "まし", "た", "です", "ない", "れる", "られる", "せる"]
@@ -186,3 +186,19 @@ def test_tokenizer_info_names_versions() -> None:
     assert info["version"] == TOKENIZER_VERSION
     assert info["fugashi"] and info["unidic_lite"]
     assert "fugashi" in info["name"] and "unidic-lite" in info["name"]
+
+
+@pytest.mark.parametrize(
+    ("text", "pairs"),
+    [
+        ("電子入札の導入", ["電子入札"]),  # the particle breaks the run: 入札の導入 is no pair
+        ("市立病院の経営改善", ["市立", "立病院", "経営改善"]),  # a suffix (立) joins its nouns
+        ("補助金の見直し", ["補助金"]),
+        ("はんこを押す", []),  # a single noun, then a verb
+        ("naming rights", []),  # English words make no pair
+        ("ＤＸの推進", []),  # nor Latin letters beside Japanese
+        ("電子入札、電子入札", ["電子入札"]),  # distinct
+    ],
+)
+def test_noun_pairs_are_adjacent_japanese_nouns_as_written(text: str, pairs: list[str]) -> None:
+    assert noun_pairs(text) == pairs

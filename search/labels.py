@@ -30,10 +30,10 @@ A small logistic model turns them into the probability that the passage answers 
 passage at or above `weak` matches, at or above `strong` matches strongly. A city's label is that of
 its best passage, and "N 件が該当" counts its matching passages. The coefficients were fitted on the
 visible judgments (judged cities positive; none-probes, cities an exhaustively judged query leaves
-out, generated off-topic queries negative; and hand-checked reform topics, bench/label_topics.jsonl)
-and the thresholds chosen by 5-fold cross-validation (bench/fit_labels.py); they ship in
-label_model.json. Everything is computed from the query and the
-city's own passages, so adding another city's documents never changes a city's label.
+out and generated off-topic queries negative) and the thresholds chosen by 5-fold cross-validation
+(bench/fit_labels.py, which also measures the model on hand-checked reform topics it is never fitted
+on: bench/label_topics.jsonl); they ship in label_model.json. Everything is computed from the query
+and the city's own passages, so adding another city's documents never changes a city's label.
 
 A query with no content word ("の", "12345", "!!!???", markup) matches nothing anywhere.
 """

@@ -61,6 +61,8 @@ def print_hits(query: str, hits: list[Hit], out=None) -> None:
         print(file=out)
 
 
+# The query's words that none of a city's passages holds (its label weighs them: search/labels.py)
+ABSENT = "資料にない語 / not in this city's documents"
 NO_CONTENT = (
     "   検索語に内容を表す語がないため、どの市にも該当しません / the query has no content word "
     "(particles, symbols, numbers or markup alone), so no city matches"
@@ -82,6 +84,8 @@ def print_columns(title: str, columns, source: Passage | None = None, out=None, 
         count = f"  {column.matching} 件が該当 / matching" if column.match != "none" else ""
         label = Match(column.match).label
         print(f"\n## {column.city}  {label}{count}  (z={column.evidence.z:.1f})", file=out)
+        if column.evidence.absent:
+            print(f"   {ABSENT}: {', '.join(column.evidence.absent)}", file=out)
         if column.match == "none":
             print("   該当なし — no passage of this city matches; closest:", file=out)
         marks = column.hit_matches or (Match.NONE,) * len(column.hits)

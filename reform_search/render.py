@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from index.documents import IndexedDocument
-from reform_search.output import snippet
+from reform_search.output import ABSENT, snippet
 from search.compare import Column, Comparison
 from search.counterparts import Counterparts
 from search.engine import Searcher
@@ -126,6 +126,8 @@ def column(col: Column, city_en: str = "", *, action: bool = True, score: bool =
         f'<header class="rs-col-head"><h3 class="rs-city">{esc(col.city)}{en}</h3>{badge(col.match)}'
         f'<span class="rs-meta">{count}</span></header>'
     )
+    if col.evidence.absent:
+        head += f'<p class="rs-absent">{ABSENT}: {esc("、".join(col.evidence.absent))}</p>'
     labels = col.hit_matches or (None,) * len(col.hits)
     cards = "".join(
         card(h, action=action, score=score, match=m) for h, m in zip(col.hits, labels, strict=True)

@@ -27,6 +27,7 @@ from search.labels import (
     MATCHES,
     LabelModel,
     Match,
+    absent_words,
     city_idf,
     content_terms,
     missing_share,
@@ -53,12 +54,19 @@ class Evidence:
     words: float = 0.0
     phrase: bool = False
     probability: float | None = None
+    absent: tuple[str, ...] = ()  # the query's words that none of the city's passages holds
 
     def to_dict(self) -> dict:
         """Rounded numbers for JSON (z is null when the city had no passage to compare)."""
         z = round(self.z, 2) if math.isfinite(self.z) else None
         p = None if self.probability is None else round(self.probability, 3)
-        return {"z": z, "words": round(self.words, 2), "phrase": self.phrase, "probability": p}
+        return {
+            "z": z,
+            "words": round(self.words, 2),
+            "phrase": self.phrase,
+            "probability": p,
+            "absent": list(self.absent),
+        }
 
 
 @dataclass(frozen=True)
@@ -149,11 +157,12 @@ class _Judged:
     ids: np.ndarray
     features: np.ndarray
     probability: np.ndarray
+    absent: tuple[str, ...] = ()  # the query's words the city never writes (labels.absent_words)
 
     def evidence(self, n: int) -> Evidence:
         """What candidate `n`'s label rests on."""
         z, words, phrase = self.features[n, :3]
-        return Evidence(float(z), float(words), bool(phrase), float(self.probability[n]))
+        return Evidence(float(z), float(words), bool(phrase), float(self.probability[n]), self.absent)
 
 
 def judge(
@@ -193,7 +202,8 @@ def judge(
     features = np.column_stack(
         [z, words, phrase, log_chars, near, missing, missing_pairs, log_terms, words * log_terms]
     )
-    return _Judged(ids, features.astype(np.float64), model.probability(features))
+    absent = absent_words(searcher.index.bm25, q.terms, q.text, allowed)
+    return _Judged(ids, features.astype(np.float64), model.probability(features), absent)
 
 
 def compare(

@@ -187,6 +187,15 @@ def missing_share(bm25: BM25, terms: list[str], idf: np.ndarray, allowed: np.nda
     return float(idf[city_df(bm25, terms, allowed) == 0].sum() / idf.sum())
 
 
+def absent_words(bm25: BM25, terms: list[str], query: str, allowed: np.ndarray) -> tuple[str, ...]:
+    """The query's content words that no allowed passage holds, as shown to the user: words in
+    Japanese script, and other words the query itself writes (not the English glosses the tokenizer
+    adds to loanwords, which stand for a word already listed)."""
+    folded = unicodedata.normalize("NFKC", query).lower()
+    shown = [t for t in terms if any(is_japanese(c) for c in t) or t in folded]
+    return tuple(t for t, df in zip(shown, city_df(bm25, shown, allowed), strict=True) if df == 0)
+
+
 def word_evidence(bm25: BM25, terms: list[str], idf: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """IDF-weighted share of `terms` that each passage of `ids` holds (0..1); `idf` from `city_idf`."""
     if not terms or not len(ids):

@@ -33,7 +33,15 @@ from search.crowding import crowd
 from search.engine import Searcher
 from search.evaluate import label_measures, run_labels
 from search.judgments import read_judgments
-from search.labels import LabelModel, Match, city_idf, missing_share, near_evidence, shipped_model
+from search.labels import (
+    LabelModel,
+    Match,
+    absent_words,
+    city_idf,
+    missing_share,
+    near_evidence,
+    shipped_model,
+)
 
 HIT_KEYS = {"id": str, "rank": int, "score": float, "city": str, "document": str, "text": str}
 
@@ -114,8 +122,8 @@ def test_match_names_and_marks() -> None:
 
 
 def test_evidence_to_dict_rounds() -> None:
-    got = Evidence(3.14159, 0.666666, True, 0.123456).to_dict()
-    assert got == {"z": 3.14, "words": 0.67, "phrase": True, "probability": 0.123}
+    got = Evidence(3.14159, 0.666666, True, 0.123456, ("議員",)).to_dict()
+    assert got == {"z": 3.14, "words": 0.67, "phrase": True, "probability": 0.123, "absent": ["議員"]}
 
 
 # --- compare on the fixture indexes (fake embedders, fast) -------------------------------------------
@@ -657,6 +665,29 @@ def test_real_labels_weigh_the_words_a_city_never_writes(real_searcher) -> None:
     assert _labels(real_searcher, "議員定数の削減") == {AIZU: "none", IWAKI: "none"}
     assert _labels(real_searcher, "自治会加入率の向上")[AIZU] == "none"
     assert _labels(real_searcher, "職員給与の見直し") == {AIZU: "strong", IWAKI: "none"}
+
+
+def test_absent_words_are_the_query_words_no_allowed_passage_holds() -> None:
+    # passage 2 belongs to another city; "harassment" is the gloss the tokenizer adds to ハラスメント,
+    # not a word the query writes, so only ハラスメント is shown
+    bm25 = BM25.build([["予算", "基金"], ["予算"], ["議員", "ハラスメント", "harassment"]])
+    allowed = np.array([True, True, False])
+    terms = ["予算", "議員", "ハラスメント", "harassment", "budget"]
+    assert absent_words(bm25, terms, "予算 議員 ハラスメント budget", allowed) == (
+        "議員",
+        "ハラスメント",
+        "budget",
+    )
+    assert absent_words(bm25, terms, "予算 議員 ハラスメント budget", np.ones(3, dtype=bool)) == ("budget",)
+
+
+@pytest.mark.model
+def test_real_column_names_the_words_a_city_never_writes(real_searcher, real_cli) -> None:
+    column = compare(real_searcher, "議員定数の削減", [AIZU], top_k=1).columns[0]
+    assert "議員" in column.evidence.absent and "削減" not in column.evidence.absent
+    code, result, _ = real_cli("compare", "議員定数の削減", "--json")
+    assert code == 0
+    assert all("議員" in c["evidence"]["absent"] for c in result["columns"])
 
 
 @pytest.mark.model

@@ -173,6 +173,14 @@ def test_shown_passages_that_the_count_includes_are_marked():
     assert "2 件が該当 / matching" in out
 
 
+def test_column_names_the_query_words_the_city_never_writes():
+    absent = ("議員", "<b>定数</b>")
+    out = render.column(Column("テスト市", Match.NONE, (), Evidence(0.1, absent=absent), 0))
+    assert "資料にない語 / not in this city's documents: 議員、&lt;b&gt;定数&lt;/b&gt;" in out
+    assert_inert(out)
+    assert "rs-absent" not in render.column(Column("テスト市", Match.NONE, (), Evidence(0.1), 0))
+
+
 def test_a_query_without_content_words_says_why():
     empty = Column("テスト市", Match.NONE, (), Evidence(0.0), 0)
     out = render.comparison_html(Comparison("の", (empty,), content=False))

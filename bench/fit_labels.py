@@ -181,7 +181,9 @@ def fit(train: list[Example]) -> LabelModel:
     grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
     best = max(
         ((w, s) for w in grid for s in grid if s >= w),
-        key=lambda ws: (_accuracy(train, probs, *ws), -(ws[1] - ws[0]), -abs(ws[0] - 0.5)),
+        # ties: one threshold rather than a band, near 0.5, and then the higher one (a false ◎ misleads
+        # a planner more than a missed match)
+        key=lambda ws: (_accuracy(train, probs, *ws), -(ws[1] - ws[0]), -round(abs(ws[0] - 0.5), 6), ws[0]),
     )
     return LabelModel(intercept, tuple(float(c) for c in coef), float(best[0]), float(best[1]))
 

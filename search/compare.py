@@ -38,7 +38,7 @@ from search.labels import (
     strip_markup,
     word_evidence,
 )
-from search.query import Prepared
+from search.query import Prepared, acronyms, lexical_weight
 
 __all__ = ["MATCHES", "Column", "Comparison", "Evidence", "Match", "compare"]
 
@@ -118,6 +118,9 @@ class Scored:
     phrase: str  # the query as a phrase key ("" when it has no content word)
     english: list[str]  # distinct stems of its English words, met among the passages' English words
     pairs: tuple[str, ...] = ()  # its noun pairs as phrase keys (index/tokenize.py noun_pairs)
+    # its share of the words Japanese text writes (Japanese script and acronyms: search/query.py
+    # lexical_weight): how far its Japanese word evidence counts (its English words count for the rest)
+    share: float = 1.0
 
     @property
     def text(self) -> str:
@@ -128,15 +131,10 @@ class Scored:
         return self.prepared.vector
 
     @property
-    def share(self) -> float:
-        """The query's share of Japanese words: how far its Japanese word evidence counts (its English
-        words count for the rest)."""
-        return self.prepared.lexical.share
-
-    @property
     def kind(self) -> str:
-        """Which null the cosine is read against."""
-        return "query_ja" if self.share >= 0.5 else "query_en"
+        """Which null the cosine is read against: that of queries mostly in Japanese script or not (an
+        acronym is embedded as the Latin letters it is)."""
+        return "query_ja" if self.prepared.lexical.share >= 0.5 else "query_en"
 
 
 def score_query(searcher: Searcher, query: str) -> Scored:
@@ -146,7 +144,10 @@ def score_query(searcher: Searcher, query: str) -> Scored:
     terms = content_terms(tokens)
     english = list(dict.fromkeys(prepared.lexical.english))
     pairs = tuple(dict.fromkeys(phrase_key(p) for p in noun_pairs(unmarked))) if terms else ()
-    return Scored(prepared, terms, phrase_key(prepared.text) if terms else "", english, pairs)
+    written = acronyms(prepared.text)
+    english = [w for w in english if w not in written]  # an acronym is met among the Japanese words
+    share = lexical_weight(prepared.lexical.tokens, prepared.text, written=True)
+    return Scored(prepared, terms, phrase_key(prepared.text) if terms else "", english, pairs, share)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ tokens two BM25 indexes look for) and its embedding, computed once for every ran
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -33,18 +34,33 @@ def check_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
     return Query(text)
 
 
-def lexical_weight(tokens: Sequence[str], query: str) -> float:
-    """Weight of the BM25 ranking in hybrid fusion: the share of the query's words in Japanese script.
+_LATIN_RUN = re.compile(r"[A-Za-z0-9]+")
+
+
+def acronyms(text: str) -> set[str]:
+    """The acronyms a text writes (DX, AI, RPA, BPR, IoT: 2–6 Latin letters or digits, two or more of
+    them capitals), lower-cased as tokens are. Japanese reports write them as they stand (保育DX,
+    AI/RPAの導入), so in a query they are words of the Japanese text, not English words to translate."""
+    runs = _LATIN_RUN.findall(unicodedata.normalize("NFKC", text))
+    return {r.lower() for r in runs if 2 <= len(r) <= 6 and sum(c.isupper() for c in r) >= 2}
+
+
+def lexical_weight(tokens: Sequence[str], query: str, written: bool = False) -> float:
+    """Weight of the BM25 ranking in hybrid fusion: the share of the query's words in Japanese script;
+    with `written`, of the words Japanese text writes: acronyms (`acronyms`) count too.
 
     BM25 over Japanese text matches Japanese query words; English words reach it only through the
     few loanword glosses of the dictionary, so an English query leans on the multilingual embedding.
     Glosses the tokenizer adds (テレワーク → "telework") are not words of the query and don't count.
+    Ranking leaves acronyms to the embedding (measured: counting them moved AI/RPA rows above the
+    topic of "water pipe renewal using AI"); a label counts them as words the city writes or not.
     """
     folded = unicodedata.normalize("NFKC", query).lower()
+    kept = acronyms(query) if written else set()
     words = [t for t in tokens if any(is_japanese(c) for c in t) or t in folded]
     if not words:
         return 0.0
-    return sum(any(is_japanese(c) for c in t) for t in words) / len(words)
+    return sum(any(is_japanese(c) for c in t) or t in kept for t in words) / len(words)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from index.tokenize import tokenize
 from search.crowding import crowd
 from search.engine import MODES
 from search.hit import Hit
-from search.query import check_query, lexical_weight
+from search.query import acronyms, check_query, lexical_weight
 
 CITY_FILTERS = [None, ["テスト市"], ["Samplecho"], ["テスト市", "サンプル町"]]
 queries = st.lists(st.sampled_from(FIXTURE_WORDS), min_size=1, max_size=3).map(" ".join)
@@ -170,6 +170,30 @@ def test_lexical_weight_follows_the_script_of_the_query():
     assert _weight("waste collection fees") == 0.0
     assert 0.0 < _weight("ごみ処理 fees") < 1.0
     assert lexical_weight([], "") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("DXの取り組み", {"dx"}),
+        ("ＡＩ/RPAの導入", {"ai", "rpa"}),  # full-width letters are NFKC-folded first
+        ("IoT sensors", {"iot"}),
+        ("PPP/PFI", {"ppp", "pfi"}),
+        ("Ai and R6 and COVIDCASES", set()),  # one capital; a letter and a digit; over six letters
+        ("telework", set()),
+    ],
+)
+def test_acronyms_are_short_latin_words_with_two_capitals(text, found):
+    assert acronyms(text) == found
+
+
+def test_lexical_weight_counts_acronyms_as_written_words_only_when_asked():
+    # ranking leaves "AI" to the embedding; a label counts it among the words the city writes
+    assert _weight("AI") == 0.0
+    assert lexical_weight(tokenize("AI"), "AI", written=True) == 1.0
+    assert lexical_weight(tokenize("AI chatbot"), "AI chatbot", written=True) == 0.5
+    assert lexical_weight(tokenize("DXの推進"), "DXの推進", written=True) == 1.0
+    assert _weight("DXの推進") == 0.5
 
 
 def test_lexical_weight_of_a_japanese_query_with_a_loanword_is_one():

@@ -28,8 +28,10 @@ from search.labels import (
     LabelModel,
     Match,
     absent_words,
+    city_df,
     city_idf,
     content_terms,
+    idf_of,
     missing_share,
     near_evidence,
     passage_key,
@@ -180,7 +182,8 @@ def judge(
     ids = np.unique(np.concatenate([dense_ids, lex_ids]).astype(np.int64))
     vectors = np.asarray(searcher.index.vectors[ids], dtype=np.float32)
     z = searcher.index.calibration.null(city, q.kind).z(vectors @ np.asarray(q.vector, dtype=np.float32))
-    idf = city_idf(searcher.index.bm25, q.terms, allowed)
+    df = city_df(searcher.index.bm25, q.terms, allowed)  # read once: IDF, missing and absent words
+    idf = idf_of(df, n)
     words = word_evidence(searcher.index.bm25, q.terms, idf, ids) * q.share
     if q.english and q.share < 1:  # its English words, among the passages' English words (glossary)
         english_idf = city_idf(searcher.index.english, q.english, allowed)
@@ -197,13 +200,13 @@ def judge(
             if words[n_] >= q.share - 1e-9:  # every content word present: look for the phrase
                 phrase[n_] = q.phrase in key
     log_chars = np.log1p(searcher.passages.column("chars")[ids].astype(np.float64))
-    missing = np.full(len(ids), missing_share(searcher.index.bm25, q.terms, idf, allowed) * q.share)
+    missing = np.full(len(ids), missing_share(idf, df) * q.share)
     missing_pairs = np.full(len(ids), (1 - written.mean()) * q.share if len(written) else 0.0)
     log_terms = np.full(len(ids), math.log1p(len(q.terms)))
     features = np.column_stack(
         [z, words, phrase, log_chars, near, missing, missing_pairs, log_terms, words * log_terms]
     )
-    absent = absent_words(searcher.index.bm25, q.terms, q.text, allowed)
+    absent = absent_words(q.terms, df, q.text)
     return _Judged(ids, features.astype(np.float64), model.probability(features), absent)
 
 

@@ -173,27 +173,34 @@ def city_df(bm25: BM25, terms: list[str], allowed: np.ndarray) -> np.ndarray:
     return out
 
 
-def city_idf(bm25: BM25, terms: list[str], allowed: np.ndarray) -> np.ndarray:
-    """IDF of each term among the allowed passages only (a term the city lacks gets the highest IDF)."""
-    n = int(allowed.sum())
-    df = city_df(bm25, terms, allowed)
+def idf_of(df: np.ndarray, n: int) -> np.ndarray:
+    """BM25's IDF of terms held by `df` of `n` passages (a term none holds gets the highest)."""
     return np.log1p((n - df + 0.5) / (df + 0.5))
 
 
-def missing_share(bm25: BM25, terms: list[str], idf: np.ndarray, allowed: np.ndarray) -> float:
-    """IDF-weighted share of `terms` that no allowed passage holds (0..1); `idf` from `city_idf`."""
-    if not terms or idf.sum() <= 0:
+def city_idf(bm25: BM25, terms: list[str], allowed: np.ndarray) -> np.ndarray:
+    """IDF of each term among the allowed passages only (a term the city lacks gets the highest IDF)."""
+    return idf_of(city_df(bm25, terms, allowed), int(allowed.sum()))
+
+
+def missing_share(idf: np.ndarray, df: np.ndarray) -> float:
+    """IDF-weighted share of the terms that no allowed passage holds (0..1), from their `idf_of` and
+    `city_df`."""
+    if not len(idf) or idf.sum() <= 0:
         return 0.0
-    return float(idf[city_df(bm25, terms, allowed) == 0].sum() / idf.sum())
+    return float(idf[df == 0].sum() / idf.sum())
 
 
-def absent_words(bm25: BM25, terms: list[str], query: str, allowed: np.ndarray) -> tuple[str, ...]:
-    """The query's content words that no allowed passage holds, as shown to the user: words in
-    Japanese script, and other words the query itself writes (not the English glosses the tokenizer
-    adds to loanwords, which stand for a word already listed)."""
+def absent_words(terms: list[str], df: np.ndarray, query: str) -> tuple[str, ...]:
+    """The query's content words that no allowed passage holds (their `city_df` is 0), as shown to the
+    user: words in Japanese script, and other words the query itself writes (not the English glosses
+    the tokenizer adds to loanwords, which stand for a word already listed)."""
     folded = unicodedata.normalize("NFKC", query).lower()
-    shown = [t for t in terms if any(is_japanese(c) for c in t) or t in folded]
-    return tuple(t for t, df in zip(shown, city_df(bm25, shown, allowed), strict=True) if df == 0)
+    return tuple(
+        t
+        for t, held in zip(terms, df, strict=True)
+        if held == 0 and (any(is_japanese(c) for c in t) or t in folded)
+    )
 
 
 def word_evidence(bm25: BM25, terms: list[str], idf: np.ndarray, ids: np.ndarray) -> np.ndarray:

@@ -37,7 +37,9 @@ from search.labels import (
     LabelModel,
     Match,
     absent_words,
+    city_df,
     city_idf,
+    idf_of,
     missing_share,
     near_evidence,
     shipped_model,
@@ -671,14 +673,12 @@ def test_absent_words_are_the_query_words_no_allowed_passage_holds() -> None:
     # passage 2 belongs to another city; "harassment" is the gloss the tokenizer adds to ハラスメント,
     # not a word the query writes, so only ハラスメント is shown
     bm25 = BM25.build([["予算", "基金"], ["予算"], ["議員", "ハラスメント", "harassment"]])
-    allowed = np.array([True, True, False])
     terms = ["予算", "議員", "ハラスメント", "harassment", "budget"]
-    assert absent_words(bm25, terms, "予算 議員 ハラスメント budget", allowed) == (
-        "議員",
-        "ハラスメント",
-        "budget",
-    )
-    assert absent_words(bm25, terms, "予算 議員 ハラスメント budget", np.ones(3, dtype=bool)) == ("budget",)
+    query = "予算 議員 ハラスメント budget"
+    city = city_df(bm25, terms, np.array([True, True, False]))
+    assert city.tolist() == [2, 0, 0, 0, 0]
+    assert absent_words(terms, city, query) == ("議員", "ハラスメント", "budget")
+    assert absent_words(terms, city_df(bm25, terms, np.ones(3, dtype=bool)), query) == ("budget",)
 
 
 @pytest.mark.model
@@ -804,10 +804,12 @@ def test_missing_share_counts_words_no_allowed_passage_holds() -> None:
     bm25 = BM25.build([["予算", "基金"], ["予算"], ["議員"]])
     allowed = np.array([True, True, False])
     terms = ["予算", "基金", "議員"]
-    idf = city_idf(bm25, terms, allowed)
+    df = city_df(bm25, terms, allowed)
+    idf = idf_of(df, 2)
     # by hand, n = 2: df 2, 1, 0 → idf log1p(0.5/2.5), log1p(1.5/1.5), log1p(2.5/0.5)
     assert idf == pytest.approx([math.log1p(0.2), math.log(2), math.log(6)])
+    assert city_idf(bm25, terms, allowed) == pytest.approx(idf)
     # 議員 is held only by the other city's passage: it is the city's missing word
-    assert missing_share(bm25, terms, idf, allowed) == pytest.approx(math.log(6) / idf.sum())
-    assert missing_share(bm25, terms, idf, np.ones(3, dtype=bool)) == 0.0
-    assert missing_share(bm25, [], np.zeros(0), allowed) == 0.0
+    assert missing_share(idf, df) == pytest.approx(math.log(6) / idf.sum())
+    assert missing_share(idf, city_df(bm25, terms, np.ones(3, dtype=bool))) == 0.0
+    assert missing_share(np.zeros(0), np.zeros(0)) == 0.0

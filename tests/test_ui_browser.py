@@ -216,6 +216,17 @@ def test_wide_screens_use_the_width_and_narrow_ones_do_not_overflow(page, real_a
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390 + 1
 
 
+def test_a_column_names_the_words_its_city_never_writes(page, real_app):
+    run_compare(page, real_app, "議員定数の削減")  # neither report writes 議員
+    absent = page.locator("#compare-results .rs-absent")
+    assert absent.count() == 2
+    for text in absent.all_inner_texts():
+        assert "資料にない語" in text and "not in this city's documents" in text and "議員" in text
+    assert page.locator("#compare-results .rs-col-none").count() == 2
+    assert min(page.evaluate(CONTRAST, "#compare-results .rs-absent")) >= 4.5
+    shot(page, "compare-absent.png")
+
+
 def test_text_contrast_reaches_wcag_aa(page, real_app):
     run_compare(page, real_app, QUERY)
     for sel in (

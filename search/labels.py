@@ -52,7 +52,8 @@ import numpy as np
 
 from corpus.normalize import is_japanese
 from index.bm25 import BM25
-from index.tokenize import tokenize
+from index.tokenize import tokenize, written_forms
+from search.query import acronyms
 
 MODEL_FILE = Path(__file__).with_name("label_model.json")
 FEATURES = (
@@ -192,14 +193,18 @@ def missing_share(idf: np.ndarray, df: np.ndarray) -> float:
 
 
 def absent_words(terms: list[str], df: np.ndarray, query: str) -> tuple[str, ...]:
-    """The query's content words that no allowed passage holds (their `city_df` is 0), as shown to the
-    user: words in Japanese script, and other words the query itself writes (not the English glosses
-    the tokenizer adds to loanwords, which stand for a word already listed)."""
-    folded = unicodedata.normalize("NFKC", query).lower()
+    """The query's content words that no allowed passage holds (their `city_df` is 0), as the query
+    writes them (index/tokenize.py `written_forms`): its words in Japanese script and its acronyms, the
+    words met among the passages' own. Its English words are met among the passages' English words
+    instead, the glosses of their Japanese words, so a Japanese passage never holds them as written."""
+    forms = written_forms(query)
+    shown = acronyms(query)
     return tuple(
-        t
-        for t, held in zip(terms, df, strict=True)
-        if held == 0 and (any(is_japanese(c) for c in t) or t in folded)
+        dict.fromkeys(
+            forms.get(t, t)
+            for t, held in zip(terms, df, strict=True)
+            if held == 0 and (any(is_japanese(c) for c in t) or t in shown)
+        )
     )
 
 

@@ -119,10 +119,10 @@ class Scored:
     terms: list[str]  # content words, for the label's word evidence
     phrase: str  # the query as a phrase key ("" when it has no content word)
     english: list[str]  # distinct stems of its English words, met among the passages' English words
-    pairs: tuple[str, ...] = ()  # its noun pairs as phrase keys (index/tokenize.py noun_pairs)
+    pairs: tuple[str, ...]  # its noun pairs as phrase keys (index/tokenize.py noun_pairs)
     # its share of the words Japanese text writes (Japanese script and acronyms: search/query.py
     # lexical_weight): how far its Japanese word evidence counts (its English words count for the rest)
-    share: float = 1.0
+    share: float
 
     @property
     def text(self) -> str:
@@ -144,10 +144,9 @@ def score_query(searcher: Searcher, query: str) -> Scored:
     unmarked = strip_markup(prepared.text)
     tokens = prepared.lexical.tokens if unmarked == prepared.text else tokenize(unmarked)
     terms = content_terms(tokens)
-    english = list(dict.fromkeys(prepared.lexical.english))
+    written = acronyms(prepared.text)  # met among the Japanese words, not the English ones
+    english = [w for w in dict.fromkeys(prepared.lexical.english) if w not in written]
     pairs = tuple(dict.fromkeys(phrase_key(p) for p in noun_pairs(unmarked))) if terms else ()
-    written = acronyms(prepared.text)
-    english = [w for w in english if w not in written]  # an acronym is met among the Japanese words
     share = lexical_weight(prepared.lexical.tokens, prepared.text, written=True)
     return Scored(prepared, terms, phrase_key(prepared.text) if terms else "", english, pairs, share)
 

@@ -49,8 +49,12 @@ class Passage:
         return " > ".join(parts)
 
     def lines(self, dash: str = "–") -> str:
-        """The passage's line span as cited ("12–18"), or "" when it has none."""
-        return f"{self.line_start}{dash}{self.line_end}" if self.line_start else ""
+        """The passage's line span as cited ("12–18"; one line: "12"), or "" when it has none."""
+        if not self.line_start:
+            return ""
+        if self.line_end == self.line_start:
+            return str(self.line_start)
+        return f"{self.line_start}{dash}{self.line_end}"
 
 
 def passage_id(doc_id: str, *parts: str) -> str:

@@ -143,18 +143,16 @@ def surface_keys(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def written_forms(text: str) -> dict[str, str]:
-    """How `text` writes each of its tokens, for showing them to its writer: a noun as it stands (ごみ,
-    not its lemma 塵; PPP, not ppp), any other word in its dictionary form (書く, not 書か)."""
+def written_words(text: str) -> list[tuple[str, str, bool]]:
+    """Every word of `text` in order, as (token it matches as, how the text writes it, whether it is a
+    noun, affixes included): what to show its writer of its tokens (ごみ, whose token is its lemma 塵)."""
     with _TAGGER_LOCK:
         words = [(w.surface, w.feature) for w in _tagger()(unicodedata.normalize("NFKC", text))]
-    forms: dict[str, str] = {}
+    out = []
     for surface, feature in words:
         lemma = feature.lemma if feature.lemma not in (None, "*") else surface
-        lemma = lemma.partition("-")[0]
-        if lemma.strip():
-            forms.setdefault(fold(lemma), surface if feature.pos1 in _NOUNISH else lemma)
-    return forms
+        out.append((fold(lemma.partition("-")[0] or surface), surface, feature.pos1 in _NOUNISH))
+    return out
 
 
 _NOUNISH = {"名詞", "接頭辞", "接尾辞"}

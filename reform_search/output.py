@@ -87,7 +87,8 @@ def print_columns(title: str, columns, source: Passage | None = None, out=None, 
         if column.evidence.absent:
             print(f"   {ABSENT}: {', '.join(column.evidence.absent)}", file=out)
         if column.match == "none":
-            print("   該当なし — no passage of this city matches; closest:", file=out)
+            closest = "; closest:" if column.hits else ""
+            print(f"   該当なし — no passage of this city matches{closest}", file=out)
         marks = column.hit_matches or (Match.NONE,) * len(column.hits)
         for h, m in zip(column.hits, marks, strict=True):
             p = h.passage

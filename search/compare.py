@@ -216,13 +216,14 @@ def compare(
     top_k: int = COLUMN_TOP_K,
     mode: str = "hybrid",
 ) -> Comparison:
-    """Rank passages within each city separately and label each city's match."""
+    """Rank passages within each city separately and label each city's match. A query without a content
+    word ("の", markup) matches nothing and shows no passage either: none is nearer than another."""
     q = score_query(searcher, query)
     chosen = searcher.resolve_cities(cities) if cities else searcher.cities
     columns = []
     for city in dict.fromkeys(chosen):
         allowed = searcher.mask(cities=[city])
-        hits = searcher.search(q.prepared, top_k, mode, allowed=allowed)
+        hits = searcher.search(q.prepared, top_k, mode, allowed=allowed) if q.terms else []
         columns.append(labelled_column(searcher, q, city, allowed, hits))
     return Comparison(q.text, tuple(columns), bool(q.terms))
 

@@ -52,7 +52,7 @@ import numpy as np
 
 from corpus.normalize import is_japanese
 from index.bm25 import BM25
-from index.tokenize import tokenize, written_forms
+from index.tokenize import tokenize, written_words
 from search.query import acronyms
 
 MODEL_FILE = Path(__file__).with_name("label_model.json")
@@ -193,19 +193,25 @@ def missing_share(idf: np.ndarray, df: np.ndarray) -> float:
 
 
 def absent_words(terms: list[str], df: np.ndarray, query: str) -> tuple[str, ...]:
-    """The query's content words that no allowed passage holds (their `city_df` is 0), as the query
-    writes them (index/tokenize.py `written_forms`): its words in Japanese script and its acronyms, the
-    words met among the passages' own. Its English words are met among the passages' English words
-    instead, the glosses of their Japanese words, so a Japanese passage never holds them as written."""
-    forms = written_forms(query)
+    """The query's nouns that no allowed passage holds (their `city_df` is 0), as the query writes them,
+    adjacent ones together (長寿命 of 長寿命化 when the city writes 化 but neither 長 nor 寿命): its
+    nouns in Japanese script and its acronyms, the words met among the passages' own. Its English words
+    are met among the passages' English words instead (the glosses of their Japanese words)."""
     shown = acronyms(query)
-    return tuple(
-        dict.fromkeys(
-            forms.get(t, t)
-            for t, held in zip(terms, df, strict=True)
-            if held == 0 and (any(is_japanese(c) for c in t) or t in shown)
-        )
-    )
+    absent = {
+        t
+        for t, held in zip(terms, df, strict=True)
+        if held == 0 and (any(is_japanese(c) for c in t) or t in shown)
+    }
+    runs: list[str] = []
+    run = ""
+    for token, surface, noun in [*written_words(query), ("", "", False)]:
+        if noun and token in absent:
+            run += surface
+        elif run:
+            runs.append(run)
+            run = ""
+    return tuple(dict.fromkeys(runs))
 
 
 def word_evidence(bm25: BM25, terms: list[str], idf: np.ndarray, ids: np.ndarray) -> np.ndarray:

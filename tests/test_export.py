@@ -34,7 +34,7 @@ from search.labels import Match
 from search.themes import Cell, Matrix, theme_matrix
 
 THEMES = ["予算", "基金", "窓口", "雪かき", "港湾の浚渫工事"]
-LINES = re.compile(r"^\d+-\d+$")
+LINES = re.compile(r"^\d+(-\d+)?$")  # a span of lines, or one line
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,8 @@ def _expected_citation(p: Passage) -> dict[str, str]:
         "initiative": p.initiative or "",
         "department": p.department or "",
         "page": str(p.page) if p.page else "",
-        "lines": f"{p.line_start}-{p.line_end}",
+        # a span, or its one line
+        "lines": f"{p.line_start}-{p.line_end}" if p.line_end != p.line_start else str(p.line_start),
         "passage_id": p.id,
         "source_url": "",  # the fixture documents state no URL
     }

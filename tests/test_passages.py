@@ -155,3 +155,10 @@ def test_searcher_holds_no_passage_objects(built_index, monkeypatch):
     hits = searcher.search("電子決裁", 3, "hybrid", searcher.mask(["テスト市"]))
     assert len(decoded) == len(hits) == 3  # the hits, and nothing else
     assert searcher.passages[searcher.position(hits[0].passage.id)] == hits[0].passage
+
+
+def test_lines_are_cited_as_a_span_or_one_line():
+    base = {"id": "d:0", "doc_id": "d", "city": "テスト市", "document": "計画", "text": "x"}
+    assert Passage(**base, line_start=12, line_end=18).lines() == "12–18"
+    assert Passage(**base, line_start=173, line_end=173).lines() == "173"
+    assert Passage(**base).lines() == ""

@@ -174,9 +174,9 @@ def test_shown_passages_that_the_count_includes_are_marked():
 
 
 def test_column_names_the_query_words_the_city_never_writes():
-    absent = ("議員", "<b>定数</b>")
+    absent = ("議員定数", "<b>PPP</b>")
     out = render.column(Column("テスト市", Match.NONE, (), Evidence(0.1, absent=absent), 0))
-    assert "資料にない語 / not in this city's documents: 議員、&lt;b&gt;定数&lt;/b&gt;" in out
+    assert "資料にない語 / not in this city's documents: 議員定数、&lt;b&gt;PPP&lt;/b&gt;" in out
     assert_inert(out)
     assert "rs-absent" not in render.column(Column("テスト市", Match.NONE, (), Evidence(0.1), 0))
 

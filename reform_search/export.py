@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from corpus.passage import Passage
 from index.documents import IndexedDocument
+from reform_search.output import ABSENT
 from reform_search.workbook import inert, xlsx
 from search.align import Alignment
 from search.compare import Comparison
@@ -181,10 +182,11 @@ def alignment_json(a: Alignment) -> str:
 
 def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of the comparison: one row per city and shown passage."""
-    header = ["query", "match", "matching", "rank", "passage_match", *CITATION, "text"]
+    header = ["query", "match", "matching", "absent", "rank", "passage_match", *CITATION, "text"]
     rows = []
     for col in c.columns:
-        head = {"query": c.query, "match": str(col.match), "matching": col.matching}
+        absent = "、".join(col.evidence.absent)  # the query's nouns the city never writes
+        head = {"query": c.query, "match": str(col.match), "matching": col.matching, "absent": absent}
         marks = col.hit_matches or ("",) * len(col.hits)
         shown = [(hit.rank, str(mark), hit.passage) for hit, mark in zip(col.hits, marks, strict=True)]
         for rank, mark, passage in shown or [("", "", None)]:
@@ -201,6 +203,8 @@ def comparison_markdown(c: Comparison) -> str:
         match = Match(col.match)
         count = f" — {col.matching} 件が該当 / matching" if match != Match.NONE else ""
         out += [f"## {col.city}: {match.label}{count}", ""]
+        if col.evidence.absent:
+            out += [f"{ABSENT}: {_md_cell('、'.join(col.evidence.absent))}", ""]
         if match == Match.NONE and col.hits:
             out += ["該当なし — closest passages, not a match:", ""]
         marks = col.hit_matches or (Match.NONE,) * len(col.hits)

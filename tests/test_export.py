@@ -21,6 +21,8 @@ from reform_search.export import (
     alignment_json,
     alignment_markdown,
     alignment_table,
+    comparison_markdown,
+    comparison_table,
     matrix_markdown,
     matrix_table,
     render_alignment,
@@ -28,7 +30,7 @@ from reform_search.export import (
     xlsx,
 )
 from search.align import Alignment, Pair, align
-from search.compare import Column, Evidence
+from search.compare import Column, Comparison, Evidence
 from search.hit import Hit
 from search.labels import Match
 from search.themes import Cell, Matrix, theme_matrix
@@ -441,6 +443,15 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted() -> None:
 # --- the comparison view as CSV / Markdown / JSON -------------------------------------------------------
 
 
+def test_comparison_exports_name_the_words_a_city_never_writes() -> None:
+    c = Comparison(
+        "議員定数の削減", (Column("テスト市", Match.NONE, (), Evidence(0.1, absent=("議員定数",)), 0),)
+    )
+    _, rows = comparison_table(c)
+    assert rows[0]["absent"] == "議員定数"
+    assert "資料にない語 / not in this city's documents: 議員定数" in comparison_markdown(c)
+
+
 def test_cli_compare_exports_every_shown_passage_with_its_citation(cli, keyword_searcher, tmp_path) -> None:
     from search.compare import compare
 
@@ -456,6 +467,7 @@ def test_cli_compare_exports_every_shown_passage_with_its_citation(cli, keyword_
     for r in rows:
         col = next(c for c in result.columns if c.city == r["city"])
         assert (r["match"], int(r["matching"]), r["query"]) == (col.match, col.matching, "基金")
+        assert r["absent"] == "、".join(col.evidence.absent)
         assert set(CITATION) <= set(r)
     code, md, _ = cli("compare", "基金", "--top-k", "2", "--format", "md")
     assert code == 0 and md.startswith("# 「基金」の比較")

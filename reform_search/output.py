@@ -21,12 +21,28 @@ def highlight(text: str, terms: tuple[str, ...], tty: bool) -> str:
 
 
 def snippet(text: str, terms: tuple[str, ...], limit: int = SNIPPET_CHARS) -> str:
-    """A window of the passage around its first matched term, on one line."""
+    """A window of the passage, on one line, that shows the most of its matched terms: of the windows
+    opening a little before an occurrence of one, the one holding the most distinct terms (then the
+    most of their characters, then the first); the passage's opening when no term occurs."""
     flat = " ".join(text.split())
-    first = min((flat.find(t) for t in terms if t in flat), default=0)
-    start = max(0, first - limit // 4)
+    found = [t for t in dict.fromkeys(terms) if t and t in flat]
+    starts = {max(0, at - limit // 4) for t in found for at in _occurrences(flat, t)} or {0}
+
+    def shown(start: int) -> tuple[int, int, int]:
+        held = [t for t in found if t in flat[start : start + limit]]
+        return len(held), sum(map(len, held)), -start
+
+    start = max(starts, key=shown)
     piece = flat[start : start + limit]
     return ("…" if start else "") + piece + ("…" if start + limit < len(flat) else "")
+
+
+def _occurrences(text: str, term: str) -> list[int]:
+    out, at = [], text.find(term)
+    while at >= 0:
+        out.append(at)
+        at = text.find(term, at + 1)
+    return out
 
 
 def source_text(hit: Hit) -> str:

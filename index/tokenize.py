@@ -158,16 +158,15 @@ def written_words(text: str) -> list[tuple[str, str, bool]]:
 _NOUNISH = {"名詞", "接頭辞", "接尾辞"}
 
 
-def noun_pairs(text: str) -> list[str]:
-    """Each two adjacent nouns of `text` (affixes included) written together, as it writes them, when
-    both are in Japanese script: a compound's parts side by side (電子入札, 市立, 病院経営), distinct, in
-    order. A Japanese compound means more than its words apart: 電子入札 is not any 電子 and 入札."""
-    with _TAGGER_LOCK:
-        words = [(w.surface, w.feature.pos1) for w in _tagger()(unicodedata.normalize("NFKC", text))]
+def noun_pairs(words: list[tuple[str, str, bool]]) -> list[str]:
+    """Each two adjacent nouns of a text's `written_words` (affixes included) written together, as it
+    writes them, when both are in Japanese script: a compound's parts side by side (電子入札, 市立,
+    病院経営), distinct, in order. A Japanese compound means more than its words apart: 電子入札 is
+    not any 電子 and 入札."""
     pairs = [
         a + b
-        for (a, pos_a), (b, pos_b) in pairwise(words)
-        if pos_a in _NOUNISH and pos_b in _NOUNISH and _japanese(a) and _japanese(b)
+        for (_, a, noun_a), (_, b, noun_b) in pairwise(words)
+        if noun_a and noun_b and _japanese(a) and _japanese(b)
     ]
     return list(dict.fromkeys(pairs))
 

@@ -101,7 +101,7 @@ def print_columns(title: str, columns, source: Passage | None = None, out=None, 
         label = Match(column.match).label
         print(f"\n## {column.city}  {label}{count}  (z={column.evidence.z:.1f})", file=out)
         if column.evidence.absent:
-            print(f"   {ABSENT}: {', '.join(column.evidence.absent)}", file=out)
+            print(f"   {ABSENT}: {'、'.join(column.evidence.absent)}", file=out)
         if column.match == "none":
             closest = "; closest:" if column.hits else ""
             print(f"   該当なし — no passage of this city matches{closest}", file=out)

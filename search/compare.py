@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.tokenize import noun_pairs, tokenize
+from index.tokenize import noun_pairs, tokenize, written_words
 from search.engine import Searcher
 from search.hit import Hit
 from search.labels import (
@@ -119,6 +119,8 @@ class Scored:
     terms: list[str]  # content words, for the label's word evidence
     phrase: str  # the query as a phrase key ("" when it has no content word)
     english: list[str]  # distinct stems of its English words, met among the passages' English words
+    words: list[tuple[str, str, bool]]  # its words as it writes them (index/tokenize.py written_words)
+    acronyms: set[str]  # its acronyms (search/query.py), met among the passages' Japanese words
     pairs: tuple[str, ...]  # its noun pairs as phrase keys (index/tokenize.py noun_pairs)
     # its share of the words Japanese text writes (Japanese script and acronyms: search/query.py
     # lexical_weight): how far its Japanese word evidence counts (its English words count for the rest)
@@ -146,9 +148,11 @@ def score_query(searcher: Searcher, query: str) -> Scored:
     terms = content_terms(tokens)
     written = acronyms(prepared.text)  # met among the Japanese words, not the English ones
     english = [w for w in dict.fromkeys(prepared.lexical.english) if w not in written]
-    pairs = tuple(dict.fromkeys(phrase_key(p) for p in noun_pairs(unmarked))) if terms else ()
+    words = written_words(unmarked) if terms else []
+    pairs = tuple(dict.fromkeys(phrase_key(p) for p in noun_pairs(words)))
     share = lexical_weight(prepared.lexical.tokens, prepared.text, written=True)
-    return Scored(prepared, terms, phrase_key(prepared.text) if terms else "", english, pairs, share)
+    phrase = phrase_key(prepared.text) if terms else ""
+    return Scored(prepared, terms, phrase, english, words, written, pairs, share)
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,7 @@ def judge(
     features = np.column_stack(
         [z, words, phrase, log_chars, near, missing, missing_pairs, log_terms, words * log_terms]
     )
-    absent = absent_words(q.terms, df, q.text)
+    absent = absent_words(q.terms, df, q.words, q.acronyms)
     return _Judged(ids, features.astype(np.float64), model.probability(features), absent)
 
 

@@ -52,8 +52,7 @@ import numpy as np
 
 from corpus.normalize import is_japanese
 from index.bm25 import BM25
-from index.tokenize import tokenize, written_words
-from search.query import acronyms
+from index.tokenize import tokenize
 
 MODEL_FILE = Path(__file__).with_name("label_model.json")
 FEATURES = (
@@ -192,12 +191,14 @@ def missing_share(idf: np.ndarray, df: np.ndarray) -> float:
     return float(idf[df == 0].sum() / idf.sum())
 
 
-def absent_words(terms: list[str], df: np.ndarray, query: str) -> tuple[str, ...]:
-    """The query's nouns that no allowed passage holds (their `city_df` is 0), as the query writes them,
-    adjacent ones together (長寿命 of 長寿命化 when the city writes 化 but neither 長 nor 寿命): its
-    nouns in Japanese script and its acronyms, the words met among the passages' own. Its English words
-    are met among the passages' English words instead (the glosses of their Japanese words)."""
-    shown = acronyms(query)
+def absent_words(
+    terms: list[str], df: np.ndarray, words: list[tuple[str, str, bool]], shown: set[str]
+) -> tuple[str, ...]:
+    """The query's nouns that no allowed passage holds (their `city_df` is 0), as the query writes them
+    (its `written_words`), adjacent ones together (長寿命 of 長寿命化 when the city writes 化 but neither
+    長 nor 寿命): its nouns in Japanese script and its acronyms (`shown`), the words met among the
+    passages' own. Its English words are met among the passages' English words instead (the glosses
+    of their Japanese words)."""
     absent = {
         t
         for t, held in zip(terms, df, strict=True)
@@ -205,7 +206,7 @@ def absent_words(terms: list[str], df: np.ndarray, query: str) -> tuple[str, ...
     }
     runs: list[str] = []
     run = ""
-    for token, surface, noun in [*written_words(query), ("", "", False)]:
+    for token, surface, noun in [*words, ("", "", False)]:
         if noun and token in absent:
             run += surface
         elif run:

@@ -19,7 +19,7 @@ from index.bm25 import BM25
 from index.build import build_index
 from index.cache import EmbeddingCache
 from index.store import load_index
-from index.tokenize import tokenize
+from index.tokenize import tokenize, written_words
 from reform_search.cli import main
 from search.compare import MATCHES, Evidence, compare
 from search.counterparts import (
@@ -46,6 +46,7 @@ from search.labels import (
     near_evidence,
     shipped_model,
 )
+from search.query import acronyms
 
 HIT_KEYS = {"id": str, "rank": int, "score": float, "city": str, "document": str, "text": str}
 
@@ -679,14 +680,14 @@ def test_absent_words_are_the_query_nouns_no_allowed_passage_holds() -> None:
     terms = content_terms(tokenize(query))
     assert {"塵", "有料", "書く", "ハラスメント", "harassment", "ppp", "budget"} <= set(terms)
     bm25 = BM25.build([["予算"], ["塵"], ["有料", "書く", "ハラスメント", "harassment", "ppp"]])
-    city = city_df(bm25, terms, np.array([True, False, False]))
-    assert absent_words(terms, city, query) == ("ごみ有料", "ハラスメント", "PPP")
-    assert absent_words(terms, city_df(bm25, terms, np.array([True, True, False])), query) == (
-        "有料",
-        "ハラスメント",
-        "PPP",
-    )
-    assert absent_words(terms, city_df(bm25, terms, np.ones(3, dtype=bool)), query) == ()
+    words, shown = written_words(query), acronyms(query)
+
+    def absent(allowed: list[bool]) -> tuple[str, ...]:
+        return absent_words(terms, city_df(bm25, terms, np.array(allowed)), words, shown)
+
+    assert absent([True, False, False]) == ("ごみ有料", "ハラスメント", "PPP")
+    assert absent([True, True, False]) == ("有料", "ハラスメント", "PPP")
+    assert absent([True, True, True]) == ()
 
 
 @pytest.mark.model

@@ -8,7 +8,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.tokenize import TOKENIZER_VERSION, matched_terms, noun_pairs, tokenize, tokenizer_info
+from index.tokenize import (
+    TOKENIZER_VERSION,
+    matched_terms,
+    noun_pairs,
+    tokenize,
+    tokenizer_info,
+    written_words,
+)
 
 PARTICLES = ["を", "が", "に", "は", "の", "で", "と", "も", "へ", "から", "まで"]
 AUXILIARIES = ["ます", "まし", "た", "です", "ない", "れる", "られる", "せる"]
@@ -201,4 +208,4 @@ def test_tokenizer_info_names_versions() -> None:
     ],
 )
 def test_noun_pairs_are_adjacent_japanese_nouns_as_written(text: str, pairs: list[str]) -> None:
-    assert noun_pairs(text) == pairs
+    assert noun_pairs(written_words(text)) == pairs

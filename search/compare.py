@@ -113,7 +113,8 @@ class Comparison:
 @dataclass(frozen=True)
 class Scored:
     """A query prepared once (checked, tokenized, embedded), with what its labels read: content words,
-    English words and phrase."""
+    phrase, English words, its words as written, acronyms and noun pairs, and its share of Japanese
+    words."""
 
     prepared: Prepared
     terms: list[str]  # content words, for the label's word evidence
@@ -146,13 +147,13 @@ def score_query(searcher: Searcher, query: str) -> Scored:
     unmarked = strip_markup(prepared.text)
     tokens = prepared.lexical.tokens if unmarked == prepared.text else tokenize(unmarked)
     terms = content_terms(tokens)
-    written = acronyms(prepared.text)  # met among the Japanese words, not the English ones
-    english = [w for w in dict.fromkeys(prepared.lexical.english) if w not in written]
+    initials = acronyms(prepared.text)  # met among the Japanese words, not the English ones
+    english = [w for w in dict.fromkeys(prepared.lexical.english) if w not in initials]
     words = written_words(unmarked) if terms else []
     pairs = tuple(dict.fromkeys(phrase_key(p) for p in noun_pairs(words)))
     share = lexical_weight(prepared.lexical.tokens, prepared.text, written=True)
     phrase = phrase_key(prepared.text) if terms else ""
-    return Scored(prepared, terms, phrase, english, words, written, pairs, share)
+    return Scored(prepared, terms, phrase, english, words, initials, pairs, share)
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,13 @@ def judge(
     lex_ids, _ = searcher.index.bm25.search(q.terms, depth, allowed)
     ids = np.unique(np.concatenate([dense_ids, lex_ids]).astype(np.int64))
     vectors = np.asarray(searcher.index.vectors[ids], dtype=np.float32)
-    z = searcher.index.calibration.null(city, q.kind).z(vectors @ np.asarray(q.vector, dtype=np.float32))
+    # A packed passage's cosine is that of its best sentence (index/parts.py): its own vector is the mean
+    # of several topics, near many queries without answering any (a brochure's cloud of names)
+    query = np.asarray(q.vector, dtype=np.float32)
+    cosines = vectors @ query
+    best_part = searcher.index.parts.best(ids, query)
+    cosines = np.where(np.isfinite(best_part), best_part, cosines)
+    z = searcher.index.calibration.null(city, q.kind).z(cosines)
     df = city_df(searcher.index.bm25, q.terms, allowed)  # read once: IDF, missing and absent words
     idf = idf_of(df, n)
     words = word_evidence(searcher.index.bm25, q.terms, idf, ids) * q.share

@@ -3,7 +3,9 @@
 Each candidate passage of a city is described by evidence that means the same for every query:
 
     z        its cosine to the query in standard deviations above the city's null (its best cosines
-             for generic probe texts, measured at index time: index/calibration.py)
+             for generic probe texts, measured at index time: index/calibration.py); a packed
+             passage's cosine is that of its best sentence (index/parts.py), as its own vector is the
+             mean of several topics, near many queries without answering any
     words    the share of the query's content words it holds, each weighted by its IDF among the
              city's own passages (a word every passage has says little; particles, symbols, markup
              and bare numbers are no content words), times the query's share of Japanese words; plus

@@ -110,14 +110,15 @@ def collapse_letterspacing(line: str) -> str:
         prev, tok = tokens[n - 1], tokens[n]
         glue = bool(prev and tok) and (
             (in_run[n - 1] and in_run[n])
-            or ((single[n - 1] or single[n]) and (_has_japanese(prev) or _has_japanese(tok)))
+            or ((single[n - 1] or single[n]) and (has_japanese(prev) or has_japanese(tok)))
         )
         out += ("" if glue else " ") + tok
     return out
 
 
-def _has_japanese(token: str) -> bool:
-    return any(is_japanese(c) for c in token)
+def has_japanese(text: str) -> bool:
+    """Whether any character of `text` is Japanese script."""
+    return any(is_japanese(c) for c in text)
 
 
 def compact(text: str) -> str:

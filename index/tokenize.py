@@ -8,7 +8,7 @@ from functools import lru_cache
 from importlib import metadata
 from itertools import pairwise
 
-from corpus.normalize import is_japanese
+from corpus.normalize import has_japanese
 
 # Bump when tokens change for the same text: BM25 indexes built with another version are rebuilt.
 TOKENIZER_VERSION = 2
@@ -166,13 +166,9 @@ def noun_pairs(words: list[tuple[str, str, bool]]) -> list[str]:
     pairs = [
         a + b
         for (_, a, noun_a), (_, b, noun_b) in pairwise(words)
-        if noun_a and noun_b and _japanese(a) and _japanese(b)
+        if noun_a and noun_b and has_japanese(a) and has_japanese(b)
     ]
     return list(dict.fromkeys(pairs))
-
-
-def _japanese(word: str) -> bool:
-    return any(is_japanese(c) for c in word)
 
 
 def matched_terms(text: str, query_tokens: set[str], keys: list[tuple[str, str]] | None = None) -> list[str]:

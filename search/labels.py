@@ -52,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.normalize import is_japanese
+from corpus.normalize import has_japanese, is_japanese
 from index.bm25 import BM25
 from index.tokenize import tokenize
 
@@ -201,11 +201,7 @@ def absent_words(
     長 nor 寿命): its nouns in Japanese script and its acronyms (`shown`), the words met among the
     passages' own. Its English words are met among the passages' English words instead (the glosses
     of their Japanese words)."""
-    absent = {
-        t
-        for t, held in zip(terms, df, strict=True)
-        if held == 0 and (any(is_japanese(c) for c in t) or t in shown)
-    }
+    absent = {t for t, held in zip(terms, df, strict=True) if held == 0 and (has_japanese(t) or t in shown)}
     runs: list[str] = []
     run = ""
     for token, surface, noun in [*words, ("", "", False)]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from corpus.normalize import is_japanese
+from corpus.normalize import has_japanese
 
 MAX_QUERY_CHARS = 1000
 
@@ -57,10 +57,10 @@ def lexical_weight(tokens: Sequence[str], query: str, written: bool = False) -> 
     """
     folded = unicodedata.normalize("NFKC", query).lower()
     kept = acronyms(query) if written else set()
-    words = [t for t in tokens if any(is_japanese(c) for c in t) or t in folded]
+    words = [t for t in tokens if has_japanese(t) or t in folded]
     if not words:
         return 0.0
-    return sum(any(is_japanese(c) for c in t) or t in kept for t in words) / len(words)
+    return sum(has_japanese(t) or t in kept for t in words) / len(words)
 
 
 @dataclass(frozen=True)

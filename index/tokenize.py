@@ -100,6 +100,11 @@ def fold(token: str) -> str:
     return token
 
 
+def _lemma(surface: str, feature) -> str:
+    """A word's dictionary form (its surface where unidic gives none, as for numbers)."""
+    return feature.lemma if feature.lemma not in (None, "*") else surface
+
+
 def tokenize(text: str) -> list[str]:
     """Content-word tokens of a Japanese (or English) text, in order, with English glosses of loanwords."""
     with _TAGGER_LOCK:  # a word reads its surface and features from the tagger's buffers
@@ -112,7 +117,7 @@ def tokenize(text: str) -> list[str]:
             continue
         if after_te and feature.pos1 == "動詞" and feature.pos2 == "非自立可能":
             continue  # 検討していく, 進めてきた: the auxiliary verb after て adds no topic
-        lemma = feature.lemma if feature.lemma not in (None, "*") else surface
+        lemma = _lemma(surface, feature)
         lemma, _, gloss = lemma.partition("-")
         if lemma in _STOP_LEMMAS or not lemma.strip():
             continue
@@ -133,7 +138,7 @@ def surface_keys(text: str) -> list[tuple[str, str]]:
         words = [(w.surface, w.feature) for w in _tagger()(text)]
     pairs: list[tuple[str, str]] = []
     for surface, feature in words:
-        lemma = feature.lemma if feature.lemma not in (None, "*") else surface
+        lemma = _lemma(surface, feature)
         lemma, _, gloss = lemma.partition("-")
         if lemma in _STOP_LEMMAS:
             continue
@@ -150,7 +155,7 @@ def written_words(text: str) -> list[tuple[str, str, bool]]:
         words = [(w.surface, w.feature) for w in _tagger()(unicodedata.normalize("NFKC", text))]
     out = []
     for surface, feature in words:
-        lemma = feature.lemma if feature.lemma not in (None, "*") else surface
+        lemma = _lemma(surface, feature)
         out.append((fold(lemma.partition("-")[0] or surface), surface, feature.pos1 in _NOUNISH))
     return out
 

@@ -148,22 +148,23 @@ def surface_keys(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def written_words(text: str) -> list[tuple[str, str, bool]]:
-    """Every word of `text` in order, as (token it matches as, how the text writes it, whether it is a
-    noun, affixes included): what to show its writer of its tokens (ごみ, whose token is its lemma 塵)."""
+def written_words(text: str) -> list[tuple[str, str, str]]:
+    """Every word of `text` in order, as (token it matches as, how the text writes it, its kind of
+    noun: "noun", "prefix" (お, 各), "suffix" (立 of 市立, 化) or "" for any other word): what to show
+    its writer of its tokens (ごみ, whose token is its lemma 塵)."""
     with _TAGGER_LOCK:
         words = [(w.surface, w.feature) for w in _tagger()(unicodedata.normalize("NFKC", text))]
     out = []
     for surface, feature in words:
         lemma = _lemma(surface, feature)
-        out.append((fold(lemma.partition("-")[0] or surface), surface, feature.pos1 in _NOUNISH))
+        out.append((fold(lemma.partition("-")[0] or surface), surface, _NOUNISH.get(feature.pos1, "")))
     return out
 
 
-_NOUNISH = {"名詞", "接頭辞", "接尾辞"}
+_NOUNISH = {"名詞": "noun", "接頭辞": "prefix", "接尾辞": "suffix"}
 
 
-def noun_pairs(words: list[tuple[str, str, bool]]) -> list[str]:
+def noun_pairs(words: list[tuple[str, str, str]]) -> list[str]:
     """Each two adjacent nouns of a text's `written_words` (affixes included) written together, as it
     writes them, when both are in Japanese script: a compound's parts side by side (電子入札, 市立,
     病院経営), distinct, in order. A Japanese compound means more than its words apart: 電子入札 is

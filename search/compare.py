@@ -120,7 +120,7 @@ class Scored:
     terms: list[str]  # content words, for the label's word evidence
     phrase: str  # the query as a phrase key ("" when it has no content word)
     english: list[str]  # distinct stems of its English words, met among the passages' English words
-    words: list[tuple[str, str, bool]]  # its words as it writes them (index/tokenize.py written_words)
+    words: list[tuple[str, str, str]]  # its words as it writes them (index/tokenize.py written_words)
     acronyms: set[str]  # its acronyms (search/query.py), met among the passages' Japanese words
     pairs: tuple[str, ...]  # its noun pairs as phrase keys (index/tokenize.py noun_pairs)
     # its share of the words Japanese text writes (Japanese script and acronyms: search/query.py

@@ -194,18 +194,33 @@ def missing_share(idf: np.ndarray, df: np.ndarray) -> float:
 
 
 def absent_words(
-    terms: list[str], df: np.ndarray, words: list[tuple[str, str, bool]], shown: set[str]
+    terms: list[str], df: np.ndarray, words: list[tuple[str, str, str]], shown: set[str]
 ) -> tuple[str, ...]:
     """The query's nouns that no allowed passage holds (their `city_df` is 0), as the query writes them
-    (its `written_words`), adjacent ones together (長寿命 of 長寿命化 when the city writes 化 but neither
-    長 nor 寿命): its nouns in Japanese script and its acronyms (`shown`), the words met among the
-    passages' own. Its English words are met among the passages' English words instead (the glosses
-    of their Japanese words)."""
+    (its `written_words`): an affix with the word it belongs to (市立 when the city writes 市 but never
+    立; おくやみ), adjacent ones together (議員定数): its nouns in Japanese script and its acronyms
+    (`shown`), the words met among the passages' own. Its English words are met among the passages'
+    English words instead (the glosses of their Japanese words)."""
     absent = {t for t, held in zip(terms, df, strict=True) if held == 0 and (has_japanese(t) or t in shown)}
+    units: list[tuple[str, bool]] = []  # a word with its affixes as written; whether a noun of it is absent
+    prefix: tuple[str, bool] | None = None
+    for token, surface, kind in words:
+        missing = bool(kind) and token in absent
+        if kind == "suffix" and units and prefix is None:
+            units[-1] = (units[-1][0] + surface, units[-1][1] or missing)
+            continue
+        if prefix is not None:
+            surface, missing, prefix = prefix[0] + surface, prefix[1] or missing, None
+        if kind == "prefix":
+            prefix = (surface, missing)
+        else:
+            units.append((surface, missing))
+    if prefix is not None:
+        units.append(prefix)
     runs: list[str] = []
     run = ""
-    for token, surface, noun in [*words, ("", "", False)]:
-        if noun and token in absent:
+    for surface, missing in [*units, ("", False)]:
+        if missing:
             run += surface
         elif run:
             runs.append(run)

@@ -685,9 +685,28 @@ def test_absent_words_are_the_query_nouns_no_allowed_passage_holds() -> None:
     def absent(allowed: list[bool]) -> tuple[str, ...]:
         return absent_words(terms, city_df(bm25, terms, np.array(allowed)), words, shown)
 
-    assert absent([True, False, False]) == ("ごみ有料", "ハラスメント", "PPP")
-    assert absent([True, True, False]) == ("有料", "ハラスメント", "PPP")
+    assert absent([True, False, False]) == ("ごみ有料化", "ハラスメント", "PPP")
+    assert absent([True, True, False]) == ("有料化", "ハラスメント", "PPP")
     assert absent([True, True, True]) == ()
+
+
+@pytest.mark.parametrize(
+    ("query", "held", "shown"),
+    [
+        # an absent suffix is shown with the word it belongs to, not alone (立 of 市立)
+        ("市立病院の経営改善", ["市", "病院", "経営", "改善"], ("市立",)),
+        # an absent prefix with the word it opens, and the noun after it (お of おくやみ)
+        ("おくやみコーナーの設置", ["悔やむ", "設置"], ("おくやみコーナー",)),
+        # a present affix joins an absent word (化 of 長寿命化); a present compound shows nothing
+        ("各課の長寿命化", ["各課", "化"], ("長寿命化",)),
+        ("市立病院の経営改善", ["市", "立", "病院", "経営", "改善"], ()),
+    ],
+)
+def test_absent_words_show_affixes_with_their_word(query, held, shown) -> None:
+    terms = content_terms(tokenize(query))
+    bm25 = BM25.build([held])
+    words = written_words(query)
+    assert absent_words(terms, city_df(bm25, terms, np.array([True])), words, set()) == shown
 
 
 @pytest.mark.model

@@ -220,13 +220,21 @@ def _text_width(text: str, size: float) -> float:
 
 def heatmap_svg(matrix: Matrix) -> str:
     """The theme × city matrix as an SVG heatmap: cells colored by match, labeled with the count."""
-    size, cell_h, pad, head_h = 14, 40, 10, 34
+    size, cell_h, pad, head_h, legend_h = 14, 40, 10, 34, 24
     n = max(len(matrix.cities), 1)
-    cell_w = max(120, min(220, 640 // n), *(_text_width(c, size) + 2 * pad for c in matrix.cities))
+    # As narrow as its labels allow, so that a phone shows it at full size rather than scaled down
+    cell_w = min(220, max(120, *(_text_width(c, size) + 2 * pad for c in matrix.cities)))
     label_w = max([_text_width(t, size) for t in matrix.themes] + [80]) + 2 * pad
-    legend_w = 3 * 170
-    width = max(label_w + cell_w * n, label_w + legend_w)
-    height = head_h + cell_h * len(matrix.themes) + 40
+    legend = [(m, _text_width(Match(m).label, 12) + 22 + 2 * pad) for m in ("strong", "weak", "none")]
+    width = max(label_w + cell_w * n, max(w for _, w in legend) + pad)
+    # the legend's keys left to right, on as many rows as the width needs
+    placed, x, row = [], pad, 0
+    for match, w in legend:
+        if x > pad and x + w > width:
+            x, row = pad, row + 1
+        placed.append((match, x, row))
+        x += w
+    height = head_h + cell_h * len(matrix.themes) + 16 + legend_h * (row + 1)
     out = [
         f'<svg class="rs-heatmap" viewBox="0 0 {width:.0f} {height}" width="{width:.0f}" height="{height}" '
         'role="img" aria-label="テーマ × 市 / theme × city" xmlns="http://www.w3.org/2000/svg">'
@@ -253,16 +261,16 @@ def heatmap_svg(matrix: Matrix) -> str:
                 f'style="fill:{fill}"/><text x="{x + cell_w / 2:.0f}" y="{y + cell_h / 2 + 5:.0f}" '
                 f'style="fill:{ink}" text-anchor="middle" class="rs-hm-val">{esc(label)}</text></g>'
             )
-    y, x = height - 14, label_w
-    for match in ("strong", "weak", "none"):
+    top = head_h + cell_h * len(matrix.themes) + 16
+    for match, x, row in placed:
         fill, _ = HEAT[match]
+        y = top + legend_h * row + 12
         out.append(
             f'<rect x="{x:.0f}" y="{y - 12}" width="16" height="16" rx="3" style="fill:{fill}" '
             'stroke="#94a3b8"/>'
             f'<text x="{x + 22:.0f}" y="{y + 1}" class="rs-hm-legend">'
             f"{Match(match).label}</text>"
         )
-        x += 170
     out.append("</svg>")
     return (
         '<div class="rs-heatmap-wrap"><div class="rs-note">セルをクリックすると該当箇所を表示 / '

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -237,6 +238,27 @@ def test_heatmap_has_one_cell_per_theme_and_city_colored_by_match():
     for match in ("strong", "weak", "none"):
         assert f"fill:{render.HEAT[match][0]}" in out
     assert "× 該当なし" in out and "◎ 3件" in out and "○ 3件" in out
+
+
+@pytest.mark.parametrize("cities", [("会津若松市", "いわき市"), ("A市", "B市", "C町", "D村", "E市")])
+def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
+    # Two cities and short themes fit a phone's 400 px at full size (an SVG wider than its box is scaled
+    # down, and its 14 px labels with it); every legend key lies inside the picture, on its own place.
+    themes = ("ごみ処理の有料化", "DX")
+    cells = tuple(Cell(t, Column(c, Match.NONE, (), Evidence(0.0), 0)) for t in themes for c in cities)
+    out = render.heatmap_svg(Matrix(themes, cities, cells))
+    width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', out).groups())
+    if len(cities) == 2:
+        assert width <= 400
+    keys = [
+        (float(x), float(y), render._text_width(label, 12))
+        for x, y, label in re.findall(r'<text x="([\d.]+)" y="([\d.]+)" class="rs-hm-legend">([^<]+)<', out)
+    ]
+    assert len(keys) == 3
+    for x, y, w in keys:
+        assert x + w <= width and y <= height
+    for (x1, y1, w1), (x2, y2, _) in itertools.pairwise(keys):
+        assert y2 > y1 or x2 >= x1 + w1  # a key on the same row starts after the one before it ends
 
 
 def test_documents_table_escapes():

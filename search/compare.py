@@ -33,7 +33,6 @@ from search.labels import (
     content_terms,
     idf_of,
     missing_share,
-    near_evidence,
     passage_key,
     phrase_key,
     shipped_model,
@@ -199,12 +198,10 @@ def judge(
         english_idf = city_idf(searcher.index.english, q.english, allowed)
         words += word_evidence(searcher.index.english, q.english, english_idf, ids) * (1 - q.share)
     phrase = np.zeros(len(ids))
-    near = np.zeros(len(ids))
     written = np.zeros(len(q.pairs), dtype=bool)  # which of the query's noun pairs a candidate writes
     for n_, i in enumerate(ids.tolist()):
         if words[n_] > 0:  # only passages holding a query word are read
             text = searcher.passages[i].text
-            near[n_] = near_evidence(q.terms, idf, text) * q.share
             key = passage_key(text)
             written |= np.array([p in key for p in q.pairs], dtype=bool)
             if words[n_] >= q.share - 1e-9:  # every content word present: look for the phrase
@@ -214,7 +211,7 @@ def judge(
     missing_pairs = np.full(len(ids), (1 - written.mean()) * q.share if len(written) else 0.0)
     log_terms = np.full(len(ids), math.log1p(len(q.terms)))
     features = np.column_stack(
-        [z, words, phrase, log_chars, near, missing, missing_pairs, log_terms, words * log_terms]
+        [z, words, phrase, log_chars, missing, missing_pairs, log_terms, words * log_terms]
     )
     absent = absent_words(q.terms, df, q.words, q.acronyms)
     return _Judged(ids, features.astype(np.float64), model.probability(features), absent)

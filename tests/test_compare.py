@@ -742,8 +742,8 @@ def test_real_acronyms_are_words_the_reports_write(real_searcher) -> None:
 def test_real_labels_on_the_hand_checked_topics(real_searcher) -> None:
     # bench/label_topics_check.jsonl: 20 reform topics checked by hand against the default corpus and
     # never fitted on, most of them near the reports' words but in neither (学校給食費の公会計化). The
-    # shipped model labels 0.90 of their 39 city judgments right (4 false matches); the model fitted
-    # without the topics of bench/label_topics.jsonl, 0.80 (8). Those 66 topics are fitted on: the
+    # shipped model labels 0.92 of their 39 city judgments right (3 false matches); the model fitted
+    # without the topics of bench/label_topics.jsonl, 0.80 (8). Those 86 topics are fitted on: the
     # shipped model labels them 0.95 right, cross-validated.
     bench = Path(__file__).resolve().parents[1] / "bench"
     check = label_measures(
@@ -751,11 +751,11 @@ def test_real_labels_on_the_hand_checked_topics(real_searcher) -> None:
     )
     assert check["n"] == 39
     assert check["accuracy"] >= 0.85, check
-    assert check["wrong_match_where_none"] <= 5, check
+    assert check["wrong_match_where_none"] <= 4, check
     fitted = label_measures(
         run_labels(real_searcher, read_judgments([bench / "label_topics.jsonl"], "labels"))
     )
-    assert fitted["n"] == 118
+    assert fitted["n"] == 153
     assert fitted["accuracy"] >= 0.9, fitted
 
 

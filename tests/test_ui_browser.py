@@ -176,6 +176,12 @@ def test_compare_shows_the_cities_side_by_side(page, real_app):
     page.set_viewport_size(NARROW)  # stacked on a narrow window
     a, b = columns.nth(0).bounding_box(), columns.nth(1).bounding_box()
     assert b["y"] >= a["y"] + a["height"] and a["x"] + a["width"] <= NARROW["width"]
+    # so are the query box and its button (the box is not squeezed to a third of the width), and the
+    # header's title and status
+    box, go = page.locator("#compare-query").bounding_box(), page.locator("#compare-go").bounding_box()
+    assert go["y"] >= box["y"] + box["height"] - 1 and box["width"] >= 0.8 * NARROW["width"]
+    title, status = page.locator(".rs-h1").bounding_box(), page.locator("#rs-status").bounding_box()
+    assert status["y"] >= title["y"] + title["height"] - 1
     page.locator("#compare-results").scroll_into_view_if_needed()
     shot(page, "compare-420.png")
 

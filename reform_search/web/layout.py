@@ -46,7 +46,7 @@ def query_box(
     name: str, label: str, placeholder: str, button: str, examples: Sequence[str]
 ) -> tuple[gr.Textbox, gr.Button, list[gr.Button]]:
     """A query box (elem_id NAME-query), its button (NAME-go) and a row of example queries."""
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=True, elem_classes="rs-query-row"):
         query = gr.Textbox(label=label, placeholder=placeholder, elem_id=f"{name}-query", scale=5)
         go = gr.Button(button, variant="primary", elem_id=f"{name}-go", scale=1, min_width=170)
     with gr.Row(elem_classes="rs-examples"):

@@ -218,13 +218,33 @@ def _text_width(text: str, size: float) -> float:
     return sum(size if ord(c) > 0x2E7F else size * 0.6 for c in text)
 
 
+LABEL_WIDTH = 140  # px: a longer theme label is written on two lines (a phone shows the matrix unscaled)
+LABEL_LINE_H = 16
+_NO_LINE_START = "・、。，．）」』】〕ー"  # kinsoku: characters a Japanese line does not begin with
+
+
+def _label_lines(text: str, size: float) -> list[str]:
+    """A theme label as one line, or as two of about equal width when it is wider than LABEL_WIDTH."""
+    total = _text_width(text, size)
+    if total <= LABEL_WIDTH:
+        return [text]
+    cut, width = 0, 0.0
+    while cut < len(text) - 1 and width + _text_width(text[cut], size) <= total / 2 + size / 2:
+        width += _text_width(text[cut], size)
+        cut += 1
+    while cut < len(text) - 1 and text[cut] in _NO_LINE_START:
+        cut += 1
+    return [text[:cut], text[cut:]]
+
+
 def heatmap_svg(matrix: Matrix) -> str:
     """The theme × city matrix as an SVG heatmap: cells colored by match, labeled with the count."""
     size, cell_h, pad, head_h, legend_h = 14, 40, 10, 34, 24
     n = max(len(matrix.cities), 1)
     # As narrow as its labels allow, so that a phone shows it at full size rather than scaled down
     cell_w = min(220, max(120, *(_text_width(c, size) + 2 * pad for c in matrix.cities)))
-    label_w = max([_text_width(t, size) for t in matrix.themes] + [80]) + 2 * pad
+    labels = [_label_lines(t, size) for t in matrix.themes]
+    label_w = max([_text_width(line, size) for lines in labels for line in lines] + [80]) + 2 * pad
     legend = [(m, _text_width(Match(m).label, 12) + 22 + 2 * pad) for m in ("strong", "weak", "none")]
     width = max(label_w + cell_w * n, max(w for _, w in legend) + pad)
     # the legend's keys left to right, on as many rows as the width needs
@@ -242,12 +262,15 @@ def heatmap_svg(matrix: Matrix) -> str:
     for j, city in enumerate(matrix.cities):
         x = label_w + j * cell_w + cell_w / 2
         out.append(f'<text x="{x:.0f}" y="22" class="rs-hm-col" text-anchor="middle">{esc(city)}</text>')
-    for i, theme in enumerate(matrix.themes):
+    for i, (theme, lines) in enumerate(zip(matrix.themes, labels, strict=True)):
         y = head_h + i * cell_h
-        out.append(
-            f'<text x="{label_w - pad:.0f}" y="{y + cell_h / 2 + 5:.0f}" class="rs-hm-row" '
-            f'text-anchor="end">{esc(theme)}</text>'
+        x = label_w - pad
+        first = y + cell_h / 2 + 5 - (len(lines) - 1) * LABEL_LINE_H / 2
+        spans = "".join(
+            f'<tspan x="{x:.0f}" y="{first + n * LABEL_LINE_H:.0f}">{esc(line)}</tspan>'
+            for n, line in enumerate(lines)
         )
+        out.append(f'<text class="rs-hm-row" text-anchor="end"><title>{esc(theme)}</title>{spans}</text>')
         for j, city in enumerate(matrix.cities):
             c = matrix.cell(theme, city)
             fill, ink = HEAT[c.match]

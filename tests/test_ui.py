@@ -33,6 +33,7 @@ EVIL = "<script>alert(1)</script><img src=x onerror=alert(1)> & \"q\" 's'"
 ALLOWED_TAGS = {
     "article", "button", "dd", "details", "div", "dl", "dt", "g", "h3", "header", "mark", "p", "rect",
     "section", "span", "summary", "svg", "table", "tbody", "td", "text", "th", "thead", "title", "tr", "br",
+    "tspan",
 }  # fmt: skip
 
 
@@ -244,7 +245,7 @@ def test_heatmap_has_one_cell_per_theme_and_city_colored_by_match():
 def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     # Two cities and short themes fit a phone's 400 px at full size (an SVG wider than its box is scaled
     # down, and its 14 px labels with it); every legend key lies inside the picture, on its own place.
-    themes = ("ごみ処理の有料化", "DX")
+    themes = (*DEFAULT_THEMES, "ごみ処理の有料化", "DX")  # the defaults run to 15 characters
     cells = tuple(Cell(t, Column(c, Match.NONE, (), Evidence(0.0), 0)) for t in themes for c in cities)
     out = render.heatmap_svg(Matrix(themes, cities, cells))
     width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', out).groups())
@@ -259,6 +260,11 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
         assert x + w <= width and y <= height
     for (x1, y1, w1), (x2, y2, _) in itertools.pairwise(keys):
         assert y2 > y1 or x2 >= x1 + w1  # a key on the same row starts after the one before it ends
+    # a long theme is written on two lines, neither starting with 、 or ・, and keeps its whole name
+    lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', out)
+    assert "".join(lines) == "".join(themes) and len(lines) > len(themes)
+    assert not any(line[0] in "・、。" for line in lines)
+    assert all(f"<title>{t}</title>" in out for t in themes)
 
 
 def test_documents_table_escapes():

@@ -38,6 +38,7 @@ from search.labels import (
     shipped_model,
     strip_markup,
     word_evidence,
+    written_df,
 )
 from search.query import Prepared, acronyms, lexical_weight
 
@@ -192,6 +193,8 @@ def judge(
     cosines = np.where(np.isfinite(best_part), best_part, cosines)
     z = searcher.index.calibration.null(city, q.kind).z(cosines)
     df = city_df(searcher.index.bm25, q.terms, allowed)  # read once: IDF, missing and absent words
+    if (df == 0).any():  # a word a passage writes may still be no token of it (labels.written_df)
+        df = written_df(q.terms, df, [searcher.passages[i].text for i in ids.tolist()])
     idf = idf_of(df, n)
     words = word_evidence(searcher.index.bm25, q.terms, idf, ids) * q.share
     if q.english and q.share < 1:  # its English words, among the passages' English words (glossary)

@@ -53,6 +53,7 @@ import numpy as np
 
 from corpus.normalize import has_japanese, is_japanese
 from index.bm25 import BM25
+from index.tokenize import tokenize
 
 MODEL_FILE = Path(__file__).with_name("label_model.json")
 KEY_CACHE = 8192  # passages whose phrase key is kept
@@ -187,6 +188,27 @@ def missing_share(idf: np.ndarray, df: np.ndarray) -> float:
     if not len(idf) or idf.sum() <= 0:
         return 0.0
     return float(idf[df == 0].sum() / idf.sum())
+
+
+def written_df(terms: list[str], df: np.ndarray, texts: list[str]) -> np.ndarray:
+    """`df` (from `city_df`) with each term that no passage holds as a token counted once when one of
+    `texts` (passages of the city) holds it with each of its lines and spaced runs read on its own
+    (`run_terms`). The tokenizer reads a word by its context, through line breaks: after マネジメント on
+    the line before, a brochure's 「しごと効率化」 was し + ごと, so its 仕事 was no token and the city
+    was said never to write しごと. (Looking for the query's characters instead would find 定数 in
+    予定数.)"""
+    out = np.array(df, copy=True)
+    for j, term in enumerate(terms):
+        if out[j] == 0 and any(term in run_terms(text) for text in texts):
+            out[j] = 1
+    return out
+
+
+@lru_cache(maxsize=KEY_CACHE)
+def run_terms(text: str) -> frozenset[str]:
+    """The tokens of a passage with each line and each whitespace-separated run of it read on its own
+    (cached: a passage is read once)."""
+    return frozenset(t for run in text.split() for t in tokenize(run))
 
 
 def absent_words(

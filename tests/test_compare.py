@@ -44,6 +44,7 @@ from search.labels import (
     idf_of,
     missing_share,
     shipped_model,
+    written_df,
 )
 from search.query import acronyms
 
@@ -837,6 +838,26 @@ def test_cli_similar_text_says_how_it_was_sought(real_index, real_searcher, caps
 def test_cli_similar_unknown_id_exits_2(real_cli) -> None:
     code, _, err = real_cli("similar", "no-such-document:0000000000", "--json")
     assert code == 2 and "reform-search passages" in err
+
+
+def test_written_df_reads_each_line_and_spaced_run_on_its_own() -> None:
+    # After マネジメント on the line before, the tokenizer reads しごと as し + ごと: the passage holds no
+    # token 仕事, yet writes it; a term that is only the query's characters inside another word (定数 in
+    # 予定数) is not written
+    brochure = "行財政マネジメント\nしごと効率化"
+    assert "仕事" not in tokenize(brochure)
+    terms = ["仕事", "定数", "効率"]
+    got = written_df(terms, np.array([0, 0, 1]), [brochure, "予定数の確保に至らなかった。"])
+    assert got.tolist() == [1, 0, 1]
+    assert written_df(terms, np.array([0, 0, 0]), []).tolist() == [0, 0, 0]
+
+
+@pytest.mark.model
+def test_real_column_does_not_call_a_written_word_absent(real_searcher) -> None:
+    # いわき市's brochure lists 「しごと効率化」 under 「行財政マネジメント」 (index/tokenize.py reads them as
+    # one text); 会津若松市 never writes しごと
+    columns = compare(real_searcher, "しごと効率化", top_k=1).columns
+    assert {c.city: c.evidence.absent for c in columns} == {AIZU: ("しごと",), IWAKI: ()}
 
 
 def test_missing_share_counts_words_no_allowed_passage_holds() -> None:

@@ -180,8 +180,16 @@ def test_compare_shows_the_cities_side_by_side(page, real_app):
     # header's title and status
     box, go = page.locator("#compare-query").bounding_box(), page.locator("#compare-go").bounding_box()
     assert go["y"] >= box["y"] + box["height"] - 1 and box["width"] >= 0.8 * NARROW["width"]
+    picks, top = page.locator("#compare-cities").bounding_box(), page.locator("#compare-top").bounding_box()
+    assert top["y"] >= picks["y"] + picks["height"] - 1  # the filters too
     title, status = page.locator(".rs-h1").bounding_box(), page.locator("#rs-status").bounding_box()
     assert status["y"] >= title["y"] + title["height"] - 1
+    # a card without a title leads with its text, never squeezed beside its rank and chips
+    widths = page.evaluate(
+        "[...document.querySelectorAll('#compare-results .rs-card-head > .rs-text')].map("
+        "(t) => t.getBoundingClientRect().width / t.closest('.rs-card').getBoundingClientRect().width)"
+    )
+    assert widths and min(widths) >= 0.6, widths
     page.locator("#compare-results").scroll_into_view_if_needed()
     shot(page, "compare-420.png")
 
@@ -219,6 +227,11 @@ def test_wide_screens_use_the_width_and_narrow_ones_do_not_overflow(page, real_a
     page.set_viewport_size({"width": 390, "height": 844})
     wrap = page.locator("#corpus-table .rs-table-wrap").bounding_box()
     assert wrap["x"] >= 0 and wrap["x"] + wrap["width"] <= 390  # the table scrolls inside its box
+    page.set_viewport_size({"width": 1920, "height": 1080})  # (the tab is in the folded menu at 390 px)
+    page.click("#tab-search-button")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone stacks the filters: a document's name
+    picks, docs = page.locator("#search-cities").bounding_box(), page.locator("#search-docs").bounding_box()
+    assert docs["y"] >= picks["y"] + picks["height"] - 1 and docs["width"] >= 0.8 * 390
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390 + 1
 
 
@@ -312,6 +325,12 @@ def test_search_themes_and_corpus_tabs(page, real_app):
         arg=city,
         timeout=30_000,
     )
+    # the passages, below the matrix and its pickers, are brought up to the top of the window
+    page.wait_for_function(
+        "() => { const r = document.querySelector('#themes-cell').getBoundingClientRect();"
+        " return r.top >= -1 && r.top < innerHeight / 3; }",
+        timeout=10_000,
+    )
     assert theme in page.locator("#themes-cell").inner_text()
     assert page.locator("#themes-csv").is_enabled() and page.locator("#themes-md").is_enabled()
     with page.expect_download() as download:
@@ -394,8 +413,10 @@ def test_upload_adds_a_city(page, html_app, tmp_path):
     page.click("#tab-corpus-button")
 
     page.click("#tab-corpus-button")  # and out again, after the server's question
+    assert page.locator("#corpus-remove").is_disabled()  # grey until a document is chosen
     page.click("#corpus-remove-doc input")
     page.get_by_role("option", name="郡山市「郡山市 架空の改革メモ」").click()
+    page.locator("#corpus-remove:not([disabled])").wait_for(timeout=10_000)
     page.click("#corpus-remove")
     question = page.locator("#corpus-confirm-text")
     question.wait_for(state="visible", timeout=30_000)

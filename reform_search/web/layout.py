@@ -46,7 +46,7 @@ def query_box(
     name: str, label: str, placeholder: str, button: str, examples: Sequence[str]
 ) -> tuple[gr.Textbox, gr.Button, list[gr.Button]]:
     """A query box (elem_id NAME-query), its button (NAME-go) and a row of example queries."""
-    with gr.Row(equal_height=True, elem_classes="rs-query-row"):
+    with gr.Row(equal_height=True):
         query = gr.Textbox(label=label, placeholder=placeholder, elem_id=f"{name}-query", scale=5)
         go = gr.Button(button, variant="primary", elem_id=f"{name}-go", scale=1, min_width=170)
     with gr.Row(elem_classes="rs-examples"):
@@ -100,6 +100,9 @@ def wire_query(
     out.counterparts(h.on_counterparts, [cities], cp, scroll_to_output=True, **PRIVATE)
 
 
+SHOW_CELL = "() => document.getElementById('themes-cell')?.scrollIntoView({block: 'start'})"
+
+
 def build_blocks(state: AppState) -> gr.Blocks:
     """The tabs and their events (handlers take state.live() once per request)."""
     settings = state.settings
@@ -137,6 +140,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         value=COLUMN_TOP_K,
                         step=1,
                         label="件数 / passages per city",
+                        elem_id="compare-top",
                         scale=1,
                         min_width=300,
                     )
@@ -157,13 +161,16 @@ def build_blocks(state: AppState) -> gr.Blocks:
                     SEARCH_EXAMPLES,
                 )
                 with gr.Row(equal_height=True):
-                    s_cities = gr.CheckboxGroup(cities, value=all_cities, label="市町村 / cities", scale=2)
+                    s_cities = gr.CheckboxGroup(
+                        cities, value=all_cities, label="市町村 / cities", scale=2, elem_id="search-cities"
+                    )
                     s_docs = gr.Dropdown(
                         doc_choices(state),
                         value=[],
                         multiselect=True,
                         label="資料 / documents (空欄 = すべて / all)",
                         scale=2,
+                        elem_id="search-docs",
                     )
                     s_years = gr.Dropdown(
                         year_choices(state),
@@ -241,7 +248,9 @@ def build_blocks(state: AppState) -> gr.Blocks:
                             label="資料 / document",
                             elem_id="corpus-remove-doc",
                         )
-                        r_go = gr.Button("削除… / Remove…", variant="stop", elem_id="corpus-remove")
+                        r_go = gr.Button(
+                            "削除… / Remove…", variant="stop", elem_id="corpus-remove", interactive=False
+                        )
                         with gr.Group(visible=False, elem_id="corpus-confirm") as r_confirm:
                             r_ask = gr.Markdown("", elem_id="corpus-confirm-text")
                             with gr.Row():
@@ -262,8 +271,12 @@ def build_blocks(state: AppState) -> gr.Blocks:
         t_outputs = [t_map, t_theme, t_city, *t_files, t_cell]
         t_go.click(h.on_themes, [t_themes, t_cities], t_outputs, **PRIVATE)
         t_tab.select(h.on_themes_tab, [t_map, t_themes, t_cities], t_outputs, **PRIVATE)
-        t_map.pick_cell(h.on_pick_cell, None, [t_theme, t_city, t_cell], scroll_to_output=True, **PRIVATE)
-        t_show.click(h.on_cell, [t_theme, t_city], t_cell, **PRIVATE)
+        # a cell's passages appear below the matrix and its pickers, often below the fold: bring them up
+        for event in (
+            t_map.pick_cell(h.on_pick_cell, None, [t_theme, t_city, t_cell], **PRIVATE),
+            t_show.click(h.on_cell, [t_theme, t_city], t_cell, **PRIVATE),
+        ):
+            event.then(None, js=SHOW_CELL, **PRIVATE)
 
         refresh = [
             d_msg,
@@ -283,6 +296,8 @@ def build_blocks(state: AppState) -> gr.Blocks:
             a_inputs = [a_file, a_city, a_city_en, a_title, a_year, a_kind]
             a_go.click(h.on_add, a_inputs, [*refresh, a_file], **index_ui)
             r_go.click(h.on_remove_ask, r_doc, [d_msg, r_pending, r_ask, r_confirm], **PRIVATE)
+            # a red button stays grey until there is something to remove
+            r_doc.change(lambda doc: gr.update(interactive=bool(doc)), r_doc, r_go, **PRIVATE)
             r_no.click(h.on_remove_cancel, None, [r_pending, r_confirm], **PRIVATE)
             r_yes.click(h.on_remove, r_pending, [*refresh, r_pending, r_confirm], **index_ui)
         app.load(h.on_load, None, refresh, show_progress="hidden", **PRIVATE)

@@ -122,6 +122,8 @@ def column(col: Column, city_en: str = "", *, action: bool = True, score: bool =
     """One city's column: name, match badge, then its best passages (or 該当なし, plainly)."""
     en = f' <span class="rs-city-en">{esc(city_en)}</span>' if city_en else ""
     count = f"{col.matching} 件が該当 / matching" if col.match != "none" else ""
+    if count and col.matching > len(col.hits):  # the count is the city's, the cards are its best few
+        count += f" · 上位 {len(col.hits)} 件を表示 / top {len(col.hits)} shown"
     head = (
         f'<header class="rs-col-head"><h3 class="rs-city">{esc(col.city)}{en}</h3>{badge(col.match)}'
         f'<span class="rs-meta">{count}</span></header>'

@@ -161,7 +161,7 @@ def test_column_badge_and_passages(match, label):
         assert "件が該当" not in out
         assert '<details class="rs-closest">' in out  # the closest passages, folded away, not as answers
     else:
-        assert "4 件が該当 / matching" in out
+        assert "4 件が該当 / matching · 上位 2 件を表示 / top 2 shown" in out  # 4 match, 2 are shown
         assert "rs-closest" not in out
 
 
@@ -172,7 +172,7 @@ def test_shown_passages_that_the_count_includes_are_marked():
     assert_inert(out)
     cards = out.split('class="rs-card"')[1:]
     assert ["rs-hit-match" in c for c in cards] == [True, False, True]
-    assert "2 件が該当 / matching" in out
+    assert "2 件が該当 / matching" in out and "shown" not in out  # all that match are shown
 
 
 def test_column_names_the_query_words_the_city_never_writes():

@@ -77,6 +77,7 @@ def download_buttons(name: str) -> list[gr.DownloadButton]:
                 size="sm",
                 interactive=False,
                 elem_id=f"{name}-{fmt}",
+                elem_classes="rs-dl",
                 min_width=0,
             )
             for fmt, label in DOWNLOADS

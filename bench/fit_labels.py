@@ -123,41 +123,42 @@ class Example:
     candidates: np.ndarray  # (n, len(FEATURES))
 
 
+def judged_examples(searcher, masks, group, text: str, wanted: dict[str, str]) -> list[Example]:
+    """One query's examples: for each city of `wanted`, what its label must be and its candidates'
+    features (`masks`: each city's passages)."""
+    q = score_query(searcher, text)
+    return [
+        Example(group, city, must, judge(searcher, q, city, masks[city], UNFITTED).features)
+        for city, must in wanted.items()
+    ]
+
+
 def examples(searcher, queries, probes) -> list[Example]:
     """Every (query, city) example with its candidates' features."""
     cities = searcher.cities
     masks = {c: searcher.mask(cities=[c]) for c in cities}
     out = []
-
-    def add(group, text, wanted: dict[str, str]) -> None:
-        q = score_query(searcher, text)
-        for city, must in wanted.items():
-            judged = judge(searcher, q, city, masks[city], UNFITTED)
-            out.append(Example(group, city, must, judged.features))
-
     for q in queries:
         judged_cities = {r["city"] for r in q["relevant"]}
         wanted = {c: "match" for c in judged_cities}
         if q.get("_exhaustive"):
             wanted |= {c: "none" for c in cities if c not in judged_cities}
-        add(("q", q["id"]), q["query"], wanted)
+        out += judged_examples(searcher, masks, ("q", q["id"]), q["query"], wanted)
     for p in probes:
-        add(("l", p["id"]), p["query"], {c: w for c, w in p["expect"].items() if w != "any"})
+        wanted = {c: w for c, w in p["expect"].items() if w != "any"}
+        out += judged_examples(searcher, masks, ("l", p["id"]), p["query"], wanted)
     for n, text in enumerate(OFF_TOPIC):
-        add(("o", n), text, {c: "none" for c in cities})
+        out += judged_examples(searcher, masks, ("o", n), text, {c: "none" for c in cities})
     return out
 
 
 def topic_examples(searcher, topics) -> list[Example]:
-    """The hand-checked topics' (query, city) examples (group ("t", id))."""
-    out = []
+    """The hand-checked topics' (query, city) examples (group ("t", id)), for the cities indexed."""
     masks = {c: searcher.mask(cities=[c]) for c in searcher.cities}
+    out = []
     for t in topics:
-        q = score_query(searcher, t["query"])
-        for city, must in t["expect"].items():
-            if must != "any" and city in masks:
-                judged = judge(searcher, q, city, masks[city], UNFITTED)
-                out.append(Example(("t", t["id"]), city, must, judged.features))
+        wanted = {c: m for c, m in t["expect"].items() if m != "any" and c in masks}
+        out += judged_examples(searcher, masks, ("t", t["id"]), t["query"], wanted)
     return out
 
 

@@ -192,9 +192,16 @@ def judge(
     best_part = searcher.index.parts.best(ids, query)
     cosines = np.where(np.isfinite(best_part), best_part, cosines)
     z = searcher.index.calibration.null(city, q.kind).z(cosines)
+    texts: dict[int, str] = {}  # candidates' texts, each decoded once
+
+    def text_of(i: int) -> str:
+        if i not in texts:
+            texts[i] = searcher.passages[i].text
+        return texts[i]
+
     df = city_df(searcher.index.bm25, q.terms, allowed)  # read once: IDF, missing and absent words
     if (df == 0).any():  # a word a passage writes may still be no token of it (labels.written_df)
-        df = written_df(q.terms, df, [searcher.passages[i].text for i in ids.tolist()])
+        df = written_df(q.terms, df, [text_of(i) for i in ids.tolist()])
     idf = idf_of(df, n)
     words = word_evidence(searcher.index.bm25, q.terms, idf, ids) * q.share
     if q.english and q.share < 1:  # its English words, among the passages' English words (glossary)
@@ -204,8 +211,7 @@ def judge(
     written = np.zeros(len(q.pairs), dtype=bool)  # which of the query's noun pairs a candidate writes
     for n_, i in enumerate(ids.tolist()):
         if words[n_] > 0:  # only passages holding a query word are read
-            text = searcher.passages[i].text
-            key = passage_key(text)
+            key = passage_key(text_of(i))
             written |= np.array([p in key for p in q.pairs], dtype=bool)
             if words[n_] >= q.share - 1e-9:  # every content word present: look for the phrase
                 phrase[n_] = q.phrase in key

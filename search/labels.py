@@ -56,7 +56,7 @@ from index.bm25 import BM25
 from index.tokenize import tokenize
 
 MODEL_FILE = Path(__file__).with_name("label_model.json")
-KEY_CACHE = 8192  # passages whose phrase key is kept
+KEY_CACHE = 8192  # passages whose phrase key (and, apart, whose run tokens) are kept
 FEATURES = (
     "z",
     "words",

@@ -24,6 +24,15 @@ start from each feature's best value in the city, fit a logistic regression, tak
 fitted model likes best, refit; three rounds. Thresholds (weak, strong) maximize the share of examples
 labelled as they must be. The cross-validated figure fits and chooses on four folds and scores the
 fifth (folds by query). `--write` stores the model fitted on all examples in search/label_model.json.
+
+Which passages count as matching (LabelModel.passage): the threshold, from PASSAGE_GRID, whose counted
+passages agree best (F1) with passage judgments: the passages of the exhaustively judged questions
+(queries_dev*.jsonl), and bench/label_topic_passages.jsonl, every candidate at probability 0.3 or more
+of a topic's matching city (248, with the shipped model of the time) judged by hand, blind to its
+probability and rank, as relevant to the topic or not; a city that must be "none" has none.
+
+Over 300 lines, as one experiment: reading every kind of judgment into examples, the fit, the choice
+of thresholds and the cross-validated report are read together to trust the figures it prints.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import argparse
 import glob
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +50,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from search.compare import judge, score_query  # noqa: E402
-from search.evaluate import assign_folds  # noqa: E402
+from search.evaluate import assign_folds, holds  # noqa: E402
 from search.judgments import read_judgments  # noqa: E402
-from search.labels import FEATURES, MODEL_FILE, LabelModel  # noqa: E402
+from search.label_model import FEATURES, MODEL_FILE, LabelModel  # noqa: E402
 
 EVAL = HERE.parent.parent / "shared" / "eval"
 TOPICS = HERE / "label_topics.jsonl"
 CHECK = HERE / "label_topics_check.jsonl"
+TOPIC_PASSAGES = HERE / "label_topic_passages.jsonl"
 
 # Municipal topics that neither default report mentions (each checked against the corpus text), written
 # for this fit, not taken from any judgment file.
@@ -113,6 +123,9 @@ MUST = ("strong", "match", "none")  # what an example's label must be ("match": 
 # What examples are judged with: their features do not depend on a model, so none needs to be shipped
 # (nor to have today's features) before the first fit
 UNFITTED = LabelModel(0.0, (0.0,) * len(FEATURES), 0.5, 0.5)
+# The passage thresholds tried (LabelModel.passage): the one whose marks agree best (F1) with the
+# exhaustively judged questions' passages is chosen
+PASSAGE_GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99)
 
 
 @dataclass
@@ -121,16 +134,29 @@ class Example:
     city: str
     must: str
     candidates: np.ndarray  # (n, len(FEATURES))
+    # for an exhaustively judged query: which candidates hold a judged passage (None: not judged so)
+    relevant: np.ndarray | None = None
 
 
-def judged_examples(searcher, masks, group, text: str, wanted: dict[str, str]) -> list[Example]:
+def judged_examples(
+    searcher, masks, group, text: str, wanted: dict[str, str], relevant=None
+) -> list[Example]:
     """One query's examples: for each city of `wanted`, what its label must be and its candidates'
-    features (`masks`: each city's passages)."""
+    features (`masks`: each city's passages), and which candidates are relevant: none where the city
+    must be "none", else `relevant(city, passage)` for the cities it judges (it returns None for the
+    others)."""
     q = score_query(searcher, text)
-    return [
-        Example(group, city, must, judge(searcher, q, city, masks[city], UNFITTED).features)
-        for city, must in wanted.items()
-    ]
+    out = []
+    for city, must in wanted.items():
+        judged = judge(searcher, q, city, masks[city], UNFITTED)
+        passages = [searcher.passages[int(i)] for i in judged.ids]
+        marks = None
+        if must == "none":
+            marks = np.zeros(len(passages), dtype=bool)
+        elif relevant is not None and passages and relevant(city, passages[0]) is not None:
+            marks = np.array([relevant(city, p) for p in passages], dtype=bool)
+        out.append(Example(group, city, must, judged.features, marks))
+    return out
 
 
 def examples(searcher, queries, probes) -> list[Example]:
@@ -141,9 +167,11 @@ def examples(searcher, queries, probes) -> list[Example]:
     for q in queries:
         judged_cities = {r["city"] for r in q["relevant"]}
         wanted = {c: "match" for c in judged_cities}
-        if q.get("_exhaustive"):
+        relevant = None
+        if q.get("_exhaustive"):  # its keys are every relevant passage of each city
             wanted |= {c: "none" for c in cities if c not in judged_cities}
-        out += judged_examples(searcher, masks, ("q", q["id"]), q["query"], wanted)
+            relevant = holding([(r["city"], r["key"]) for r in q["relevant"]])
+        out += judged_examples(searcher, masks, ("q", q["id"]), q["query"], wanted, relevant)
     for p in probes:
         wanted = {c: w for c, w in p["expect"].items() if w != "any"}
         out += judged_examples(searcher, masks, ("l", p["id"]), p["query"], wanted)
@@ -152,13 +180,36 @@ def examples(searcher, queries, probes) -> list[Example]:
     return out
 
 
-def topic_examples(searcher, topics) -> list[Example]:
-    """The hand-checked topics' (query, city) examples (group ("t", id)), for the cities indexed."""
+def holding(keys: list[tuple[str, str]]):
+    """relevant(city, passage) of an exhaustively judged query: the passage credits one of its keys."""
+    return lambda city, p: any(holds(p.city, p.text, c, k) for c, k in keys)
+
+
+def topic_examples(searcher, topics, passages: dict | None = None) -> list[Example]:
+    """The hand-checked topics' (query, city) examples (group ("t", id)), for the cities indexed;
+    `passages` ({(topic id, city): {passage id: relevant}}, `read_topic_passages`) tells which candidates
+    are relevant where a topic's city was judged passage by passage."""
     masks = {c: searcher.mask(cities=[c]) for c in searcher.cities}
+    passages = passages or {}
     out = []
     for t in topics:
         wanted = {c: m for c, m in t["expect"].items() if m != "any" and c in masks}
-        out += judged_examples(searcher, masks, ("t", t["id"]), t["query"], wanted)
+
+        def relevant(city, p, tid=t["id"]):
+            judged = passages.get((tid, city))
+            return None if judged is None else judged.get(p.id, False)  # unjudged: below what was read
+
+        out += judged_examples(searcher, masks, ("t", t["id"]), t["query"], wanted, relevant)
+    return out
+
+
+def read_topic_passages(path: Path) -> dict:
+    """bench/label_topic_passages.jsonl: {(topic id, city): {passage id: relevant}}."""
+    out: dict = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            out.setdefault((r["topic"], r["city"]), {})[r["passage"]] = bool(r["relevant"])
     return out
 
 
@@ -194,7 +245,10 @@ def fit(train: list[Example]) -> LabelModel:
         intercept, coef = _logistic(x, y)
         x = np.stack([_best(e, intercept, coef) for e in usable])
     intercept, coef = _logistic(x, y)
-    model = LabelModel(intercept, tuple(float(c) for c in coef), 0.5, 0.5)
+    # Every candidate's features, not only the best ones: a range any fitted example's passage reaches
+    seen = np.concatenate([e.candidates for e in usable])
+    bounds = tuple((float(lo), float(hi)) for lo, hi in zip(seen.min(axis=0), seen.max(axis=0), strict=True))
+    model = LabelModel(intercept, tuple(float(c) for c in coef), 0.5, 0.5, bounds)
     probs = [_probability(model, e) for e in train]
     grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
     best = max(
@@ -203,7 +257,27 @@ def fit(train: list[Example]) -> LabelModel:
         # a planner more than a missed match)
         key=lambda ws: (_accuracy(train, probs, *ws), -(ws[1] - ws[0]), -round(abs(ws[0] - 0.5), 6), ws[0]),
     )
-    return LabelModel(intercept, tuple(float(c) for c in coef), float(best[0]), float(best[1]))
+    model = LabelModel(intercept, tuple(float(c) for c in coef), float(best[0]), float(best[1]), bounds)
+    passage = max(PASSAGE_GRID, key=lambda t: (marks(train, replace(model, passage=t))["f1"], t))
+    return replace(model, passage=passage)
+
+
+def marks(exs: list[Example], model: LabelModel | list[LabelModel]) -> dict:
+    """How the passages the model counts as matching agree with the passage judgments: F1, precision
+    and recall over every candidate of the examples that have them (`Example.relevant`); `model` may
+    give each example its own (its fold's)."""
+    models = model if isinstance(model, list) else [model] * len(exs)
+    tp = fp = fn = 0
+    for e, model in zip(exs, models, strict=True):
+        if e.relevant is None or not len(e.candidates):
+            continue
+        m = model.matching(model.probability(e.candidates))
+        tp += int((m & e.relevant).sum())
+        fp += int((m & ~e.relevant).sum())
+        fn += int((~m & e.relevant).sum())
+    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"f1": f1, "precision": precision, "recall": recall, "marked": tp + fp, "judged": tp + fn}
 
 
 def _probability(model: LabelModel, ex: Example) -> float:
@@ -247,6 +321,9 @@ def main() -> None:
     )
     ap.add_argument("--labels", nargs="+", default=sorted(glob.glob(str(EVAL / "labels*.jsonl"))))
     ap.add_argument("--topics", nargs="*", default=[str(TOPICS)], help="hand-checked topics, fitted too")
+    ap.add_argument(
+        "--passages", default=str(TOPIC_PASSAGES), help="the topics' candidates judged one by one ('': none)"
+    )
     ap.add_argument("--check", nargs="*", default=[str(CHECK)], help="hand-checked topics, measured only")
     a = ap.parse_args()
     from reform_search.app import open_searcher
@@ -260,15 +337,27 @@ def main() -> None:
     probes = read_judgments([Path(p) for p in a.labels], "labels")
     exs = examples(searcher, queries, probes)
     if a.topics:
-        exs += topic_examples(searcher, read_judgments([Path(p) for p in a.topics], "labels"))
+        judged = read_topic_passages(Path(a.passages)) if a.passages else {}
+        exs += topic_examples(searcher, read_judgments([Path(p) for p in a.topics], "labels"), judged)
     fold = assign_folds([e.group for e in exs], a.folds)
     held = []
+    fold_models = []
     for f in range(a.folds):
         model = fit([e for e in exs if fold[e.group] != f])
+        fold_models.append(model)
         for e in exs:
             if fold[e.group] == f:
                 held.append((e, _probability(model, e), model))
     print(f"cross-validated ({a.folds} folds, folds by query):")
+    passage_parts = (("questions' passages", "q"), ("topics' passages", "t"), ("all judged passages", None))
+    for name, kind in passage_parts:
+        part = [(e, m) for e, _, m in held if kind in (None, e.group[0]) and e.relevant is not None]
+        m = marks([e for e, _ in part], [m for _, m in part])
+        print(
+            f"  {name.ljust(26)} counted: F1 {m['f1']:.3f}, precision {m['precision']:.3f}, "
+            f"recall {m['recall']:.3f} ({m['marked']} counted, {m['judged']} relevant)"
+        )
+    print(f"  passage thresholds chosen: {[m.passage for m in fold_models]}")
     for name, kind in PARTS:
         part = [(e, p, m) for e, p, m in held if kind in (None, e.group[0])]
         if part:

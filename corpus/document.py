@@ -63,6 +63,22 @@ class DocumentInfo:
         return {f.name: getattr(self, f.name) for f in fields(DocumentInfo)}
 
 
+# What a document's `kind` is called on screen, for the kinds this project's manifests use; any other
+# kind a user gives is shown as written.
+KIND_NAMES = {
+    "report": ("報告書", "report"),
+    "progress-report": ("進捗報告", "progress report"),
+    "brochure": ("広報冊子", "brochure"),
+    "plan": ("計画", "plan"),
+}
+
+
+def kind_name(kind: str) -> str:
+    """A document kind as shown: 「進捗報告 / progress report」 for a known one, else as written."""
+    names = KIND_NAMES.get(kind.strip().lower())
+    return f"{names[0]} / {names[1]}" if names else kind
+
+
 @dataclass(frozen=True, kw_only=True)
 class Document(DocumentInfo):
     """One report of one municipality: its text (pages start at `page_starts` lines) and table rows."""

@@ -21,9 +21,10 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from corpus.document import kind_name
 from index.documents import IndexedDocument
 from reform_search.output import ABSENT, snippet
-from search.compare import Column, Comparison
+from search.compare import COLUMN_TOP_K, Column, Comparison
 from search.counterparts import Counterparts
 from search.engine import Searcher
 from search.hit import Hit, spans
@@ -118,8 +119,11 @@ def card(
     return f'<article class="rs-card" data-passage-id="{esc(p.id)}">{"".join(parts)}</article>'
 
 
-def column(col: Column, city_en: str = "", *, action: bool = True, score: bool = True) -> str:
-    """One city's column: name, match badge, then its best passages (or 該当なし, plainly)."""
+def column(
+    col: Column, city_en: str = "", *, action: bool = True, score: bool = True, fold: int | None = None
+) -> str:
+    """One city's column: name, match badge, then its best passages (or 該当なし, plainly); with `fold`,
+    the passages after the first `fold` wait behind 「さらに N 件 / N more」."""
     en = f' <span class="rs-city-en">{esc(city_en)}</span>' if city_en else ""
     count = f"{col.matching} 件が該当 / matching" if col.match != "none" else ""
     if count and col.matching > len(col.hits):  # the count is the city's, the cards are its best few
@@ -131,9 +135,14 @@ def column(col: Column, city_en: str = "", *, action: bool = True, score: bool =
     if col.evidence.absent:
         head += f'<p class="rs-absent">{ABSENT}: {esc("、".join(col.evidence.absent))}</p>'
     labels = col.hit_matches or (None,) * len(col.hits)
-    cards = "".join(
-        card(h, action=action, score=score, match=m) for h, m in zip(col.hits, labels, strict=True)
-    )
+    shown = [card(h, action=action, score=score, match=m) for h, m in zip(col.hits, labels, strict=True)]
+    cards = "".join(shown[:fold])
+    if fold is not None and len(shown) > fold:
+        more = len(shown) - fold
+        cards += (
+            f'<details class="rs-more"><summary>さらに {more} 件を表示 / {more} more</summary>'
+            f"{''.join(shown[fold:])}</details>"
+        )
     if col.match == "none":
         body = (
             '<p class="rs-none">該当なし — この市の資料に該当する取組は見つかりませんでした。'
@@ -187,7 +196,10 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
     name = src.initiative or snippet(src.text, (), 40)
     # No raw scores here: the routes score on different scales (fused, or a cosine); the rank and the
     # ◎ 該当 mark mean the same whichever route found a counterpart.
-    cols = "".join(column(c, city_en.get(c.city, ""), action=False, score=False) for c in result.columns)
+    cols = "".join(
+        column(c, city_en.get(c.city, ""), action=False, score=False, fold=COLUMN_TOP_K)
+        for c in result.columns
+    )
     if not cols:
         cols = '<p class="rs-none">他の市の資料がありません / no other city is indexed.</p>'
     how = CP_HOW.get(result.by, "")
@@ -333,6 +345,12 @@ DOC_COLUMNS = (
 )
 
 
+def _doc_value(d: IndexedDocument, key: str) -> object:
+    """One cell of the documents table: a known kind by its name in both languages."""
+    value = getattr(d, key) or ""
+    return kind_name(value) if key == "kind" else value
+
+
 def documents_html(documents: Sequence[IndexedDocument]) -> str:
     """The indexed documents as a table (every value escaped)."""
     if not documents:
@@ -340,7 +358,7 @@ def documents_html(documents: Sequence[IndexedDocument]) -> str:
     head = "".join(f"<th>{esc(label)}</th>" for _, label in DOC_COLUMNS)
     rows = "".join(
         "<tr>"
-        + "".join(f'<td class="rs-td-{k}">{esc(getattr(d, k) or "")}</td>' for k, _ in DOC_COLUMNS)
+        + "".join(f'<td class="rs-td-{k}">{esc(_doc_value(d, k))}</td>' for k, _ in DOC_COLUMNS)
         + "</tr>"
         for d in documents
     )

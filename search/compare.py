@@ -3,8 +3,9 @@
 Labels come from search/labels.py: each candidate passage of the city (its best by cosine and by BM25)
 gets a probability of answering the query from calibrated evidence (cosine z against the city's
 null, IDF-weighted word coverage among the city's own passages, an exact phrase, the query's words
-the city never writes); the city's label is its best passage's, `matching` counts the passages at or
-above the weak threshold, and every shown hit carries its own label. All of it depends only on the
+the city never writes); the city's label is its best passage's, `matching` counts the passages that
+match (`LabelModel.matching`: the best one at the weak threshold, any other at the stricter passage
+threshold), and every shown hit carries its own label. All of it depends only on the
 query and the city's own passages, so a label never changes when another city's documents are
 added, and repeating a query repeats it.
 
@@ -22,10 +23,9 @@ import numpy as np
 from index.tokenize import noun_pairs, tokenize, written_words
 from search.engine import Searcher
 from search.hit import Hit
+from search.label_model import FEATURES, LabelModel, shipped_model
 from search.labels import (
-    FEATURES,
     MATCHES,
-    LabelModel,
     Match,
     absent_words,
     city_df,
@@ -35,7 +35,6 @@ from search.labels import (
     missing_share,
     passage_key,
     phrase_key,
-    shipped_model,
     strip_markup,
     word_evidence,
     written_df,
@@ -45,6 +44,7 @@ from search.query import Prepared, acronyms, lexical_weight
 __all__ = ["MATCHES", "Column", "Comparison", "Evidence", "Match", "compare"]
 
 COLUMN_TOP_K = 3  # passages a comparison shows per city unless asked for more
+MORE_TOP_K = 10  # passages a column can show at most (the UI folds those after COLUMN_TOP_K)
 MATCH_DEPTH = 200  # candidates examined per ranker when counting a city's matching passages
 
 
@@ -79,7 +79,7 @@ class Column:
     match: Match
     hits: tuple[Hit, ...]
     evidence: Evidence
-    matching: int = 0  # passages of the city labelled weak or strong on their own
+    matching: int = 0  # passages of the city that match on their own (LabelModel.matching)
     hit_matches: tuple[Match, ...] = ()  # the label of each shown hit (empty: not judged one by one)
 
     def to_dict(self) -> dict:
@@ -158,7 +158,7 @@ def score_query(searcher: Searcher, query: str) -> Scored:
 
 @dataclass(frozen=True)
 class _Judged:
-    """A city's candidate passages, their evidence (columns in search/labels.py FEATURES order) and
+    """A city's candidate passages, their evidence (columns in search/label_model.py FEATURES order) and
     their probability of matching."""
 
     ids: np.ndarray
@@ -259,10 +259,14 @@ def labelled_column(
         return Column(city, Match.NONE, tuple(hits), evidence, 0, tuple(Match.NONE for _ in hits))
     best = int(np.argmax(judged.probability))
     evidence = judged.evidence(best)
+    matches = model.matching(judged.probability)
     position = {int(i): n for n, i in enumerate(judged.ids)}
     rows = [searcher.passages.position(h.passage.id) for h in hits]
     hit_matches = tuple(
-        model.label(float(judged.probability[position[r]])) if r in position else Match.NONE for r in rows
+        model.label(float(judged.probability[position[r]]))
+        if r in position and matches[position[r]]
+        else Match.NONE
+        for r in rows
     )
-    matching = int((judged.probability >= model.weak).sum())
+    matching = int(matches.sum())
     return Column(city, model.label(evidence.probability), tuple(hits), evidence, matching, hit_matches)

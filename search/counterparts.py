@@ -10,7 +10,8 @@ A passage's counterparts are sought in one of three ways:
               far it got, is what another city's counterpart shares
     profile   any other longer passage is compared by its profile vector (index/build.py: the passage
               and each of its fields), labelled by z against the passage null alone:
-              strong z ≥ Z_STRONG_ALONE, weak z ≥ Z_WEAK, else none
+              strong z ≥ Z_STRONG_ALONE, weak z ≥ Z_WEAK, else none; the best passage counts as
+              matching at Z_WEAK, any other at Z_STRONG_ALONE
 
 e5 models embed short queries and long passages asymmetrically; a one-line item embedded as a passage
 sits near every passage about dates and progress. Measured on the default corpus, the query route
@@ -34,7 +35,7 @@ import numpy as np
 
 from corpus.columns import column_role
 from corpus.passage import Passage
-from search.compare import COLUMN_TOP_K, Column, Evidence, Scored, labelled_column, score_query
+from search.compare import COLUMN_TOP_K, MATCH_DEPTH, Column, Evidence, Scored, labelled_column, score_query
 from search.crowding import crowd
 from search.engine import CANDIDATES, Searcher
 from search.fusion import with_source
@@ -139,12 +140,19 @@ def toward(searcher: Searcher, q: Scored, source: int, allowed: np.ndarray, top_
 
 def profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarray, top_k: int) -> Column:
     """One city's counterparts of passage `index` by its profile vector, labelled by z alone."""
-    depth = min(int(allowed.sum()), max(top_k * 10, 50))
+    depth = min(int(allowed.sum()), max(top_k, MATCH_DEPTH))  # the count must not depend on top_k
     ids, scores = searcher.index.dense.search(np.asarray(searcher.index.profiles[index]), depth, allowed)
     null = searcher.index.calibration.null(city, "passage")
     evidence = Evidence(float(null.z(scores[0])))
-    matching = sum(profile_label(null.z(c)) != Match.NONE for c in scores.tolist())
+    # As for a query (LabelModel.matching): the best passage counts at Z_WEAK, any other only when it
+    # is strong on its own (a brochure page's profile is near half of another city's passages at Z_WEAK)
+    best = int(ids[0]) if len(ids) else -1
+    z = null.z(np.asarray(scores))
+    counted = {int(i) for i, zi in zip(ids.tolist(), z.tolist(), strict=True) if zi >= Z_STRONG_ALONE}
+    if evidence.z >= Z_WEAK:
+        counted.add(best)
     ranked = crowd(list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.groups, top_k)
     hits = tuple(Hit(searcher.passages[i], rank, s) for rank, (i, s) in enumerate(ranked, 1))
-    labels = tuple(profile_label(null.z(s)) for _, s in ranked)
+    labels = tuple(profile_label(null.z(s)) if i in counted else Match.NONE for i, s in ranked)
+    matching = len(counted)
     return Column(city, profile_label(evidence.z), hits, evidence, matching, labels)

@@ -26,13 +26,16 @@ Each candidate passage of a city is described by evidence that means the same fo
              that a city has is held nearly whole, while a long question in the asker's own words
              shares only some of its words with the passage that answers it
 
-A small logistic model turns them into the probability that the passage answers the query; a
-passage at or above `weak` matches, at or above `strong` matches strongly. A city's label is that of
-its best passage, and "N 件が該当" counts its matching passages. The coefficients were fitted on the
-visible judgments (judged cities positive; none-probes, cities an exhaustively judged query leaves
-out, generated off-topic queries and hand-checked reform topics a city lacks negative) and the
-thresholds chosen by 5-fold cross-validation (bench/fit_labels.py, which also measures more
-hand-checked topics it never fits: bench/label_topics_check.jsonl); they ship in label_model.json.
+A small logistic model (search/label_model.py) turns them into the probability that the passage
+answers the query, each feature read within the range it was fitted on. A city's label is that of its
+best passage: at or above `weak` it matches, at or above `strong` strongly. "N 件が該当" counts the
+passages that match: the best one, and any other at or above the stricter `passage` threshold (the
+model is fitted on cities, and a passage below a city's best at 0.5 is seldom an answer on its own).
+The coefficients were fitted on the visible judgments (judged cities positive; none-probes, cities an
+exhaustively judged query leaves out, generated off-topic queries and hand-checked reform topics a
+city lacks negative) and the thresholds chosen by 5-fold cross-validation (bench/fit_labels.py, which
+also measures more hand-checked topics it never fits: bench/label_topics_check.jsonl); they ship in
+label_model.json.
 Everything is computed from the query and the city's own passages, so adding another city's
 documents never changes a city's label.
 
@@ -41,13 +44,10 @@ A query with no content word ("の", "12345", "!!!???", markup) matches nothing 
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -55,18 +55,7 @@ from corpus.normalize import has_japanese, is_japanese
 from index.bm25 import BM25
 from index.tokenize import tokenize
 
-MODEL_FILE = Path(__file__).with_name("label_model.json")
 KEY_CACHE = 8192  # passages whose phrase key (and, apart, whose run tokens) are kept
-FEATURES = (
-    "z",
-    "words",
-    "phrase",
-    "log_chars",
-    "missing",
-    "missing_pairs",
-    "log_terms",
-    "words_x_terms",
-)
 _MARKUP = re.compile(r"<[^<>]*>|&[a-zA-Z#0-9]+;")
 
 
@@ -112,54 +101,6 @@ def strip_markup(text: str) -> str:
 def phrase_key(text: str) -> str:
     """NFKC, lower-cased, without whitespace and markup: how a phrase is looked for in passages."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", strip_markup(text)).lower())
-
-
-@dataclass(frozen=True)
-class LabelModel:
-    """Logistic coefficients over FEATURES and the two probability thresholds."""
-
-    intercept: float
-    coefficients: tuple[float, ...]
-    weak: float
-    strong: float
-
-    def probability(self, features: np.ndarray) -> np.ndarray:
-        """P(match) for rows of features (columns in FEATURES order)."""
-        logit = self.intercept + np.asarray(features, dtype=np.float64) @ np.asarray(self.coefficients)
-        return 1 / (1 + np.exp(-logit))
-
-    def label(self, probability: float) -> Match:
-        if probability >= self.strong:
-            return Match.STRONG
-        if probability >= self.weak:
-            return Match.WEAK
-        return Match.NONE
-
-    def to_dict(self) -> dict:
-        return {
-            "features": list(FEATURES),
-            "intercept": self.intercept,
-            "coefficients": list(self.coefficients),
-            "weak": self.weak,
-            "strong": self.strong,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LabelModel:
-        if list(d.get("features", ())) != list(FEATURES):
-            raise ValueError(f"label model features {d.get('features')} are not {list(FEATURES)}")
-        return cls(
-            float(d["intercept"]),
-            tuple(float(c) for c in d["coefficients"]),
-            float(d["weak"]),
-            float(d["strong"]),
-        )
-
-
-@lru_cache(maxsize=1)
-def shipped_model() -> LabelModel:
-    """The model shipped with the package (search/label_model.json)."""
-    return LabelModel.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
 
 
 def city_df(bm25: BM25, terms: list[str], allowed: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from index.cache import EmbeddingCache
 from index.store import load_index
 from index.tokenize import tokenize, written_words
 from reform_search.cli import main
-from search.compare import MATCHES, Evidence, compare
+from search.compare import COLUMN_TOP_K, MATCHES, MORE_TOP_K, Evidence, compare
 from search.counterparts import (
     QUERY_LIKE_CHARS,
     is_query_like,
@@ -34,8 +35,8 @@ from search.crowding import crowd
 from search.engine import Searcher
 from search.evaluate import label_measures, run_labels
 from search.judgments import read_judgments
+from search.label_model import LabelModel, shipped_model
 from search.labels import (
-    LabelModel,
     Match,
     absent_words,
     city_df,
@@ -43,7 +44,6 @@ from search.labels import (
     content_terms,
     idf_of,
     missing_share,
-    shipped_model,
     written_df,
 )
 from search.query import acronyms
@@ -80,6 +80,38 @@ def test_probability_is_the_logistic_of_the_evidence() -> None:
     # by hand: logit = -3 + 1·2 + 2·0.5 + 1·1 = 1, so p = 1 / (1 + e^-1) = 0.7310586
     p = MODEL.probability(np.array([[2.0, 0.5, 1.0, 5.0, 0.3], [0.0, 0.0, 0.0, 0.0, 0.0]]))
     assert p == pytest.approx([0.7310586, 1 / (1 + math.e**3)], abs=1e-7)
+
+
+def test_features_beyond_the_fitted_range_are_read_at_its_edge() -> None:
+    bounds = ((-1.0, 3.0), (0.0, 1.0), (0.0, 1.0), (0.0, 9.0), (0.0, 1.0))
+    model = replace(MODEL, bounds=bounds)
+    inside = np.array([[2.0, 0.5, 1.0, 5.0, 0.3]])
+    assert model.probability(inside) == pytest.approx(MODEL.probability(inside))  # inside: unchanged
+    # z = 30 is read as 3, z = -30 as -1: logit -3 + 3 + 1 + 1 = 2, and -3 - 1 + 1 + 1 = -2
+    far = np.array([[30.0, 0.5, 1.0, 5.0, 0.3], [-30.0, 0.5, 1.0, 5.0, 0.3]])
+    assert model.probability(far) == pytest.approx([1 / (1 + math.e**-2), 1 / (1 + math.e**2)])
+    assert LabelModel.from_dict(model.to_dict()) == model
+    with pytest.raises(ValueError, match="bounds"):
+        LabelModel.from_dict({**model.to_dict(), "bounds": [[1.0, 0.0]] * len(bounds)})
+    with pytest.raises(ValueError, match="bounds"):
+        LabelModel.from_dict({**model.to_dict(), "bounds": [[0.0, 1.0]]})
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "passage", "expected"),
+    [
+        ([0.45, 0.3, 0.2], 0.9, [True, False, False]),  # the best one at weak: the city's label rests on it
+        ([0.3, 0.85, 0.95], 0.9, [False, False, True]),  # the best, wherever it stands
+        ([0.95, 0.9, below(0.9)], 0.9, [True, True, False]),  # any other at the passage threshold
+        ([below(0.4), 0.1], 0.9, [False, False]),  # no match: not even the best counts
+        ([0.5, 0.45, 0.3], None, [True, True, False]),  # no passage threshold: weak for every passage
+        ([], 0.9, []),
+    ],
+)
+def test_which_candidates_count_as_matching(probabilities, passage, expected) -> None:
+    model = replace(MODEL, passage=passage)
+    assert model.matching(np.array(probabilities)).tolist() == expected
+    assert LabelModel.from_dict(model.to_dict()) == model
 
 
 def _features(z=2.0, words=0.2, phrase=0.0, chars=200, missing=0.3, pairs=0.5, terms=3) -> np.ndarray:
@@ -548,6 +580,23 @@ def test_real_furusato_nozei_is_strong_only_in_aizuwakamatsu(real_searcher) -> N
 
 
 @pytest.mark.model
+def test_real_counts_are_the_passages_that_answer(real_searcher) -> None:
+    # Both ふるさと納税の推進 rows (企業版 and 個人) answer the topic and are counted; no other row is.
+    column = compare(real_searcher, "ふるさと納税", [AIZU], top_k=5).columns[0]
+    assert column.matching == 2
+    pairs = zip(column.hits, column.hit_matches, strict=True)
+    marked = [h.passage.initiative for h, m in pairs if m != "none"]
+    assert marked == ["ふるさと納税の推進"] * 2
+    # A table row's initiative and content, sought as counterparts, are a long text: its words (the
+    # label model's *terms*) beyond any question it was fitted on no longer count half of a city
+    row = next(p for p in real_searcher.passages if p.initiative == "意識改革・制度改革・業務改革の推進")
+    result = similar(real_searcher, row.id, [IWAKI])
+    assert result.by == "content"
+    total = int(real_searcher.mask(cities=[IWAKI]).sum())
+    assert 1 <= result.columns[0].matching <= total // 10, result.columns[0].matching
+
+
+@pytest.mark.model
 def test_real_repeated_query_repeats_labels_and_evidence(real_searcher) -> None:
     for query in QUERIES:
         first = compare(real_searcher, query)
@@ -602,6 +651,33 @@ def test_real_counterpart_of_home_working_row(real_searcher) -> None:
     result = similar(real_searcher, rows[0].id)
     assert [c.city for c in result.columns] == [IWAKI]
     assert any("テレワークを制度化" in h.passage.text for h in result.columns[0].hits[:3])
+
+
+@pytest.mark.model
+def test_real_counterpart_counts_are_the_marked_passages(real_searcher) -> None:
+    # Every route counts what it marks: a city with a match counts its best passage, none counts
+    # nothing, and no more passages are marked among the shown than are counted.
+    for p in real_searcher.passages:
+        result = similar(real_searcher, p.id, top_k=MORE_TOP_K)
+        for c in result.columns:
+            marked = sum(m != "none" for m in c.hit_matches)
+            assert marked <= c.matching, (p.id, result.by)
+            assert (c.matching > 0) == (c.match != "none"), (p.id, result.by)
+
+
+@pytest.mark.model
+def test_real_counterparts_asked_for_more_extend_the_first_few(real_searcher) -> None:
+    # The UI's panel asks for MORE_TOP_K and folds all but the first COLUMN_TOP_K: those must be the
+    # very passages, labels and counts a plain request gives, for every passage of every route.
+    routes = set()
+    for p in real_searcher.passages:
+        few, more = similar(real_searcher, p.id), similar(real_searcher, p.id, top_k=MORE_TOP_K)
+        routes.add(few.by)
+        for a, b in zip(few.columns, more.columns, strict=True):
+            assert [h.passage.id for h in b.hits[:COLUMN_TOP_K]] == [h.passage.id for h in a.hits], p.id
+            assert (b.match, b.matching, b.hit_matches[:COLUMN_TOP_K]) == (a.match, a.matching, a.hit_matches)
+            assert len(b.hits) > len(a.hits) or len(a.hits) < COLUMN_TOP_K
+    assert routes == {"query", "content", "profile"}
 
 
 @pytest.mark.model

@@ -199,6 +199,19 @@ def test_comparison_is_a_grid_of_columns_in_order():
     assert "該当なし" in out
 
 
+@pytest.mark.parametrize(("n", "fold", "open_cards"), [(5, 3, 3), (3, 3, 3), (2, 3, 2), (5, None, 5)])
+def test_column_folds_the_passages_after_the_first_few(n, fold, open_cards):
+    out = render.column(column("strong", n), fold=fold)
+    assert_inert(out)
+    assert out.count('class="rs-card"') == n  # every passage is there, the later ones folded
+    folded = out.split('<details class="rs-more">', 1)
+    assert folded[0].count('class="rs-card"') == open_cards
+    if n > open_cards:
+        assert f"さらに {n - open_cards} 件を表示 / {n - open_cards} more" in out
+    else:
+        assert len(folded) == 1
+
+
 def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
     source = evil_passage()
     out = render.counterparts_html(Counterparts(source, (column("weak"),)))
@@ -272,6 +285,19 @@ def test_documents_table_escapes():
     assert_inert(out)
     assert "<td" in out and "&lt;script&gt;" in out
     assert "no documents" in render.documents_html([])
+
+
+@pytest.mark.parametrize(
+    ("kind", "shown"),
+    [
+        ("progress-report", "進捗報告 / progress report"),
+        ("Brochure", "広報冊子 / brochure"),
+        ("白書", "白書"),
+    ],
+)
+def test_documents_table_names_known_kinds_in_both_languages(kind, shown):
+    out = render.documents_html([IndexedDocument(id="d", city="市", title="t", passages=1, kind=kind)])
+    assert f'<td class="rs-td-kind">{shown}</td>' in out
 
 
 def test_parse_themes():

@@ -295,9 +295,16 @@ def test_counterparts_show_passages_of_the_other_city(page, real_app):
         shown = panel.locator(".rs-grid .rs-col > .rs-card")
         if shown.count():
             assert shown.first.is_visible()
+            assert shown.count() <= 3 * len(cities)
             found = True
             break
     assert found, "no passage of the comparison had a counterpart in the other city"
+    # More than the first three wait behind 「さらに N 件を表示」, hidden until asked for.
+    more = panel.locator(".rs-grid .rs-col details.rs-more").first
+    folded = more.locator(".rs-card")
+    assert folded.count() >= 1 and not folded.first.is_visible()
+    more.locator(":scope > summary").click()
+    folded.first.wait_for(state="visible", timeout=5_000)
     panel.evaluate("(e) => e.scrollIntoView({block: 'start'})")
     shot(page, "counterparts-1280.png")
 

@@ -28,7 +28,7 @@ from reform_search.web.state import (
     doc_choices,
     year_choices,
 )
-from search.compare import COLUMN_TOP_K, compare
+from search.compare import MORE_TOP_K, compare
 from search.counterparts import similar
 from search.themes import theme_matrix
 
@@ -64,7 +64,8 @@ class Handlers:
         s = self.state.live()
         source_city = s.passages[s.position(passage_id)].city
         others = [c for c in (chosen or []) if c != source_city]
-        return counterparts_html(similar(s, passage_id, others or None, COLUMN_TOP_K), self.state.city_en())
+        # The panel shows COLUMN_TOP_K per city and folds the rest of MORE_TOP_K behind 「さらに…件」.
+        return counterparts_html(similar(s, passage_id, others or None, MORE_TOP_K), self.state.city_en())
 
     @friendly
     def on_search(

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import gradio as gr
 
+from corpus.document import KIND_NAMES, kind_name
 from corpus.extract import SUFFIXES
 from reform_search.app import open_searcher
 from reform_search.manage import indexed_documents
@@ -32,7 +33,7 @@ from reform_search.web.state import (
     doc_choices,
     year_choices,
 )
-from search.compare import COLUMN_TOP_K
+from search.compare import COLUMN_TOP_K, MORE_TOP_K
 from search.engine import MODES, Searcher
 from search.themes import DEFAULT_THEMES
 
@@ -141,7 +142,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                     )
                     c_top = gr.Slider(
                         1,
-                        10,
+                        MORE_TOP_K,
                         value=COLUMN_TOP_K,
                         step=1,
                         label="件数 / passages per city",
@@ -241,7 +242,12 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         with gr.Row():
                             a_title = gr.Textbox(label="資料名 / title *", scale=2, elem_id="corpus-title")
                             a_year = gr.Textbox(label="年度 / fiscal year", placeholder="2024, 令和6年度, R6")
-                            a_kind = gr.Textbox(label="種類 / kind", placeholder="report")
+                            a_kind = gr.Dropdown(
+                                [(kind_name(k), k) for k in KIND_NAMES],
+                                value="report",
+                                label="種類 / kind",
+                                allow_custom_value=True,
+                            )
                         a_go = gr.Button(
                             "追加して索引 / Add and index", variant="primary", elem_id="corpus-add"
                         )

@@ -120,7 +120,13 @@ def card(
 
 
 def column(
-    col: Column, city_en: str = "", *, action: bool = True, score: bool = True, fold: int | None = None
+    col: Column,
+    city_en: str = "",
+    *,
+    action: bool = True,
+    score: bool = True,
+    fold: int | None = None,
+    anchor: str = "",
 ) -> str:
     """One city's column: name, match badge, then its best passages (or 該当なし, plainly); with `fold`,
     the passages after the first `fold` wait behind 「さらに N 件 / N more」."""
@@ -155,15 +161,19 @@ def column(
             )
     else:
         body = cards or '<p class="rs-none">—</p>'
+    at = f' id="{esc(anchor)}"' if anchor else ""
     return (
-        f'<section class="rs-col rs-col-{esc(col.match)}" data-city="{esc(col.city)}">{head}{body}</section>'
+        f'<section class="rs-col rs-col-{esc(col.match)}"{at} data-city="{esc(col.city)}">'
+        f"{head}{body}</section>"
     )
 
 
 def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -> str:
     """The comparison: one column per city, side by side (a CSS grid that stacks on narrow screens)."""
     city_en = city_en or {}
-    cols = "".join(column(c, city_en.get(c.city, "")) for c in result.columns)
+    cols = "".join(
+        column(c, city_en.get(c.city, ""), anchor=f"rs-verdict-{n}") for n, c in enumerate(result.columns)
+    )
     why = (
         ""
         if result.content
@@ -174,8 +184,22 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
     return (
         f'<div class="rs-result" data-query="{esc(result.query)}">'
         f'<div class="rs-query">「{esc(result.query)}」の比較 / comparison</div>{why}'
+        f"{verdicts(result) if result.content else ''}"
         f'<div class="rs-grid">{cols}</div></div>'
     )
+
+
+def verdicts(result: Comparison) -> str:
+    """Every city's label in one line above the columns, each a link to its column: on a phone the
+    columns stack, and the second city's verdict would be a screen or two below the first."""
+    if len(result.columns) < 2:
+        return ""
+    links = "".join(
+        f'<a class="rs-verdict" href="#rs-verdict-{n}" data-city="{esc(c.city)}">'
+        f'<span class="rs-verdict-city">{esc(c.city)}</span>{badge(c.match)}</a>'
+        for n, c in enumerate(result.columns)
+    )
+    return f'<nav class="rs-verdicts" aria-label="各市の判定 / verdicts">{links}</nav>'
 
 
 # How the counterparts were sought (search/counterparts.py): said under the source, in both languages.
@@ -355,7 +379,7 @@ def documents_html(documents: Sequence[IndexedDocument]) -> str:
     """The indexed documents as a table (every value escaped)."""
     if not documents:
         return '<p class="rs-none">索引に資料がありません / no documents are indexed.</p>'
-    head = "".join(f"<th>{esc(label)}</th>" for _, label in DOC_COLUMNS)
+    head = "".join(f'<th class="rs-th-{k}">{esc(label)}</th>' for k, label in DOC_COLUMNS)
     rows = "".join(
         "<tr>"
         + "".join(f'<td class="rs-td-{k}">{esc(_doc_value(d, k))}</td>' for k, _ in DOC_COLUMNS)

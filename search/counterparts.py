@@ -35,7 +35,17 @@ import numpy as np
 
 from corpus.columns import column_role
 from corpus.passage import Passage
-from search.compare import COLUMN_TOP_K, MATCH_DEPTH, Column, Evidence, Scored, labelled_column, score_query
+from search.compare import (
+    COLUMN_TOP_K,
+    MATCH_DEPTH,
+    MORE_TOP_K,
+    Column,
+    Evidence,
+    Scored,
+    counted_first,
+    labelled_column,
+    score_query,
+)
 from search.crowding import crowd
 from search.engine import CANDIDATES, Searcher
 from search.fusion import with_source
@@ -114,8 +124,8 @@ def similar(
         if not allowed.any():
             columns.append(Column(city, Match.NONE, (), Evidence(float("-inf"))))
         elif q is not None:
-            hits = toward(searcher, q, index, allowed, top_k)
-            columns.append(labelled_column(searcher, q, city, allowed, hits))
+            hits = toward(searcher, q, index, allowed, max(top_k, MORE_TOP_K))
+            columns.append(counted_first(labelled_column(searcher, q, city, allowed, hits), top_k))
         else:
             columns.append(profile_column(searcher, index, city, allowed, top_k))
     return Counterparts(source, tuple(columns))

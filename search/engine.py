@@ -29,6 +29,12 @@ from search.hit import Hit
 from search.query import MAX_QUERY_CHARS, LexicalQuery, Prepared, check_query, lexical_weight
 
 MODES = ("hybrid", "dense", "lexical")
+# What each mode is called on screen: what it finds, in both languages
+MODE_NAMES = {
+    "hybrid": "おすすめ（意味＋語） / hybrid",
+    "dense": "意味で探す / dense",
+    "lexical": "語で探す / lexical",
+}
 _NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))  # a ranking without hits
 CANDIDATES = 100  # per ranker, before fusion
 SURFACE_CACHE = 4096  # passages whose highlight keys are kept

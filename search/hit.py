@@ -8,15 +8,22 @@ from dataclasses import dataclass
 
 from corpus.passage import Passage
 
+# A table row's field label as its text writes it: 「R6取組状況：」 opening a line or after a space
+_FIELD_LABEL = re.compile(r"(?:^|(?<=\s))[^\s：:]{1,16}[：:]", re.MULTILINE)
+
 
 def spans(text: str, terms: Sequence[str]) -> list[tuple[str, bool]]:
     """`text` cut into (piece, matched) at every occurrence of the matched terms, longest first and
-    ignoring case; what the terminal and the browser each mark in their own way."""
+    ignoring case; what the terminal and the browser each mark in their own way. A term inside a
+    field label is not marked: every row writes 「R6取組状況：」, and 取組 marked there says nothing."""
     terms = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
     if not terms:
         return [(text, False)] if text else []
+    labels = [m.span() for m in _FIELD_LABEL.finditer(text)]
     out, last = [], 0
     for m in re.finditer("|".join(re.escape(t) for t in terms), text, re.IGNORECASE):
+        if any(start <= m.start() and m.end() <= end for start, end in labels):
+            continue
         out += [(text[last : m.start()], False), (m.group(), True)]
         last = m.end()
     out.append((text[last:], False))

@@ -10,17 +10,19 @@ from search.compare import Column, compare
 from search.engine import Searcher
 from search.hit import Hit
 
-# The default rows: いわき市's five arrows (5本の矢) of its structural reform, then the three section
-# titles of 会津若松市's reform plan, as the two default reports name them.
+# The default rows: reform fields that plans across Japan share, in plain words, so that neither report's
+# own headings decide the rows (いわき市's 「しごと効率化」 is a heading 会津若松市 never writes, though it
+# reports plenty of work made more efficient). A user's own themes replace them (--themes FILE, the UI).
 DEFAULT_THEMES = (
-    "市民サービスDX",
-    "人材マネジメント",
-    "インフラ最適化",
-    "行財政マネジメント",
-    "しごと効率化",
-    "持続可能な財政運営",
-    "公共施設の管理・運営の最適化",
-    "行政サービスの質の向上と効率化",
+    "行政手続のオンライン化",
+    "窓口サービスの改善",
+    "AI・RPAによる業務効率化",
+    "ペーパーレス化",
+    "テレワーク・働き方改革",
+    "人材育成・人事評価",
+    "公共施設の再編・長寿命化",
+    "民間委託・PPP/PFI",
+    "財政の健全化・歳入の確保",
 )
 MAX_THEMES = 200
 

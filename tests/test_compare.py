@@ -47,6 +47,7 @@ from search.labels import (
     written_df,
 )
 from search.query import acronyms
+from search.themes import DEFAULT_THEMES
 
 HIT_KEYS = {"id": str, "rank": int, "score": float, "city": str, "document": str, "text": str}
 
@@ -208,8 +209,12 @@ def test_compare_ranks_each_city_separately(searcher, top_k: int) -> None:
             assert len(column.hits) == min(top_k, sizes[column.city])
             assert all(h.passage.city == column.city for h in column.hits)
             assert [h.rank for h in column.hits] == list(range(1, len(column.hits) + 1))
-            scores = [h.score for h in column.hits]
-            assert scores == sorted(scores, reverse=True)
+            # the passages counted as matching first, then the others, each part best first
+            counted = [m != "none" for m in column.hit_matches]
+            assert counted == sorted(counted, reverse=True)
+            for part in (True, False):
+                scores = [h.score for h, c in zip(column.hits, counted, strict=True) if c == part]
+                assert scores == sorted(scores, reverse=True)
             assert len({h.passage.id for h in column.hits}) == len(column.hits)
             assert column.match in MATCHES
 
@@ -577,6 +582,21 @@ def test_real_furusato_nozei_is_strong_only_in_aizuwakamatsu(real_searcher) -> N
     labels = _labels(real_searcher, "ふるさと納税")
     assert labels[AIZU] == "strong"
     assert labels[IWAKI] != "strong"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("top_k", [1, 3])
+def test_real_columns_show_the_counted_passages_first(real_searcher, top_k) -> None:
+    # "N 件が該当" names the passages a reader sees first: the marked cards lead every column, as many
+    # of them as are counted (up to top_k) when they are among the city's best ten
+    for theme in DEFAULT_THEMES:
+        for column in compare(real_searcher, theme, top_k=top_k).columns:
+            marked = [m != "none" for m in column.hit_matches]
+            assert marked == sorted(marked, reverse=True), theme
+            assert [h.rank for h in column.hits] == list(range(1, len(column.hits) + 1))
+            deep = compare(real_searcher, theme, [column.city], top_k=MORE_TOP_K).columns[0]
+            shown_deep = sum(m != "none" for m in deep.hit_matches)
+            assert sum(marked) == min(top_k, shown_deep), theme
 
 
 @pytest.mark.model

@@ -33,7 +33,7 @@ from search.align import Alignment, Pair, align
 from search.compare import Column, Comparison, Evidence
 from search.hit import Hit
 from search.labels import Match
-from search.themes import Cell, Matrix, theme_matrix
+from search.themes import DEFAULT_THEMES, Cell, Matrix, theme_matrix
 
 THEMES = ["予算", "基金", "窓口", "雪かき", "港湾の浚渫工事"]
 LINES = re.compile(r"^\d+(-\d+)?$")  # a span of lines, or one line
@@ -420,7 +420,7 @@ def test_real_themes_csv(real_index, real_searcher, capsys, clean_env, tmp_path:
     capsys.readouterr()
     _, rows = _rows(target.read_bytes().decode("utf-8"))
     m = theme_matrix(real_searcher)
-    assert len(rows) == len(m.themes) * len(m.cities) == 16
+    assert len(rows) == len(m.themes) * len(m.cities) == len(DEFAULT_THEMES) * 2
     passages = {p.id: p for p in real_searcher.passages}
     for row, cell in zip(rows, m.cells, strict=True):
         assert (row["theme"], row["city"], row["match"]) == (cell.theme, cell.city, cell.match)

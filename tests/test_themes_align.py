@@ -199,7 +199,7 @@ AIZU, IWAKI = "会津若松市", "いわき市"
 def test_real_default_theme_matrix_is_full(real_searcher: Searcher) -> None:
     m = theme_matrix(real_searcher)
     _check_matrix(m, list(DEFAULT_THEMES), [AIZU, IWAKI])
-    assert len(m.cells) == 8 * 2
+    assert len(m.cells) == len(DEFAULT_THEMES) * 2
 
 
 @pytest.mark.model

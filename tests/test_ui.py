@@ -6,6 +6,7 @@ import itertools
 import re
 import threading
 import time
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -33,7 +34,7 @@ EVIL = "<script>alert(1)</script><img src=x onerror=alert(1)> & \"q\" 's'"
 ALLOWED_TAGS = {
     "article", "button", "dd", "details", "div", "dl", "dt", "g", "h3", "header", "mark", "p", "rect",
     "section", "span", "summary", "svg", "table", "tbody", "td", "text", "th", "thead", "title", "tr", "br",
-    "tspan",
+    "tspan", "nav", "a",
 }  # fmt: skip
 
 
@@ -61,6 +62,7 @@ def assert_inert(fragment: str) -> Tags:
     assert set(parsed.tags) <= ALLOWED_TAGS, set(parsed.tags) - ALLOWED_TAGS
     assert not [a for a, _ in parsed.attrs if a.startswith("on")]
     assert not [v for _, v in parsed.attrs if v and "javascript:" in v.lower()]
+    assert all(v.startswith("#rs-") for a, v in parsed.attrs if a == "href")  # links within the page only
     return parsed
 
 
@@ -97,6 +99,14 @@ def test_highlight_escapes_text_and_marks_terms():
     assert out == (
         '&lt;b&gt;<mark class="rs-hl">電子決裁</mark>&lt;/b&gt; &amp; <mark class="rs-hl">電子決裁</mark>'
     )
+
+
+def test_highlight_skips_the_field_labels_every_row_writes():
+    text = "窓口の取組 内容：申請の取組\nR6取組状況：取組を進めた 今後の課題・方向性：課題"
+    out = render.highlight(text, ["取組", "課題"])
+    assert out.count('<mark class="rs-hl">取組</mark>') == 3  # in the text, never in 「R6取組状況：」
+    assert "R6取組状況：" in out and "今後の課題・方向性：" in out
+    assert out.count('<mark class="rs-hl">課題</mark>') == 1  # after the label, not inside it
 
 
 def test_highlight_prefers_the_longest_term_and_escapes_terms():
@@ -210,6 +220,23 @@ def test_column_folds_the_passages_after_the_first_few(n, fold, open_cards):
         assert f"さらに {n - open_cards} 件を表示 / {n - open_cards} more" in out
     else:
         assert len(folded) == 1
+
+
+def test_comparison_opens_with_every_verdict_linked_to_its_column():
+    strong, none = column("strong"), replace(column("none"), city="サンプル町")
+    out = render.comparison_html(Comparison("電子決裁", (strong, none)))
+    parsed = assert_inert(out)
+    links = [v for a, v in parsed.attrs if a == "href"]
+    assert links == ["#rs-verdict-0", "#rs-verdict-1"]
+    assert (
+        'id="rs-verdict-0" data-city="テスト市"' in out and 'id="rs-verdict-1" data-city="サンプル町"' in out
+    )
+    verdicts = out.split('<nav class="rs-verdicts"', 1)[1].split("</nav>", 1)[0]
+    assert "rs-badge-strong" in verdicts and "rs-badge-none" in verdicts
+    assert out.index("rs-verdicts") < out.index('class="rs-grid"')
+    # one city, or a query without a content word: no line of verdicts
+    assert "rs-verdicts" not in render.comparison_html(Comparison("電子決裁", (strong,)))
+    assert "rs-verdicts" not in render.comparison_html(Comparison("の", (strong, none), content=False))
 
 
 def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
@@ -394,8 +421,12 @@ def test_compare_and_counterparts_handlers(shared_index):
     assert 'data-city="サンプル町"' in panel and 'data-city="テスト市"' not in panel.split("rs-grid")[1]
     with pytest.raises(gr.Error, match="choose at least one city"):
         h.on_compare("電子決裁", [], 2)
-    with pytest.raises(gr.Error, match="検索語を入力してください / type the words to search for"):
-        h.on_compare("   ", ["テスト市"], 2)
+    # asked without a question: a hint in place of the results, nothing raised, the downloads kept
+    out, panel, *files = h.on_compare("   ", ["テスト市"], 2)
+    assert "検索語を入力してください" in out and "Type what to look for" in out and panel == ""
+    assert all(f == gr.skip() for f in files)
+    out, panel = h.on_search("", ["テスト市"], [], [], "hybrid", 5)
+    assert "検索語を入力してください" in out and panel == ""
 
 
 def test_search_handler_filters(shared_index):

@@ -190,8 +190,19 @@ def test_compare_shows_the_cities_side_by_side(page, real_app):
         "(t) => t.getBoundingClientRect().width / t.closest('.rs-card').getBoundingClientRect().width)"
     )
     assert widths and min(widths) >= 0.6, widths
+    # every city's verdict sits above the stacked columns; its link brings that column into view
+    verdicts = page.locator("#compare-results .rs-verdict")
+    assert [v.get_attribute("data-city") for v in verdicts.all()] == list(CITIES)
+    assert verdicts.last.bounding_box()["y"] < a["y"]
     page.locator("#compare-results").scroll_into_view_if_needed()
     shot(page, "compare-420.png")
+    verdicts.last.click()
+    page.wait_for_function(
+        "(city) => { const r = document.querySelector(`#compare-results .rs-col[data-city='${city}']`)"
+        ".getBoundingClientRect(); return r.top >= 0 && r.top < 120; }",
+        arg=CITIES[-1],
+        timeout=5_000,
+    )
 
 
 # WCAG contrast of each element's text against the first opaque background behind it.
@@ -227,6 +238,11 @@ def test_wide_screens_use_the_width_and_narrow_ones_do_not_overflow(page, real_a
     page.set_viewport_size({"width": 390, "height": 844})
     wrap = page.locator("#corpus-table .rs-table-wrap").bounding_box()
     assert wrap["x"] >= 0 and wrap["x"] + wrap["width"] <= 390  # the table scrolls inside its box
+    # a phone shows the columns a reader needs, whole: the file and the id are left to wider screens
+    table = page.locator("#corpus-table table").bounding_box()
+    assert table["width"] <= wrap["width"] + 1
+    assert not page.locator("#corpus-table .rs-th-id").is_visible()
+    assert page.locator("#corpus-table .rs-th-kind").is_visible()
     page.set_viewport_size({"width": 1920, "height": 1080})  # (the tab is in the folded menu at 390 px)
     page.click("#tab-search-button")
     page.set_viewport_size({"width": 390, "height": 844})  # a phone stacks the filters: a document's name

@@ -20,6 +20,7 @@ from reform_search.render import (
 )
 from reform_search.web.checks import chosen_cities, friendly, parse_themes, query_text, read_upload, reported
 from reform_search.web.state import (
+    ASK,
     CELL_TOP_K,
     DOWNLOADS,
     THEMES_HINT,
@@ -48,6 +49,8 @@ class Handlers:
     @friendly
     def on_compare(self, query: str, chosen: list[str], top_k: float) -> tuple:
         """Comparison columns, an emptied counterparts panel, and the comparison's CSV and Markdown."""
+        if not (query or "").strip():  # asked without a question: say so in place, not as an error
+            return ASK, "", *(gr.skip() for _ in DOWNLOADS)
         s = self.state.live()
         result = compare(s, query_text(query, s), chosen_cities(chosen, s), int(top_k), self.settings.mode)
         urls = document_urls(s.index.documents)
@@ -72,6 +75,8 @@ class Handlers:
         self, query: str, chosen: list[str], docs: list[str], years: list[int], mode: str, top_k: float
     ):
         """Search result cards (and an emptied counterparts panel)."""
+        if not (query or "").strip():
+            return ASK, ""
         s = self.state.live()
         q = query_text(query, s)
         hits = s.search(q, int(top_k), mode, s.mask(chosen_cities(chosen, s), docs or None, years or None))

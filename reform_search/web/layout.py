@@ -34,7 +34,7 @@ from reform_search.web.state import (
     year_choices,
 )
 from search.compare import COLUMN_TOP_K, MORE_TOP_K
-from search.engine import MODES, Searcher
+from search.engine import MODE_NAMES, MODES, Searcher
 from search.themes import DEFAULT_THEMES
 
 
@@ -188,7 +188,12 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         elem_id="search-years",
                     )
                 with gr.Row(equal_height=True):
-                    s_mode = gr.Radio(list(MODES), value=settings.mode, label="方式 / ranking mode", scale=2)
+                    s_mode = gr.Radio(
+                        [(MODE_NAMES[m], m) for m in MODES],
+                        value=settings.mode,
+                        label="方式 / ranking mode",
+                        scale=2,
+                    )
                     s_top = gr.Slider(1, 50, value=settings.top_k, step=1, label="件数 / top-k", scale=1)
                 s_panes = result_panes("search")
 

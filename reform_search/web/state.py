@@ -26,6 +26,10 @@ EXAMPLES = ["DX推進", "書かない窓口", "公共施設の統廃合", "人�
 SEARCH_EXAMPLES = ["電子決裁", "窓口のキャッシュレス化", "指定管理者制度", "staff reduction"]
 CELL_TOP_K = 5  # passages shown for a theme × city cell
 DOWNLOADS_KEPT_S = 3600  # exports (and Gradio's copies of uploads) older than this are deleted
+ASK = (
+    '<p class="rs-hint" role="status">検索語を入力してください（例: 書かない窓口、ごみ有料化）。'
+    '<br><span class="rs-en">Type what to look for, e.g. 書かない窓口 or "telework".</span></p>'
+)
 THEMES_HINT = '<p class="rs-hint">表を作成しています… / building the matrix…</p>'
 PRIVATE = {"api_visibility": "private"}  # UI events; only the four named endpoints are the API
 DOWNLOADS = (("csv", "CSV"), ("xlsx", "Excel"), ("md", "Markdown"))  # what a result downloads as

@@ -41,6 +41,7 @@ import argparse
 import glob
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -309,6 +310,27 @@ def report(name: str, exs: list[Example], model: LabelModel) -> dict:
     return out
 
 
+def all_examples(
+    searcher,
+    query_files: Sequence[str] = (),
+    label_files: Sequence[str] = (),
+    topic_files: Sequence[str] = (str(TOPICS),),
+    passages: str = str(TOPIC_PASSAGES),
+) -> list[Example]:
+    """Every example the model is fitted on: the judged queries (files named *_dev* taken as
+    exhaustive), the label probes, the off-topic queries and the hand-checked topics."""
+    queries = []
+    for path in query_files:
+        exhaustive = "_dev" in Path(path).name
+        queries += [{**q, "_exhaustive": exhaustive} for q in read_judgments([Path(path)], "queries")]
+    probes = read_judgments([Path(p) for p in label_files], "labels")
+    exs = examples(searcher, queries, probes)
+    if topic_files:
+        judged = read_topic_passages(Path(passages)) if passages else {}
+        exs += topic_examples(searcher, read_judgments([Path(p) for p in topic_files], "labels"), judged)
+    return exs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--folds", type=int, default=5)
@@ -330,15 +352,7 @@ def main() -> None:
     from reform_search.settings import load_settings
 
     searcher = open_searcher(load_settings())
-    queries = []
-    for path in a.queries:
-        exhaustive = "_dev" in Path(path).name
-        queries += [{**q, "_exhaustive": exhaustive} for q in read_judgments([Path(path)], "queries")]
-    probes = read_judgments([Path(p) for p in a.labels], "labels")
-    exs = examples(searcher, queries, probes)
-    if a.topics:
-        judged = read_topic_passages(Path(a.passages)) if a.passages else {}
-        exs += topic_examples(searcher, read_judgments([Path(p) for p in a.topics], "labels"), judged)
+    exs = all_examples(searcher, a.queries, a.labels, a.topics, a.passages)
     fold = assign_folds([e.group for e in exs], a.folds)
     held = []
     fold_models = []

@@ -4,6 +4,12 @@
     python bench/tune.py english [--folds 5] [--queries F...]    the weight of a question's English words
     python bench/tune.py parts [--folds 5] [--queries F...]      the weight of a packed passage's sentences
     python bench/tune.py pairs [--folds 5] [--pairs F...]        how far counterparts lean to their source
+    python bench/tune.py order [--folds 5] [--queries F...]      which passages a column shows first
+
+`order` chooses PROMOTE (search/compare.py `reading_order`), which rests on the label model's
+probabilities: fitted on these very judgments, they would flatter the held-out folds. So it is nested:
+for each fold the label model is refitted without that fold's questions (bench/fit_labels.py), the
+candidate is chosen on the other folds under that model and scored on the held-out fold.
 
 For each fold, the candidate with the best mean objective (nDCG@10 + column recall@3, halved; for
 pairs, hit@3; ties to the candidate listed first) on the other folds is chosen and scored on the
@@ -114,9 +120,48 @@ STUDIES = {
 }
 
 
+PROMOTE_GRID = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.01)  # 1.01: only the counted come first
+
+
+def nested_order(searcher: Searcher, judged: Sequence[dict], query_files: Sequence[str], folds: int) -> None:
+    """PROMOTE by nested cross-validation (module docstring); prints each candidate's held-out measures
+    and the choice's."""
+    import fit_labels
+
+    import search.compare as comparing
+
+    label_files = sorted(glob.glob(str(EVAL / "labels*.jsonl")))
+    exs = fit_labels.all_examples(searcher, query_files, label_files)
+    fold = assign_folds([q["id"] for q in judged], folds)
+    shipped, promote = comparing.shipped_model, comparing.PROMOTE
+    results: dict[tuple[float, int], list] = {}
+    try:
+        for f in range(folds):
+            model = fit_labels.fit([e for e in exs if not (e.group[0] == "q" and fold[e.group[1]] == f)])
+            comparing.shipped_model = lambda model=model: model
+            for t in PROMOTE_GRID:
+                comparing.PROMOTE = t
+                results[t, f] = run_queries(searcher, judged)
+    finally:
+        comparing.shipped_model, comparing.PROMOTE = shipped, promote
+    for t in PROMOTE_GRID:
+        held = [r for f in range(folds) for r in results[t, f] if fold[r.id] == f]
+        print(f"PROMOTE {t:<5}", json.dumps({k: round(v, 3) for k, v in query_measures(held).items()}))
+    held, chosen = [], []
+    for f in range(folds):
+        best = max(PROMOTE_GRID, key=lambda t: objective([r for r in results[t, f] if fold[r.id] != f]))
+        chosen.append(best)
+        held += [r for r in results[best, f] if fold[r.id] == f]
+    print(
+        f"cross-validated ({folds} folds)",
+        json.dumps({k: round(v, 3) for k, v in query_measures(held).items()}),
+    )
+    print("chosen per fold:", ", ".join(map(str, chosen)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("study", choices=sorted(STUDIES))
+    ap.add_argument("study", choices=sorted([*STUDIES, "order"]))
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--queries", nargs="+", default=sorted(glob.glob(str(EVAL / "queries*.jsonl"))))
     ap.add_argument("--pairs", nargs="+", default=sorted(glob.glob(str(EVAL / "pairs*.jsonl"))))
@@ -124,6 +169,9 @@ def main() -> None:
     from reform_search.app import open_searcher
 
     searcher = open_searcher(load_settings())
+    if a.study == "order":
+        nested_order(searcher, read_judgments([Path(p) for p in a.queries], "queries"), a.queries, a.folds)
+        return
     if a.study == "pairs":
         judged = read_judgments([Path(p) for p in a.pairs], "pairs")
         run, measures, measure = run_pairs, pair_measures, pair_objective

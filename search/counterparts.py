@@ -42,7 +42,6 @@ from search.compare import (
     Column,
     Evidence,
     Scored,
-    counted_first,
     labelled_column,
     score_query,
 )
@@ -125,7 +124,7 @@ def similar(
             columns.append(Column(city, Match.NONE, (), Evidence(float("-inf"))))
         elif q is not None:
             hits = toward(searcher, q, index, allowed, max(top_k, MORE_TOP_K))
-            columns.append(counted_first(labelled_column(searcher, q, city, allowed, hits), top_k))
+            columns.append(labelled_column(searcher, q, city, allowed, hits, top_k))
         else:
             columns.append(profile_column(searcher, index, city, allowed, top_k))
     return Counterparts(source, tuple(columns))

@@ -22,7 +22,7 @@ from index.cache import EmbeddingCache
 from index.store import load_index
 from index.tokenize import tokenize, written_words
 from reform_search.cli import main
-from search.compare import COLUMN_TOP_K, MATCHES, MORE_TOP_K, Evidence, compare
+from search.compare import COLUMN_TOP_K, MATCHES, MORE_TOP_K, Evidence, compare, reading_order
 from search.counterparts import (
     QUERY_LIKE_CHARS,
     is_query_like,
@@ -81,6 +81,21 @@ def test_probability_is_the_logistic_of_the_evidence() -> None:
     # by hand: logit = -3 + 1·2 + 2·0.5 + 1·1 = 1, so p = 1 / (1 + e^-1) = 0.7310586
     p = MODEL.probability(np.array([[2.0, 0.5, 1.0, 5.0, 0.3], [0.0, 0.0, 0.0, 0.0, 0.0]]))
     assert p == pytest.approx([0.7310586, 1 / (1 + math.e**3)], abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("labels", "probability", "expected"),
+    [
+        # counted first, then the likely ones (PROMOTE or above), then the rest, each in rank order
+        (["none", "none", "strong", "none"], [0.2, 0.8, 0.97, 0.9], [2, 1, 3, 0]),
+        (["strong", "none", "strong"], [0.99, below(0.75), 0.96], [0, 2, 1]),
+        (["none", "none", "none"], [0.1, 0.75, 0.2], [1, 0, 2]),
+        ([], [], []),
+    ],
+)
+def test_reading_order_of_a_column(labels, probability, expected, monkeypatch) -> None:
+    monkeypatch.setattr("search.compare.PROMOTE", 0.75)
+    assert reading_order([Match(m) for m in labels], probability) == expected
 
 
 def test_features_beyond_the_fitted_range_are_read_at_its_edge() -> None:
@@ -209,12 +224,11 @@ def test_compare_ranks_each_city_separately(searcher, top_k: int) -> None:
             assert len(column.hits) == min(top_k, sizes[column.city])
             assert all(h.passage.city == column.city for h in column.hits)
             assert [h.rank for h in column.hits] == list(range(1, len(column.hits) + 1))
-            # the passages counted as matching first, then the others, each part best first
+            # the passages counted as matching first, best first (the rest: `reading_order`)
             counted = [m != "none" for m in column.hit_matches]
             assert counted == sorted(counted, reverse=True)
-            for part in (True, False):
-                scores = [h.score for h, c in zip(column.hits, counted, strict=True) if c == part]
-                assert scores == sorted(scores, reverse=True)
+            scores = [h.score for h, c in zip(column.hits, counted, strict=True) if c]
+            assert scores == sorted(scores, reverse=True)
             assert len({h.passage.id for h in column.hits}) == len(column.hits)
             assert column.match in MATCHES
 

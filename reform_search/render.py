@@ -124,12 +124,13 @@ def column(
     city_en: str = "",
     *,
     action: bool = True,
-    score: bool = True,
     fold: int | None = None,
     anchor: str = "",
 ) -> str:
     """One city's column: name, match badge, then its best passages (or 該当なし, plainly); with `fold`,
-    the passages after the first `fold` wait behind 「さらに N 件 / N more」."""
+    the passages after the first `fold` wait behind 「さらに N 件 / N more」. No raw scores: a column is
+    in reading order (counted passages first: search/compare.py), not in score order, and the routes of
+    counterparts score on different scales; the rank and the ◎ 該当 mark say what a score would."""
     en = f' <span class="rs-city-en">{esc(city_en)}</span>' if city_en else ""
     count = f"{col.matching} 件が該当 / matching" if col.match != "none" else ""
     if count and col.matching > len(col.hits):  # the count is the city's, the cards are its best few
@@ -141,7 +142,7 @@ def column(
     if col.evidence.absent:
         head += f'<p class="rs-absent">{ABSENT}: {esc("、".join(col.evidence.absent))}</p>'
     labels = col.hit_matches or (None,) * len(col.hits)
-    shown = [card(h, action=action, score=score, match=m) for h, m in zip(col.hits, labels, strict=True)]
+    shown = [card(h, action=action, score=False, match=m) for h, m in zip(col.hits, labels, strict=True)]
     cards = "".join(shown[:fold])
     if fold is not None and len(shown) > fold:
         more = len(shown) - fold
@@ -218,11 +219,8 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
     city_en = city_en or {}
     src = result.source
     name = src.initiative or snippet(src.text, (), 40)
-    # No raw scores here: the routes score on different scales (fused, or a cosine); the rank and the
-    # ◎ 該当 mark mean the same whichever route found a counterpart.
     cols = "".join(
-        column(c, city_en.get(c.city, ""), action=False, score=False, fold=COLUMN_TOP_K)
-        for c in result.columns
+        column(c, city_en.get(c.city, ""), action=False, fold=COLUMN_TOP_K) for c in result.columns
     )
     if not cols:
         cols = '<p class="rs-none">他の市の資料がありません / no other city is indexed.</p>'

@@ -207,6 +207,8 @@ def test_comparison_is_a_grid_of_columns_in_order():
     assert 'class="rs-grid"' in out
     assert out.index('data-city="テスト市"') < out.index('data-city="サンプル町"')
     assert "該当なし" in out
+    # ranks, not raw scores: a column is in reading order (counted passages first), not score order
+    assert "score" not in out and '<span class="rs-rank">1</span>' in out
 
 
 @pytest.mark.parametrize(("n", "fold", "open_cards"), [(5, 3, 3), (3, 3, 3), (2, 3, 2), (5, None, 5)])

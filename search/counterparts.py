@@ -151,17 +151,17 @@ def profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarra
     """One city's counterparts of passage `index` by its profile vector, labelled by z alone."""
     depth = min(int(allowed.sum()), max(top_k, MATCH_DEPTH))  # the count must not depend on top_k
     ids, scores = searcher.index.dense.search(np.asarray(searcher.index.profiles[index]), depth, allowed)
-    null = searcher.index.calibration.null(city, "passage")
-    evidence = Evidence(float(null.z(scores[0])))
+    z = dict(
+        zip(ids.tolist(), searcher.index.calibration.null(city, "passage").z(scores).tolist(), strict=True)
+    )
+    evidence = Evidence(float(z[int(ids[0])]))
     # As for a query (LabelModel.matching): the best passage counts at Z_WEAK, any other only when it
     # is strong on its own (a brochure page's profile is near half of another city's passages at Z_WEAK)
-    best = int(ids[0]) if len(ids) else -1
-    z = null.z(np.asarray(scores))
-    counted = {int(i) for i, zi in zip(ids.tolist(), z.tolist(), strict=True) if zi >= Z_STRONG_ALONE}
+    counted = {i for i, zi in z.items() if zi >= Z_STRONG_ALONE}
     if evidence.z >= Z_WEAK:
-        counted.add(best)
+        counted.add(int(ids[0]))
     ranked = crowd(list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.groups, top_k)
     hits = tuple(Hit(searcher.passages[i], rank, s) for rank, (i, s) in enumerate(ranked, 1))
-    labels = tuple(profile_label(null.z(s)) if i in counted else Match.NONE for i, s in ranked)
+    labels = tuple(profile_label(z[i]) if i in counted else Match.NONE for i, _ in ranked)
     matching = len(counted)
     return Column(city, profile_label(evidence.z), hits, evidence, matching, labels)

@@ -61,9 +61,8 @@ def reported(outputs: int) -> Callable:
     return decorate
 
 
-def query_text(text: str | None, searcher: Searcher) -> str:
-    if not (text or "").strip():
-        raise ValueError("検索語を入力してください / type the words to search for")
+def query_text(text: str, searcher: Searcher) -> str:
+    """The query as searched (an empty one never reaches here: its handler shows a hint instead)."""
     q = check_query(text, searcher.max_query_chars)
     if q.truncated:
         gr.Warning(f"クエリを {searcher.max_query_chars} 文字に短縮しました / query cut to that length")

@@ -38,7 +38,6 @@ of thresholds and the cross-validated report are read together to trust the figu
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import sys
 from collections.abc import Sequence
@@ -50,12 +49,13 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from judged import blind_files, judgment_files  # noqa: E402
+
 from search.compare import judge, score_query  # noqa: E402
 from search.evaluate import assign_folds, holds  # noqa: E402
 from search.judgments import read_judgments  # noqa: E402
 from search.label_model import FEATURES, MODEL_FILE, LabelModel  # noqa: E402
 
-EVAL = HERE.parent.parent / "shared" / "eval"
 TOPICS = HERE / "label_topics.jsonl"
 CHECK = HERE / "label_topics_check.jsonl"
 TOPIC_PASSAGES = HERE / "label_topic_passages.jsonl"
@@ -338,15 +338,21 @@ def main() -> None:
     ap.add_argument(
         "--queries",
         nargs="+",
-        default=sorted(glob.glob(str(EVAL / "queries*.jsonl"))),
+        default=judgment_files("queries"),
         help="query judgments; files named *_dev* are taken as exhaustive",
     )
-    ap.add_argument("--labels", nargs="+", default=sorted(glob.glob(str(EVAL / "labels*.jsonl"))))
+    ap.add_argument("--labels", nargs="+", default=judgment_files("labels"))
     ap.add_argument("--topics", nargs="*", default=[str(TOPICS)], help="hand-checked topics, fitted too")
     ap.add_argument(
         "--passages", default=str(TOPIC_PASSAGES), help="the topics' candidates judged one by one ('': none)"
     )
     ap.add_argument("--check", nargs="*", default=[str(CHECK)], help="hand-checked topics, measured only")
+    ap.add_argument(
+        "--blind",
+        nargs="*",
+        default=blind_files("queries") + blind_files("labels"),
+        help="blind questions and label probes, measured only",
+    )
     a = ap.parse_args()
     from reform_search.app import open_searcher
     from reform_search.settings import load_settings
@@ -384,6 +390,17 @@ def main() -> None:
     if a.check:
         check = topic_examples(searcher, read_judgments([Path(p) for p in a.check], "labels"))
         report("check topics (unfitted)", check, model)
+    if a.blind:  # measured, never fitted (bench/judged.py)
+        files = [f for f in a.blind if Path(f).name.startswith("queries")]
+        probes = [f for f in a.blind if Path(f).name.startswith("labels")]
+        blind = [e for e in all_examples(searcher, files, probes, ()) if e.group[0] != "o"]
+        report("blind questions (unfitted)", [e for e in blind if e.group[0] == "q"], model)
+        report("blind label probes (unfitted)", [e for e in blind if e.group[0] == "l"], model)
+        m = marks([e for e in blind if e.relevant is not None], model)
+        print(
+            f"{'blind questions passages'.ljust(28)} counted: F1 {m['f1']:.3f}, precision "
+            f"{m['precision']:.3f}, recall {m['recall']:.3f} ({m['marked']} counted, {m['judged']} relevant)"
+        )
     print(json.dumps(model.to_dict()))
     if a.write:
         MODEL_FILE.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")

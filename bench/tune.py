@@ -16,12 +16,14 @@ pairs, hit@3; ties to the candidate listed first) on the other folds is chosen a
 held-out fold; the report gives, per candidate, the whole-set measures, and the cross-validated
 measures of the choice (the held-out folds' items pooled). A constant is worth shipping when its
 cross-validated figure beats the current one, not only its whole-set figure.
+
+Beside each candidate, its figures on the blind questions (bench/blind, `--blind`; bench/judged.py):
+never chosen on, they tell whether a choice holds for questions written by someone else.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -29,6 +31,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+
+from judged import blind_files, judgment_files  # noqa: E402
 
 from reform_search.settings import load_settings  # noqa: E402
 from search.engine import Searcher  # noqa: E402
@@ -41,8 +45,6 @@ from search.evaluate import (  # noqa: E402
     run_queries,
 )
 from search.judgments import read_judgments  # noqa: E402
-
-EVAL = HERE.parent.parent / "shared" / "eval"
 
 
 def objective(results: Sequence[QueryResult]) -> float:
@@ -112,6 +114,9 @@ def pairs_candidates() -> dict[str, Callable[[Searcher], None]]:
     return out
 
 
+# What a study may change, put back after each candidate
+CONSTANTS = ("fusion", "lexical_weight", "english_weight", "part_weight", "source_weight")
+
 STUDIES = {
     "fusion": fusion_candidates,
     "english": english_candidates,
@@ -123,14 +128,20 @@ STUDIES = {
 PROMOTE_GRID = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.01)  # 1.01: only the counted come first
 
 
-def nested_order(searcher: Searcher, judged: Sequence[dict], query_files: Sequence[str], folds: int) -> None:
+def nested_order(
+    searcher: Searcher,
+    judged: Sequence[dict],
+    query_files: Sequence[str],
+    folds: int,
+    blind: Sequence[dict] = (),
+) -> None:
     """PROMOTE by nested cross-validation (module docstring); prints each candidate's held-out measures
     and the choice's."""
     import fit_labels
 
     import search.compare as comparing
 
-    label_files = sorted(glob.glob(str(EVAL / "labels*.jsonl")))
+    label_files = judgment_files("labels")
     exs = fit_labels.all_examples(searcher, query_files, label_files)
     fold = assign_folds([q["id"] for q in judged], folds)
     shipped, promote = comparing.shipped_model, comparing.PROMOTE
@@ -157,20 +168,33 @@ def nested_order(searcher: Searcher, judged: Sequence[dict], query_files: Sequen
         json.dumps({k: round(v, 3) for k, v in query_measures(held).items()}),
     )
     print("chosen per fold:", ", ".join(map(str, chosen)))
+    for t in PROMOTE_GRID if blind else ():  # under the shipped model; measured, never chosen on
+        comparing.PROMOTE = t
+        m = query_measures(run_queries(searcher, blind))
+        print(f"blind PROMOTE {t:<5}", json.dumps({k: round(v, 3) for k, v in m.items()}))
+    comparing.PROMOTE = promote
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("study", choices=sorted([*STUDIES, "order"]))
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--queries", nargs="+", default=sorted(glob.glob(str(EVAL / "queries*.jsonl"))))
-    ap.add_argument("--pairs", nargs="+", default=sorted(glob.glob(str(EVAL / "pairs*.jsonl"))))
+    ap.add_argument("--queries", nargs="+", default=judgment_files("queries"))
+    ap.add_argument("--pairs", nargs="+", default=judgment_files("pairs"))
+    ap.add_argument(
+        "--blind",
+        nargs="*",
+        default=blind_files("queries"),
+        help="questions measured beside, never chosen on",
+    )
     a = ap.parse_args()
     from reform_search.app import open_searcher
 
     searcher = open_searcher(load_settings())
+    blind = read_judgments([Path(p) for p in a.blind], "queries") if a.study != "pairs" and a.blind else []
     if a.study == "order":
-        nested_order(searcher, read_judgments([Path(p) for p in a.queries], "queries"), a.queries, a.folds)
+        judged = read_judgments([Path(p) for p in a.queries], "queries")
+        nested_order(searcher, judged, a.queries, a.folds, blind)
         return
     if a.study == "pairs":
         judged = read_judgments([Path(p) for p in a.pairs], "pairs")
@@ -180,10 +204,17 @@ def main() -> None:
         run, measures, measure = run_queries, query_measures, objective
     per_candidate = {}
     for name, apply in STUDIES[a.study]().items():
+        defaults = {k: getattr(searcher, k) for k in CONSTANTS}
         apply(searcher)
         per_candidate[name] = run(searcher, judged)
         m = measures(per_candidate[name])
-        print(name.ljust(16), json.dumps({k: round(v, 3) for k, v in m.items()}))
+        line = f"{name.ljust(16)} {json.dumps({k: round(v, 3) for k, v in m.items()})}"
+        if blind:  # measured beside, never chosen on (bench/judged.py)
+            b = query_measures(run_queries(searcher, blind))
+            line += f"  blind {json.dumps({k: round(v, 3) for k, v in b.items()})}"
+        print(line)
+        for k, v in defaults.items():
+            setattr(searcher, k, v)
     held, chosen = cross_validate(per_candidate, a.folds, measure)
     m = measures(held)
     print(f"cross-validated ({a.folds} folds)", json.dumps({k: round(v, 3) for k, v in m.items()}))

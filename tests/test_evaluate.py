@@ -18,7 +18,15 @@ from fakes import FakeEmbedder
 from index import embed
 from index.store import read_manifest
 from reform_search.cli import main
-from search.evaluate import check_folds, evaluate
+from search.evaluate import (
+    check_folds,
+    evaluate,
+    holds,
+    label_measures,
+    query_measures,
+    run_labels,
+    run_queries,
+)
 from search.judgments import read_judgments
 
 pytestmark = pytest.mark.usefixtures("clean_env")
@@ -378,3 +386,41 @@ def test_real_evaluate_equals_score_py(real_index):
     )
     assert sum(x.startswith("pair ") for x in lines) == sum(m["what"] == "pair" for m in misses)
     assert sum(x.startswith("label ") for x in lines) == sum(m["what"] == "label" for m in misses)
+
+
+# --- the blind judgments of bench/blind: valid against the real corpus, and a floor under them ----------
+
+BLIND = Path(__file__).resolve().parents[1] / "bench" / "blind"
+
+
+@pytest.mark.model
+def test_real_blind_judgments_each_name_one_passage_of_their_city(real_searcher):
+    # Written by readers of the passages (bench/blind/README.md): each key must credit exactly one passage,
+    # of the city it names, or a change in how passages are built has left the file judging nothing.
+    passages = [real_searcher.passages[i] for i in range(len(real_searcher.passages))]
+    queries = read_judgments(sorted(BLIND.glob("queries*.jsonl")), "queries")
+    assert len(queries) == 96
+    for q in queries:
+        holders = [
+            [p.id for p in passages if holds(p.city, p.text, r["city"], r["key"])] for r in q["relevant"]
+        ]
+        assert all(len(h) == 1 for h in holders), (q["id"], holders)
+        assert len({h[0] for h in holders}) == len(holders), q["id"]  # distinct passages
+    probes = read_judgments(sorted(BLIND.glob("labels*.jsonl")), "labels")
+    assert len(probes) == 56
+    assert {c for p in probes for c in p["expect"]} == set(real_searcher.cities)
+
+
+@pytest.mark.model
+def test_real_blind_figures_stay_above_their_floor(real_searcher):
+    # Never chosen on (bench/judged.py), so a regression shows here before a tuned figure moves. Shipped:
+    # nDCG@10 0.761, column recall@3 0.746, label accuracy 0.812 (README "On questions nobody tuned for").
+    queries = query_measures(
+        run_queries(real_searcher, read_judgments(sorted(BLIND.glob("queries*.jsonl")), "queries"))
+    )
+    assert queries["ndcg@10"] >= 0.73, queries
+    assert queries["column_recall@3"] >= 0.72, queries
+    labels = label_measures(
+        run_labels(real_searcher, read_judgments(sorted(BLIND.glob("labels*.jsonl")), "labels"))
+    )
+    assert labels["accuracy"] >= 0.78, labels

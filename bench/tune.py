@@ -17,8 +17,8 @@ held-out fold; the report gives, per candidate, the whole-set measures, and the 
 measures of the choice (the held-out folds' items pooled). A constant is worth shipping when its
 cross-validated figure beats the current one, not only its whole-set figure.
 
-Beside each candidate, its figures on the blind questions (bench/blind, `--blind`; bench/judged.py):
-never chosen on, they tell whether a choice holds for questions written by someone else.
+Beside each candidate, its figures on the blind questions or pairs (bench/blind, `--blind`;
+bench/judged.py): never chosen on, they tell whether a choice holds for judgments someone else wrote.
 """
 
 from __future__ import annotations
@@ -184,14 +184,15 @@ def main() -> None:
     ap.add_argument(
         "--blind",
         nargs="*",
-        default=blind_files("queries"),
-        help="questions measured beside, never chosen on",
+        default=blind_files("queries") + blind_files("pairs"),
+        help="questions and pairs measured beside, never chosen on",
     )
     a = ap.parse_args()
     from reform_search.app import open_searcher
 
     searcher = open_searcher(load_settings())
-    blind = read_judgments([Path(p) for p in a.blind], "queries") if a.study != "pairs" and a.blind else []
+    kind = "pairs" if a.study == "pairs" else "queries"
+    blind = read_judgments([Path(p) for p in a.blind if Path(p).name.startswith(kind)], kind)
     if a.study == "order":
         judged = read_judgments([Path(p) for p in a.queries], "queries")
         nested_order(searcher, judged, a.queries, a.folds, blind)
@@ -210,7 +211,7 @@ def main() -> None:
         m = measures(per_candidate[name])
         line = f"{name.ljust(16)} {json.dumps({k: round(v, 3) for k, v in m.items()})}"
         if blind:  # measured beside, never chosen on (bench/judged.py)
-            b = query_measures(run_queries(searcher, blind))
+            b = measures(run(searcher, blind))
             line += f"  blind {json.dumps({k: round(v, 3) for k, v in b.items()})}"
         print(line)
         for k, v in defaults.items():

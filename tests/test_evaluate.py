@@ -406,6 +406,11 @@ def test_real_blind_judgments_each_name_one_passage_of_their_city(real_searcher)
         ]
         assert all(len(h) == 1 for h in holders), (q["id"], holders)
         assert len({h[0] for h in holders}) == len(holders), q["id"]  # distinct passages
+    for p in read_judgments(sorted(BLIND.glob("pairs*.jsonl")), "pairs"):
+        for end in (p["from"], p["to"]):
+            holders = [x.id for x in passages if holds(x.city, x.text, end["city"], end["key"])]
+            assert len(holders) == 1, (p["id"], end, holders)
+        assert p["from"]["city"] != p["to"]["city"], p["id"]
     probes = read_judgments(sorted(BLIND.glob("labels*.jsonl")), "labels")
     assert len(probes) == 56
     assert {c for p in probes for c in p["expect"]} == set(real_searcher.cities)

@@ -1,10 +1,10 @@
 """The judgment files: the visible ones that constants are chosen on (../shared/eval: queries, pairs,
 label probes) and the blind ones that only check the choice (bench/blind, README there).
 
-The blind questions, pairs and label probes were written and judged by readers of the passages who never saw
-a ranking, after every constant had been chosen. They are never fitted nor chosen on, so their figures
-estimate what a question nobody tuned for gets: the check that a cross-validated figure alone cannot
-give when the same judgments have guided many choices before.
+The blind questions, pairs and label probes were written and judged by readers of the passages who
+never saw a ranking, after every constant had been chosen. They are never fitted nor chosen on, so
+their figures estimate what a question nobody tuned for gets: the check that a cross-validated figure
+cannot give once the same judgments have guided many choices.
 """
 
 from __future__ import annotations

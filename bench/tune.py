@@ -114,9 +114,6 @@ def pairs_candidates() -> dict[str, Callable[[Searcher], None]]:
     return out
 
 
-# What a study may change, put back after each candidate
-CONSTANTS = ("fusion", "lexical_weight", "english_weight", "part_weight", "source_weight")
-
 STUDIES = {
     "fusion": fusion_candidates,
     "english": english_candidates,
@@ -205,7 +202,6 @@ def main() -> None:
         run, measures, measure = run_queries, query_measures, objective
     per_candidate = {}
     for name, apply in STUDIES[a.study]().items():
-        defaults = {k: getattr(searcher, k) for k in CONSTANTS}
         apply(searcher)
         per_candidate[name] = run(searcher, judged)
         m = measures(per_candidate[name])
@@ -214,8 +210,6 @@ def main() -> None:
             b = measures(run(searcher, blind))
             line += f"  blind {json.dumps({k: round(v, 3) for k, v in b.items()})}"
         print(line)
-        for k, v in defaults.items():
-            setattr(searcher, k, v)
     held, chosen = cross_validate(per_candidate, a.folds, measure)
     m = measures(held)
     print(f"cross-validated ({a.folds} folds)", json.dumps({k: round(v, 3) for k, v in m.items()}))

@@ -160,8 +160,8 @@ def judged_examples(
     return out
 
 
-def examples(searcher, queries, probes) -> list[Example]:
-    """Every (query, city) example with its candidates' features."""
+def examples(searcher, queries, probes, off_topic: bool = True) -> list[Example]:
+    """Every (query, city) example with its candidates' features (with `off_topic`, OFF_TOPIC's too)."""
     cities = searcher.cities
     masks = {c: searcher.mask(cities=[c]) for c in cities}
     out = []
@@ -176,7 +176,7 @@ def examples(searcher, queries, probes) -> list[Example]:
     for p in probes:
         wanted = {c: w for c, w in p["expect"].items() if w != "any"}
         out += judged_examples(searcher, masks, ("l", p["id"]), p["query"], wanted)
-    for n, text in enumerate(OFF_TOPIC):
+    for n, text in enumerate(OFF_TOPIC if off_topic else ()):
         out += judged_examples(searcher, masks, ("o", n), text, {c: "none" for c in cities})
     return out
 
@@ -316,6 +316,7 @@ def all_examples(
     label_files: Sequence[str] = (),
     topic_files: Sequence[str] = (str(TOPICS),),
     passages: str = str(TOPIC_PASSAGES),
+    off_topic: bool = True,
 ) -> list[Example]:
     """Every example the model is fitted on: the judged queries (files named *_dev* taken as
     exhaustive), the label probes, the off-topic queries and the hand-checked topics."""
@@ -324,7 +325,7 @@ def all_examples(
         exhaustive = "_dev" in Path(path).name
         queries += [{**q, "_exhaustive": exhaustive} for q in read_judgments([Path(path)], "queries")]
     probes = read_judgments([Path(p) for p in label_files], "labels")
-    exs = examples(searcher, queries, probes)
+    exs = examples(searcher, queries, probes, off_topic)
     if topic_files:
         judged = read_topic_passages(Path(passages)) if passages else {}
         exs += topic_examples(searcher, read_judgments([Path(p) for p in topic_files], "labels"), judged)
@@ -393,7 +394,7 @@ def main() -> None:
     if a.blind:  # measured, never fitted (bench/judged.py)
         files = [f for f in a.blind if Path(f).name.startswith("queries")]
         probes = [f for f in a.blind if Path(f).name.startswith("labels")]
-        blind = [e for e in all_examples(searcher, files, probes, ()) if e.group[0] != "o"]
+        blind = all_examples(searcher, files, probes, (), off_topic=False)
         report("blind questions (unfitted)", [e for e in blind if e.group[0] == "q"], model)
         report("blind label probes (unfitted)", [e for e in blind if e.group[0] == "l"], model)
         m = marks([e for e in blind if e.relevant is not None], model)

@@ -398,18 +398,19 @@ def test_real_blind_judgments_each_name_one_passage_of_their_city(real_searcher)
     # Written by readers of the passages (bench/blind/README.md): each key must credit exactly one passage,
     # of the city it names, or a change in how passages are built has left the file judging nothing.
     passages = [real_searcher.passages[i] for i in range(len(real_searcher.passages))]
+
+    def holding(item: dict) -> list[str]:
+        return [p.id for p in passages if holds(p.city, p.text, item["city"], item["key"])]
+
     queries = read_judgments(sorted(BLIND.glob("queries*.jsonl")), "queries")
     assert len(queries) == 96
     for q in queries:
-        holders = [
-            [p.id for p in passages if holds(p.city, p.text, r["city"], r["key"])] for r in q["relevant"]
-        ]
+        holders = [holding(r) for r in q["relevant"]]
         assert all(len(h) == 1 for h in holders), (q["id"], holders)
         assert len({h[0] for h in holders}) == len(holders), q["id"]  # distinct passages
     for p in read_judgments(sorted(BLIND.glob("pairs*.jsonl")), "pairs"):
         for end in (p["from"], p["to"]):
-            holders = [x.id for x in passages if holds(x.city, x.text, end["city"], end["key"])]
-            assert len(holders) == 1, (p["id"], end, holders)
+            assert len(holding(end)) == 1, (p["id"], end, holding(end))
         assert p["from"]["city"] != p["to"]["city"], p["id"]
     probes = read_judgments(sorted(BLIND.glob("labels*.jsonl")), "labels")
     assert len(probes) == 56

@@ -21,9 +21,11 @@ model does on near topics it never saw.
 
 A city's probability is that of its best candidate passage, so the fit is a multiple-instance one:
 start from each feature's best value in the city, fit a logistic regression, take the candidate the
-fitted model likes best, refit; three rounds. Thresholds (weak, strong) maximize the share of examples
-labelled as they must be. The cross-validated figure fits and chooses on four folds and scores the
-fifth (folds by query). `--write` stores the model fitted on all examples in search/label_model.json.
+fitted model likes best, refit; three rounds. The thresholds maximize the share of examples labelled as
+they must be; then `strong` rises, if need be, to the lowest one above which STRONG_PRECISION of the
+fitted examples match, so ◎ is what the model is sure of and ○ the band below it. The cross-validated
+figure fits and chooses on four folds and scores the fifth (folds by query). `--write` stores the model
+fitted on all examples in search/label_model.json.
 
 Which passages count as matching (LabelModel.passage): the threshold, from PASSAGE_GRID, whose counted
 passages agree best (F1) with passage judgments: the passages of the exhaustively judged questions
@@ -127,6 +129,10 @@ UNFITTED = LabelModel(0.0, (0.0,) * len(FEATURES), 0.5, 0.5)
 # The passage thresholds tried (LabelModel.passage): the one whose marks agree best (F1) with the
 # exhaustively judged questions' passages is chosen
 PASSAGE_GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.98, 0.99)
+# What ◎ promises: of the examples the fitted model puts at `strong` or above, at least this share must
+# match (in-sample on the examples fitted; the cross-validated figure is printed). ○ is what lies
+# between `weak` (chosen by accuracy) and `strong`.
+STRONG_PRECISION = 0.95
 
 
 @dataclass
@@ -258,9 +264,28 @@ def fit(train: list[Example]) -> LabelModel:
         # a planner more than a missed match)
         key=lambda ws: (_accuracy(train, probs, *ws), -(ws[1] - ws[0]), -round(abs(ws[0] - 0.5), 6), ws[0]),
     )
-    model = LabelModel(intercept, tuple(float(c) for c in coef), float(best[0]), float(best[1]), bounds)
+    strong = max(float(best[1]), strong_threshold(train, probs, grid, float(best[0])))
+    model = LabelModel(intercept, tuple(float(c) for c in coef), float(best[0]), strong, bounds)
     passage = max(PASSAGE_GRID, key=lambda t: (marks(train, replace(model, passage=t))["f1"], t))
     return replace(model, passage=passage)
+
+
+def strong_threshold(exs: list[Example], probs: list[float], grid: np.ndarray, weak: float) -> float:
+    """The lowest threshold of `grid` (at least `weak`) above which STRONG_PRECISION of the examples
+    match (the highest of the grid when none reaches it)."""
+    matches = np.array([e.must != "none" for e in exs])
+    p = np.asarray(probs)
+    for t in grid[grid >= weak]:
+        held = p >= t
+        if not held.any() or matches[held].mean() >= STRONG_PRECISION:
+            return float(t)
+    return float(grid[-1])
+
+
+def precision(exs: list[Example], probs: list[float], low: float, high: float = np.inf) -> tuple[float, int]:
+    """The share of the examples with a probability in [low, high) that match, and their number."""
+    held = [e.must != "none" for e, p in zip(exs, probs, strict=True) if low <= p < high]
+    return (sum(held) / len(held) if held else float("nan")), len(held)
 
 
 def marks(exs: list[Example], model: LabelModel | list[LabelModel]) -> dict:
@@ -301,6 +326,10 @@ def report(name: str, exs: list[Example], model: LabelModel) -> dict:
     probs = [_probability(model, e) for e in exs]
     out = {"n": len(exs), "accuracy": round(_accuracy(exs, probs, model.weak, model.strong), 3)}
     out["false_match"] = sum(e.must == "none" and p >= model.weak for e, p in zip(exs, probs, strict=True))
+    for mark, low, high in (("strong", model.strong, np.inf), ("weak", model.weak, model.strong)):
+        share, n = precision(exs, probs, low, high)
+        if n:
+            out[f"{mark}_matching"] = f"{share:.3f} of {n}"
     probes = [(e, p) for e, p in zip(exs, probs, strict=True) if e.group[0] == "l"]
     if probes:
         right = [_right(e.must, p, model.weak, model.strong) for e, p in probes]
@@ -379,6 +408,12 @@ def main() -> None:
             f"recall {m['recall']:.3f} ({m['marked']} counted, {m['judged']} relevant)"
         )
     print(f"  passage thresholds chosen: {[m.passage for m in fold_models]}")
+    print(f"  (weak, strong) chosen: {[(m.weak, m.strong) for m in fold_models]}")
+    strong = [e.must != "none" for e, p, m in held if p >= m.strong]
+    weak = [e.must != "none" for e, p, m in held if m.weak <= p < m.strong]
+    for name, part in (("◎ strong", strong), ("○ weak", weak)):
+        if part:
+            print(f"  {name.ljust(26)} matching {sum(part) / len(part):.3f} of {len(part)} labelled so")
     for name, kind in PARTS:
         part = [(e, p, m) for e, p, m in held if kind in (None, e.group[0])]
         if part:

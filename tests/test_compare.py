@@ -871,6 +871,22 @@ def test_real_labels_on_the_hand_checked_topics(real_searcher) -> None:
 
 
 @pytest.mark.model
+def test_real_strong_is_the_surer_label(real_searcher) -> None:
+    # ◎ is what the model is sure of (bench/fit_labels.py STRONG_PRECISION: 0.95 of the fitted examples
+    # at `strong` or above match), ○ the band below it: over the hand-checked topics, the cities labelled
+    # ◎ have the topic far more often than those labelled ○, which are mostly near topics sharing a
+    # city's generic words (職員の副業・兼業 beside 職員数の適正管理)
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    files = [bench / "label_topics.jsonl", bench / "label_topics_check.jsonl"]
+    results = run_labels(real_searcher, read_judgments(files, "labels"))
+    right = {m: [r.want != "none" for r in results if r.got == m] for m in (Match.STRONG, Match.WEAK)}
+    assert len(right[Match.STRONG]) >= 40 and right[Match.WEAK], right
+    strong, weak = (sum(v) / len(v) for v in right.values())
+    assert strong >= 0.93, strong
+    assert weak < strong - 0.3, (strong, weak)
+
+
+@pytest.mark.model
 def test_real_english_question_meets_a_city_by_its_english_words(real_searcher) -> None:
     # No Japanese word in the question: its English words meet the glosses of the row's Japanese words
     # (ネーミングライツ → "naming rights"), weighted by their IDF among the city's own passages.

@@ -2,6 +2,7 @@
 
     python bench/tune.py fusion [--folds 5] [--queries F...]     the lexical weight (Japanese words)
     python bench/tune.py english [--folds 5] [--queries F...]    the weight of a question's English words
+    python bench/tune.py english-bm25 [--folds 5] [--queries F...]  k1 and b of the English word bags
     python bench/tune.py parts [--folds 5] [--queries F...]      the weight of a packed passage's sentences
     python bench/tune.py pairs [--folds 5] [--pairs F...]        how far counterparts lean to their source
     python bench/tune.py order [--folds 5] [--queries F...]      which passages a column shows first
@@ -34,6 +35,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from judged import blind_files, judgment_files  # noqa: E402
 
+from index.bm25 import BM25  # noqa: E402
+from index.context import lexical_text  # noqa: E402
+from index.tokenize import tokenize  # noqa: E402
 from reform_search.settings import load_settings  # noqa: E402
 from search.engine import Searcher  # noqa: E402
 from search.evaluate import (  # noqa: E402
@@ -98,6 +102,23 @@ def english_candidates() -> dict[str, Callable[[Searcher], None]]:
     return out
 
 
+def english_bm25_candidates() -> dict[str, Callable[[Searcher], None]]:
+    """The passages' English word bags (index/glossary.py) indexed with BM25's k1 and b over a grid."""
+    out: dict[str, Callable[[Searcher], None]] = {}
+    bags: list[list[str]] = []
+
+    def apply(s: Searcher, k1: float, b: float) -> None:
+        if not bags:  # read once: every passage's lexical tokens, glossed
+            words = s.glossary.get()
+            bags.extend(words.bag(tokenize(lexical_text(p))) for p in s.passages)
+        s.index.english = BM25.build(bags, k1, b)
+
+    for k1 in (0.6, 1.2, 2.0):
+        for b in (0.5, 0.75, 0.9, 1.0):
+            out[f"k1={k1} b={b}"] = lambda s, k1=k1, b=b: apply(s, k1, b)
+    return out
+
+
 def parts_candidates() -> dict[str, Callable[[Searcher], None]]:
     """Passages alone, and packed passages raised towards their best sentence by λ = 0.1 … 1."""
     out: dict[str, Callable[[Searcher], None]] = {}
@@ -117,6 +138,7 @@ def pairs_candidates() -> dict[str, Callable[[Searcher], None]]:
 STUDIES = {
     "fusion": fusion_candidates,
     "english": english_candidates,
+    "english-bm25": english_bm25_candidates,
     "parts": parts_candidates,
     "pairs": pairs_candidates,
 }

@@ -25,6 +25,11 @@ from index.topk import allowed_count, top_k
 
 K1 = 1.2
 B = 0.75
+# The English word bags (index/glossary.py) are normalized by their whole length: each Japanese word
+# brings every gloss of its noun senses, so a long passage's bag holds some English word of almost any
+# question (a brochure page naming forty initiatives led every English question's BM25). Chosen by
+# 5-fold cross-validation with k1 (bench/tune.py english-bm25): b = 1.0 and k1 = K1 in four folds of five.
+ENGLISH_B = 1.0
 FORMAT_VERSION = 2  # 2: vocabulary as hashes + UTF-8 bytes, columns in hash order
 PREFIX = "bm25"  # an index's files are PREFIX.json and PREFIX_<array>.npy (a generation holds two)
 DTYPES = {

@@ -15,7 +15,7 @@ from corpus.document import Document
 from corpus.lock import busy, exclusive
 from corpus.passage import Passage
 from corpus.split import SPLITTER_VERSION, split_passages
-from index.bm25 import BM25
+from index.bm25 import BM25, ENGLISH_B
 from index.cache import EmbeddingCache, embed_with_cache
 from index.calibration import CALIBRATION_VERSION, calibrate
 from index.context import CONTEXT_VERSION, embedding_text, lexical_text, part_texts
@@ -91,9 +91,13 @@ def build_index(
     English words (index/glossary.py; None: none)."""
     started = time.monotonic()
     expected = expected_manifest(embedder)
-    # Which dictionary gave the passages their English words: another one rebuilds the index, but an
-    # index built with another is still searched (its English words are what they are).
-    glossed = {"glossary": glossary.info() if glossary is not None else {"name": "off"}}
+    # Which dictionary gave the passages their English words, and how their bags are weighed: another
+    # one rebuilds the index, but an index built with another is still searched (its English words are
+    # what they are).
+    glossed = {
+        "glossary": glossary.info() if glossary is not None else {"name": "off"},
+        "english_bm25": {"b": ENGLISH_B},
+    }
     with _lock(Path(index_dir)):
         clean_stale(Path(index_dir))  # what a killed run left, even when this run has nothing to write
         current = None if rebuild else _current(index_dir)
@@ -118,7 +122,7 @@ def build_index(
         tokens = [tokenize(lexical_text(p)) for p in passages]
         bm25 = BM25.build(tokens)
         words = glossary.get() if glossary is not None else None
-        english = BM25.build([words.bag(t) if words is not None else [] for t in tokens])
+        english = BM25.build([words.bag(t) if words is not None else [] for t in tokens], b=ENGLISH_B)
         dense = build_dense_index(vectors, dense_kind)
         counts = Counter(p.doc_id for p in passages)
         manifest = index_manifest(

@@ -10,12 +10,15 @@ import lzma
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import RecordingEmbedder, write_fixture_corpus
 from fakes import FakeEmbedder
 
+import index.build as build_module
 import index.glossary as glossary_module
 from corpus.document import load_corpus
+from index.bm25 import ENGLISH_B, B
 from index.build import build_index
 from index.glossary import Glossary, LazyGlossary, english_words, gloss_key, query_words, read_jmdict, stem
 from index.store import load_index, read_manifest
@@ -179,6 +182,24 @@ def test_the_manifest_names_the_dictionary_and_another_one_rebuilds(
     assert not build_index(index_dir, documents, RecordingEmbedder(32), None, glossary=fake_glossary).changed
     stored = load_index(index_dir)
     assert stored.english.n_docs == len(stored.passages) and len(stored.english.terms) > 0
+
+
+def test_english_bags_are_normalized_by_their_whole_length_and_another_b_rebuilds(
+    tmp_path: Path, fake_glossary: LazyGlossary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    documents = load_corpus(write_fixture_corpus(tmp_path / "corpus"))
+    index_dir = tmp_path / "index"
+    build_index(index_dir, documents, RecordingEmbedder(32), None, glossary=fake_glossary)
+    stored = load_index(index_dir)
+    assert (stored.english.b, stored.bm25.b) == (ENGLISH_B, B)
+    assert read_manifest(index_dir)["english_bm25"] == {"b": ENGLISH_B}
+    monkeypatch.setattr(build_module, "ENGLISH_B", 0.5)
+    assert build_index(index_dir, documents, RecordingEmbedder(32), None, glossary=fake_glossary).changed
+    again = load_index(index_dir)
+    assert again.english.b == 0.5 and again.bm25.b == B
+    # the same postings, weighed by the other b
+    assert np.array_equal(again.english.doc_ids, stored.english.doc_ids)
+    assert not np.array_equal(again.english.weights, stored.english.weights)
 
 
 def test_glossary_off_at_search_time_leaves_english_to_the_embedding(glossed: Searcher) -> None:

@@ -3,6 +3,7 @@
     python bench/tune.py fusion [--folds 5] [--queries F...]     the lexical weight (Japanese words)
     python bench/tune.py english [--folds 5] [--queries F...]    the weight of a question's English words
     python bench/tune.py english-bm25 [--folds 5] [--queries F...]  k1 and b of the English word bags
+    python bench/tune.py bridge [--folds 5] [--queries F...]     the weight of a query's glossed words
     python bench/tune.py parts [--folds 5] [--queries F...]      the weight of a packed passage's sentences
     python bench/tune.py pairs [--folds 5] [--pairs F...]        how far counterparts lean to their source
     python bench/tune.py order [--folds 5] [--queries F...]      which passages a column shows first
@@ -119,6 +120,15 @@ def english_bm25_candidates() -> dict[str, Callable[[Searcher], None]]:
     return out
 
 
+def bridge_candidates() -> dict[str, Callable[[Searcher], None]]:
+    """A Japanese query's words as typed only, and their English glosses met among the passages'
+    English words at β = 0.1 … 0.5 of the Japanese words' weight."""
+    out: dict[str, Callable[[Searcher], None]] = {}
+    for w in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):
+        out[f"bridge β={w}"] = lambda s, w=w: setattr(s, "bridge_weight", w)
+    return out
+
+
 def parts_candidates() -> dict[str, Callable[[Searcher], None]]:
     """Passages alone, and packed passages raised towards their best sentence by λ = 0.1 … 1."""
     out: dict[str, Callable[[Searcher], None]] = {}
@@ -139,6 +149,7 @@ STUDIES = {
     "fusion": fusion_candidates,
     "english": english_candidates,
     "english-bm25": english_bm25_candidates,
+    "bridge": bridge_candidates,
     "parts": parts_candidates,
     "pairs": pairs_candidates,
 }

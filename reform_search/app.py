@@ -31,6 +31,7 @@ def open_searcher(settings: Settings, embedder=None):
         english_weight=settings.english_weight,
         part_weight=settings.part_weight,
         source_weight=settings.source_weight,
+        bridge_weight=settings.bridge_weight,
     )
 
 

@@ -11,7 +11,15 @@ from corpus.extract.base import MAX_CELLS, MAX_PASSAGES, PARSER_MEMORY_BYTES
 from index.embedder import BATCH_SIZE
 from index.glossary import GLOSSARIES
 from search.engine import MODES
-from search.fusion import ENGLISH_WEIGHT, FUSIONS, LEXICAL_WEIGHT, PART_WEIGHT, RRF_K, SOURCE_WEIGHT
+from search.fusion import (
+    BRIDGE_WEIGHT,
+    ENGLISH_WEIGHT,
+    FUSIONS,
+    LEXICAL_WEIGHT,
+    PART_WEIGHT,
+    RRF_K,
+    SOURCE_WEIGHT,
+)
 from search.query import MAX_QUERY_CHARS
 
 ENV_PREFIX = "REFORM_SEARCH_"
@@ -94,6 +102,12 @@ class Settings:
         ENGLISH_WEIGHT,
         "w of convex fusion for a query's English words, against the passages' English words, 0 to 1 "
         "(chosen by 5-fold cross-validation).",
+    )
+    bridge_weight: float = _setting(
+        BRIDGE_WEIGHT,
+        "Share of a Japanese query's word weight that goes to its words' English glosses, met among the "
+        "passages' English words, 0 to 1: synonyms meet (はんこ and 押印 at 'seal'); 0: words as typed "
+        "only (chosen by 5-fold cross-validation).",
     )
     part_weight: float = _setting(
         PART_WEIGHT,

@@ -15,6 +15,7 @@ from index.tokenize import matched_terms, surface_keys, tokenize
 from index.topk import allowed_count
 from search.crowding import crowd
 from search.fusion import (
+    BRIDGE_WEIGHT,
     ENGLISH_WEIGHT,
     FUSIONS,
     LEXICAL_WEIGHT,
@@ -55,6 +56,7 @@ class Searcher:
         english_weight: float = ENGLISH_WEIGHT,
         part_weight: float = PART_WEIGHT,
         source_weight: float = SOURCE_WEIGHT,
+        bridge_weight: float = BRIDGE_WEIGHT,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion!r}; choose one of: {', '.join(FUSIONS)}")
@@ -63,6 +65,7 @@ class Searcher:
             "English": english_weight,
             "part": part_weight,
             "source": source_weight,
+            "bridge": bridge_weight,
         }
         for name, w in weights.items():
             if not (isinstance(w, int | float) and 0 <= w <= 1):
@@ -76,6 +79,7 @@ class Searcher:
         self.english_weight = english_weight
         self.part_weight = part_weight
         self.source_weight = source_weight  # counterparts lean towards their source (search/counterparts.py)
+        self.bridge_weight = bridge_weight  # a Japanese query's words met through their English glosses
         self.max_query_chars = max_query_chars
         # A memory-mapped table: passages are decoded when a hit needs them, and filters and crowding
         # read its compact columns, so nothing here grows with the number of passages.
@@ -172,7 +176,10 @@ class Searcher:
             if mode == "dense":
                 ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
             else:
-                ranked = self._fuse((ids, scores), japanese, english, lexical)
+                bridged = _NONE
+                if lexical.bridge and self.bridge_weight > 0 and self.fusion == "convex":
+                    bridged = self.index.english.search(lexical.bridge, depth, allowed)
+                ranked = self._fuse((ids, scores), japanese, english, lexical, bridged)
         return crowd(ranked, self.group_of([i for i, _ in ranked]), top_k)
 
     def group_of(self, positions: list[int]) -> dict[int, int]:
@@ -192,13 +199,20 @@ class Searcher:
         return hits
 
     def lexical_query(self, text: str) -> LexicalQuery:
-        """The BM25 side of a (checked) query: its tokens, and the stems of its English words (none
-        with the glossary setting "off")."""
+        """The BM25 side of a (checked) query: its tokens, the stems of its English words, and those of
+        its Japanese words' English glosses (neither with the glossary setting "off"; no glosses with a
+        bridge weight of 0, without a dictionary, or for an index whose passages have no English words:
+        nothing to meet them, and the dictionary is not read for nothing)."""
         tokens = tokenize(text)
         terms: dict[str, float] = dict(Counter(tokens))
         off = self.glossary is not None and self.glossary.kind == "off"  # English leans on the embedding
         english = () if off else tuple(query_words(text))
-        return LexicalQuery(tuple(tokens), terms, english, lexical_weight(tokens, text))
+        bridge: tuple[str, ...] = ()
+        bridging = self.bridge_weight > 0 and self.fusion == "convex" and len(self.index.english.terms) > 0
+        if not off and self.glossary is not None and bridging:
+            words = self.glossary.get()
+            bridge = tuple(dict.fromkeys(words.bag(tokens))) if words is not None else ()
+        return LexicalQuery(tuple(tokens), terms, english, lexical_weight(tokens, text), bridge)
 
     @staticmethod
     def _lexical(japanese, english, query: LexicalQuery) -> list[tuple[int, float]]:
@@ -209,17 +223,21 @@ class Searcher:
             return list(zip(ids.tolist(), scores.tolist(), strict=True))
         return convex(_NONE, (japanese, query.share), (english, 1 - query.share))
 
-    def _fuse(self, dense, japanese, english, query: LexicalQuery) -> list[tuple[int, float]]:
-        """Hybrid ranking of the dense candidates and the two lexical ones: the query's Japanese words
-        against the passages' Japanese words at `lexical_weight`, its English words against the
-        passages' English words at `english_weight`, each in proportion to its share of the query's
-        words (a list without hits gives its weight back to the embedding)."""
+    def _fuse(self, dense, japanese, english, query: LexicalQuery, bridged=_NONE) -> list[tuple[int, float]]:
+        """Hybrid ranking of the dense candidates and the lexical ones: the query's Japanese words
+        against the passages' Japanese words at `lexical_weight`, of which the English glosses of its
+        Japanese words (`bridged`: met among the passages' English words) take `bridge_weight`, and its
+        English words against the passages' English words at `english_weight`; each in proportion to
+        its share of the query's words (a list without hits gives its weight back to the embedding)."""
         if self.fusion == "rrf":
             rankings = [dense[0].tolist(), japanese[0].tolist(), english[0].tolist()]
             return rrf(rankings, k=self.rrf_k, weights=[1.0, query.share, 1 - query.share])
+        japanese_weight = self.lexical_weight * query.share
+        beta = self.bridge_weight if len(bridged[0]) else 0.0
         return convex(
             dense,
-            (japanese, self.lexical_weight * query.share),
+            (japanese, japanese_weight * (1 - beta)),
+            (bridged, japanese_weight * beta),
             (english, self.english_weight * (1 - query.share)),
         )
 

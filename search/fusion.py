@@ -27,6 +27,10 @@ LEXICAL_WEIGHT = 0.6  # w of convex fusion, chosen by 5-fold cross-validation (b
 # w for a question's English words, against the passages' English words (index/glossary.py); chosen by
 # 5-fold cross-validation (bench/tune.py english)
 ENGLISH_WEIGHT = 0.4
+# β: the share of a query's Japanese-word weight that the English glosses of its words take, met among
+# the passages' English words: a bridge between synonyms (はんこ and 押印 meet at *seal*, 命名権 and
+# ネーミングライツ at *naming rights*); chosen by 5-fold cross-validation (bench/tune.py bridge)
+BRIDGE_WEIGHT = 0.4
 # λ of `with_parts`: how far a packed passage's cosine rises towards its best sentence's; chosen by
 # 5-fold cross-validation (bench/tune.py parts)
 PART_WEIGHT = 0.3

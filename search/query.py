@@ -73,6 +73,9 @@ class LexicalQuery:
     terms: dict[str, float]
     english: tuple[str, ...]  # stems of its English content words
     share: float  # the query's share of Japanese words (lexical_weight)
+    # stems of the English glosses of its Japanese words (index/glossary.py Glossary.bag), each once:
+    # where the passages' English words meet its Japanese words' synonyms
+    bridge: tuple[str, ...] = ()
 
 
 class Prepared:

@@ -887,6 +887,27 @@ def test_real_strong_is_the_surer_label(real_searcher) -> None:
 
 
 @pytest.mark.model
+@pytest.mark.parametrize(
+    ("query", "row"),
+    [("判子", "押印見直し"), ("命名の権利を売る", "ネーミングライツ事業の検討")],
+)
+def test_real_japanese_question_meets_a_synonym_the_report_writes(
+    real_searcher, query: str, row: str
+) -> None:
+    # 判子 and 押印 share no character, and the embedding puts the 押印 row below the first three; their
+    # English glosses meet at "seal" among the passages' English words (the bridge weight); so do 命名権
+    # and ネーミングライツ at "naming" and "rights"
+    def first(searcher) -> list[str]:
+        return [h.passage.text for h in compare(searcher, query, [AIZU], top_k=3).columns[0].hits]
+
+    assert row in first(real_searcher)[0]
+    words_only = Searcher(
+        real_searcher.index, real_searcher.embedder, glossary=real_searcher.glossary, bridge_weight=0
+    )
+    assert row not in first(words_only)[0]
+
+
+@pytest.mark.model
 def test_real_english_question_meets_a_city_by_its_english_words(real_searcher) -> None:
     # No Japanese word in the question: its English words meet the glosses of the row's Japanese words
     # (ネーミングライツ → "naming rights"), weighted by their IDF among the city's own passages.

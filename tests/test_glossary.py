@@ -24,6 +24,7 @@ from index.glossary import Glossary, LazyGlossary, english_words, gloss_key, que
 from index.store import load_index, read_manifest
 from index.tokenize import tokenize
 from search.engine import Searcher
+from search.query import LexicalQuery
 
 # (entry, kanji forms, kana forms, senses: [(parts of speech, glosses)]); made up for the tests.
 FAKE_JMDICT = [
@@ -209,7 +210,7 @@ def test_glossary_off_at_search_time_leaves_english_to_the_embedding(glossed: Se
     assert off.search("electronic approval", top_k=5, mode="lexical") == []
 
 
-def test_the_glossary_is_read_only_for_highlights_of_english_questions(glossed: Searcher) -> None:
+def test_the_glossary_is_read_only_where_a_question_needs_it(glossed: Searcher) -> None:
     class Counting(LazyGlossary):
         calls = 0
 
@@ -217,11 +218,62 @@ def test_the_glossary_is_read_only_for_highlights_of_english_questions(glossed: 
             Counting.calls += 1
             return None
 
-    s = Searcher(glossed.index, FakeEmbedder(32), glossary=Counting(Path(), "jmdict"))
+    # without the bridge, only an English question reads it (for highlights); with it, any question
+    s = Searcher(glossed.index, FakeEmbedder(32), glossary=Counting(Path(), "jmdict"), bridge_weight=0.0)
     s.search("電子決裁", top_k=3)
+    s.search("電子決裁", top_k=3, mode="lexical")
     assert Counting.calls == 0
     s.search("electronic approval", top_k=3)
     assert Counting.calls > 0
+    Counting.calls = 0
+    Searcher(glossed.index, FakeEmbedder(32), glossary=Counting(Path(), "jmdict")).search("電子決裁", top_k=3)
+    assert Counting.calls > 0
+
+
+@pytest.fixture
+def bridged(tmp_path: Path) -> Searcher:
+    """The fixture corpus indexed with a made-up dictionary in which 廃棄, a word no passage writes,
+    shares a gloss with ごみ (whose token is its lemma 塵), which two passages write."""
+    glossary = LazyGlossary.ready(Glossary({"塵": ["garbage"], "廃棄": ["garbage", "disposal"]}))
+    corpus = write_fixture_corpus(tmp_path / "corpus")
+    build_index(tmp_path / "index", load_corpus(corpus), RecordingEmbedder(32), None, glossary=glossary)
+    return Searcher(load_index(tmp_path / "index"), FakeEmbedder(32), glossary=glossary)
+
+
+def test_a_japanese_question_meets_its_synonyms_through_their_english_glosses(bridged: Searcher) -> None:
+    words = bridged.glossary.get()
+    assert (
+        set(bridged.lexical_query("廃棄の削減").bridge) == set(words.words("廃棄")) == {"garbage", "disposal"}
+    )
+    assert not bridged.search("廃棄", top_k=3, mode="lexical")  # words as typed: no passage writes it
+    everything = len(bridged.passages)
+    on = {h.passage.id: h for h in bridged.search("廃棄", top_k=everything)}
+    off = Searcher(bridged.index, bridged.embedder, glossary=bridged.glossary, bridge_weight=0.0)
+    assert off.lexical_query("廃棄").bridge == ()
+    before = {h.passage.id: h for h in off.search("廃棄", top_k=everything)}
+    raised = [i for i, h in on.items() if "ごみ" in h.passage.text]
+    assert len(raised) == 2
+    for i in raised:  # the bridge raised the passages that write ごみ, and only them
+        assert on[i].score > before[i].score and on[i].rank < before[i].rank
+    assert all(on[i].score < before[i].score for i in on if i not in raised)
+    with pytest.raises(ValueError, match=r"bridge weight of -0\.1 is invalid"):
+        Searcher(bridged.index, bridged.embedder, bridge_weight=-0.1)
+
+
+def test_the_bridge_takes_its_share_of_the_japanese_words_weight(bridged: Searcher) -> None:
+    # hand-computed: w = 0.5 for a query all in Japanese, β = 0.25 of it to the glosses
+    s = Searcher(bridged.index, bridged.embedder, lexical_weight=0.5, bridge_weight=0.25)
+    query = LexicalQuery(("廃棄",), {"廃棄": 1.0}, (), 1.0, ("garbag",))
+    dense = (np.array([0, 1, 2]), np.array([0.9, 0.7, 0.5]))  # normalized: 1, 0.5, 0
+    japanese = (np.array([1]), np.array([2.0]))  # normalized: 1
+    glossed = (np.array([2, 0]), np.array([4.0, 1.0]))  # normalized: 1, 0.25
+    nothing = (np.zeros(0, dtype=np.int64), np.zeros(0))
+    got = dict(s._fuse(dense, japanese, nothing, query, glossed))
+    assert got[0] == pytest.approx(0.5 * 1 + 0.125 * 0.25)
+    assert got[1] == pytest.approx(0.5 * 0.5 + 0.375 * 1)
+    assert got[2] == pytest.approx(0.125 * 1)
+    # a bridge without hits gives its share back to the Japanese words
+    assert dict(s._fuse(dense, japanese, nothing, query, nothing))[1] == pytest.approx(0.5 * 0.5 + 0.5)
 
 
 def test_hybrid_weight_of_english_words_follows_the_setting(glossed: Searcher) -> None:

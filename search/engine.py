@@ -176,8 +176,8 @@ class Searcher:
             if mode == "dense":
                 ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
             else:
-                bridged = _NONE
-                if lexical.bridge and self.bridge_weight > 0 and self.fusion == "convex":
+                bridged = _NONE  # its Japanese words' glosses among the passages' English words
+                if lexical.bridge:
                     bridged = self.index.english.search(lexical.bridge, depth, allowed)
                 ranked = self._fuse((ids, scores), japanese, english, lexical, bridged)
         return crowd(ranked, self.group_of([i for i, _ in ranked]), top_k)

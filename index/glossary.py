@@ -15,15 +15,17 @@ Measured on the visible judgments (5-fold cross-validated weight): nDCG@10 of th
 
 The table holds JMdict's noun senses (nouns name what reports are about; verb senses brought in
 common words): written form → glosses. It is read once from the jamdict-data package's compressed
-SQLite file (a few seconds) into the cache directory. Without jamdict-data, or with the `glossary`
-setting "off", passages have no English bag and English questions lean on the embedding alone.
+SQLite file (a few seconds) into a SQLite file of the cache directory, from which each written form is
+looked up when first needed: the whole table in memory would take some 240 MB of a server that reads
+a few dozen forms per question, and reading it would take 0.3 s of a one-shot search. Without
+jamdict-data, or with the `glossary` setting "off", passages have no English bag and English questions
+lean on the embedding alone.
 JMdict is the property of the Electronic Dictionary Research and Development Group, used under its
 licence (CC BY-SA 4.0; README, "Credits").
 """
 
 from __future__ import annotations
 
-import json
 import lzma
 import re
 import sqlite3
@@ -35,7 +37,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from corpus.atomic import write_text_atomic
+from index.glossary_table import StoredTable, write_table
 from index.tokenize import fold
 
 GLOSSARIES = ("jmdict", "off")
@@ -44,6 +46,7 @@ BAG_VERSION = 3  # bump when a passage's English words are found otherwise (`Glo
 MAX_RUN = 3  # tokens of a passage joined, at most, to look up one written form (予防 + 保全 → 予防保全)
 MAX_GLOSS_WORDS = 3  # a longer gloss is a description, not a name: it is left out
 MAX_WORDS = 64  # English words of one question that are looked up
+WORDS_CACHE = 200_000  # written forms whose English words are kept once looked up
 
 # English function words: they name no topic. (Wider than the tokenizer's few: changing those would
 # change every index's Japanese BM25 tokens.)
@@ -106,9 +109,10 @@ def gloss_key(gloss: str) -> str:
 
 
 class Glossary:
-    """Written form → glosses (JMdict's noun senses); `bag` gives a passage's English words."""
+    """Written form → glosses (JMdict's noun senses, in memory or in their stored table); `bag` gives a
+    passage's English words."""
 
-    def __init__(self, table: dict[str, list[str]]) -> None:
+    def __init__(self, table: dict[str, list[str]] | StoredTable) -> None:
         self.table = table
         self._words: dict[str, tuple[str, ...]] = {}
 
@@ -123,6 +127,8 @@ class Glossary:
         reports use — 施設 → facility, 保全 → maintenance, 委託 → commission come third or later."""
         found = self._words.get(form)
         if found is None:
+            if len(self._words) >= WORDS_CACHE:  # bounded: questions bring forms of their own
+                self._words.clear()
             glosses = self.table.get(form, ())
             found = self._words[form] = tuple(w for g in glosses for w in query_words(g))
         return found
@@ -266,18 +272,18 @@ class LazyGlossary:
         if source is None:
             return None
         dictionary, version = source
-        path = self.cache_dir / f"glossary-jmdict-{version}-t{TABLE_VERSION}.json"
-        try:
-            table = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(table, dict):
-                return Glossary(table)
-        except (OSError, ValueError):
-            pass  # not built yet, or damaged: build it again
+        path = self.cache_dir / f"glossary-jmdict-{version}-t{TABLE_VERSION}.sqlite3"
+        if path.is_file():
+            try:
+                return Glossary(StoredTable(path))
+            except sqlite3.DatabaseError:
+                pass  # damaged: build it again
         print("reading the English–Japanese dictionary (JMdict), once per machine …", file=sys.stderr)
         table = read_jmdict(dictionary)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(path, json.dumps(table, ensure_ascii=False, separators=(",", ":")))
-        except OSError as err:  # a read-only cache still answers, it only reads the dictionary again
+            write_table(path, table)
+            return Glossary(StoredTable(path))
+        except (OSError, sqlite3.DatabaseError) as err:  # a read-only cache still answers from memory
             print(f"warning: could not keep the glossary in {path.parent}: {err}", file=sys.stderr)
         return Glossary(table)

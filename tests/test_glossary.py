@@ -5,7 +5,6 @@ in the slow test at the end."""
 
 from __future__ import annotations
 
-import json
 import lzma
 import sqlite3
 from pathlib import Path
@@ -20,7 +19,16 @@ import index.glossary as glossary_module
 from corpus.document import load_corpus
 from index.bm25 import ENGLISH_B, B
 from index.build import build_index
-from index.glossary import Glossary, LazyGlossary, english_words, gloss_key, query_words, read_jmdict, stem
+from index.glossary import (
+    Glossary,
+    LazyGlossary,
+    english_words,
+    gloss_key,
+    query_words,
+    read_jmdict,
+    stem,
+)
+from index.glossary_table import StoredTable
 from index.store import load_index, read_manifest
 from index.tokenize import tokenize
 from search.engine import Searcher
@@ -105,22 +113,37 @@ def test_a_passage_gets_the_english_words_of_its_words_and_compounds(fake_db: Pa
     assert g.bag(tokenize("電子決裁")) == ["electronic", "approval"]
 
 
+def test_the_words_looked_up_are_kept_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a question's own runs of words are looked up too: a stream of made-up ones must not grow memory
+    monkeypatch.setattr(glossary_module, "WORDS_CACHE", 50)
+    g = Glossary({"保全": ["maintenance"]})
+    for n in range(500):
+        assert g.words(f"造語{n}") == ()
+        assert len(g._words) <= 50
+    assert g.words("保全") == ("maintenance",)
+
+
 def test_lazy_glossary_builds_once_then_reads_the_cache(
     fake_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(glossary_module, "jmdict_source", lambda: (fake_db, "9.9"))
     cache = tmp_path / "cache"
     built = LazyGlossary(cache).get()
-    assert built is not None and built.table == read_jmdict(fake_db)
-    stored = list(cache.glob("glossary-jmdict-9.9-*.json"))
-    assert len(stored) == 1 and json.loads(stored[0].read_text(encoding="utf-8")) == built.table
+    table = read_jmdict(fake_db)
+    assert built is not None and isinstance(built.table, StoredTable)  # looked up, not held in memory
+    assert dict(built.table.items()) == table and len(built) == len(table)
+    assert built.table.get("保全") == ["maintenance"] and built.table.get("窓口") == ()
+    (stored,) = cache.glob("glossary-jmdict-9.9-*")
+    assert stored.suffix == ".sqlite3" and dict(StoredTable(stored).items()) == table
     assert LazyGlossary(cache).info() == {"name": "jmdict", "version": "9.9", "table": 2, "bag": 3}
 
     def no_rebuild(path: Path) -> dict:
         raise AssertionError("the cached table should have been read")
 
     monkeypatch.setattr(glossary_module, "read_jmdict", no_rebuild)
-    assert LazyGlossary(cache).get().table == built.table
+    again = LazyGlossary(cache).get()
+    assert dict(again.table.items()) == table
+    assert again.bag(tokenize("予防保全を進める")) == ["preventive", "maintenance", "maintenance"]
 
 
 def test_a_damaged_cached_table_is_built_again(
@@ -128,10 +151,11 @@ def test_a_damaged_cached_table_is_built_again(
 ) -> None:
     monkeypatch.setattr(glossary_module, "jmdict_source", lambda: (fake_db, "9.9"))
     LazyGlossary(tmp_path).get()
-    (stored,) = tmp_path.glob("glossary-jmdict-*.json")
-    for damage in ("[1, 2]", '{"保全": ["main'):
-        stored.write_text(damage, encoding="utf-8")
-        assert LazyGlossary(tmp_path).get().table["保全"] == ["maintenance"]
+    (stored,) = tmp_path.glob("glossary-jmdict-*")
+    whole = stored.read_bytes()
+    for damage in (b"[1, 2]", whole[: len(whole) // 2], b""):
+        stored.write_bytes(damage)
+        assert LazyGlossary(tmp_path).get().table.get("保全") == ["maintenance"]
 
 
 def test_off_or_no_dictionary_means_no_glossary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

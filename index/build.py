@@ -122,6 +122,7 @@ def build_index(
         tokens = [tokenize(lexical_text(p)) for p in passages]
         bm25 = BM25.build(tokens)
         words = glossary.get() if glossary is not None else None
+        words = words.for_build() if words is not None else None
         english = BM25.build([words.bag(t) if words is not None else [] for t in tokens], b=ENGLISH_B)
         dense = build_dense_index(vectors, dense_kind)
         counts = Counter(p.doc_id for p in passages)

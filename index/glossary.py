@@ -46,7 +46,11 @@ BAG_VERSION = 3  # bump when a passage's English words are found otherwise (`Glo
 MAX_RUN = 3  # tokens of a passage joined, at most, to look up one written form (予防 + 保全 → 予防保全)
 MAX_GLOSS_WORDS = 3  # a longer gloss is a description, not a name: it is left out
 MAX_WORDS = 64  # English words of one question that are looked up
-WORDS_CACHE = 200_000  # written forms whose English words are kept once looked up
+# Written forms whose English words a glossary keeps once looked up: a served glossary few (questions
+# bring forms of their own, and memory must stay flat however many come), one reading every passage of
+# a build many (`Glossary.for_build`, dropped with the build)
+WORDS_CACHE = 4096
+BUILD_CACHE = 200_000
 
 # English function words: they name no topic. (Wider than the tokenizer's few: changing those would
 # change every index's Japanese BM25 tokens.)
@@ -112,8 +116,12 @@ class Glossary:
     """Written form → glosses (JMdict's noun senses, in memory or in their stored table); `bag` gives a
     passage's English words."""
 
-    def __init__(self, table: dict[str, list[str]] | StoredTable) -> None:
+    def __init__(
+        self, table: dict[str, list[str]] | StoredTable, cache: int = WORDS_CACHE, misses: bool = False
+    ) -> None:
         self.table = table
+        self._cache = cache
+        self._misses = misses  # keep forms JMdict lacks too (a build meets each run of words again)
         self._words: dict[str, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
@@ -127,11 +135,19 @@ class Glossary:
         reports use — 施設 → facility, 保全 → maintenance, 委託 → commission come third or later."""
         found = self._words.get(form)
         if found is None:
-            if len(self._words) >= WORDS_CACHE:  # bounded: questions bring forms of their own
-                self._words.clear()
             glosses = self.table.get(form, ())
-            found = self._words[form] = tuple(w for g in glosses for w in query_words(g))
+            found = tuple(w for g in glosses for w in query_words(g))
+            # A served glossary keeps only forms JMdict has: the runs of a question's words are mostly
+            # forms it lacks, new with every question
+            if glosses or self._misses:
+                if len(self._words) >= self._cache:  # bounded (WORDS_CACHE)
+                    self._words.clear()
+                self._words[form] = found
         return found
+
+    def for_build(self) -> Glossary:
+        """The same table with a cache of its own, large enough for every passage of a build."""
+        return Glossary(self.table, BUILD_CACHE, misses=True)
 
     def bag(self, tokens: list[str]) -> list[str]:
         """A passage's English words: for each of its Japanese tokens, the words of every form that it

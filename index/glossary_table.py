@@ -12,6 +12,7 @@ from pathlib import Path
 
 from corpus.atomic import replace_atomic
 
+MMAP_BYTES = 1 << 26  # the table is some 9 MB
 SEPARATOR = "\x1f"  # between a form's glosses in the stored table (no gloss holds it)
 
 
@@ -24,6 +25,10 @@ class StoredTable:
             f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
         )
         self._lock = threading.Lock()
+        # Pages are read through a memory map (file-backed, shared with the page cache) rather than into
+        # SQLite's own cache on the heap, which would grow by its 2 MB as questions reach new forms
+        self._conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+        self._conn.execute("PRAGMA cache_size = -64")
         try:  # a damaged or foreign file fails here, not at the first question
             self._len = int(self._conn.execute("SELECT count(*) FROM forms").fetchone()[0])
         except sqlite3.DatabaseError:

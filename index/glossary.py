@@ -46,11 +46,9 @@ BAG_VERSION = 3  # bump when a passage's English words are found otherwise (`Glo
 MAX_RUN = 3  # tokens of a passage joined, at most, to look up one written form (予防 + 保全 → 予防保全)
 MAX_GLOSS_WORDS = 3  # a longer gloss is a description, not a name: it is left out
 MAX_WORDS = 64  # English words of one question that are looked up
-# Written forms whose English words a glossary keeps once looked up: a served glossary few (questions
-# bring forms of their own, and memory must stay flat however many come), one reading every passage of
-# a build many (`Glossary.for_build`, dropped with the build)
-WORDS_CACHE = 4096
-BUILD_CACHE = 200_000
+# Written forms whose English words a glossary keeps: served, few (questions bring forms of their own);
+# reading every passage of a build, many (`Glossary.for_build`, dropped with the build)
+WORDS_CACHE, BUILD_CACHE = 4096, 200_000
 
 # English function words: they name no topic. (Wider than the tokenizer's few: changing those would
 # change every index's Japanese BM25 tokens.)
@@ -116,12 +114,9 @@ class Glossary:
     """Written form → glosses (JMdict's noun senses, in memory or in their stored table); `bag` gives a
     passage's English words."""
 
-    def __init__(
-        self, table: dict[str, list[str]] | StoredTable, cache: int = WORDS_CACHE, misses: bool = False
-    ) -> None:
+    def __init__(self, table: dict[str, list[str]] | StoredTable, build: bool = False) -> None:
         self.table = table
-        self._cache = cache
-        self._misses = misses  # keep forms JMdict lacks too (a build meets each run of words again)
+        self._build = build  # a build's keeps forms JMdict lacks too: it meets each run of words again
         self._words: dict[str, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
@@ -139,15 +134,15 @@ class Glossary:
             found = tuple(w for g in glosses for w in query_words(g))
             # A served glossary keeps only forms JMdict has: the runs of a question's words are mostly
             # forms it lacks, new with every question
-            if glosses or self._misses:
-                if len(self._words) >= self._cache:  # bounded (WORDS_CACHE)
+            if glosses or self._build:
+                if len(self._words) >= (BUILD_CACHE if self._build else WORDS_CACHE):
                     self._words.clear()
                 self._words[form] = found
         return found
 
     def for_build(self) -> Glossary:
         """The same table with a cache of its own, large enough for every passage of a build."""
-        return Glossary(self.table, BUILD_CACHE, misses=True)
+        return Glossary(self.table, build=True)
 
     def bag(self, tokens: list[str]) -> list[str]:
         """A passage's English words: for each of its Japanese tokens, the words of every form that it

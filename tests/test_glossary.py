@@ -113,17 +113,17 @@ def test_a_passage_gets_the_english_words_of_its_words_and_compounds(fake_db: Pa
     assert g.bag(tokenize("電子決裁")) == ["electronic", "approval"]
 
 
-def test_the_words_looked_up_are_kept_within_a_bound() -> None:
+def test_the_words_looked_up_are_kept_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     # a question's own runs of words are looked up too: a stream of made-up ones must not grow memory.
     # A served glossary keeps only forms JMdict has, a build's (which meets each run again) all, bounded
-    served = Glossary({"保全": ["maintenance"]}, cache=50)
-    build = Glossary({"保全": ["maintenance"]}, cache=50, misses=True)
+    monkeypatch.setattr(glossary_module, "BUILD_CACHE", 50)
+    served = Glossary({"保全": ["maintenance"]})
+    build = served.for_build()
     for n in range(500):
         assert served.words(f"造語{n}") == () == build.words(f"造語{n}")
         assert not served._words and len(build._words) <= 50
     assert served.words("保全") == ("maintenance",) == build.words("保全")
-    assert served._words == {"保全": ("maintenance",)}
-    assert served.for_build().table is served.table
+    assert served._words == {"保全": ("maintenance",)} and build.table is served.table
 
 
 def test_lazy_glossary_builds_once_then_reads_the_cache(

@@ -25,8 +25,8 @@ class StoredTable:
             f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
         )
         self._lock = threading.Lock()
-        # Pages are read through a memory map (file-backed, shared with the page cache) rather than into
-        # SQLite's own cache on the heap, which would grow by its 2 MB as questions reach new forms
+        # Pages are read through a memory map (file-backed, shared with the page cache), and SQLite's own
+        # cache on the heap is kept small: a server's heap should not grow with the forms questions reach
         self._conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         self._conn.execute("PRAGMA cache_size = -64")
         try:  # a damaged or foreign file fails here, not at the first question

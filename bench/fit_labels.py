@@ -273,11 +273,9 @@ def fit(train: list[Example]) -> LabelModel:
 def strong_threshold(exs: list[Example], probs: list[float], grid: np.ndarray, weak: float) -> float:
     """The lowest threshold of `grid` (at least `weak`) above which STRONG_PRECISION of the examples
     match (the highest of the grid when none reaches it)."""
-    matches = np.array([e.must != "none" for e in exs])
-    p = np.asarray(probs)
     for t in grid[grid >= weak]:
-        held = p >= t
-        if not held.any() or matches[held].mean() >= STRONG_PRECISION:
+        share, n = precision(exs, probs, float(t))
+        if not n or share >= STRONG_PRECISION:
             return float(t)
     return float(grid[-1])
 

@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE.parent))
 from judged import blind_files, judgment_files  # noqa: E402
 
 from index.bm25 import BM25  # noqa: E402
+from index.build import english_bags  # noqa: E402
 from index.context import lexical_text  # noqa: E402
 from index.tokenize import tokenize  # noqa: E402
 from reform_search.settings import load_settings  # noqa: E402
@@ -109,9 +110,8 @@ def english_bm25_candidates() -> dict[str, Callable[[Searcher], None]]:
     bags: list[list[str]] = []
 
     def apply(s: Searcher, k1: float, b: float) -> None:
-        if not bags:  # read once: every passage's lexical tokens, glossed
-            words = s.glossary.get()
-            bags.extend(words.bag(tokenize(lexical_text(p))) for p in s.passages)
+        if not bags:  # read once: every passage's lexical tokens, glossed as a build glosses them
+            bags.extend(english_bags(s.glossary.get(), [tokenize(lexical_text(p)) for p in s.passages]))
         s.index.english = BM25.build(bags, k1, b)
 
     for k1 in (0.6, 1.2, 2.0):

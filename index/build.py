@@ -21,7 +21,7 @@ from index.calibration import CALIBRATION_VERSION, calibrate
 from index.context import CONTEXT_VERSION, embedding_text, lexical_text, part_texts
 from index.dense import DenseIndex, build_dense_index
 from index.embedder import BATCH_SIZE, Embedder
-from index.glossary import LazyGlossary
+from index.glossary import Glossary, LazyGlossary
 from index.parts import Parts
 from index.passages import FORMAT_VERSION as PASSAGES_FORMAT
 from index.store import MismatchedIndex, check_compatible, clean_stale, read_manifest, save_index
@@ -74,6 +74,15 @@ def _profiles(vectors: np.ndarray, counts: list[int]) -> np.ndarray:
     return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
 
 
+def english_bags(words: Glossary | None, tokens: list[list[str]]) -> list[list[str]]:
+    """Each passage's English words, from its lexical tokens (none without a glossary), read through a
+    glossary of the build's own (`Glossary.for_build`)."""
+    if words is None:
+        return [[] for _ in tokens]
+    words = words.for_build()
+    return [words.bag(t) for t in tokens]
+
+
 def build_index(
     index_dir: Path,
     documents: list[Document],
@@ -121,9 +130,9 @@ def build_index(
         parts = Parts.from_counts([len(ts) for ts in split], embedded_all[len(passages) + n_profiled :])
         tokens = [tokenize(lexical_text(p)) for p in passages]
         bm25 = BM25.build(tokens)
-        words = glossary.get() if glossary is not None else None
-        words = words.for_build() if words is not None else None
-        english = BM25.build([words.bag(t) if words is not None else [] for t in tokens], b=ENGLISH_B)
+        english = BM25.build(
+            english_bags(glossary.get() if glossary is not None else None, tokens), b=ENGLISH_B
+        )
         dense = build_dense_index(vectors, dense_kind)
         counts = Counter(p.doc_id for p in passages)
         manifest = index_manifest(

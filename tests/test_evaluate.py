@@ -403,7 +403,7 @@ def test_real_blind_judgments_each_name_one_passage_of_their_city(real_searcher)
         return [p.id for p in passages if holds(p.city, p.text, item["city"], item["key"])]
 
     queries = read_judgments(sorted(BLIND.glob("queries*.jsonl")), "queries")
-    assert len(queries) == 96
+    assert len(queries) == 126
     for q in queries:
         holders = [holding(r) for r in q["relevant"]]
         assert all(len(h) == 1 for h in holders), (q["id"], holders)
@@ -413,20 +413,20 @@ def test_real_blind_judgments_each_name_one_passage_of_their_city(real_searcher)
             assert len(holding(end)) == 1, (p["id"], end, holding(end))
         assert p["from"]["city"] != p["to"]["city"], p["id"]
     probes = read_judgments(sorted(BLIND.glob("labels*.jsonl")), "labels")
-    assert len(probes) == 56
+    assert len(probes) == 92
     assert {c for p in probes for c in p["expect"]} == set(real_searcher.cities)
 
 
 @pytest.mark.model
 def test_real_blind_figures_stay_above_their_floor(real_searcher):
     # Never chosen on (bench/judged.py), so a regression shows here before a tuned figure moves. Shipped:
-    # nDCG@10 0.761, column recall@3 0.746, label accuracy 0.812 (README "On questions nobody tuned for").
+    # nDCG@10 0.777, column recall@3 0.738, label accuracy 0.762 (README "On questions nobody tuned for").
     queries = query_measures(
         run_queries(real_searcher, read_judgments(sorted(BLIND.glob("queries*.jsonl")), "queries"))
     )
-    assert queries["ndcg@10"] >= 0.73, queries
-    assert queries["column_recall@3"] >= 0.72, queries
+    assert queries["ndcg@10"] >= 0.74, queries
+    assert queries["column_recall@3"] >= 0.70, queries
     labels = label_measures(
         run_labels(real_searcher, read_judgments(sorted(BLIND.glob("labels*.jsonl")), "labels"))
     )
-    assert labels["accuracy"] >= 0.78, labels
+    assert labels["accuracy"] >= 0.73, labels

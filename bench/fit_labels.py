@@ -17,7 +17,10 @@ of 0.80 (false matches 3 instead of 8).
 
 Not fitted, only measured: bench/label_topics_check.jsonl, 20 more topics (39 city judgments, 30 of
 them "none") written and checked the same way when the first 44 topics joined the fit, to tell how the
-model does on near topics it never saw.
+model does on near topics it never saw; and bench/label_topics_en.jsonl and label_topics_check_en.jsonl,
+English renderings of both (by a helper session that read only the two files; ids + 10000, the same
+expectations), to tell how far the labels of an English question can be trusted. Fitted too, they
+raised the thresholds (0.55 and 0.75–0.8) and cost the visible questions' cities more than they gave.
 
 A city's probability is that of its best candidate passage, so the fit is a multiple-instance one:
 start from each feature's best value in the city, fit a logistic regression, take the candidate the
@@ -60,6 +63,7 @@ from search.label_model import FEATURES, MODEL_FILE, LabelModel  # noqa: E402
 
 TOPICS = HERE / "label_topics.jsonl"
 CHECK = HERE / "label_topics_check.jsonl"
+ENGLISH = (HERE / "label_topics_en.jsonl", HERE / "label_topics_check_en.jsonl")
 TOPIC_PASSAGES = HERE / "label_topic_passages.jsonl"
 
 # Municipal topics that neither default report mentions (each checked against the corpus text), written
@@ -376,6 +380,9 @@ def main() -> None:
     )
     ap.add_argument("--check", nargs="*", default=[str(CHECK)], help="hand-checked topics, measured only")
     ap.add_argument(
+        "--english", nargs="*", default=[str(p) for p in ENGLISH], help="English renderings, measured only"
+    )
+    ap.add_argument(
         "--blind",
         nargs="*",
         default=blind_files("queries") + blind_files("labels"),
@@ -424,6 +431,9 @@ def main() -> None:
     if a.check:
         check = topic_examples(searcher, read_judgments([Path(p) for p in a.check], "labels"))
         report("check topics (unfitted)", check, model)
+    if a.english:
+        english = topic_examples(searcher, read_judgments([Path(p) for p in a.english], "labels"))
+        report("English topics (unfitted)", english, model)
     if a.blind:  # measured, never fitted (bench/judged.py)
         files = [f for f in a.blind if Path(f).name.startswith("queries")]
         probes = [f for f in a.blind if Path(f).name.startswith("labels")]

@@ -90,7 +90,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     elif args.json:
         print_json(result.to_dict())
     else:
-        print_columns(result.query, result.columns, content=result.content)
+        print_columns(result.query, result.columns, content=result.content, english=result.english)
     return 0
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from corpus.passage import Passage
 from index.documents import IndexedDocument
-from reform_search.output import ABSENT
+from reform_search.output import ABSENT, ENGLISH_NOTE
 from reform_search.workbook import inert, xlsx
 from search.align import Alignment
 from search.compare import Comparison
@@ -199,6 +199,8 @@ def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str]
 def comparison_markdown(c: Comparison) -> str:
     """The comparison city by city: the label and count, then the shown passages with their citations."""
     out = [f"# 「{_md_cell(c.query)}」の比較 / comparison", ""]
+    if c.english:
+        out += [" / ".join(ENGLISH_NOTE), ""]
     for col in c.columns:
         match = Match(col.match)
         count = f" — {col.matching} 件が該当 / matching" if match != Match.NONE else ""

@@ -85,14 +85,30 @@ NO_CONTENT = (
 )
 
 
-def print_columns(title: str, columns, source: Passage | None = None, out=None, content: bool = True) -> None:
+# Said where a query is read as English (search/compare.py Comparison.english): Japanese, English
+ENGLISH_NOTE = (
+    "英語の質問では ◎○× の判定が日本語より不確かです。本文で確かめてください。",
+    "Labels are less certain for English questions: read the passages.",
+)
+
+
+def print_columns(
+    title: str,
+    columns,
+    source: Passage | None = None,
+    out=None,
+    content: bool = True,
+    english: bool = False,
+) -> None:
     """Print a comparison city by city: the match label and count, then the city's best passages, those
-    that the count includes marked ◎."""
+    that the count includes marked ◎; a query without a content word, or one read as English, says so."""
     out = out or sys.stdout
     tty = out.isatty()
     print(f"== {title}", file=out)
     if not content:
         print(NO_CONTENT, file=out)
+    elif english:
+        print(f"   {ENGLISH_NOTE[0]} / {ENGLISH_NOTE[1]}", file=out)
     if source is not None:
         print(f"   {source_text(Hit(source, 0, 0.0))}", file=out)
         print(textwrap.indent(snippet(source.text, ()), "   "), file=out)

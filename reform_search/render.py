@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from corpus.document import kind_name
 from index.documents import IndexedDocument
-from reform_search.output import ABSENT, snippet
+from reform_search.output import ABSENT, ENGLISH_NOTE, snippet
 from search.compare import COLUMN_TOP_K, Column, Comparison
 from search.counterparts import Counterparts
 from search.engine import Searcher
@@ -182,6 +182,9 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
         '（助詞・記号・数字・HTML だけでは検索できません）。<br><span class="rs-en">The query has no content '
         "word (particles, symbols, numbers or markup alone), so no city matches.</span></p>"
     )
+    if result.english:
+        ja, en = (esc(t) for t in ENGLISH_NOTE)
+        why = f'<p class="rs-why" role="note">{ja}<br><span class="rs-en">{en}</span></p>'
     return (
         f'<div class="rs-result" data-query="{esc(result.query)}">'
         f'<div class="rs-query">「{esc(result.query)}」の比較 / comparison</div>{why}'

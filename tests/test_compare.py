@@ -22,6 +22,7 @@ from index.cache import EmbeddingCache
 from index.store import load_index
 from index.tokenize import tokenize, written_words
 from reform_search.cli import main
+from reform_search.output import ENGLISH_NOTE
 from search.compare import COLUMN_TOP_K, MATCHES, MORE_TOP_K, Evidence, compare, reading_order
 from search.counterparts import (
     QUERY_LIKE_CHARS,
@@ -360,6 +361,22 @@ def test_queries_without_content_words_match_nowhere(keyword_searcher, junk: str
     for column in compare(keyword_searcher, junk).columns:
         assert (column.match, column.matching) == ("none", 0), column.city
         assert all(m == "none" for m in column.hit_matches)
+
+
+@pytest.mark.parametrize(
+    ("query", "english"),
+    [
+        ("preventive maintenance of public buildings", True),
+        ("テレワーク の 試行", False),
+        ("RPA", False),  # an acronym the reports write counts as a Japanese word
+        ("telework テレワーク 試行", False),  # mostly Japanese
+        ("the of and", False),  # no content word: nothing to be less certain of
+    ],
+)
+def test_a_mostly_english_query_is_flagged_as_less_certain(searcher, query: str, english: bool) -> None:
+    result = compare(searcher, query)
+    assert result.english is english
+    assert result.to_dict()["english"] is english
 
 
 # --- similar ------------------------------------------------------------------------------------------
@@ -756,6 +773,10 @@ def test_cli_compare_text_marks_matching_hits_and_junk(real_index, capsys, clean
     assert main(["compare", "<img src=x onerror=alert(1)>", *paths]) == 0
     out = capsys.readouterr().out
     assert "the query has no content word" in out and "◎" not in out
+    assert "less certain for English questions" not in out
+    assert main(["compare", "naming rights for public facilities", *paths]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].strip() == " / ".join(ENGLISH_NOTE)  # first, above the columns
 
 
 @pytest.mark.model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -29,6 +30,7 @@ from reform_search.export import (
     render_matrix,
     xlsx,
 )
+from reform_search.output import ENGLISH_NOTE
 from search.align import Alignment, Pair, align
 from search.compare import Column, Comparison, Evidence
 from search.hit import Hit
@@ -450,6 +452,9 @@ def test_comparison_exports_name_the_words_a_city_never_writes() -> None:
     _, rows = comparison_table(c)
     assert rows[0]["absent"] == "議員定数"
     assert "資料にない語 / not in this city's documents: 議員定数" in comparison_markdown(c)
+    assert "less certain" not in comparison_markdown(c)
+    english = comparison_markdown(dataclasses.replace(c, english=True)).splitlines()
+    assert english[2] == " / ".join(ENGLISH_NOTE)  # above the cities
 
 
 def test_cli_compare_exports_every_shown_passage_with_its_citation(cli, keyword_searcher, tmp_path) -> None:

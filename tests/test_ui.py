@@ -200,6 +200,15 @@ def test_a_query_without_content_words_says_why():
     assert "no content word" not in render.comparison_html(Comparison("電子決裁", (empty,)))
 
 
+def test_an_english_query_says_its_labels_are_less_certain():
+    strong = column("strong")
+    out = render.comparison_html(Comparison("naming rights", (strong,), english=True))
+    assert_inert(out)
+    assert "英語の質問では" in out and "Labels are less certain for English questions" in out
+    assert out.index("rs-why") < out.index('class="rs-grid"')
+    assert "英語の質問では" not in render.comparison_html(Comparison("ネーミングライツ", (strong,)))
+
+
 def test_comparison_is_a_grid_of_columns_in_order():
     result = Comparison("電子決裁", (column("strong"), Column("サンプル町", "none", (), Evidence(0.0), 0)))
     out = render.comparison_html(result, {"テスト市": "Testshi"})

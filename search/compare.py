@@ -8,11 +8,8 @@ match (`LabelModel.matching`), and every shown hit carries its own label. All of
 the query and the city's own passages: another city's documents never change a label.
 
 A column shows its passages in reading order (`reading_order`): those counted as matching first, then
-those the label model deems likely answers (probability PROMOTE or more), then the rest, each tier in
-rank order, from the city's best MORE_TOP_K. Measured on the visible judgments with the label model
-refitted without each held-out fold's questions (bench/tune.py order), column recall@3 went 0.794 →
-0.800 with the counted passages first, and to 0.812 cross-validated with PROMOTE (0.818 at 0.7–0.8
-alike; 0.794 at 0.85–0.9).
+the likely answers (probability PROMOTE or more), then the rest, each tier in rank order. Column
+recall@3 0.794 → 0.812, cross-validated with the label model refitted per fold (bench/tune.py order).
 
 Counterparts of a passage (`similar`) are in search/counterparts.py.
 """
@@ -112,21 +109,14 @@ class Comparison:
     query: str
     columns: tuple[Column, ...]
     content: bool = True  # False: the query has no content word, so nothing can match (say why)
-    # True: the query is mostly English, and its labels are less certain than a Japanese query's (say so).
-    # Its cosine meets Japanese text across languages and its words meet dictionary glosses: on English
-    # renderings of the hand-checked topics the labels were right 0.61 of the time (◎: a match for 48 %),
-    # against 0.92–0.95 for the Japanese topics (◎: 95 %) (bench/fit_labels.py; README, "Match labels").
+    # True: the query is mostly English, so its labels are less certain (say so): on English renderings of
+    # the hand-checked topics they were right 0.61 of the time, against 0.92–0.95 (bench/fit_labels.py)
     english: bool = False
 
     def to_dict(self) -> dict:
-        """{"query", "columns"} as in the CLI contract, whether the query had a content word, and whether
-        it was read as English (its labels less certain)."""
-        return {
-            "query": self.query,
-            "content": self.content,
-            "english": self.english,
-            "columns": [c.to_dict() for c in self.columns],
-        }
+        """{"query", "columns"} as in the CLI contract; whether it had a content word; whether English."""
+        head = {"query": self.query, "content": self.content, "english": self.english}
+        return head | {"columns": [c.to_dict() for c in self.columns]}
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def print_columns(
     if not content:
         print(NO_CONTENT, file=out)
     elif english:
-        print(f"   {ENGLISH_NOTE[0]} / {ENGLISH_NOTE[1]}", file=out)
+        print(f"   {' / '.join(ENGLISH_NOTE)}", file=out)
     if source is not None:
         print(f"   {source_text(Hit(source, 0, 0.0))}", file=out)
         print(textwrap.indent(snippet(source.text, ()), "   "), file=out)

@@ -428,12 +428,10 @@ def main() -> None:
             print(f"  {name.ljust(26)} accuracy {share:.3f} over {len(part)}, false matches {false}")
     model = fit(exs)
     report("fitted on all (in-sample)", exs, model)
-    if a.check:
-        check = topic_examples(searcher, read_judgments([Path(p) for p in a.check], "labels"))
-        report("check topics (unfitted)", check, model)
-    if a.english:
-        english = topic_examples(searcher, read_judgments([Path(p) for p in a.english], "labels"))
-        report("English topics (unfitted)", english, model)
+    for name, files in (("check topics", a.check), ("English topics", a.english)):  # measured only
+        if files:
+            topics = topic_examples(searcher, read_judgments([Path(p) for p in files], "labels"))
+            report(f"{name} (unfitted)", topics, model)
     if a.blind:  # measured, never fitted (bench/judged.py)
         files = [f for f in a.blind if Path(f).name.startswith("queries")]
         probes = [f for f in a.blind if Path(f).name.startswith("labels")]

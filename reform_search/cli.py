@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--id",
         dest="doc_id",
         help="document id; adding under an existing id replaces that document "
-        "(default: from city, year and file name)",
+        "(default: the id of this city's document with the same content, else one from city, year "
+        "and file name)",
     )
     p.set_defaults(run=cmd_add)
 

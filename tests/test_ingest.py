@@ -192,6 +192,16 @@ def test_the_same_file_under_another_name_is_not_duplicated(cli, tmp_path):
     assert b.json()["documents"] == 3 and b.json()["embedded"] == 0
 
 
+def test_the_same_file_under_another_city_is_another_document(cli, tmp_path):
+    # Found by a README walkthrough: the second city's add took the first one's id and removed it.
+    path = make_files.write(tmp_path, "a.csv", make_files.progress_csv())
+    a = cli("add", str(path), "--city", "ペア市", "--title", "進捗", "--json").json()
+    b = cli("add", str(path), "--city", "サンプル村", "--title", "進捗", "--json").json()
+    assert a["document"]["id"] != b["document"]["id"]
+    assert b["documents"] == a["documents"] + 1
+    assert {"ペア市", "サンプル村"} <= {r["city"] for r in _documents(cli)}
+
+
 MANIFEST = """\
 [[document]]
 file = "report.pdf"

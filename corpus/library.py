@@ -160,8 +160,8 @@ class Library:
         same = [e["id"] for e in entries if e.get("sha256") == sha256 and _city_key(e.get("city", "")) == key]
         if same:
             return same[0]
-        key = f"{key}\x1f{year or ''}\x1f{name}"
-        return "doc-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+        seed = f"{key}\x1f{year or ''}\x1f{name}"
+        return "doc-" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:12]
 
     def put(self, documents: list[Document]) -> None:
         """Store documents, each replacing an added document with the same id."""

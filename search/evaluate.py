@@ -324,6 +324,5 @@ def check_folds(folds: int, **judgments: Sequence[dict]) -> None:
     for kind, items in judgments.items():
         ids = len({str(j["id"]) for j in items})
         if items and folds > ids:
-            raise ValueError(
-                f"folds of {folds} is more than the {ids} distinct {kind} ids; use at most {ids}"
-            )
+            fix = f"use at most {ids}" if ids >= 2 else "judge at least 2 or leave --folds out"
+            raise ValueError(f"folds of {folds} is more than the {ids} distinct {kind} ids; {fix}")

@@ -283,8 +283,11 @@ def test_library_reports_progress_and_refuses_bad_folds(searcher, tmp_path):
     assert len(report.queries) == 2 and len(report.pairs) == 3 and not report.labels
     with pytest.raises(ValueError, match="use 0 \\(none\\) or at least 2"):
         check_folds(1)
-    with pytest.raises(ValueError, match="more than the 3 distinct pairs ids"):
+    with pytest.raises(ValueError, match="more than the 3 distinct pairs ids; use at most 3"):
         evaluate(searcher, pairs=pairs, folds=4)
+    # One judged id cannot be split at all: the message must not say "use at most 1".
+    with pytest.raises(ValueError, match="1 distinct pairs ids; judge at least 2 or leave --folds out"):
+        evaluate(searcher, pairs=pairs[:1], folds=2)
 
 
 # --- the real default corpus: evaluate agrees with ../shared/eval/score.py -------------------------------

@@ -70,6 +70,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             obj = Results(text, tuple(hits)).to_dict()
             print_json({"id": qid, **obj} if args.queries else obj, compact=bool(args.queries))
         else:
+            if args.queries:  # a batch's lists would otherwise run together
+                print(f"=== {qid}: {text}\n")
             print_hits(text, hits)
     return 0
 

@@ -98,6 +98,11 @@ def test_queries_file_gives_one_line_per_query_with_its_id(cli, tmp_path):
     for line, result in zip(lines, results, strict=True):
         single = cli("search", line["query"], "--json", "--top-k", "4").json()
         assert result == {"id": result["id"], **single}
+    # Read by people, each query's list opens with its id and text, in the file's order.
+    text = cli("search", "--queries", str(queries), "--top-k", "2").out
+    heads = [line for line in text.splitlines() if line.startswith("=== ")]
+    assert heads == ["=== q-1: 電子決裁", "=== 7: ごみ有料化", "=== 4: テレワーク"]
+    assert text.index("=== 7:") < text.index(" 1. ", text.index("=== 7:"))
 
 
 def test_chunks_lists_every_passage_without_rank_or_score(cli, built_index):

@@ -95,7 +95,9 @@ class Settings:
         GLOSSARIES[0],
         "Japanese–English dictionary that gives each passage English words, so English questions have "
         "BM25 evidence: 'jmdict' (JMdict, from the jamdict-data package; read into the cache directory "
-        "once; changing it rebuilds the index) or 'off' (English questions lean on the embedding alone).",
+        "once; `index` with another one rebuilds the index) or 'off' (English questions lean on the "
+        "embedding alone, and no synonyms meet through glosses; a search with 'off' ignores the English "
+        "words an index holds).",
         GLOSSARIES,
     )
     english_weight: float = _setting(

@@ -155,9 +155,9 @@ class Library:
         """The id of this city's document with the same bytes (a file added again under another name),
         else one derived from city, year and file name. The same bytes under another city are another
         document: a city may reuse a neighbour's template, and adding it must not remove the neighbour."""
-        key = _city_key(city)
+        key = unicodedata.normalize("NFC", city.strip())  # as `prepare` stores it (make_document)
         entries = self._read().get("document", [])
-        same = [e["id"] for e in entries if e.get("sha256") == sha256 and _city_key(e.get("city", "")) == key]
+        same = [e["id"] for e in entries if e.get("sha256") == sha256 and e.get("city") == key]
         if same:
             return same[0]
         seed = f"{key}\x1f{year or ''}\x1f{name}"
@@ -302,8 +302,3 @@ def _safe_name(filename: str) -> str:
     """A file name for display only: its last component, without control or path characters."""
     name = Path(unicodedata.normalize("NFC", filename or "upload")).name
     return re.sub(r"[\x00-\x1f\x7f/\\]", "_", name)[:120] or "upload"
-
-
-def _city_key(city: str) -> str:
-    """A city's name as ids compare it: NFC, without surrounding whitespace."""
-    return unicodedata.normalize("NFC", city.strip())

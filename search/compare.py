@@ -7,17 +7,20 @@ the city never writes); the city's label is its best passage's, `matching` count
 match (`LabelModel.matching`), and every shown hit carries its own label. All of it depends only on
 the query and the city's own passages: another city's documents never change a label.
 
-A column shows its passages in reading order (`reading_order`): those counted as matching first, then
-the likely answers (probability PROMOTE or more), then the rest, each tier in rank order. Column
-recall@3 0.794 → 0.812, cross-validated with the label model refitted per fold (bench/tune.py order).
+A column shows its passages in reading order (`reading_order`): those counted as matching first
+(wherever the ranking puts them: `with_counted`), then the likely answers (probability PROMOTE or
+more), then the rest, each tier in rank order. Column recall@3 0.794 → 0.812, cross-validated with the
+label model refitted per fold (bench/tune.py order).
 
-Counterparts of a passage (`similar`) are in search/counterparts.py.
+Counterparts of a passage (`similar`) are in search/counterparts.py. The module is over 300 lines
+because a column's label, its count and the passages it shows are one decision: split apart, the count
+and the marks it names could drift from each other.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -251,19 +254,28 @@ def compare(
     columns = []
     for city in dict.fromkeys(chosen):
         allowed = searcher.mask(cities=[city])
-        depth = max(top_k, MORE_TOP_K)
-        hits = searcher.search(q.prepared, depth, mode, allowed=allowed) if q.terms else []
-        columns.append(labelled_column(searcher, q, city, allowed, hits, top_k))
+
+        def rank(depth: int, allowed=allowed) -> list[Hit]:
+            return searcher.search(q.prepared, depth, mode, allowed=allowed) if q.terms else []
+
+        columns.append(labelled_column(searcher, q, city, allowed, rank, top_k))
     return Comparison(q.text, tuple(columns), bool(q.terms), bool(q.terms) and q.share < 0.5)
 
 
 def labelled_column(
-    searcher: Searcher, q: Scored, city: str, allowed: np.ndarray, hits: Sequence[Hit], top_k: int
+    searcher: Searcher,
+    q: Scored,
+    city: str,
+    allowed: np.ndarray,
+    rank: Callable[[int], list[Hit]],
+    top_k: int,
 ) -> Column:
-    """One city's column for a query: the city's label, its matching count, and the first `top_k` of its
-    `hits` (ranked among `allowed`) with their own labels, in reading order (`reading_order`)."""
+    """One city's column for a query: the city's label, its matching count, and `top_k` of the city's
+    ranked hits (`rank(depth)`: the best `depth` among `allowed`) with their own labels, in reading order
+    (`reading_order`), the passages counted as matching among them wherever they rank (`with_counted`)."""
     model = shipped_model()
     judged = judge(searcher, q, city, allowed, model)
+    hits = rank(max(top_k, MORE_TOP_K))
     if not len(judged.ids):
         _, best = searcher.index.dense.search(q.vector, 1, allowed)
         null = searcher.index.calibration.null(city, q.kind)
@@ -273,6 +285,7 @@ def labelled_column(
     best = int(np.argmax(judged.probability))
     evidence = judged.evidence(best)
     matches = model.matching(judged.probability)
+    hits = with_counted(searcher, q, hits, judged.ids[matches], rank)
     position = {int(i): n for n, i in enumerate(judged.ids)}
     at = [position.get(searcher.passages.position(h.passage.id)) for h in hits]
     probability = [0.0 if n is None else float(judged.probability[n]) for n in at]
@@ -285,6 +298,24 @@ def labelled_column(
     return Column(
         city, model.label(evidence.probability), shown, evidence, matching, tuple(labels[n] for n in order)
     )
+
+
+def with_counted(
+    searcher: Searcher, q: Scored, hits: list[Hit], counted: np.ndarray, rank: Callable[[int], list[Hit]]
+) -> list[Hit]:
+    """`hits`, then the passages counted as matching (positions `counted`) that they lack, in the
+    order a deeper ranking gives them (one outside it too, scored 0). The label rests on the candidates
+    of both rankers, MATCH_DEPTH deep (`judge`), the column on their fusion: an English question's
+    counted passage, near by its cosine alone, can rank below the city's first ten, and a column had
+    said "1 件が該当" without showing it."""
+    shown = {searcher.passages.position(h.passage.id) for h in hits}
+    lacking = {int(i) for i in counted} - shown
+    if not lacking:
+        return hits
+    deeper = [h for h in rank(2 * MATCH_DEPTH) if searcher.passages.position(h.passage.id) in lacking]
+    found = {searcher.passages.position(h.passage.id) for h in deeper}
+    unranked = searcher.hits(q.prepared, [(i, 0.0) for i in sorted(lacking - found)])
+    return [*hits, *deeper, *unranked]
 
 
 def reading_order(labels: Sequence[Match], probability: Sequence[float]) -> list[int]:

@@ -38,7 +38,6 @@ from corpus.passage import Passage
 from search.compare import (
     COLUMN_TOP_K,
     MATCH_DEPTH,
-    MORE_TOP_K,
     Column,
     Evidence,
     Scored,
@@ -123,8 +122,11 @@ def similar(
         if not allowed.any():
             columns.append(Column(city, Match.NONE, (), Evidence(float("-inf"))))
         elif q is not None:
-            hits = toward(searcher, q, index, allowed, max(top_k, MORE_TOP_K))
-            columns.append(labelled_column(searcher, q, city, allowed, hits, top_k))
+
+            def rank(depth: int, allowed=allowed) -> list[Hit]:
+                return toward(searcher, q, index, allowed, depth)
+
+            columns.append(labelled_column(searcher, q, city, allowed, rank, top_k))
         else:
             columns.append(profile_column(searcher, index, city, allowed, top_k))
     return Counterparts(source, tuple(columns))

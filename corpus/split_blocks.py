@@ -157,9 +157,15 @@ def _blocks(lines: list[str], running: set[str] | frozenset[str]) -> Iterator[_B
                 yield _Block(start, tuple(block), new_page)
             block = []
             continue
+        if heading(line) and block:  # a heading written straight above its text still heads it
+            yield _Block(start, tuple(block), new_page)
+            block = []
         if not block:
             start, new_page, page_pending = n, page_pending, False
         block.append(line)
+        if heading(line) and len(block) == 1:  # its text, on the next line, is a block of its own
+            yield _Block(start, tuple(block), new_page)
+            block = []
     if block:
         yield _Block(start, tuple(block), new_page)
 

@@ -536,6 +536,7 @@ PARAGRAPHS = st.lists(LINES, min_size=1, max_size=4).map("\n".join)
 @settings(max_examples=150, deadline=None)
 @given(st.lists(PARAGRAPHS, min_size=1, max_size=12))
 @example(["0 AA", "A"])  # a heading over a lone letter, which makes no passage: the heading stays text
+@example(["0 AA\nAA BB\n1 CC\nDD"])  # headings written straight above their text
 def test_split_blocks_covers_every_paragraph(paragraphs: list[str]) -> None:
     doc = Document(
         id="test-prop",
@@ -547,11 +548,20 @@ def test_split_blocks_covers_every_paragraph(paragraphs: list[str]) -> None:
     )
     passages = split_blocks(doc)
     assert all(p.text.strip() for p in passages)
-    # a numbered heading line is not lost: it heads the section path of the passages under it
+    # a numbered heading line is not lost: it heads the section path of the passages under it; the lines
+    # between headings stay together in one passage
     covered = [compact(p.text) for p in passages] + [compact(p.section) for p in passages]
     for paragraph in paragraphs:
-        if sum(c.isalpha() for c in paragraph) >= 2:  # numbers alone may be dropped
-            assert any(compact(paragraph) in c for c in covered), paragraph
+        runs: list[list[str]] = [[]]
+        for line in paragraph.split("\n"):
+            if heading(line.strip()):
+                runs += [[line], []]
+            else:
+                runs[-1].append(line)
+        for run in filter(None, runs):
+            text = "\n".join(run)
+            if sum(c.isalpha() for c in text) >= 2:  # numbers alone may be dropped
+                assert any(compact(text) in c for c in covered), (text, paragraph)
 
 
 def test_brochure_passages_cite_the_page_the_text_marks(
@@ -615,6 +625,27 @@ def test_numbered_headings_of_plain_text_become_sections() -> None:
     assert not any(
         t.startswith(("第1章", "第2章", "1 ペーパーレス")) for t in got
     )  # headings are no passages
+
+
+def test_a_heading_written_straight_above_its_text_heads_it() -> None:
+    # No blank line between a numbered heading and its text (as people write plain-text reports): each
+    # item is still a passage of its own under its heading, not glued to it and packed with the next.
+    text = (
+        "## 1 窓口サービスの改善（架空）\n\n"
+        "(1) 書かない窓口の導入\n申請書を書かずに手続きができる窓口を導入した。\n\n"
+        "(2) おくやみコーナーの設置\n遺族の手続きを一か所で受け付ける。\n"
+        "(3) 窓口の案内\n案内板を改めた。\n"
+    )
+    doc = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
+    got = [(p.section, p.text) for p in split_blocks(doc)]
+    assert got == [
+        (
+            "1 窓口サービスの改善（架空） > (1) 書かない窓口の導入",
+            "申請書を書かずに手続きができる窓口を導入した。",
+        ),
+        ("1 窓口サービスの改善（架空） > (2) おくやみコーナーの設置", "遺族の手続きを一か所で受け付ける。"),
+        ("1 窓口サービスの改善（架空） > (3) 窓口の案内", "案内板を改めた。"),
+    ]
 
 
 @pytest.mark.parametrize(

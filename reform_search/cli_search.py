@@ -10,7 +10,6 @@ from pathlib import Path
 from reform_search.app import open_searcher
 from reform_search.output import print_columns, print_hits, print_json
 from reform_search.settings import Settings
-from search.hit import Results
 
 
 def _emit(args: argparse.Namespace, data: str | bytes) -> None:
@@ -65,14 +64,14 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     searcher = open_searcher(settings)
     allowed = searcher.mask(args.city, args.document, args.year)
     for qid, text in checked:
-        hits = searcher.search(text, settings.top_k, settings.mode, allowed=allowed)
+        found = searcher.results(text, settings.top_k, settings.mode, allowed=allowed)
         if args.json:
-            obj = Results(text, tuple(hits)).to_dict()
+            obj = found.to_dict()
             print_json({"id": qid, **obj} if args.queries else obj, compact=bool(args.queries))
         else:
             if args.queries:  # a batch's lists would otherwise run together
                 print(f"=== {qid}: {text}\n")
-            print_hits(text, hits)
+            print_hits(found)
     return 0
 
 

@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 from corpus.passage import Passage
-from search.hit import Hit, spans
+from search.hit import Hit, Results, spans
 from search.labels import Match
 
 SNIPPET_CHARS = 240
@@ -57,14 +57,17 @@ def source_text(hit: Hit) -> str:
     return f"{p.city} · {p.document}{year} · {' '.join(where)}"
 
 
-def print_hits(query: str, hits: list[Hit], out=None) -> None:
+def print_hits(results: Results, out=None) -> None:
     """Print ranked hits for people: rank, score, citation, context and a highlighted snippet."""
     out = out or sys.stdout
     tty = out.isatty()
-    if not hits:
-        print(f"no passages match {query!r}", file=out)
+    if not results.content:
+        print(NOTHING_TO_FIND.strip(), file=out)
         return
-    for h in hits:
+    if not results.hits:
+        print(f"no passages match {results.query!r}", file=out)
+        return
+    for h in results.hits:
         p = h.passage
         print(f"{h.rank:>2}. [{h.score:.4f}] {source_text(h)}", file=out)
         context = p.context
@@ -82,6 +85,10 @@ ABSENT = "資料にない語 / not in this city's documents"
 NO_CONTENT = (
     "   検索語に内容を表す語がないため、どの市にも該当しません / the query has no content word "
     "(particles, symbols, numbers or markup alone), so no city matches"
+)
+NOTHING_TO_FIND = (
+    "検索語に内容を表す語がないため、該当する箇所はありません / the query has no content word "
+    "(particles, symbols, numbers or markup alone), so no passage is nearer than another"
 )
 
 

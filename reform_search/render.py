@@ -27,7 +27,7 @@ from reform_search.output import ABSENT, ENGLISH_NOTE, snippet
 from search.compare import COLUMN_TOP_K, Column, Comparison
 from search.counterparts import Counterparts
 from search.engine import Searcher
-from search.hit import Hit, spans
+from search.hit import Hit, Results, spans
 from search.labels import Match
 from search.themes import Matrix
 
@@ -238,8 +238,16 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
     )
 
 
-def hits_html(query: str, hits: Sequence[Hit]) -> str:
+def hits_html(results: Results) -> str:
     """Search results as a list of cards with the city on each."""
+    query, hits = results.query, results.hits
+    if not results.content:
+        return (
+            f'<p class="rs-why" role="note">「{esc(query)}」には内容を表す語がないため、'
+            "該当する箇所はありません（助詞・記号・数字・HTML だけでは検索できません）。<br>"
+            '<span class="rs-en">The query has no content word (particles, symbols, numbers or markup '
+            "alone), so no passage is found.</span></p>"
+        )
     if not hits:
         return f'<p class="rs-none">「{esc(query)}」に該当する箇所はありません / no passages match.</p>'
     # Ranks only: the three modes score on different scales (fused, cosine, BM25), so a raw score
@@ -263,10 +271,15 @@ _NO_LINE_START = "・、。，．）」』】〕ー"  # kinsoku: characters a Ja
 
 
 def _label_lines(text: str, size: float) -> list[str]:
-    """A theme label as one line, or as two of about equal width when it is wider than LABEL_WIDTH."""
+    """A theme label as one line, or as two of about equal width when it is wider than LABEL_WIDTH; one
+    wider than two lines is cut with "…" (the cell's tooltip holds it whole): a long line typed as a
+    theme had widened the matrix until the browser scaled every label down to nothing."""
     total = _text_width(text, size)
     if total <= LABEL_WIDTH:
         return [text]
+    if total > 2 * LABEL_WIDTH:
+        first = _fit(text, LABEL_WIDTH, size)
+        return [first, _fit(text[len(first) :], LABEL_WIDTH - _text_width("…", size), size) + "…"]
     cut, width = 0, 0.0
     while cut < len(text) - 1 and width + _text_width(text[cut], size) <= total / 2 + size / 2:
         width += _text_width(text[cut], size)
@@ -274,6 +287,16 @@ def _label_lines(text: str, size: float) -> list[str]:
     while cut < len(text) - 1 and text[cut] in _NO_LINE_START:
         cut += 1
     return [text[:cut], text[cut:]]
+
+
+def _fit(text: str, width: float, size: float) -> str:
+    """The longest start of `text` no wider than `width`."""
+    used = 0.0
+    for n, c in enumerate(text):
+        used += _text_width(c, size)
+        if used > width:
+            return text[:n]
+    return text
 
 
 def heatmap_svg(matrix: Matrix) -> str:

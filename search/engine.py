@@ -26,7 +26,8 @@ from search.fusion import (
     rrf,
     with_parts,
 )
-from search.hit import Hit
+from search.hit import Hit, Results
+from search.labels import has_content
 from search.query import MAX_QUERY_CHARS, LexicalQuery, Prepared, check_query, lexical_weight
 
 MODES = ("hybrid", "dense", "lexical")
@@ -145,9 +146,20 @@ class Searcher:
         allowed: np.ndarray | None = None,
     ) -> list[Hit]:
         """The best `top_k` passages for `query` (text, or prepared once for several rankings), best
-        first, among the passages `allowed` lets through (a mask from Searcher.mask; None: all)."""
+        first, among the passages `allowed` lets through (a mask from Searcher.mask; None: all); none
+        for a query without a content word ("の", "12345", markup), where no passage is nearer than
+        another (search/labels.py has_content), as compare shows none."""
         q = query if isinstance(query, Prepared) else self.prepare(query)
+        if not has_content(q.text):
+            return []
         return self.hits(q, self.ranked(q, top_k, mode, allowed))
+
+    def results(
+        self, query: str, top_k: int = 10, mode: str = "hybrid", allowed: np.ndarray | None = None
+    ) -> Results:
+        """`search`'s hits with their query, and whether it had a content word (none found, and why)."""
+        hits = self.search(query, top_k, mode, allowed)
+        return Results(query, tuple(hits), has_content(query))
 
     def ranked(
         self, q: Prepared, top_k: int, mode: str = "hybrid", allowed: np.ndarray | None = None

@@ -60,7 +60,8 @@ class Results:
 
     query: str
     hits: tuple[Hit, ...]
+    content: bool = True  # False: the query has no content word, so nothing is found (say why)
 
     def to_dict(self) -> dict:
-        """{"query", "hits"}: the CLI contract's shape."""
-        return {"query": self.query, "hits": [h.to_dict() for h in self.hits]}
+        """{"query", "hits"}: the CLI contract's shape, and whether the query had a content word."""
+        return {"query": self.query, "content": self.content, "hits": [h.to_dict() for h in self.hits]}

@@ -56,7 +56,8 @@ from index.bm25 import BM25
 from index.tokenize import tokenize
 
 KEY_CACHE = 8192  # passages whose phrase key (and, apart, whose run tokens) are kept
-_MARKUP = re.compile(r"<[^<>]*>|&[a-zA-Z#0-9]+;")
+# Tags, entities, and what a script or style element holds (code, not words of a question)
+_MARKUP = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<[^<>]*>|&[a-zA-Z#0-9]+;", re.I | re.S)
 
 
 class Match(StrEnum):
@@ -93,8 +94,14 @@ def content_terms(tokens: list[str]) -> list[str]:
     return list(dict.fromkeys(t for t in tokens if not _is_number(t)))
 
 
+def has_content(text: str) -> bool:
+    """Whether a query holds a content word (particles, symbols, numbers and markup are none): one
+    without finds nothing, in a search as in a comparison."""
+    return bool(content_terms(tokenize(strip_markup(text))))
+
+
 def strip_markup(text: str) -> str:
-    """The query without HTML tags and entities: markup is no content."""
+    """The query without HTML tags, entities and scripts: markup is no content."""
     return _MARKUP.sub(" ", text)
 
 

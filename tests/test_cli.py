@@ -51,7 +51,8 @@ def test_search_json_follows_the_contract(cli, built_index):
     run = cli("search", "電子決裁", "--json", "--top-k", "3")
     assert run.code == 0
     result = run.json()  # stdout holds the JSON object and nothing else
-    assert set(result) == {"query", "hits"} and result["query"] == "電子決裁"
+    assert set(result) == {"query", "content", "hits"} and result["query"] == "電子決裁"
+    assert result["content"] is True
     assert [h["rank"] for h in result["hits"]] == [1, 2, 3]
     for hit in result["hits"]:
         _check_hit(hit)
@@ -62,6 +63,12 @@ def test_search_json_follows_the_contract(cli, built_index):
         assert hit["text"] == passages[hit["id"]].text
         assert hit["city"] == passages[hit["id"]].city
     assert "テスト市" in run.out or "サンプル町" in run.out  # ensure_ascii=False
+
+
+def test_search_without_a_content_word_finds_nothing_and_says_why(cli):
+    assert cli("search", "の", "--json").json() == {"query": "の", "content": False, "hits": []}
+    run = cli("search", "<script>alert(1)</script>")
+    assert run.code == 0 and "no content word" in run.out and "[" not in run.out
 
 
 def test_search_readable_output_shows_the_hits(cli):

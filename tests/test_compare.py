@@ -394,11 +394,35 @@ def test_labels_never_depend_on_other_cities_passages(keyword_searcher, three_ci
         assert (after[city].match, after[city].matching) == (column.match, column.matching), (query, city)
 
 
-@pytest.mark.parametrize(
-    "junk", ["の", "は、が", "<img src=x onerror=alert(1)>", "12345", "!!!???", "the of and"]
-)
+JUNK = [
+    "の",
+    "は、が",
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(1)</script>",
+    "<STYLE>p { color: red }</style>",
+    "12345",
+    "!!!???",
+    "the of and",
+]
+
+
+@pytest.mark.parametrize("junk", JUNK)
+def test_searches_without_content_words_find_nothing(keyword_searcher, junk: str) -> None:
+    # as compare shows no passage for them: none is nearer than another, in any mode
+    for mode in ("hybrid", "dense", "lexical"):
+        assert keyword_searcher.search(junk, 5, mode) == []
+    found = keyword_searcher.results(junk, 5)
+    assert (found.content, found.hits) == (False, ())
+    assert found.to_dict() == {"query": junk, "content": False, "hits": []}
+    assert keyword_searcher.results("予算", 5).content  # a content word is found as ever
+    assert keyword_searcher.results("予算", 5).hits
+
+
+@pytest.mark.parametrize("junk", JUNK)
 def test_queries_without_content_words_match_nowhere(keyword_searcher, junk: str) -> None:
-    for column in compare(keyword_searcher, junk).columns:
+    result = compare(keyword_searcher, junk)
+    assert not result.content  # said as such, not as an English question that found nothing
+    for column in result.columns:
         assert (column.match, column.matching) == ("none", 0), column.city
         assert all(m == "none" for m in column.hit_matches)
 

@@ -26,7 +26,7 @@ from reform_search.web import handlers, server
 from search.compare import Column, Comparison, Evidence, compare
 from search.counterparts import Counterparts
 from search.engine import Searcher
-from search.hit import Hit
+from search.hit import Hit, Results
 from search.labels import Match
 from search.themes import DEFAULT_THEMES, MAX_THEMES, Cell, Matrix
 
@@ -270,11 +270,13 @@ def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
 
 
 def test_hits_list_and_empty_result():
-    out = render.hits_html("電子決裁", [hit(evil_passage())])
+    out = render.hits_html(Results("電子決裁", (hit(evil_passage()),)))
     assert_inert(out)
     assert "1 件 / hits" in out and 'class="rs-city-chip"' in out
-    assert "no passages match" in render.hits_html("<x>", [])
-    assert "<x>" not in render.hits_html("<x>", [])
+    assert "no passages match" in render.hits_html(Results("<x>", ()))
+    assert "<x>" not in render.hits_html(Results("<x>", ()))
+    said = render.hits_html(Results("<b>の</b>", (), content=False))
+    assert "no content word" in said and "<b>" not in said
 
 
 def test_heatmap_has_one_cell_per_theme_and_city_colored_by_match():
@@ -316,6 +318,21 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     assert "".join(lines) == "".join(themes) and len(lines) > len(themes)
     assert not any(line[0] in "・、。" for line in lines)
     assert all(f"<title>{t}</title>" in out for t in themes)
+
+
+def test_a_theme_too_long_for_two_lines_is_cut_and_keeps_the_matrix_narrow():
+    # One long line typed as a theme had widened the matrix until the browser scaled every label down
+    themes = ("DX推進", "窓口" * 100)
+    cities = ("会津若松市", "いわき市")
+    cells = tuple(Cell(t, Column(c, Match.NONE, (), Evidence(0.0), 0)) for t in themes for c in cities)
+    out = render.heatmap_svg(Matrix(themes, cities, cells))
+    width = float(re.search(r'viewBox="0 0 ([\d.]+) ', out).group(1))
+    assert width <= 400
+    lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', out)
+    assert lines[0] == "DX推進" and len(lines) == 3 and lines[2].endswith("…")
+    assert all(render._text_width(line, 14) <= render.LABEL_WIDTH for line in lines)
+    assert ("窓口" * 100).startswith(lines[1] + lines[2][:-1])
+    assert f"<title>{'窓口' * 100}</title>" in out  # whole in its tooltip
 
 
 def test_documents_table_escapes():
@@ -740,7 +757,7 @@ def test_no_reload_while_the_app_is_indexing(built_index):
 
 def test_search_results_show_ranks_not_scores_of_different_scales():
     hits = [hit(evil_passage(id=f"doc:{i}"), rank=i + 1) for i in range(3)]
-    out = render.hits_html("電子決裁", hits)
+    out = render.hits_html(Results("電子決裁", tuple(hits)))
     assert_inert(out)
     assert "score" not in out and "by rank" in out
     assert [f'<span class="rs-rank">{n}</span>' in out for n in (1, 2, 3)] == [True, True, True]

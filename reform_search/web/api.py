@@ -9,7 +9,6 @@ from reform_search.web.checks import friendly
 from reform_search.web.state import AppState
 from search.compare import COLUMN_TOP_K, compare
 from search.counterparts import similar
-from search.hit import Results
 from search.query import check_query
 from search.themes import theme_matrix
 
@@ -40,8 +39,8 @@ def register_api(state: AppState) -> None:
         """
         s = state.live()
         q = check_query(query, s.max_query_chars).text
-        hits = s.search(q, int(top_k), mode, s.mask(cities or None, documents or None, years or None))
-        return Results(q, tuple(hits)).to_dict()
+        allowed = s.mask(cities or None, documents or None, years or None)
+        return s.results(q, int(top_k), mode, allowed).to_dict()
 
     def api_compare(
         query: str, cities: list[str] | None = None, top_k: int = COLUMN_TOP_K, mode: str = settings.mode

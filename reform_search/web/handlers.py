@@ -79,8 +79,8 @@ class Handlers:
             return ASK, ""
         s = self.state.live()
         q = query_text(query, s)
-        hits = s.search(q, int(top_k), mode, s.mask(chosen_cities(chosen, s), docs or None, years or None))
-        return hits_html(q, hits), ""
+        allowed = s.mask(chosen_cities(chosen, s), docs or None, years or None)
+        return hits_html(s.results(q, int(top_k), mode, allowed)), ""
 
     @friendly
     def on_themes(self, text: str, chosen: list[str]):

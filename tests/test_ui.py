@@ -447,14 +447,19 @@ def test_compare_and_counterparts_handlers(shared_index):
     first = h.state.searcher.search("電子決裁", 1, "hybrid", h.state.searcher.mask(["テスト市"]))[0].passage
     panel = h.counterparts_of(first.id, ["テスト市", "サンプル町"])
     assert 'data-city="サンプル町"' in panel and 'data-city="テスト市"' not in panel.split("rs-grid")[1]
-    with pytest.raises(gr.Error, match="choose at least one city"):
-        h.on_compare("電子決裁", [], 2)
-    # asked without a question: a hint in place of the results, nothing raised, the downloads kept
-    out, panel, *files = h.on_compare("   ", ["テスト市"], 2)
-    assert "検索語を入力してください" in out and "Type what to look for" in out and panel == ""
-    assert all(f == gr.skip() for f in files)
+    # asked without a city or a question: a hint in place of the results, nothing raised (an error had
+    # left the last comparison on screen), and the downloads emptied (they had saved that comparison)
+    for query, cities, hint in (
+        ("電子決裁", [], "Choose at least one city"),
+        ("   ", ["テスト市"], "Type what"),
+    ):
+        out, panel, *files = h.on_compare(query, cities, 2)
+        assert hint in out and "rs-grid" not in out and panel == ""
+        assert all(f["value"] is None and f["interactive"] is False for f in files)
     out, panel = h.on_search("", ["テスト市"], [], [], "hybrid", 5)
     assert "検索語を入力してください" in out and panel == ""
+    out, panel = h.on_search("電子決裁", [], [], [], "hybrid", 5)
+    assert "Choose at least one city" in out and panel == ""
 
 
 def test_search_handler_filters(shared_index):
@@ -465,6 +470,9 @@ def test_search_handler_filters(shared_index):
     assert 'rs-city-chip">テスト市' in out and 'rs-city-chip">サンプル町' not in out
     with pytest.raises(gr.Error, match="unknown mode"):
         h.on_search("テレワーク", ["テスト市"], [], [], "fuzzy", 5)
+    # a document of one city with only the other city ticked: the filters exclude each other, said so
+    out, _ = h.on_search("テレワーク", ["サンプル町"], ["testshi-memo"], [], "hybrid", 5)
+    assert "No passage is in the chosen cities, documents and years at once" in out
 
 
 def test_themes_handler_writes_safe_downloads(shared_index):
@@ -480,6 +488,9 @@ def test_themes_handler_writes_safe_downloads(shared_index):
     assert Path(book["value"]).suffix == ".xlsx" and Path(book["value"]).read_bytes()[:2] == b"PK"
     out = h.on_cell("電子決裁", "テスト市")
     assert 'data-city="テスト市"' in out and "電子決裁" in out
+    heatmap, *_, csv, book, md, cell = h.on_themes("電子決裁", [])
+    assert "Choose at least one city" in heatmap and "rs-hm-cell" not in heatmap and cell == ""
+    assert all(f["value"] is None and not f["interactive"] for f in (csv, book, md))
 
 
 def test_html_in_documents_reaches_the_page_as_text(html_index):

@@ -227,6 +227,33 @@ CONTRAST = """(sel) => {
 }"""
 
 
+def test_the_comparison_follows_its_controls(page, real_app):
+    # Changing the passages per city or the cities redoes the comparison: the screen (and what downloads)
+    # had kept the last one until 比較する was pressed again.
+    run_compare(page, real_app, QUERY)
+    cards = (
+        "(n) => [...document.querySelectorAll('#compare-results .rs-col')]"
+        ".every(c => c.querySelectorAll('.rs-card').length == n)"
+    )
+    page.wait_for_function(cards, arg=3, timeout=30_000)
+    number = page.locator("#compare-top input[type=number]")
+    number.fill("5")
+    number.press("Enter")
+    page.wait_for_function(cards, arg=5, timeout=30_000)
+    page.locator("#compare-cities label", has_text=CITIES[1]).click()
+    page.wait_for_function(
+        "document.querySelectorAll('#compare-results .rs-col').length == 1", timeout=30_000
+    )
+    assert page.locator("#compare-results .rs-city").inner_text().startswith(CITIES[0])
+    page.locator("#compare-cities label", has_text=CITIES[0]).click()  # none left: said so, nothing stale
+    page.wait_for_function(
+        "document.querySelector('#compare-results').innerText.includes('Choose at least one city')",
+        timeout=30_000,
+    )
+    assert page.locator("#compare-results .rs-col").count() == 0
+    assert page.locator("#compare-csv").is_disabled()
+
+
 def test_wide_screens_use_the_width_and_narrow_ones_do_not_overflow(page, real_app):
     page.set_viewport_size({"width": 1920, "height": 1080})
     run_compare(page, real_app, QUERY)

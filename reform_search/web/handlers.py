@@ -22,7 +22,9 @@ from reform_search.web.checks import chosen_cities, friendly, parse_themes, quer
 from reform_search.web.state import (
     ASK,
     CELL_TOP_K,
+    CHOOSE_CITY,
     DOWNLOADS,
+    NOTHING_CHOSEN,
     THEMES_HINT,
     AppState,
     city_choices,
@@ -35,6 +37,13 @@ from search.themes import theme_matrix
 
 REFRESHED = 11
 CONFIRM_S = 120  # how long the server holds a removal for its confirmation
+
+
+def no_downloads() -> list:
+    """The download buttons emptied and greyed: nothing shown, nothing to save."""
+    return [gr.update(value=None, interactive=False) for _ in DOWNLOADS]
+
+
 READ_ONLY = "この索引は読み取り専用です / this server is read-only: documents cannot be added or removed"
 
 
@@ -48,9 +57,11 @@ class Handlers:
 
     @friendly
     def on_compare(self, query: str, chosen: list[str], top_k: float) -> tuple:
-        """Comparison columns, an emptied counterparts panel, and the comparison's CSV and Markdown."""
-        if not (query or "").strip():  # asked without a question: say so in place, not as an error
-            return ASK, "", *(gr.skip() for _ in DOWNLOADS)
+        """Comparison columns, an emptied counterparts panel, and the comparison's CSV and Markdown.
+        Asked without a question or a city, it says so in place of the results (not as an error, which
+        would leave the last comparison on screen and in the downloads)."""
+        if not (query or "").strip() or not chosen:
+            return (CHOOSE_CITY if (query or "").strip() else ASK), "", *no_downloads()
         s = self.state.live()
         result = compare(s, query_text(query, s), chosen_cities(chosen, s), int(top_k), self.settings.mode)
         urls = document_urls(s.index.documents)
@@ -75,16 +86,22 @@ class Handlers:
         self, query: str, chosen: list[str], docs: list[str], years: list[int], mode: str, top_k: float
     ):
         """Search result cards (and an emptied counterparts panel)."""
-        if not (query or "").strip():
-            return ASK, ""
+        if not (query or "").strip() or not chosen:
+            return (CHOOSE_CITY if (query or "").strip() else ASK), ""
         s = self.state.live()
         q = query_text(query, s)
         allowed = s.mask(chosen_cities(chosen, s), docs or None, years or None)
+        if (
+            allowed is not None and not allowed.any()
+        ):  # the filters exclude each other (a document of another city)
+            return NOTHING_CHOSEN, ""
         return hits_html(s.results(q, int(top_k), mode, allowed)), ""
 
     @friendly
     def on_themes(self, text: str, chosen: list[str]):
         """Heatmap, the theme and city pickers, both downloads, an emptied cell panel."""
+        if not chosen:
+            return CHOOSE_CITY, gr.skip(), gr.skip(), *no_downloads(), ""
         s = self.state.live()
         matrix = theme_matrix(s, parse_themes(text), chosen_cities(chosen, s))
         urls = document_urls(s.index.documents)

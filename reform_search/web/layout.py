@@ -1,7 +1,7 @@
 """The page: a header and four tabs (比較 / Compare, 検索 / Search, テーマ / Themes, 資料 / Corpus), and the
 events that tie their components to the handlers. Only the four named API endpoints are public.
 
-About 310 lines: Gradio wires an event only inside the Blocks that holds both its components, and the
+About 330 lines: Gradio wires an event only inside the Blocks that holds both its components, and the
 tabs' events cross tabs (adding a document refreshes every tab's city and document pickers), so the
 page and its events are built in one function; the handlers they call are in handlers.py."""
 
@@ -94,12 +94,21 @@ def wire_query(
     cities: gr.CheckboxGroup,
     downloads: Sequence[gr.DownloadButton] = (),
 ) -> None:
-    """fn(query, *filters) on the button, on Enter and after an example fills the box; cards: counterparts.
-    fn returns the panes' contents, then the downloads' updates."""
+    """fn(query, *filters) on the button, on Enter, after an example fills the box, and when a filter is
+    changed with a query in the box; cards: counterparts. fn returns the panes'
+    contents, then the downloads' updates."""
     query, go, examples = box
     inputs, outputs = [query, *filters], [*panes, *downloads]
     for trigger in (go.click, query.submit):
         trigger(fn, inputs, outputs, **PRIVATE)
+
+    def again(text: str, *values):
+        """A filter changed: the result for it at once (what is shown follows the controls), once
+        something is asked."""
+        return fn(text, *values) if (text or "").strip() else tuple(gr.skip() for _ in outputs)
+
+    for control in filters:  # a slider being dragged asks again only once the last answer is in
+        control.input(again, inputs, outputs, trigger_mode="always_last", **PRIVATE)
     for button in examples:
         button.click(lambda q: q, button, query, **PRIVATE).then(fn, inputs, outputs, **PRIVATE)
     out, cp = panes

@@ -30,6 +30,14 @@ ASK = (
     '<p class="rs-hint" role="status">検索語を入力してください（例: 書かない窓口、ごみ有料化）。'
     '<br><span class="rs-en">Type what to look for, e.g. 書かない窓口 or "telework".</span></p>'
 )
+CHOOSE_CITY = (
+    '<p class="rs-hint" role="status">市町村を1つ以上選んでください。'
+    '<br><span class="rs-en">Choose at least one city.</span></p>'
+)
+NOTHING_CHOSEN = (
+    '<p class="rs-none" role="status">選んだ市町村・資料・年度のすべてに当てはまる箇所はありません。'
+    '<br><span class="rs-en">No passage is in the chosen cities, documents and years at once.</span></p>'
+)
 THEMES_HINT = '<p class="rs-hint">表を作成しています… / building the matrix…</p>'
 PRIVATE = {"api_visibility": "private"}  # UI events; only the four named endpoints are the API
 DOWNLOADS = (("csv", "CSV"), ("xlsx", "Excel"), ("md", "Markdown"))  # what a result downloads as

@@ -231,6 +231,10 @@ def test_the_comparison_follows_its_controls(page, real_app):
     # Changing the passages per city or the cities redoes the comparison: the screen (and what downloads)
     # had kept the last one until 比較する was pressed again.
     run_compare(page, real_app, QUERY)
+    # what the status region tells a screen reader when it is done: words, not Gradio's raw key
+    said = "[...document.querySelectorAll('.sr-only')].map(e => e.textContent.trim())"
+    page.wait_for_function(f"{said}.some(t => t == 'Done' || t.startsWith('完了'))", timeout=30_000)
+    assert not any("common." in t for t in page.evaluate(said))
     cards = (
         "(n) => [...document.querySelectorAll('#compare-results .rs-col')]"
         ".every(c => c.querySelectorAll('.rs-card').length == n)"

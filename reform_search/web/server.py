@@ -40,6 +40,12 @@ def launch_options(settings: Settings) -> dict:
         "enable_monitoring": False,
         "run_history": False,
         "ssr_mode": False,
+        # What Gradio's hidden status region announces to screen readers when an event ends: its own
+        # locales lack these two keys, so the raw key ("common.complete") had been read aloud
+        "i18n": gr.I18n(
+            en={"common.complete": "Done", "common.error": "Error"},
+            ja={"common.complete": "完了 / done", "common.error": "エラー / error"},
+        ),
         # The four read-only endpoints as MCP tools for AI assistants; uploads and removals are private
         # UI events and never become tools. Gradio's MCP route does not check the UI's login: with auth
         # set, the guard asks MCP calls for the same credentials (reform_search/guard.py).

@@ -458,6 +458,8 @@ def test_upload_adds_a_city(page, html_app, tmp_path):
     )
     assert "郡山市" in page.locator("#corpus-table").inner_text()
     assert "3 市町村" in page.locator("#rs-status").inner_text()
+    page.wait_for_timeout(1000)  # the progress of the embedding goes once the document is in
+    assert "埋め込み計算中" not in page.locator("body").inner_text()
     page.click("#tab-compare-button")
     assert "郡山市" in page.locator("#compare-cities").inner_text()
     shot(page, "corpus-added-1280.png")

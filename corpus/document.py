@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import stat
 import tomllib
 import unicodedata
 from collections.abc import Iterable
@@ -124,15 +125,34 @@ def read_document(path: Path, limits: Limits | None = None, **meta: object) -> D
     """Read one file (text, PDF, XLSX, CSV, DOCX, HTML) into a Document; `meta` holds the manifest fields."""
     path = Path(path)
     limits = limits or LOCAL_LIMITS
-    if not path.is_file():
+    if not path.exists():
         raise ValueError(f"document file {str(path)!r} does not exist")
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise ValueError(f"{path.name} is {size:,} bytes; the limit is {limits.max_bytes:,}")
-    data = path.read_bytes()
+    data = read_bounded(path, limits.max_bytes)
     return make_document(
         extract(data, path.name, limits), hashlib.sha256(data).hexdigest(), path.name, **meta
     )
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file (a link to one too) of at most `limit` bytes, else a refusal. A
+    device, a FIFO or a directory is refused before it is opened (/dev/zero reports no size and never
+    ends; a FIFO blocks forever), and no more than `limit` + 1 bytes are ever read, whatever the size
+    on disk said."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path.name} is not a regular file")
+        if info.st_size <= limit:
+            with path.open("rb") as f:
+                data = f.read(limit + 1)
+        if info.st_size > limit or len(data) > limit:
+            size = max(info.st_size, limit + 1)
+            raise ValueError(
+                f"{path.name} is {size / 2**20:,.1f} MB; the limit is {limit / 2**20:,.0f} MB (max_upload_mb)"
+            )
+        return data
+    except OSError as e:
+        raise ValueError(f"cannot read {str(path)!r}: {e.strerror}") from None
 
 
 def make_document(extracted: Extracted, sha256: str, source: str, **meta: object) -> Document:

@@ -32,6 +32,7 @@ from corpus.document import (
     make_document,
     manifest_entries,
     parse_fiscal_year,
+    read_bounded,
     read_document,
 )
 from corpus.extract import Extracted, Limits, extract
@@ -277,17 +278,8 @@ class Library:
 
 
 def read_upload(path: Path, limits: Limits) -> bytes:
-    """The bytes of a file to add, refused by its size before it is read."""
-    try:
-        size = Path(path).stat().st_size
-        if size > limits.max_bytes:
-            raise ValueError(
-                f"{Path(path).name} is {size / 2**20:,.1f} MB; "
-                f"the limit is {limits.max_bytes / 2**20:,.0f} MB (max_upload_mb)"
-            )
-        return Path(path).read_bytes()
-    except OSError as e:
-        raise ValueError(f"cannot read {str(path)!r}: {e.strerror}") from None
+    """The bytes of a file to add: a regular file within max_upload_mb (document.read_bounded)."""
+    return read_bounded(Path(path), limits.max_bytes)
 
 
 def all_documents(corpus: Path, index_dir: Path) -> list[Document]:

@@ -4,6 +4,7 @@ bad files refused with one line and exit code 2, the index untouched."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import make_files
@@ -285,6 +286,9 @@ BAD_FILES = {
     "scanned": ("scan.pdf", None, "scan.pdf has no text layer: OCR is not supported"),
     "zip bomb": ("bomb.xlsx", None, "bomb.xlsx would unpack to 210 MB, over the limit of 200 MB"),
     "too big": ("huge.pdf", None, "huge.pdf is 200.0 MB; the limit is 20 MB (max_upload_mb)"),
+    # no size on disk and no end (read whole, it had filled the memory), or a read that never returns
+    "a device": ("zero.txt", None, "zero.txt is not a regular file"),
+    "a FIFO": ("pipe.txt", None, "pipe.txt is not a regular file"),
 }
 
 
@@ -302,6 +306,12 @@ def _bad_file(kind: str, tmp_path: Path) -> Path:
         data = make_files.zip_bomb(210)
     elif kind == "too big":
         _sparse(200 * 2**20)(path)
+        return path
+    elif kind == "a device":
+        path.symlink_to("/dev/zero")
+        return path
+    elif kind == "a FIFO":
+        os.mkfifo(path)
         return path
     path.write_bytes(data)
     return path

@@ -202,7 +202,12 @@ def _export_flags(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument(
         "--format", choices=FORMATS, default=None, help=f"output format (default: {default}; --json = json)"
     )
-    p.add_argument("--output", type=Path, metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write to FILE (atomically) instead of stdout; without --format, its suffix names the format",
+    )
     p.set_defaults(format_default=default)
 
 

@@ -31,15 +31,28 @@ def _emit(args: argparse.Namespace, data: str | bytes) -> None:
         if isinstance(data, bytes)
         else (lambda tmp: tmp.write_text(data, encoding="utf-8", newline=""))
     )
+    target = Path(args.output)
+    if target.is_symlink() or target.exists():
+        target = target.resolve()  # a link is written through, not replaced by a file of its own
+        if target.exists() and not target.is_file():  # a device (/dev/full: no error, a file in its place)
+            raise ValueError(f"{args.output} is not a regular file; --output writes and replaces a file")
     try:
-        replace_atomic(args.output, write)
+        replace_atomic(target, write)
     except OSError as e:
         raise ValueError(f"cannot write {str(args.output)!r}: {e.strerror}") from None
     print(f"wrote {args.output}", file=sys.stderr)
 
 
 def _format(args: argparse.Namespace) -> str:
-    return "json" if args.json else (args.format or args.format_default)
+    return "json" if args.json else (args.format or _named_format(args) or args.format_default)
+
+
+def _named_format(args: argparse.Namespace) -> str | None:
+    """The format the --output file's suffix names (gomi.xlsx: xlsx), if it names one."""
+    from reform_search.export import FORMATS
+
+    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
+    return suffix if suffix in FORMATS else None
 
 
 def _read_queries(path: Path) -> list[tuple[object, str]]:
@@ -86,7 +99,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
         from reform_search.export import document_urls, render_comparison
 
         # --output alone writes Markdown (--json, JSON); the terminal gets the readable columns
-        fmt = args.format or ("json" if args.json else "md")
+        fmt = args.format or ("json" if args.json else _named_format(args) or "md")
         _emit(args, render_comparison(result, fmt, document_urls(searcher.index.documents)))
     elif args.json:
         print_json(result.to_dict())

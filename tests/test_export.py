@@ -385,6 +385,28 @@ def test_cli_output_to_a_missing_directory_exits_2(cli, themes_file: Path, tmp_p
     assert not (tmp_path / "nope").exists()
 
 
+def test_cli_output_writes_through_a_link_and_refuses_what_is_no_file(
+    cli, themes_file: Path, tmp_path: Path, matrix
+) -> None:
+    # A link is written through (it had been replaced by a file of its own, the target left as it was)
+    target, link = tmp_path / "target.md", tmp_path / "link.md"
+    target.write_text("古い内容（テスト用）\n", encoding="utf-8")
+    link.symlink_to(target)
+    code, _, _ = cli("themes", "--themes", str(themes_file), "--output", str(link))
+    assert code == 0 and link.is_symlink() and target.read_text(encoding="utf-8").startswith("| テーマ")
+    # A FIFO or a device is no file to replace (/dev/full had become a file, its ENOSPC never seen)
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)
+    code, _, err = cli("themes", "--themes", str(themes_file), "--output", str(fifo))
+    assert code == 2 and "is not a regular file" in err and err.count("\n") == 1
+    assert not fifo.is_file()
+    # Without --format, the suffix names it: a .csv holds CSV, a .xlsx a workbook
+    code, _, _ = cli("themes", "--themes", str(themes_file), "--output", str(tmp_path / "m.csv"))
+    assert code == 0 and (tmp_path / "m.csv").read_bytes().decode() == render_matrix(matrix, "csv")
+    code, _, _ = cli("themes", "--themes", str(themes_file), "--output", str(tmp_path / "m.xlsx"))
+    assert code == 0 and (tmp_path / "m.xlsx").read_bytes()[:2] == b"PK"
+
+
 def test_cli_themes_json_flag_wins(cli, themes_file: Path, matrix) -> None:
     code, out, _ = cli("themes", "--themes", str(themes_file), "--format", "csv", "--json")
     assert code == 0 and json.loads(out) == matrix.to_dict()

@@ -216,6 +216,16 @@ def _items(doc: Document, section: str, block: _Block) -> list[Passage]:
     return out
 
 
+def _pieces(text: str) -> Iterator[str]:
+    """Its sentences, one longer than MAX_CHARS cut every TARGET_CHARS (a line with no sentence end,
+    such as a table flattened into one line, had made one passage of 100,000 characters)."""
+    for sentence in _SENTENCE.findall(text):
+        if len(sentence) <= MAX_CHARS:
+            yield sentence
+        else:
+            yield from (sentence[i : i + TARGET_CHARS] for i in range(0, len(sentence), TARGET_CHARS))
+
+
 def _prose(doc: Document, section: str, blocks: list[_Block]) -> list[Passage]:
     """Packed prose: paragraphs joined by newlines; over MAX_CHARS, split at sentence ends."""
     text = "\n".join(b.text for b in blocks)
@@ -225,7 +235,7 @@ def _prose(doc: Document, section: str, blocks: list[_Block]) -> list[Passage]:
     if len(text) <= MAX_CHARS:
         return [_passage(doc, section, text, start, end, "paragraph")]
     out, piece = [], ""
-    for sentence in _SENTENCE.findall(text):
+    for sentence in _pieces(text):
         if piece and len(piece) + len(sentence) > TARGET_CHARS:
             out.append(piece)
             piece = ""

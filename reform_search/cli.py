@@ -53,10 +53,18 @@ def _settings_parser() -> argparse.ArgumentParser:
     return parent
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistyped argument said in one line (the usage it prints first had run to 30
+    lines, the error last): exit 2, and where the help is."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
     settings = _settings_parser()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="reform-search",
         description="Find and compare Japanese municipalities' administrative reform initiatives, offline.",
     )
@@ -243,6 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as e:  # a folder it cannot write (read-only, or a file where a folder should be), a port
+        where = f" {str(e.filename)!r}" if e.filename else ""
+        print(f"reform-search: error: cannot use{where}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

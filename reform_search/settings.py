@@ -223,6 +223,8 @@ def _convert(name: str, value: Any) -> Any:
             raise ValueError(f"setting {name} must be an integer, got {value!r}") from None
         if value <= 0:
             raise ValueError(f"setting {name} must be a positive integer, got {value}")
+        if name == "port" and value > 65535:
+            raise ValueError(f"setting port must be at most 65535, got {value}")
     else:
         value = str(value)
     choices = f.metadata["choices"]

@@ -56,7 +56,7 @@ def read_json_lines(path: Path, what: str) -> list[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a JSONL file; an unreadable file or a line that
     is not a JSON object raises ValueError naming the file and line."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()  # a BOM (Excel, Notepad) is no text
     except (OSError, UnicodeDecodeError) as e:
         raise ValueError(f"cannot read {what} file {str(path)!r}: {e}") from None
     out = []
@@ -65,7 +65,7 @@ def read_json_lines(path: Path, what: str) -> list[tuple[int, dict]]:
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: nested beyond Python's stack
             obj = None
         if not isinstance(obj, dict):
             raise ValueError(f"{path}:{n}: not a JSON object")

@@ -161,6 +161,7 @@ ERRORS = {
     "queries-no-query": (["search", "--queries", 'BAD:{"id": 2}'], "bad.jsonl:2:"),
     "queries-empty-query": (["search", "--queries", 'BAD:{"query": "  "}'], "bad.jsonl:2:"),
     "queries-missing-file": (["search", "--queries", "NOFILE"], "cannot read queries file"),
+    "queries-nested-too-deep": (["search", "--queries", "BAD:" + "[" * 100_000], "bad.jsonl:2:"),
     "query-and-queries": (["search", "電子決裁", "--queries", 'BAD:{"query": "x"}'], "either a query or"),
     "neither-query-nor-queries": (["search"], "either a query or"),
 }
@@ -258,6 +259,46 @@ def test_real_model_end_to_end(real_cli):
     report = json.loads(again.stdout)
     assert report["changed"] is False and report["embedded"] == 0
     assert report["passages"] == built["passages"]
+
+
+def test_a_mistyped_argument_is_one_line_naming_the_help(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["search", "電子決裁", "--mode", "bogus"])
+    out, err = capsys.readouterr()
+    assert exit.value.code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("reform-search search: error: argument --mode: invalid choice: 'bogus'")
+    assert err.rstrip().endswith("(see reform-search search --help)")
+
+
+def test_an_index_folder_it_cannot_make_is_one_line(cli, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    (tmp_path / "memo.txt").write_text("架空のメモ（テスト用）。", encoding="utf-8")
+    for command in (["index"], ["add", str(tmp_path / "memo.txt"), "--city", "テスト市", "--title", "t"]):
+        run = cli(*command, "--json", index_dir=tmp_path / "a-file" / "index")
+        assert run.code == 2 and run.out == "" and run.err.count("\n") == 1, command
+        assert run.err.startswith("reform-search: error: ") and "Not a directory" in run.err
+
+
+def test_a_judgments_file_with_a_bom_is_read(cli, tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_text('{"id": 1, "query": "電子決裁"}\n', encoding="utf-8-sig")  # as Excel or Notepad save it
+    run = cli("search", "--queries", str(path), "--json")
+    assert run.code == 0 and json.loads(run.out)["id"] == 1
+
+
+@pytest.mark.parametrize(
+    ("port", "needle"), [("99999", "port must be at most 65535"), ("IN_USE", "Address already in use")]
+)
+def test_serve_on_a_port_it_cannot_have_is_refused_in_words(cli, port, needle):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        if port == "IN_USE":
+            port = str(taken.getsockname()[1])
+        run = cli("serve", "--port", port)
+    assert run.code == 2 and run.out == "" and run.err.count("\n") == 1 and needle in run.err
 
 
 def test_serve_on_a_network_host_without_auth_is_refused_before_anything_runs(cli, built_index):

@@ -3,6 +3,7 @@ auth, and `serve` (index if needed, load one Searcher, launch)."""
 
 from __future__ import annotations
 
+import socket
 import sys
 
 import gradio as gr
@@ -71,10 +72,30 @@ def check_exposure(settings: Settings) -> None:
         )
 
 
+def check_address(settings: Settings) -> None:
+    """Refuse a host this machine cannot serve on, or a port in use, in words (Gradio says "cannot find
+    empty port" for both, naming its own environment variable)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM
+        )[0]
+    except (socket.gaierror, UnicodeError) as e:
+        raise ValueError(f"cannot serve on host {settings.host!r}: {getattr(e, 'strerror', e)}") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as e:
+            raise ValueError(
+                f"cannot serve on {settings.host}:{settings.port}: {e.strerror} (another --port or --host?)"
+            ) from None
+
+
 def serve(settings: Settings) -> None:
     """Bring the index up to date (progress on stderr), load one Searcher and serve the UI until stopped."""
     parse_auth(settings.auth)  # refuse a malformed auth or an open network before the slow part
     check_exposure(settings)
+    check_address(settings)
     report = index_all(settings, progress=tqdm_progress())
     state = "built" if report.changed else "up to date"
     print(f"index {state}: {report.documents} documents, {report.passages} passages", file=sys.stderr)

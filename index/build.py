@@ -24,7 +24,15 @@ from index.embedder import BATCH_SIZE, Embedder
 from index.glossary import Glossary, LazyGlossary
 from index.parts import Parts
 from index.passages import FORMAT_VERSION as PASSAGES_FORMAT
-from index.store import MismatchedIndex, check_compatible, clean_stale, read_manifest, save_index
+from index.store import (
+    MismatchedIndex,
+    check_compatible,
+    clean_stale,
+    current_generation,
+    read_manifest,
+    save_index,
+    size_problems,
+)
 from index.tokenize import tokenize, tokenizer_info
 
 
@@ -110,7 +118,10 @@ def build_index(
     with _lock(Path(index_dir)):
         clean_stale(Path(index_dir))  # what a killed run left, even when this run has nothing to write
         current = None if rebuild else _current(index_dir)
-        if current is not None and _up_to_date(current, expected | glossed, documents, dense_kind):
+        # a file of the live generation at another size than its manifest says (truncated, replaced) is
+        # no index to keep: it is built again, as --rebuild would (`check --full` reads every byte)
+        whole = current is not None and not size_problems(current_generation(index_dir), current)
+        if whole and _up_to_date(current, expected | glossed, documents, dense_kind):
             return BuildReport(len(documents), current["passages"], 0, time.monotonic() - started, False)
         per_document = {d.id: split_passages(d) for d in documents}
         empty = [d for d in documents if not per_document[d.id]]

@@ -133,6 +133,13 @@ def test_index_builds_then_reports_no_change(cli, tmp_path):
     assert report["passages"] == len(load_index(tmp_path / "new").passages)
     again = cli("index", "--json", index_dir=tmp_path / "new").json()
     assert again["changed"] is False and again["embedded"] == 0
+    # a truncated file is no index "up to date": it is built again (from the cache), and then searched
+    _truncate_vectors(tmp_path / "new")
+    assert cli("search", "電子決裁", index_dir=tmp_path / "new").code == 2
+    mended = cli("index", "--json", index_dir=tmp_path / "new").json()
+    assert mended["changed"] is True and mended["embedded"] == 0
+    assert cli("search", "電子決裁", index_dir=tmp_path / "new").code == 0
+    assert cli("check", index_dir=tmp_path / "new").code == 0
 
 
 def _queries_file(tmp_path: Path, second_line: str) -> str:

@@ -13,7 +13,7 @@ from corpus.split_records import split_records
 from corpus.split_table import find_labels, split_table
 
 # Bump when passages change for the same input: indexes built with another version are rebuilt.
-SPLITTER_VERSION = 9
+SPLITTER_VERSION = 10
 
 
 def split_passages(doc: Document) -> list[Passage]:
@@ -34,7 +34,10 @@ def _split_text(doc: Document) -> list[Passage]:
         layout = "table" if find_labels(doc.text) else "blocks"
     if layout == "table":
         return split_table(doc)
-    return split_blocks(doc, running_headers(doc.text.split("\n")))
+    # A running header runs over pages: a text without pages (DOCX, a note) that repeats a paragraph
+    # means it, and had lost it (a document of one paragraph written three times, all of it)
+    running = running_headers(doc.text.split("\n")) if doc.page_starts else set()
+    return split_blocks(doc, running)
 
 
 def _unique_ids(passages: list[Passage]) -> list[Passage]:

@@ -627,6 +627,24 @@ def test_numbered_headings_of_plain_text_become_sections() -> None:
     )  # headings are no passages
 
 
+def test_a_paragraph_repeated_in_a_text_without_pages_is_kept_and_a_header_over_pages_is_not() -> None:
+    header = "テスト市 架空の改革レポート（テスト用の見出し）"
+    para = "窓口の受付時間を見直し、混雑する時間帯に職員を厚く配置した。"
+    text = "\n\n".join([header, para] * 3)
+    unpaged = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
+    # without pages nothing runs over them: each paragraph is a passage, the repeats too (one document
+    # of a paragraph written three times had been refused as holding no text)
+    assert sum(p.text.count(header) for p in split_passages(unpaged)) == 3
+    pages = [f"{para}（{n}頁目）" for n in range(3)]
+    text = "\n\n".join(f"{header}\n\n{page}" for page in pages)
+    lines = text.split("\n")
+    starts = tuple(n + 1 for n, line in enumerate(lines) if line == header)
+    paged = dataclasses.replace(unpaged, text=text, page_starts=starts)  # each page opens with the header
+    passages = split_passages(paged)
+    assert passages and not any(header in p.text for p in passages)
+    assert all(any(page in p.text for p in passages) for page in pages)
+
+
 def test_a_line_without_a_sentence_end_is_cut_into_passages_of_bounded_length() -> None:
     # a table flattened into one line had made one passage of 105,000 characters (minutes to embed)
     text = "行財政改革推進" * 15000

@@ -324,5 +324,5 @@ def check_folds(folds: int, **judgments: Sequence[dict]) -> None:
     for kind, items in judgments.items():
         ids = len({str(j["id"]) for j in items})
         if items and folds > ids:
-            fix = f"use at most {ids}" if ids >= 2 else "judge at least 2 or leave --folds out"
+            fix = f"use at most {ids}" if ids >= 2 else f"judge at least {folds} or leave --folds out"
             raise ValueError(f"folds of {folds} is more than the {ids} distinct {kind} ids; {fix}")

@@ -288,6 +288,8 @@ def test_library_reports_progress_and_refuses_bad_folds(searcher, tmp_path):
     # One judged id cannot be split at all: the message must not say "use at most 1".
     with pytest.raises(ValueError, match="1 distinct pairs ids; judge at least 2 or leave --folds out"):
         evaluate(searcher, pairs=pairs[:1], folds=2)
+    with pytest.raises(ValueError, match="1 distinct pairs ids; judge at least 5 or leave --folds out"):
+        evaluate(searcher, pairs=pairs[:1], folds=5)  # as many as the folds asked for
 
 
 # --- the real default corpus: evaluate agrees with ../shared/eval/score.py -------------------------------

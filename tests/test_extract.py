@@ -85,6 +85,18 @@ def test_cp932_text_is_decoded():
     assert extracted.text == make_files.CP932_TEXT and extracted.format == "text"
 
 
+@pytest.mark.parametrize("bom", [b"\xff\xfe", b"\xfe\xff"], ids=["le", "be"])
+def test_utf16_text_and_html_with_their_bom_are_decoded(bom):
+    # Windows Notepad's "Unicode": had been refused as "not text (it looks like binary data)"
+    codec = "utf-16-le" if bom == b"\xff\xfe" else "utf-16-be"
+    extracted = extract(bom + make_files.CP932_TEXT.encode(codec), "memo.txt", LIMITS)
+    assert extracted.text == make_files.CP932_TEXT and extracted.format == "text"
+    page = "<html><body><p>窓口改革（テスト用）</p></body></html>"
+    assert "窓口改革（テスト用）" in extract(bom + page.encode(codec), "page.html", LIMITS).text
+    with pytest.raises(ValueError, match="UTF-16 text that does not decode"):
+        extract(bom + "改革".encode(codec) + b"\x00", "cut.txt", LIMITS)  # an odd byte: cut short
+
+
 def test_csv_rows_become_records_with_column_names():
     extracted = extract(make_files.progress_csv("cp932"), "progress.csv", LIMITS)
     assert [r.row for r in extracted.records] == [2, 3]

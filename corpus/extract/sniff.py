@@ -33,6 +33,7 @@ _DESCRIPTION = {
     "text": "text",
     "csv": "CSV text",
 }
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF")
 _HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
 
@@ -48,6 +49,8 @@ def sniff(data: bytes) -> str:
         return "ole"
     if head.startswith(_IMAGES):
         return "image"
+    if head.startswith(UTF16_BOMS):  # UTF-16 text (Windows Notepad's "Unicode"): judged as its characters
+        head = head[: len(head) // 2 * 2].decode("utf-16", "replace").encode("utf-8")
     if b"\x00" in head:
         return "binary"
     if _HTML.match(head.removeprefix(b"\xef\xbb\xbf")):

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from corpus.extract.base import Extracted, Limits
+from corpus.extract.sniff import UTF16_BOMS
 from corpus.normalize import clean_text
 
 
 def decode_text(data: bytes, name: str = "input") -> str:
-    """Decode a text file as UTF-8 (with or without BOM), Shift_JIS/CP932 or EUC-JP; refuse binary data."""
+    """Decode a text file as UTF-8 (with or without BOM), UTF-16 (with its BOM), Shift_JIS/CP932 or
+    EUC-JP; refuse binary data."""
     if not data.strip():
         raise ValueError(f"{name} is empty")
+    if data.startswith(UTF16_BOMS):
+        try:
+            return clean_text(data.decode("utf-16"))
+        except UnicodeDecodeError:
+            raise ValueError(f"{name} is UTF-16 text that does not decode; save it as UTF-8") from None
     if b"\x00" in data[:8192]:
         raise ValueError(f"{name} looks binary (NUL bytes), not text; convert it to UTF-8 text first")
     try:

@@ -203,6 +203,20 @@ def test_the_same_file_under_another_city_is_another_document(cli, tmp_path):
     assert {"ペア市", "サンプル村"} <= {r["city"] for r in _documents(cli)}
 
 
+def test_a_bundled_report_added_again_replaces_itself(cli, built_index):
+    # The corpus's own file added under its own city: it had stood beside itself as a second document
+    path = built_index.corpus.parent / "testshi.txt"
+    before = {r["id"] for r in _documents(cli)}
+    added = cli("add", str(path), "--city", "テスト市", "--title", "改めた題（テスト用）", "--json").json()
+    assert added["document"]["id"] == "testshi-memo"
+    after = _documents(cli)
+    assert {r["id"] for r in after} == before
+    assert next(r for r in after if r["id"] == "testshi-memo")["title"] == "改めた題（テスト用）"
+    # under another city the same bytes are another document, as for any added file
+    other = cli("add", str(path), "--city", "ペア市", "--title", "写し", "--json").json()
+    assert other["document"]["id"] not in before
+
+
 MANIFEST = """\
 [[document]]
 file = "report.pdf"

@@ -49,13 +49,19 @@ def sniff(data: bytes) -> str:
         return "ole"
     if head.startswith(_IMAGES):
         return "image"
-    if head.startswith(UTF16_BOMS):  # UTF-16 text (Windows Notepad's "Unicode"): judged as its characters
+    if is_utf16(head):  # UTF-16 text (Windows Notepad's "Unicode"): judged by its characters
         head = head[: len(head) // 2 * 2].decode("utf-16", "replace").encode("utf-8")
     if b"\x00" in head:
         return "binary"
     if _HTML.match(head.removeprefix(b"\xef\xbb\xbf")):
         return "html"
     return "text"
+
+
+def is_utf16(data: bytes) -> bool:
+    """UTF-16 text with its BOM: the BOM, and the zero bytes of its ASCII (a newline, a digit) that no
+    UTF-8 or Shift_JIS text has (binary that merely opens with FF FE has none, or is caught later)."""
+    return data.startswith(UTF16_BOMS) and b"\x00" in data[:8192]
 
 
 def _zip_kind(data: bytes) -> str:

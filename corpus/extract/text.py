@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from corpus.extract.base import Extracted, Limits
-from corpus.extract.sniff import UTF16_BOMS
+from corpus.extract.sniff import is_utf16
 from corpus.normalize import clean_text
 
 
@@ -12,7 +12,7 @@ def decode_text(data: bytes, name: str = "input") -> str:
     EUC-JP; refuse binary data."""
     if not data.strip():
         raise ValueError(f"{name} is empty")
-    if data.startswith(UTF16_BOMS):
+    if is_utf16(data):
         try:
             return clean_text(data.decode("utf-16"))
         except UnicodeDecodeError:

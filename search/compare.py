@@ -285,7 +285,7 @@ def labelled_column(
     best = int(np.argmax(judged.probability))
     evidence = judged.evidence(best)
     matches = model.matching(judged.probability)
-    hits = with_counted(searcher, q, hits, judged.ids[matches], rank)
+    hits = with_counted(searcher, q, hits, judged.ids[matches], rank, top_k)
     position = {int(i): n for n, i in enumerate(judged.ids)}
     at = [position.get(searcher.passages.position(h.passage.id)) for h in hits]
     probability = [0.0 if n is None else float(judged.probability[n]) for n in at]
@@ -301,16 +301,22 @@ def labelled_column(
 
 
 def with_counted(
-    searcher: Searcher, q: Scored, hits: list[Hit], counted: np.ndarray, rank: Callable[[int], list[Hit]]
+    searcher: Searcher,
+    q: Scored,
+    hits: list[Hit],
+    counted: np.ndarray,
+    rank: Callable[[int], list[Hit]],
+    top_k: int,
 ) -> list[Hit]:
     """`hits`, then the passages counted as matching (positions `counted`) that they lack, in the
-    order a deeper ranking gives them (one outside it too, scored 0). The label rests on the candidates
-    of both rankers, MATCH_DEPTH deep (`judge`), the column on their fusion: an English question's
-    counted passage, near by its cosine alone, can rank below the city's first ten, and a column had
-    said "1 件が該当" without showing it."""
+    order a deeper ranking gives them (one outside it too, scored 0), when the column's first `top_k`
+    would otherwise show fewer counted passages than there are. The label rests on the candidates of
+    both rankers, MATCH_DEPTH deep (`judge`), the column on their fusion: an English question's counted
+    passage, near by its cosine alone, can rank below the city's first ten, and a column had said
+    "1 件が該当" without showing it."""
     shown = {searcher.passages.position(h.passage.id) for h in hits}
     lacking = {int(i) for i in counted} - shown
-    if not lacking:
+    if not lacking or len(counted) - len(lacking) >= top_k:  # the first top_k are counted ones already
         return hits
     deeper = [h for h in rank(2 * MATCH_DEPTH) if searcher.passages.position(h.passage.id) in lacking]
     found = {searcher.passages.position(h.passage.id) for h in deeper}

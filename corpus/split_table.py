@@ -13,7 +13,7 @@ the page. Line width therefore tells the column of a block, and the order tells 
 One passage per row (split in two when long), with section, 改革項目, 具体的取組, 所管課, page and
 line span. The column labels are read from the table's own header line.
 
-About 300 lines: one reconstruction algorithm (columns from wrap widths, rows from order), read best in
+About 305 lines: one reconstruction algorithm (columns from wrap widths, rows from order), read best in
 one piece.
 """
 

@@ -154,16 +154,27 @@ class Glossary:
         japanese = [t for t in tokens if not t.isascii()]
         return [w for a, b in _runs(len(japanese)) for w in self.words("".join(japanese[a:b]))]
 
-    def surfaces(self, keys: list[tuple[str, str]], english: set[str]) -> set[str]:
-        """Which words of a passage (its (surface, token) pairs, index/tokenize.py `surface_keys`)
-        hold one of a question's English words, found as `bag` finds the passage's English words: its
-        Japanese words and runs of up to MAX_RUN of them, through their glosses. For highlights."""
-        out: set[str] = set()
+    def glossed(self, keys: list[tuple[str, str]]) -> tuple[tuple[tuple[str, ...], frozenset[str]], ...]:
+        """A passage's glossed words (its (surface, token) pairs, index/tokenize.py `surface_keys`), found
+        as `bag` finds its English words: each of its Japanese words and runs of up to MAX_RUN of them
+        that JMdict glosses, as (their surfaces, the glosses' English words). Worth keeping per passage:
+        most runs are forms JMdict lacks, each a lookup of the stored table every time it is met."""
         japanese = [(surface, token) for surface, token in keys if not token.isascii()]
+        out = []
         for a, b in _runs(len(japanese)):
-            if english.intersection(self.words("".join(token for _, token in japanese[a:b]))):
-                out.update(surface for surface, _ in japanese[a:b])
-        return out
+            if found := self.words("".join(token for _, token in japanese[a:b])):
+                out.append((tuple(surface for surface, _ in japanese[a:b]), frozenset(found)))
+        return tuple(out)
+
+    def surfaces(self, keys: list[tuple[str, str]], english: set[str]) -> set[str]:
+        """Which words of a passage hold one of a question's English words through their glosses
+        (`glossed`). For highlights."""
+        return surfaces_of(self.glossed(keys), english)
+
+
+def surfaces_of(glossed: tuple[tuple[tuple[str, ...], frozenset[str]], ...], english: set[str]) -> set[str]:
+    """The surfaces of a passage's glossed runs (`Glossary.glossed`) whose glosses hold an English word."""
+    return {surface for surfaces, words in glossed if not english.isdisjoint(words) for surface in surfaces}
 
 
 def _runs(n: int) -> Iterator[tuple[int, int]]:

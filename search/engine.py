@@ -9,7 +9,7 @@ import numpy as np
 
 from corpus.document import resolve_city
 from index.embedder import Embedder
-from index.glossary import Glossary, LazyGlossary, query_words
+from index.glossary import Glossary, LazyGlossary, query_words, surfaces_of
 from index.store import StoredIndex
 from index.tokenize import matched_terms, surface_keys, tokenize
 from index.topk import allowed_count
@@ -88,6 +88,7 @@ class Searcher:
         # Rows sharing a 具体的取組 share a group id, for crowding; other passages stand alone.
         self.groups = self.passages.column("group")
         self._surface_keys: dict[int, list[tuple[str, str]]] = {}  # highlight keys of recent hits
+        self._glossed: dict[int, tuple] = {}  # and their glossed runs (index/glossary.py Glossary.glossed)
 
     @property
     def cities(self) -> list[str]:
@@ -265,7 +266,12 @@ class Searcher:
                 self._surface_keys.clear()  # bounded: memory stays flat however many queries come
             keys = self._surface_keys[i] = surface_keys(text)
         found = matched_terms(text, terms, keys)
-        if glossary is not None:
-            glossed = glossary.surfaces(keys, english)
+        if glossary is not None:  # its glossed runs, read once per passage (Glossary.glossed)
+            runs = self._glossed.get(i)
+            if runs is None:
+                if len(self._glossed) >= SURFACE_CACHE:
+                    self._glossed.clear()
+                runs = self._glossed[i] = glossary.glossed(keys)
+            glossed = surfaces_of(runs, english)
             found = [s for s in dict.fromkeys(s for s, _ in keys) if s in glossed or s in found]
         return tuple(found)

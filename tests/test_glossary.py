@@ -197,6 +197,19 @@ def test_an_english_query_finds_japanese_passages_through_their_english_words(
     assert searcher.search("electronic approval", top_k=5, mode="lexical") == []  # built without one
 
 
+def test_highlights_through_glosses_do_not_depend_on_what_was_asked_before(glossed: Searcher) -> None:
+    # A passage's glossed runs are kept after its first highlight (Glossary.glossed): another question's
+    # highlights in it must be those a searcher that never saw it gives
+    questions = ("electronic approval", "approval", "electronic", "telework approval", "approval electronic")
+    warm = {
+        q: [(h.passage.id, h.matched) for h in glossed.search(q, top_k=5, mode="lexical")] for q in questions
+    }
+    for q in questions:
+        fresh = Searcher(glossed.index, FakeEmbedder(32), glossary=glossed.glossary)
+        assert warm[q] == [(h.passage.id, h.matched) for h in fresh.search(q, top_k=5, mode="lexical")], q
+    assert any(matched for hits in warm.values() for _, matched in hits)
+
+
 def test_the_manifest_names_the_dictionary_and_another_one_rebuilds(
     tmp_path: Path, fake_glossary: LazyGlossary
 ) -> None:

@@ -30,8 +30,9 @@ def split_passages(doc: Document) -> list[Passage]:
 
 def _split_text(doc: Document) -> list[Passage]:
     layout = doc.layout
-    if layout == "auto":
-        layout = "table" if find_labels(doc.text) else "blocks"
+    if layout == "auto":  # the table splitter reads a PDF's text (its wrap widths); other formats have
+        # their tables as records, and a page whose text names two column labels is no such table
+        layout = "table" if doc.format in ("text", "pdf") and find_labels(doc.text) else "blocks"
     if layout == "table":
         return split_table(doc)
     # A running header runs over pages: a text without pages (DOCX, a note) that repeats a paragraph

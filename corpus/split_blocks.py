@@ -212,7 +212,8 @@ def _items(doc: Document, section: str, block: _Block) -> list[Passage]:
         return _prose(doc, section, [block])
     for start, lines in items:
         text = join_lines(lines)
-        out.append(_passage(doc, section, text, start, start + len(lines) - 1, "item"))
+        if not _is_number(text):  # 「- 1 -」, a page number, is no item
+            out.append(_passage(doc, section, text, start, start + len(lines) - 1, "item"))
     return out
 
 

@@ -8,6 +8,8 @@ are filled from the row above.
 
 from __future__ import annotations
 
+import re
+
 from corpus.columns import GROUPING, table_roles
 from corpus.document import Document
 from corpus.extract import Record
@@ -24,10 +26,38 @@ def split_records(doc: Document) -> list[Passage]:
         names = tuple(name for name, _ in record.cells)
         if (record.sheet, names) != table:  # a new table: nothing to fill down from
             table, previous, roles = (record.sheet, names), {}, table_roles(names)
+        if note := _note(record, roles):
+            out.append(note_passage(doc, record, note))
+            continue
         cells = _filled(record, roles, previous)
         if passage := _passage(doc, record, cells, roles):
             out.append(passage)
     return out
+
+
+def _note(record: Record, roles: dict[str, str | None]) -> str | None:
+    """The text of a note under a table (「※評価 A：計画どおり…」): a row whose only cell is its first,
+    merged across the row, in a column that groups nothing. Read as a row, it had taken the initiative
+    of the row above it and ranked before it."""
+    filled = [(name, value) for name, value in record.cells if value]
+    if len(filled) != 1 or filled[0][0] != record.cells[0][0] or roles[filled[0][0]] in GROUPING:
+        return None
+    text = filled[0][1]
+    return text if sum(c.isalpha() for c in text) >= 2 else None
+
+
+def note_passage(doc: Document, record: Record, text: str) -> Passage:
+    """A note under a table: a paragraph of its section, with no initiative."""
+    return document_passage(
+        doc,
+        "note",
+        text,
+        record.sheet,
+        kind="paragraph",
+        line_start=record.row,
+        line_end=record.row,
+        page=record.page,
+    )
 
 
 def _filled(record: Record, roles: dict[str, str | None], previous: dict[str, str]) -> list[tuple[str, str]]:
@@ -42,6 +72,20 @@ def _filled(record: Record, roles: dict[str, str | None], previous: dict[str, st
                 value = previous.get(name, "")
         cells.append((name, value))
     return cells
+
+
+_UNIT = re.compile(r"[課室局部係所館]$")
+
+
+def _departments(cell: str) -> str:
+    """A 所管課 cell's departments, one per line joined with 、 (企画政策課 / 観光物産課); a line that
+    continues the one before (a wrapped name, 「（情報政策係）」) is joined to it as it stands."""
+    out = ""
+    for line in (x.strip() for x in cell.split("\n")):
+        if line:
+            apart = out and _UNIT.search(out) and not line.startswith(("（", "("))
+            out += f"、{line}" if apart else line
+    return out
 
 
 def _passage(
@@ -62,7 +106,7 @@ def _passage(
         text,
         section,
         initiative=initiative or None,
-        department=values.get("department", "").replace("\n", "") or None,
+        department=_departments(values.get("department", "")) or None,
         kind="row",
         line_start=record.row,
         line_end=record.row,

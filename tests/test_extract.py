@@ -123,6 +123,33 @@ def test_html_main_text_with_headings_as_sections(encoding):
     assert (item.section, item.kind, item.text) == ("窓口サービス", "item", "証明書のコンビニ交付")
 
 
+TABLE_PAGE = """<html><body><nav>メニュー</nav><main><h1>行政改革の取組状況（テスト用）</h1>
+<p>テスト市の令和6年度の取組をお知らせします。</p>
+<h3>(2) 取組項目別の進捗</h3>
+<table border="1"><thead>
+<tr><th>取組項目</th><th>内容</th><th>担当課</th><th>令和6年度の実績</th></tr></thead><tbody>
+<tr><td>架空の議事録作成支援</td><td>会議録作成にAIを<br>活用する。</td><td>行政管理課</td>
+<td>作成時間を6割短縮した。</td></tr>
+<tr><td>架空のおくやみコーナー</td><td>遺族の手続を一か所で案内する。</td><td>市民課</td><td>7月に開設した。</td></tr>
+</tbody></table></main><table><tr><td>本文の外の表</td><td>数字</td></tr></table></body></html>"""
+
+
+def test_html_table_rows_are_rows_under_the_heading_above_the_table():
+    # A city's 取組状況 page is often one table; read as text it had become one paragraph, and a header
+    # naming two progress-table labels had sent the whole page to the PDF table splitter
+    extracted = html_format.extract(TABLE_PAGE.encode(), "page.html", LIMITS)
+    assert "架空の議事録作成支援" not in extracted.text and "本文の外の表" not in extracted.text
+    assert [r.sheet for r in extracted.records] == ["(2) 取組項目別の進捗"] * 2
+    passages = split_passages(_document(extracted))
+    rows = [p for p in passages if p.kind == "row"]
+    assert [(p.initiative, p.department) for p in rows] == [
+        ("架空の議事録作成支援", "行政管理課"),
+        ("架空のおくやみコーナー", "市民課"),
+    ]
+    assert rows[0].text.splitlines()[1] == "内容：会議録作成にAIを 活用する。"
+    assert _passage_with(passages, "お知らせします").kind == "paragraph"
+
+
 def test_html_without_main_keeps_the_body_text():
     page = "<html><body><h2>方針</h2><p>テスト</p></body></html>".encode()
     assert html_format.extract(page, "p.html", LIMITS).text == "## 方針\n\nテスト"
@@ -226,6 +253,40 @@ def test_xlsx_rows_with_header_row_detected_and_merged_cells_filled():
         ("所管課", "総務課"),
         ("進捗状況", "押印を求める書類を九割減らした。"),
         ("更新日", "2024-10-01"),
+    )
+
+
+def test_xlsx_two_level_header_a_note_row_and_two_departments():
+    # As the helper's 進捗管理表 had them: 令和6年度 merged over 実績 | 評価, a note merged across the row
+    # under the table, and a 所管課 cell naming two departments on two lines
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "重点1"
+    sheet.append(["番号", "取組項目", "所管課", "令和6年度", None, "今後の方向性"])
+    sheet.append([None, None, None, "実績", "評価", None])
+    sheet.append([1, "架空の窓口改善", "市民課", "12手続で始めた。", "A", "支所へ広げる。"])
+    sheet.append([2, "架空の寄附推進", "企画政策課\n観光物産課", "寄附が増えた。", "B", "品目を増やす。"])
+    sheet.append(["※評価 A：計画どおり B：概ね計画どおり（テスト用の注記）"])
+    sheet.merge_cells("D1:E1")
+    sheet.merge_cells("A5:F5")
+    data = io.BytesIO()
+    book.save(data)
+    extracted = xlsx_format.extract(data.getvalue(), "sheet.xlsx", LIMITS)
+    names = [name for name, _ in extracted.records[0].cells]
+    assert names == ["番号", "取組項目", "所管課", "令和6年度実績", "令和6年度評価", "今後の方向性"]
+    passages = split_passages(_document(extracted))
+    rows = [p for p in passages if p.kind == "row"]
+    assert [(p.initiative, p.department) for p in rows] == [
+        ("架空の窓口改善", "市民課"),
+        ("架空の寄附推進", "企画政策課、観光物産課"),
+    ]
+    note = _passage_with(passages, "※評価")
+    assert (note.kind, note.initiative, note.text) == (
+        "paragraph",
+        None,
+        "※評価 A：計画どおり B：概ね計画どおり（テスト用の注記）",
     )
 
 

@@ -645,6 +645,15 @@ def test_a_paragraph_repeated_in_a_text_without_pages_is_kept_and_a_header_over_
     assert all(any(page in p.text for p in passages) for page in pages)
 
 
+def test_a_page_number_written_as_a_dash_item_is_no_passage() -> None:
+    text = "・窓口の受付時間を見直した（テスト用）\n\n- 1 -\n\n・会議資料を電子化した（テスト用）\n\n- 2 -\n"
+    doc = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
+    assert [p.text for p in split_blocks(doc)] == [
+        "窓口の受付時間を見直した（テスト用）",
+        "会議資料を電子化した（テスト用）",
+    ]
+
+
 def test_a_line_without_a_sentence_end_is_cut_into_passages_of_bounded_length() -> None:
     # a table flattened into one line had made one passage of 105,000 characters (minutes to embed)
     text = "行財政改革推進" * 15000

@@ -1,4 +1,6 @@
-"""Web pages: the main text (inside <main> or <article> when there is one), h1–h6 as Markdown headings."""
+"""Web pages: the main text (inside <main> or <article> when there is one), h1–h6 as Markdown headings,
+and each table's rows as records under its header row (corpus/extract/table.py), named by the heading
+above it — a city's 取組状況 page is often one table; read as text it had become one paragraph."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import re
 from html.parser import HTMLParser
 
 from corpus.extract.base import Extracted, Limits
+from corpus.extract.table import sheet_records
 from corpus.extract.text import decode_text
 from corpus.normalize import clean_text
 
@@ -26,13 +29,24 @@ class _Text(HTMLParser):
         self.main = 0
         self.all: list[str] = [""]
         self.main_lines: list[str] = [""]
+        self.tables = 0  # depth of <table>: the outermost one's cells are collected, not emitted
+        self.rows: list[list[str]] = []  # the open table's rows of cells
+        self.found: list[tuple[list[list[str]], str, bool]] = []  # (rows, heading above, in main)
+        self.heading = ""  # the text of the last heading
+        self.in_heading = False
 
     def _targets(self) -> tuple[list[str], ...]:
         return (self.all, self.main_lines) if self.main else (self.all,)
 
     def _emit(self, text: str) -> None:
+        if self.tables:  # a cell's text (an inner table's too)
+            if self.rows and self.rows[-1]:
+                self.rows[-1][-1] += text
+            return
         for lines in self._targets():
             lines[-1] += text
+        if self.in_heading:
+            self.heading += text
 
     def _break(self, paragraph: bool = False) -> None:
         """End the current line (and leave a blank line after it for a paragraph), never twice."""
@@ -47,9 +61,28 @@ class _Text(HTMLParser):
             self.skip += 1
         elif tag in MAIN:
             self.main += 1
+        if tag == "table":
+            self._break(paragraph=True)
+            self.tables += 1
+            if self.tables == 1:
+                self.rows = []
+            return
+        if self.tables == 1 and tag == "tr":
+            self.rows.append([])
+            return
+        if self.tables == 1 and tag in ("td", "th"):
+            if not self.rows:
+                self.rows.append([])
+            self.rows[-1].append("")
+            return
+        if self.tables:  # inside a cell: its line breaks are spaces
+            if tag in BLOCK or tag == "li":
+                self._emit(" ")
+            return
         if _HEADING.fullmatch(tag):
             self._break(paragraph=True)
             self._emit("#" * int(tag[1]) + " ")
+            self.in_heading, self.heading = True, ""
         elif tag == "li":
             self._break()
             self._emit("・")
@@ -63,6 +96,16 @@ class _Text(HTMLParser):
             self.skip = max(0, self.skip - 1)
         elif tag in MAIN:
             self.main = max(0, self.main - 1)
+        if tag == "table" and self.tables:
+            self.tables -= 1
+            if not self.tables:
+                rows = [[re.sub(r"\s+", " ", c).strip() for c in row] for row in self.rows]
+                self.found.append((rows, self.heading.strip(), bool(self.main)))
+            return
+        if self.tables:
+            return
+        if _HEADING.fullmatch(tag):
+            self.in_heading = False
         if _HEADING.fullmatch(tag) or tag in PARAGRAPH:
             self._break(paragraph=True)
         elif tag in BLOCK or tag == "li":
@@ -78,9 +121,16 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
     parser = _Text()
     parser.feed(_decode(data, name))
     parser.close()
-    lines = parser.main_lines if any(x.strip() for x in parser.main_lines) else parser.all
-    text = "\n".join(x.strip() for x in lines)
-    return Extracted(clean_text(re.sub(r"\n{3,}", "\n\n", text)).strip(), "html")
+    in_main = any(x.strip() for x in parser.main_lines)
+    lines = parser.main_lines if in_main else parser.all
+    records, lead = [], []
+    for n, (rows, heading, main) in enumerate(parser.found, 1):
+        if main or not in_main:
+            found, above = sheet_records([r for r in rows if any(r)], sheet=heading or f"表{n}")
+            records += found
+            lead += above  # a table without a header row, or the rows above its header, as text
+    text = "\n".join([*(x.strip() for x in lines), "", *lead])
+    return Extracted(clean_text(re.sub(r"\n{3,}", "\n\n", text)).strip(), "html", (), tuple(records))
 
 
 def _decode(data: bytes, name: str) -> str:

@@ -60,14 +60,41 @@ def sheet_records(
     h = header_index(rows)
     if h is None:
         return [], [" ".join(c for c in row if c) for row in rows if any(row)]
-    columns = column_names(rows[h])
+    header, first = rows[h], h + 1
+    if first < len(rows) and sub_header(header, rows[first]):  # 令和6年度 over 実績 | 評価
+        header, first = _joined_header(header, rows[first]), first + 1
+    columns = column_names(header)
     lead = [" ".join(c for c in row if c) for row in rows[:h] if any(row)]
     records = [
         Record(tuple(zip(columns, _fit(row, len(columns)), strict=True)), page, first_row + n, sheet)
-        for n, row in enumerate(rows[h + 1 :], h + 1)
+        for n, row in enumerate(rows[first:], first)
         if any(row)
     ]
     return records, lead
+
+
+def sub_header(header: list[str], row: list[str]) -> bool:
+    """Whether `row` is the second line of a two-level header: a few short labels only, at least one
+    under a cell the header leaves blank or merges over the next one (a header cell spanning two
+    columns reads as the cell and a blank beside it)."""
+    filled = [n for n, c in enumerate(row) if c]
+    if not filled or len(filled) > len(row) / 2 or not all(_label_like(row[n]) for n in filled):
+        return False
+    return any(
+        n < len(header) and (not header[n] or (n + 1 < len(header) and not header[n + 1])) for n in filled
+    )
+
+
+def _joined_header(header: list[str], sub: list[str]) -> list[str]:
+    """Column names from a two-level header: the upper cell (a blank one continues the merged cell to
+    its left) followed by the lower one."""
+    out, upper = [], ""
+    for n in range(max(len(header), len(sub))):
+        top = header[n] if n < len(header) else ""
+        upper = top or (upper if n < len(sub) and sub[n] else "")
+        below = sub[n] if n < len(sub) else ""
+        out.append(f"{upper}{below}" if below else top)
+    return out
 
 
 def _fit(row: list[str], n: int) -> list[str]:

@@ -34,15 +34,17 @@ MAX_CHARS = 700
 _BULLET = re.compile(r"^\s*[・•●○■◆▪◇□\-*]\s*")
 _HEADING = re.compile(r"^(#{1,6})\s+(.+)$")
 # Numbered headings of plain-text reports, by level: 第2章 / 第1節 / 2 ペーパーレス化の推進 (or 2. 2．) /
-# (1) （１） ⑴ …. A heading is a one-line block of at most HEADING_CHARS with a title after its number
+# (1) （１） ⑴ … / ① …. A heading is a one-line block of at most HEADING_CHARS with a title after its number
 # and no sentence end; a line numbered more than once (①… ②…) is a list, not a heading.
 _NUMBERED = (
     (1, re.compile(r"^第[0-9０-９一二三四五六七八九十]+[章部編]\s*(.*)$")),
     (2, re.compile(r"^第[0-9０-９一二三四五六七八九十]+節\s*(.*)$")),
     (3, re.compile(r"^[0-9０-９]{1,2}(?:[\.．]|\s)\s*((?![0-9０-９]).+)$")),
     (4, re.compile(r"^(?:[（(][0-9０-９]{1,2}[）)]|[⑴-⒇])\s*(.+)$")),
+    (5, re.compile(r"^[①-⑳]\s*(.+)$")),
 )
 HEADING_CHARS = 40
+NUMBERED_BELOW = 10  # a numbered heading's level in the section path is its own plus this: under any # one
 _SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+|[^。！？!?]+$")
 
 
@@ -99,13 +101,12 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
 
     for n, block in enumerate(blocks):
         kind = block.kind
-        if kind == "heading" and _HEADING.match(block.lines[0]):
-            flush()
-            path = [(0, heading(block.lines[0])[1])]  # a Markdown heading replaces the section path
-            section = path[0][1]
-        elif kind == "heading" and _heads(block, blocks[n + 1 : n + 2]):
+        if kind == "heading" and (_HEADING.match(block.lines[0]) or _heads(block, blocks[n + 1 : n + 2])):
+            # Markdown headings (a DOCX's or a web page's h1–h6) nest by their level, and numbered ones
+            # by theirs beneath the Markdown ones: 第2章 > 1 デジタル化 > (1) 行政手続のオンライン化
             flush()
             level, title = heading(block.lines[0])
+            level += 0 if _HEADING.match(block.lines[0]) else NUMBERED_BELOW
             path = [(lv, t) for lv, t in path if lv < level] + [(level, title)]
             section = " > ".join(t for _, t in path)
         elif kind == "list":

@@ -120,7 +120,11 @@ def test_html_main_text_with_headings_as_sections(encoding):
     passages = split_passages(_document(extracted))
     assert _passage_with(passages, "集会所").section == "行政改革の取組"
     item = _passage_with(passages, "コンビニ交付")
-    assert (item.section, item.kind, item.text) == ("窓口サービス", "item", "証明書のコンビニ交付")
+    assert (item.section, item.kind, item.text) == (
+        "行政改革の取組 > 窓口サービス",
+        "item",
+        "証明書のコンビニ交付",
+    )
 
 
 TABLE_PAGE = """<html><body><nav>メニュー</nav><main><h1>行政改革の取組状況（テスト用）</h1>

@@ -494,10 +494,11 @@ def brochure() -> list[Passage]:
 
 def test_brochure_fixture_bullets(brochure: list[Passage]) -> None:
     items = [(p.text, p.section) for p in brochure if p.kind == "item"]
+    under = "テスト市の改革（フィクスチャ） > 主な取組"  # a ## heading under the # one
     assert items == [
-        ("架空窓口のオンライン化（4月）", "主な取組"),
-        ("テスト用マネジメント研修の実施（全職員対象）", "主な取組"),  # continuation line joined
-        ("公共施設の点検", "主な取組"),  # letter-spacing collapsed
+        ("架空窓口のオンライン化（4月）", under),
+        ("テスト用マネジメント研修の実施（全職員対象）", under),  # continuation line joined
+        ("公共施設の点検", under),  # letter-spacing collapsed
     ]
 
 
@@ -508,7 +509,7 @@ def test_brochure_fixture_paragraphs(brochure: list[Passage]) -> None:
         for p in paragraphs
     )
     last = paragraphs[-1]
-    assert last.section == "おわりに"
+    assert last.section == "テスト市の改革（フィクスチャ） > おわりに"
     assert "LINEを使った架空の申請を始めます。" in last.text
     assert "AI会議録システム運用 BIツール" in last.text
 
@@ -645,6 +646,24 @@ def test_a_paragraph_repeated_in_a_text_without_pages_is_kept_and_a_header_over_
     assert all(any(page in p.text for p in passages) for page in pages)
 
 
+def test_markdown_headings_nest_by_level_and_numbered_ones_beneath_them() -> None:
+    # a DOCX's headings (and a web page's h1–h6) had given only the nearest one as the section
+    text = (
+        "# 第2章 改革の取組（テスト用）\n\n## 1 デジタル化\n\n(1) 行政手続のオンライン化\n"
+        "申請の八割を電子化した。\n\n## 2 財政\n\n基金を見直した。\n\n"
+        "# 第3章 推進体制\n\n本部会議を開いた。\n"
+    )
+    doc = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
+    assert [(p.section, p.text) for p in split_blocks(doc)] == [
+        (
+            "第2章 改革の取組（テスト用） > 1 デジタル化 > (1) 行政手続のオンライン化",
+            "申請の八割を電子化した。",
+        ),
+        ("第2章 改革の取組（テスト用） > 2 財政", "基金を見直した。"),
+        ("第3章 推進体制", "本部会議を開いた。"),
+    ]
+
+
 def test_a_page_number_written_as_a_dash_item_is_no_passage() -> None:
     text = "・窓口の受付時間を見直した（テスト用）\n\n- 1 -\n\n・会議資料を電子化した（テスト用）\n\n- 2 -\n"
     doc = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
@@ -695,6 +714,7 @@ def test_a_heading_written_straight_above_its_text_heads_it() -> None:
         ("２．窓口改革", (3, "２．窓口改革")),
         ("（１）電子申請", (4, "（１）電子申請")),
         ("⑵ 会議の見直し", (4, "⑵ 会議の見直し")),
+        ("①\u3000おくやみ窓口の設置", (5, "①\u3000おくやみ窓口の設置")),
         ("2 4時間いつでも", None),  # a number split by extraction, not a heading
         ("2020 2040 2060", None),
         ("1 窓口を改善しました。", None),  # a sentence

@@ -162,6 +162,28 @@ def test_html_without_main_keeps_the_body_text():
 # --- PDF -----------------------------------------------------------------------------------------------
 
 
+def test_pdf_table_rows_stand_under_the_numbered_heading_across_pages():
+    # The legend between heading and table, and the page's top line over a header repeated on a new page,
+    # had been every row's section
+    rows = [[f"架空の取組{n:02d}", "テスト課", "予定どおり進めた。" * 3] for n in range(60)]
+    story = [
+        make_files.Paragraph("2 取組項目別の進捗状況（テスト用）", make_files.HEADING),
+        make_files.Paragraph("評価基準 A：計画どおり B：概ね計画どおり", make_files.BODY),
+        make_files._table([make_files.TABLE_HEADER, *rows], [150, 80, 280]),
+    ]
+
+    def header(canvas, _):  # a running header at the top of every page, above the table
+        canvas.setFont(make_files.FONT, 9)
+        canvas.drawString(30, make_files.A4[1] - 20, "架空市 実施計画 進捗状況（テスト用）")
+
+    out = io.BytesIO()
+    doc = make_files.SimpleDocTemplate(out, pagesize=make_files.A4, topMargin=40, bottomMargin=30)
+    doc.build(story, onFirstPage=header, onLaterPages=header)
+    extracted = pdf_format.extract(out.getvalue(), "progress.pdf", LIMITS)
+    assert len(extracted.records) == 60 and max(r.page for r in extracted.records) >= 2
+    assert {r.sheet for r in extracted.records} == {"2 取組項目別の進捗状況（テスト用）"}
+
+
 def test_pdf_table_rows_keep_their_columns_and_page():
     extracted = pdf_format.extract(make_files.table_pdf(), "report.pdf", LIMITS)
     assert extracted.format == "pdf" and len(extracted.page_starts) == 2

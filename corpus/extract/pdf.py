@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from dataclasses import dataclass
 
 import pdfplumber
@@ -168,10 +169,13 @@ def _records(pages: list[list[_Line]], tables: dict[int, list[_Table]]) -> list[
             labelled = sum(column_role(c) is not None for c in rows[0] if c) >= 2
             # Only the top table of a page can continue the previous page's table.
             continues = k == 0 and columns is not None and len(columns) == width and first != columns
+            repeated = k == 0 and n > min(tables) and first == columns  # its header again on a new page
             if continues and not labelled:
                 data = rows
             else:
-                heading = _heading_above(pages[n], table) or heading
+                # a repeated header's table stays under its heading, not under the new page's top line
+                if not repeated:
+                    heading = _heading_above(pages[n], table) or heading
                 h = header_index(rows)
                 h = 0 if h is None else h
                 columns, data = column_names(rows[h] + [""] * (width - len(rows[h]))), rows[h + 1 :]
@@ -182,10 +186,17 @@ def _records(pages: list[list[_Line]], tables: dict[int, list[_Table]]) -> list[
     return records
 
 
+_NUMBERED = re.compile(
+    r"^(第[0-9０-９一二三四五六七八九十]+[章節]|[0-9０-９]{1,2}[\s．.]|[（(][0-9０-９]{1,2}[）)]|[⑴-⒇①-⑳■◆●])"
+)
+
+
 def _heading_above(lines: list[_Line], table: _Table) -> str:
-    """The nearest short line above a table on its page: the heading it stands under, if any."""
+    """The heading a table stands under on its page: the nearest numbered short line above it (「2 取組項目
+    別の進捗状況」, not the legend 「評価基準 A：…」 between them), else the nearest short line, if any."""
     above = [x for x in lines if x.text and x.bottom >= table.bbox[3] - 1]
-    nearest = min(above, key=lambda x: x.bottom, default=None)
+    numbered = [x for x in above if len(x.text) <= MAX_HEADING_CHARS and _NUMBERED.match(x.text)]
+    nearest = min(numbered or above, key=lambda x: x.bottom, default=None)
     if nearest is None or len(nearest.text) > MAX_HEADING_CHARS or nearest.text.endswith(("。", "、")):
         return ""  # the end of a paragraph, not a heading
     return nearest.text

@@ -368,7 +368,7 @@ def test_header_row_is_found_below_a_title():
     ]
     assert header_index(rows) == 2
     records, lead = sheet_records(rows, sheet="S", first_row=1)
-    assert lead == ["令和6年度 進捗"]
+    assert lead == ["令和6年度 進捗", ""]  # each row a paragraph of its own
     assert records == [
         Record((("取組名", "庁舎の改修"), ("所管課", "管財課"), ("状況", "完了")), None, 4, "S")
     ]
@@ -377,7 +377,7 @@ def test_header_row_is_found_below_a_title():
 def test_rows_without_a_header_are_text():
     rows = [["今年度は三件の改修を行った。", ""], ["来年度も続ける。", ""]]
     assert header_index(rows) is None
-    assert sheet_records(rows) == ([], ["今年度は三件の改修を行った。", "来年度も続ける。"])
+    assert sheet_records(rows) == ([], ["今年度は三件の改修を行った。", "", "来年度も続ける。", ""])
 
 
 @pytest.mark.parametrize(

@@ -55,22 +55,29 @@ def sheet_records(
 ) -> tuple[list[Record], list[str]]:
     """Records of one table or sheet (row numbers counted from `first_row`), and its lines of non-table text.
 
-    Rows above the header (titles, dates) become text; with no header found, every row is text.
+    Rows above the header (titles, dates) become text, each a paragraph of its own (a blank line after
+    it: read as one, a title and the date beside it had run together); with no header found, every row
+    is text.
     """
     h = header_index(rows)
     if h is None:
-        return [], [" ".join(c for c in row if c) for row in rows if any(row)]
+        return [], _paragraphs(rows)
     header, first = rows[h], h + 1
     if first < len(rows) and sub_header(header, rows[first]):  # 令和6年度 over 実績 | 評価
         header, first = _joined_header(header, rows[first]), first + 1
     columns = column_names(header)
-    lead = [" ".join(c for c in row if c) for row in rows[:h] if any(row)]
+    lead = _paragraphs(rows[:h])
     records = [
         Record(tuple(zip(columns, _fit(row, len(columns)), strict=True)), page, first_row + n, sheet)
         for n, row in enumerate(rows[first:], first)
         if any(row)
     ]
     return records, lead
+
+
+def _paragraphs(rows: list[list[str]]) -> list[str]:
+    """Rows as lines of text, each followed by a blank line."""
+    return [line for row in rows if any(row) for line in (" ".join(c for c in row if c), "")]
 
 
 def sub_header(header: list[str], row: list[str]) -> bool:

@@ -389,6 +389,7 @@ def test_rows_without_a_header_are_text():
         ("事業名", "initiative"),
         ("R6取組状況", "status"),
         ("改革項目", "item"),
+        ("重点項目", "item"),  # merged over its rows: filled down like 改革項目
         ("今後の課題・方向性", "direction"),
         ("No.", None),
         ("更新日", None),

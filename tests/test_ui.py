@@ -488,6 +488,9 @@ def test_themes_handler_writes_safe_downloads(shared_index):
     assert Path(book["value"]).suffix == ".xlsx" and Path(book["value"]).read_bytes()[:2] == b"PK"
     out = h.on_cell("電子決裁", "テスト市")
     assert 'data-city="テスト市"' in out and "電子決裁" in out
+    heatmap, *_ = h.on_themes("  ", ["テスト市", "サンプル町"])  # nothing typed: said, the built-in ones
+    assert "No themes typed" in heatmap and heatmap.count('class="rs-hm-cell') > 4
+    assert "No themes typed" not in h.on_themes("電子決裁", ["テスト市"])[0]
     heatmap, *_, csv, book, md, cell = h.on_themes("電子決裁", [])
     assert "Choose at least one city" in heatmap and "rs-hm-cell" not in heatmap and cell == ""
     assert all(f["value"] is None and not f["interactive"] for f in (csv, book, md))

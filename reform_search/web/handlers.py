@@ -105,8 +105,14 @@ class Handlers:
         s = self.state.live()
         matrix = theme_matrix(s, parse_themes(text), chosen_cities(chosen, s))
         urls = document_urls(s.index.documents)
+        builtin = (
+            ""
+            if (text or "").strip()
+            else '<p class="rs-hint" role="status">テーマが空欄のため、既定のテーマで作成しました。'
+            '<br><span class="rs-en">No themes typed: the built-in ones.</span></p>'
+        )
         return (
-            heatmap_svg(matrix),
+            builtin + heatmap_svg(matrix),
             gr.update(choices=list(matrix.themes), value=matrix.themes[0]),
             gr.update(choices=[(c, c) for c in matrix.cities], value=matrix.cities[0]),
             *self.state.downloads_of(lambda fmt: render_matrix(matrix, fmt, urls), "themes"),

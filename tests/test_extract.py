@@ -154,6 +154,17 @@ def test_html_table_rows_are_rows_under_the_heading_above_the_table():
     assert _passage_with(passages, "お知らせします").kind == "paragraph"
 
 
+def test_html_blocks_a_cms_adds_to_the_page_body_are_left_out():
+    page = """<html><body><main><h1>行政改革（テスト用）</h1><p>窓口の受付時間を見直した。</p>
+<div class="contact"><h2>このページに関するお問い合わせ</h2><div><p>総務部 行政管理課（架空）</p></div></div>
+<div id="enquete"><h2>このページの情報は役に立ちましたか？</h2><p>役に立った</p></div>
+<p>会議資料を電子化した。</p></main></body></html>""".encode()
+    text = html_format.extract(page, "p.html", LIMITS).text
+    assert "窓口の受付時間を見直した。" in text and "会議資料を電子化した。" in text  # after them too
+    for left_out in ("お問い合わせ", "行政管理課", "役に立ち"):
+        assert left_out not in text
+
+
 def test_html_without_main_keeps_the_body_text():
     page = "<html><body><h2>方針</h2><p>テスト</p></body></html>".encode()
     assert html_format.extract(page, "p.html", LIMITS).text == "## 方針\n\nテスト"

@@ -17,6 +17,13 @@ MAIN = {"main", "article"}
 BLOCK = {"p", "div", "section", "br", "tr", "table", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "hr"}
 PARAGRAPH = {"p", "table", "ul", "ol", "dl", "blockquote", "pre", "section"}
 _HEADING = re.compile(r"h[1-6]")
+# Blocks a municipal site's CMS puts inside the page body, named by their class or id: the contact box,
+# the "was this page useful?" survey, breadcrumbs, share buttons, "back to top"
+_BOILERPLATE = re.compile(
+    r"\b(contact|inquiry|toiawase|enquete|questionnaire|survey|breadcrumb|pankuzu|topicpath|sns|share|"
+    r"pagetop|page-top)\b",
+    re.IGNORECASE,
+)
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 
 
@@ -34,6 +41,7 @@ class _Text(HTMLParser):
         self.found: list[tuple[list[list[str]], str, bool]] = []  # (rows, heading above, in main)
         self.heading = ""  # the text of the last heading
         self.in_heading = False
+        self.aside: list = []  # [tag, depth] of the page block being left out (_BOILERPLATE)
 
     def _targets(self) -> tuple[list[str], ...]:
         return (self.all, self.main_lines) if self.main else (self.all,)
@@ -57,10 +65,16 @@ class _Text(HTMLParser):
                 lines.append("")
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
+        if self.aside:  # inside a page block a CMS adds (its own tag nests: count it)
+            self.aside[1] += tag == self.aside[0]
+            return
         if tag in SKIP:
             self.skip += 1
         elif tag in MAIN:
             self.main += 1
+        elif _BOILERPLATE.search(" ".join(v or "" for k, v in attrs if k in ("class", "id"))):
+            self.aside = [tag, 1]
+            return
         if tag == "table":
             self._break(paragraph=True)
             self.tables += 1
@@ -92,6 +106,11 @@ class _Text(HTMLParser):
             self._break()
 
     def handle_endtag(self, tag: str) -> None:
+        if self.aside:
+            self.aside[1] -= tag == self.aside[0]
+            if not self.aside[1]:
+                self.aside = []
+            return
         if tag in SKIP:
             self.skip = max(0, self.skip - 1)
         elif tag in MAIN:
@@ -112,7 +131,7 @@ class _Text(HTMLParser):
             self._break()
 
     def handle_data(self, data: str) -> None:
-        if not self.skip:
+        if not self.skip and not self.aside:
             self._emit(re.sub(r"\s+", " ", data))
 
 

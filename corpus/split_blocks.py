@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from corpus.document import Document
-from corpus.normalize import collapse_letterspacing, is_japanese, join_lines
+from corpus.normalize import collapse_letterspacing, is_japanese, join_lines, width
 from corpus.passage import Passage, document_passage
 
 # Chosen with the fusion weight by 5-fold cross-validation over the visible judgments (200 … 700):
@@ -60,7 +60,18 @@ class _Block:
 
     @property
     def text(self) -> str:
-        return join_lines(list(self.lines))
+        """Its lines joined as wrapped text; a line that opens with a mark (■ 職員の働き方を変える)
+        starts a line of its own, and ends there when it stops short of the block's width (it was not
+        wrapped): neither is glued to the text around it."""
+        full = max(width(x) for x in self.lines)
+        groups: list[list[str]] = []
+        ended = True
+        for line in self.lines:
+            if ended or _BULLET.match(line):
+                groups.append([])
+            groups[-1].append(line)
+            ended = bool(_BULLET.match(line)) and width(line) < full - 2
+        return "\n".join(join_lines(g) for g in groups)
 
     @property
     def kind(self) -> str:

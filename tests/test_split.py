@@ -664,6 +664,22 @@ def test_markdown_headings_nest_by_level_and_numbered_ones_beneath_them() -> Non
     ]
 
 
+def test_a_marked_line_short_of_the_width_is_a_line_of_its_own_in_prose() -> None:
+    # a brochure's 「■ 職員の働き方を変える」 had been glued to the paragraph under it
+    body = [
+        "架空市では、フリーアドレス制の執務室を本庁",
+        "舎で試行しました。固定席をなくし、部署を越え",
+        "た打合せがしやすくなりました。令和6年度には",
+        "全フロアに拡大しています（テスト用の例）。",
+    ]
+    text = "\n".join(["■ 職員の働き方を変える", *body, "あわせて無線LANを整備しました。"])
+    doc = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
+    (passage,) = split_blocks(doc)
+    first, second = passage.text.split("\n")
+    assert first.replace(" ", "") == "■職員の働き方を変える"
+    assert second.startswith("架空市では、フリーアドレス制の執務室を本庁舎で試行しました。")
+
+
 def test_a_page_number_written_as_a_dash_item_is_no_passage() -> None:
     text = "・窓口の受付時間を見直した（テスト用）\n\n- 1 -\n\n・会議資料を電子化した（テスト用）\n\n- 2 -\n"
     doc = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")

@@ -142,6 +142,7 @@ def read_bounded(path: Path, limit: int) -> bytes:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
             raise ValueError(f"{path.name} is not a regular file")
+        data = b""
         if info.st_size <= limit:
             with path.open("rb") as f:
                 data = f.read(limit + 1)

@@ -21,6 +21,7 @@ import json
 import re
 import tomllib
 import unicodedata
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -108,11 +109,15 @@ class Library:
         """Ids of corpus documents the user removed from the index."""
         return set(self._read().get("removed", []))
 
-    def prepare(self, data: bytes, filename: str, limits: Limits, **meta: object) -> Document:
+    def prepare(
+        self, data: bytes, filename: str, limits: Limits, indexed: Sequence[dict] = (), **meta: object
+    ) -> Document:
         """Check and extract one file into a Document with its city, title and year; nothing is stored yet.
 
-        The id is `meta["id"]` when given; else that of an added document with the same content; else
-        one derived from city, fiscal year and file name, so a changed file replaces its older version.
+        The id is `meta["id"]` when given; else that of an added document with the same content — or of
+        an `indexed` one (the index manifest's documents: a bundled report too, which this library does
+        not hold); else one derived from city, fiscal year and file name, so a changed file replaces its
+        older version.
         """
         name = _safe_name(filename)
         for required in ("city", "title"):
@@ -122,7 +127,9 @@ class Library:
         year = parse_fiscal_year(meta.get("fiscal_year"))  # a bad year fails before the file is parsed
         extracted = extract(data, name, limits)
         sha256 = hashlib.sha256(data).hexdigest()
-        doc_id = str(meta.get("id") or "").strip() or self._id_for(sha256, str(meta["city"]), year, name)
+        doc_id = str(meta.get("id") or "").strip() or self._id_for(
+            sha256, str(meta["city"]), year, name, indexed
+        )
         if not _ID.fullmatch(doc_id):
             raise ValueError(f"document id {doc_id!r}: use letters, digits, '.', '_' and '-' (at most 100)")
         fields = {k: str(meta[k]).strip() for k in FIELDS if meta.get(k) not in (None, "")}
@@ -152,12 +159,15 @@ class Library:
             raise ValueError(f"manifest {manifest} gives two documents the same id: {', '.join(repeated)}")
         return documents
 
-    def _id_for(self, sha256: str, city: str, year: int | None, name: str) -> str:
+    def _id_for(
+        self, sha256: str, city: str, year: int | None, name: str, indexed: Sequence[dict] = ()
+    ) -> str:
         """The id of this city's document with the same bytes (a file added again under another name),
-        else one derived from city, year and file name. The same bytes under another city are another
-        document: a city may reuse a neighbour's template, and adding it must not remove the neighbour."""
+        added or `indexed`, else one derived from city, year and file name. The same bytes under another
+        city are another document: a city may reuse a neighbour's template, and adding it must not remove
+        the neighbour."""
         key = unicodedata.normalize("NFC", city.strip())  # as `prepare` stores it (make_document)
-        entries = self._read().get("document", [])
+        entries = [*self._read().get("document", []), *indexed]
         same = [e["id"] for e in entries if e.get("sha256") == sha256 and e.get("city") == key]
         if same:
             return same[0]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,22 +91,18 @@ def add_document(
     what it was. A document with the id of one already there replaces it.
     """
     library = _library(settings)
-    if not meta.get("id") and (twin := _indexed_twin(settings, data, str(meta.get("city") or ""))):
-        meta = {**meta, "id": twin}
-    document = library.prepare(data, filename, limits_for(settings), **meta)
+    document = library.prepare(data, filename, limits_for(settings), _indexed(settings), **meta)
     report = _change(settings, library, lambda: library.put([document]), progress, embedder)
     return document, report
 
 
-def _indexed_twin(settings: Settings, data: bytes, city: str) -> str | None:
-    """The id of an indexed document of the same city with these very bytes — a bundled report too, which
-    the library does not hold: added again, it replaces it rather than standing beside it twice."""
+def _indexed(settings: Settings) -> list[dict]:
+    """The live index's documents (a bundled report added again replaces it rather than standing beside
+    it twice: Library.prepare); none when there is no readable index yet."""
     try:
-        documents = read_manifest(settings.index_dir)["documents"]
+        return list(read_manifest(settings.index_dir)["documents"])
     except (IndexProblem, KeyError, TypeError):
-        return None
-    sha256, key = hashlib.sha256(data).hexdigest(), unicodedata.normalize("NFC", city.strip())
-    return next((d["id"] for d in documents if d.get("sha256") == sha256 and d.get("city") == key), None)
+        return []
 
 
 def add_folder(

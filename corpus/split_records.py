@@ -27,7 +27,7 @@ def split_records(doc: Document) -> list[Passage]:
         if (record.sheet, names) != table:  # a new table: nothing to fill down from
             table, previous, roles = (record.sheet, names), {}, table_roles(names)
         if note := _note(record, roles):
-            out.append(note_passage(doc, record, note))
+            out.append(_note_passage(doc, record, note))
             continue
         cells = _filled(record, roles, previous)
         if passage := _passage(doc, record, cells, roles):
@@ -46,7 +46,7 @@ def _note(record: Record, roles: dict[str, str | None]) -> str | None:
     return text if sum(c.isalpha() for c in text) >= 2 else None
 
 
-def note_passage(doc: Document, record: Record, text: str) -> Passage:
+def _note_passage(doc: Document, record: Record, text: str) -> Passage:
     """A note under a table: a paragraph of its section, with no initiative."""
     return document_passage(
         doc,

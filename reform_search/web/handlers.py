@@ -39,6 +39,11 @@ REFRESHED = 11
 CONFIRM_S = 120  # how long the server holds a removal for its confirmation
 
 
+def unasked(query: str | None, chosen: list[str] | None) -> str | None:
+    """The hint shown in place of results asked for without a question (ASK) or a city (CHOOSE_CITY)."""
+    return ASK if not (query or "").strip() else None if chosen else CHOOSE_CITY
+
+
 def no_downloads() -> list:
     """The download buttons emptied and greyed: nothing shown, nothing to save."""
     return [gr.update(value=None, interactive=False) for _ in DOWNLOADS]
@@ -60,8 +65,8 @@ class Handlers:
         """Comparison columns, an emptied counterparts panel, and the comparison's CSV and Markdown.
         Asked without a question or a city, it says so in place of the results (not as an error, which
         would leave the last comparison on screen and in the downloads)."""
-        if not (query or "").strip() or not chosen:
-            return (CHOOSE_CITY if (query or "").strip() else ASK), "", *no_downloads()
+        if hint := unasked(query, chosen):
+            return hint, "", *no_downloads()
         s = self.state.live()
         result = compare(s, query_text(query, s), chosen_cities(chosen, s), int(top_k), self.settings.mode)
         urls = document_urls(s.index.documents)
@@ -86,14 +91,13 @@ class Handlers:
         self, query: str, chosen: list[str], docs: list[str], years: list[int], mode: str, top_k: float
     ):
         """Search result cards (and an emptied counterparts panel)."""
-        if not (query or "").strip() or not chosen:
-            return (CHOOSE_CITY if (query or "").strip() else ASK), ""
+        if hint := unasked(query, chosen):
+            return hint, ""
         s = self.state.live()
         q = query_text(query, s)
         allowed = s.mask(chosen_cities(chosen, s), docs or None, years or None)
-        if (
-            allowed is not None and not allowed.any()
-        ):  # the filters exclude each other (a document of another city)
+        # the filters can exclude each other (a document of a city not ticked)
+        if allowed is not None and not allowed.any():
             return NOTHING_CHOSEN, ""
         return hits_html(s.results(q, int(top_k), mode, allowed)), ""
 

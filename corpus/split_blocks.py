@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from corpus.document import Document
+from corpus.headings import MARKDOWN, heading
 from corpus.normalize import collapse_letterspacing, is_japanese, join_lines, width
 from corpus.passage import Passage, document_passage
 
@@ -32,18 +33,7 @@ TARGET_CHARS = 600
 MAX_CHARS = 700
 
 _BULLET = re.compile(r"^\s*[・•●○■◆▪◇□\-*]\s*")
-_HEADING = re.compile(r"^(#{1,6})\s+(.+)$")
-# Numbered headings of plain-text reports, by level: 第2章 / 第1節 / 2 ペーパーレス化の推進 (or 2. 2．) /
-# (1) （１） ⑴ … / ① …. A heading is a one-line block of at most HEADING_CHARS with a title after its number
-# and no sentence end; a line numbered more than once (①… ②…) is a list, not a heading.
-_NUMBERED = (
-    (1, re.compile(r"^第[0-9０-９一二三四五六七八九十]+[章部編]\s*(.*)$")),
-    (2, re.compile(r"^第[0-9０-９一二三四五六七八九十]+節\s*(.*)$")),
-    (3, re.compile(r"^[0-9０-９]{1,2}(?:[\.．]|\s)\s*((?![0-9０-９]).+)$")),
-    (4, re.compile(r"^(?:[（(][0-9０-９]{1,2}[）)]|[⑴-⒇])\s*(.+)$")),
-    (5, re.compile(r"^[①-⑳]\s*(.+)$")),
-)
-HEADING_CHARS = 40
+# Headings (Markdown, and numbered: 第2章 … ①) are read by corpus/headings.py
 NUMBERED_BELOW = 10  # a numbered heading's level in the section path is its own plus this: under any # one
 _SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+|[^。！？!?]+$")
 
@@ -82,21 +72,6 @@ class _Block:
         return "prose"
 
 
-def heading(line: str) -> tuple[int, str] | None:
-    """(level, title) of a heading line — Markdown (# … ######: levels 1–6) or numbered — or None."""
-    if m := _HEADING.match(line):
-        return len(m.group(1)), m.group(2).strip()
-    text = line.strip()
-    if len(text) > HEADING_CHARS or re.search(r"[。！？!?]$|[、，,]$", text):
-        return None
-    for level, pattern in _NUMBERED:
-        if (m := pattern.match(text)) and sum(is_japanese(c) or c.isalpha() for c in m.group(1)) >= 2:
-            if len(re.findall(r"[（(][0-9０-９]{1,2}[）)]|[⑴-⒇①-⑳]", text)) > 1:
-                return None  # several numbered items on one line
-            return level, text
-    return None
-
-
 def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()) -> list[Passage]:
     """Passages for a brochure or plain-text document."""
     blocks = list(_blocks(doc.text.split("\n"), running))
@@ -112,12 +87,12 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
 
     for n, block in enumerate(blocks):
         kind = block.kind
-        if kind == "heading" and (_HEADING.match(block.lines[0]) or _heads(block, blocks[n + 1 : n + 2])):
+        if kind == "heading" and (MARKDOWN.match(block.lines[0]) or _heads(block, blocks[n + 1 : n + 2])):
             # Markdown headings (a DOCX's or a web page's h1–h6) nest by their level, and numbered ones
             # by theirs beneath the Markdown ones: 第2章 > 1 デジタル化 > (1) 行政手続のオンライン化
             flush()
             level, title = heading(block.lines[0])
-            level += 0 if _HEADING.match(block.lines[0]) else NUMBERED_BELOW
+            level += 0 if MARKDOWN.match(block.lines[0]) else NUMBERED_BELOW
             path = [(lv, t) for lv, t in path if lv < level] + [(level, title)]
             section = " > ".join(t for _, t in path)
         elif kind == "list":
@@ -158,7 +133,8 @@ def _blocks(lines: list[str], running: set[str] | frozenset[str]) -> Iterator[_B
     start, new_page, page_pending, previous = 0, False, False, ""
     for n, raw in enumerate(lines, 1):
         # A heading keeps its spacing ("2 ペーパーレス化の推進"); other lines are un-letter-spaced.
-        line = raw.strip() if heading(raw.strip()) else collapse_letterspacing(raw.strip())
+        titled = heading(raw.strip()) is not None
+        line = raw.strip() if titled else collapse_letterspacing(raw.strip())
         page_pending = page_pending or _page_start(raw, previous)
         previous = raw if raw.strip() else previous
         if block and page_pending:
@@ -169,13 +145,13 @@ def _blocks(lines: list[str], running: set[str] | frozenset[str]) -> Iterator[_B
                 yield _Block(start, tuple(block), new_page)
             block = []
             continue
-        if heading(line) and block:  # a heading written straight above its text still heads it
+        if titled and block:  # a heading written straight above its text still heads it
             yield _Block(start, tuple(block), new_page)
             block = []
         if not block:
             start, new_page, page_pending = n, page_pending, False
         block.append(line)
-        if heading(line) and len(block) == 1:  # its text, on the next line, is a block of its own
+        if titled and len(block) == 1:  # its text, on the next line, is a block of its own
             yield _Block(start, tuple(block), new_page)
             block = []
     if block:

@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from corpus.document import Document, load_corpus, read_document
 from corpus.extract import Record
+from corpus.headings import heading
 from corpus.normalize import compact
 from corpus.passage import Passage, passage_id
 from corpus.split import split_passages
-from corpus.split_blocks import MAX_CHARS, heading, split_blocks
+from corpus.split_blocks import MAX_CHARS, split_blocks
 from corpus.split_table import find_labels
 
 DATA = Path(__file__).parent / "data"

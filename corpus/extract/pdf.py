@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 from dataclasses import dataclass
 
 import pdfplumber
@@ -20,6 +19,7 @@ import pypdfium2.raw as pdfium_c
 from corpus.columns import column_role
 from corpus.extract.base import Extracted, Limits, Record, join_pages
 from corpus.extract.table import column_names, header_index, unwrap
+from corpus.headings import heading
 from corpus.normalize import clean_text
 
 MIN_PATHS = 3  # drawn paths on a page before it is searched for ruled tables
@@ -186,16 +186,11 @@ def _records(pages: list[list[_Line]], tables: dict[int, list[_Table]]) -> list[
     return records
 
 
-_NUMBERED = re.compile(
-    r"^(第[0-9０-９一二三四五六七八九十]+[章節]|[0-9０-９]{1,2}[\s．.]|[（(][0-9０-９]{1,2}[）)]|[⑴-⒇①-⑳■◆●])"
-)
-
-
 def _heading_above(lines: list[_Line], table: _Table) -> str:
     """The heading a table stands under on its page: the nearest numbered short line above it (「2 取組項目
     別の進捗状況」, not the legend 「評価基準 A：…」 between them), else the nearest short line, if any."""
     above = [x for x in lines if x.text and x.bottom >= table.bbox[3] - 1]
-    numbered = [x for x in above if len(x.text) <= MAX_HEADING_CHARS and _NUMBERED.match(x.text)]
+    numbered = [x for x in above if heading(x.text)]
     nearest = min(numbered or above, key=lambda x: x.bottom, default=None)
     if nearest is None or len(nearest.text) > MAX_HEADING_CHARS or nearest.text.endswith(("。", "、")):
         return ""  # the end of a paragraph, not a heading

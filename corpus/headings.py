@@ -1,0 +1,39 @@
+"""Heading lines of a report's text: Markdown ones (what DOCX and HTML extraction write) and numbered ones.
+
+Read by the text splitter (corpus/split_blocks.py: a heading makes the section path of what follows) and
+by the PDF extractor (corpus/extract/pdf.py: the heading a table's rows stand under).
+"""
+
+from __future__ import annotations
+
+import re
+
+from corpus.normalize import is_japanese
+
+MARKDOWN = re.compile(r"^(#{1,6})\s+(.+)$")
+# Numbered headings of plain-text reports, by level: 第2章 / 第1節 / 2 ペーパーレス化の推進 (or 2. 2．) /
+# (1) （１） ⑴ … / ① …. A heading is a one-line block of at most HEADING_CHARS with a title after its number
+# and no sentence end; a line numbered more than once (①… ②…) is a list, not a heading.
+_NUMBERED = (
+    (1, re.compile(r"^第[0-9０-９一二三四五六七八九十]+[章部編]\s*(.*)$")),
+    (2, re.compile(r"^第[0-9０-９一二三四五六七八九十]+節\s*(.*)$")),
+    (3, re.compile(r"^[0-9０-９]{1,2}(?:[\.．]|\s)\s*((?![0-9０-９]).+)$")),
+    (4, re.compile(r"^(?:[（(][0-9０-９]{1,2}[）)]|[⑴-⒇])\s*(.+)$")),
+    (5, re.compile(r"^[①-⑳]\s*(.+)$")),
+)
+HEADING_CHARS = 40
+
+
+def heading(line: str) -> tuple[int, str] | None:
+    """(level, title) of a heading line — Markdown (# … ######: levels 1–6) or numbered — or None."""
+    if m := MARKDOWN.match(line):
+        return len(m.group(1)), m.group(2).strip()
+    text = line.strip()
+    if len(text) > HEADING_CHARS or re.search(r"[。！？!?]$|[、，,]$", text):
+        return None
+    for level, pattern in _NUMBERED:
+        if (m := pattern.match(text)) and sum(is_japanese(c) or c.isalpha() for c in m.group(1)) >= 2:
+            if len(re.findall(r"[（(][0-9０-９]{1,2}[）)]|[⑴-⒇①-⑳]", text)) > 1:
+                return None  # several numbered items on one line
+            return level, text
+    return None

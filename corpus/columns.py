@@ -9,7 +9,7 @@ from collections.abc import Iterable
 # Column roles and the header words that name them, in table order.
 LABEL = re.compile(
     r"(?P<item>改革項目|取組項目|施策項目|重点項目)|(?P<initiative>具体的取組|取組名|事業名)|(?P<content>取組内容|内容|概要)"
-    r"|(?P<department>所管課|担当課|所管部署|担当部署)|(?P<status>R\d+年?度?取組状況|取組状況|実績|進捗状況)"
+    r"|(?P<department>所管課|担当課|所管部署|担当部署|所管部局|担当部局|課名)|(?P<status>R\d+年?度?取組状況|取組状況|実績|進捗状況)"
     r"|(?P<direction>今後の課題・方向性|今後の方向性|課題・方向性|今後の課題)"
 )
 DEFAULT_LABELS = {

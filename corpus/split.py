@@ -37,7 +37,9 @@ def _split_text(doc: Document) -> list[Passage]:
         return split_table(doc)
     # A running header runs over pages: a text without pages (DOCX, a note) that repeats a paragraph
     # means it, and had lost it (a document of one paragraph written three times, all of it)
-    running = running_headers(doc.text.split("\n")) if doc.page_starts else set()
+    # (on every page of a two-page one: three repeats are asked of longer ones)
+    pages = len(doc.page_starts)
+    running = running_headers(doc.text.split("\n"), min_count=min(3, pages)) if pages >= 2 else set()
     return split_blocks(doc, running)
 
 

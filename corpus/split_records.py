@@ -29,6 +29,8 @@ def split_records(doc: Document) -> list[Passage]:
         if note := _note(record, roles):
             out.append(_note_passage(doc, record, note))
             continue
+        if all(value == name for name, value in record.cells if value):  # the header again (a new page)
+            continue
         cells = _filled(record, roles, previous)
         if passage := _passage(doc, record, cells, roles):
             out.append(passage)

@@ -143,7 +143,9 @@ def test_html_table_rows_are_rows_under_the_heading_above_the_table():
     # naming two progress-table labels had sent the whole page to the PDF table splitter
     extracted = html_format.extract(TABLE_PAGE.encode(), "page.html", LIMITS)
     assert "架空の議事録作成支援" not in extracted.text and "本文の外の表" not in extracted.text
-    assert [r.sheet for r in extracted.records] == ["(2) 取組項目別の進捗"] * 2
+    assert [r.sheet for r in extracted.records] == [
+        "行政改革の取組状況（テスト用） > (2) 取組項目別の進捗"
+    ] * 2
     passages = split_passages(_document(extracted))
     rows = [p for p in passages if p.kind == "row"]
     assert [(p.initiative, p.department) for p in rows] == [
@@ -327,6 +329,13 @@ def test_xlsx_two_level_header_a_note_row_and_two_departments():
     )
 
 
+def test_a_header_repeated_inside_a_table_is_no_row():
+    # a table's header again on a new page (or mid-sheet) had become a row 「取組名：取組名 …」
+    data = "取組名,所管課,状況\n架空の窓口改善,市民課,済\n取組名,所管課,状況\n架空の会議削減,総務課,済\n"
+    passages = split_passages(_document(extract(data.encode("utf-8"), "t.csv", LIMITS)))
+    assert [p.initiative for p in passages if p.kind == "row"] == ["架空の窓口改善", "架空の会議削減"]
+
+
 def test_zip_bomb_is_refused_before_parsing():
     small = Limits(max_bytes=LIMITS.max_bytes, max_pages=5, max_unzipped_bytes=2 * 2**20, timeout_s=60)
     with pytest.raises(ValueError, match=r"bomb.xlsx would unpack to 3 MB, over the limit of 2 MB"):
@@ -358,13 +367,16 @@ def test_sheet_limit():
 
 def test_docx_paragraphs_headings_and_tables():
     extracted = docx_format.extract(make_files.report_docx(), "report.docx", LIMITS)
-    assert [(r.sheet, r.row) for r in extracted.records] == [("取組の状況", 2), ("取組の状況", 3)]
+    assert [(r.sheet, r.row) for r in extracted.records] == [
+        ("テスト市 働き方改革の報告 > 取組の状況", 2),
+        ("テスト市 働き方改革の報告 > 取組の状況", 3),
+    ]
     passages = split_passages(_document(extracted))
     assert _passage_with(passages, "フレックスタイム").section == "テスト市 働き方改革の報告"
     assert _passage_with(passages, "在宅勤務").kind == "item"
     row = _passage_with(passages, "電話の取次ぎ")
     assert (row.initiative, row.department, row.line_start) == ("庁内チャットの導入", "情報政策課", 2)
-    assert row.section == "取組の状況"
+    assert row.section == "テスト市 働き方改革の報告 > 取組の状況"  # the headings above the table
 
 
 # --- tables in general ---------------------------------------------------------------------------------
@@ -401,6 +413,7 @@ def test_rows_without_a_header_are_text():
         ("R6取組状況", "status"),
         ("改革項目", "item"),
         ("重点項目", "item"),  # merged over its rows: filled down like 改革項目
+        ("課名", "department"),
         ("今後の課題・方向性", "direction"),
         ("No.", None),
         ("更新日", None),

@@ -82,7 +82,7 @@ FORMATS = {
         "report.docx",
         make_files.report_docx,
         "チャット",
-        {"line_start": 2, "section": "取組の状況"},
+        {"line_start": 2, "section": "テスト市 働き方改革の報告 > 取組の状況"},
         ["所管課", "進捗状況"],
     ),
     "html": (

@@ -690,6 +690,20 @@ def test_a_page_number_written_as_a_dash_item_is_no_passage() -> None:
     ]
 
 
+def test_a_header_on_both_pages_of_a_two_page_document_is_dropped() -> None:
+    header = "テスト市 行政改革実施計画 進捗状況（テスト用）"
+    pages = ["窓口の受付時間を見直した（1頁目）。", "会議資料を電子化した（2頁目）。"]
+    text = "\n\n".join(f"{header}\n\n{page}" for page in pages)
+    lines = text.split("\n")
+    starts = tuple(n + 1 for n, line in enumerate(lines) if line == header)
+    doc = Document(
+        id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated", page_starts=starts
+    )
+    passages = split_passages(doc)
+    assert not any(header in p.text for p in passages)
+    assert all(any(page in p.text for p in passages) for page in pages)
+
+
 def test_a_line_without_a_sentence_end_is_cut_into_passages_of_bounded_length() -> None:
     # a table flattened into one line had made one passage of 105,000 characters (minutes to embed)
     text = "行財政改革推進" * 15000

@@ -10,7 +10,7 @@ from docx.table import Table
 
 from corpus.extract.base import Extracted, Limits
 from corpus.extract.safezip import open_checked
-from corpus.extract.table import sheet_records
+from corpus.extract.table import nested, section_path, sheet_records
 
 _HEADING = re.compile(r"^(?:Heading|見出し)\s*(\d)$|^Title$", re.IGNORECASE)
 
@@ -24,12 +24,12 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
         raise ValueError(f"{name} is not a readable Word document ({type(e).__name__}: {e})") from None
     lines: list[str] = []
     records = []
-    heading = ""
+    path: list[tuple[int, str]] = []  # the open headings (level, text): a table's section
     tables = 0
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             tables += 1
-            found, lead = sheet_records(_rows(block), sheet=heading or f"表{tables}")
+            found, lead = sheet_records(_rows(block), sheet=section_path(path) or f"表{tables}")
             records += found
             lines += ["", *lead, ""]
             continue
@@ -39,7 +39,7 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
             continue
         style = block.style.name if block.style is not None else ""
         if m := _HEADING.match(style):
-            heading = text
+            path = nested(path, int(m.group(1) or 1), text)
             lines += ["", "#" * int(m.group(1) or 1) + " " + text, ""]
         elif "List" in style or (block._p.pPr is not None and block._p.pPr.numPr is not None):
             lines.append("・" + text)

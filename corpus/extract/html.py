@@ -8,7 +8,7 @@ import re
 from html.parser import HTMLParser
 
 from corpus.extract.base import Extracted, Limits
-from corpus.extract.table import sheet_records
+from corpus.extract.table import nested, section_path, sheet_records
 from corpus.extract.text import decode_text
 from corpus.normalize import clean_text
 
@@ -39,7 +39,8 @@ class _Text(HTMLParser):
         self.tables = 0  # depth of <table>: the outermost one's cells are collected, not emitted
         self.rows: list[list[str]] = []  # the open table's rows of cells
         self.found: list[tuple[list[list[str]], str, bool]] = []  # (rows, heading above, in main)
-        self.heading = ""  # the text of the last heading
+        self.heading = ""  # the text of the heading being read
+        self.path: list[tuple[int, str]] = []  # the open headings (level, text): a table's section
         self.in_heading = False
         self.aside: list = []  # [tag, depth] of the page block being left out (_BOILERPLATE)
 
@@ -119,12 +120,13 @@ class _Text(HTMLParser):
             self.tables -= 1
             if not self.tables:
                 rows = [[re.sub(r"\s+", " ", c).strip() for c in row] for row in self.rows]
-                self.found.append((rows, self.heading.strip(), bool(self.main)))
+                self.found.append((rows, section_path(self.path), bool(self.main)))
             return
         if self.tables:
             return
-        if _HEADING.fullmatch(tag):
+        if _HEADING.fullmatch(tag) and self.in_heading:
             self.in_heading = False
+            self.path = nested(self.path, int(tag[1]), self.heading.strip())
         if _HEADING.fullmatch(tag) or tag in PARAGRAPH:
             self._break(paragraph=True)
         elif tag in BLOCK or tag == "li":

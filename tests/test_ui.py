@@ -458,6 +458,8 @@ def test_compare_and_counterparts_handlers(shared_index):
         assert all(f["value"] is None and f["interactive"] is False for f in files)
     out, panel = h.on_search("", ["テスト市"], [], [], "hybrid", 5)
     assert "検索語を入力してください" in out and panel == ""
+    out, panel, *files = h.on_compare("の", ["テスト市"], 2)  # no content word: said, nothing to save
+    assert "no content word" in out and all(f["value"] is None and not f["interactive"] for f in files)
     out, panel = h.on_search("電子決裁", [], [], [], "hybrid", 5)
     assert "Choose at least one city" in out and panel == ""
 
@@ -489,7 +491,8 @@ def test_themes_handler_writes_safe_downloads(shared_index):
     out = h.on_cell("電子決裁", "テスト市")
     assert 'data-city="テスト市"' in out and "電子決裁" in out
     heatmap, *_ = h.on_themes("  ", ["テスト市", "サンプル町"])  # nothing typed: said, the built-in ones
-    assert "No themes typed" in heatmap and heatmap.count('class="rs-hm-cell') > 4
+    assert "No themes typed: the built-in ones were used" in heatmap
+    assert heatmap.count('class="rs-hm-cell') > 4
     assert "No themes typed" not in h.on_themes("電子決裁", ["テスト市"])[0]
     heatmap, *_, csv, book, md, cell = h.on_themes("電子決裁", [])
     assert "Choose at least one city" in heatmap and "rs-hm-cell" not in heatmap and cell == ""

@@ -69,6 +69,8 @@ class Handlers:
             return hint, "", *no_downloads()
         s = self.state.live()
         result = compare(s, query_text(query, s), chosen_cities(chosen, s), int(top_k), self.settings.mode)
+        if not result.content:  # no content word: nothing compared, nothing to save
+            return comparison_html(result, self.state.city_en()), "", *no_downloads()
         urls = document_urls(s.index.documents)
         files = self.state.downloads_of(lambda fmt: render_comparison(result, fmt, urls), "compare")
         return comparison_html(result, self.state.city_en()), "", *files
@@ -113,7 +115,7 @@ class Handlers:
             ""
             if (text or "").strip()
             else '<p class="rs-hint" role="status">テーマが空欄のため、既定のテーマで作成しました。'
-            '<br><span class="rs-en">No themes typed: the built-in ones.</span></p>'
+            '<br><span class="rs-en">No themes typed: the built-in ones were used.</span></p>'
         )
         return (
             builtin + heatmap_svg(matrix),

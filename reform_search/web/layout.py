@@ -107,8 +107,9 @@ def wire_query(
         something is asked."""
         return fn(text, *values) if (text or "").strip() else tuple(gr.skip() for _ in outputs)
 
-    for control in filters:  # a slider being dragged asks again only once the last answer is in
-        control.input(again, inputs, outputs, trigger_mode="always_last", **PRIVATE)
+    for control in filters:  # a slider being dragged asks again only once the last answer is in, and
+        # the answers of a drag replace each other without the spinner flashing over the results
+        control.input(again, inputs, outputs, trigger_mode="always_last", show_progress="hidden", **PRIVATE)
     for button in examples:
         button.click(lambda q: q, button, query, **PRIVATE).then(fn, inputs, outputs, **PRIVATE)
     out, cp = panes

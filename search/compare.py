@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from index.tokenize import noun_pairs, tokenize, written_words
+from index.tokenize import noun_pairs, written_words
 from search.engine import Searcher
 from search.hit import Hit
 from search.label_model import FEATURES, LabelModel, shipped_model
@@ -40,7 +40,6 @@ from search.labels import (
     missing_share,
     passage_key,
     phrase_key,
-    strip_markup,
     word_evidence,
     written_df,
 )
@@ -156,14 +155,13 @@ class Scored:
 
 def score_query(searcher: Searcher, query: str) -> Scored:
     prepared = searcher.prepare(query)
-    unmarked = strip_markup(prepared.text)
-    tokens = prepared.lexical.tokens if unmarked == prepared.text else tokenize(unmarked)
-    terms = content_terms(tokens)
-    initials = acronyms(prepared.text)  # met among the Japanese words, not the English ones
+    unmarked = prepared.read  # the query without its markup, as it is ranked
+    terms = content_terms(list(prepared.lexical.tokens))
+    initials = acronyms(unmarked)  # met among the Japanese words, not the English ones
     english = [w for w in dict.fromkeys(prepared.lexical.english) if w not in initials]
     words = written_words(unmarked) if terms else []
     pairs = tuple(dict.fromkeys(phrase_key(p) for p in noun_pairs(words)))
-    share = lexical_weight(prepared.lexical.tokens, prepared.text, written=True)
+    share = lexical_weight(prepared.lexical.tokens, unmarked, written=True)
     phrase = phrase_key(prepared.text) if terms else ""
     return Scored(prepared, terms, phrase, english, words, initials, pairs, share)
 

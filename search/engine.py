@@ -27,7 +27,7 @@ from search.fusion import (
     with_parts,
 )
 from search.hit import Hit, Results
-from search.labels import has_content
+from search.labels import has_content, has_markup, strip_markup
 from search.query import MAX_QUERY_CHARS, LexicalQuery, Prepared, check_query, lexical_weight
 
 MODES = ("hybrid", "dense", "lexical")
@@ -137,7 +137,9 @@ class Searcher:
         side; its embedding is `vector` when given, else computed when a ranking first needs it."""
         checked = check_query(query, self.max_query_chars)
         embed = lambda text: self.embedder.embed_queries([text])[0]  # noqa: E731
-        return Prepared(checked, self.lexical_query(checked.text), embed, vector)
+        # ranked as read without its markup (`<b>窓口</b>` as 窓口: markup is no content), shown as typed
+        read = " ".join(strip_markup(checked.text).split()) if has_markup(checked.text) else checked.text
+        return Prepared(checked, self.lexical_query(read), embed, vector, read)
 
     def search(
         self,

@@ -100,6 +100,11 @@ def has_content(text: str) -> bool:
     return bool(content_terms(tokenize(strip_markup(text))))
 
 
+def has_markup(text: str) -> bool:
+    """Whether the text holds a tag, an entity or a script (`strip_markup` would change it)."""
+    return _MARKUP.search(text) is not None
+
+
 def strip_markup(text: str) -> str:
     """The query without HTML tags, entities and scripts: markup is no content."""
     return _MARKUP.sub(" ", text)

@@ -84,9 +84,15 @@ class Prepared:
     once, or given)."""
 
     def __init__(
-        self, query: Query, lexical: LexicalQuery, embed: Callable[[str], np.ndarray], vector=None
+        self,
+        query: Query,
+        lexical: LexicalQuery,
+        embed: Callable[[str], np.ndarray],
+        vector=None,
+        read: str | None = None,
     ) -> None:
         self.text = query.text
+        self.read = query.text if read is None else read  # what is ranked: the text without markup
         self.truncated = query.truncated
         self.lexical = lexical
         self._embed = embed
@@ -98,5 +104,5 @@ class Prepared:
         """The query's embedding (the embedder is asked on first use only)."""
         with self._lock:
             if self._vector is None:
-                self._vector = self._embed(self.text)
+                self._vector = self._embed(self.read)
             return self._vector

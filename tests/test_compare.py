@@ -418,6 +418,19 @@ def test_searches_without_content_words_find_nothing(keyword_searcher, junk: str
     assert keyword_searcher.results("予算", 5).hits
 
 
+def test_markup_around_a_query_changes_nothing_but_its_text(keyword_searcher) -> None:
+    # `<b>予算</b>` had ranked otherwise than 予算: markup is no content, in the ranking as in the labels
+    for mode in ("hybrid", "dense", "lexical"):
+        plain = keyword_searcher.search("予算 窓口", 5, mode)
+        marked = keyword_searcher.search("<b>予算</b> <i>窓口</i>", 5, mode)
+        assert [(h.passage.id, h.score, h.matched) for h in marked] == [
+            (h.passage.id, h.score, h.matched) for h in plain
+        ]
+    a, b = compare(keyword_searcher, "予算 窓口"), compare(keyword_searcher, "<b>予算</b> <i>窓口</i>")
+    assert b.query == "<b>予算</b> <i>窓口</i>"  # shown as typed
+    assert [c.to_dict() for c in a.columns] == [c.to_dict() for c in b.columns]
+
+
 @pytest.mark.parametrize("junk", JUNK)
 def test_queries_without_content_words_match_nowhere(keyword_searcher, junk: str) -> None:
     result = compare(keyword_searcher, junk)

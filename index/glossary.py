@@ -169,11 +169,6 @@ class Glossary:
                 out.append((tuple(surface for surface, _ in japanese[a:b]), frozenset(found)))
         return tuple(out)
 
-    def surfaces(self, keys: list[tuple[str, str]], english: set[str]) -> set[str]:
-        """Which words of a passage hold one of a question's English words through their glosses
-        (`glossed`). For highlights."""
-        return surfaces_of(self.glossed(keys), english)
-
 
 def surfaces_of(glossed: tuple[tuple[tuple[str, ...], frozenset[str]], ...], english: set[str]) -> set[str]:
     """The surfaces of a passage's glossed runs (`Glossary.glossed`) whose glosses hold an English word."""

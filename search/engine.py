@@ -153,7 +153,7 @@ class Searcher:
         for a query without a content word ("の", "12345", markup), where no passage is nearer than
         another (search/labels.py has_content), as compare shows none."""
         q = query if isinstance(query, Prepared) else self.prepare(query)
-        if not has_content(q.text):
+        if not has_content(q.lexical.tokens):
             return []
         return self.hits(q, self.ranked(q, top_k, mode, allowed))
 
@@ -161,8 +161,8 @@ class Searcher:
         self, query: str, top_k: int = 10, mode: str = "hybrid", allowed: np.ndarray | None = None
     ) -> Results:
         """`search`'s hits with their query, and whether it had a content word (none found, and why)."""
-        hits = self.search(query, top_k, mode, allowed)
-        return Results(query, tuple(hits), has_content(query))
+        q = self.prepare(query)
+        return Results(query, tuple(self.search(q, top_k, mode, allowed)), has_content(q.lexical.tokens))
 
     def ranked(
         self, q: Prepared, top_k: int, mode: str = "hybrid", allowed: np.ndarray | None = None

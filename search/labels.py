@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from enum import StrEnum
 from functools import lru_cache
 
@@ -94,10 +95,10 @@ def content_terms(tokens: list[str]) -> list[str]:
     return list(dict.fromkeys(t for t in tokens if not _is_number(t)))
 
 
-def has_content(text: str) -> bool:
-    """Whether a query holds a content word (particles, symbols, numbers and markup are none): one
-    without finds nothing, in a search as in a comparison."""
-    return bool(content_terms(tokenize(strip_markup(text))))
+def has_content(tokens: Sequence[str]) -> bool:
+    """Whether a query's tokens (of its text without markup: Prepared.lexical) hold a content word
+    (particles, symbols and numbers are none): one without finds nothing, in a search as in a comparison."""
+    return bool(content_terms(list(tokens)))
 
 
 def has_markup(text: str) -> bool:

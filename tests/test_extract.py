@@ -167,6 +167,21 @@ def test_html_blocks_a_cms_adds_to_the_page_body_are_left_out():
         assert left_out not in text
 
 
+def test_html_lines_that_only_link_to_files_are_left_out():
+    # A 関連資料 list names documents without saying what they hold; its items had ranked for any
+    # question on a plan's title
+    page = """<html><body><main><h1>行政改革（テスト用）</h1>
+<p>受付時間を見直した。詳しくは<a href="plan.pdf">計画本編</a>をご覧ください。</p>
+<h2>関連資料</h2><ul><li><a href="/files/plan.pdf">テスト市改革プラン本編（PDF：1.2MB）</a></li>
+<li><a href="list.xlsx?v=2">進捗一覧（Excel）</a>、<a href="list.pdf">（PDF）</a></li>
+<li><a href="/detail.html">取組の詳細ページ</a></li></ul>
+<p><a href="form.docx">様式（Word）</a></p></main></body></html>""".encode()
+    text = html_format.extract(page, "p.html", LIMITS).text
+    assert "詳しくは計画本編をご覧ください。" in text  # a link inside a sentence is part of it
+    assert "・取組の詳細ページ" in text  # a page, not a file
+    assert not any(x in text for x in ("プラン本編", "進捗一覧", "様式", "\ue000", "\ue001"))
+
+
 def test_html_without_main_keeps_the_body_text():
     page = "<html><body><h2>方針</h2><p>テスト</p></body></html>".encode()
     assert html_format.extract(page, "p.html", LIMITS).text == "## 方針\n\nテスト"

@@ -24,6 +24,10 @@ _BOILERPLATE = re.compile(
     r"pagetop|page-top)\b",
     re.IGNORECASE,
 )
+# A link to a file (「計画本編（PDF：1.2MB）」 under 関連資料) points to a document; it is none itself
+_FILE_LINK = re.compile(r"\.(pdf|xlsx?|xlsm|docx?|csv|pptx?|zip|jtd|odt|ods)(?:[?#].*)?$", re.IGNORECASE)
+_LINK_OPEN, _LINK_CLOSE = "\ue000", "\ue001"  # around a file link's text until the lines are read
+_ONLY_LINKS = re.compile(rf"[・\s]*(?:{_LINK_OPEN}[^{_LINK_CLOSE}]*{_LINK_CLOSE}[\s、,/／|｜]*)+")
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 
 
@@ -43,6 +47,7 @@ class _Text(HTMLParser):
         self.path: list[tuple[int, str]] = []  # the open headings (level, text): a table's section
         self.in_heading = False
         self.aside: list = []  # [tag, depth] of the page block being left out (_BOILERPLATE)
+        self.file_link = 0  # depth of <a> elements that link to a file
 
     def _targets(self) -> tuple[list[str], ...]:
         return (self.all, self.main_lines) if self.main else (self.all,)
@@ -94,7 +99,10 @@ class _Text(HTMLParser):
             if tag in BLOCK or tag == "li":
                 self._emit(" ")
             return
-        if _HEADING.fullmatch(tag):
+        if tag == "a" and not self.skip and _FILE_LINK.search(dict(attrs).get("href") or ""):
+            self.file_link += 1
+            self._emit(_LINK_OPEN)
+        elif _HEADING.fullmatch(tag):
             self._break(paragraph=True)
             self._emit("#" * int(tag[1]) + " ")
             self.in_heading, self.heading = True, ""
@@ -124,9 +132,13 @@ class _Text(HTMLParser):
             return
         if self.tables:
             return
+        if tag == "a" and self.file_link:
+            self.file_link -= 1
+            self._emit(_LINK_CLOSE)
         if _HEADING.fullmatch(tag) and self.in_heading:
             self.in_heading = False
-            self.path = nested(self.path, int(tag[1]), self.heading.strip())
+            heading = self.heading.replace(_LINK_OPEN, "").replace(_LINK_CLOSE, "")
+            self.path = nested(self.path, int(tag[1]), heading.strip())
         if _HEADING.fullmatch(tag) or tag in PARAGRAPH:
             self._break(paragraph=True)
         elif tag in BLOCK or tag == "li":
@@ -143,7 +155,7 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
     parser.feed(_decode(data, name))
     parser.close()
     in_main = any(x.strip() for x in parser.main_lines)
-    lines = parser.main_lines if in_main else parser.all
+    lines = _without_file_links(parser.main_lines if in_main else parser.all)
     records, lead = [], []
     for n, (rows, heading, main) in enumerate(parser.found, 1):
         if main or not in_main:
@@ -152,6 +164,13 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
             lead += above  # a table without a header row, or the rows above its header, as text
     text = "\n".join([*(x.strip() for x in lines), "", *lead])
     return Extracted(clean_text(re.sub(r"\n{3,}", "\n\n", text)).strip(), "html", (), tuple(records))
+
+
+def _without_file_links(lines: list[str]) -> list[str]:
+    """The lines with those that only link to files (a 関連資料 list: 「・計画本編（PDF：1.2MB）」) left out:
+    they name a document without saying what it holds, and ranked for any question on its title."""
+    kept = [x for x in lines if not (_LINK_OPEN in x and _ONLY_LINKS.fullmatch(x))]
+    return [x.replace(_LINK_OPEN, "").replace(_LINK_CLOSE, "") for x in kept]
 
 
 def _decode(data: bytes, name: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from corpus.extract import Extracted, Limits, Record, extract
 from corpus.extract.text import decode_text
+from corpus.refusal import Refusal, too_large
 
 __all__ = [
     "DEFAULT_CORPUS",
@@ -115,9 +116,15 @@ def parse_fiscal_year(value: object) -> int | None:
         elif m := re.fullmatch(r"(令和|平成|昭和|r|h|s)\.?\s*(\d{1,2})(?:年度?)?", s):
             year = _ERAS[m.group(1)] + int(m.group(2))
         else:
-            raise ValueError(f"fiscal year {value!r} not understood; use e.g. 2024, 令和6年度 or R6")
+            raise Refusal(
+                f"fiscal year {value!r} not understood; use e.g. 2024, 令和6年度 or R6",
+                f"年度「{value}」を読み取れません。2024、令和6年度、R6 のように入力してください",
+            )
     if not 1900 <= year <= 2100:
-        raise ValueError(f"fiscal year {value!r} is out of range (1900-2100)")
+        raise Refusal(
+            f"fiscal year {value!r} is out of range (1900-2100)",
+            f"年度「{value}」は範囲外です（1900〜2100）",
+        )
     return year
 
 
@@ -141,16 +148,13 @@ def read_bounded(path: Path, limit: int) -> bytes:
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"{path.name} is not a regular file")
+            raise Refusal(f"{path.name} is not a regular file", f"{path.name} は通常のファイルではありません")
         data = b""
         if info.st_size <= limit:
             with path.open("rb") as f:
                 data = f.read(limit + 1)
         if info.st_size > limit or len(data) > limit:
-            size = max(info.st_size, limit + 1)
-            raise ValueError(
-                f"{path.name} is {size / 2**20:,.1f} MB; the limit is {limit / 2**20:,.0f} MB (max_upload_mb)"
-            )
+            raise too_large(path.name, max(info.st_size, limit + 1), limit)
         return data
     except OSError as e:
         raise ValueError(f"cannot read {str(path)!r}: {e.strerror}") from None

@@ -38,6 +38,7 @@ from corpus.document import (
 )
 from corpus.extract import Extracted, Limits, extract
 from corpus.lock import busy, exclusive
+from corpus.refusal import Refusal
 from corpus.split import split_passages
 
 LIBRARY = "library"
@@ -45,6 +46,14 @@ MANIFEST = "library.toml"
 FIELDS = ("city", "city_en", "prefecture", "title", "fiscal_year", "period", "kind", "layout", "url")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 JOURNAL = "pending.json"  # the note of a change in progress (Library.begin)
+# The fields as the upload form names them
+_FIELD_JA = {
+    "city": "市町村",
+    "title": "資料名",
+    "fiscal_year": "年度",
+    "url": "URL",
+    "city_en": "英語名",
+}
 MAX_FIELD_CHARS = 300  # a city, title, URL … longer than this is not a name
 
 
@@ -58,12 +67,15 @@ def check_fields(name: str, meta: dict) -> None:
             continue
         bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs")), None)
         if bad is not None:
-            raise ValueError(
-                f"{name}: the {key} holds the control character U+{ord(bad):04X}; type it without it"
+            raise Refusal(
+                f"{name}: the {key} holds the control character U+{ord(bad):04X}; type it without it",
+                f"{name}：{_FIELD_JA.get(key, key)}に制御文字（U+{ord(bad):04X}）が含まれています",
             )
         if len(value) > MAX_FIELD_CHARS:
-            raise ValueError(
-                f"{name}: the {key} is {len(value)} characters long; keep it to {MAX_FIELD_CHARS}"
+            raise Refusal(
+                f"{name}: the {key} is {len(value)} characters long; keep it to {MAX_FIELD_CHARS}",
+                f"{name}：{_FIELD_JA.get(key, key)}が {len(value)} 文字あります。"
+                f"{MAX_FIELD_CHARS} 文字以内にしてください",
             )
 
 
@@ -122,7 +134,10 @@ class Library:
         name = _safe_name(filename)
         for required in ("city", "title"):
             if not str(meta.get(required) or "").strip():
-                raise ValueError(f"{name}: give the document's {required}")
+                raise Refusal(
+                    f"{name}: give the document's {required}",
+                    f"{name}：{_FIELD_JA[required]}を入力してください",
+                )
         check_fields(name, meta)
         year = parse_fiscal_year(meta.get("fiscal_year"))  # a bad year fails before the file is parsed
         extracted = extract(data, name, limits)
@@ -136,11 +151,16 @@ class Library:
         document = make_document(extracted, sha256, name, id=doc_id, **fields)
         passages = len(split_passages(document))
         if not passages:
-            raise ValueError(f"{name} yields no passages: it holds no text to index")
+            raise Refusal(
+                f"{name} yields no passages: it holds no text to index",
+                f"{name} には索引にする文字がありません",
+            )
         if passages > limits.max_passages:  # checked before a single passage is embedded
-            raise ValueError(
+            raise Refusal(
                 f"{name} makes {passages:,} passages; the limit is {limits.max_passages:,} per document "
-                "(max_passages)"
+                "(max_passages)",
+                f"{name} は {passages:,} 件の文章に分かれ、"
+                f"1文書あたりの上限 {limits.max_passages:,} を超えます（max_passages）",
             )
         return document
 

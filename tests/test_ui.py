@@ -533,14 +533,15 @@ def refusal(out: tuple) -> str:
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("report.exe", b"MZ\x90\x00 not a report", r"\.exe"),
-        ("big.txt", "改革".encode() * 400_000, r"is 2\.3 MB; the limit is 1 MB \(max_upload_mb\)"),
-        ("empty.txt", b"", "empty"),
-        ("blank.txt", b"   \n\n", "empty"),
-        ("binary.txt", b"\x00\x01\x02binary\x00" * 100, "binary"),
+        ("report.exe", b"MZ\x90\x00 not a report", r"追加できません.* / .*\.exe"),
+        ("big.txt", "改革".encode() * 400_000, r"上限の 1 MB を超えます.* / .*is 2\.3 MB; the limit is 1 MB"),
+        ("empty.txt", b"", "は空です / .*empty"),
+        ("blank.txt", b"   \n\n", "は空です / .*empty"),
+        ("binary.txt", b"\x00\x01\x02binary\x00" * 100, "文字のファイルではないデータのようです.* / .*binary"),
     ],
 )
 def test_refused_uploads_leave_the_index_as_it_was(built_index, tmp_path, name, data, message):
+    # Japanese first, then English: the form is a planner's, Japanese-first
     h = handlers_for(built_index)
     h.state.settings = h.settings = h.settings.override(max_upload_mb=1)
     before, searcher = library_state(built_index), h.state.searcher
@@ -558,9 +559,13 @@ def test_upload_needs_a_file_a_city_and_a_title(built_index, tmp_path):
     path = tmp_path / "plan.txt"
     path.write_text("郡山市の改革。\n\n・電子決裁を始める\n", encoding="utf-8")
     assert "choose a file" in refusal(h.on_add(None, "郡山市", "", "改革プラン", "", ""))
-    assert "city" in refusal(h.on_add(str(path), "  ", "", "改革プラン", "", ""))
-    assert "title" in refusal(h.on_add(str(path), "郡山市", "", "", "", ""))
-    assert "fiscal year" in refusal(h.on_add(str(path), "郡山市", "", "改革プラン", "someday", ""))
+    assert "市町村を入力してください / plan.txt: give the document's city" in refusal(
+        h.on_add(str(path), "  ", "", "改革プラン", "", "")
+    )
+    assert "資料名を入力" in refusal(h.on_add(str(path), "郡山市", "", "", "", ""))
+    assert "年度「someday」を読み取れません" in refusal(
+        h.on_add(str(path), "郡山市", "", "改革プラン", "someday", "")
+    )
     assert library_state(built_index) == before
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from corpus.refusal import Refusal
+
 MAX_CELLS = 1_000_000  # spreadsheet cells per document: a progress sheet of 500 rows × 40 columns is 20,000
 MAX_PASSAGES = 5_000  # passages per document: each costs an embedding (about 0.3 s on a laptop CPU)
 PARSER_MEMORY_BYTES = 3 * 2**30  # address space of the child process a PDF, XLSX or DOCX is parsed in
@@ -33,16 +35,19 @@ class CellCount:
     def declared(self, rows: int, columns: int, where: str) -> None:
         """Refuse a sheet whose own header claims more cells than the limit, before reading a row."""
         if rows * columns > self.limit:
-            raise ValueError(
+            raise Refusal(
                 f"{self.name}: {where} declares {rows:,} rows × {columns:,} columns; the limit is "
-                f"{self.limit:,} cells (max_cells)"
+                f"{self.limit:,} cells (max_cells)",
+                f"{self.name}：{where} は {rows:,} 行 × {columns:,} 列あり、"
+                f"上限の {self.limit:,} セルを超えます",
             )
 
     def add(self, cells: int) -> None:
         self.seen += cells
         if self.seen > self.limit:
-            raise ValueError(
-                f"{self.name} holds more than {self.limit:,} cells; the limit is {self.limit:,} (max_cells)"
+            raise Refusal(
+                f"{self.name} holds more than {self.limit:,} cells; the limit is {self.limit:,} (max_cells)",
+                f"{self.name} のセル数が上限の {self.limit:,} を超えます（max_cells）",
             )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from corpus.extract.base import Extracted, Limits
 from corpus.extract.sniff import check_format
+from corpus.refusal import Refusal, too_large
 
 _ISOLATED = {
     "pdf": "corpus.extract.pdf:extract",
@@ -15,10 +16,7 @@ _ISOLATED = {
 def extract(data: bytes, filename: str, limits: Limits) -> Extracted:
     """The text and table rows of one file, or a ValueError that says in one line why it was refused."""
     if len(data) > limits.max_bytes:
-        raise ValueError(
-            f"{filename} is {len(data) / 2**20:,.1f} MB; the limit is {limits.max_bytes / 2**20:,.0f} MB "
-            "(max_upload_mb)"
-        )
+        raise too_large(filename, len(data), limits.max_bytes)
     kind = check_format(data, filename)
     if kind in _ISOLATED:
         from corpus.extract.isolate import run_isolated
@@ -37,5 +35,5 @@ def extract(data: bytes, filename: str, limits: Limits) -> Extracted:
 
         extracted = extract_text(data, filename, limits)
     if extracted.empty:
-        raise ValueError(f"{filename} holds no text to index")
+        raise Refusal(f"{filename} holds no text to index", f"{filename} には索引にする文字がありません")
     return extracted

@@ -11,6 +11,7 @@ from docx.table import Table
 from corpus.extract.base import Extracted, Limits
 from corpus.extract.safezip import open_checked
 from corpus.extract.table import nested, section_path, sheet_records
+from corpus.refusal import Refusal
 
 _HEADING = re.compile(r"^(?:Heading|見出し)\s*(\d)$|^Title$", re.IGNORECASE)
 
@@ -21,7 +22,10 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as e:  # python-docx raises many kinds on a damaged package
-        raise ValueError(f"{name} is not a readable Word document ({type(e).__name__}: {e})") from None
+        raise Refusal(
+            f"{name} is not a readable Word document ({type(e).__name__}: {e})",
+            f"{name} は Word 文書として読めません",
+        ) from None
     lines: list[str] = []
     records = []
     path: list[tuple[int, str]] = []  # the open headings (level, text): a table's section

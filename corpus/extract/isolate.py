@@ -16,6 +16,7 @@ import sys
 from dataclasses import asdict
 
 from corpus.extract.base import Extracted, Limits
+from corpus.refusal import Refusal
 
 
 def run_isolated(target: str, data: bytes, name: str, limits: Limits) -> Extracted:
@@ -32,20 +33,23 @@ def run_isolated(target: str, data: bytes, name: str, limits: Limits) -> Extract
             env=env,
         )
     except subprocess.TimeoutExpired:
-        raise ValueError(
+        raise Refusal(
             f"{name}: reading it took longer than {limits.timeout_s:g} s (parse_timeout_s) and was stopped; "
-            "the file may be malformed"
+            "the file may be malformed",
+            f"{name} の読み取りが {limits.timeout_s:g} 秒を超えたため中止しました。"
+            "ファイルが壊れている可能性があります",
         ) from None
     try:
         reply = json.loads(done.stdout.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         last = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
-        raise ValueError(
+        raise Refusal(
             f"{name}: the parser stopped without an answer (exit code {done.returncode}: {_one_line(last)}); "
-            "the file may be damaged"
+            "the file may be damaged",
+            f"{name} を読み取れませんでした。ファイルが壊れている可能性があります",
         ) from None
     if "error" in reply:
-        raise ValueError(reply["error"])
+        raise Refusal(reply["error"], reply["ja"]) if reply.get("ja") else ValueError(reply["error"])
     return Extracted.from_json(reply["extracted"])
 
 
@@ -64,14 +68,19 @@ def _serve() -> None:
         result = getattr(importlib.import_module(module), function)(data, name, Limits(**header["limits"]))
         reply = {"extracted": result.to_json()}
     except ValueError as e:
-        reply = {"error": _one_line(str(e))}
+        reply = {"error": _one_line(str(e)), "ja": _one_line(getattr(e, "ja", ""))}
     except MemoryError:
         reply = {
             "error": f"{name}: reading it needs more than {memory / 2**20:,.0f} MB (parser_memory_mb); "
-            "the file may be malformed"
+            "the file may be malformed",
+            "ja": f"{name} の読み取りに {memory / 2**20:,.0f} MB を超えるメモリが要るため中止しました。"
+            "ファイルが壊れている可能性があります",
         }
     except Exception as e:  # a parser's own exception on a malformed file
-        reply = {"error": _one_line(f"{name} cannot be read: {type(e).__name__}: {e}")}
+        reply = {
+            "error": _one_line(f"{name} cannot be read: {type(e).__name__}: {e}"),
+            "ja": f"{name} を読み取れません。ファイルが壊れている可能性があります",
+        }
     out.write(json.dumps(reply, ensure_ascii=False).encode("utf-8"))
 
 

@@ -21,6 +21,7 @@ from corpus.extract.base import Extracted, Limits, Record, join_pages
 from corpus.extract.table import column_names, header_index, unwrap
 from corpus.headings import heading
 from corpus.normalize import clean_text
+from corpus.refusal import Refusal
 
 MIN_PATHS = 3  # drawn paths on a page before it is searched for ruled tables
 MAX_HEADING_CHARS = 40
@@ -42,11 +43,18 @@ class _Table:
 def extract(data: bytes, name: str, limits: Limits) -> Extracted:
     """Text with page boundaries and one record per table row; refuses encrypted and image-only PDFs."""
     if b"%%EOF" not in data[-2048:]:
-        raise ValueError(f"{name} is truncated or damaged (no %%EOF marker at its end); get a complete copy")
+        raise Refusal(
+            f"{name} is truncated or damaged (no %%EOF marker at its end); get a complete copy",
+            f"{name} は途中で切れているか壊れています（末尾に %%EOF がありません）。"
+            "完全なファイルを用意してください",
+        )
     pdf = _open(data, name)
     try:
         if len(pdf) > limits.max_pages:
-            raise ValueError(f"{name} has {len(pdf):,} pages; the limit is {limits.max_pages:,} (max_pages)")
+            raise Refusal(
+                f"{name} has {len(pdf):,} pages; the limit is {limits.max_pages:,} (max_pages)",
+                f"{name} は {len(pdf):,} ページあります。上限は {limits.max_pages:,} ページです（max_pages）",
+            )
         ruled = [n for n in range(len(pdf)) if _draws_lines(pdf[n])]
         tables = _tables(data, ruled)
         pages = [_lines(pdf[n], tables.get(n, [])) for n in range(len(pdf))]
@@ -59,7 +67,10 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
     )
     extracted = Extracted(clean_text(text), "pdf", starts, tuple(records))
     if extracted.empty:
-        raise ValueError(f"{name} has no text layer: OCR is not supported (it is scanned images only)")
+        raise Refusal(
+            f"{name} has no text layer: OCR is not supported (it is scanned images only)",
+            f"{name} には文字情報がありません（画像だけのスキャンPDF）。文字認識（OCR）には対応していません",
+        )
     return extracted
 
 
@@ -68,8 +79,14 @@ def _open(data: bytes, name: str) -> pdfium.PdfDocument:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as e:
         if "password" in str(e).lower():
-            raise ValueError(f"{name} is encrypted (password-protected); add an unprotected copy") from None
-        raise ValueError(f"{name} is damaged and cannot be opened as a PDF ({e})") from None
+            raise Refusal(
+                f"{name} is encrypted (password-protected); add an unprotected copy",
+                f"{name} はパスワードで保護されています。保護のないコピーを追加してください",
+            ) from None
+        raise Refusal(
+            f"{name} is damaged and cannot be opened as a PDF ({e})",
+            f"{name} は壊れていてPDFとして開けません",
+        ) from None
 
 
 def _draws_lines(page: pdfium.PdfPage) -> bool:

@@ -7,6 +7,8 @@ import re
 import zipfile
 from pathlib import PurePath
 
+from corpus.refusal import Refusal
+
 # Extension → format. Text formats are told apart by name only; binary ones must also look the part.
 SUFFIXES = {
     ".pdf": "pdf",
@@ -32,6 +34,18 @@ _DESCRIPTION = {
     "html": "an HTML page",
     "text": "text",
     "csv": "CSV text",
+}
+_DESCRIPTION_JA = {
+    "pdf": "PDF",
+    "xlsx": "Excel ブック（.xlsx）",
+    "docx": "Word 文書（.docx）",
+    "zip": "zip 圧縮ファイル",
+    "ole": "旧形式（.xls/.doc）かパスワード付きの Office ファイル",
+    "image": "画像",
+    "binary": "文字のファイルではないデータ",
+    "html": "HTML のページ",
+    "text": "テキスト",
+    "csv": "CSV",
 }
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF")
@@ -82,15 +96,21 @@ def check_format(data: bytes, name: str) -> str:
     expected = SUFFIXES.get(suffix)
     if expected is None:
         known = ", ".join(SUFFIXES)
-        raise ValueError(f"{name}: files of type {suffix or '(no extension)'!r} cannot be added; use {known}")
+        raise Refusal(
+            f"{name}: files of type {suffix or '(no extension)'!r} cannot be added; use {known}",
+            f"{name}：この種類のファイル（{suffix or '拡張子なし'}）は追加できません。"
+            f"{known} のいずれかにしてください",
+        )
     if not data.strip():
-        raise ValueError(f"{name} is empty")
+        raise Refusal(f"{name} is empty", f"{name} は空です")
     found = sniff(data)
     ok = found in ("text", "html") if expected in TEXT_FORMATS else found == expected
     if not ok:
         hint = f"; rename it to {_suffix_of(found)}" if _suffix_of(found) else ""
-        raise ValueError(
-            f"{name} is not {_DESCRIPTION[expected]} (it looks like {_DESCRIPTION[found]}){hint}"
+        raise Refusal(
+            f"{name} is not {_DESCRIPTION[expected]} (it looks like {_DESCRIPTION[found]}){hint}",
+            f"{name} の中身は拡張子と合いません（{_DESCRIPTION_JA[found]}のようです）"
+            + (f"。{_suffix_of(found)} に名前を変えてください" if hint else ""),
         )
     return expected
 

@@ -10,6 +10,7 @@ import openpyxl
 from corpus.extract.base import CellCount, Extracted, Limits
 from corpus.extract.safezip import open_checked
 from corpus.extract.table import sheet_records
+from corpus.refusal import Refusal
 
 
 def extract(data: bytes, name: str, limits: Limits) -> Extracted:
@@ -18,12 +19,16 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many kinds on a damaged workbook
-        raise ValueError(f"{name} is not a readable Excel workbook ({type(e).__name__}: {e})") from None
+        raise Refusal(
+            f"{name} is not a readable Excel workbook ({type(e).__name__}: {e})",
+            f"{name} は Excel ブックとして読めません",
+        ) from None
     try:
         sheets = book.worksheets
         if len(sheets) > limits.max_pages:
-            raise ValueError(
-                f"{name} has {len(sheets):,} sheets; the limit is {limits.max_pages:,} (max_pages)"
+            raise Refusal(
+                f"{name} has {len(sheets):,} sheets; the limit is {limits.max_pages:,} (max_pages)",
+                f"{name} には {len(sheets):,} シートあります。上限は {limits.max_pages:,} です（max_pages）",
             )
         records, text = [], []
         cells = CellCount(name, limits.max_cells)

@@ -12,6 +12,7 @@ import gradio as gr
 
 from corpus.extract import Limits
 from corpus.library import read_upload as read_file
+from corpus.refusal import said
 from index.store import IndexProblem
 from search.engine import Searcher
 from search.query import check_query
@@ -19,9 +20,9 @@ from search.themes import DEFAULT_THEMES, check_themes
 
 
 def _said(e: Exception) -> str:
-    """The first line of a refusal, escaped: messages quote user input (file names, cities) and the
-    browser renders them as HTML."""
-    return html.escape(str(e).splitlines()[0] if str(e) else type(e).__name__, quote=False)
+    """The first line of a refusal, in Japanese and English where it is said in both (corpus/refusal.py),
+    escaped: messages quote user input (file names, cities) and the browser renders them as HTML."""
+    return html.escape(said(e).splitlines()[0], quote=False)
 
 
 def friendly(fn: Callable) -> Callable:

@@ -66,7 +66,7 @@ CHECK = HERE / "label_topics_check.jsonl"
 # 80 more topics (160 city judgments, ids 3001–3080), written in stop 28 by a helper session that read
 # only the passages, measured only: fitted too, they lowered every other figure (docs/METHODS.md)
 CHECK_B = HERE / "label_topics_check_b.jsonl"
-# 60 keyword queries of one or two words (「基金」, 「施設 統廃合」, "PFI"; ids 4001–4060), written the same way
+# 60 keyword queries of one or two words (「公債費」, 「施設 統廃合」, "PFI"; ids 4001–4060), written alike
 KEYWORDS = HERE / "label_keywords_check.jsonl"
 ENGLISH = (HERE / "label_topics_en.jsonl", HERE / "label_topics_check_en.jsonl")
 TOPIC_PASSAGES = HERE / "label_topic_passages.jsonl"
@@ -384,7 +384,10 @@ def main() -> None:
         "--passages", default=str(TOPIC_PASSAGES), help="the topics' candidates judged one by one ('': none)"
     )
     ap.add_argument(
-        "--check", nargs="*", default=[str(CHECK), str(CHECK_B), str(KEYWORDS)], help="hand-checked topics, measured only"
+        "--check",
+        nargs="*",
+        default=[str(CHECK), str(CHECK_B), str(KEYWORDS)],
+        help="hand-checked topics, measured only",
     )
     ap.add_argument(
         "--english", nargs="*", default=[str(p) for p in ENGLISH], help="English renderings, measured only"

@@ -7,8 +7,9 @@ same user and password as HTTP Basic authentication (`Authorization: Basic base6
 a header every MCP client can send), or it is answered 401 before Gradio sees it.
 
 Gradio answers every login attempt at once, so a password can be guessed at hundreds of tries a
-second. After MAX_FAILURES failed logins within WINDOW_S seconds, a client (by address) is answered
-429 with Retry-After until its oldest failure leaves the window; a success clears its count.
+second. After MAX_FAILURES failed logins within WINDOW_S seconds — at the login form or as the wrong
+Basic credentials of an MCP request — a client (by address) is answered 429 with Retry-After until its
+oldest failure leaves the window; a success clears its count.
 """
 
 from __future__ import annotations
@@ -94,36 +95,41 @@ class Guard:
         if scope["type"] != "http" or self.credentials is None:
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
-        if path.startswith(MCP_PATH) and not self._authorized(scope):
+        if path.startswith(MCP_PATH):
+            return await self._mcp(scope, receive, send)
+        if path in LOGIN_PATHS and scope.get("method") == "POST":
+            return await self._login(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+    def _authorized(self, scope: Scope) -> bool:
+        given = basic_credentials(_header(scope))
+        if given is None:
+            return False
+        user_ok = hmac.compare_digest(given[0].encode(), self.credentials[0].encode())
+        return hmac.compare_digest(given[1].encode(), self.credentials[1].encode()) and user_ok
+
+    async def _mcp(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An MCP request: with the credentials it is passed on; without, 401, and a client that keeps
+        sending wrong ones waits as at the login form (its passwords are guesses all the same)."""
+        client = _client(scope)
+        if wait := self.throttle.wait(client):
+            return await _too_many(send, wait)
+        if not self._authorized(scope):
+            if basic_credentials(_header(scope)) is not None:  # a password tried, not a first request
+                self.throttle.failed(client)
             return await _answer(
                 send,
                 401,
                 "MCP needs the server's user and password as HTTP Basic auth (Authorization header)",
                 [(b"www-authenticate", b'Basic realm="reform-search"')],
             )
-        if path in LOGIN_PATHS and scope.get("method") == "POST":
-            return await self._login(scope, receive, send)
+        self.throttle.succeeded(client)
         return await self.app(scope, receive, send)
 
-    def _authorized(self, scope: Scope) -> bool:
-        header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
-        given = basic_credentials(header)
-        if given is None:
-            return False
-        user_ok = hmac.compare_digest(given[0].encode(), self.credentials[0].encode())
-        return hmac.compare_digest(given[1].encode(), self.credentials[1].encode()) and user_ok
-
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
-        client = (scope.get("client") or ("unknown",))[0]
-        wait = self.throttle.wait(client)
-        if wait > 0:
-            seconds = str(max(1, round(wait)))
-            return await _answer(
-                send,
-                429,
-                f"too many failed logins; try again in {seconds} s",
-                [(b"retry-after", seconds.encode())],
-            )
+        client = _client(scope)
+        if wait := self.throttle.wait(client):
+            return await _too_many(send, wait)
         status = []
 
         async def watched(message: dict) -> None:
@@ -136,6 +142,21 @@ class Guard:
             self.throttle.succeeded(client)
         elif status and 400 <= status[0] < 500:
             self.throttle.failed(client)
+
+
+def _client(scope: Scope) -> str:
+    return (scope.get("client") or ("unknown",))[0]
+
+
+def _header(scope: Scope) -> str:
+    return dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+
+
+async def _too_many(send: Send, wait: float) -> None:
+    seconds = str(max(1, round(wait)))
+    await _answer(
+        send, 429, f"too many failed logins; try again in {seconds} s", [(b"retry-after", seconds.encode())]
+    )
 
 
 async def _answer(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]]) -> None:

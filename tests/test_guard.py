@@ -49,3 +49,39 @@ def test_basic_credentials() -> None:
     assert basic_credentials(header("職員:パス".encode())) == ("職員", "パス")
     for bad in (header(b"no-colon"), "Bearer abc", "Basic ***", header(b"\xff\xfe:x"), ""):
         assert basic_credentials(bad) is None
+
+
+def test_wrong_mcp_credentials_are_throttled_like_failed_logins() -> None:
+    # The MCP route had given unlimited guesses while the login form made a guesser wait
+    import asyncio
+
+    from reform_search.guard import Guard
+
+    passed = []
+
+    async def app(scope, receive, send) -> None:
+        passed.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    clock = Clock()
+    guard = Guard(app, ("planner", "s3cret"), LoginThrottle(max_failures=5, window_s=60, clock=clock))
+
+    def status(raw: bytes | None, client: str = "10.0.0.1") -> int:
+        headers = [(b"authorization", b"Basic " + base64.b64encode(raw))] if raw is not None else []
+        scope = {"type": "http", "path": "/gradio_api/mcp/", "headers": headers, "client": (client, 1)}
+        sent = []
+
+        async def send(message) -> None:
+            sent.append(message)
+
+        asyncio.run(guard(scope, None, send))
+        return sent[0]["status"]
+
+    assert [status(None) for _ in range(8)] == [401] * 8  # no password sent: nothing guessed
+    assert status(b"planner:s3cret") == 200
+    assert [status(f"planner:guess-{n}".encode()) for n in range(7)] == [401] * 5 + [429] * 2
+    assert status(b"planner:s3cret") == 429  # even the right password waits
+    assert status(b"planner:s3cret", client="10.0.0.2") == 200  # other clients are not held up
+    clock.now += 61
+    assert status(b"planner:s3cret") == 200 and passed == ["/gradio_api/mcp/"] * 3

@@ -100,7 +100,7 @@ def _basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
-def test_mcp_behind_auth_needs_the_same_credentials(guarded):
+def test_mcp_behind_auth_needs_the_same_credentials(guarded, searcher):
     import httpx
 
     url = f"{guarded}/gradio_api/mcp/"
@@ -114,6 +114,20 @@ def test_mcp_behind_auth_needs_the_same_credentials(guarded):
             return {t.name for t in (await session.list_tools()).tools}
 
     assert {n for n in asyncio.run(names(_basic("planner", "s3cret-fixture"))) if n.endswith(tuple(TOOLS))}
+
+    async def called(headers):  # a tool is called too, not only listed (it had failed behind auth)
+        async with (
+            streamablehttp_client(url, headers=headers) as (read, write, _),
+            mcp.ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            name = next(t.name for t in (await session.list_tools()).tools if t.name.endswith("compare"))
+            return await session.call_tool(name, {"query": "電子決裁", "top_k": 1})
+
+    result = asyncio.run(called(_basic("planner", "s3cret-fixture")))
+    assert not result.isError, result.content
+    got = ast.literal_eval("".join(getattr(part, "text", "") for part in result.content))
+    assert got == json.loads(json.dumps(compare(searcher, "電子決裁", None, 1).to_dict()))
     for headers in (
         {},
         _basic("planner", "wrong"),

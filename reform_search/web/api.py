@@ -87,4 +87,8 @@ def register_api(state: AppState) -> None:
         (api_similar, "similar"),
         (api_themes, "themes"),
     ):
-        gr.api(friendly(fn), api_name=name)
+        # Off the queue: Gradio's MCP server calls a queued endpoint back over HTTP through its own
+        # client, without the caller's credentials, so behind --auth every tool call failed; an
+        # endpoint off the queue it calls in process. The four answer in milliseconds and share
+        # nothing a call writes (the Searcher is read-only once loaded).
+        gr.api(friendly(fn), api_name=name, queue=False)

@@ -96,6 +96,10 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
             path = [(lv, t) for lv, t in path if lv < level] + [(level, title)]
             section = " > ".join(t for _, t in path)
         elif kind == "list":
+            if lead := _lead(block):  # 「主な成果は次のとおり。」 over the list: prose, packed as prose is
+                if block.new_page:
+                    flush()
+                pending.append(lead)
             flush()
             out.extend(_items(doc, section, block))
         else:
@@ -185,7 +189,8 @@ def _passage(doc: Document, section: str, text: str, start: int, end: int, kind:
 
 
 def _items(doc: Document, section: str, block: _Block) -> list[Passage]:
-    """One passage per bullet; lines before the first bullet and continuation lines join their item."""
+    """One passage per bullet, its continuation lines joined to it (lines before the first bullet are
+    `_lead`'s)."""
     items: list[tuple[int, list[str]]] = []
     lead: list[str] = []
     for n, line in enumerate(block.lines):
@@ -195,14 +200,23 @@ def _items(doc: Document, section: str, block: _Block) -> list[Passage]:
             items[-1][1].append(line)
         else:
             lead.append(line)
-    out = []
     if lead and not items:
         return _prose(doc, section, [block])
+    out = []
     for start, lines in items:
         text = join_lines(lines)
         if not _is_number(text):  # 「- 1 -」, a page number, is no item
             out.append(_passage(doc, section, text, start, start + len(lines) - 1, "item"))
     return out
+
+
+def _lead(block: _Block) -> _Block | None:
+    """The lines of a list's block before its first bullet (「主な成果は次のとおり。」), as a block of prose:
+    they had been in no passage, and no search found them."""
+    first = next((n for n, line in enumerate(block.lines) if _BULLET.match(line)), 0)
+    if not first or _is_number("".join(block.lines[:first])):
+        return None  # a figure whose label extraction put elsewhere says nothing on its own
+    return _Block(block.start, block.lines[:first], block.new_page)
 
 
 def _pieces(text: str) -> Iterator[str]:

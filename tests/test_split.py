@@ -755,3 +755,23 @@ def test_a_heading_written_straight_above_its_text_heads_it() -> None:
 )
 def test_heading_levels(line: str, expected) -> None:
     assert heading(line) == expected
+
+
+def test_lines_over_a_list_are_a_paragraph_of_their_own() -> None:
+    # A lead sentence written straight above its list had been in no passage, and found by no search;
+    # it is prose, packed with the prose before it as prose is
+    text = (
+        "テスト町の取組（テスト用）\n\n"
+        "令和6年度は、押印の見直しを全庁で実施した。主な成果は次のとおり。\n"
+        "・電子決裁の導入\n・テレワークの制度化\n"
+    )
+    doc = Document(id="t", city="テスト町", title="テスト", text=text, sha256="", source="generated")
+    got = [(p.kind, p.text) for p in split_blocks(doc)]
+    assert got == [
+        (
+            "paragraph",
+            "テスト町の取組（テスト用）\n令和6年度は、押印の見直しを全庁で実施した。主な成果は次のとおり。",
+        ),
+        ("item", "電子決裁の導入"),
+        ("item", "テレワークの制度化"),
+    ]

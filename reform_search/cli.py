@@ -208,7 +208,10 @@ def _export_flags(p: argparse.ArgumentParser, default: str) -> None:
     from reform_search.export import FORMATS
 
     p.add_argument(
-        "--format", choices=FORMATS, default=None, help=f"output format (default: {default}; --json = json)"
+        "--format",
+        choices=FORMATS,
+        default=None,
+        help=f"output format (default: the --output file's suffix, else json with --json, else {default})",
     )
     p.add_argument(
         "--output",

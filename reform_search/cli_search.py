@@ -43,8 +43,11 @@ def _emit(args: argparse.Namespace, data: str | bytes) -> None:
     print(f"wrote {args.output}", file=sys.stderr)
 
 
-def _format(args: argparse.Namespace) -> str:
-    return "json" if args.json else (args.format or _named_format(args) or args.format_default)
+def _format(args: argparse.Namespace, default: str | None = None) -> str:
+    """The format to write: --format, else the one the --output file's suffix names, else JSON with
+    --json, else the command's default (the same order for compare, themes and align)."""
+    fallback = "json" if args.json else (default or args.format_default)
+    return args.format or _named_format(args) or fallback
 
 
 def _named_format(args: argparse.Namespace) -> str | None:
@@ -99,7 +102,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
         from reform_search.export import document_urls, render_comparison
 
         # --output alone writes Markdown (--json, JSON); the terminal gets the readable columns
-        fmt = args.format or ("json" if args.json else _named_format(args) or "md")
+        fmt = _format(args, "md")
         _emit(args, render_comparison(result, fmt, document_urls(searcher.index.documents)))
     elif args.json:
         print_json(result.to_dict())

@@ -407,9 +407,25 @@ def test_cli_output_writes_through_a_link_and_refuses_what_is_no_file(
     assert code == 0 and (tmp_path / "m.xlsx").read_bytes()[:2] == b"PK"
 
 
-def test_cli_themes_json_flag_wins(cli, themes_file: Path, matrix) -> None:
-    code, out, _ = cli("themes", "--themes", str(themes_file), "--format", "csv", "--json")
+def test_cli_format_then_suffix_then_json_alike_in_every_export(
+    cli, themes_file: Path, matrix, tmp_path
+) -> None:
+    # --json, passed by habit in scripts, had overridden --format and the file's suffix in themes and
+    # align but not in compare: a .xlsx file held JSON
+    code, out, _ = cli("themes", "--themes", str(themes_file), "--json")
     assert code == 0 and json.loads(out) == matrix.to_dict()
+    code, out, _ = cli("themes", "--themes", str(themes_file), "--format", "csv", "--json")
+    assert code == 0 and out == render_matrix(matrix, "csv")
+    for command in (
+        ("themes", "--themes", str(themes_file)),
+        ("align", "テスト市", "サンプル町"),
+        ("compare", "電子決裁"),
+    ):
+        book = tmp_path / f"{command[0]}.xlsx"
+        code, _, _ = cli(*command, "--output", str(book), "--json")
+        assert code == 0 and book.read_bytes()[:2] == b"PK", command
+        code, out, _ = cli(*command, "--format", "md", "--json")
+        assert code == 0 and out.lstrip().startswith(("|", "#")), command
 
 
 def test_cli_themes_bad_themes_file_exits_2(cli, tmp_path: Path) -> None:

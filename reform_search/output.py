@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import sys
 import textwrap
@@ -122,7 +123,8 @@ def print_columns(
     for column in columns:
         count = f"  {column.matching} 件が該当 / matching" if column.match != "none" else ""
         label = Match(column.match).label
-        print(f"\n## {column.city}  {label}{count}  (z={column.evidence.z:.1f})", file=out)
+        z = f"  (z={column.evidence.z:.1f})" if math.isfinite(column.evidence.z) else ""
+        print(f"\n## {column.city}  {label}{count}{z}", file=out)
         if column.evidence.absent:
             print(f"   {ABSENT}: {'、'.join(column.evidence.absent)}", file=out)
         if column.match == "none":

@@ -277,7 +277,8 @@ def labelled_column(
     if not len(judged.ids):
         _, best = searcher.index.dense.search(q.vector, 1, allowed)
         null = searcher.index.calibration.null(city, q.kind)
-        evidence = Evidence(float(null.z(best[0])) if len(best) else float("-inf"))
+        # no z for a query without a content word: its vector is near everything ("の" had z 4.8)
+        evidence = Evidence(float(null.z(best[0])) if len(best) and q.terms else float("-inf"))
         shown = tuple(hits[:top_k])
         return Column(city, Match.NONE, shown, evidence, 0, tuple(Match.NONE for _ in shown))
     best = int(np.argmax(judged.probability))

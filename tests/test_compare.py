@@ -438,6 +438,7 @@ def test_queries_without_content_words_match_nowhere(keyword_searcher, junk: str
     for column in result.columns:
         assert (column.match, column.matching) == ("none", 0), column.city
         assert all(m == "none" for m in column.hit_matches)
+        assert column.to_dict()["evidence"]["z"] is None  # no z: "の" had shown z 4.8, above real matches
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,16 @@ def test_similar_returns_source_and_columns(fixture_app, searcher):
     assert [c["city"] for c in got["columns"]] == ["サンプル町"]
 
 
+def test_one_bare_name_is_a_list_of_one(fixture_app, searcher):
+    # A script that passes a string where a list is expected had it read letter by letter
+    got = fixture_app.predict("電子決裁", api_name="/themes")
+    assert got == theme_matrix(searcher, ["電子決裁"]).to_dict()
+    got = fixture_app.predict("テレワーク", 3, "hybrid", "Samplecho", api_name="/search")
+    assert got["hits"] and {h["city"] for h in got["hits"]} == {"サンプル町"}
+    got = fixture_app.predict("テレワーク", 10, "hybrid", None, None, "令和5年度", api_name="/search")
+    assert got["hits"] and {h["fiscal_year"] for h in got["hits"]} == {2023}
+
+
 def test_themes_returns_the_matrix(fixture_app, searcher):
     got = fixture_app.predict(["電子決裁", "ごみ有料化"], api_name="/themes")
     assert got == theme_matrix(searcher, ["電子決裁", "ごみ有料化"]).to_dict()
@@ -103,9 +113,19 @@ def test_themes_returns_the_matrix(fixture_app, searcher):
         (("電子決裁", ["大阪市"]), "/compare", "大阪市"),
         (("電子決裁", 3, "fuzzy"), "/search", "unknown mode"),
         (("no-such:passage",), "/similar", "unknown passage id"),
+        (("電子決裁", ["<b>A&B</b>"]), "/compare", "unknown city '<b>A&B</b>'"),
+        ((123,), "/compare", "query must be text"),
+        (("電子決裁", None, 0), "/compare", "top_k must be a whole number from 1 to 10, got 0"),
+        (("電子決裁", None, 100_000), "/compare", "from 1 to 10, got 100000"),
+        (("電子決裁", 2.5), "/search", "from 1 to 100, got 2.5"),
+        (("電子決裁", "abc"), "/search", "got 'abc'"),
+        (("電子決裁", None), "/search", "got None"),
+        (("電子決裁", 3, "hybrid", None, None, ["いつか"]), "/search", "fiscal year 'いつか' not understood"),
+        (("電子決裁", ["テスト市"], 11), "/similar", "from 1 to 10"),
     ],
 )
 def test_errors_come_back_as_one_line(fixture_app, args, api_name, message):
+    # as plain text, unescaped: scripts and AI assistants read it (the browser's messages are escaped)
     with pytest.raises(AppError, match=message) as refused:
         fixture_app.predict(*args, api_name=api_name)
     assert "\n" not in str(refused.value).strip()

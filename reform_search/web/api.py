@@ -5,12 +5,55 @@ from __future__ import annotations
 
 import gradio as gr
 
+from corpus.document import parse_fiscal_year
 from reform_search.web.checks import friendly
 from reform_search.web.state import AppState
-from search.compare import COLUMN_TOP_K, compare
+from search.compare import COLUMN_TOP_K, MORE_TOP_K, compare
 from search.counterparts import similar
 from search.query import check_query
 from search.themes import theme_matrix
+
+MAX_SEARCH_TOP_K = 100  # what the tool descriptions promise: search 1 to 100, a column 1 to MORE_TOP_K
+
+
+def names(value: object, what: str) -> list[str] | None:
+    """A list of names from a script: one bare name is a list of one (it had been read letter by letter:
+    themes="DX推進" as D, X, 推, 進); empty is None (all)."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ValueError(f"{what} must be a list of names (or one name), got {type(value).__name__}")
+
+
+def text(value: object, what: str) -> str:
+    """A query or id from a script: text, or a one-line refusal (a number had been "the query is empty")."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be text, got {type(value).__name__}")
+    return value
+
+
+def count(value: object, low: int, high: int, what: str = "top_k") -> int:
+    """A whole number from `low` to `high`, or a one-line refusal (2.5, "abc", None and 10**9 included)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{what} must be a whole number from {low} to {high}, got {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not number.is_integer() or not low <= number <= high:
+        raise ValueError(f"{what} must be a whole number from {low} to {high}, got {value!r}")
+    return int(number)
+
+
+def fiscal_years(value: object) -> list[int] | None:
+    """Fiscal years from a script: 2024, "2024", "令和6年度" or "R6", one or a list."""
+    if value is None or value == "" or value == []:
+        return None
+    items = value if isinstance(value, list | tuple) else [value]
+    return [y for y in (parse_fiscal_year(v) for v in items) if y is not None] or None
 
 
 def register_api(state: AppState) -> None:
@@ -38,9 +81,9 @@ def register_api(state: AppState) -> None:
             years: only these fiscal years (e.g. 2024); empty for all
         """
         s = state.live()
-        q = check_query(query, s.max_query_chars).text
-        allowed = s.mask(cities or None, documents or None, years or None)
-        return s.results(q, int(top_k), mode, allowed).to_dict()
+        q = check_query(text(query, "query"), s.max_query_chars).text
+        allowed = s.mask(names(cities, "cities"), names(documents, "documents"), fiscal_years(years))
+        return s.results(q, count(top_k, 1, MAX_SEARCH_TOP_K), mode, allowed).to_dict()
 
     def api_compare(
         query: str, cities: list[str] | None = None, top_k: int = COLUMN_TOP_K, mode: str = settings.mode
@@ -58,7 +101,9 @@ def register_api(state: AppState) -> None:
             top_k: passages shown per city (1 to 10)
             mode: ranking within each city: hybrid (default), dense or lexical
         """
-        return compare(state.live(), query, cities or None, int(top_k), mode).to_dict()
+        return compare(
+            state.live(), text(query, "query"), names(cities, "cities"), count(top_k, 1, MORE_TOP_K), mode
+        ).to_dict()
 
     def api_similar(passage_id: str, cities: list[str] | None = None, top_k: int = COLUMN_TOP_K) -> dict:
         """Find what other municipalities do that corresponds to one passage (an initiative of one city):
@@ -69,7 +114,9 @@ def register_api(state: AppState) -> None:
             cities: only these municipalities; empty for every other indexed city
             top_k: passages per city (1 to 10)
         """
-        return similar(state.live(), passage_id, cities or None, int(top_k)).to_dict()
+        return similar(
+            state.live(), text(passage_id, "passage_id"), names(cities, "cities"), count(top_k, 1, MORE_TOP_K)
+        ).to_dict()
 
     def api_themes(themes: list[str] | None = None, cities: list[str] | None = None) -> dict:
         """A theme × city overview: for each reform theme and municipality, the label (strong / weak /
@@ -79,7 +126,7 @@ def register_api(state: AppState) -> None:
             themes: the themes, one per item (at most 200); empty for the built-in reform themes
             cities: only these municipalities; empty for every indexed city
         """
-        return theme_matrix(state.live(), themes or None, cities or None).to_dict()
+        return theme_matrix(state.live(), names(themes, "themes"), names(cities, "cities")).to_dict()
 
     for fn, name in (
         (api_search, "search"),
@@ -91,4 +138,4 @@ def register_api(state: AppState) -> None:
         # client, without the caller's credentials, so behind --auth every tool call failed; an
         # endpoint off the queue it calls in process. The four answer in milliseconds and share
         # nothing a call writes (the Searcher is read-only once loaded).
-        gr.api(friendly(fn), api_name=name, queue=False)
+        gr.api(friendly(fn, escape=False), api_name=name, queue=False)

@@ -19,21 +19,23 @@ from search.query import check_query
 from search.themes import DEFAULT_THEMES, check_themes
 
 
-def _said(e: Exception) -> str:
+def _said(e: Exception, escape: bool = True) -> str:
     """The first line of a refusal, in Japanese and English where it is said in both (corpus/refusal.py),
-    escaped: messages quote user input (file names, cities) and the browser renders them as HTML."""
-    return html.escape(said(e).splitlines()[0], quote=False)
+    escaped for the browser, which renders it as HTML (messages quote user input: file names, cities)."""
+    line = said(e).splitlines()[0]
+    return html.escape(line, quote=False) if escape else line
 
 
-def friendly(fn: Callable) -> Callable:
-    """Turn the library's ValueError / IndexProblem into a one-line gr.Error for the browser."""
+def friendly(fn: Callable, escape: bool = True) -> Callable:
+    """Turn the library's ValueError / IndexProblem into a one-line gr.Error: escaped for the browser,
+    as it stands for the API's scripts and AI assistants (escape=False), which read it as text."""
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except (ValueError, IndexProblem) as e:
-            raise gr.Error(_said(e), title="エラー / Error", print_exception=False) from None
+            raise gr.Error(_said(e, escape), title="エラー / Error", print_exception=False) from None
 
     return wrapper
 

@@ -63,10 +63,11 @@ def citation(p: Passage | None, urls: Urls | None = None) -> dict[str, str]:
     }
 
 
-def one_line(text: str, limit: int = 200) -> str:
-    """A passage's text on one line, cut to `limit` characters."""
+def one_line(text: str, limit: int | None = None) -> str:
+    """A passage's text on one line, whole (a table's cell: it is what a researcher cites), or cut to
+    `limit` characters (a Markdown list that is read, not cited from)."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _csv(header: list[str], rows: list[dict]) -> str:
@@ -130,17 +131,37 @@ def _note(p: Passage) -> str:
 
 def alignment_table(a: Alignment, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of the alignment's pairs."""
-    header = [*(f"source_{k}" for k in CITATION), "source_text", "match", "z"]
-    header += [*(f"counterpart_{k}" for k in CITATION), "counterpart_text"]
+    header = [
+        "row",
+        *_named("source"),
+        "source_text",
+        "match",
+        "z",
+        *_named("counterpart"),
+        "counterpart_text",
+    ]
     rows = []
     for pair in a.pairs:
         other = pair.counterpart.passage if pair.counterpart else None
-        row = {f"source_{k}": v for k, v in citation(pair.source, urls).items()}
+        row = {"row": "pair"} | _cited("source", pair.source, urls)
         row |= {"source_text": one_line(pair.source.text), "match": pair.match, "z": f"{pair.z:.2f}"}
-        row |= {f"counterpart_{k}": v for k, v in citation(other, urls).items()}
+        row |= _cited("counterpart", other, urls)
         row["counterpart_text"] = one_line(other.text) if other else ""
         rows.append(row)
+    # What only B has: no source of A leads to it, so the pairs never name it (the workbook has a sheet)
+    for p in a.only_b:
+        row = {"row": f"only {a.city_b}"} | _cited("source", p, urls)
+        rows.append(row | {"source_text": one_line(p.text), "match": "none"})
     return header, rows
+
+
+def _named(prefix: str) -> list[str]:
+    """The citation's column names under a prefix: source_city …, source_url (not source_source_url)."""
+    return [f"{prefix}_{k.removeprefix('source_')}" for k in CITATION]
+
+
+def _cited(prefix: str, p: Passage | None, urls: Urls | None) -> dict[str, str]:
+    return {f"{prefix}_{k.removeprefix('source_')}": v for k, v in citation(p, urls).items()}
 
 
 def alignment_markdown(a: Alignment) -> str:

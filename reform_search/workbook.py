@@ -11,7 +11,8 @@ from search.labels import Match
 
 
 def inert(value: object) -> object:
-    """Text a spreadsheet would run as a formula (=, +, -, @ first) is quoted: documents are untrusted."""
+    """Text a spreadsheet would run as a formula (=, +, -, @ first) is quoted in CSV, which has no types:
+    documents are untrusted (a workbook's cells are typed as text instead: `xlsx`)."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not is_number(value):
         return "'" + value
     return value
@@ -26,6 +27,7 @@ def is_number(value: str) -> bool:
 
 
 MATCH_COLUMNS = ("match", "passage_match")  # shown as ◎ 該当あり strong, not the bare name
+NUMBER_COLUMNS = ("page", "z")  # numbers a table carries as text (CSV writes them alike)
 WIDTHS = {"text": 80, "source_text": 60, "counterpart_text": 60, "document": 30, "section": 30}
 
 
@@ -43,6 +45,9 @@ def xlsx(sheets: list[tuple[str, list[str], list[dict]]]) -> bytes:
         sheet.append(header)
         for row in rows:
             sheet.append([_cell(k, row.get(k, "")) for k in header])
+            for cell in sheet[sheet.max_row]:
+                if cell.data_type == "f":  # text that starts with = is kept as text, never a formula
+                    cell.data_type = "s"
         sheet.freeze_panes = "A2"
         for cell in sheet[1]:
             cell.font = Font(bold=True)
@@ -65,9 +70,13 @@ def xlsx(sheets: list[tuple[str, list[str], list[dict]]]) -> bytes:
 
 
 def _cell(key: str, value: object) -> object:
+    """A table's value as its cell holds it: a label with its mark, a page or z as a number (Excel had
+    flagged "number stored as text" and sorted them as text), text as it stands (no formula: `xlsx`)."""
     if key.endswith(MATCH_COLUMNS) and value:
         return Match(str(value)).label
-    return inert(value) if isinstance(value, str) else value
+    if key.endswith(NUMBER_COLUMNS) and isinstance(value, str) and value and is_number(value):
+        return int(value) if value.isdigit() else float(value)
+    return value
 
 
 def _sheet_name(name: str) -> str:

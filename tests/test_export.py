@@ -157,20 +157,32 @@ def test_matrix_markdown_rows_columns_and_numbered_citations(matrix: Matrix) -> 
 # --- alignment: CSV, Markdown, JSON -----------------------------------------------------------------------
 
 
+def _col(prefix: str, key: str) -> str:
+    return f"{prefix}_{key.removeprefix('source_')}"  # source_url, not source_source_url
+
+
 def test_alignment_csv_has_every_pair_with_both_citations(alignment: Alignment) -> None:
     header, rows = _rows(render_alignment(alignment, "csv"))
-    assert {f"source_{k}" for k in CITATION} | {f"counterpart_{k}" for k in CITATION} <= set(header)
-    assert [r["source_passage_id"] for r in rows] == [p.source.id for p in alignment.pairs]
-    for row, pair in zip(rows, alignment.pairs, strict=True):
+    assert {_col("source", k) for k in CITATION} | {_col("counterpart", k) for k in CITATION} <= set(header)
+    assert "source_source_url" not in header and {"source_url", "counterpart_url"} <= set(header)
+    pairs = [r for r in rows if r["row"] == "pair"]
+    assert [r["source_passage_id"] for r in pairs] == [p.source.id for p in alignment.pairs]
+    for row, pair in zip(pairs, alignment.pairs, strict=True):
         assert row["match"] == pair.match
         assert float(row["z"]) == pytest.approx(pair.z, abs=0.005)
-        assert {k: row[f"source_{k}"] for k in CITATION} == _expected_citation(pair.source)
-        other = {k: row[f"counterpart_{k}"] for k in CITATION}
+        assert {k: row[_col("source", k)] for k in CITATION} == _expected_citation(pair.source)
+        assert row["source_text"] == " ".join(pair.source.text.split())  # whole, not cut at 200
+        other = {k: row[_col("counterpart", k)] for k in CITATION}
         if pair.counterpart is None:
             assert other == dict.fromkeys(CITATION, "") and row["counterpart_text"] == ""
         else:
             assert other == _expected_citation(pair.counterpart.passage)
             assert row["counterpart_text"]
+    # What only B has is in the CSV too (it had been only in the workbook, Markdown and JSON)
+    only = [r for r in rows if r["row"] != "pair"]
+    assert {r["row"] for r in only} <= {f"only {alignment.city_b}"}
+    assert [r["source_passage_id"] for r in only] == [p.id for p in alignment.only_b]
+    assert all(r["match"] == "none" and r["counterpart_passage_id"] == "" for r in only)
 
 
 def _only_sections(markdown: str) -> dict[str, list[str]]:
@@ -555,12 +567,15 @@ def test_cli_xlsx_exports_open_with_their_citations(cli, themes_file: Path, tmp_
             row["matching"],
         )
         assert (cells["passage_id"] or "") == row["passage_id"]
+        assert cells["page"] == (int(row["page"]) if row["page"] else None)  # a number, not text
 
     target = tmp_path / "align.xlsx"
     code, *_ = cli("align", "テスト市", "サンプル町", "--format", "xlsx", "--output", str(target))
     sheets = _sheets(target)
     assert code == 0 and len(sheets) == 3  # the pairs, and what only each city has
-    assert "source_passage_id" in next(iter(sheets.values()))[0]
+    header, *body = next(iter(sheets.values()))
+    assert "source_passage_id" in header
+    assert all(isinstance(r[header.index("z")], float) for r in body if r[0] == "pair")
 
     target = tmp_path / "compare.xlsx"
     code, *_ = cli("compare", "基金", "--format", "xlsx", "--output", str(target))
@@ -579,7 +594,8 @@ def test_xlsx_cells_cannot_run_as_formulas_and_sheet_names_are_valid() -> None:
     finally:
         path.unlink()
     assert len(sheet.title) <= 31 and not re.search(r"[\[\]:*?/\\]", sheet.title)
-    assert sheet["A2"].value.startswith("'=")  # text, as in the CSV export
+    # Text as it stands, typed as text (the CSV's quote had been written into the workbook's cell)
+    assert sheet["A2"].value == '=HYPERLINK("x")' and sheet["A2"].data_type == "s"
 
 
 def test_source_urls_are_cited_and_only_web_addresses_link(tmp_path: Path) -> None:

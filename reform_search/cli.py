@@ -57,8 +57,24 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a mistyped argument said in one line (the usage it prints first had run to 30
     lines, the error last): exit 2, and where the help is."""
 
+    given: tuple[str, ...] = ()  # the arguments being parsed
+
+    def parse_args(self, args=None, namespace=None):
+        self.given = tuple(sys.argv[1:] if args is None else args)
+        return super().parse_args(args, namespace)
+
     def error(self, message: str):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self._help_of(message)} --help)\n")
+
+    def _help_of(self, message: str) -> str:
+        """Whose help explains the mistake: an argument the command does not take is found by the main
+        parser after the command's own, and its help is the command's (`reform-search search --help`)."""
+        commands = self._subparsers._group_actions[0].choices if self._subparsers else {}
+        if message.startswith("unrecognized arguments"):
+            chosen = next((a for a in self.given if a in commands), None)
+            if chosen:
+                return commands[chosen].prog
+        return self.prog
 
 
 def build_parser() -> argparse.ArgumentParser:

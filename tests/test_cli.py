@@ -275,6 +275,11 @@ def test_a_mistyped_argument_is_one_line_naming_the_help(capsys):
     assert exit.value.code == 2 and out == "" and err.count("\n") == 1
     assert err.startswith("reform-search search: error: argument --mode: invalid choice: 'bogus'")
     assert err.rstrip().endswith("(see reform-search search --help)")
+    with pytest.raises(SystemExit):  # an argument the command does not take: the command's help too
+        main(["search", "電子決裁", "--format", "csv"])
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --format csv" in err
+    assert err.rstrip().endswith("(see reform-search search --help)")
 
 
 def test_an_index_folder_it_cannot_make_is_one_line(cli, tmp_path):

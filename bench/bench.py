@@ -457,7 +457,7 @@ def bench_http(ctx: Context) -> list[Row]:
         Row(
             "/compare round trip, one client",
             f"p50 {single['p50_ms']:.0f} ms · p95 {single['p95_ms']:.0f} ms",
-            note=f"{single['n']} calls after a warm-up; gradio_client over HTTP, queue included",
+            note=f"{single['n']} calls after a warm-up; gradio_client over HTTP (the API runs off the queue)",
         ),
         Row(
             f"/compare, {load['clients']} concurrent clients for {load['seconds']:.0f} s: errors",

@@ -22,6 +22,8 @@ DEFAULT_LABELS = {
 }
 # Roles whose cells are merged over the rows below them in a progress sheet: blanks repeat the row above.
 GROUPING = ("item", "initiative")
+# How a note under a table opens (「※評価 A：計画どおり…」, 「注）…」): a note, never a heading or a row
+NOTE_MARKS = ("※", "注", "（注", "(注")
 
 
 def column_role(name: str) -> str | None:

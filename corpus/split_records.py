@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from corpus.columns import GROUPING, table_roles
+from corpus.columns import GROUPING, NOTE_MARKS, table_roles
 from corpus.document import Document
 from corpus.extract import Record
 from corpus.passage import Passage, document_passage
@@ -42,9 +42,11 @@ def _note(record: Record, roles: dict[str, str | None]) -> str | None:
     merged across the row, in a column that groups nothing. Read as a row, it had taken the initiative
     of the row above it and ranked before it."""
     filled = [(name, value) for name, value in record.cells if value]
-    if len(filled) != 1 or filled[0][0] != record.cells[0][0] or roles[filled[0][0]] in GROUPING:
+    if len(filled) != 1 or filled[0][0] != record.cells[0][0]:
         return None
     text = filled[0][1]
+    if roles[filled[0][0]] in GROUPING and not text.startswith(NOTE_MARKS):
+        return None  # a group's label over the rows below it; 「※評価 A：…」 is a note all the same
     return text if sum(c.isalpha() for c in text) >= 2 else None
 
 

@@ -68,6 +68,91 @@ def table_pdf(encrypt: str | None = None) -> bytes:
     return _build(story, encrypt=encrypt)
 
 
+class _PrintedTable(Table):
+    """A table ruled on every page as a printout draws it: reportlab leaves a row a page break cuts open
+    (no rule at the page's bottom, none under the repeated header); a printed grid has both."""
+
+    def draw(self):
+        super().draw()
+        n = self.repeatRows if isinstance(self.repeatRows, int) else max(self.repeatRows) + 1
+        for y in (0, self._rowpositions[n]):
+            self.canv.line(0, y, self._width, y)
+
+
+def _sentences(tag: str, n: int) -> str:
+    """n numbered sentences, each findable: 「<tag>の文1は架空の記述である。」…"""
+    return "".join(f"{tag}の文{k}は架空の記述である。" for k in range(1, n + 1))
+
+
+def split_row_pdf(repeat_header: bool = True) -> bytes:
+    """テスト市's progress table (landscape) whose third row is taller than a page: the page break cuts it
+    mid-sentence, and its rest continues on the next two pages (under the repeated header, or alone)."""
+    header = ["改革項目", "具体的取組", "内容", "所管課", "R6取組状況"]
+    rows = [
+        [
+            "①架空の窓口改革",
+            "架空の取組一号",
+            "架空の窓口を一つにまとめる。",
+            "架空市民課",
+            _sentences("一号", 3),
+        ],
+        [
+            "①架空の窓口改革",
+            "架空の取組二号",
+            "架空の申請を電子化する。",
+            "架空情報課",
+            _sentences("二号", 9),
+        ],
+        [
+            "②架空の財政改革",
+            "架空の取組三号",
+            "架空の施設を統合する。",
+            "架空管財課",
+            _sentences("三号", 400),
+        ],
+        ["③架空の人材育成", "架空の取組四号", "架空の研修を行う。", "架空人事課", _sentences("四号", 2)],
+    ]
+    cells = [[Paragraph(c, CELL) for c in row] for row in [header, *rows]]
+    table = _PrintedTable(
+        cells, colWidths=[80, 80, 110, 60, 230], repeatRows=int(repeat_header), splitInRow=1, splitByRow=0
+    )
+    table.setStyle(RULED)
+    story = [Paragraph("テスト市 架空の行財政改革 取組状況（令和6年度）", HEADING), Spacer(1, 6), table]
+    return _build(story, pagesize=landscape(A4))
+
+
+def sections_pdf() -> bytes:
+    """Two sections of テスト市, one per page, with tables of the same header; the first ends with a note
+    merged across its last row; the second has a two-level header (令和6年度 over 取組状況 and 評価)."""
+    header = ["具体的取組", "内容", "所管課", "R6取組状況", "評価"]
+    note = "※評価 A：計画どおり進んでいる B：概ね計画どおり C：遅れている"
+    first = [
+        ["架空の電子申請", "架空の申請を電子化する。", "架空情報課", _sentences("申請", 3), "A"],
+        [note, "", "", "", ""],
+    ]
+    upper = ["具体的取組", "内容", "所管課", "令和6年度", ""]
+    lower = ["", "", "", "取組状況", "評価"]
+    second = [["架空の広告収入", "架空の広告枠を売る。", "架空財政課", _sentences("広告", 3), "C"]]
+    merged = [("SPAN", (0, 2), (-1, 2))]
+    two_level = [("SPAN", (3, 0), (4, 0)), *(("SPAN", (c, 0), (c, 1)) for c in range(3))]
+    widths = [110, 150, 80, 360, 60]
+
+    def ruled(rows, spans):
+        table = Table([[Paragraph(c, CELL) for c in row] for row in rows], colWidths=widths, repeatRows=1)
+        table.setStyle(TableStyle([*RULED.getCommands(), *spans]))
+        return table
+
+    story = [
+        Paragraph("テスト市 架空の改革 取組評価（令和6年度）", HEADING),
+        Paragraph("１ 架空の事務改善", HEADING),
+        ruled([header, *first], merged),
+        PageBreak(),
+        Paragraph("２ 架空の財源確保", HEADING),
+        ruled([upper, lower, *second], two_level),
+    ]
+    return _build(story, pagesize=landscape(A4))
+
+
 def image_only_pdf() -> bytes:
     """A scanned-looking PDF: one page holding an image and no text."""
     from PIL import Image

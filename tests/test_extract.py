@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 import zipfile
 
@@ -20,6 +21,7 @@ from corpus.extract import xlsx as xlsx_format
 from corpus.extract.isolate import run_isolated
 from corpus.extract.sniff import check_format, sniff
 from corpus.extract.table import header_index, sheet_records, unwrap
+from corpus.normalize import compact
 from corpus.split import split_passages
 
 LIMITS = Limits(max_bytes=20 * 2**20, max_pages=500, max_unzipped_bytes=200 * 2**20, timeout_s=60)
@@ -233,6 +235,39 @@ def test_pdf_table_rows_keep_their_columns_and_page():
     assert _passage_with(passages, "図書館").page == 2
     assert _passage_with(passages, "市民の時間").page == 1
     assert "タブレット" not in extracted.text
+
+
+@pytest.mark.parametrize("repeat_header", [True, False])
+def test_a_row_a_page_break_cuts_is_one_passage_on_its_first_page(repeat_header):
+    # Its rest on the next pages had been passages of their own (cut mid-sentence, no department) or,
+    # alone on a page without the header, loose paragraphs
+    extracted = pdf_format.extract(make_files.split_row_pdf(repeat_header), "split.pdf", LIMITS)
+    assert len(extracted.page_starts) >= 3
+    rows = [p for p in split_passages(_document(extracted)) if p.kind == "row"]
+    assert [p.initiative for p in rows] == [f"架空の取組{n}号" for n in "一二三四"]
+    cut = rows[2]
+    assert (cut.page, cut.department, cut.section) == (
+        1,
+        "架空管財課",
+        "テスト市 架空の行財政改革 取組状況（令和6年度） > ②架空の財政改革",
+    )
+    said = re.findall(r"三号の文(\d+)は架空の記述である。", compact(cut.text))
+    assert said == [str(n) for n in range(1, 401)]  # every sentence, once, in order
+    assert rows[3].page > 1 and "三号" not in rows[3].text
+
+
+def test_pdf_sections_notes_and_two_level_headers():
+    # A section that starts at the top of a page had kept the one before; a note merged across a
+    # table's last row had been an initiative; a two-level header's names were 令和6年度 and 列5, and its
+    # second line a row
+    passages = split_passages(_document(pdf_format.extract(make_files.sections_pdf(), "s.pdf", LIMITS)))
+    first, second = _passage_with(passages, "架空の電子申請"), _passage_with(passages, "架空の広告収入")
+    assert (first.section, first.page) == ("１ 架空の事務改善", 1)
+    assert (second.section, second.page) == ("２ 架空の財源確保", 2)
+    assert [name for name, _ in second.fields] == ["内容", "所管課", "令和6年度取組状況", "令和6年度評価"]
+    note = _passage_with(passages, "計画どおり進んでいる")
+    assert (note.kind, note.initiative, note.section) == ("paragraph", None, "１ 架空の事務改善")
+    assert [p.initiative for p in passages if p.kind == "row"] == ["架空の電子申請", "架空の広告収入"]
 
 
 def test_pdf_without_text_layer_is_refused():

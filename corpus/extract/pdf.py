@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pdfplumber
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from corpus.columns import column_role
+from corpus.columns import GROUPING, NOTE_MARKS, column_role, table_roles
 from corpus.extract.base import Extracted, Limits, Record, join_pages
-from corpus.extract.table import column_names, header_index, unwrap
+from corpus.extract.table import column_names, header_index, joined_header, sub_header, unwrap
 from corpus.headings import heading
-from corpus.normalize import clean_text
+from corpus.normalize import clean_text, join_lines
 from corpus.refusal import Refusal
 
 MIN_PATHS = 3  # drawn paths on a page before it is searched for ruled tables
@@ -104,12 +104,30 @@ def _tables(data: bytes, page_numbers: list[int]) -> dict[int, list[_Table]]:
             found = []
             for table in page.find_tables():
                 rows = [[unwrap(c or "") for c in row] for row in table.extract()]
-                if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
+                if rows and max(len(r) for r in rows) >= 2:
                     x0, top, x1, bottom = table.bbox
                     found.append(_Table((x0, page.height - bottom, x1, page.height - top), rows))
             if found:
                 out[n] = sorted(found, key=lambda t: -t.bbox[3])
             page.close()
+    return _one_row_continuations_only(out)
+
+
+def _one_row_continuations_only(tables: dict[int, list[_Table]]) -> dict[int, list[_Table]]:
+    """The tables without those of one row, unless it continues the table that ends the page before (the
+    rest of a row a page break cut, alone on its page: it had become loose paragraphs); any other box
+    of one row (a framed title or note) is text."""
+    out: dict[int, list[_Table]] = {}
+    for n in sorted(tables):
+        kept = []
+        for k, table in enumerate(tables[n]):
+            before = tables.get(n - 1)
+            width = max(len(r) for r in table.rows)
+            continues = k == 0 and before and max(len(r) for r in before[-1].rows) == width
+            if len(table.rows) >= 2 or continues:
+                kept.append(table)
+        if kept:
+            out[n] = kept
     return out
 
 
@@ -174,7 +192,8 @@ def _runs(textpage: pdfium.PdfTextPage, tables: list[_Table]) -> list[tuple[str,
 
 
 def _records(pages: list[list[_Line]], tables: dict[int, list[_Table]]) -> list[Record]:
-    """Rows of every table under its column names; a table without a header row continues the last one."""
+    """Rows of every table under its column names; a table without a header row continues the last one,
+    and a row a page break cut in two is one record (`_continued`), on the page where it starts."""
     records: list[Record] = []
     columns: list[str] | None = None
     heading = ""
@@ -182,32 +201,79 @@ def _records(pages: list[list[_Line]], tables: dict[int, list[_Table]]) -> list[
         for k, table in enumerate(tables[n]):
             rows = table.rows
             width = max(len(r) for r in rows)
-            first = column_names(rows[0] + [""] * (width - len(rows[0])))
+            names, start = _header(rows, width)
             labelled = sum(column_role(c) is not None for c in rows[0] if c) >= 2
+            repeated = k == 0 and n > min(tables) and names == columns  # its header again on a new page
             # Only the top table of a page can continue the previous page's table.
-            continues = k == 0 and columns is not None and len(columns) == width and first != columns
-            repeated = k == 0 and n > min(tables) and first == columns  # its header again on a new page
+            continues = k == 0 and columns is not None and len(columns) == width and not repeated
             if continues and not labelled:
                 data = rows
             else:
-                # a repeated header's table stays under its heading, not under the new page's top line
-                if not repeated:
-                    heading = _heading_above(pages[n], table) or heading
-                h = header_index(rows)
-                h = 0 if h is None else h
-                columns, data = column_names(rows[h] + [""] * (width - len(rows[h]))), rows[h + 1 :]
-            for row in data:
+                # a repeated header's table stays under its heading, not under the new page's top line;
+                # a numbered heading above it on the new page starts a new section all the same
+                heading = _heading_above(pages[n], table, numbered_only=repeated) or heading
+                columns, data = names, rows[start:]
+            for j, row in enumerate(data):
                 if any(row):
                     cells = tuple(zip(columns, row + [""] * (width - len(row)), strict=True))
-                    records.append(Record(cells, page=n + 1, sheet=heading))
+                    if j == 0 and (continues or repeated) and records and _continued(records[-1], cells):
+                        records[-1] = replace(records[-1], cells=_joined(records[-1].cells, cells))
+                    else:
+                        records.append(Record(cells, page=n + 1, sheet=heading))
     return records
 
 
-def _heading_above(lines: list[_Line], table: _Table) -> str:
+def _header(rows: list[list[str]], width: int) -> tuple[list[str], int]:
+    """A table's column names and where its data starts: the header row (`header_index`; else the
+    first), joined with the line below it when that is a two-level header's second line (「令和6年度」
+    over 「取組状況」「評価」: 令和6年度取組状況, 令和6年度評価)."""
+    h = header_index(rows)
+    h = 0 if h is None else h
+    header = rows[h] + [""] * (width - len(rows[h]))
+    if h + 1 < len(rows) and sub_header(header, rows[h + 1]):
+        return column_names(joined_header(header, rows[h + 1])), h + 2
+    return column_names(header), h + 1
+
+
+_SENTENCE_END = ("。", "．", ".", "！", "？", "!", "?", "）", ")", "」")
+
+
+def _continued(previous: Record, cells: tuple[tuple[str, str], ...]) -> bool:
+    """Whether the first row of a page continues the last row of the page before, cut by the page break:
+    its initiative and grouping cells are blank, it fills only cells the row above filled, and one of
+    those the row above left mid-sentence (「…四号状況の文17は架空の」 | 「記述である。…」). A row that
+    starts afresh (a new department, a sentence begun) is a row of its own, its initiative filled down."""
+    roles = table_roles(name for name, _ in cells)
+    above = dict(previous.cells)
+    if previous.cells and tuple(n for n, _ in previous.cells) != tuple(n for n, _ in cells):
+        return False
+    filled = [(name, value) for name, value in cells if value]
+    if not filled or any(roles[name] in GROUPING for name, _ in filled):
+        return False
+    if any(not above.get(name) for name, _ in filled):
+        return False
+    return any(not above[name].rstrip().endswith(_SENTENCE_END) for name, _ in filled)
+
+
+def _joined(
+    cells: tuple[tuple[str, str], ...], more: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    """Each cell with its continuation on the next page, joined as wrapped lines are."""
+    extra = dict(more)
+    return tuple(
+        (name, join_lines([value, extra[name]]) if extra.get(name) else value) for name, value in cells
+    )
+
+
+def _heading_above(lines: list[_Line], table: _Table, numbered_only: bool = False) -> str:
     """The heading a table stands under on its page: the nearest numbered short line above it (「2 取組項目
-    別の進捗状況」, not the legend 「評価基準 A：…」 between them), else the nearest short line, if any."""
+    別の進捗状況」, not the legend 「評価基準 A：…」 between them), else (unless `numbered_only`) the nearest
+    short line that is no note (「※評価 A：計画どおり…」), if any."""
     above = [x for x in lines if x.text and x.bottom >= table.bbox[3] - 1]
     numbered = [x for x in above if heading(x.text)]
+    if numbered_only and not numbered:
+        return ""
+    above = [x for x in above if not x.text.startswith(NOTE_MARKS)]
     nearest = min(numbered or above, key=lambda x: x.bottom, default=None)
     if nearest is None or len(nearest.text) > MAX_HEADING_CHARS or nearest.text.endswith(("。", "、")):
         return ""  # the end of a paragraph, not a heading

@@ -64,7 +64,7 @@ def sheet_records(
         return [], _paragraphs(rows)
     header, first = rows[h], h + 1
     if first < len(rows) and sub_header(header, rows[first]):  # 令和6年度 over 実績 | 評価
-        header, first = _joined_header(header, rows[first]), first + 1
+        header, first = joined_header(header, rows[first]), first + 1
     columns = column_names(header)
     lead = _paragraphs(rows[:h])
     records = [
@@ -102,7 +102,7 @@ def sub_header(header: list[str], row: list[str]) -> bool:
     )
 
 
-def _joined_header(header: list[str], sub: list[str]) -> list[str]:
+def joined_header(header: list[str], sub: list[str]) -> list[str]:
     """Column names from a two-level header: the upper cell (a blank one continues the merged cell to
     its left) followed by the lower one."""
     out, upper = [], ""

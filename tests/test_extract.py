@@ -256,6 +256,40 @@ def test_a_row_a_page_break_cuts_is_one_passage_on_its_first_page(repeat_header)
     assert rows[3].page > 1 and "三号" not in rows[3].text
 
 
+def test_only_the_rest_of_a_cut_row_joins_the_row_above():
+    from corpus.extract.base import Record
+    from corpus.extract.pdf import _continued
+
+    names = ("具体的取組", "内容", "所管課", "R6取組状況", "評価")
+    above = Record(
+        tuple(
+            zip(
+                names,
+                (
+                    "架空の取組",
+                    "架空の窓口をまとめる。",
+                    "架空市民課",
+                    "架空の窓口を一つにまとめる準備を進め、職員の",
+                    "A",
+                ),
+                strict=True,
+            )
+        )
+    )
+
+    def row(*values: str) -> tuple:
+        return tuple(zip(names, values, strict=True))
+
+    assert _continued(above, row("", "", "", "研修を行った。", ""))  # cut mid-sentence
+    assert not _continued(
+        above, row("", "", "架空情報課", "別の課が申請を電子化した。", "")
+    )  # own department
+    assert not _continued(above, row("次の取組", "", "", "研修を行った。", ""))  # an initiative of its own
+    assert not _continued(above, row("", "", "", "", "B"))  # a grade is no prose that a page break cuts
+    ended = Record(row("架空の取組", "", "", "架空の窓口を一つにまとめる準備を進めた。", "A"))
+    assert not _continued(ended, row("", "", "", "研修を行った。", ""))  # every sentence above ended
+
+
 def test_pdf_sections_notes_and_two_level_headers():
     # A section that starts at the top of a page had kept the one before; a note merged across a
     # table's last row had been an initiative; a two-level header's names were 令和6年度 and 列5, and its

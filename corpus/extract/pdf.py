@@ -235,24 +235,27 @@ def _header(rows: list[list[str]], width: int) -> tuple[list[str], int]:
     return column_names(header), h + 1
 
 
+MIN_PROSE_CHARS = 20  # a cell this long is prose that a page break can cut mid-sentence (not 架空市民課, A)
 _SENTENCE_END = ("。", "．", ".", "！", "？", "!", "?", "）", ")", "」")
 
 
 def _continued(previous: Record, cells: tuple[tuple[str, str], ...]) -> bool:
     """Whether the first row of a page continues the last row of the page before, cut by the page break:
-    its initiative and grouping cells are blank, it fills only cells the row above filled, and one of
-    those the row above left mid-sentence (「…四号状況の文17は架空の」 | 「記述である。…」). A row that
-    starts afresh (a new department, a sentence begun) is a row of its own, its initiative filled down."""
+    its initiative, grouping and department cells are blank, it fills only cells the row above filled,
+    and the row above left one of those mid-sentence (「…四号状況の文17は架空の」 | 「記述である。…」). A
+    row that starts afresh (its own department, every sentence above ended) is a row of its own, its
+    initiative filled down."""
     roles = table_roles(name for name, _ in cells)
     above = dict(previous.cells)
     if previous.cells and tuple(n for n, _ in previous.cells) != tuple(n for n, _ in cells):
         return False
     filled = [(name, value) for name, value in cells if value]
-    if not filled or any(roles[name] in GROUPING for name, _ in filled):
-        return False
+    if not filled or any(roles[name] in (*GROUPING, "department") for name, _ in filled):
+        return False  # a sub-row of its own: the merged initiative's next department
     if any(not above.get(name) for name, _ in filled):
         return False
-    return any(not above[name].rstrip().endswith(_SENTENCE_END) for name, _ in filled)
+    prose = [above[name].rstrip() for name, _ in filled if len(above[name]) >= MIN_PROSE_CHARS]
+    return any(not text.endswith(_SENTENCE_END) for text in prose)
 
 
 def _joined(

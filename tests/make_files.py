@@ -84,9 +84,11 @@ def _sentences(tag: str, n: int) -> str:
     return "".join(f"{tag}の文{k}は架空の記述である。" for k in range(1, n + 1))
 
 
-def split_row_pdf(repeat_header: bool = True) -> bytes:
+def split_row_pdf(repeat_header: bool = True, closed: bool = True) -> bytes:
     """テスト市's progress table (landscape) whose third row is taller than a page: the page break cuts it
-    mid-sentence, and its rest continues on the next two pages (under the repeated header, or alone)."""
+    mid-sentence, and its rest continues on the next two pages (under the repeated header, or alone);
+    ruled on every page as a printout draws it, or (closed=False) left open at the cut, as reportlab
+    draws it."""
     header = ["改革項目", "具体的取組", "内容", "所管課", "R6取組状況"]
     rows = [
         [
@@ -113,7 +115,7 @@ def split_row_pdf(repeat_header: bool = True) -> bytes:
         ["③架空の人材育成", "架空の取組四号", "架空の研修を行う。", "架空人事課", _sentences("四号", 2)],
     ]
     cells = [[Paragraph(c, CELL) for c in row] for row in [header, *rows]]
-    table = _PrintedTable(
+    table = (_PrintedTable if closed else Table)(
         cells, colWidths=[80, 80, 110, 60, 230], repeatRows=int(repeat_header), splitInRow=1, splitByRow=0
     )
     table.setStyle(RULED)

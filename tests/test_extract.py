@@ -237,11 +237,13 @@ def test_pdf_table_rows_keep_their_columns_and_page():
     assert "タブレット" not in extracted.text
 
 
-@pytest.mark.parametrize("repeat_header", [True, False])
-def test_a_row_a_page_break_cuts_is_one_passage_on_its_first_page(repeat_header):
+@pytest.mark.parametrize(("repeat_header", "closed"), [(True, True), (False, True), (True, False)])
+def test_a_row_a_page_break_cuts_is_one_passage_on_its_first_page(repeat_header, closed):
     # Its rest on the next pages had been passages of their own (cut mid-sentence, no department) or,
-    # alone on a page without the header, loose paragraphs
-    extracted = pdf_format.extract(make_files.split_row_pdf(repeat_header), "split.pdf", LIMITS)
+    # alone on a page without the header, loose paragraphs; drawn without a rule at the cut, the table
+    # had not been found at all
+    data = make_files.split_row_pdf(repeat_header, closed)
+    extracted = pdf_format.extract(data, "split.pdf", LIMITS)
     assert len(extracted.page_starts) >= 3
     rows = [p for p in split_passages(_document(extracted)) if p.kind == "row"]
     assert [p.initiative for p in rows] == [f"架空の取組{n}号" for n in "一二三四"]

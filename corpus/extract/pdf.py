@@ -25,6 +25,7 @@ from corpus.refusal import Refusal
 
 MIN_PATHS = 3  # drawn paths on a page before it is searched for ruled tables
 MAX_HEADING_CHARS = 40
+MIN_CLOSING = 3  # vertical rules that end together where a table lacks its horizontal rule
 
 
 @dataclass
@@ -102,7 +103,8 @@ def _tables(data: bytes, page_numbers: list[int]) -> dict[int, list[_Table]]:
     with pdfplumber.open(io.BytesIO(data), pages=[n + 1 for n in page_numbers]) as pdf:
         for n, page in zip(page_numbers, pdf.pages, strict=True):
             found = []
-            for table in page.find_tables():
+            closing = _closing_lines(page)
+            for table in page.find_tables({"explicit_horizontal_lines": closing} if closing else None):
                 rows = [[unwrap(c or "") for c in row] for row in table.extract()]
                 if rows and max(len(r) for r in rows) >= 2:
                     x0, top, x1, bottom = table.bbox
@@ -111,6 +113,28 @@ def _tables(data: bytes, page_numbers: list[int]) -> dict[int, list[_Table]]:
                 out[n] = sorted(found, key=lambda t: -t.bbox[3])
             page.close()
     return _one_row_continuations_only(out)
+
+
+def _closing_lines(page) -> list[dict]:
+    """The rules a table's cut row lacks: where three or more of a page's vertical rules end together with
+    no horizontal rule there (the page's bottom under a row a page break cuts, the line under a header
+    repeated over its rest, as some programs draw them), a rule across those verticals; without it the
+    table is not found at all and its cells run into the text."""
+    ends: dict[int, list[float]] = {}
+    for edge in page.edges:
+        if edge["orientation"] == "v":
+            for y in (edge["top"], edge["bottom"]):
+                ends.setdefault(round(y), []).append(edge["x0"])
+    ruled = [edge["top"] for edge in page.edges if edge["orientation"] == "h"]
+    return [
+        _rule(min(xs), max(xs), y)
+        for y, xs in ends.items()
+        if len(xs) >= MIN_CLOSING and not any(abs(y - r) <= 1 for r in ruled)
+    ]
+
+
+def _rule(x0: float, x1: float, y: float) -> dict:
+    return {"object_type": "line", "x0": x0, "x1": x1, "top": y, "bottom": y, "width": x1 - x0}
 
 
 def _one_row_continuations_only(tables: dict[int, list[_Table]]) -> dict[int, list[_Table]]:

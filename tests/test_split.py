@@ -757,7 +757,7 @@ def test_heading_levels(line: str, expected) -> None:
     assert heading(line) == expected
 
 
-def test_lines_over_a_list_are_a_paragraph_of_their_own() -> None:
+def test_lines_over_a_list_are_prose_packed_as_prose_is() -> None:
     # A lead sentence written straight above its list had been in no passage, and found by no search;
     # it is prose, packed with the prose before it as prose is
     text = (

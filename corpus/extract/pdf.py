@@ -271,7 +271,7 @@ def _continued(previous: Record, cells: tuple[tuple[str, str], ...]) -> bool:
     initiative filled down."""
     roles = table_roles(name for name, _ in cells)
     above = dict(previous.cells)
-    if previous.cells and tuple(n for n, _ in previous.cells) != tuple(n for n, _ in cells):
+    if tuple(above) != tuple(name for name, _ in cells):  # another table's row
         return False
     filled = [(name, value) for name, value in cells if value]
     if not filled or any(roles[name] in (*GROUPING, "department") for name, _ in filled):

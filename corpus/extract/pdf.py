@@ -3,7 +3,12 @@
 Only pages that draw lines are given to pdfplumber; it finds tables from ruling lines and places each
 word in its cell by position, so a row comes back whole instead of as interleaved column fragments.
 Each table row becomes a record (its page, the heading above the table, cells under the header
-row's names); a table continued on the next page without its header keeps the previous names.
+row's names, a two-level header's joined); a table continued on the next page without its header keeps
+the previous names, and a row a page break cuts is one record on the page where it starts.
+
+Over 300 lines, as one reader of one format: the page text, the tables found on it and the records
+read from them depend on each other (a table's cells are left out of the text, its heading is read from
+the text above it, a cut row's rest is found on the next page's table), and are read together.
 """
 
 from __future__ import annotations

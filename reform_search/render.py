@@ -94,9 +94,7 @@ def card(
     text = f'<p class="rs-text">{highlight(excerpt, hit.matched)}</p>'
     head = [f'<span class="rs-rank">{hit.rank}</span>'] if hit.rank else []
     if match is not None and match != Match.NONE:  # one of the passages counted as 該当 in its column
-        head.append(
-            f'<span class="rs-hit-match" data-match="{esc(match)}">{Match(match).mark} 該当 / match</span>'
-        )
+        head.append(f'<span class="rs-hit-match" data-match="{esc(match)}">{Match(match).label}</span>')
     if with_city:
         head.append(f'<span class="rs-city-chip">{esc(p.city)}</span>')
     # A passage without a heading (a list item, a paragraph) leads with its own text.
@@ -299,6 +297,9 @@ def _fit(text: str, width: float, size: float) -> str:
     return text
 
 
+MIN_HEATMAP_SCALE = 0.8  # the smallest a heatmap is drawn (its 14 px labels at 11 px)
+
+
 def heatmap_svg(matrix: Matrix) -> str:
     """The theme × city matrix as an SVG heatmap: cells colored by match, labeled with the count."""
     size, cell_h, pad, head_h, legend_h = 14, 40, 10, 34, 24
@@ -318,7 +319,10 @@ def heatmap_svg(matrix: Matrix) -> str:
         x += w
     height = head_h + cell_h * len(matrix.themes) + 16 + legend_h * (row + 1)
     out = [
+        # shrunk to the screen, but never below MIN_HEATMAP_SCALE of its size: a phone scrolls it sideways
+        # rather than shrink three cities' labels to 8 px
         f'<svg class="rs-heatmap" viewBox="0 0 {width:.0f} {height}" width="{width:.0f}" height="{height}" '
+        f'style="min-width:{width * MIN_HEATMAP_SCALE:.0f}px" '
         'role="img" aria-label="テーマ × 市 / theme × city" xmlns="http://www.w3.org/2000/svg">'
     ]
     for j, city in enumerate(matrix.cities):

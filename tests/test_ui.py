@@ -23,6 +23,7 @@ from reform_search import render
 from reform_search.manage import add_document, indexed_documents
 from reform_search.settings import Settings
 from reform_search.web import handlers, server
+from reform_search.web.state import CHANGED, DOWNLOADS, GONE
 from search.compare import Column, Comparison, Evidence, compare
 from search.counterparts import Counterparts
 from search.engine import Searcher
@@ -177,11 +178,13 @@ def test_column_badge_and_passages(match, label):
 
 def test_shown_passages_that_the_count_includes_are_marked():
     hits = tuple(hit(evil_passage(id=f"doc:{i}"), rank=i + 1) for i in range(3))
-    marks = (Match.STRONG, Match.NONE, Match.STRONG)
+    marks = (Match.STRONG, Match.NONE, Match.WEAK)
     out = render.column(Column("テスト市", Match.STRONG, hits, Evidence(3.5), 2, marks))
     assert_inert(out)
     cards = out.split('class="rs-card"')[1:]
     assert ["rs-hit-match" in c for c in cards] == [True, False, True]
+    # named as the column's badge names them (a weak one had read 「○ 該当 / match」 under 「○ 関連あり」)
+    assert "◎ 該当あり strong" in cards[0] and "○ 関連あり weak" in cards[2]
     assert "2 件が該当 / matching" in out and "shown" not in out  # all that match are shown
 
 
@@ -304,6 +307,9 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', out).groups())
     if len(cities) == 2:
         assert width <= 400
+    # never drawn smaller than 80 %: five cities scroll sideways on a phone rather than shrink to 8 px
+    smallest = float(re.search(r'style="min-width:([\d.]+)px"', out).group(1))
+    assert smallest == pytest.approx(width * render.MIN_HEATMAP_SCALE, abs=1)
     keys = [
         (float(x), float(y), render._text_width(label, 12))
         for x, y, label in re.findall(r'<text x="([\d.]+)" y="([\d.]+)" class="rs-hm-legend">([^<]+)<', out)
@@ -578,20 +584,35 @@ def test_upload_then_remove_swaps_the_searcher(built_index, tmp_path):
     assert len(out) == ui.REFRESHED + 1 and out[-1] is None  # the file input is cleared
     message, table, status = out[:3]
     assert "郡山市" in message and "郡山市" in table and "3 市町村" in status
+    # the document's own passages, then the index's (a total alone had read as the file's)
+    added = re.search(
+        r"added 郡山市「郡山市 架空の計画」 \(`doc-[0-9a-f]+`\): (\d+) 箇所 / passages（索引全体", message
+    )
+    assert added and int(added.group(1)) == sum(p.city == "郡山市" for p in h.state.searcher.passages)
     assert h.state.searcher is not old and "郡山市" in h.state.searcher.cities
     assert "郡山市" not in old.cities  # a search that held the old Searcher still sees the old index
+    # What was compared or searched before is asked again, not shown or saved: it lacked the new city
+    compared, cards, *saved = out[3 : 5 + len(DOWNLOADS)]
+    searched, found = out[5 + len(DOWNLOADS) : 7 + len(DOWNLOADS)]
+    assert compared == searched == CHANGED and cards == found == ""
+    assert all(not b["interactive"] and b["value"] is None for b in saved)
     doc = next(d for d in indexed_documents(h.settings) if d.city == "郡山市")
     assert doc.fiscal_year == 2024
     out, *_ = h.on_compare("ペーパーレス会議", ["郡山市", "テスト市"], 1)
     assert 'data-city="郡山市"' in out
+    koriyama = next(p.id for p in h.state.searcher.passages if p.city == "郡山市")
 
     message, pending, question, shown = h.on_remove_ask(doc.id)  # the server holds what would go
     assert message == "" and pending["id"] == doc.id and "郡山市" in question and shown["visible"]
     assert h.on_remove_cancel() == (None, gr.update(visible=False))
     assert "郡山市" in h.state.searcher.cities
     out = h.on_remove(pending)
-    assert len(out) == ui.REFRESHED + 2 and "removed" in out[0] and out[-2] is None
+    assert len(out) == ui.REFRESHED + 2 and out[-2] is None
+    assert out[0].startswith("削除しました / removed 郡山市「郡山市 架空の計画」")  # named, not an id alone
+    assert out[3] == CHANGED  # the comparison that showed 郡山市 is gone from the screen
     assert "郡山市" not in h.state.searcher.cities
+    # a card of the removed document still on another tab's screen: its counterparts are said to be gone
+    assert h.counterparts_of(koriyama) == GONE
     assert "unknown document" in refusal(h.on_remove_ask("no-such-doc"))
 
 
@@ -729,7 +750,7 @@ def test_a_request_reloads_an_index_changed_outside_the_app(built_index):
     assert h.state.searcher.index.path == current_generation(built_index.index_dir)
     refreshed = h.on_load()  # a page opened now gets the new city in its pickers
     assert len(refreshed) == ui.REFRESHED and "郡山市" in refreshed[1] and "3 市町村" in refreshed[2]
-    assert ("郡山市", "郡山市") in refreshed[3]["choices"]
+    assert ("郡山市", "郡山市") in refreshed[7 + len(DOWNLOADS)]["choices"]  # compare's cities
 
 
 def test_many_requests_that_notice_a_change_reload_once(built_index):

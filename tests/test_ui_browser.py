@@ -392,6 +392,21 @@ def test_search_themes_and_corpus_tabs(page, real_app):
     assert download.value.suggested_filename.endswith(".csv")
     assert Path(download.value.path()).read_bytes().startswith(b"\xef\xbb\xbf")
     shot(page, "themes-1280.png", full_page=True)
+    # The matrix follows its controls: a city unticked, the themes edited (the box left) redo it
+    page.locator("#themes-cities label").filter(has_text=city).click()
+    page.wait_for_function(
+        "(city) => { const cells = [...document.querySelectorAll('#themes-heatmap .rs-hm-cell')];"
+        " return cells.length > 0 && cells.every(c => c.dataset.city !== city); }",
+        arg=city,
+        timeout=30_000,
+    )
+    page.locator("#themes-text textarea").fill("ペーパーレス\n窓口")
+    page.locator("#themes-go").focus()  # leaving the box
+    page.wait_for_function(
+        "() => new Set([...document.querySelectorAll('#themes-heatmap .rs-hm-cell')]"
+        ".map(c => c.dataset.theme)).size === 2",
+        timeout=30_000,
+    )
 
     page.click("#tab-corpus-button")
     table = page.locator("#corpus-table table")

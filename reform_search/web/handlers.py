@@ -22,8 +22,10 @@ from reform_search.web.checks import chosen_cities, friendly, parse_themes, quer
 from reform_search.web.state import (
     ASK,
     CELL_TOP_K,
+    CHANGED,
     CHOOSE_CITY,
     DOWNLOADS,
+    GONE,
     NOTHING_CHOSEN,
     THEMES_HINT,
     AppState,
@@ -35,7 +37,9 @@ from search.compare import MORE_TOP_K, compare
 from search.counterparts import similar
 from search.themes import theme_matrix
 
-REFRESHED = 11
+# What `refreshed` gives: the corpus message, table and status; compare's panes and downloads and
+# search's panes (cleared); seven city, document and year pickers; the heatmap and its downloads
+REFRESHED = 3 + 2 + len(DOWNLOADS) + 2 + 7 + 1 + len(DOWNLOADS)
 CONFIRM_S = 120  # how long the server holds a removal for its confirmation
 
 
@@ -81,9 +85,13 @@ class Handlers:
         return self.counterparts_of(str(evt._data.get("passage") or ""), chosen)
 
     def counterparts_of(self, passage_id: str, chosen: list[str] | None = None) -> str:
-        """Counterparts of a passage in the chosen cities other than its own (all others when none)."""
+        """Counterparts of a passage in the chosen cities other than its own (all others when none); a
+        passage removed since its card was shown (in another tab, by another user) is said to be gone."""
         s = self.state.live()
-        source_city = s.passages[s.position(passage_id)].city
+        try:
+            source_city = s.passages[s.passages.position(passage_id)].city
+        except KeyError:
+            return GONE
         others = [c for c in (chosen or []) if c != source_city]
         # The panel shows COLUMN_TOP_K per city and folds the rest of MORE_TOP_K behind 「さらに…件」.
         return counterparts_html(similar(s, passage_id, others or None, MORE_TOP_K), self.state.city_en())
@@ -167,9 +175,10 @@ class Handlers:
         with self.state.indexing():
             document, report = add_document(self.settings, data, name, step, self.state.embedder, **meta)
             self.state.reload()
+        added = next((d.passages for d in self.state.live().index.documents if d.id == document.id), 0)
         message = (
-            f"追加しました / added {esc(document.city)}「{esc(document.title)}」 "
-            f"(`{document.id}`): 索引 {report.passages} 箇所 / passages"
+            f"追加しました / added {esc(document.city)}「{esc(document.title)}」 (`{document.id}`): "
+            f"{added} 箇所 / passages（索引全体 {report.passages} 箇所 / in the index）"
         )
         return (*self.refreshed(message), None)
 
@@ -208,6 +217,8 @@ class Handlers:
                 "no removal is waiting for confirmation; press Remove again"
             )
         doc_id = str(pending["id"])
+        doc = next((d for d in self.state.live().index.documents if d.id == doc_id), None)
+        named = f"{esc(doc.city)}「{esc(doc.title)}」 (`{esc(doc_id)}`)" if doc else f"`{esc(doc_id)}`"
 
         def step(done: int, total: int) -> None:
             progress((done, total), desc="索引を更新中 / reindexing", unit="passages")
@@ -215,7 +226,7 @@ class Handlers:
         with self.state.indexing():
             report = remove_document(self.settings, doc_id, step, self.state.embedder)
             self.state.reload()
-        message = f"削除しました / removed `{esc(doc_id)}`: 索引 {report.passages} 箇所 / passages"
+        message = f"削除しました / removed {named}: 索引全体 {report.passages} 箇所 / passages in the index"
         return (*self.refreshed(message), None, gr.update(visible=False))
 
     @friendly
@@ -235,6 +246,12 @@ class Handlers:
             message,
             documents_html(indexed_documents(self.settings)),
             status_html(state.searcher),
+            # what was compared, searched or tabled before the change: asked again, not shown or saved
+            CHANGED,
+            "",
+            *no_downloads(),
+            CHANGED,
+            "",
             gr.update(choices=cities, value=values),
             gr.update(choices=cities, value=values),
             gr.update(choices=cities, value=values),
@@ -243,4 +260,5 @@ class Handlers:
             gr.update(choices=docs, value=None),
             gr.update(choices=cities, value=None),
             THEMES_HINT,  # the matrix is rebuilt when its tab is opened next
+            *no_downloads(),
         )

@@ -213,11 +213,14 @@ def build_blocks(state: AppState) -> gr.Blocks:
                     with gr.Column(scale=2, min_width=260):
                         t_themes = gr.Textbox(
                             "\n".join(DEFAULT_THEMES),
+                            elem_id="themes-text",
                             lines=8,
                             max_lines=20,
                             label="テーマ（1行に1つ） / themes, one per line",
                         )
-                        t_cities = gr.CheckboxGroup(cities, value=all_cities, label="市町村 / cities")
+                        t_cities = gr.CheckboxGroup(
+                            cities, value=all_cities, label="市町村 / cities", elem_id="themes-cities"
+                        )
                         t_go = gr.Button("表を作成 / Build matrix", variant="primary", elem_id="themes-go")
                         t_files = download_buttons("themes")
                     with gr.Column(scale=5, min_width=320):
@@ -296,6 +299,9 @@ def build_blocks(state: AppState) -> gr.Blocks:
 
         t_outputs = [t_map, t_theme, t_city, *t_files, t_cell]
         t_go.click(h.on_themes, [t_themes, t_cities], t_outputs, **PRIVATE)
+        # the matrix (and what it downloads) follows its controls: a city ticked, the themes edited
+        t_cities.input(h.on_themes, [t_themes, t_cities], t_outputs, trigger_mode="always_last", **PRIVATE)
+        t_themes.blur(h.on_themes, [t_themes, t_cities], t_outputs, trigger_mode="always_last", **PRIVATE)
         t_tab.select(h.on_themes_tab, [t_map, t_themes, t_cities], t_outputs, **PRIVATE)
         # a cell's passages appear below the matrix and its pickers, often below the fold: bring them up
         for event in (
@@ -308,6 +314,9 @@ def build_blocks(state: AppState) -> gr.Blocks:
             d_msg,
             d_table,
             status,
+            *c_panes,
+            *c_files,
+            *s_panes,
             c_cities,
             s_cities,
             t_cities,
@@ -316,6 +325,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
             r_doc,
             t_city,
             t_map,
+            *t_files,
         ]
         index_ui = {**PRIVATE, "concurrency_limit": 1, "concurrency_id": "indexing"}
         if settings.read_only != "on":  # read-only: no event, so no endpoint, can change the index

@@ -39,6 +39,16 @@ NOTHING_CHOSEN = (
     '<br><span class="rs-en">No passage is in the chosen cities, documents and years at once.</span></p>'
 )
 THEMES_HINT = '<p class="rs-hint">表を作成しています… / building the matrix…</p>'
+# In place of a comparison or search made before documents were added or removed: it may show (and save)
+# a removed document's passages, or lack the added one's
+CHANGED = (
+    '<p class="rs-hint" role="status">資料が追加・削除されました。もう一度お調べください。'
+    '<br><span class="rs-en">The documents changed: ask again.</span></p>'
+)
+GONE = (
+    '<p class="rs-none" role="status">この箇所は索引から削除されました。'
+    '<br><span class="rs-en">This passage is no longer in the index.</span></p>'
+)
 PRIVATE = {"api_visibility": "private"}  # UI events; only the four named endpoints are the API
 DOWNLOADS = (("csv", "CSV"), ("xlsx", "Excel"), ("md", "Markdown"))  # what a result downloads as
 

@@ -142,3 +142,29 @@ def test_compare_over_the_real_corpus(real_index, real_searcher):
     assert set(columns) == {"会津若松市", "いわき市"}
     for column in columns.values():
         assert column["match"] != "none" and column["hits"]
+
+
+def test_the_api_runs_at_most_concurrency_calls_at_a_time():
+    # Off Gradio's queue (for MCP behind auth), the endpoints keep its bound of `concurrency` at a time
+    import threading
+    import time
+
+    from reform_search.web.checks import gated
+
+    running, most, lock = [0], [0], threading.Lock()
+
+    def call() -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+
+    bounded = gated(call, threading.BoundedSemaphore(2))
+    threads = [threading.Thread(target=bounded) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 2

@@ -3,57 +3,16 @@ answering with the CLI's --json shapes; their docstrings are what an AI assistan
 
 from __future__ import annotations
 
+import threading
+
 import gradio as gr
 
-from corpus.document import parse_fiscal_year
-from reform_search.web.checks import friendly
+from reform_search.web.checks import MAX_SEARCH_TOP_K, count, fiscal_years, friendly, gated, names, text
 from reform_search.web.state import AppState
 from search.compare import COLUMN_TOP_K, MORE_TOP_K, compare
 from search.counterparts import similar
 from search.query import check_query
 from search.themes import theme_matrix
-
-MAX_SEARCH_TOP_K = 100  # what the tool descriptions promise: search 1 to 100, a column 1 to MORE_TOP_K
-
-
-def names(value: object, what: str) -> list[str] | None:
-    """A list of names from a script: one bare name is a list of one (it had been read letter by letter:
-    themes="DX推進" as D, X, 推, 進); empty is None (all)."""
-    if value is None or value == "" or value == []:
-        return None
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise ValueError(f"{what} must be a list of names (or one name), got {type(value).__name__}")
-
-
-def text(value: object, what: str) -> str:
-    """A query or id from a script: text, or a one-line refusal (a number had been "the query is empty")."""
-    if not isinstance(value, str):
-        raise ValueError(f"{what} must be text, got {type(value).__name__}")
-    return value
-
-
-def count(value: object, low: int, high: int, what: str = "top_k") -> int:
-    """A whole number from `low` to `high`, or a one-line refusal (2.5, "abc", None and 10**9 included)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"{what} must be a whole number from {low} to {high}, got {value!r}")
-    try:
-        number = float(value)
-    except ValueError:
-        number = float("nan")
-    if not number.is_integer() or not low <= number <= high:
-        raise ValueError(f"{what} must be a whole number from {low} to {high}, got {value!r}")
-    return int(number)
-
-
-def fiscal_years(value: object) -> list[int] | None:
-    """Fiscal years from a script: 2024, "2024", "令和6年度" or "R6", one or a list."""
-    if value is None or value == "" or value == []:
-        return None
-    items = value if isinstance(value, list | tuple) else [value]
-    return [y for y in (parse_fiscal_year(v) for v in items) if y is not None] or None
 
 
 def register_api(state: AppState) -> None:
@@ -128,6 +87,7 @@ def register_api(state: AppState) -> None:
         """
         return theme_matrix(state.live(), names(themes, "themes"), names(cities, "cities")).to_dict()
 
+    gate = threading.BoundedSemaphore(settings.concurrency)  # as many at a time as the UI's queue runs
     for fn, name in (
         (api_search, "search"),
         (api_compare, "compare"),
@@ -136,6 +96,6 @@ def register_api(state: AppState) -> None:
     ):
         # Off the queue: Gradio's MCP server calls a queued endpoint back over HTTP through its own
         # client, without the caller's credentials, so behind --auth every tool call failed; an
-        # endpoint off the queue it calls in process. The four answer in milliseconds and share
-        # nothing a call writes (the Searcher is read-only once loaded).
-        gr.api(friendly(fn, escape=False), api_name=name, queue=False)
+        # endpoint off the queue it calls in process. The four answer in milliseconds; `gate` holds
+        # them to `concurrency` at a time, as the queue did.
+        gr.api(friendly(gated(fn, gate), escape=False), api_name=name, queue=False)

@@ -4,12 +4,14 @@ browser shows: one line, in Japanese and English, escaped."""
 from __future__ import annotations
 
 import html
+import threading
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
 
 import gradio as gr
 
+from corpus.document import parse_fiscal_year
 from corpus.extract import Limits
 from corpus.library import read_upload as read_file
 from corpus.refusal import said
@@ -91,3 +93,59 @@ def read_upload(path: str | None, limits: Limits) -> tuple[bytes, str]:
     if not path:
         raise ValueError("ファイルを選んでください / choose a file to upload")
     return read_file(Path(path), limits), Path(path).name
+
+
+# ---- what a script sends the API (reform_search/web/api.py)
+
+MAX_SEARCH_TOP_K = 100  # what the tool descriptions promise: search 1 to 100, a column 1 to MORE_TOP_K
+
+
+def names(value: object, what: str) -> list[str] | None:
+    """A list of names from a script: one bare name is a list of one (it had been read letter by letter:
+    themes="DX推進" as D, X, 推, 進); empty is None (all)."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ValueError(f"{what} must be a list of names (or one name), got {type(value).__name__}")
+
+
+def text(value: object, what: str) -> str:
+    """A query or id from a script: text, or a one-line refusal (a number had been "the query is empty")."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be text, got {type(value).__name__}")
+    return value
+
+
+def count(value: object, low: int, high: int, what: str = "top_k") -> int:
+    """A whole number from `low` to `high`, or a one-line refusal (2.5, "abc", None and 10**9 included)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{what} must be a whole number from {low} to {high}, got {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not number.is_integer() or not low <= number <= high:
+        raise ValueError(f"{what} must be a whole number from {low} to {high}, got {value!r}")
+    return int(number)
+
+
+def fiscal_years(value: object) -> list[int] | None:
+    """Fiscal years from a script: 2024, "2024", "令和6年度" or "R6", one or a list."""
+    if value is None or value == "" or value == []:
+        return None
+    items = value if isinstance(value, list | tuple) else [value]
+    return [y for y in (parse_fiscal_year(v) for v in items) if y is not None] or None
+
+
+def gated(fn: Callable, gate: threading.BoundedSemaphore) -> Callable:
+    """`fn` run while holding `gate`: at most as many calls at a time as it has places."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        with gate:
+            return fn(*args, **kwargs)
+
+    return wrapper

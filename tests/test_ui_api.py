@@ -157,7 +157,7 @@ def test_the_api_runs_at_most_concurrency_calls_at_a_time():
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
-        time.sleep(0.05)
+        time.sleep(0.2)  # long enough that the others are waiting at the gate meanwhile
         with lock:
             running[0] -= 1
 

@@ -117,6 +117,8 @@ def matrix_markdown(m: Matrix) -> str:
             cells.append(f"{Match(c.match).mark} {c.match} ({c.matching}){ref}")
         out.append(f"| {_md_cell(theme)} | {' | '.join(cells)} |")
     out += ["", "◎ strong · ○ weak · × none (該当なし); (n) = passages that match on their own.", ""]
+    if m.english:
+        out += [f"{'、'.join(m.english)}: {' / '.join(ENGLISH_NOTE)}", ""]
     out += [f"{n}. {note}" for n, note in enumerate(notes, 1)]
     return "\n".join(out) + "\n"
 

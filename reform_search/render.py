@@ -300,6 +300,15 @@ def _fit(text: str, width: float, size: float) -> str:
 MIN_HEATMAP_SCALE = 0.8  # the smallest a heatmap is drawn (its 14 px labels at 11 px)
 
 
+def english_note(themes: Sequence[str]) -> str:
+    """Above a matrix with themes asked in English: their labels are less certain (as compare says)."""
+    if not themes:
+        return ""
+    ja, en = (esc(t) for t in ENGLISH_NOTE)
+    named = "、".join(f"「{esc(t)}」" for t in themes)
+    return f'<p class="rs-why" role="note">{named}：{ja}<br><span class="rs-en">{en}</span></p>'
+
+
 def heatmap_svg(matrix: Matrix) -> str:
     """The theme × city matrix as an SVG heatmap: cells colored by match, labeled with the count."""
     size, cell_h, pad, head_h, legend_h = 14, 40, 10, 34, 24

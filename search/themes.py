@@ -70,6 +70,7 @@ class Matrix:
     themes: tuple[str, ...]
     cities: tuple[str, ...]
     cells: tuple[Cell, ...]
+    english: tuple[str, ...] = ()  # the themes asked mostly in English: their labels are less certain
 
     def cell(self, theme: str, city: str) -> Cell:
         """The cell of one theme and city."""
@@ -81,6 +82,7 @@ class Matrix:
             "themes": list(self.themes),
             "cities": list(self.cities),
             "cells": [c.to_dict() for c in self.cells],
+            "english": list(self.english),
         }
 
 
@@ -111,8 +113,10 @@ def theme_matrix(
     themes = check_themes(themes or DEFAULT_THEMES)
     cells = []
     chosen: list[str] = []
+    english = []
     for theme in themes:
         result = compare(searcher, theme, cities, top_k=1)
         chosen = [c.city for c in result.columns]
         cells += [Cell(theme, column) for column in result.columns]
-    return Matrix(tuple(themes), tuple(chosen), tuple(cells))
+        english += [theme] if result.english else []
+    return Matrix(tuple(themes), tuple(chosen), tuple(cells), tuple(english))

@@ -119,6 +119,23 @@ def test_theme_matrix_named_cities(keyword_searcher: Searcher) -> None:
         theme_matrix(keyword_searcher, ["窓口"], ["架空村"])
 
 
+def test_theme_matrix_names_its_english_themes_as_compare_does(keyword_searcher: Searcher) -> None:
+    # The comparison warned that an English question's labels are less certain; the matrix did not
+    themes = ["窓口", "preventive maintenance of public buildings", "telework テレワーク 試行"]
+    m = theme_matrix(keyword_searcher, themes)
+    assert m.english == tuple(t for t in themes if compare(keyword_searcher, t).english)
+    assert m.english == ("preventive maintenance of public buildings",)
+    assert m.to_dict()["english"] == list(m.english)
+    from reform_search.export import render_matrix
+    from reform_search.output import ENGLISH_NOTE
+    from reform_search.render import english_note
+
+    assert ENGLISH_NOTE[0] in render_matrix(m, "md") and ENGLISH_NOTE[1] in english_note(m.english)
+    assert english_note(()) == "" and ENGLISH_NOTE[0] not in render_matrix(
+        theme_matrix(keyword_searcher, ["窓口"]), "md"
+    )
+
+
 def test_theme_matrix_refuses_an_empty_theme(keyword_searcher: Searcher) -> None:
     with pytest.raises(ValueError, match="empty"):
         theme_matrix(keyword_searcher, ["窓口", "   "])

@@ -13,6 +13,7 @@ from reform_search.render import (
     comparison_html,
     counterparts_html,
     documents_html,
+    english_note,
     esc,
     heatmap_svg,
     hits_html,
@@ -126,7 +127,7 @@ class Handlers:
             '<br><span class="rs-en">No themes typed: the built-in ones were used.</span></p>'
         )
         return (
-            builtin + heatmap_svg(matrix),
+            builtin + english_note(matrix.english) + heatmap_svg(matrix),
             gr.update(choices=list(matrix.themes), value=matrix.themes[0]),
             gr.update(choices=[(c, c) for c in matrix.cities], value=matrix.cities[0]),
             *self.state.downloads_of(lambda fmt: render_matrix(matrix, fmt, urls), "themes"),

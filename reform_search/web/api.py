@@ -79,7 +79,8 @@ def register_api(state: AppState) -> None:
 
     def api_themes(themes: list[str] | None = None, cities: list[str] | None = None) -> dict:
         """A theme × city overview: for each reform theme and municipality, the label (strong / weak /
-        none), how many passages match and the best one.
+        none), how many passages match and the best one. "english" lists the themes asked mostly in
+        English, whose labels are less certain (say so).
 
         Args:
             themes: the themes, one per item (at most 200); empty for the built-in reform themes

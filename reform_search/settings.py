@@ -162,7 +162,9 @@ class Settings:
         "add or remove documents. Needed to serve on a non-loopback host without `auth`.",
         ("on", "off"),
     )
-    concurrency: int = _setting(4, "Searches the web UI answers at the same time (queue workers).")
+    concurrency: int = _setting(
+        4, "Searches the web UI and its API answer at the same time (queue workers; a gate for the API)."
+    )
     prefault: str = _setting(
         "on",
         "At the start of `serve`, map the bundled model and the tokenizer dictionary fully into memory "

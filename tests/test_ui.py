@@ -750,6 +750,8 @@ def test_a_request_reloads_an_index_changed_outside_the_app(built_index):
     assert h.state.searcher.index.path == current_generation(built_index.index_dir)
     refreshed = h.on_load()  # a page opened now gets the new city in its pickers
     assert len(refreshed) == ui.REFRESHED and "郡山市" in refreshed[1] and "3 市町村" in refreshed[2]
+    # it asked nothing before: its first hints stay (no "the documents changed: ask again")
+    assert all(isinstance(x, type(gr.skip())) for x in refreshed[3 : 7 + len(DOWNLOADS)])
     assert ("郡山市", "郡山市") in refreshed[7 + len(DOWNLOADS)]["choices"]  # compare's cities
 
 

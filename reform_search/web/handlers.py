@@ -235,24 +235,23 @@ class Handlers:
         """A page was opened: refresh its city and document pickers when the index changed since start."""
         if self.state.live().index.path == self.page_generation:
             return tuple(gr.skip() for _ in range(REFRESHED))
-        return self.refreshed("")
+        return self.refreshed("", asked=False)
 
-    def refreshed(self, message: str) -> tuple:
-        """New values for everything that lists cities or documents (REFRESHED outputs)."""
+    def refreshed(self, message: str, asked: bool = True) -> tuple:
+        """New values for everything that lists cities or documents (REFRESHED outputs); with `asked`
+        (a change made on this page), what was compared or searched before it is cleared, not shown or
+        saved; a page just opened has asked nothing, and keeps its first hints."""
         state = self.state
         cities = city_choices(state)
         values = [v for _, v in cities]
         docs = doc_choices(state)
+        cleared = (CHANGED, "", *no_downloads(), CHANGED, "")
+        results = cleared if asked else tuple(gr.skip() for _ in cleared)
         return (
             message,
             documents_html(indexed_documents(self.settings)),
             status_html(state.searcher),
-            # what was compared, searched or tabled before the change: asked again, not shown or saved
-            CHANGED,
-            "",
-            *no_downloads(),
-            CHANGED,
-            "",
+            *results,
             gr.update(choices=cities, value=values),
             gr.update(choices=cities, value=values),
             gr.update(choices=cities, value=values),

@@ -192,15 +192,12 @@ def _items(doc: Document, section: str, block: _Block) -> list[Passage]:
     """One passage per bullet, its continuation lines joined to it (lines before the first bullet are
     `_lead`'s)."""
     items: list[tuple[int, list[str]]] = []
-    lead: list[str] = []
     for n, line in enumerate(block.lines):
         if _BULLET.match(line):
             items.append((block.start + n, [_BULLET.sub("", line)]))
         elif items:
             items[-1][1].append(line)
-        else:
-            lead.append(line)
-    if lead and not items:
+    if not items:  # no bullet after all: its lines are prose
         return _prose(doc, section, [block])
     out = []
     for start, lines in items:

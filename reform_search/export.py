@@ -163,7 +163,8 @@ def _named(prefix: str) -> list[str]:
 
 
 def _cited(prefix: str, p: Passage | None, urls: Urls | None) -> dict[str, str]:
-    return {f"{prefix}_{k.removeprefix('source_')}": v for k, v in citation(p, urls).items()}
+    """The citation of `p` under `_named(prefix)`'s column names."""
+    return dict(zip(_named(prefix), citation(p, urls).values(), strict=True))
 
 
 def alignment_markdown(a: Alignment) -> str:

@@ -100,10 +100,15 @@ def read_upload(path: str | None, limits: Limits) -> tuple[bytes, str]:
 MAX_SEARCH_TOP_K = 100  # what the tool descriptions promise: search 1 to 100, a column 1 to MORE_TOP_K
 
 
+def _blank(value: object) -> bool:
+    """Nothing given: None, "" or [] (the filter is then every city, document or year)."""
+    return value is None or value == "" or value == []
+
+
 def names(value: object, what: str) -> list[str] | None:
     """A list of names from a script: one bare name is a list of one (it had been read letter by letter:
     themes="DX推進" as D, X, 推, 進); empty is None (all)."""
-    if value is None or value == "" or value == []:
+    if _blank(value):
         return None
     if isinstance(value, str):
         return [value]
@@ -134,7 +139,7 @@ def count(value: object, low: int, high: int, what: str = "top_k") -> int:
 
 def fiscal_years(value: object) -> list[int] | None:
     """Fiscal years from a script: 2024, "2024", "令和6年度" or "R6", one or a list."""
-    if value is None or value == "" or value == []:
+    if _blank(value):
         return None
     items = value if isinstance(value, list | tuple) else [value]
     return [y for y in (parse_fiscal_year(v) for v in items) if y is not None] or None

@@ -155,6 +155,51 @@ def sections_pdf() -> bytes:
     return _build(story, pagesize=landscape(A4))
 
 
+def merged_label_pdf(label_on_later_page: bool = True) -> bytes:
+    """テスト市's progress table over two pages, its 改革項目 merged over each group's rows as a printed
+    spreadsheet draws it: the group ②, cut by the page break, has its label printed once, on the later
+    page (centred in its rows there), or (label_on_later_page=False) on the first; its merged cell on
+    the other page is blank."""
+    width, height = landscape(A4)
+    edges = [40, 160, 300, 420, 500, 800]
+    header = ["改革項目", "具体的取組", "内容", "所管課", "R6取組状況"]
+
+    def row(label: str, n: str, dept: str) -> list[str]:
+        return [label, f"架空取組{n}号", f"架空の{n}号を進める。", dept, f"{n}号を実施した。"]
+
+    second = ("", "②架空の財政") if label_on_later_page else ("②架空の財政", "")
+    pages = [
+        # (rows, the rows that start a merged 改革項目 cell: a rule across it above them)
+        (
+            [
+                row("①架空の窓口", "一", "架空市民課"),
+                row("", "二", "架空情報課"),
+                row(second[0], "三", "架空管財課"),
+                row("", "四", "架空財政課"),
+            ],
+            {0, 2},
+        ),
+        ([row(second[1], "五", "架空財政課"), row("③架空の人材", "六", "架空人事課")], {0, 1}),
+    ]
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=(width, height))
+    for rows, starts in pages:
+        pdf.setFont(FONT, 8)
+        lines = [header, *rows]
+        ys = [height - 60 - 40 * k for k in range(len(lines) + 1)]
+        for r, line in enumerate(lines):
+            for x, text in zip(edges, line, strict=False):
+                pdf.drawString(x + 3, (ys[r] + ys[r + 1]) / 2 - 3, text)
+        for x in edges:
+            pdf.line(x, ys[0], x, ys[-1])
+        for r, y in enumerate(ys):
+            across = r <= 1 or r == len(lines) or r - 1 in starts
+            pdf.line(edges[0] if across else edges[1], y, edges[-1], y)
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
 def image_only_pdf() -> bytes:
     """A scanned-looking PDF: one page holding an image and no text."""
     from PIL import Image

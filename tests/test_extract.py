@@ -258,6 +258,26 @@ def test_a_row_a_page_break_cuts_is_one_passage_on_its_first_page(repeat_header,
     assert rows[3].page > 1 and "三号" not in rows[3].text
 
 
+@pytest.mark.parametrize("label_on_later_page", [True, False])
+def test_a_merged_group_label_a_page_break_cuts_names_its_rows_on_both_pages(label_on_later_page):
+    # Printed once on the later page, the label had left the rows above the break blank, and they took
+    # the label of the group above them (②'s 三号 and 四号 under ①)
+    data = make_files.merged_label_pdf(label_on_later_page)
+    rows = [
+        p for p in split_passages(_document(pdf_format.extract(data, "m.pdf", LIMITS))) if p.kind == "row"
+    ]
+    groups = {p.initiative: p.section.rsplit(" > ", 1)[-1] for p in rows}
+    assert groups == {
+        "架空取組一号": "①架空の窓口",
+        "架空取組二号": "①架空の窓口",
+        "架空取組三号": "②架空の財政",
+        "架空取組四号": "②架空の財政",
+        "架空取組五号": "②架空の財政",
+        "架空取組六号": "③架空の人材",
+    }
+    assert [p.page for p in rows] == [1, 1, 1, 1, 2, 2]
+
+
 def test_only_the_rest_of_a_cut_row_joins_the_row_above():
     from corpus.extract.base import Record
     from corpus.extract.pdf import _continued

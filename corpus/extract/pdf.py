@@ -44,6 +44,12 @@ class _Line:
 class _Table:
     bbox: tuple[float, float, float, float]  # left, bottom, right, top in PDF user space
     rows: list[list[str]]
+    # per row, the columns whose cell a merged cell above covers (pdfplumber gives no cell there)
+    covered: list[frozenset[int]] | None = None
+
+    def merged(self, column: int) -> bool:
+        """Whether the column has a cell merged over rows (its blank own cell then starts a group)."""
+        return any(column in c for c in self.covered or ())
 
 
 def extract(data: bytes, name: str, limits: Limits) -> Extracted:
@@ -110,10 +116,12 @@ def _tables(data: bytes, page_numbers: list[int]) -> dict[int, list[_Table]]:
             found = []
             closing = _closing_lines(page)
             for table in page.find_tables({"explicit_horizontal_lines": closing} if closing else None):
-                rows = [[unwrap(c or "") for c in row] for row in table.extract()]
+                cells = table.extract()
+                rows = [[unwrap(c or "") for c in row] for row in cells]
                 if rows and max(len(r) for r in rows) >= 2:
                     x0, top, x1, bottom = table.bbox
-                    found.append(_Table((x0, page.height - bottom, x1, page.height - top), rows))
+                    covered = [frozenset(k for k, c in enumerate(row) if c is None) for row in cells]
+                    found.append(_Table((x0, page.height - bottom, x1, page.height - top), rows, covered))
             if found:
                 out[n] = sorted(found, key=lambda t: -t.bbox[3])
             page.close()
@@ -226,6 +234,7 @@ def _records(pages: list[list[_Line]], tables: dict[int, list[_Table]]) -> list[
     records: list[Record] = []
     columns: list[str] | None = None
     heading = ""
+    blank: dict[int, int] = {}  # grouping column -> record whose merged group the page left unlabelled
     for n in sorted(tables):
         for k, table in enumerate(tables[n]):
             rows = table.rows
@@ -236,20 +245,45 @@ def _records(pages: list[list[_Line]], tables: dict[int, list[_Table]]) -> list[
             # Only the top table of a page can continue the previous page's table.
             continues = k == 0 and columns is not None and len(columns) == width and not repeated
             if continues and not labelled:
-                data = rows
+                first = 0
             else:
                 # a repeated header's table stays under its heading, not under the new page's top line;
                 # a numbered heading above it on the new page starts a new section all the same
                 heading = _heading_above(pages[n], table, numbered_only=repeated) or heading
-                columns, data = names, rows[start:]
-            for j, row in enumerate(data):
+                columns, first = names, start
+            if not (continues or repeated):
+                blank = {}
+            roles = table_roles(columns)
+            grouping = [c for c, name in enumerate(columns) if roles[name] in GROUPING]
+            for j, row in enumerate(rows[first:]):
                 if any(row):
                     cells = tuple(zip(columns, row + [""] * (width - len(row)), strict=True))
+                    if j == 0 and blank:
+                        _label_blank_groups(records, blank, cells)
                     if j == 0 and (continues or repeated) and records and _continued(records[-1], cells):
                         records[-1] = replace(records[-1], cells=_joined(records[-1].cells, cells))
-                    else:
-                        records.append(Record(cells, page=n + 1, sheet=heading))
+                        continue
+                    records.append(Record(cells, page=n + 1, sheet=heading))
+                    for c in grouping:
+                        if cells[c][1]:
+                            blank.pop(c, None)
+                        elif table.merged(c) and c not in table.covered[first + j]:
+                            blank[c] = len(records) - 1  # a merged group's own blank cell: a new group
     return records
+
+
+def _label_blank_groups(
+    records: list[Record], blank: dict[int, int], cells: tuple[tuple[str, str], ...]
+) -> None:
+    """A merged grouping cell that a page break cuts is printed once, often on the later page (centred in
+    its rows there): the rows above the break stand in a blank merged cell of their own, a new group,
+    whose label is the one the next page's first row carries. Without it they took the group above's."""
+    for c, k in blank.items():
+        if cells[c][1]:
+            name = cells[c][0]
+            filled = tuple((m, cells[c][1] if m == name else v) for m, v in records[k].cells)
+            records[k] = replace(records[k], cells=filled)
+    blank.clear()
 
 
 def _header(rows: list[list[str]], width: int) -> tuple[list[str], int]:

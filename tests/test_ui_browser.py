@@ -516,4 +516,15 @@ def test_upload_adds_a_city(page, html_app, tmp_path):
     )
     said = page.locator("#corpus-message").inner_text()
     assert "empty.txt は空です / empty.txt is empty" in said
+    photo = tmp_path / "photo.png"  # a type it cannot read too (Gradio's own check is English only)
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    page.locator("#corpus-file button[aria-label*='clear' i]").first.click()  # the refused one stays
+    page.set_input_files("#corpus-file input[type=file]", str(photo))
+    page.click("#corpus-add")
+    page.wait_for_function(
+        "document.querySelector('#corpus-message').innerText.includes('photo.png')", timeout=30_000
+    )
+    said = page.locator("#corpus-message").inner_text()
+    assert "この種類のファイル（.png）は追加できません" in said and "cannot be added" in said
+    assert "Invalid file type" not in page.locator("body").inner_text()
     assert page.dialogs == []

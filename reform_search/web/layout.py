@@ -245,9 +245,10 @@ def build_blocks(state: AppState) -> gr.Blocks:
                             f"{' '.join(suffixes)} — {settings.max_upload_mb} MB まで / up to "
                             f"{settings.max_upload_mb} MB (text: UTF-8, Shift_JIS or EUC-JP)"
                         )
+                        # No file_types: Gradio's own check of them says "Invalid file type" in English
+                        # alone; the add handler refuses any other type in Japanese and English.
                         a_file = gr.File(
                             label="ファイル / file",
-                            file_types=suffixes,
                             type="filepath",
                             height=120,
                             elem_id="corpus-file",

@@ -211,8 +211,9 @@ def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str]
     for col in c.columns:
         absent = "、".join(col.evidence.absent)  # the query's nouns the city never writes
         head = {"query": c.query, "match": str(col.match), "matching": col.matching, "absent": absent}
-        marks = col.hit_matches or ("",) * len(col.hits)
-        shown = [(hit.rank, str(mark), hit.passage) for hit, mark in zip(col.hits, marks, strict=True)]
+        # a counted passage's label; a shown passage that does not count has none, as on screen
+        marks = [str(m) if m != Match.NONE else "" for m in col.hit_matches or ("",) * len(col.hits)]
+        shown = [(hit.rank, mark, hit.passage) for hit, mark in zip(col.hits, marks, strict=True)]
         for rank, mark, passage in shown or [("", "", None)]:
             cite = citation(passage, urls) | {"city": col.city}
             text = one_line(passage.text) if passage else ""

@@ -519,6 +519,9 @@ def test_cli_compare_exports_every_shown_passage_with_its_citation(cli, keyword_
         (col.city, "") for col in result.columns if not col.hits
     ]
     assert [(r["city"], r["passage_id"]) for r in rows] == want
+    # a counted passage carries its label, any other shown passage none (on screen: no mark)
+    labels = [str(m) if m != "none" else "" for col in result.columns for m in col.hit_matches]
+    assert [r["passage_match"] for r in rows if r["passage_id"]] == labels and any(labels)
     for r in rows:
         col = next(c for c in result.columns if c.city == r["city"])
         assert (r["match"], int(r["matching"]), r["query"]) == (col.match, col.matching, "基金")

@@ -48,11 +48,15 @@ def highlight(text: str, terms: Sequence[str]) -> str:
 
 
 def badge(match: str) -> str:
-    """The match label: ◎ 該当あり strong, ○ 関連あり weak, × 該当なし none."""
-    return (
-        f'<span class="rs-badge rs-badge-{esc(match)}">{Match(match).mark} {Match(match).ja}'
-        f' <span class="rs-en">{esc(match)}</span></span>'
-    )
+    """The match label: ◎ 該当あり strong, ○ 関連あり weak, × 該当なし none (a screen reader reads the
+    names, not "bullseye" or "multiplication sign")."""
+    return f'<span class="rs-badge rs-badge-{esc(match)}">{marked(Match(match))}</span>'
+
+
+def marked(match: Match) -> str:
+    """A label's mark, hidden from screen readers, then its Japanese and English names."""
+    hidden = f'<span aria-hidden="true">{match.mark}</span>'
+    return f'{hidden} {match.ja} <span class="rs-en" lang="en">{match.value}</span>'
 
 
 def source_line(hit: Hit, score: bool = True) -> str:
@@ -94,7 +98,7 @@ def card(
     text = f'<p class="rs-text">{highlight(excerpt, hit.matched)}</p>'
     head = [f'<span class="rs-rank">{hit.rank}</span>'] if hit.rank else []
     if match is not None and match != Match.NONE:  # one of the passages counted as 該当 in its column
-        head.append(f'<span class="rs-hit-match" data-match="{esc(match)}">{Match(match).label}</span>')
+        head.append(f'<span class="rs-hit-match" data-match="{esc(match)}">{marked(Match(match))}</span>')
     if with_city:
         head.append(f'<span class="rs-city-chip">{esc(p.city)}</span>')
     # A passage without a heading (a list item, a paragraph) leads with its own text.
@@ -110,9 +114,11 @@ def card(
         parts.append(f"<details><summary>全文 / full text</summary>{_full_text(hit)}</details>")
     parts.append(source_line(hit, score))
     if action:
+        named = f"{p.city}「{title or snippet(p.text, (), 30)}」"  # one button of many: say whose
         parts.append(
-            f'<button type="button" class="rs-cp-btn" data-passage="{esc(p.id)}">'
-            "他市の類似取組 / counterparts →</button>"
+            f'<button type="button" class="rs-cp-btn" data-passage="{esc(p.id)}" '
+            f'aria-label="{esc(named)}の他市の類似取組 / counterparts">'
+            '他市の類似取組 / counterparts <span aria-hidden="true">→</span></button>'
         )
     return f'<article class="rs-card" data-passage-id="{esc(p.id)}">{"".join(parts)}</article>'
 
@@ -124,11 +130,14 @@ def column(
     action: bool = True,
     fold: int | None = None,
     anchor: str = "",
+    english: bool = False,
 ) -> str:
     """One city's column: name, match badge, then its best passages (or 該当なし, plainly); with `fold`,
     the passages after the first `fold` wait behind 「さらに N 件 / N more」. No raw scores: a column is
     in reading order (counted passages first: search/compare.py), not in score order, and the routes of
-    counterparts score on different scales; the rank and the ◎ 該当 mark say what a score would."""
+    counterparts score on different scales; the rank and the ◎ 該当 mark say what a score would. An
+    English question's 該当なし is less sure (its words meet the reports' through their glosses), and
+    says so."""
     en = f' <span class="rs-city-en">{esc(city_en)}</span>' if city_en else ""
     count = f"{col.matching} 件が該当 / matching" if col.match != "none" else ""
     if count and col.matching > len(col.hits):  # the count is the city's, the cards are its best few
@@ -148,10 +157,17 @@ def column(
             f'<details class="rs-more"><summary>さらに {more} 件を表示 / {more} more</summary>'
             f"{''.join(shown[fold:])}</details>"
         )
-    if col.match == "none":
+    if col.match == "none" and english:
+        body = (
+            '<p class="rs-none">該当なし — 英語の質問では該当する取組が見つかりませんでした'
+            "（日本語でもお試しください）。"
+            '<br><span class="rs-en" lang="en">No matching initiative found for this English question; '
+            "the reports are in Japanese, so try it in Japanese too.</span></p>"
+        )
+    elif col.match == "none":
         body = (
             '<p class="rs-none">該当なし — この市の資料に該当する取組は見つかりませんでした。'
-            '<br><span class="rs-en">No matching initiative in this city\'s documents.</span></p>'
+            '<br><span class="rs-en" lang="en">No matching initiative in this city\'s documents.</span></p>'
         )
         if cards:
             body += (
@@ -161,8 +177,9 @@ def column(
     else:
         body = cards or '<p class="rs-none">—</p>'
     at = f' id="{esc(anchor)}"' if anchor else ""
+    focusable = ' tabindex="-1"' if anchor else ""  # a verdict link moves the focus here, not to <body>
     return (
-        f'<section class="rs-col rs-col-{esc(col.match)}"{at} data-city="{esc(col.city)}">'
+        f'<section class="rs-col rs-col-{esc(col.match)}"{at} data-city="{esc(col.city)}"{focusable}>'
         f"{head}{body}</section>"
     )
 
@@ -171,34 +188,42 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
     """The comparison: one column per city, side by side (a CSS grid that stacks on narrow screens)."""
     city_en = city_en or {}
     cols = "".join(
-        column(c, city_en.get(c.city, ""), anchor=f"rs-verdict-{n}") for n, c in enumerate(result.columns)
+        column(c, city_en.get(c.city, ""), anchor=f"rs-verdict-{n}", english=result.english)
+        for n, c in enumerate(result.columns)
     )
     why = (
         ""
         if result.content
         else '<p class="rs-why" role="note">検索語に内容を表す語がないため、どの市にも該当しません'
-        '（助詞・記号・数字・HTML だけでは検索できません）。<br><span class="rs-en">The query has no content '
-        "word (particles, symbols, numbers or markup alone), so no city matches.</span></p>"
+        '（助詞・記号・数字・HTML だけでは検索できません）。<br><span class="rs-en" lang="en">'
+        "The query has no content word (particles, symbols, numbers or markup alone), so no city "
+        "matches.</span></p>"
     )
     if result.english:
         ja, en = (esc(t) for t in ENGLISH_NOTE)
-        why = f'<p class="rs-why" role="note">{ja}<br><span class="rs-en">{en}</span></p>'
+        why = f'<p class="rs-why" role="note">{ja}<br><span class="rs-en" lang="en">{en}</span></p>'
     return (
         f'<div class="rs-result" data-query="{esc(result.query)}">'
-        f'<div class="rs-query">「{esc(result.query)}」の比較 / comparison</div>{why}'
-        f"{verdicts(result) if result.content else ''}"
+        f'<h2 class="rs-query" tabindex="-1">「{esc(result.query)}」の比較 / comparison</h2>{why}'
+        f"{verdicts(result, city_en) if result.content else ''}"
         f'<div class="rs-grid">{cols}</div></div>'
     )
 
 
-def verdicts(result: Comparison) -> str:
+def verdicts(result: Comparison, city_en: dict[str, str] | None = None) -> str:
     """Every city's label in one line above the columns, each a link to its column: on a phone the
-    columns stack, and the second city's verdict would be a screen or two below the first."""
+    columns stack, and the second city's verdict would be a screen or two below the first. A city's
+    romaji name follows its own, as in its column's heading."""
     if len(result.columns) < 2:
         return ""
+    city_en = city_en or {}
+    en = {
+        c.city: f' <span class="rs-city-en">{esc(city_en[c.city])}</span>' if city_en.get(c.city) else ""
+        for c in result.columns
+    }
     links = "".join(
         f'<a class="rs-verdict" href="#rs-verdict-{n}" data-city="{esc(c.city)}">'
-        f'<span class="rs-verdict-city">{esc(c.city)}</span>{badge(c.match)}</a>'
+        f'<span class="rs-verdict-city">{esc(c.city)}{en[c.city]}</span>{badge(c.match)}</a>'
         for n, c in enumerate(result.columns)
     )
     return f'<nav class="rs-verdicts" aria-label="各市の判定 / verdicts">{links}</nav>'
@@ -243,15 +268,17 @@ def hits_html(results: Results) -> str:
         return (
             f'<p class="rs-why" role="note">「{esc(query)}」には内容を表す語がないため、'
             "該当する箇所はありません（助詞・記号・数字・HTML だけでは検索できません）。<br>"
-            '<span class="rs-en">The query has no content word (particles, symbols, numbers or markup '
-            "alone), so no passage is found.</span></p>"
+            '<span class="rs-en" lang="en">The query has no content word (particles, symbols, numbers or '
+            "markup alone), so no passage is found.</span></p>"
         )
     if not hits:
         return f'<p class="rs-none">「{esc(query)}」に該当する箇所はありません / no passages match.</p>'
     # Ranks only: the three modes score on different scales (fused, cosine, BM25), so a raw score
     # would mean something else in each.
     cards = "".join(card(h, with_city=True, score=False) for h in hits)
-    head = f'<div class="rs-query">「{esc(query)}」: {len(hits)} 件 / hits (順位順 / by rank)</div>'
+    head = (
+        f'<h2 class="rs-query" tabindex="-1">「{esc(query)}」: {len(hits)} 件 / hits (順位順 / by rank)</h2>'
+    )
     return f'<div class="rs-hits">{head}{cards}</div>'
 
 
@@ -306,7 +333,7 @@ def english_note(themes: Sequence[str]) -> str:
         return ""
     ja, en = (esc(t) for t in ENGLISH_NOTE)
     named = "、".join(f"「{esc(t)}」" for t in themes)
-    return f'<p class="rs-why" role="note">{named}：{ja}<br><span class="rs-en">{en}</span></p>'
+    return f'<p class="rs-why" role="note">{named}：{ja}<br><span class="rs-en" lang="en">{en}</span></p>'
 
 
 def heatmap_svg(matrix: Matrix) -> str:
@@ -332,7 +359,8 @@ def heatmap_svg(matrix: Matrix) -> str:
         # rather than shrink three cities' labels to 8 px
         f'<svg class="rs-heatmap" viewBox="0 0 {width:.0f} {height}" width="{width:.0f}" height="{height}" '
         f'style="min-width:{width * MIN_HEATMAP_SCALE:.0f}px" '
-        'role="img" aria-label="テーマ × 市 / theme × city" xmlns="http://www.w3.org/2000/svg">'
+        # a group, not an image: an image's children (the cells, each a button) are hidden from readers
+        'role="group" aria-label="テーマ × 市 / theme × city" xmlns="http://www.w3.org/2000/svg">'
     ]
     for j, city in enumerate(matrix.cities):
         x = label_w + j * cell_w + cell_w / 2
@@ -350,7 +378,7 @@ def heatmap_svg(matrix: Matrix) -> str:
             c = matrix.cell(theme, city)
             fill, ink = HEAT[c.match]
             x = label_w + j * cell_w
-            label = f"{Match(c.match).mark} {c.matching}件" if c.match != "none" else "× 該当なし"
+            label = f"{Match(c.match).mark} {c.matching}件" if c.match != "none" else "× 該当なし none"
             tip = f"{theme} × {city}: {Match(c.match).ja} ({c.match}), {c.matching}"
             out.append(
                 f'<g class="rs-hm-cell rs-hm-{c.match}" data-theme="{esc(theme)}" data-city="{esc(city)}" '
@@ -381,8 +409,8 @@ def heatmap_svg(matrix: Matrix) -> str:
 def cell_html(theme: str, col: Column) -> str:
     """The passages behind one theme × city cell."""
     return (
-        f'<div class="rs-cell-panel"><div class="rs-query">テーマ / theme「{esc(theme)}」 × '
-        f"{esc(col.city)}</div>{column(col, action=False)}</div>"
+        f'<div class="rs-cell-panel"><h2 class="rs-query" tabindex="-1">テーマ / theme「{esc(theme)}」 × '
+        f"{esc(col.city)}</h2>{column(col, action=False)}</div>"
     )
 
 

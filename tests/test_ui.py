@@ -33,7 +33,7 @@ from search.themes import DEFAULT_THEMES, MAX_THEMES, Cell, Matrix
 
 EVIL = "<script>alert(1)</script><img src=x onerror=alert(1)> & \"q\" 's'"
 ALLOWED_TAGS = {
-    "article", "button", "dd", "details", "div", "dl", "dt", "g", "h3", "header", "mark", "p", "rect",
+    "article", "button", "dd", "details", "div", "dl", "dt", "g", "h2", "h3", "header", "mark", "p", "rect",
     "section", "span", "summary", "svg", "table", "tbody", "td", "text", "th", "thead", "title", "tr", "br",
     "tspan", "nav", "a",
 }  # fmt: skip
@@ -164,11 +164,20 @@ def column(match: str, n: int = 2) -> Column:
 def test_column_badge_and_passages(match, label):
     out = render.column(column(match), "Testshi")
     assert_inert(out)
-    assert label in out and f'rs-badge-{match}"' in out
+    text = re.sub(r"<[^>]+>", "", out)
+    assert label in text and f'rs-badge-{match}"' in out
+    # its mark is hidden from screen readers, which read the names; the English name is marked English
+    assert (
+        f'<span aria-hidden="true">{label[0]}</span> {label[2:]} <span class="rs-en" lang="en">{match}<'
+        in out
+    )
     assert "テスト市" in out and "Testshi" in out
     assert out.count('class="rs-card"') == 2
     if match == "none":
         assert "該当なし — この市の資料に該当する取組は見つかりませんでした。" in out
+        # an English question's 該当なし is less sure, and says to try the question in Japanese
+        asked = render.column(column(match), "Testshi", english=True)
+        assert "try it in Japanese too" in asked and "この市の資料に該当する取組は" not in asked
         assert "件が該当" not in out
         assert '<details class="rs-closest">' in out  # the closest passages, folded away, not as answers
     else:
@@ -184,7 +193,8 @@ def test_shown_passages_that_the_count_includes_are_marked():
     cards = out.split('class="rs-card"')[1:]
     assert ["rs-hit-match" in c for c in cards] == [True, False, True]
     # named as the column's badge names them (a weak one had read 「○ 該当 / match」 under 「○ 関連あり」)
-    assert "◎ 該当あり strong" in cards[0] and "○ 関連あり weak" in cards[2]
+    named = [re.sub(r"<[^>]+>", "", c) for c in cards]
+    assert "◎ 該当あり strong" in named[0] and "○ 関連あり weak" in named[2]
     assert "2 件が該当 / matching" in out and "shown" not in out  # all that match are shown
 
 
@@ -248,6 +258,10 @@ def test_comparison_opens_with_every_verdict_linked_to_its_column():
     verdicts = out.split('<nav class="rs-verdicts"', 1)[1].split("</nav>", 1)[0]
     assert "rs-badge-strong" in verdicts and "rs-badge-none" in verdicts
     assert out.index("rs-verdicts") < out.index('class="rs-grid"')
+    # a verdict's link moves the focus to its column; a city's romaji name follows its own there too
+    assert 'data-city="テスト市" tabindex="-1"' in out
+    named = render.comparison_html(Comparison("電子決裁", (strong, none)), {"テスト市": "Tesutoshi"})
+    assert '<span class="rs-verdict-city">テスト市 <span class="rs-city-en">Tesutoshi</span>' in named
     # one city, or a query without a content word: no line of verdicts
     assert "rs-verdicts" not in render.comparison_html(Comparison("電子決裁", (strong,)))
     assert "rs-verdicts" not in render.comparison_html(Comparison("の", (strong, none), content=False))
@@ -413,8 +427,9 @@ def test_launch_options_follow_settings():
 
 def test_css_and_js_come_from_the_package_data():
     assert ui.launch_options(Settings())["css"] == ui.CSS and ".rs-card {" in ui.CSS
-    assert set(ui.JS) == {"counterparts", "pick_cell"}
+    assert set(ui.JS) == {"counterparts", "pick_cell", "page"}
     assert "trigger('counterparts'" in ui.JS["counterparts"] and "trigger('pick_cell'" in ui.JS["pick_cell"]
+    assert "document.documentElement" in ui.JS["page"]  # the page script, handed to launch(head=...)
     assert not ui.JS["pick_cell"].startswith("//")  # the section's comment is not passed on
 
 
@@ -485,9 +500,15 @@ def test_search_handler_filters(shared_index):
 
 def test_themes_handler_writes_safe_downloads(shared_index):
     h = handlers_for(shared_index)
-    heatmap, themes, _, csv, book, md, cell = h.on_themes("電子決裁\nテレワーク", ["テスト市", "サンプル町"])
-    assert heatmap.count('class="rs-hm-cell') == 4 and cell == ""
+    heatmap, themes, _, csv, book, md, cell, built = h.on_themes(
+        "電子決裁\nテレワーク", ["テスト市", "サンプル町"]
+    )
+    assert heatmap.count('class="rs-hm-cell') == 4 and cell == "" and built == "電子決裁\nテレワーク"
     assert themes["choices"] == ["電子決裁", "テレワーク"]
+    # the box left without an edit keeps the matrix and an opened cell; an edit builds it again
+    left = h.on_themes_edited(built, ["テスト市", "サンプル町"], built)
+    assert len(left) == 8 and all(isinstance(x, type(gr.skip())) for x in left)
+    assert h.on_themes_edited("電子決裁", ["テスト市"], built)[0].count('class="rs-hm-cell') == 1
     csv_path, md_path = Path(csv["value"]), Path(md["value"])
     assert csv_path.parent == h.state.downloads == md_path.parent
     assert csv_path.name.startswith("reform-search-themes-") and csv_path.suffix == ".csv"
@@ -500,7 +521,7 @@ def test_themes_handler_writes_safe_downloads(shared_index):
     assert "No themes typed: the built-in ones were used" in heatmap
     assert heatmap.count('class="rs-hm-cell') > 4
     assert "No themes typed" not in h.on_themes("電子決裁", ["テスト市"])[0]
-    heatmap, *_, csv, book, md, cell = h.on_themes("電子決裁", [])
+    heatmap, *_, csv, book, md, cell, built = h.on_themes("電子決裁", [])
     assert "Choose at least one city" in heatmap and "rs-hm-cell" not in heatmap and cell == ""
     assert all(f["value"] is None and not f["interactive"] for f in (csv, book, md))
 

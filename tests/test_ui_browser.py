@@ -392,6 +392,10 @@ def test_search_themes_and_corpus_tabs(page, real_app):
     assert download.value.suggested_filename.endswith(".csv")
     assert Path(download.value.path()).read_bytes().startswith(b"\xef\xbb\xbf")
     shot(page, "themes-1280.png", full_page=True)
+    page.locator("#themes-text textarea").focus()  # passing through the box, unedited, keeps the cell
+    page.locator("#themes-go").focus()
+    page.wait_for_timeout(1500)
+    assert page.locator("#themes-cell .rs-col").count() == 1 and page.locator(".rs-hm-cell").count() >= 16
     # The matrix follows its controls: a city unticked, the themes edited (the box left) redo it
     page.locator("#themes-cities label").filter(has_text=city).click()
     page.wait_for_function(
@@ -420,6 +424,39 @@ def test_search_themes_and_corpus_tabs(page, real_app):
         "/[\\u2190-\\u21ff\\u2600-\\u27bf]|\\p{Extended_Pictographic}/u.test(c) && c !== '©' && c !== '®')"
     )
     assert symbols == []
+
+
+def test_a_phone_keyboard_and_screen_reader_user_is_served(browser, html_app):
+    page = browser.new_page(viewport={"width": 375, "height": 740})
+    try:
+        page.goto(html_app)
+        query = page.locator("#compare-query textarea")
+        query.wait_for()
+        assert page.evaluate("document.documentElement.lang") == "ja"  # Gradio had written "en"
+        assert page.locator("#rs-announce").get_attribute("aria-live") == "polite"
+        query.focus()  # a city's checkbox reached by Tab shows that it has the focus
+        for _ in range(20):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.closest('#compare-cities') !== null"):
+                break
+        assert page.evaluate("document.activeElement.type") == "checkbox"
+        assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+        # the comparison arrives below a phone's fold: brought into view, its heading focused, its
+        # verdicts said aloud (it had come in unseen, the focus left in the box)
+        query.fill("電子決裁")
+        query.press("Enter")
+        page.wait_for_function(
+            "document.activeElement?.matches('#compare-results h2.rs-query')", timeout=60_000
+        )
+        top = page.evaluate(
+            "document.querySelector('#compare-results .rs-query').getBoundingClientRect().top"
+        )
+        assert 0 <= top < 740
+        said = page.locator("#rs-announce").inner_text()
+        assert "テスト市" in said and "サンプル町" in said
+        assert page.locator("#compare-results .rs-badge .rs-en[lang=en]").count() == 4  # verdicts, columns
+    finally:
+        page.close()
 
 
 def test_brochure_hits_cite_their_page(page, real_app):
@@ -460,6 +497,7 @@ def test_upload_adds_a_city(page, html_app, tmp_path):
     page.wait_for_function(
         "document.querySelector('#corpus-message').innerText.includes('choose a file')", timeout=30_000
     )
+    assert page.locator("#corpus-message").get_attribute("aria-live") == "polite"  # said aloud
     assert "エラー / Error" in page.locator("#corpus-message").inner_text()
     assert "エラー" not in page.locator("#corpus-table").inner_text()
     assert page.locator("#corpus-table .error").count() == 0

@@ -44,3 +44,50 @@ if (!element.__rsBound) {
   element.addEventListener('click', pick);
   element.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') pick(e); });
 }
+
+// === page
+// In the page's <head>, once. The page is Japanese first: Gradio writes lang="en", so screen readers read
+// 比較 and the passages with an English voice (the English halves carry lang="en": render.py). Messages
+// that change after a request live in containers marked aria-live before their text changes, so they
+// are announced. rsShown(id) and rsReveal(id) run when what a reader asked for is in (layout.py).
+(() => {
+  const root = document.documentElement;
+  const japanese = () => { if (root.lang !== 'ja') root.lang = 'ja'; };
+  japanese();
+  new MutationObserver(japanese).observe(root, {attributes: true, attributeFilter: ['lang']});
+  const live = ['corpus-message', 'themes-cell', 'rs-announce'];
+  const mark = () => {
+    for (const id of live) {
+      const el = document.getElementById(id);
+      if (el && !el.hasAttribute('aria-live')) el.setAttribute('aria-live', 'polite');
+    }
+    const message = document.getElementById('corpus-message');
+    if (message && !message.hasAttribute('tabindex')) message.setAttribute('tabindex', '-1');
+  };
+  new MutationObserver(mark).observe(root, {childList: true, subtree: true});
+  // The element in view (scrolled to when it is not), and focused when it can be: a result or message
+  // below the fold of a phone, or at 200 % zoom, had arrived unseen, the focus left in the query box.
+  const reveal = (el) => {
+    const top = el.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight * 0.8) el.scrollIntoView({block: 'start'});
+    if (el.tabIndex >= 0 || el.hasAttribute('tabindex')) el.focus({preventScroll: true});
+  };
+  window.rsReveal = (id) => setTimeout(() => {
+    const el = document.getElementById(id);
+    if (el) reveal(el);
+  }, 50);
+  // A comparison or a search asked for: its verdicts (or its heading) said aloud, its heading shown.
+  window.rsShown = (id) => setTimeout(() => {
+    const box = document.getElementById(id);
+    const head = box?.querySelector('.rs-query, .rs-why, .rs-none, .rs-hint');
+    if (!head) return;
+    const said = box.querySelector('.rs-verdicts')?.innerText || head.innerText;
+    const status = document.getElementById('rs-announce');
+    if (status) status.textContent = said.replace(/\s+/g, ' ').trim();
+    const top = box.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight * 0.8) {
+      box.scrollIntoView({block: 'start'});
+      if (head.hasAttribute('tabindex')) head.focus({preventScroll: true});
+    }
+  }, 50);
+})();

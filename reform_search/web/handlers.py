@@ -114,9 +114,10 @@ class Handlers:
 
     @friendly
     def on_themes(self, text: str, chosen: list[str]):
-        """Heatmap, the theme and city pickers, both downloads, an emptied cell panel."""
+        """Heatmap, the theme and city pickers, both downloads, an emptied cell panel, and the themes text
+        it was built from (`on_themes_edited`)."""
         if not chosen:
-            return CHOOSE_CITY, gr.skip(), gr.skip(), *no_downloads(), ""
+            return CHOOSE_CITY, gr.skip(), gr.skip(), *no_downloads(), "", gr.skip()
         s = self.state.live()
         matrix = theme_matrix(s, parse_themes(text), chosen_cities(chosen, s))
         urls = document_urls(s.index.documents)
@@ -124,7 +125,7 @@ class Handlers:
             ""
             if (text or "").strip()
             else '<p class="rs-hint" role="status">テーマが空欄のため、既定のテーマで作成しました。'
-            '<br><span class="rs-en">No themes typed: the built-in ones were used.</span></p>'
+            '<br><span class="rs-en" lang="en">No themes typed: the built-in ones were used.</span></p>'
         )
         return (
             builtin + english_note(matrix.english) + heatmap_svg(matrix),
@@ -132,12 +133,20 @@ class Handlers:
             gr.update(choices=[(c, c) for c in matrix.cities], value=matrix.cities[0]),
             *self.state.downloads_of(lambda fmt: render_matrix(matrix, fmt, urls), "themes"),
             "",
+            text,
         )
 
     def on_themes_tab(self, shown: str, text: str, chosen: list[str]):
         """Build the matrix the first time the tab is opened (and after the index changed)."""
         if "rs-heatmap" in (shown or ""):
-            return tuple(gr.skip() for _ in range(4 + len(DOWNLOADS)))
+            return tuple(gr.skip() for _ in range(5 + len(DOWNLOADS)))
+        return self.on_themes(text, chosen)
+
+    def on_themes_edited(self, text: str, chosen: list[str], built: str | None):
+        """The themes box was left: the matrix again if its text changed since the matrix was built (a
+        reader tabbing through the box had lost the cell she had opened)."""
+        if text == built:
+            return tuple(gr.skip() for _ in range(5 + len(DOWNLOADS)))
         return self.on_themes(text, chosen)
 
     @friendly

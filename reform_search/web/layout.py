@@ -99,8 +99,9 @@ def wire_query(
     contents, then the downloads' updates."""
     query, go, examples = box
     inputs, outputs = [query, *filters], [*panes, *downloads]
+    shown = f"() => window.rsShown?.('{panes[0].elem_id}')"  # asked for: said aloud, and brought into view
     for trigger in (go.click, query.submit):
-        trigger(fn, inputs, outputs, **PRIVATE)
+        trigger(fn, inputs, outputs, **PRIVATE).then(None, js=shown, **PRIVATE)
 
     def again(text: str, *values):
         """A filter changed: the result for it at once (what is shown follows the controls), once
@@ -111,7 +112,9 @@ def wire_query(
         # the answers of a drag replace each other without the spinner flashing over the results
         control.input(again, inputs, outputs, trigger_mode="always_last", show_progress="hidden", **PRIVATE)
     for button in examples:
-        button.click(lambda q: q, button, query, **PRIVATE).then(fn, inputs, outputs, **PRIVATE)
+        button.click(lambda q: q, button, query, **PRIVATE).then(fn, inputs, outputs, **PRIVATE).then(
+            None, js=shown, **PRIVATE
+        )
     out, cp = panes
     out.counterparts(h.on_counterparts, [cities], cp, scroll_to_output=True, **PRIVATE)
 
@@ -131,7 +134,8 @@ def build_blocks(state: AppState) -> gr.Blocks:
         with gr.Row(elem_classes="rs-header"):
             gr.HTML(
                 f'<h1 class="rs-h1">{esc(TITLE)}</h1><p class="rs-sub">Find and compare municipal '
-                "administrative reform in Japan, offline, in the cities' own reports</p>",
+                "administrative reform in Japan, offline, in the cities' own reports</p>"
+                '<p id="rs-announce" class="rs-sr" role="status" aria-live="polite"></p>',
                 scale=4,
             )
             status = gr.HTML(status_html(state.searcher), elem_id="rs-status", scale=1, min_width=240)
@@ -298,11 +302,18 @@ def build_blocks(state: AppState) -> gr.Blocks:
         wire_query(h, h.on_compare, c_box, [c_cities, c_top], c_panes, c_cities, c_files)
         wire_query(h, h.on_search, s_box, [s_cities, s_docs, s_years, s_mode, s_top], s_panes, s_cities)
 
-        t_outputs = [t_map, t_theme, t_city, *t_files, t_cell]
+        t_built = gr.State(None)  # the themes text the matrix shown was built from
+        t_outputs = [t_map, t_theme, t_city, *t_files, t_cell, t_built]
         t_go.click(h.on_themes, [t_themes, t_cities], t_outputs, **PRIVATE)
         # the matrix (and what it downloads) follows its controls: a city ticked, the themes edited
         t_cities.input(h.on_themes, [t_themes, t_cities], t_outputs, trigger_mode="always_last", **PRIVATE)
-        t_themes.blur(h.on_themes, [t_themes, t_cities], t_outputs, trigger_mode="always_last", **PRIVATE)
+        t_themes.blur(
+            h.on_themes_edited,
+            [t_themes, t_cities, t_built],
+            t_outputs,
+            trigger_mode="always_last",
+            **PRIVATE,
+        )
         t_tab.select(h.on_themes_tab, [t_map, t_themes, t_cities], t_outputs, **PRIVATE)
         # a cell's passages appear below the matrix and its pickers, often below the fold: bring them up
         for event in (
@@ -331,12 +342,19 @@ def build_blocks(state: AppState) -> gr.Blocks:
         index_ui = {**PRIVATE, "concurrency_limit": 1, "concurrency_id": "indexing"}
         if settings.read_only != "on":  # read-only: no event, so no endpoint, can change the index
             a_inputs = [a_file, a_city, a_city_en, a_title, a_year, a_kind]
-            a_go.click(h.on_add, a_inputs, [*refresh, a_file], **index_ui)
+            # the message is above the documents' table, out of view of a phone's form: brought into
+            # view and focused; a cancelled removal gives the focus back to its button
+            said, back = (f"() => window.rsReveal?.('{x}')" for x in ("corpus-message", "corpus-remove"))
+            a_go.click(h.on_add, a_inputs, [*refresh, a_file], **index_ui).then(None, js=said, **PRIVATE)
             r_go.click(h.on_remove_ask, r_doc, [d_msg, r_pending, r_ask, r_confirm], **PRIVATE)
             # a red button stays grey until there is something to remove
             r_doc.change(lambda doc: gr.update(interactive=bool(doc)), r_doc, r_go, **PRIVATE)
-            r_no.click(h.on_remove_cancel, None, [r_pending, r_confirm], **PRIVATE)
-            r_yes.click(h.on_remove, r_pending, [*refresh, r_pending, r_confirm], **index_ui)
+            r_no.click(h.on_remove_cancel, None, [r_pending, r_confirm], **PRIVATE).then(
+                None, js=back, **PRIVATE
+            )
+            r_yes.click(h.on_remove, r_pending, [*refresh, r_pending, r_confirm], **index_ui).then(
+                None, js=said, **PRIVATE
+            )
         app.load(h.on_load, None, refresh, show_progress="hidden", **PRIVATE)
 
         # ---------------------------------------------------------- API (gradio_client): CLI JSON shapes

@@ -15,7 +15,7 @@ from reform_search.guard import Guard
 from reform_search.manage import index_all
 from reform_search.settings import Settings
 from reform_search.web.layout import build_app
-from reform_search.web.state import CSS
+from reform_search.web.state import CSS, JS
 
 
 def parse_auth(value: str) -> tuple[str, str] | None:
@@ -37,6 +37,7 @@ def launch_options(settings: Settings) -> dict:
         "max_file_size": f"{settings.max_upload_mb}mb",
         "theme": gr.themes.Default(primary_hue="teal", neutral_hue="slate"),
         "css": CSS,
+        "head": f"<script>{JS['page']}</script>",
         "footer_links": ["api"],
         "enable_monitoring": False,
         "run_history": False,

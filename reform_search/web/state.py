@@ -28,26 +28,27 @@ CELL_TOP_K = 5  # passages shown for a theme × city cell
 DOWNLOADS_KEPT_S = 3600  # exports (and Gradio's copies of uploads) older than this are deleted
 ASK = (
     '<p class="rs-hint" role="status">検索語を入力してください（例: 書かない窓口、ごみ有料化）。'
-    '<br><span class="rs-en">Type what to look for, e.g. 書かない窓口 or "telework".</span></p>'
+    '<br><span class="rs-en" lang="en">Type what to look for, e.g. 書かない窓口 or "telework".</span></p>'
 )
 CHOOSE_CITY = (
     '<p class="rs-hint" role="status">市町村を1つ以上選んでください。'
-    '<br><span class="rs-en">Choose at least one city.</span></p>'
+    '<br><span class="rs-en" lang="en">Choose at least one city.</span></p>'
 )
 NOTHING_CHOSEN = (
     '<p class="rs-none" role="status">選んだ市町村・資料・年度のすべてに当てはまる箇所はありません。'
-    '<br><span class="rs-en">No passage is in the chosen cities, documents and years at once.</span></p>'
+    '<br><span class="rs-en" lang="en">'
+    "No passage is in the chosen cities, documents and years at once.</span></p>"
 )
 THEMES_HINT = '<p class="rs-hint">表を作成しています… / building the matrix…</p>'
 # In place of a comparison or search made before documents were added or removed: it may show (and save)
 # a removed document's passages, or lack the added one's
 CHANGED = (
     '<p class="rs-hint" role="status">資料が追加・削除されました。もう一度お調べください。'
-    '<br><span class="rs-en">The documents changed: ask again.</span></p>'
+    '<br><span class="rs-en" lang="en">The documents changed: ask again.</span></p>'
 )
 GONE = (
     '<p class="rs-none" role="status">この箇所は索引から削除されました。'
-    '<br><span class="rs-en">This passage is no longer in the index.</span></p>'
+    '<br><span class="rs-en" lang="en">This passage is no longer in the index.</span></p>'
 )
 PRIVATE = {"api_visibility": "private"}  # UI events; only the four named endpoints are the API
 DOWNLOADS = (("csv", "CSV"), ("xlsx", "Excel"), ("md", "Markdown"))  # what a result downloads as

@@ -386,6 +386,7 @@ def test_search_themes_and_corpus_tabs(page, real_app):
         timeout=10_000,
     )
     assert theme in page.locator("#themes-cell").inner_text()
+    page.wait_for_function("document.activeElement?.matches('#themes-cell h2.rs-query')", timeout=10_000)
     assert page.locator("#themes-csv").is_enabled() and page.locator("#themes-md").is_enabled()
     with page.expect_download() as download:
         page.click("#themes-csv")

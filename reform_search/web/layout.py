@@ -119,7 +119,11 @@ def wire_query(
     out.counterparts(h.on_counterparts, [cities], cp, scroll_to_output=True, **PRIVATE)
 
 
-SHOW_CELL = "() => document.getElementById('themes-cell')?.scrollIntoView({block: 'start'})"
+# a cell's passages brought up and their heading focused (Tab then goes on through them, not the matrix)
+SHOW_CELL = (
+    "() => { const c = document.getElementById('themes-cell'); c?.scrollIntoView({block: 'start'});"
+    " c?.querySelector('.rs-query')?.focus({preventScroll: true}); }"
+)
 
 
 def build_blocks(state: AppState) -> gr.Blocks:

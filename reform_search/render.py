@@ -89,9 +89,16 @@ def _full_text(hit: Hit) -> str:
 
 
 def card(
-    hit: Hit, *, with_city: bool = False, action: bool = True, score: bool = True, match: str | None = None
+    hit: Hit,
+    *,
+    with_city: bool = False,
+    action: bool = True,
+    score: bool = True,
+    match: str | None = None,
+    city_en: str = "",
 ) -> str:
-    """One passage as a card: title, section, 所管課, highlighted excerpt (full text on demand), source."""
+    """One passage as a card: title, section, 所管課, highlighted excerpt (full text on demand), source;
+    `with_city`: its city's name first (with `city_en`, its romaji)."""
     p = hit.passage
     title = p.initiative or (p.section.split(" > ")[-1] if p.section else "")
     excerpt = snippet(p.text, hit.matched, EXCERPT_CHARS)
@@ -100,7 +107,8 @@ def card(
     if match is not None and match != Match.NONE:  # one of the passages counted as 該当 in its column
         head.append(f'<span class="rs-hit-match" data-match="{esc(match)}">{marked(Match(match))}</span>')
     if with_city:
-        head.append(f'<span class="rs-city-chip">{esc(p.city)}</span>')
+        en = f' <span class="rs-en" lang="en">{esc(city_en)}</span>' if city_en else ""
+        head.append(f'<span class="rs-city-chip">{esc(p.city)}{en}</span>')
     # A passage without a heading (a list item, a paragraph) leads with its own text.
     head.append(f'<span class="rs-title">{esc(title)}</span>' if title else text)
     parts = [f'<div class="rs-card-head">{"".join(head)}</div>']
@@ -261,8 +269,9 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
     )
 
 
-def hits_html(results: Results) -> str:
-    """Search results as a list of cards with the city on each."""
+def hits_html(results: Results, city_en: dict[str, str] | None = None) -> str:
+    """Search results as a list of cards with the city (and its romaji name) on each."""
+    city_en = city_en or {}
     query, hits = results.query, results.hits
     if not results.content:
         return (
@@ -275,7 +284,9 @@ def hits_html(results: Results) -> str:
         return f'<p class="rs-none">「{esc(query)}」に該当する箇所はありません / no passages match.</p>'
     # Ranks only: the three modes score on different scales (fused, cosine, BM25), so a raw score
     # would mean something else in each.
-    cards = "".join(card(h, with_city=True, score=False) for h in hits)
+    cards = "".join(
+        card(h, with_city=True, score=False, city_en=city_en.get(h.passage.city, "")) for h in hits
+    )
     head = (
         f'<h2 class="rs-query" tabindex="-1">「{esc(query)}」: {len(hits)} 件 / hits (順位順 / by rank)</h2>'
     )
@@ -406,11 +417,12 @@ def heatmap_svg(matrix: Matrix) -> str:
     )
 
 
-def cell_html(theme: str, col: Column) -> str:
+def cell_html(theme: str, col: Column, city_en: str = "") -> str:
     """The passages behind one theme × city cell."""
+    en = f" ({esc(city_en)})" if city_en else ""
     return (
         f'<div class="rs-cell-panel"><h2 class="rs-query" tabindex="-1">テーマ / theme「{esc(theme)}」 × '
-        f"{esc(col.city)}</h2>{column(col, action=False)}</div>"
+        f"{esc(col.city)}{en}</h2>{column(col, city_en, action=False)}</div>"
     )
 
 
@@ -434,10 +446,13 @@ DOC_COLUMNS = (
 )
 
 
-def _doc_value(d: IndexedDocument, key: str) -> object:
-    """One cell of the documents table: a known kind by its name in both languages."""
+def _doc_cell(d: IndexedDocument, key: str) -> str:
+    """One cell of the documents table, as HTML: a known kind by its name in both languages, a city with
+    its romaji name under it (a phone's narrow column has room for no more)."""
     value = getattr(d, key) or ""
-    return kind_name(value) if key == "kind" else value
+    if key == "city" and d.city_en:
+        return f'{esc(value)}<br><span class="rs-city-en">{esc(d.city_en)}</span>'
+    return esc(kind_name(value) if key == "kind" else value)
 
 
 def documents_html(documents: Sequence[IndexedDocument]) -> str:
@@ -447,7 +462,7 @@ def documents_html(documents: Sequence[IndexedDocument]) -> str:
     head = "".join(f'<th class="rs-th-{k}">{esc(label)}</th>' for k, label in DOC_COLUMNS)
     rows = "".join(
         "<tr>"
-        + "".join(f'<td class="rs-td-{k}">{esc(_doc_value(d, k))}</td>' for k, _ in DOC_COLUMNS)
+        + "".join(f'<td class="rs-td-{k}">{_doc_cell(d, k)}</td>' for k, _ in DOC_COLUMNS)
         + "</tr>"
         for d in documents
     )

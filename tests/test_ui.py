@@ -290,6 +290,11 @@ def test_hits_list_and_empty_result():
     out = render.hits_html(Results("電子決裁", (hit(evil_passage()),)))
     assert_inert(out)
     assert "1 件 / hits" in out and 'class="rs-city-chip"' in out
+    city = evil_passage().city  # an English reader tells the cities apart by their romaji names
+    named = render.hits_html(Results("電子決裁", (hit(evil_passage()),)), {city: "Tesuto"})
+    assert f'rs-city-chip">{render.esc(city)} <span class="rs-en" lang="en">Tesuto</span>' in named
+    cell = render.cell_html("電子決裁", column("weak"), "Testshi")
+    assert "テスト市 (Testshi)</h2>" in cell and '<span class="rs-city-en">Testshi</span>' in cell
     assert "no passages match" in render.hits_html(Results("<x>", ()))
     assert "<x>" not in render.hits_html(Results("<x>", ()))
     said = render.hits_html(Results("<b>の</b>", (), content=False))

@@ -110,7 +110,7 @@ class Handlers:
         # the filters can exclude each other (a document of a city not ticked)
         if allowed is not None and not allowed.any():
             return NOTHING_CHOSEN, ""
-        return hits_html(s.results(q, int(top_k), mode, allowed)), ""
+        return hits_html(s.results(q, int(top_k), mode, allowed), self.state.city_en()), ""
 
     @friendly
     def on_themes(self, text: str, chosen: list[str]):
@@ -155,7 +155,7 @@ class Handlers:
         if not theme or not city:
             raise ValueError("テーマと市町村を選んでください / choose a theme and a city")
         col = compare(self.state.live(), theme, [city], CELL_TOP_K, self.settings.mode).columns[0]
-        return cell_html(theme, col)
+        return cell_html(theme, col, self.state.city_en().get(city, ""))
 
     def on_pick_cell(self, evt: gr.EventData):
         """A heatmap cell was clicked: select it in the pickers and show its passages."""

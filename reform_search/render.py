@@ -417,12 +417,14 @@ def heatmap_svg(matrix: Matrix) -> str:
     )
 
 
-def cell_html(theme: str, col: Column, city_en: str = "") -> str:
-    """The passages behind one theme × city cell."""
+def cell_html(theme: str, col: Column, city_en: str = "", english: bool = False) -> str:
+    """The passages behind one theme × city cell (a theme asked in English says its label is less sure,
+    as the comparison does)."""
     en = f" ({esc(city_en)})" if city_en else ""
+    note = english_note([theme]) if english else ""
     return (
         f'<div class="rs-cell-panel"><h2 class="rs-query" tabindex="-1">テーマ / theme「{esc(theme)}」 × '
-        f"{esc(col.city)}{en}</h2>{column(col, city_en, action=False)}</div>"
+        f"{esc(col.city)}{en}</h2>{note}{column(col, city_en, action=False, english=english)}</div>"
     )
 
 
@@ -461,9 +463,7 @@ def documents_html(documents: Sequence[IndexedDocument]) -> str:
         return '<p class="rs-none">索引に資料がありません / no documents are indexed.</p>'
     head = "".join(f'<th class="rs-th-{k}">{esc(label)}</th>' for k, label in DOC_COLUMNS)
     rows = "".join(
-        "<tr>"
-        + "".join(f'<td class="rs-td-{k}">{_doc_cell(d, k)}</td>' for k, _ in DOC_COLUMNS)
-        + "</tr>"
+        "<tr>" + "".join(f'<td class="rs-td-{k}">{_doc_cell(d, k)}</td>' for k, _ in DOC_COLUMNS) + "</tr>"
         for d in documents
     )
     table = f'<table class="rs-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'

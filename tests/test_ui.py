@@ -295,6 +295,8 @@ def test_hits_list_and_empty_result():
     assert f'rs-city-chip">{render.esc(city)} <span class="rs-en" lang="en">Tesuto</span>' in named
     cell = render.cell_html("電子決裁", column("weak"), "Testshi")
     assert "テスト市 (Testshi)</h2>" in cell and '<span class="rs-city-en">Testshi</span>' in cell
+    asked = render.cell_html("garbage fees", column("none"), english=True)  # less sure, and says so
+    assert "less certain" in asked and "try it in Japanese too" in asked and "less certain" not in cell
     assert "no passages match" in render.hits_html(Results("<x>", ()))
     assert "<x>" not in render.hits_html(Results("<x>", ()))
     said = render.hits_html(Results("<b>の</b>", (), content=False))

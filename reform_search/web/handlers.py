@@ -154,8 +154,8 @@ class Handlers:
         """The passages of one theme × city cell."""
         if not theme or not city:
             raise ValueError("テーマと市町村を選んでください / choose a theme and a city")
-        col = compare(self.state.live(), theme, [city], CELL_TOP_K, self.settings.mode).columns[0]
-        return cell_html(theme, col, self.state.city_en().get(city, ""))
+        result = compare(self.state.live(), theme, [city], CELL_TOP_K, self.settings.mode)
+        return cell_html(theme, result.columns[0], self.state.city_en().get(city, ""), result.english)
 
     def on_pick_cell(self, evt: gr.EventData):
         """A heatmap cell was clicked: select it in the pickers and show its passages."""

@@ -251,7 +251,8 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         gr.Markdown(
                             "#### 資料を追加 / add a document\n"
                             f"{' '.join(suffixes)} — {settings.max_upload_mb} MB まで / up to "
-                            f"{settings.max_upload_mb} MB (text: UTF-8, Shift_JIS or EUC-JP)"
+                            f"{settings.max_upload_mb} MB (text: UTF-8, Shift_JIS or EUC-JP) · "
+                            "\\* は必須 / \\* required"
                         )
                         # No file_types: Gradio's own check of them says "Invalid file type" in English
                         # alone; the add handler refuses any other type in Japanese and English.
@@ -289,7 +290,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         r_go = gr.Button(
                             "削除… / Remove…", variant="stop", elem_id="corpus-remove", interactive=False
                         )
-                        with gr.Group(visible=False, elem_id="corpus-confirm") as r_confirm:
+                        with gr.Group(visible=False, elem_classes="rs-confirm") as r_confirm:
                             r_ask = gr.Markdown("", elem_id="corpus-confirm-text")
                             with gr.Row():
                                 r_yes = gr.Button(

@@ -261,8 +261,8 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
     how = CP_HOW.get(result.by, "")
     return (
         f'<div class="rs-cp-panel" data-source="{esc(src.id)}" data-by="{esc(result.by)}">'
-        f'<h3 class="rs-cp-title" tabindex="-1">'
-        f"他市の類似取組 / counterparts: {esc(src.city)}「{esc(name)}」</h3>"
+        f'<h2 class="rs-cp-title" tabindex="-1">'  # over its cities' h3 headings
+        f"他市の類似取組 / counterparts: {esc(src.city)}「{esc(name)}」</h2>"
         f'<div class="rs-cp-source">{card(Hit(src, 0, 0.0), action=False, score=False)}</div>'
         + (f'<p class="rs-cp-how">{esc(how)}</p>' if how else "")
         + f'<div class="rs-grid">{cols}</div></div>'

@@ -32,10 +32,11 @@ from search.query import MAX_QUERY_CHARS, LexicalQuery, Prepared, check_query, l
 
 MODES = ("hybrid", "dense", "lexical")
 # What each mode is called on screen: what it finds, in both languages
+# Shown in the UI: in plain words in both languages, the setting's name (--mode) last
 MODE_NAMES = {
-    "hybrid": "おすすめ（意味＋語） / hybrid",
-    "dense": "意味で探す / dense",
-    "lexical": "語で探す / lexical",
+    "hybrid": "おすすめ（意味＋語） / recommended: meaning and words (hybrid)",
+    "dense": "意味で探す / by meaning (dense)",
+    "lexical": "語で探す / by words (lexical)",
 }
 _NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))  # a ranking without hits
 CANDIDATES = 100  # per ranker, before fusion

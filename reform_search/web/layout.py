@@ -212,7 +212,9 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         label="方式 / ranking mode",
                         scale=2,
                     )
-                    s_top = gr.Slider(1, 50, value=settings.top_k, step=1, label="件数 / top-k", scale=1)
+                    s_top = gr.Slider(
+                        1, 50, value=settings.top_k, step=1, label="件数 / passages shown", scale=1
+                    )
                 s_panes = result_panes("search")
 
             # ---- テーマ / Themes

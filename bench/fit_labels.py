@@ -54,7 +54,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from judged import blind_files, judgment_files  # noqa: E402
+from judged import blind_files, judgment_files, required  # noqa: E402
 
 from search.compare import judge, score_query  # noqa: E402
 from search.evaluate import assign_folds, holds  # noqa: E402
@@ -403,7 +403,9 @@ def main() -> None:
     from reform_search.settings import load_settings
 
     searcher = open_searcher(load_settings())
-    exs = all_examples(searcher, a.queries, a.labels, a.topics, a.passages)
+    exs = all_examples(
+        searcher, required(a.queries, "--queries"), required(a.labels, "--labels"), a.topics, a.passages
+    )
     fold = assign_folds([e.group for e in exs], a.folds)
     held = []
     fold_models = []

@@ -25,3 +25,12 @@ def judgment_files(kind: str) -> list[str]:
 def blind_files(kind: str) -> list[str]:
     """The blind files of one kind (bench/blind): measured, never chosen on."""
     return sorted(glob.glob(str(BLIND / f"{kind}*.jsonl")))
+
+
+def required(files: list[str], option: str) -> list[str]:
+    """The files, or a clear exit when there are none: without the visible judgments beside the checkout
+    (../shared/eval) a fit or a tuning run would choose on what is left and print figures that look
+    like the usual ones."""
+    if not files:
+        raise SystemExit(f"no judgment files for {option}: none in {EVAL}; pass {option} FILE...")
+    return files

@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from judged import blind_files, judgment_files  # noqa: E402
+from judged import blind_files, judgment_files, required  # noqa: E402
 
 from index.bm25 import BM25  # noqa: E402
 from index.build import english_bags  # noqa: E402
@@ -220,8 +220,9 @@ def main() -> None:
     a = ap.parse_args()
     from reform_search.app import open_searcher
 
-    searcher = open_searcher(load_settings())
     kind = "pairs" if a.study == "pairs" else "queries"
+    required(a.pairs if kind == "pairs" else a.queries, f"--{kind}")
+    searcher = open_searcher(load_settings())
     blind = read_judgments([Path(p) for p in a.blind if Path(p).name.startswith(kind)], kind)
     if a.study == "order":
         judged = read_judgments([Path(p) for p in a.queries], "queries")

@@ -523,6 +523,7 @@ def test_themes_handler_writes_safe_downloads(shared_index):
     assert "| テーマ / theme |" in md_path.read_text(encoding="utf-8")
     assert Path(book["value"]).suffix == ".xlsx" and Path(book["value"]).read_bytes()[:2] == b"PK"
     out = h.on_cell("電子決裁", "テスト市")
+    assert "Choose a theme and a city" in h.on_cell("", "テスト市")  # said in place, not raised
     assert 'data-city="テスト市"' in out and "電子決裁" in out
     heatmap, *_ = h.on_themes("  ", ["テスト市", "サンプル町"])  # nothing typed: said, the built-in ones
     assert "No themes typed: the built-in ones were used" in heatmap

@@ -152,8 +152,11 @@ class Handlers:
     @friendly
     def on_cell(self, theme: str, city: str) -> str:
         """The passages of one theme × city cell."""
-        if not theme or not city:
-            raise ValueError("テーマと市町村を選んでください / choose a theme and a city")
+        if not theme or not city:  # said in place: a raised error also badged the panel "Error" alone
+            return (
+                '<p class="rs-none" role="status">テーマと市町村を選んでください。'
+                '<br><span class="rs-en" lang="en">Choose a theme and a city.</span></p>'
+            )
         result = compare(self.state.live(), theme, [city], CELL_TOP_K, self.settings.mode)
         return cell_html(theme, result.columns[0], self.state.city_en().get(city, ""), result.english)
 

@@ -10,7 +10,7 @@ user: queries, cities, file names) is escaped before it is inserted; the only ma
     heatmap_svg / cell_html     the theme × city matrix and the passages of one cell
     documents_html, status_html the indexed documents; what is loaded
 
-About 410 lines: every HTML fragment of the app in one module, so that escaping is done (and reviewed) in
+About 470 lines: every HTML fragment of the app in one module, so that escaping is done (and reviewed) in
 one place.
 """
 

@@ -1,7 +1,7 @@
 """The page: a header and four tabs (比較 / Compare, 検索 / Search, テーマ / Themes, 資料 / Corpus), and the
 events that tie their components to the handlers. Only the four named API endpoints are public.
 
-About 330 lines: Gradio wires an event only inside the Blocks that holds both its components, and the
+About 370 lines: Gradio wires an event only inside the Blocks that holds both its components, and the
 tabs' events cross tabs (adding a document refreshes every tab's city and document pickers), so the
 page and its events are built in one function; the handlers they call are in handlers.py."""
 

@@ -146,7 +146,7 @@ def column(
     counterparts score on different scales; the rank and the ◎ 該当 mark say what a score would. An
     English question's 該当なし is less sure (its words meet the reports' through their glosses), and
     says so."""
-    en = f' <span class="rs-city-en">{esc(city_en)}</span>' if city_en else ""
+    en = f' <span class="rs-city-en" lang="en">{esc(city_en)}</span>' if city_en else ""
     count = f"{col.matching} 件が該当 / matching" if col.match != "none" else ""
     if count and col.matching > len(col.hits):  # the count is the city's, the cards are its best few
         count += f" · 上位 {len(col.hits)} 件を表示 / top {len(col.hits)} shown"
@@ -226,7 +226,9 @@ def verdicts(result: Comparison, city_en: dict[str, str] | None = None) -> str:
         return ""
     city_en = city_en or {}
     en = {
-        c.city: f' <span class="rs-city-en">{esc(city_en[c.city])}</span>' if city_en.get(c.city) else ""
+        c.city: f' <span class="rs-city-en" lang="en">{esc(city_en[c.city])}</span>'
+        if city_en.get(c.city)
+        else ""
         for c in result.columns
     }
     links = "".join(
@@ -406,7 +408,7 @@ def heatmap_svg(matrix: Matrix) -> str:
             f'<rect x="{x:.0f}" y="{y - 12}" width="16" height="16" rx="3" style="fill:{fill}" '
             'stroke="#94a3b8"/>'
             f'<text x="{x + 22:.0f}" y="{y + 1}" class="rs-hm-legend">'
-            f"{Match(match).label}</text>"
+            f'<tspan aria-hidden="true">{Match(match).mark}</tspan> {Match(match).ja} {match}</text>'
         )
     out.append("</svg>")
     return (
@@ -453,7 +455,7 @@ def _doc_cell(d: IndexedDocument, key: str) -> str:
     its romaji name under it (a phone's narrow column has room for no more)."""
     value = getattr(d, key) or ""
     if key == "city" and d.city_en:
-        return f'{esc(value)}<br><span class="rs-city-en">{esc(d.city_en)}</span>'
+        return f'{esc(value)}<br><span class="rs-city-en" lang="en">{esc(d.city_en)}</span>'
     return esc(kind_name(value) if key == "kind" else value)
 
 

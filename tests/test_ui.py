@@ -261,7 +261,9 @@ def test_comparison_opens_with_every_verdict_linked_to_its_column():
     # a verdict's link moves the focus to its column; a city's romaji name follows its own there too
     assert 'data-city="テスト市" tabindex="-1"' in out
     named = render.comparison_html(Comparison("電子決裁", (strong, none)), {"テスト市": "Tesutoshi"})
-    assert '<span class="rs-verdict-city">テスト市 <span class="rs-city-en">Tesutoshi</span>' in named
+    assert (
+        '<span class="rs-verdict-city">テスト市 <span class="rs-city-en" lang="en">Tesutoshi</span>' in named
+    )
     # one city, or a query without a content word: no line of verdicts
     assert "rs-verdicts" not in render.comparison_html(Comparison("電子決裁", (strong,)))
     assert "rs-verdicts" not in render.comparison_html(Comparison("の", (strong, none), content=False))
@@ -294,7 +296,7 @@ def test_hits_list_and_empty_result():
     named = render.hits_html(Results("電子決裁", (hit(evil_passage()),)), {city: "Tesuto"})
     assert f'rs-city-chip">{render.esc(city)} <span class="rs-en" lang="en">Tesuto</span>' in named
     cell = render.cell_html("電子決裁", column("weak"), "Testshi")
-    assert "テスト市 (Testshi)</h2>" in cell and '<span class="rs-city-en">Testshi</span>' in cell
+    assert "テスト市 (Testshi)</h2>" in cell and '<span class="rs-city-en" lang="en">Testshi</span>' in cell
     asked = render.cell_html("garbage fees", column("none"), english=True)  # less sure, and says so
     assert "less certain" in asked and "try it in Japanese too" in asked and "less certain" not in cell
     assert "no passages match" in render.hits_html(Results("<x>", ()))
@@ -331,11 +333,13 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     # never drawn smaller than 80 %: five cities scroll sideways on a phone rather than shrink to 8 px
     smallest = float(re.search(r'style="min-width:([\d.]+)px"', out).group(1))
     assert smallest == pytest.approx(width * render.MIN_HEATMAP_SCALE, abs=1)
+    legend = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" class="rs-hm-legend">(.*?)</text>', out)
     keys = [
-        (float(x), float(y), render._text_width(label, 12))
-        for x, y, label in re.findall(r'<text x="([\d.]+)" y="([\d.]+)" class="rs-hm-legend">([^<]+)<', out)
+        (float(x), float(y), render._text_width(re.sub("<[^>]+>", "", label), 12)) for x, y, label in legend
     ]
     assert len(keys) == 3
+    # each key's mark is hidden from screen readers, which read its names
+    assert all(label.startswith('<tspan aria-hidden="true">') for _, _, label in legend)
     for x, y, w in keys:
         assert x + w <= width and y <= height
     for (x1, y1, w1), (x2, y2, _) in itertools.pairwise(keys):

@@ -55,7 +55,7 @@ if (!element.__rsBound) {
   const japanese = () => { if (root.lang !== 'ja') root.lang = 'ja'; };
   japanese();
   new MutationObserver(japanese).observe(root, {attributes: true, attributeFilter: ['lang']});
-  const live = ['corpus-message', 'themes-cell', 'rs-announce'];
+  const live = ['corpus-message', 'corpus-confirm-text', 'themes-cell', 'rs-announce'];
   const mark = () => {
     for (const id of live) {
       const el = document.getElementById(id);
@@ -76,14 +76,18 @@ if (!element.__rsBound) {
     const el = document.getElementById(id);
     if (el) reveal(el);
   }, 50);
-  // A comparison or a search asked for: its verdicts (or its heading) said aloud, its heading shown.
+  // A comparison or a search asked for: its verdicts (else why nothing matches, else its heading) said
+  // aloud, its heading shown. The region is emptied first: the same words again are said again.
   window.rsShown = (id) => setTimeout(() => {
     const box = document.getElementById(id);
     const head = box?.querySelector('.rs-query, .rs-why, .rs-none, .rs-hint');
     if (!head) return;
-    const said = box.querySelector('.rs-verdicts')?.innerText || head.innerText;
+    const said = (box.querySelector('.rs-verdicts') || box.querySelector('.rs-why') || head).innerText;
     const status = document.getElementById('rs-announce');
-    if (status) status.textContent = said.replace(/\s+/g, ' ').trim();
+    if (status) {
+      status.textContent = '';
+      setTimeout(() => { status.textContent = said.replace(/\s+/g, ' ').trim(); }, 100);
+    }
     const top = box.getBoundingClientRect().top;
     if (top < 0 || top > window.innerHeight * 0.8) {
       box.scrollIntoView({block: 'start'});

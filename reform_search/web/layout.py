@@ -137,7 +137,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
     with gr.Blocks(title="reform-search", analytics_enabled=False, delete_cache=cache) as app:
         with gr.Row(elem_classes="rs-header"):
             gr.HTML(
-                f'<h1 class="rs-h1">{esc(TITLE)}</h1><p class="rs-sub">Find and compare municipal '
+                f'<h1 class="rs-h1">{esc(TITLE)}</h1><p class="rs-sub" lang="en">Find and compare municipal '
                 "administrative reform in Japan, offline, in the cities' own reports</p>"
                 '<p id="rs-announce" class="rs-sr" role="status" aria-live="polite"></p>',
                 scale=4,

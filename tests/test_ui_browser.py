@@ -468,6 +468,26 @@ def test_a_phone_keyboard_and_screen_reader_user_is_served(browser, html_app):
         page.close()
 
 
+def test_the_search_modes_are_one_group_chosen_with_the_arrow_keys(page, html_app):
+    page.goto(html_app)
+    page.click("#tab-search-button")
+    radios = page.locator("#search-mode input[type=radio]")
+    radios.first.wait_for()
+    assert len(set(radios.evaluate_all("rs => rs.map(r => r.name)"))) == 1  # Gradio had named each apart
+    checked = radios.evaluate_all("rs => rs.findIndex(r => r.checked)")
+    radios.nth(checked).focus()
+    page.locator("#search-query textarea").fill("電子決裁")
+    page.click("#search-go")
+    page.wait_for_function("document.querySelectorAll('#search-results .rs-card').length > 0", timeout=60_000)
+    before = page.locator("#search-results").inner_html()
+    radios.nth(checked).focus()
+    page.keyboard.press("ArrowDown")
+    chosen = (checked + 1) % radios.count()
+    page.wait_for_timeout(1500)  # the choice holds, and the search is redone in the chosen mode
+    assert radios.evaluate_all("rs => rs.findIndex(r => r.checked)") == chosen
+    page.wait_for_function("(b) => document.querySelector('#search-results').innerHTML !== b", arg=before)
+
+
 def test_brochure_hits_cite_their_page(page, real_app):
     run_search(page, real_app, "LoGoチャット")
     cards = page.locator("#search-results .rs-card")

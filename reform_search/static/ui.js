@@ -63,6 +63,11 @@ if (!element.__rsBound) {
     }
     const message = document.getElementById('corpus-message');
     if (message && !message.hasAttribute('tabindex')) message.setAttribute('tabindex', '-1');
+    // Gradio names each radio button of a group apart (radio-1, radio-2 …): one name makes them one
+    // group, one Tab stop whose arrow keys choose, as a reader expects
+    for (const input of document.querySelectorAll('#search-mode input[type=radio]')) {
+      if (input.name !== 'search-mode') input.name = 'search-mode';
+    }
   };
   new MutationObserver(mark).observe(root, {childList: true, subtree: true});
   // The element in view (scrolled to when it is not), and focused when it can be: a result or message

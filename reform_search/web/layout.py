@@ -211,6 +211,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         value=settings.mode,
                         label="方式 / ranking mode",
                         scale=2,
+                        elem_id="search-mode",
                     )
                     s_top = gr.Slider(
                         1, 50, value=settings.top_k, step=1, label="件数 / passages shown", scale=1

@@ -48,6 +48,11 @@ class Passage:
         parts = [p for p in (self.section, self.initiative) if p]
         return " > ".join(parts)
 
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """A table row's column names, as its text writes them before each value (「R6取組状況：」)."""
+        return tuple(name for name, _ in self.fields)
+
     def lines(self, dash: str = "–") -> str:
         """The passage's line span as cited ("12–18"; one line: "12"), or "" when it has none."""
         if not self.line_start:

@@ -15,10 +15,10 @@ from search.labels import Match
 SNIPPET_CHARS = 240
 
 
-def highlight(text: str, terms: tuple[str, ...], tty: bool) -> str:
-    """Mark the matched terms: bold on a terminal, 【】 when piped."""
+def highlight(text: str, terms: tuple[str, ...], tty: bool, fields: tuple[str, ...] = ()) -> str:
+    """Mark the matched terms: bold on a terminal, 【】 when piped; none in a row's field labels."""
     mark = (lambda t: f"\x1b[1;33m{t}\x1b[0m") if tty else (lambda t: f"【{t}】")
-    return "".join(mark(piece) if marked else piece for piece, marked in spans(text, terms))
+    return "".join(mark(piece) if marked else piece for piece, marked in spans(text, terms, fields))
 
 
 def snippet(text: str, terms: tuple[str, ...], limit: int = SNIPPET_CHARS) -> str:
@@ -76,7 +76,7 @@ def print_hits(results: Results, out=None) -> None:
             context += f"  〔{p.department}〕"
         if context:
             print(f"    {context}", file=out)
-        body = highlight(snippet(p.text, h.matched), h.matched, tty)
+        body = highlight(snippet(p.text, h.matched), h.matched, tty, p.field_names)
         print(textwrap.indent(body, "    "), file=out)
         print(file=out)
 
@@ -136,7 +136,7 @@ def print_columns(
             context = p.context
             mark = f"{Match(m).mark} " if m != Match.NONE else ""
             print(f"  {h.rank}. {mark}[{h.score:.4f}] {p.id}  {context}", file=out)
-            body = highlight(snippet(p.text, h.matched, 160), h.matched, tty)
+            body = highlight(snippet(p.text, h.matched, 160), h.matched, tty, p.field_names)
             print(textwrap.indent(body, "     "), file=out)
 
 

@@ -39,11 +39,12 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def highlight(text: str, terms: Sequence[str]) -> str:
-    """Escaped text with each occurrence of the matched terms wrapped in <mark> (longest term first)."""
+def highlight(text: str, terms: Sequence[str], fields: Sequence[str] = ()) -> str:
+    """Escaped text with each occurrence of the matched terms wrapped in <mark> (longest term first),
+    none in the passage's field labels (`fields`: its column names; search/hit.py spans)."""
     return "".join(
         f'<mark class="rs-hl">{esc(piece)}</mark>' if marked else esc(piece)
-        for piece, marked in spans(text, terms)
+        for piece, marked in spans(text, terms, fields)
     )
 
 
@@ -85,7 +86,7 @@ def _full_text(hit: Hit) -> str:
             f"<dt>{esc(label)}</dt><dd>{highlight(value, hit.matched)}</dd>" for label, value in p.fields
         )
         return f'<dl class="rs-fields">{rows}</dl>'
-    return f'<div class="rs-full">{highlight(p.text, hit.matched)}</div>'
+    return f'<div class="rs-full">{highlight(p.text, hit.matched, p.field_names)}</div>'
 
 
 def card(
@@ -102,7 +103,7 @@ def card(
     p = hit.passage
     title = p.initiative or (p.section.split(" > ")[-1] if p.section else "")
     excerpt = snippet(p.text, hit.matched, EXCERPT_CHARS)
-    text = f'<p class="rs-text">{highlight(excerpt, hit.matched)}</p>'
+    text = f'<p class="rs-text">{highlight(excerpt, hit.matched, p.field_names)}</p>'
     head = [f'<span class="rs-rank">{hit.rank}</span>'] if hit.rank else []
     if match is not None and match != Match.NONE:  # one of the passages counted as 該当 in its column
         head.append(f'<span class="rs-hit-match" data-match="{esc(match)}">{marked(Match(match))}</span>')

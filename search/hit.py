@@ -12,14 +12,17 @@ from corpus.passage import Passage
 _FIELD_LABEL = re.compile(r"(?:^|(?<=\s))[^\s：:]{1,16}[：:]", re.MULTILINE)
 
 
-def spans(text: str, terms: Sequence[str]) -> list[tuple[str, bool]]:
+def spans(text: str, terms: Sequence[str], fields: Sequence[str] = ()) -> list[tuple[str, bool]]:
     """`text` cut into (piece, matched) at every occurrence of the matched terms, longest first and
-    ignoring case; what the terminal and the browser each mark in their own way. A term inside a
-    field label is not marked: every row writes 「R6取組状況：」, and 取組 marked there says nothing."""
+    ignoring case; what the terminal and the browser each mark in their own way. A term inside a field
+    label of the passage's (`fields`: a table row's column names) is not marked: every row writes
+    「R6取組状況：」, and 取組 marked there says nothing. A list item's own 「書かない窓口の導入：…」 is
+    no field label: its name is marked."""
     terms = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
     if not terms:
         return [(text, False)] if text else []
-    labels = [m.span() for m in _FIELD_LABEL.finditer(text)]
+    named = set(fields)
+    labels = [m.span() for m in _FIELD_LABEL.finditer(text) if m.group()[:-1] in named]
     out, last = [], 0
     for m in re.finditer("|".join(re.escape(t) for t in terms), text, re.IGNORECASE):
         if any(start <= m.start() and m.end() <= end for start, end in labels):

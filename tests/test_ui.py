@@ -104,10 +104,14 @@ def test_highlight_escapes_text_and_marks_terms():
 
 def test_highlight_skips_the_field_labels_every_row_writes():
     text = "窓口の取組 内容：申請の取組\nR6取組状況：取組を進めた 今後の課題・方向性：課題"
-    out = render.highlight(text, ["取組", "課題"])
+    fields = ("内容", "R6取組状況", "今後の課題・方向性")  # the row's column names
+    out = render.highlight(text, ["取組", "課題"], fields)
     assert out.count('<mark class="rs-hl">取組</mark>') == 3  # in the text, never in 「R6取組状況：」
     assert "R6取組状況：" in out and "今後の課題・方向性：" in out
     assert out.count('<mark class="rs-hl">課題</mark>') == 1  # after the label, not inside it
+    # a list item's own 「name：…」 is no field label: the initiative's name is marked
+    item = render.highlight("書かない窓口の導入：申請書を書かずに済む", ["書かない窓口"])
+    assert item.startswith('<mark class="rs-hl">書かない窓口</mark>の導入：')
 
 
 def test_highlight_prefers_the_longest_term_and_escapes_terms():

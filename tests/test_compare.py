@@ -902,6 +902,9 @@ def test_absent_words_are_the_query_nouns_no_allowed_passage_holds() -> None:
         # a present affix joins an absent word (化 of 長寿命化); a present compound shows nothing
         ("各課の長寿命化", ["各課", "化"], ("長寿命化",)),
         ("市立病院の経営改善", ["市", "立", "病院", "経営", "改善"], ()),
+        # words on two lines (a row's initiative, then its 内容 sought as a counterpart) are two words,
+        # not one invented compound 「活用町営体育館」
+        ("制度の活用\n町営体育館", ["制度"], ("活用", "町営体育館")),
     ],
 )
 def test_absent_words_show_affixes_with_their_word(query, held, shown) -> None:

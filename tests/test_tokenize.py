@@ -205,6 +205,7 @@ def test_tokenizer_info_names_versions() -> None:
         ("naming rights", []),  # English words make no pair
         ("ＤＸの推進", []),  # nor Latin letters beside Japanese
         ("電子入札、電子入札", ["電子入札"]),  # distinct
+        ("施設 統廃合", ["施設統廃合"]),  # read across a space, as the label model was fitted
     ],
 )
 def test_noun_pairs_are_adjacent_japanese_nouns_as_written(text: str, pairs: list[str]) -> None:

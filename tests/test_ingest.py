@@ -82,7 +82,8 @@ FORMATS = {
         "report.docx",
         make_files.report_docx,
         "チャット",
-        {"line_start": 2, "section": "テスト市 働き方改革の報告 > 取組の状況"},
+        # a table within a text is cited by its heading: its row number is no line of the text
+        {"line_start": None, "section": "テスト市 働き方改革の報告 > 取組の状況"},
         ["所管課", "進捗状況"],
     ),
     "html": (

@@ -33,7 +33,9 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             tables += 1
-            found, lead = sheet_records(_rows(block), sheet=section_path(path) or f"表{tables}")
+            found, lead = sheet_records(
+                _rows(block), sheet=section_path(path) or f"表{tables}", first_row=None
+            )
             records += found
             lines += ["", *lead, ""]
             continue

@@ -159,7 +159,9 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
     records, lead = [], []
     for n, (rows, heading, main) in enumerate(parser.found, 1):
         if main or not in_main:
-            found, above = sheet_records([r for r in rows if any(r)], sheet=heading or f"表{n}")
+            found, above = sheet_records(
+                [r for r in rows if any(r)], sheet=heading or f"表{n}", first_row=None
+            )
             records += found
             lead += above  # a table without a header row, or the rows above its header, as text
     text = "\n".join([*(x.strip() for x in lines), "", *lead])

@@ -51,9 +51,11 @@ def column_names(header: list[str]) -> list[str]:
 
 
 def sheet_records(
-    rows: list[list[str]], sheet: str = "", first_row: int = 1, page: int | None = None
+    rows: list[list[str]], sheet: str = "", first_row: int | None = 1, page: int | None = None
 ) -> tuple[list[Record], list[str]]:
-    """Records of one table or sheet (row numbers counted from `first_row`), and its lines of non-table text.
+    """Records of one table or sheet (row numbers counted from `first_row`; None: a table within a text,
+    whose rows are cited by its heading, not by a number a reader would take for a line of the text),
+    and its lines of non-table text.
 
     Rows above the header (titles, dates) become text, each a paragraph of its own (a blank line after
     it: read as one, a title and the date beside it had run together); with no header found, every row
@@ -68,7 +70,12 @@ def sheet_records(
     columns = column_names(header)
     lead = _paragraphs(rows[:h])
     records = [
-        Record(tuple(zip(columns, _fit(row, len(columns)), strict=True)), page, first_row + n, sheet)
+        Record(
+            tuple(zip(columns, _fit(row, len(columns)), strict=True)),
+            page,
+            None if first_row is None else first_row + n,
+            sheet,
+        )
         for n, row in enumerate(rows[first:], first)
         if any(row)
     ]

@@ -102,6 +102,19 @@ def matrix_table(m: Matrix, urls: Urls | None = None) -> tuple[list[str], list[d
     return header, rows
 
 
+def matrix_grid(m: Matrix) -> tuple[list[str], list[dict]]:
+    """(header, rows) of the matrix as a reader draws it: a row per theme, a column per city, each cell
+    its label and the passages that match on their own (「◎ strong (2)」)."""
+    header = ["theme", *m.cities]
+    rows = []
+    for theme in m.themes:
+        cells = {city: m.cell(theme, city) for city in m.cities}
+        rows.append(
+            {"theme": theme} | {c: f"{Match(x.match).label} ({x.matching})" for c, x in cells.items()}
+        )
+    return header, rows
+
+
 def matrix_markdown(m: Matrix) -> str:
     """The matrix as a Markdown table (◎ strong, ○ weak, × none, with counts) plus numbered citations."""
     out = [f"| テーマ / theme | {' | '.join(m.cities)} |", "|---|" + "---|" * len(m.cities)]
@@ -260,7 +273,10 @@ def render_comparison(c: Comparison, fmt: str, urls: Urls | None = None) -> str 
 
 
 def render_matrix(m: Matrix, fmt: str, urls: Urls | None = None) -> str | bytes:
-    """The matrix in one of FORMATS (XLSX as bytes); `urls` gives the source URL column."""
+    """The matrix in one of FORMATS (XLSX as bytes: the theme × city grid, then one row per theme and
+    city with its best passage's citation, as CSV has it); `urls` gives the source URL column."""
+    if _check(fmt) == "xlsx":
+        return xlsx([("表 matrix", *matrix_grid(m)), ("テーマ themes", *matrix_table(m, urls))])
     return _render(m, fmt, matrix_table, "テーマ themes", matrix_markdown, urls)
 
 

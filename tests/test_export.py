@@ -129,6 +129,23 @@ def test_matrix_csv_citations_are_filled_only_for_cells_with_a_passage(matrix: M
         assert all(row[k] for k in CITATION if k != "source_url"), row
 
 
+def test_matrix_workbook_opens_with_the_theme_by_city_grid(matrix: Matrix) -> None:
+    import io as _io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(_io.BytesIO(render_matrix(matrix, "xlsx")))
+    grid, cells = book.worksheets  # the grid a reader draws, then a row per cell with its citation
+    rows = list(grid.values)
+    assert list(rows[0]) == ["theme", *matrix.cities]
+    assert [r[0] for r in rows[1:]] == list(matrix.themes)
+    for theme, row in zip(matrix.themes, rows[1:], strict=True):
+        for city, shown in zip(matrix.cities, row[1:], strict=True):
+            cell = matrix.cell(theme, city)
+            assert shown == f"{Match(cell.match).label} ({cell.matching})"
+    assert cells.max_row == len(matrix.cells) + 1
+
+
 # --- matrix: Markdown -----------------------------------------------------------------------------------
 
 
@@ -555,7 +572,8 @@ def test_cli_xlsx_exports_open_with_their_citations(cli, themes_file: Path, tmp_
     target = tmp_path / "テーマ.xlsx"
     code, out, err = cli("themes", "--themes", str(themes_file), "--format", "xlsx", "--output", str(target))
     assert code == 0 and out == "" and str(target) in err
-    (rows,) = _sheets(target).values()
+    grid, rows = _sheets(target).values()  # the theme × city grid first
+    assert grid[0] == ["theme", *matrix.cities] and len(grid) == len(matrix.themes) + 1
     header, body = rows[0], rows[1:]
     assert header[:3] == ["theme", "match", "matching"] and set(CITATION) <= set(header)
     # Oracle: the same table as the CSV, row for row, the label written with its mark and names.

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from corpus.passage import Passage
 from index.documents import IndexedDocument
-from reform_search.output import ABSENT, ENGLISH_NOTE
+from reform_search.output import ABSENT, ENGLISH_NOTE, verdict_line
 from reform_search.workbook import inert, xlsx
 from search.align import Alignment
 from search.compare import Comparison
@@ -239,6 +239,8 @@ def comparison_markdown(c: Comparison) -> str:
     out = [f"# 「{_md_cell(c.query)}」の比較 / comparison", ""]
     if c.english:
         out += [" / ".join(ENGLISH_NOTE), ""]
+    if c.content and len(c.columns) > 2:
+        out += [_md_cell(verdict_line(c.columns)), ""]
     for col in c.columns:
         match = Match(col.match)
         count = f" — {col.matching} 件が該当 / matching" if match != Match.NONE else ""

@@ -15,6 +15,12 @@ from search.labels import Match
 SNIPPET_CHARS = 240
 
 
+def verdict_line(columns) -> str:
+    """Every city's mark in one line (「会津若松市 ◎ · いわき市 × · …」): with many cities, the columns
+    below run over several screens."""
+    return " · ".join(f"{c.city} {Match(c.match).mark}" for c in columns)
+
+
 def highlight(text: str, terms: tuple[str, ...], tty: bool, fields: tuple[str, ...] = ()) -> str:
     """Mark the matched terms: bold on a terminal, 【】 when piped; none in a row's field labels."""
     mark = (lambda t: f"\x1b[1;33m{t}\x1b[0m") if tty else (lambda t: f"【{t}】")
@@ -120,6 +126,8 @@ def print_columns(
     if source is not None:
         print(f"   {source_text(Hit(source, 0, 0.0))}", file=out)
         print(textwrap.indent(snippet(source.text, ()), "   "), file=out)
+    if content and len(columns) > 2:  # every city's verdict on one line before the columns
+        print(f"   {verdict_line(columns)}", file=out)
     for column in columns:
         count = f"  {column.matching} 件が該当 / matching" if column.match != "none" else ""
         label = Match(column.match).label

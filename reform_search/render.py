@@ -219,10 +219,12 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
     )
 
 
-def verdicts(result: Comparison, city_en: dict[str, str] | None = None) -> str:
-    """Every city's label in one line above the columns, each a link to its column: on a phone the
-    columns stack, and the second city's verdict would be a screen or two below the first. A city's
-    romaji name follows its own, as in its column's heading."""
+def verdicts(
+    result: Comparison | Counterparts, city_en: dict[str, str] | None = None, to: str = "rs-verdict"
+) -> str:
+    """Every city's label in one line above the columns, each a link to its column (whose id is `to`-n):
+    on a phone the columns stack, and the second city's verdict would be a screen or two below the
+    first. A city's romaji name follows its own, as in its column's heading."""
     if len(result.columns) < 2:
         return ""
     city_en = city_en or {}
@@ -233,7 +235,7 @@ def verdicts(result: Comparison, city_en: dict[str, str] | None = None) -> str:
         for c in result.columns
     }
     links = "".join(
-        f'<a class="rs-verdict" href="#rs-verdict-{n}" data-city="{esc(c.city)}">'
+        f'<a class="rs-verdict" href="#{to}-{n}" data-city="{esc(c.city)}">'
         f'<span class="rs-verdict-city">{esc(c.city)}{en[c.city]}</span>{badge(c.match)}</a>'
         for n, c in enumerate(result.columns)
     )
@@ -257,7 +259,8 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
     src = result.source
     name = src.initiative or snippet(src.text, (), 40)
     cols = "".join(
-        column(c, city_en.get(c.city, ""), action=False, fold=COLUMN_TOP_K) for c in result.columns
+        column(c, city_en.get(c.city, ""), action=False, fold=COLUMN_TOP_K, anchor=f"rs-cp-verdict-{n}")
+        for n, c in enumerate(result.columns)
     )
     if not cols:
         cols = '<p class="rs-none">他の市の資料がありません / no other city is indexed.</p>'
@@ -268,6 +271,7 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
         f"他市の類似取組 / counterparts: {esc(src.city)}「{esc(name)}」</h2>"
         f'<div class="rs-cp-source">{card(Hit(src, 0, 0.0), action=False, score=False)}</div>'
         + (f'<p class="rs-cp-how">{esc(how)}</p>' if how else "")
+        + verdicts(result, city_en, "rs-cp-verdict")
         + f'<div class="rs-grid">{cols}</div></div>'
     )
 

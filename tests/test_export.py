@@ -30,7 +30,7 @@ from reform_search.export import (
     render_matrix,
     xlsx,
 )
-from reform_search.output import ENGLISH_NOTE
+from reform_search.output import ENGLISH_NOTE, print_columns
 from search.align import Alignment, Pair, align
 from search.compare import Column, Comparison, Evidence
 from search.hit import Hit
@@ -510,6 +510,22 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted() -> None:
 
 
 # --- the comparison view as CSV / Markdown / JSON -------------------------------------------------------
+
+
+def test_a_comparison_of_many_cities_opens_with_every_verdict_on_one_line() -> None:
+    def col(city: str, match: Match) -> Column:
+        return Column(city, match, (), Evidence(1.0), int(match != Match.NONE))
+
+    three = Comparison(
+        "電子決裁", (col("テスト市", Match.STRONG), col("サンプル町", Match.NONE), col("例示村", Match.WEAK))
+    )
+    line = "テスト市 ◎ · サンプル町 × · 例示村 ○"
+    assert comparison_markdown(three).splitlines()[2] == line
+    out = io.StringIO()
+    print_columns(three.query, three.columns, out=out)
+    assert line in out.getvalue().splitlines()[1]
+    two = dataclasses.replace(three, columns=three.columns[:2])  # two columns are their own summary
+    assert "·" not in comparison_markdown(two)
 
 
 def test_comparison_exports_name_the_words_a_city_never_writes() -> None:

@@ -290,6 +290,12 @@ def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
     by_query = render.counterparts_html(Counterparts(short, (column("weak"),)))
     assert_inert(by_query)
     assert 'data-by="query"' in by_query and render.CP_HOW["query"] in by_query
+    # with two cities or more, every verdict in one line, each a link to its own column in the panel
+    two = render.counterparts_html(
+        Counterparts(source, (column("weak"), replace(column("none"), city="サンプル町")))
+    )
+    links = [v for a, v in assert_inert(two).attrs if a == "href"]
+    assert links == ["#rs-cp-verdict-0", "#rs-cp-verdict-1"] and 'id="rs-cp-verdict-1"' in two
 
 
 def test_hits_list_and_empty_result():

@@ -195,6 +195,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     check_folds(args.folds, **judged)  # before the model loads
     searcher = open_searcher(settings)
     _warn_unknown_cities(judged, searcher.cities)
+    _warn_keys_found_nowhere(judged, searcher)
     report = evaluate(searcher, **judged, folds=args.folds, mode=settings.mode, progress=_count_progress())
     if args.json:
         print_json(report.to_dict())
@@ -218,6 +219,38 @@ def _warn_unknown_cities(judged: dict[str, list[dict]], cities: list[str]) -> No
         print(
             f"reform-search: warning: judgments name cities the index does not hold: {', '.join(unknown)} "
             f"(indexed: {', '.join(cities)}; judgments must name cities exactly as indexed)",
+            file=sys.stderr,
+        )
+
+
+KEY_CHECK_PASSAGES = 200_000  # an index this large is not read through for the check below
+
+
+def _warn_keys_found_nowhere(judged: dict[str, list[dict]], searcher) -> None:
+    """A judged key phrase that no passage of its city holds (where a hit is credited: its first
+    CREDIT_CHARS characters) can never be found, and would be scored as a miss: most likely a typo, or a
+    phrase copied across a line or a page break. Said once, with the judgments it comes from."""
+    from corpus.normalize import compact
+    from search.evaluate import CREDIT_CHARS
+
+    items = [(q["id"], r["city"], r["key"]) for q in judged["queries"] for r in q["relevant"]]
+    items += [(p["id"], p[end]["city"], p[end]["key"]) for p in judged["pairs"] for end in ("from", "to")]
+    passages = searcher.index.passages
+    if not items or len(passages) > KEY_CHECK_PASSAGES:
+        return
+    texts: dict[str, list[str]] = {}
+    for passage in passages:
+        texts.setdefault(passage.city, []).append(compact(passage.text)[:CREDIT_CHARS])
+    nowhere = [
+        f"{i} {city} {key!r}"
+        for i, city, key in items
+        if city in texts and not any(compact(key) in t for t in texts[city])
+    ]
+    if nowhere:
+        shown = "; ".join(nowhere[:5]) + (f"; and {len(nowhere) - 5} more" if len(nowhere) > 5 else "")
+        print(
+            f"reform-search: warning: {len(nowhere)} judged key phrase(s) are in no passage of their city, "
+            f"so they can never be found (a typo?): {shown}",
             file=sys.stderr,
         )
 

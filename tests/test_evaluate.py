@@ -125,7 +125,8 @@ def test_queries_measures_by_hand(cli, tmp_path):
         "rank": None,
         "in_column_top3": False,
     }
-    assert run.err == ""  # stderr is not a terminal: no progress
+    assert "judged 1/" not in run.err  # stderr is not a terminal: no progress (only the warning below)
+    assert f"'{NOWHERE}'" in run.err  # a key held by no passage can never be found: said
 
 
 def test_a_passage_ranked_first_gives_one_and_keys_are_compared_after_nfkc(cli, tmp_path):
@@ -272,6 +273,24 @@ def test_a_city_the_index_lacks_is_a_warning_and_a_miss(cli, tmp_path):
     assert run.code == 0
     assert "warning: judgments name cities the index does not hold: Testshi" in run.err
     assert run.json()["queries"]["recall@10"] == 0.0
+
+
+def test_a_key_phrase_no_passage_of_its_city_holds_is_a_warning(cli, tmp_path):
+    lines = [
+        *QUERIES,
+        {"id": "typo", "query": "電子決裁", "relevant": [{"city": "テスト市", "key": "電子決済の試行"}]},
+    ]
+    run = cli(
+        "--queries",
+        str(_write(tmp_path / "q.jsonl", lines)),
+        "--pairs",
+        str(_write(tmp_path / "p.jsonl", PAIRS)),
+    )
+    assert run.code == 0
+    said = [line for line in run.err.splitlines() if "in no passage of their city" in line]
+    assert len(said) == 1 and "typo テスト市 '電子決済の試行'" in said[0]
+    run = cli("--queries", str(_write(tmp_path / "q.jsonl", QUERIES[:1])))  # every key held: no warning
+    assert "in no passage" not in run.err
 
 
 def test_library_reports_progress_and_refuses_bad_folds(searcher, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -107,20 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", parents=[settings], help="one column per city: its best passages and a match label"
     )
     p.add_argument("query", help="the theme or initiative to compare, in Japanese or English")
-    p.add_argument("--city", action="append", metavar="CITY", help="compare only these cities (repeatable)")
+    p.add_argument(
+        "--city", action="append", metavar="CITY", help="compare only these cities (repeatable, or A,B)"
+    )
     _export_flags(p, default="text")
     p.set_defaults(run=cmd_compare, top_k_default=COLUMN_TOP_K)
 
     p = sub.add_parser("similar", parents=[settings], help="counterparts of one passage in the other cities")
     p.add_argument("passage_id", metavar="PASSAGE_ID", help="a passage id (see `reform-search passages`)")
-    p.add_argument("--city", action="append", metavar="CITY", help="only these cities (repeatable)")
+    p.add_argument("--city", action="append", metavar="CITY", help="only these cities (repeatable, or A,B)")
     p.set_defaults(run=cmd_similar, top_k_default=COLUMN_TOP_K)
 
     p = sub.add_parser("themes", parents=[settings], help="theme × city matrix: label, count, best passage")
     p.add_argument(
         "--themes", type=Path, metavar="FILE", help="themes, one per line (default: built-in list)"
     )
-    p.add_argument("--city", action="append", metavar="CITY", help="only these cities (repeatable)")
+    p.add_argument("--city", action="append", metavar="CITY", help="only these cities (repeatable, or A,B)")
     _export_flags(p, default="md")
     p.set_defaults(run=cmd_themes)
 
@@ -181,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[settings],
         help="list every indexed passage with its metadata (also: chunks)",
     )
-    p.add_argument("--city", action="append", metavar="CITY", help="only this city (repeatable)")
+    p.add_argument("--city", action="append", metavar="CITY", help="only this city (repeatable, or A,B)")
     p.set_defaults(run=cmd_passages)
 
     p = sub.add_parser(
@@ -210,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--city", action="append", metavar="CITY", help="only this city (name or alias; repeatable)"
+        "--city", action="append", metavar="CITY", help="only this city (name or alias; repeatable, or A,B)"
     )
     p.add_argument(
         "--document", action="append", metavar="DOC", help="only this document id or title (repeatable)"
@@ -256,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if isinstance(getattr(args, "city", None), list):  # --city A --city B, or --city A,B
+        args.city = [c.strip() for value in args.city for c in re.split("[,、，]", value) if c.strip()]
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8")  # Japanese output whatever the locale

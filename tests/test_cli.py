@@ -92,6 +92,14 @@ def test_search_city_filter(cli, city, canonical):
     assert hits and {h["city"] for h in hits} == {canonical}
 
 
+def test_cities_repeated_or_comma_separated_are_the_same_filter(cli):
+    repeated = cli("compare", "テレワーク", "--city", "サンプル町", "--city", "テスト市", "--json").json()
+    for together in ("サンプル町,テスト市", "サンプル町、 Testshi"):
+        joined = cli("compare", "テレワーク", "--city", together, "--json").json()
+        assert [c["city"] for c in joined["columns"]] == ["サンプル町", "テスト市"]
+        assert joined == repeated
+
+
 def test_queries_file_gives_one_line_per_query_with_its_id(cli, tmp_path):
     queries = tmp_path / "q.jsonl"
     lines = [{"id": "q-1", "query": "電子決裁"}, {"id": 7, "query": "ごみ有料化"}, {"query": "テレワーク"}]

@@ -483,6 +483,11 @@ def test_compare_and_counterparts_handlers(shared_index):
     assert Path(csv_file["value"]).read_text(encoding="utf-8").startswith("\ufeffquery,match,")
     assert Path(md_file["value"]).read_text(encoding="utf-8").startswith("# 「電子決裁」の比較")
     assert csv_file["interactive"] and md_file["interactive"] and xlsx_file["value"].endswith(".xlsx")
+    # named by what was compared (several saved comparisons are told apart), never a path from the query
+    assert Path(csv_file["value"]).name.startswith("reform-search-compare-電子決裁-")
+    hostile = h.on_compare("../<x>/電子決裁 ..\\", ["テスト市", "サンプル町"], 2)[2]
+    named = Path(hostile["value"])
+    assert named.parent == h.state.downloads and named.name.startswith("reform-search-compare-x_電子決裁-")
     assert panel == ""
     assert_inert(out)
     assert 'data-city="テスト市"' in out and 'data-city="サンプル町"' in out

@@ -77,7 +77,9 @@ class Handlers:
         if not result.content:  # no content word: nothing compared, nothing to save
             return comparison_html(result, self.state.city_en()), "", *no_downloads()
         urls = document_urls(s.index.documents)
-        files = self.state.downloads_of(lambda fmt: render_comparison(result, fmt, urls), "compare")
+        files = self.state.downloads_of(
+            lambda fmt: render_comparison(result, fmt, urls), "compare", result.query
+        )
         return comparison_html(result, self.state.city_en()), "", *files
 
     @friendly

@@ -7,6 +7,7 @@ import re
 import tempfile
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -124,26 +125,38 @@ class AppState:
         """English names of the loaded cities."""
         return {c: en for c, en in self.searcher.index.city_pairs if en}
 
-    def export_path(self, suffix: str, kind: str = "themes") -> Path:
-        """A fresh file name for a download (generated, never from user input); old ones are pruned."""
+    def export_path(self, suffix: str, kind: str = "themes", about: str = "") -> Path:
+        """A fresh file name for a download, generated (the query's letters and digits alone, `slug`, say
+        what it holds: never a path from user input); old ones are pruned."""
         for old in self.downloads.glob("reform-search-*"):
             if time.time() - old.stat().st_mtime > DOWNLOADS_KEPT_S:
                 old.unlink(missing_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        return self.downloads / f"reform-search-{kind}-{stamp}-{uuid.uuid4().hex[:6]}.{suffix}"
+        named = f"{kind}-{slug(about)}" if slug(about) else kind
+        return self.downloads / f"reform-search-{named}-{stamp}-{uuid.uuid4().hex[:6]}.{suffix}"
 
-    def downloads_of(self, render: Callable[[str], str | bytes], kind: str) -> list:
+    def downloads_of(self, render: Callable[[str], str | bytes], kind: str, about: str = "") -> list:
         """The DOWNLOADS of one result (`render(fmt)` gives its text, or a workbook's bytes), as button
-        updates."""
+        updates; `about` (a query) names the files."""
         updates = []
         for fmt, _ in DOWNLOADS:
-            path, data = self.export_path(fmt, kind), render(fmt)
+            path, data = self.export_path(fmt, kind, about), render(fmt)
             if isinstance(data, bytes):
                 path.write_bytes(data)
             else:
                 path.write_text(data, encoding="utf-8", newline="")
             updates.append(gr.update(value=str(path), interactive=True))
         return updates
+
+
+SLUG_CHARS = 30
+
+
+def slug(text: str) -> str:
+    """A query as part of a file name: its letters and digits (any script), runs of anything else one
+    "_", at most SLUG_CHARS: 「ごみ有料化」 stays, 「../<x> 窓口」 is x_窓口."""
+    words = re.sub(r"[\W_]+", "_", unicodedata.normalize("NFKC", text or "")).strip("_")
+    return words[:SLUG_CHARS].strip("_")
 
 
 def city_choices(state: AppState) -> list[tuple[str, str]]:

@@ -20,7 +20,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         state = "built" if report.changed else "up to date"
         print(
             f"index {state}: {report.documents} documents, {report.passages} passages "
-            f"({report.embedded} embedded now) in {report.seconds:.1f} s → {settings.index_dir}"
+            f"({report.embedded} texts embedded now: passages, their fields and sentences) "
+            f"in {report.seconds:.1f} s → {settings.index_dir}"
         )
     return 0
 
@@ -64,7 +65,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             print(f"added {d.id} ({d.city}「{d.title}」, {d.format})")
         print(
             f"index: {report.documents} documents, {report.passages} passages "
-            f"({report.embedded} embedded now)"
+            f"({report.embedded} texts embedded now: passages, their fields and sentences)"
         )
     return 0
 

@@ -323,13 +323,35 @@ def _label_lines(text: str, size: float) -> list[str]:
     if total > 2 * LABEL_WIDTH:
         first = _fit(text, LABEL_WIDTH, size)
         return [first, _fit(text[len(first) :], LABEL_WIDTH - _text_width("…", size), size) + "…"]
-    cut, width = 0, 0.0
-    while cut < len(text) - 1 and width + _text_width(text[cut], size) <= total / 2 + size / 2:
-        width += _text_width(text[cut], size)
-        cut += 1
-    while cut < len(text) - 1 and text[cut] in _NO_LINE_START:
-        cut += 1
+    fits = [n for n in range(1, len(text)) if text[n] not in _NO_LINE_START]
+    fits = [n for n in fits if max(_text_width(text[:n], size), _text_width(text[n:], size)) <= LABEL_WIDTH]
+    words = [n for n in fits if _word_break(text, n)]  # between words where the label has room
+    if not fits:
+        return [text[: len(text) // 2], text[len(text) // 2 :]]
+    cut = min(words or fits, key=lambda n: abs(_text_width(text[:n], size) - total / 2))
     return [text[:cut], text[cut:]]
+
+
+_AFTER = "のとやをにへで・、 /"  # a line may end after a particle or a separator
+
+
+def _script(c: str) -> str:
+    if "\u30a0" <= c <= "\u30ff":
+        return "katakana"
+    if "\u3040" <= c <= "\u309f":
+        return "hiragana"
+    return "latin" if c.isascii() else "kanji"
+
+
+def _word_break(text: str, n: int) -> bool:
+    """Whether a theme label can break before text[n] without cutting a word: after a particle or a
+    separator (行政手続の|オンライン化), or where kanji and katakana meet (窓口|サービス)."""
+    before, after = text[n - 1], text[n]
+    if before in _AFTER:  # a particle ends a word unless kana go on (に of による, の of のあり方)
+        return _script(after) != "hiragana" or _script(before) != "hiragana"
+    if _script(before) == "hiragana" and _script(after) == "kanji":  # による|業務, not 働き|方
+        return n >= 2 and _script(text[n - 2]) == "hiragana"
+    return {_script(before), _script(after)} == {"kanji", "katakana"}
 
 
 def _fit(text: str, width: float, size: float) -> str:

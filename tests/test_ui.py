@@ -358,6 +358,10 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', out)
     assert "".join(lines) == "".join(themes) and len(lines) > len(themes)
     assert not any(line[0] in "・、。" for line in lines)
+    # between words where the label has room (行政手続のオ|ンライン化 had cut a word in two)
+    assert render._label_lines("行政手続のオンライン化", 14) == ["行政手続の", "オンライン化"]
+    assert render._label_lines("AI・RPAによる業務効率化", 14) == ["AI・RPAによる", "業務効率化"]
+    assert render._label_lines("働き方改革と業務の見直し", 14) == ["働き方改革と", "業務の見直し"]
     assert all(f"<title>{t}</title>" in out for t in themes)
 
 

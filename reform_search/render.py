@@ -402,6 +402,13 @@ def heatmap_svg(matrix: Matrix) -> str:
         # a group, not an image: an image's children (the cells, each a button) are hidden from readers
         'role="group" aria-label="テーマ × 市 / theme × city" xmlns="http://www.w3.org/2000/svg">'
     ]
+    # The theme labels again, pinned to the left while a phone scrolls the cells sideways (they had
+    # scrolled away with them); the same place and scale as the labels under them, hidden from readers
+    pinned = [
+        f'<svg class="rs-hm-pinned" viewBox="0 0 {label_w:.0f} {height}" aria-hidden="true" '
+        f'style="width:{100 * round(label_w) / round(width):.4f}%" xmlns="http://www.w3.org/2000/svg">'
+        f'<rect width="{label_w:.0f}" height="{head_h + cell_h * len(matrix.themes)}" class="rs-hm-pin"/>'
+    ]
     for j, city in enumerate(matrix.cities):
         x = label_w + j * cell_w + cell_w / 2
         out.append(f'<text x="{x:.0f}" y="22" class="rs-hm-col" text-anchor="middle">{esc(city)}</text>')
@@ -414,6 +421,7 @@ def heatmap_svg(matrix: Matrix) -> str:
             for n, line in enumerate(lines)
         )
         out.append(f'<text class="rs-hm-row" text-anchor="end"><title>{esc(theme)}</title>{spans}</text>')
+        pinned.append(f'<text class="rs-hm-row" text-anchor="end">{spans}</text>')
         for j, city in enumerate(matrix.cities):
             c = matrix.cell(theme, city)
             fill, ink = HEAT[c.match]
@@ -438,11 +446,11 @@ def heatmap_svg(matrix: Matrix) -> str:
             f'<tspan aria-hidden="true">{Match(match).mark}</tspan> {Match(match).ja} {match}</text>'
         )
     out.append("</svg>")
+    pinned.append("</svg>")
     return (
         '<div class="rs-heatmap-wrap"><div class="rs-note">セルをクリックすると該当箇所を表示 / '
         "click a cell to see its passages (件 = passages that match on their own)</div>"
-        + "".join(out)
-        + "</div>"
+        f'<div class="rs-hm-grid">{"".join(out)}{"".join(pinned)}</div></div>'
     )
 
 

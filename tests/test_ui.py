@@ -355,8 +355,15 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     for (x1, y1, w1), (x2, y2, _) in itertools.pairwise(keys):
         assert y2 > y1 or x2 >= x1 + w1  # a key on the same row starts after the one before it ends
     # a long theme is written on two lines, neither starting with 、 or ・, and keeps its whole name
-    lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', out)
+    heatmap, pinned = out.split('<svg class="rs-hm-pinned"')
+    lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', heatmap)
     assert "".join(lines) == "".join(themes) and len(lines) > len(themes)
+    # the same labels, pinned over the left edge while a phone scrolls the cells sideways, at the same
+    # place and scale (their width the labels' share of the heatmap's), hidden from screen readers
+    assert re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', pinned) == lines
+    label_w = float(re.search(r'viewBox="0 0 ([\d.]+) ', pinned).group(1))
+    share = float(re.search(r'style="width:([\d.]+)%"', pinned).group(1))
+    assert share == pytest.approx(100 * label_w / width, abs=0.01) and 'aria-hidden="true"' in pinned
     assert not any(line[0] in "・、。" for line in lines)
     # between words where the label has room (行政手続のオ|ンライン化 had cut a word in two)
     assert render._label_lines("行政手続のオンライン化", 14) == ["行政手続の", "オンライン化"]
@@ -373,7 +380,8 @@ def test_a_theme_too_long_for_two_lines_is_cut_and_keeps_the_matrix_narrow():
     out = render.heatmap_svg(Matrix(themes, cities, cells))
     width = float(re.search(r'viewBox="0 0 ([\d.]+) ', out).group(1))
     assert width <= 400
-    lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', out)
+    heatmap = out.split('<svg class="rs-hm-pinned"')[0]  # (its labels pinned again after it)
+    lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', heatmap)
     assert lines[0] == "DX推進" and len(lines) == 3 and lines[2].endswith("…")
     assert all(render._text_width(line, 14) <= render.LABEL_WIDTH for line in lines)
     assert ("窓口" * 100).startswith(lines[1] + lines[2][:-1])

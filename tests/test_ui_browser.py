@@ -393,6 +393,17 @@ def test_search_themes_and_corpus_tabs(page, real_app):
     assert download.value.suggested_filename.endswith(".csv")
     assert Path(download.value.path()).read_bytes().startswith(b"\xef\xbb\xbf")
     shot(page, "themes-1280.png", full_page=True)
+    page.set_viewport_size({"width": 375, "height": 740})  # a phone scrolls the cells sideways under
+    wrap = page.locator("#themes-heatmap .rs-heatmap-wrap")  # the theme labels, pinned to its left edge
+    assert page.evaluate("(w) => w.scrollWidth > w.clientWidth", wrap.element_handle())
+    wrap.evaluate("w => { w.scrollLeft = w.scrollWidth; }")
+    page.wait_for_timeout(200)
+    left = page.evaluate(
+        "() => [document.querySelector('#themes-heatmap .rs-heatmap-wrap').getBoundingClientRect().left,"
+        " document.querySelector('#themes-heatmap .rs-hm-pinned').getBoundingClientRect().left]"
+    )
+    assert abs(left[0] - left[1]) <= 1, left
+    page.set_viewport_size(WIDE)
     page.locator("#themes-text textarea").focus()  # passing through the box, unedited, keeps the cell
     page.locator("#themes-go").focus()
     page.wait_for_timeout(1500)

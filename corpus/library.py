@@ -148,6 +148,8 @@ class Library:
         if not _ID.fullmatch(doc_id):
             raise ValueError(f"document id {doc_id!r}: use letters, digits, '.', '_' and '-' (at most 100)")
         fields = {k: str(meta[k]).strip() for k in FIELDS if meta.get(k) not in (None, "")}
+        if "city_en" not in fields and (known := self._city_en(str(meta["city"]), indexed)):
+            fields["city_en"] = known  # the city's romaji, as its other documents give it
         document = make_document(extracted, sha256, name, id=doc_id, **fields)
         passages = len(split_passages(document))
         if not passages:
@@ -178,6 +180,13 @@ class Library:
             repeated = sorted({i for i in ids if ids.count(i) > 1})
             raise ValueError(f"manifest {manifest} gives two documents the same id: {', '.join(repeated)}")
         return documents
+
+    def _city_en(self, city: str, indexed: Sequence[dict] = ()) -> str:
+        """The romaji name another document of the city (added, or `indexed`) gives it, if any: a document
+        added without one had dropped the city's English name and alias (Aizuwakamatsu) from the index."""
+        key = unicodedata.normalize("NFC", city.strip())
+        entries = [*self._read().get("document", []), *indexed]
+        return next((str(e["city_en"]) for e in entries if e.get("city") == key and e.get("city_en")), "")
 
     def _id_for(
         self, sha256: str, city: str, year: int | None, name: str, indexed: Sequence[dict] = ()

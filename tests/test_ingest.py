@@ -204,6 +204,24 @@ def test_the_same_file_under_another_city_is_another_document(cli, tmp_path):
     assert {"ペア市", "サンプル村"} <= {r["city"] for r in _documents(cli)}
 
 
+def test_a_city_keeps_its_romaji_name_when_a_document_is_added_without_it(cli, tmp_path):
+    # Found by a many-city walkthrough: a document added again without --city-en dropped the city's
+    # English name, and with it the alias the CLI and the UI know the city by
+    a = make_files.write(tmp_path, "a.csv", make_files.progress_csv())
+    b = make_files.write(
+        tmp_path, "b.txt", "ペア市の架空の改革メモ（テスト用）。\n\n・ペーパーレス会議を始める\n".encode()
+    )
+    cli("add", str(a), "--city", "ペア市", "--city-en", "Peashi", "--title", "進捗")
+    added = cli("add", str(b), "--city", "ペア市", "--title", "メモ", "--json").json()
+    assert added["document"]["city_en"] == "Peashi"
+    assert {r["city_en"] for r in _documents(cli) if r["city"] == "ペア市"} == {"Peashi"}
+    other = make_files.write(
+        tmp_path, "c.txt", "サンプル村の架空のメモ（テスト用）。\n\n・窓口を一つにする\n".encode()
+    )
+    alone = cli("add", str(other), "--city", "サンプル村", "--title", "メモ", "--json").json()
+    assert not alone["document"].get("city_en")  # another city's is never borrowed
+
+
 def test_a_bundled_report_added_again_replaces_itself(cli, built_index):
     # The corpus's own file added under its own city: it had stood beside itself as a second document
     path = built_index.corpus.parent / "testshi.txt"

@@ -479,6 +479,36 @@ def test_a_phone_keyboard_and_screen_reader_user_is_served(browser, html_app):
         page.close()
 
 
+def test_all_and_none_tick_the_cities_and_redo_the_result(page, html_app):
+    run_compare(page, html_app, "電子決裁")
+    ticked = (
+        "(id) => [...document.querySelectorAll(`#${id} input[type=checkbox]`)].filter(c => c.checked).length"
+    )
+    page.click("#compare-none")  # none: said in place, for the reader to tick the few she wants
+    page.wait_for_function(
+        "document.querySelector('#compare-results').innerText.includes('Choose at least one city')"
+    )
+    assert page.evaluate(ticked, "compare-cities") == 0
+    page.locator("#compare-cities label").filter(has_text="サンプル町").click()
+    page.wait_for_function("document.querySelectorAll('#compare-results .rs-col').length === 1")
+    page.click("#compare-all")  # all: every city again, compared at once
+    page.wait_for_function("document.querySelectorAll('#compare-results .rs-col').length === 2")
+    assert page.evaluate(ticked, "compare-cities") == 2
+    page.click("#tab-themes-button")  # the matrix follows them too
+    page.wait_for_function(
+        "document.querySelectorAll('#themes-heatmap .rs-hm-cell').length > 0", timeout=60_000
+    )
+    page.click("#themes-none")
+    page.wait_for_function(
+        "document.querySelector('#themes-heatmap').innerText.includes('Choose at least one city')"
+    )
+    page.click("#themes-all")
+    page.wait_for_function(
+        "new Set([...document.querySelectorAll('#themes-heatmap .rs-hm-cell')]"
+        ".map(c => c.dataset.city)).size === 2"
+    )
+
+
 def test_the_search_modes_are_one_group_chosen_with_the_arrow_keys(page, html_app):
     page.goto(html_app)
     page.click("#tab-search-button")

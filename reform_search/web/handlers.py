@@ -115,6 +115,14 @@ class Handlers:
         return hits_html(s.results(q, int(top_k), mode, allowed), self.state.city_en()), ""
 
     @friendly
+    def every_city(self) -> list[str]:
+        """Every indexed city ticked (すべて / all)."""
+        return list(self.state.live().cities)
+
+    def no_city(self) -> list[str]:
+        """No city ticked (解除 / none): the first of a few to tick next."""
+        return []
+
     def on_themes(self, text: str, chosen: list[str]):
         """Heatmap, the theme and city pickers, both downloads, an emptied cell panel, and the themes text
         it was built from (`on_themes_edited`)."""

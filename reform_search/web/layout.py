@@ -68,6 +68,21 @@ def result_panes(name: str, hint: str = "") -> tuple[gr.HTML, gr.HTML]:
     return out, gr.HTML("", elem_id=f"{name}-counterparts")
 
 
+def city_picker(
+    name: str, cities: list[tuple[str, str]], chosen: list[str], **column: object
+) -> tuple[gr.CheckboxGroup, gr.Button, gr.Button]:
+    """The cities to ask about (NAME-cities), with すべて / all (NAME-all) and 解除 / none (NAME-none):
+    narrowing seven cities to two had taken five clicks, each redoing the result."""
+    with gr.Column(min_width=220, **column):
+        group = gr.CheckboxGroup(cities, value=chosen, label="市町村 / cities", elem_id=f"{name}-cities")
+        with gr.Row(elem_classes="rs-examples"):
+            every, clear = (
+                gr.Button(label, size="sm", variant="secondary", min_width=0, elem_id=f"{name}-{key}")
+                for key, label in (("all", "すべて / all"), ("none", "解除 / none"))
+            )
+    return group, every, clear
+
+
 def download_buttons(name: str) -> list[gr.DownloadButton]:
     """One download button per DOWNLOADS format (NAME-csv, NAME-xlsx, NAME-md), enabled once there is a
     result to save."""
@@ -93,10 +108,11 @@ def wire_query(
     panes: tuple[gr.HTML, gr.HTML],
     cities: gr.CheckboxGroup,
     downloads: Sequence[gr.DownloadButton] = (),
+    toggles: Sequence[gr.Button] = (),
 ) -> None:
     """fn(query, *filters) on the button, on Enter, after an example fills the box, and when a filter is
-    changed with a query in the box; cards: counterparts. fn returns the panes'
-    contents, then the downloads' updates."""
+    changed with a query in the box (`toggles`: the cities' all / none buttons too); cards:
+    counterparts. fn returns the panes' contents, then the downloads' updates."""
     query, go, examples = box
     inputs, outputs = [query, *filters], [*panes, *downloads]
     shown = f"() => window.rsShown?.('{panes[0].elem_id}')"  # asked for: said aloud, and brought into view
@@ -111,6 +127,10 @@ def wire_query(
     for control in filters:  # a slider being dragged asks again only once the last answer is in, and
         # the answers of a drag replace each other without the spinner flashing over the results
         control.input(again, inputs, outputs, trigger_mode="always_last", show_progress="hidden", **PRIVATE)
+    for button, chosen in zip(toggles, (h.every_city, h.no_city), strict=False):
+        button.click(chosen, None, cities, **PRIVATE).then(
+            again, inputs, outputs, show_progress="hidden", **PRIVATE
+        )
     for button in examples:
         button.click(lambda q: q, button, query, **PRIVATE).then(fn, inputs, outputs, **PRIVATE).then(
             None, js=shown, **PRIVATE
@@ -155,9 +175,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                     EXAMPLES,
                 )
                 with gr.Row(equal_height=True):
-                    c_cities = gr.CheckboxGroup(
-                        cities, value=all_cities, label="市町村 / cities", elem_id="compare-cities", scale=3
-                    )
+                    c_cities, *c_toggles = city_picker("compare", cities, all_cities, scale=3)
                     c_top = gr.Slider(
                         1,
                         MORE_TOP_K,
@@ -185,9 +203,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                     SEARCH_EXAMPLES,
                 )
                 with gr.Row(equal_height=True):
-                    s_cities = gr.CheckboxGroup(
-                        cities, value=all_cities, label="市町村 / cities", scale=2, elem_id="search-cities"
-                    )
+                    s_cities, *s_toggles = city_picker("search", cities, all_cities, scale=2)
                     s_docs = gr.Dropdown(
                         doc_choices(state),
                         value=[],
@@ -229,9 +245,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                             max_lines=20,
                             label="テーマ（1行に1つ） / themes, one per line",
                         )
-                        t_cities = gr.CheckboxGroup(
-                            cities, value=all_cities, label="市町村 / cities", elem_id="themes-cities"
-                        )
+                        t_cities, *t_toggles = city_picker("themes", cities, all_cities)
                         t_go = gr.Button("表を作成 / Build matrix", variant="primary", elem_id="themes-go")
                         t_files = download_buttons("themes")
                     with gr.Column(scale=5, min_width=320):
@@ -307,8 +321,9 @@ def build_blocks(state: AppState) -> gr.Blocks:
         # ---------------------------------------------------------- events (UI only: private)
 
         h = Handlers(state)
-        wire_query(h, h.on_compare, c_box, [c_cities, c_top], c_panes, c_cities, c_files)
-        wire_query(h, h.on_search, s_box, [s_cities, s_docs, s_years, s_mode, s_top], s_panes, s_cities)
+        wire_query(h, h.on_compare, c_box, [c_cities, c_top], c_panes, c_cities, c_files, c_toggles)
+        s_filters = [s_cities, s_docs, s_years, s_mode, s_top]
+        wire_query(h, h.on_search, s_box, s_filters, s_panes, s_cities, toggles=s_toggles)
 
         t_built = gr.State(None)  # the themes text the matrix shown was built from
         t_outputs = [t_map, t_theme, t_city, *t_files, t_cell, t_built]
@@ -322,6 +337,10 @@ def build_blocks(state: AppState) -> gr.Blocks:
             trigger_mode="always_last",
             **PRIVATE,
         )
+        for button, chosen in zip(t_toggles, (h.every_city, h.no_city), strict=True):
+            button.click(chosen, None, t_cities, **PRIVATE).then(
+                h.on_themes, [t_themes, t_cities], t_outputs, **PRIVATE
+            )
         t_tab.select(h.on_themes_tab, [t_map, t_themes, t_cities], t_outputs, **PRIVATE)
         # a cell's passages appear below the matrix and its pickers, often below the fold: bring them up
         for event in (

@@ -586,9 +586,14 @@ def test_brochure_passages_cite_the_page_the_text_marks(
     assert iwaki_passages[0].page == 1
 
 
+def _generated(text: str, city: str = "テスト市") -> Document:
+    """A plain-text document of a fixture city, as a test writes it."""
+    return Document(id="t", city=city, title="テスト", text=text, sha256="", source="generated")
+
+
 def test_text_without_page_marks_cites_no_page() -> None:
     text = "架空の町の改革メモ（テスト用）。\n\n・窓口の受付時間を見直す\n・電子申請を広げる\n"
-    doc = Document(id="t", city="テスト町", title="テスト", text=text, sha256="", source="generated")
+    doc = _generated(text, "テスト町")
     assert [p.page for p in split_blocks(doc)] == [None, None, None]
 
 
@@ -616,7 +621,7 @@ NUMBERED_TEXT = """\
 
 
 def test_numbered_headings_of_plain_text_become_sections() -> None:
-    doc = Document(id="t", city="テスト市", title="テスト", text=NUMBERED_TEXT, sha256="", source="generated")
+    doc = _generated(NUMBERED_TEXT)
     got = {p.text: p.section for p in split_blocks(doc)}
     assert got["本計画は架空の計画で、実在の市とは関係ありません。"] == "第1章 計画の概要"
     assert got["会議資料をタブレットで配り、印刷を減らす。"] == (
@@ -633,7 +638,7 @@ def test_a_paragraph_repeated_in_a_text_without_pages_is_kept_and_a_header_over_
     header = "テスト市 架空の改革レポート（テスト用の見出し）"
     para = "窓口の受付時間を見直し、混雑する時間帯に職員を厚く配置した。"
     text = "\n\n".join([header, para] * 3)
-    unpaged = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
+    unpaged = _generated(text)
     # without pages nothing runs over them: each paragraph is a passage, the repeats too (one document
     # of a paragraph written three times had been refused as holding no text)
     assert sum(p.text.count(header) for p in split_passages(unpaged)) == 3
@@ -654,7 +659,7 @@ def test_markdown_headings_nest_by_level_and_numbered_ones_beneath_them() -> Non
         "申請の八割を電子化した。\n\n## 2 財政\n\n基金を見直した。\n\n"
         "# 第3章 推進体制\n\n本部会議を開いた。\n"
     )
-    doc = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
+    doc = _generated(text)
     assert [(p.section, p.text) for p in split_blocks(doc)] == [
         (
             "第2章 改革の取組（テスト用） > 1 デジタル化 > (1) 行政手続のオンライン化",
@@ -674,7 +679,7 @@ def test_a_marked_line_short_of_the_width_is_a_line_of_its_own_in_prose() -> Non
         "全フロアに拡大しています（テスト用の例）。",
     ]
     text = "\n".join(["■ 職員の働き方を変える", *body, "あわせて無線LANを整備しました。"])
-    doc = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
+    doc = _generated(text)
     (passage,) = split_blocks(doc)
     first, second = passage.text.split("\n")
     assert first.replace(" ", "") == "■職員の働き方を変える"
@@ -683,7 +688,7 @@ def test_a_marked_line_short_of_the_width_is_a_line_of_its_own_in_prose() -> Non
 
 def test_a_page_number_written_as_a_dash_item_is_no_passage() -> None:
     text = "・窓口の受付時間を見直した（テスト用）\n\n- 1 -\n\n・会議資料を電子化した（テスト用）\n\n- 2 -\n"
-    doc = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
+    doc = _generated(text)
     assert [p.text for p in split_blocks(doc)] == [
         "窓口の受付時間を見直した（テスト用）",
         "会議資料を電子化した（テスト用）",
@@ -707,7 +712,7 @@ def test_a_header_on_both_pages_of_a_two_page_document_is_dropped() -> None:
 def test_a_line_without_a_sentence_end_is_cut_into_passages_of_bounded_length() -> None:
     # a table flattened into one line had made one passage of 105,000 characters (minutes to embed)
     text = "行財政改革推進" * 15000
-    doc = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
+    doc = _generated(text)
     passages = split_blocks(doc)
     assert max(len(p.text) for p in passages) <= MAX_CHARS
     assert "".join(p.text for p in passages) == text
@@ -722,7 +727,7 @@ def test_a_heading_written_straight_above_its_text_heads_it() -> None:
         "(2) おくやみコーナーの設置\n遺族の手続きを一か所で受け付ける。\n"
         "(3) 窓口の案内\n案内板を改めた。\n"
     )
-    doc = Document(id="t", city="テスト市", title="テスト", text=text, sha256="", source="generated")
+    doc = _generated(text)
     got = [(p.section, p.text) for p in split_blocks(doc)]
     assert got == [
         (
@@ -765,7 +770,7 @@ def test_lines_over_a_list_are_prose_packed_as_prose_is() -> None:
         "令和6年度は、押印の見直しを全庁で実施した。主な成果は次のとおり。\n"
         "・電子決裁の導入\n・テレワークの制度化\n"
     )
-    doc = Document(id="t", city="テスト町", title="テスト", text=text, sha256="", source="generated")
+    doc = _generated(text, "テスト町")
     got = [(p.kind, p.text) for p in split_blocks(doc)]
     assert got == [
         (

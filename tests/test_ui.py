@@ -538,6 +538,13 @@ def test_search_handler_filters(shared_index):
 
 def test_themes_handler_writes_safe_downloads(shared_index):
     h = handlers_for(shared_index)
+    too_many = "\n".join(f"t{i}" for i in range(MAX_THEMES + 1))  # a refusal the page shows as such
+    for built in (
+        lambda: h.on_themes(too_many, ["テスト市"]),
+        lambda: h.on_themes_edited(too_many, ["テスト市"], ""),
+    ):
+        with pytest.raises(gr.Error, match="limit"):
+            built()
     heatmap, themes, _, csv, book, md, cell, built = h.on_themes(
         "電子決裁\nテレワーク", ["テスト市", "サンプル町"]
     )

@@ -114,7 +114,6 @@ class Handlers:
             return NOTHING_CHOSEN, ""
         return hits_html(s.results(q, int(top_k), mode, allowed), self.state.city_en()), ""
 
-    @friendly
     def every_city(self) -> list[str]:
         """Every indexed city ticked (すべて / all)."""
         return list(self.state.live().cities)
@@ -123,6 +122,7 @@ class Handlers:
         """No city ticked (解除 / none): the first of a few to tick next."""
         return []
 
+    @friendly
     def on_themes(self, text: str, chosen: list[str]):
         """Heatmap, the theme and city pickers, both downloads, an emptied cell panel, and the themes text
         it was built from (`on_themes_edited`)."""

@@ -479,6 +479,33 @@ def test_a_phone_keyboard_and_screen_reader_user_is_served(browser, html_app):
         page.close()
 
 
+def test_a_wide_heatmap_keeps_its_theme_labels_pinned_across_the_whole_scroll(page):
+    # With seven cities a phone scrolls the cells some 500 px: the pinned labels had stopped at the edge
+    # of a grid as narrow as the screen, and scrolled away past its middle
+    from reform_search import render
+    from reform_search.web.state import CSS
+    from search.compare import Column, Evidence
+    from search.labels import Match
+    from search.themes import DEFAULT_THEMES, Cell, Matrix
+
+    cities = tuple(f"テスト{n}市" for n in range(7))
+    cells = tuple(
+        Cell(t, Column(c, Match.NONE, (), Evidence(0.0), 0)) for t in DEFAULT_THEMES for c in cities
+    )
+    matrix = render.heatmap_svg(Matrix(tuple(DEFAULT_THEMES), cities, cells))
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.set_content(f"<style>{CSS}</style><div class='gradio-container' style='padding:40px'>{matrix}</div>")
+    wrap = page.locator(".rs-heatmap-wrap")
+    assert wrap.evaluate("w => w.scrollWidth - w.clientWidth") > 400
+    for x in (0, 150, 300, 450, 10_000):
+        wrap.evaluate(f"w => {{ w.scrollLeft = {x}; }}")
+        left = page.evaluate(
+            "() => document.querySelector('.rs-hm-pinned').getBoundingClientRect().left"
+            " - document.querySelector('.rs-heatmap-wrap').getBoundingClientRect().left"
+        )
+        assert abs(left) <= 1, (x, left)
+
+
 def test_all_and_none_tick_the_cities_and_redo_the_result(page, html_app):
     run_compare(page, html_app, "電子決裁")
     ticked = (

@@ -79,7 +79,10 @@ def _csv(header: list[str], rows: list[dict]) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return " ".join(text.replace("|", "\\|").split())
+    """Text as one Markdown table cell or line: | escaped, whitespace on one line, and <, >, & as entities,
+    so that markup in a document or a query is shown as written, never run by a Markdown viewer."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    return " ".join(escaped.split())
 
 
 def matrix_table(m: Matrix, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
@@ -117,7 +120,7 @@ def matrix_grid(m: Matrix) -> tuple[list[str], list[dict]]:
 
 def matrix_markdown(m: Matrix) -> str:
     """The matrix as a Markdown table (◎ strong, ○ weak, × none, with counts) plus numbered citations."""
-    out = [f"| テーマ / theme | {' | '.join(m.cities)} |", "|---|" + "---|" * len(m.cities)]
+    out = [f"| テーマ / theme | {' | '.join(map(_md_cell, m.cities))} |", "|---|" + "---|" * len(m.cities)]
     notes: list[str] = []
     for theme in m.themes:
         cells = []
@@ -137,11 +140,15 @@ def matrix_markdown(m: Matrix) -> str:
 
 
 def _note(p: Passage) -> str:
+    """A passage cited in Markdown: city, document, context, page and lines where it has them, id, text."""
     cite = citation(p)
-    where = ", ".join(x for x in (f"p.{cite['page']}" if cite["page"] else "", f"l.{cite['lines']}") if x)
-    head = p.context
+    where = [f"p.{cite['page']}"] if cite["page"] else []
+    where += [f"l.{cite['lines']}"] if cite["lines"] else []  # a table within a text has none (its heading)
+    head = _md_cell(p.context)
     place = f" {head}" if head else ""
-    return f"{p.city}「{p.document}」{place} ({where}; `{p.id}`): {_md_cell(one_line(p.text, 120))}"
+    found = f"{', '.join(where)}; " if where else ""
+    text = _md_cell(one_line(p.text, 120))
+    return f"{_md_cell(p.city)}「{_md_cell(p.document)}」{place} ({found}`{p.id}`): {text}"
 
 
 def alignment_table(a: Alignment, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
@@ -182,7 +189,8 @@ def _cited(prefix: str, p: Passage | None, urls: Urls | None) -> dict[str, str]:
 
 def alignment_markdown(a: Alignment) -> str:
     """The alignment as Markdown: pairs, then the initiatives only one city has."""
-    out = [f"# {a.city_a} ↔ {a.city_b}", "", f"| {a.city_a} | | {a.city_b} |", "|---|---|---|"]
+    city_a, city_b = _md_cell(a.city_a), _md_cell(a.city_b)
+    out = [f"# {city_a} ↔ {city_b}", "", f"| {city_a} | | {city_b} |", "|---|---|---|"]
     for pair in a.pairs:
         left = f"{_md_cell(one_line(pair.source.text, 80))} `{pair.source.id}`"
         right = (
@@ -192,7 +200,7 @@ def alignment_markdown(a: Alignment) -> str:
         )
         out.append(f"| {left} | {Match(pair.match).mark} {pair.match} | {right} |")
     for city, only in ((a.city_a, a.only_a), (a.city_b, a.only_b)):
-        out += ["", f"## {city} のみ / only in {city} ({len(only)})", ""]
+        out += ["", f"## {_md_cell(city)} のみ / only in {_md_cell(city)} ({len(only)})", ""]
         out += [f"- {_md_cell(one_line(p.text, 100))} `{p.id}`" for p in only] or ["- (none)"]
     return "\n".join(out) + "\n"
 
@@ -244,7 +252,7 @@ def comparison_markdown(c: Comparison) -> str:
     for col in c.columns:
         match = Match(col.match)
         count = f" — {col.matching} 件が該当 / matching" if match != Match.NONE else ""
-        out += [f"## {col.city}: {match.label}{count}", ""]
+        out += [f"## {_md_cell(col.city)}: {match.label}{count}", ""]
         if col.evidence.absent:
             out += [f"{ABSENT}: {_md_cell('、'.join(col.evidence.absent))}", ""]
         if match == Match.NONE and col.hits:

@@ -61,7 +61,7 @@ def source_text(hit: Hit) -> str:
     if p.line_start:
         where.append(f"l.{p.lines()}")
     year = f" ({p.fiscal_year})" if p.fiscal_year else ""
-    return f"{p.city} · {p.document}{year} · {' '.join(where)}"
+    return " · ".join([p.city, f"{p.document}{year}", *([" ".join(where)] if where else [])])
 
 
 def print_hits(results: Results, out=None) -> None:

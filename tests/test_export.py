@@ -30,7 +30,7 @@ from reform_search.export import (
     render_matrix,
     xlsx,
 )
-from reform_search.output import ENGLISH_NOTE, print_columns
+from reform_search.output import ENGLISH_NOTE, print_columns, source_text
 from search.align import Alignment, Pair, align
 from search.compare import Column, Comparison, Evidence
 from search.hit import Hit
@@ -538,6 +538,21 @@ def test_comparison_exports_name_the_words_a_city_never_writes() -> None:
     assert "less certain" not in comparison_markdown(c)
     english = comparison_markdown(dataclasses.replace(c, english=True)).splitlines()
     assert english[2] == " / ".join(ENGLISH_NOTE)  # above the cities
+
+
+def test_markdown_shows_markup_as_written_and_cites_only_what_a_passage_has() -> None:
+    # A Markdown viewer runs HTML: a query or a document's <img onerror=…> had reached it as markup
+    hostile = "<img src=x onerror=alert(1)> & ごみ"
+    row = dataclasses.replace(_passage(3, "<b>テスト市</b>", hostile), line_start=None, line_end=None)
+    c = Comparison(hostile, (Column("<b>テスト市</b>", Match.WEAK, (Hit(row, 1, 1.0),), Evidence(1.0), 1),))
+    md = comparison_markdown(c)
+    assert "<img" not in md and "<b>" not in md
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; ごみ" in md and "## &lt;b&gt;テスト市&lt;/b&gt;" in md
+    # a table row within a text has no line numbers: no empty 「l.」 in its citation
+    assert f"(`{row.id}`)" in md and "l.;" not in md and "(; " not in md
+    # nor a dangling separator in the terminal's citation line
+    assert source_text(Hit(row, 1, 1.0)) == "<b>テスト市</b> · テスト用 | 架空の文書"
+    assert source_text(Hit(_passage(3, "テスト市", "x"), 1, 1.0)).endswith(" · l.3–5")
 
 
 def test_cli_compare_exports_every_shown_passage_with_its_citation(cli, keyword_searcher, tmp_path) -> None:

@@ -66,11 +66,11 @@ def sought_by(p: Passage) -> tuple[str, str | None]:
     """How a passage's counterparts are sought, and the query text when it is sought like a query:
     ("query", its text) when short; ("content", initiative + content fields) for a table row that states
     what the initiative is (a 内容 / 概要 column); ("profile", None) otherwise (module docstring)."""
+    content = [value for label, value in p.fields if column_role(label) == "content" and value.strip()]
+    if content:  # a row that says what it is, however short: not its field names as query words
+        return "content", "\n".join([p.initiative or "", *content]).strip()
     if is_query_like(p.text):
         return "query", p.text
-    content = [value for label, value in p.fields if column_role(label) == "content" and value.strip()]
-    if content:
-        return "content", "\n".join([p.initiative or "", *content]).strip()
     return "profile", None
 
 

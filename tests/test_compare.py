@@ -650,6 +650,15 @@ def test_sought_by_each_route() -> None:
     assert sought_by(short) == ("query", short.text)
     assert sought_by(row) == ("content", "電子決裁の推進\n決裁を電子化する。")
     assert sought_by(prose) == ("profile", None)
+    # a short row that states its content is sought by it too: its field names (内容, 所管課) had been
+    # query words, and its absent words named them
+    short_row = Passage(
+        text="電子決裁の導入\n内容：決裁を電子化する。\n所管課：総務課",
+        initiative="電子決裁の導入",
+        fields=(("内容", "決裁を電子化する。"), ("所管課", "総務課")),
+        **base,
+    )
+    assert sought_by(short_row) == ("content", "電子決裁の導入\n決裁を電子化する。")
 
 
 # --- the real corpus with the real model --------------------------------------------------------------

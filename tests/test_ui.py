@@ -286,7 +286,7 @@ def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
     long_prose = evil_passage(fields=(), text="い" * 80)
     by_profile = render.counterparts_html(Counterparts(long_prose, (column("weak"),)))
     assert 'data-by="profile"' in by_profile and render.CP_HOW["profile"] in by_profile
-    short = evil_passage(text="電子決裁の<b>推進</b>")  # a list line: sought as a query
+    short = evil_passage(text="電子決裁の<b>推進</b>", fields=())  # a list line: sought as a query
     by_query = render.counterparts_html(Counterparts(short, (column("weak"),)))
     assert_inert(by_query)
     assert 'data-by="query"' in by_query and render.CP_HOW["query"] in by_query

@@ -518,9 +518,14 @@ def test_all_and_none_tick_the_cities_and_redo_the_result(page, html_app):
     assert page.evaluate(ticked, "compare-cities") == 0
     page.locator("#compare-cities label").filter(has_text="サンプル町").click()
     page.wait_for_function("document.querySelectorAll('#compare-results .rs-col').length === 1")
-    page.click("#compare-all")  # all: every city again, compared at once
+    page.evaluate("document.getElementById('rs-announce').textContent = ''")
+    page.click("#compare-all")  # all: every city again, compared at once, and said (the focus stays)
     page.wait_for_function("document.querySelectorAll('#compare-results .rs-col').length === 2")
     assert page.evaluate(ticked, "compare-cities") == 2
+    page.wait_for_function(
+        "['テスト市', 'サンプル町'].every(c => document.getElementById('rs-announce').innerText.includes(c))"
+    )
+    assert page.evaluate("document.activeElement.id") == "compare-all"
     page.click("#tab-themes-button")  # the matrix follows them too
     page.wait_for_function(
         "document.querySelectorAll('#themes-heatmap .rs-hm-cell').length > 0", timeout=60_000

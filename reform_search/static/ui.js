@@ -82,8 +82,9 @@ if (!element.__rsBound) {
     if (el) reveal(el);
   }, 50);
   // A comparison or a search asked for: its verdicts (else why nothing matches, else its heading) said
-  // aloud, its heading shown. The region is emptied first: the same words again are said again.
-  window.rsShown = (id) => setTimeout(() => {
+  // aloud, its heading shown. The region is emptied first: the same words again are said again. Redone
+  // by a control (`quiet`): said, but neither the page nor the focus moves from the control.
+  window.rsShown = (id, quiet) => setTimeout(() => {
     const box = document.getElementById(id);
     const head = box?.querySelector('.rs-query, .rs-why, .rs-none, .rs-hint');
     if (!head) return;
@@ -94,7 +95,7 @@ if (!element.__rsBound) {
       setTimeout(() => { status.textContent = said.replace(/\s+/g, ' ').trim(); }, 100);
     }
     const top = box.getBoundingClientRect().top;
-    if (top < 0 || top > window.innerHeight * 0.8) {
+    if (!quiet && (top < 0 || top > window.innerHeight * 0.8)) {
       box.scrollIntoView({block: 'start'});
       if (head.hasAttribute('tabindex')) head.focus({preventScroll: true});
     }

@@ -116,6 +116,7 @@ def wire_query(
     query, go, examples = box
     inputs, outputs = [query, *filters], [*panes, *downloads]
     shown = f"() => window.rsShown?.('{panes[0].elem_id}')"  # asked for: said aloud, and brought into view
+    redone = f"() => window.rsShown?.('{panes[0].elem_id}', true)"  # by a control: said aloud only
     for trigger in (go.click, query.submit):
         trigger(fn, inputs, outputs, **PRIVATE).then(None, js=shown, **PRIVATE)
 
@@ -126,11 +127,13 @@ def wire_query(
 
     for control in filters:  # a slider being dragged asks again only once the last answer is in, and
         # the answers of a drag replace each other without the spinner flashing over the results
-        control.input(again, inputs, outputs, trigger_mode="always_last", show_progress="hidden", **PRIVATE)
+        control.input(
+            again, inputs, outputs, trigger_mode="always_last", show_progress="hidden", **PRIVATE
+        ).then(None, js=redone, **PRIVATE)
     for button, chosen in zip(toggles, (h.every_city, h.no_city), strict=False):
         button.click(chosen, None, cities, **PRIVATE).then(
             again, inputs, outputs, show_progress="hidden", **PRIVATE
-        )
+        ).then(None, js=redone, **PRIVATE)
     for button in examples:
         button.click(lambda q: q, button, query, **PRIVATE).then(fn, inputs, outputs, **PRIVATE).then(
             None, js=shown, **PRIVATE
@@ -327,21 +330,19 @@ def build_blocks(state: AppState) -> gr.Blocks:
 
         t_built = gr.State(None)  # the themes text the matrix shown was built from
         t_outputs = [t_map, t_theme, t_city, *t_files, t_cell, t_built]
-        t_go.click(h.on_themes, [t_themes, t_cities], t_outputs, **PRIVATE)
+        # One matrix built at a time, in the order asked: leaving the themes box by its 解除 / none button
+        # had built the matrix for every city after the one for none, and shown it over no city ticked
+        matrix = {**PRIVATE, "concurrency_limit": 1, "concurrency_id": "themes-matrix"}
+        t_go.click(h.on_themes, [t_themes, t_cities], t_outputs, **matrix)
         # the matrix (and what it downloads) follows its controls: a city ticked, the themes edited
-        t_cities.input(h.on_themes, [t_themes, t_cities], t_outputs, trigger_mode="always_last", **PRIVATE)
-        t_themes.blur(
-            h.on_themes_edited,
-            [t_themes, t_cities, t_built],
-            t_outputs,
-            trigger_mode="always_last",
-            **PRIVATE,
-        )
+        t_cities.input(h.on_themes, [t_themes, t_cities], t_outputs, trigger_mode="always_last", **matrix)
+        edited = [t_themes, t_cities, t_built]
+        t_themes.blur(h.on_themes_edited, edited, t_outputs, trigger_mode="always_last", **matrix)
         for button, chosen in zip(t_toggles, (h.every_city, h.no_city), strict=True):
             button.click(chosen, None, t_cities, **PRIVATE).then(
-                h.on_themes, [t_themes, t_cities], t_outputs, **PRIVATE
+                h.on_themes, [t_themes, t_cities], t_outputs, **matrix
             )
-        t_tab.select(h.on_themes_tab, [t_map, t_themes, t_cities], t_outputs, **PRIVATE)
+        t_tab.select(h.on_themes_tab, [t_map, t_themes, t_cities], t_outputs, **matrix)
         # a cell's passages appear below the matrix and its pickers, often below the fold: bring them up
         for event in (
             t_map.pick_cell(h.on_pick_cell, None, [t_theme, t_city, t_cell], **PRIVATE),

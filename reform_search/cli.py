@@ -260,7 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if isinstance(getattr(args, "city", None), list):  # --city A --city B, or --city A,B
-        args.city = [c.strip() for value in args.city for c in re.split("[,、，]", value) if c.strip()]
+        args.city = [c.strip() for value in args.city for c in re.split("[,、，､]", value) if c.strip()]
+        if not args.city:  # `--city ""` had meant every city, silently
+            print("reform-search: error: --city names no city", file=sys.stderr)
+            return EXIT_USAGE
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8")  # Japanese output whatever the locale

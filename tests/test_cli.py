@@ -94,10 +94,13 @@ def test_search_city_filter(cli, city, canonical):
 
 def test_cities_repeated_or_comma_separated_are_the_same_filter(cli):
     repeated = cli("compare", "テレワーク", "--city", "サンプル町", "--city", "テスト市", "--json").json()
-    for together in ("サンプル町,テスト市", "サンプル町、 Testshi"):
+    for together in ("サンプル町,テスト市", "サンプル町、 Testshi", "サンプル町､テスト市"):
         joined = cli("compare", "テレワーク", "--city", together, "--json").json()
         assert [c["city"] for c in joined["columns"]] == ["サンプル町", "テスト市"]
         assert joined == repeated
+    for nothing in ("", " , "):  # had meant every city, silently
+        run = cli("compare", "テレワーク", "--city", nothing)
+        assert run.code == 2 and run.err.strip() == "reform-search: error: --city names no city"
 
 
 def test_queries_file_gives_one_line_per_query_with_its_id(cli, tmp_path):

@@ -23,6 +23,7 @@ from reform_search import render
 from reform_search.manage import add_document, indexed_documents
 from reform_search.settings import Settings
 from reform_search.web import handlers, server
+from reform_search.web import state as ui_state
 from reform_search.web.state import CHANGED, DOWNLOADS, GONE
 from search.compare import Column, Comparison, Evidence, compare
 from search.counterparts import Counterparts
@@ -499,7 +500,9 @@ def test_compare_and_counterparts_handlers(shared_index):
     assert Path(csv_file["value"]).name.startswith("reform-search-compare-電子決裁-")
     hostile = h.on_compare("../<x>/電子決裁 ..\\", ["テスト市", "サンプル町"], 2)[2]
     named = Path(hostile["value"])
-    assert named.parent == h.state.downloads and named.name.startswith("reform-search-compare-x_電子決裁-")
+    assert named.parent == h.state.downloads and named.name.startswith("reform-search-compare-電子決裁-")
+    # the query's markup is left out, as it is when it is ranked
+    assert ui_state.slug("../<b>x</b>/ごみ 有料化") == "x_ごみ_有料化" and ui_state.slug("<script>") == ""
     assert panel == ""
     assert_inert(out)
     assert 'data-city="テスト市"' in out and 'data-city="サンプル町"' in out

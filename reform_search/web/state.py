@@ -21,6 +21,7 @@ from index.store import current_generation
 from reform_search.app import open_searcher
 from reform_search.settings import Settings
 from search.engine import Searcher
+from search.labels import strip_markup
 
 TITLE = "reform-search — 自治体の行政改革を探す・比べる"
 EXAMPLES = ["DX推進", "書かない窓口", "公共施設の統廃合", "人件費の抑制", "ペーパーレス", "telework"]
@@ -154,8 +155,9 @@ SLUG_CHARS = 30
 
 def slug(text: str) -> str:
     """A query as part of a file name: its letters and digits (any script), runs of anything else one
-    "_", at most SLUG_CHARS: 「ごみ有料化」 stays, 「../<x> 窓口」 is x_窓口."""
-    words = re.sub(r"[\W_]+", "_", unicodedata.normalize("NFKC", text or "")).strip("_")
+    "_", at most SLUG_CHARS, its markup left out as the query is ranked without it: 「ごみ有料化」 stays,
+    「../<b>x</b> 窓口」 is x_窓口."""
+    words = re.sub(r"[\W_]+", "_", unicodedata.normalize("NFKC", strip_markup(text or ""))).strip("_")
     return words[:SLUG_CHARS].strip("_")
 
 

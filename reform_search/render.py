@@ -322,6 +322,8 @@ def _label_lines(text: str, size: float) -> list[str]:
         return [text]
     if total > 2 * LABEL_WIDTH:
         first = _fit(text, LABEL_WIDTH, size)
+        words = [n for n in range(len(first) * 2 // 3, len(first)) if _word_break(text, n)]
+        first = first[: words[-1]] if words else first  # the first line ends between words where it can
         return [first, _fit(text[len(first) :], LABEL_WIDTH - _text_width("…", size), size) + "…"]
     fits = [n for n in range(1, len(text)) if text[n] not in _NO_LINE_START]
     fits = [n for n in fits if max(_text_width(text[:n], size), _text_width(text[n:], size)) <= LABEL_WIDTH]

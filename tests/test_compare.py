@@ -547,7 +547,8 @@ def test_similar_of_a_query_like_passage_is_the_compare_column_of_its_text(
     keyword_searcher, monkeypatch
 ) -> None:
     monkeypatch.setattr(keyword_searcher, "source_weight", 0.0)  # the text alone, not leaning to the source
-    short = [p for p in keyword_searcher.passages if is_query_like(p.text)]
+    # (a short row that states its content is sought by it: test_sought_by_each_route)
+    short = [p for p in keyword_searcher.passages if is_query_like(p.text) and sought_by(p)[0] == "query"]
     assert short, "the keyword fixture has list items"
     for source in short:
         result = similar(keyword_searcher, source.id, top_k=2)

@@ -371,7 +371,8 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     assert render._label_lines("AI・RPAによる業務効率化", 14) == ["AI・RPAによる", "業務効率化"]
     assert render._label_lines("働き方改革と業務の見直し", 14) == ["働き方改革と", "業務の見直し"]
     # one too long for two lines ends its first between words too (it had been 「Administrative p」)
-    assert render._label_lines("Administrative procedures moved online for residents", 14)[0] == "Administrative "
+    long_english = render._label_lines("Administrative procedures moved online for residents", 14)
+    assert long_english[0] == "Administrative "
     assert all(f"<title>{t}</title>" in out for t in themes)
 
 

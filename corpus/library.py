@@ -185,8 +185,12 @@ class Library:
         """The romaji name another document of the city (added, or `indexed`) gives it, if any: a document
         added without one had dropped the city's English name and alias (Aizuwakamatsu) from the index."""
         key = unicodedata.normalize("NFC", city.strip())
-        entries = [*self._read().get("document", []), *indexed]
+        entries = self._entries(indexed)
         return next((str(e["city_en"]) for e in entries if e.get("city") == key and e.get("city_en")), "")
+
+    def _entries(self, indexed: Sequence[dict] = ()) -> list[dict]:
+        """The documents known by id: those added to this library, then the `indexed` ones."""
+        return [*self._read().get("document", []), *indexed]
 
     def _id_for(
         self, sha256: str, city: str, year: int | None, name: str, indexed: Sequence[dict] = ()
@@ -196,7 +200,7 @@ class Library:
         city are another document: a city may reuse a neighbour's template, and adding it must not remove
         the neighbour."""
         key = unicodedata.normalize("NFC", city.strip())  # as `prepare` stores it (make_document)
-        entries = [*self._read().get("document", []), *indexed]
+        entries = self._entries(indexed)
         same = [e["id"] for e in entries if e.get("sha256") == sha256 and e.get("city") == key]
         if same:
             return same[0]

@@ -231,7 +231,7 @@ def _warn_keys_found_nowhere(judged: dict[str, list[dict]], searcher) -> None:
     CREDIT_CHARS characters) can never be found, and would be scored as a miss: most likely a typo, or a
     phrase copied across a line or a page break. Said once, with the judgments it comes from."""
     from corpus.normalize import compact
-    from search.evaluate import CREDIT_CHARS
+    from search.evaluate import credited
 
     items = [(q["id"], r["city"], r["key"]) for q in judged["queries"] for r in q["relevant"]]
     items += [(p["id"], p[end]["city"], p[end]["key"]) for p in judged["pairs"] for end in ("from", "to")]
@@ -240,7 +240,7 @@ def _warn_keys_found_nowhere(judged: dict[str, list[dict]], searcher) -> None:
         return
     texts: dict[str, list[str]] = {}
     for passage in passages:
-        texts.setdefault(passage.city, []).append(compact(passage.text)[:CREDIT_CHARS])
+        texts.setdefault(passage.city, []).append(credited(passage.text))
     nowhere = [
         f"{i} {city} {key!r}"
         for i, city, key in items

@@ -36,9 +36,14 @@ PAIR_K = 3
 CREDIT_CHARS = 800
 
 
+def credited(text: str) -> str:
+    """The part of a passage's text a judged key phrase is looked for in, as `holds` compares it."""
+    return compact(text or "")[:CREDIT_CHARS]
+
+
 def holds(hit_city: str, hit_text: str, city: str, key: str) -> bool:
     """Whether a hit credits a judged item: same city, key within the first CREDIT_CHARS characters."""
-    return hit_city == city and compact(key) in compact(hit_text or "")[:CREDIT_CHARS]
+    return hit_city == city and compact(key) in credited(hit_text)
 
 
 def first_rank(hits: Sequence[Hit], city: str, key: str) -> int | None:

@@ -378,12 +378,18 @@ def english_note(themes: Sequence[str]) -> str:
     return f'<p class="rs-why" role="note">{named}：{ja}<br><span class="rs-en" lang="en">{en}</span></p>'
 
 
-def heatmap_svg(matrix: Matrix) -> str:
-    """The theme × city matrix as an SVG heatmap: cells colored by match, labeled with the count."""
-    size, cell_h, pad, head_h, legend_h = 14, 40, 10, 34, 24
+def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
+    """The theme × city matrix as an SVG heatmap: cells colored by match, labeled with the count; each
+    city's head with its romaji name under it (`city_en`), as search cards and verdicts name it."""
+    romaji = [(city_en or {}).get(c, "") for c in matrix.cities]
+    size, cell_h, pad, legend_h = 14, 40, 10, 24
+    head_h = 50 if any(romaji) else 34
     n = max(len(matrix.cities), 1)
     # As narrow as its labels allow, so that a phone shows it at full size rather than scaled down
-    cell_w = min(220, max(120, *(_text_width(c, size) + 2 * pad for c in matrix.cities)))
+    heads = [
+        max(_text_width(c, size), _text_width(r, 11)) for c, r in zip(matrix.cities, romaji, strict=True)
+    ]
+    cell_w = min(220, max(120, *(w + 2 * pad for w in heads)))
     labels = [_label_lines(t, size) for t in matrix.themes]
     label_w = max([_text_width(line, size) for lines in labels for line in lines] + [80]) + 2 * pad
     legend = [(m, _text_width(Match(m).label, 12) + 22 + 2 * pad) for m in ("strong", "weak", "none")]
@@ -411,9 +417,16 @@ def heatmap_svg(matrix: Matrix) -> str:
         f'style="width:{100 * round(label_w) / round(width):.4f}%" xmlns="http://www.w3.org/2000/svg">'
         f'<rect width="{label_w:.0f}" height="{head_h + cell_h * len(matrix.themes)}" class="rs-hm-pin"/>'
     ]
-    for j, city in enumerate(matrix.cities):
+    for j, (city, en) in enumerate(zip(matrix.cities, romaji, strict=True)):
         x = label_w + j * cell_w + cell_w / 2
         out.append(f'<text x="{x:.0f}" y="22" class="rs-hm-col" text-anchor="middle">{esc(city)}</text>')
+        if en:  # one too long for the widest column is cut (the documents table holds it whole)
+            room = cell_w - 2 * pad
+            en = en if _text_width(en, 11) <= room else _fit(en, room - _text_width("…", 11), 11) + "…"
+            out.append(
+                f'<text x="{x:.0f}" y="39" class="rs-hm-col-en" text-anchor="middle" '
+                f'lang="en">{esc(en)}</text>'
+            )
     for i, (theme, lines) in enumerate(zip(matrix.themes, labels, strict=True)):
         y = head_h + i * cell_h
         x = label_w - pad

@@ -376,6 +376,39 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     assert all(f"<title>{t}</title>" in out for t in themes)
 
 
+def test_heatmap_names_each_city_in_romaji_under_its_head():
+    # Search cards, verdicts and the cell's heading name a city in romaji too; the matrix's heads had not
+    themes, cities = ("DX",), ("会津若松市", "いわき市", "テスト町")
+    cells = tuple(Cell(t, Column(c, Match.NONE, (), Evidence(0.0), 0)) for t in themes for c in cities)
+    long_name = "Aizuwakamatsu-Kitakata"
+    out = render.heatmap_svg(
+        Matrix(themes, cities, cells), {"会津若松市": long_name, "いわき市": f"Iwaki{EVIL}"}
+    )
+    assert_inert(out)
+    heads = re.findall(
+        r'<text x="([\d.]+)" y="39" class="rs-hm-col-en" text-anchor="middle" lang="en">(.*?)</text>', out
+    )
+    assert len(heads) == 2 and heads[0][1] == long_name  # テスト町 has none
+    assert heads[1][1].startswith(render.esc("Iwaki<script>"))  # escaped (and cut: EVIL is long)
+    # each romaji name fits its column, and sits under its city's head
+    width = float(re.search(r'viewBox="0 0 ([\d.]+) ', out).group(1))
+    cols = re.findall(r'<text x="([\d.]+)" y="22" class="rs-hm-col"', out)
+    assert [x for x, _ in heads] == cols[:2]
+    cell_w = (width - float(cols[0])) / 2.5
+    assert render._text_width(long_name, 11) <= cell_w
+    # one wider than the widest column is cut, not drawn over its neighbour
+    huge = render.heatmap_svg(Matrix(themes, cities, cells), {"会津若松市": "Aizuwakamatsu" * 5})
+    cut = re.search(r'class="rs-hm-col-en"[^>]*>([^<]+)</text>', huge).group(1)
+    assert cut.endswith("…") and ("Aizuwakamatsu" * 5).startswith(cut[:-1])
+    assert render._text_width(cut, 11) <= 220
+    # without romaji names the heads stay one line high
+    plain = render.heatmap_svg(Matrix(themes, cities, cells))
+    assert "rs-hm-col-en" not in plain
+    assert float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', plain).group(1)) < float(
+        re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', out).group(1)
+    )
+
+
 def test_a_theme_too_long_for_two_lines_is_cut_and_keeps_the_matrix_narrow():
     # One long line typed as a theme had widened the matrix until the browser scaled every label down
     themes = ("DX推進", "窓口" * 100)

@@ -138,7 +138,7 @@ class Handlers:
             '<br><span class="rs-en" lang="en">No themes typed: the built-in ones were used.</span></p>'
         )
         return (
-            builtin + english_note(matrix.english) + heatmap_svg(matrix),
+            builtin + english_note(matrix.english) + heatmap_svg(matrix, self.state.city_en()),
             gr.update(choices=list(matrix.themes), value=matrix.themes[0]),
             gr.update(choices=[(c, c) for c in matrix.cities], value=matrix.cities[0]),
             *self.state.downloads_of(lambda fmt: render_matrix(matrix, fmt, urls), "themes"),

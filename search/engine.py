@@ -178,6 +178,8 @@ class Searcher:
         if n_allowed == 0:
             return []
         lexical = q.lexical
+        # fetched as deep as asked; fused on the first CANDIDATES of each list alone, so that the first
+        # hits are the same for every top_k (search/fusion.py convex)
         depth = min(n_allowed, max(CANDIDATES, top_k))
         if mode != "dense":  # the two lexical rankings: the query's Japanese words, its English words
             japanese = self.index.bm25.search(lexical.terms, depth, allowed)
@@ -186,9 +188,7 @@ class Searcher:
         if mode == "lexical":
             ranked = self._lexical(japanese, english, lexical)
         else:
-            ids, scores = self.index.dense.search(q.vector, depth, allowed)
-            best = self.index.parts.best(ids, q.vector)
-            ids, scores = with_parts(ids, scores, best, self.part_weight)
+            ids, scores = self._dense(q.vector, depth, allowed, pooled=mode != "dense")
             if mode == "dense":
                 ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
             else:
@@ -197,6 +197,19 @@ class Searcher:
                     bridged = self.index.english.search(lexical.bridge, depth, allowed)
                 ranked = self._fuse((ids, scores), japanese, english, lexical, bridged)
         return crowd(ranked, self.group_of([i for i, _ in ranked]), top_k)
+
+    def _dense(
+        self, vector: np.ndarray, depth: int, allowed: np.ndarray | None, pooled: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The dense ranking, `depth` deep, raised by the passages' parts (`with_parts`). `pooled` (for
+        fusion): its first CANDIDATES as a list of CANDIDATES would give them, then the deeper ones,
+        each part raised on its own (raised, a deeper one had moved into the fused pool); else all
+        raised together, best first."""
+        ids, scores = self.index.dense.search(vector, depth, allowed)
+        best = self.index.parts.best(ids, vector)
+        parts = (slice(None, CANDIDATES), slice(CANDIDATES, None)) if pooled else (slice(None),)
+        raised = [with_parts(ids[p], scores[p], best[p], self.part_weight) for p in parts]
+        return np.concatenate([r[0] for r in raised]), np.concatenate([r[1] for r in raised])
 
     def group_of(self, positions: list[int]) -> dict[int, int]:
         """The crowding group of each passage position, as plain ints (crowding looks each one up many
@@ -237,7 +250,7 @@ class Searcher:
         if not len(english[0]) or not len(japanese[0]):
             ids, scores = japanese if len(japanese[0]) else english
             return list(zip(ids.tolist(), scores.tolist(), strict=True))
-        return convex(_NONE, (japanese, query.share), (english, 1 - query.share))
+        return convex(_NONE, (japanese, query.share), (english, 1 - query.share), pool=CANDIDATES)
 
     def _fuse(self, dense, japanese, english, query: LexicalQuery, bridged=_NONE) -> list[tuple[int, float]]:
         """Hybrid ranking of the dense candidates and the lexical ones: the query's Japanese words
@@ -245,9 +258,11 @@ class Searcher:
         Japanese words (`bridged`: met among the passages' English words) take `bridge_weight`, and its
         English words against the passages' English words at `english_weight`; each in proportion to
         its share of the query's words (a list without hits gives its weight back to the embedding)."""
-        if self.fusion == "rrf":
-            rankings = [dense[0].tolist(), japanese[0].tolist(), english[0].tolist()]
-            return rrf(rankings, k=self.rrf_k, weights=[1.0, query.share, 1 - query.share])
+        if self.fusion == "rrf":  # the first CANDIDATES of each, then the rest by the embedding (as convex)
+            rankings = [r[:CANDIDATES].tolist() for r in (dense[0], japanese[0], english[0])]
+            fused = rrf(rankings, k=self.rrf_k, weights=[1.0, query.share, 1 - query.share])
+            seen = {doc for doc, _ in fused}
+            return fused + [(int(i), 0.0) for i in dense[0][CANDIDATES:] if int(i) not in seen]
         japanese_weight = self.lexical_weight * query.share
         beta = self.bridge_weight if len(bridged[0]) else 0.0
         return convex(
@@ -255,6 +270,7 @@ class Searcher:
             (japanese, japanese_weight * (1 - beta)),
             (bridged, japanese_weight * beta),
             (english, self.english_weight * (1 - query.share)),
+            pool=CANDIDATES,
         )
 
     def _matched(

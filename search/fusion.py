@@ -11,7 +11,8 @@
 Convex fusion keeps how strong each piece of evidence is: a passage the embedding ranks first by a
 wide margin stays first when the lexical list holds only passages sharing one common word, which RRF
 flattens to equal steps. Both lists are normalized per query (and per filter: compare normalizes each
-city's candidates on their own), so the weight means the same for every query.
+city's candidates on their own), so the weight means the same for every query, and over the first
+CANDIDATES of each list alone (search/engine.py), so that asking for more hits never reorders the first.
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ PART_WEIGHT = 0.3
 SOURCE_WEIGHT = 0.1
 
 
-def normalized(scores: np.ndarray, floor: str) -> np.ndarray:
-    """Scores mapped to [0, 1]: "min" maps the lowest to 0 (cosines), "zero" keeps 0 at 0 (BM25)."""
+def normalized(scores: np.ndarray, floor: str, pool: int | None = None) -> np.ndarray:
+    """Scores mapped to [0, 1]: "min" maps the lowest to 0 (cosines), "zero" keeps 0 at 0 (BM25). With
+    `pool`, only the first `pool` scores are mapped, on their own scale, and the rest are 0, as if they
+    had not been fetched: a deeper list leaves the first ones' values as they were."""
     scores = np.asarray(scores, dtype=np.float64)
+    if pool is not None and len(scores) > pool:
+        return np.concatenate([normalized(scores[:pool], floor), np.zeros(len(scores) - pool)])
     if not len(scores):
         return scores
     low = scores.min() if floor == "min" else 0.0
@@ -86,10 +91,15 @@ def with_source(
 def convex(
     dense: tuple[Sequence[int], Sequence[float]],
     *lexical: tuple[tuple[Sequence[int], Sequence[float]], float],
+    pool: int | None = None,
 ) -> list[tuple[int, float]]:
     """Fuse (ids, scores) of a dense ranking and of lexical rankings, each given with its weight w_i, by
     (1 − Σ w_i)·dense' + Σ w_i·lexical_i' (module docstring; Σ counts the lists with hits and must not
-    exceed 1); (doc, score) best first, ties to the higher dense score, then the lower doc."""
+    exceed 1); (doc, score) best first, ties to the higher dense score, then the lower doc.
+
+    `pool`: only the first `pool` of each list are fused, on their own scale (`normalized`); the rest of
+    the dense list follows, scored 0, in its order. The same passages then rank alike however deep the
+    lists were fetched: a deeper list had lowered the dense floor, and reordered the first hits."""
     for _, weight in lexical:
         if not (math.isfinite(weight) and 0 <= weight <= 1):
             raise ValueError(f"lexical weight of {weight} is invalid; use a number from 0 to 1")
@@ -99,13 +109,14 @@ def convex(
         raise ValueError(f"lexical weights add up to {total:g}; they may add up to 1 at most")
     fused: dict[int, float] = {}
     dense_of: dict[int, float] = {}
-    for doc, s in zip(dense[0], normalized(dense[1], "min").tolist(), strict=True):
-        dense_of[int(doc)] = s
+    for doc, raw, s in zip(dense[0], dense[1], normalized(dense[1], "min", pool).tolist(), strict=True):
+        dense_of[int(doc)] = float(raw)
         fused[int(doc)] = (1 - total) * s
     for (ids, scores), weight in used:
+        ids, scores = ids[:pool], scores[:pool]
         for doc, s in zip(ids, normalized(scores, "zero").tolist(), strict=True):
             fused[int(doc)] = fused.get(int(doc), 0.0) + weight * s
-    ranked = sorted(fused.items(), key=lambda item: (-item[1], -dense_of.get(item[0], -1.0), item[0]))
+    ranked = sorted(fused.items(), key=lambda item: (-item[1], -dense_of.get(item[0], -math.inf), item[0]))
     return ranked
 
 

@@ -47,6 +47,31 @@ def test_every_mode_ranks_1_to_n_with_non_increasing_scores(searcher, query, k, 
         assert len(hits) == min(k, _allowed_count(searcher, cities))
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    query=queries,
+    pool=st.integers(1, 6),
+    k=st.integers(1, 15),
+    fusion=st.sampled_from(["convex", "rrf"]),
+    mode=st.sampled_from(["hybrid", "lexical"]),
+    cities=st.sampled_from(CITY_FILTERS),
+)
+def test_the_first_hits_are_the_same_however_many_are_asked(searcher, query, pool, k, fusion, mode, cities):
+    # The fusion normalizes the first CANDIDATES of each list alone: asking for more than CANDIDATES had
+    # lowered the dense floor and reordered the first hits (`--top-k 3` against `--top-k 132`). The
+    # fixture is small, so CANDIDATES is made smaller than it.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("search.engine.CANDIDATES", pool)
+        mp.setattr(searcher, "fusion", fusion)
+        allowed = searcher.mask(cities)
+        few = [(h.passage.id, h.score) for h in searcher.search(query, k, mode, allowed)]
+        every = [
+            (h.passage.id, h.score) for h in searcher.search(query, len(searcher.passages), mode, allowed)
+        ]
+    assert few == every[: len(few)]
+    assert len(few) == min(k, len(every))
+
+
 @settings(max_examples=25, deadline=None)
 @given(query=queries, k=st.integers(1, 15), cities=st.sampled_from(CITY_FILTERS))
 def test_dense_returns_min_k_n_in_brute_force_order(searcher, query, k, cities):

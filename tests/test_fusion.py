@@ -99,6 +99,19 @@ def test_convex_fusion_by_hand() -> None:
     assert [s for _, s in fused] == pytest.approx([0.8, 0.5, 0.2])
 
 
+def test_convex_fuses_only_its_pool_by_hand() -> None:
+    # pool 2: dense A 0.90, B 0.80 → 1.0, 0.0 (C 0.70 and D 0.60 lie beyond it: 0, as if not fetched)
+    # BM25 D 8.0, B 4.0 (the first two; C's 2.0 lies beyond) → D 1.0, B 0.5
+    # w = 0.4: A 0.6; B 0 + 0.2 = 0.2; D 0.4; C 0, after the others by its cosine
+    a, b, c, d = 0, 1, 2, 3
+    fused = convex(([a, b, c, d], [0.90, 0.80, 0.70, 0.60]), (([d, b, c], [8.0, 4.0, 2.0]), 0.4), pool=2)
+    assert fused == [(a, pytest.approx(0.6)), (d, pytest.approx(0.4)), (b, pytest.approx(0.2)), (c, 0.0)]
+    # the same pool fetched less deep gives the same scores for what both hold
+    shallow = dict(convex(([a, b], [0.90, 0.80]), (([d, b], [8.0, 4.0]), 0.4), pool=2))
+    assert shallow == {doc: s for doc, s in fused if doc in shallow}
+    assert normalized(np.array([0.9, 0.8, 0.95]), "min", pool=2).tolist() == pytest.approx([1.0, 0.0, 0.0])
+
+
 def test_convex_keeps_the_margin_that_rrf_flattens() -> None:
     # The embedding puts A far ahead; BM25 lists B and C only through one common word (equal small scores).
     dense = ([0, 1, 2], [0.95, 0.70, 0.69])

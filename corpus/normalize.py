@@ -32,7 +32,13 @@ _RADICAL_LOOKALIKES = str.maketrans(
 # Kangxi radicals, CJK compatibility ideographs, half-width katakana (ﾏﾈｼﾞﾒﾝﾄ): NFKC maps them to
 # the ordinary characters a reader expects; everything else keeps its original form for display.
 _LOOKALIKE_RANGES = re.compile("[\u2f00-\u2fd5\uf900-\ufaff\U0002f800-\U0002fa1f]|[\uff61-\uff9f]+")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200b-\u200d\ufeff]")
+# Control characters and invisible formatting: zero-width spaces and joiners, soft hyphens, direction
+# marks and overrides (which also make text display otherwise than it reads), byte-order marks, and
+# lone surrogates. Text pasted from a PDF or a web page often carries them; they split words apart.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff\ud800-\udfff]"
+)
 _SPACES = re.compile(r"\s+")
 
 
@@ -42,10 +48,15 @@ def fix_lookalikes(text: str) -> str:
     return text.translate(_RADICAL_LOOKALIKES)
 
 
+def without_invisible(text: str) -> str:
+    """Text without control characters (other than tab and newline) and invisible formatting."""
+    return _CONTROL.sub("", text)
+
+
 def clean_text(text: str) -> str:
     """Display form of extracted text: unified newlines, no control characters, look-alikes fixed."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
-    text = _CONTROL.sub("", text.replace("\t", " "))
+    text = without_invisible(text.replace("\t", " "))
     return fix_lookalikes(text)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from corpus.normalize import has_japanese
+from corpus.normalize import has_japanese, without_invisible
 
 MAX_QUERY_CHARS = 1000
 
@@ -25,7 +25,11 @@ class Query:
 
 
 def check_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
-    """Refuse an empty query; cut an over-long one to `max_chars` (the caller warns)."""
+    """Refuse an empty query; cut an over-long one to `max_chars` (the caller warns). Invisible
+    characters are left out, as they are of the passages (corpus/normalize.py): a zero-width space or a
+    soft hyphen pasted with 窓口 had split it, and changed its label."""
+    if isinstance(text, str):
+        text = without_invisible(text)
     if not isinstance(text, str) or not text.strip():
         raise ValueError("the query is empty; type the words to search for")
     text = " ".join(text.split())

@@ -122,6 +122,18 @@ def test_city_filter_by_name_or_alias(searcher, names, city, mode):
     assert {h.passage.city for h in unfiltered} == {"テスト市", "サンプル町"}
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\ufeff", "\x00", "\u202e", "\ud800"])
+def test_invisible_characters_in_a_query_change_nothing(searcher, invisible):
+    # pasted from a PDF or a web page with a zero-width space or a soft hyphen, テレワーク had been split,
+    # and its label changed (as the passages are, the query is read without them)
+    plain = [(h.passage.id, h.score) for h in searcher.search("テレワーク 電子決裁", 10)]
+    pasted = searcher.search(f"{invisible}テレ{invisible}ワーク 電子{invisible}決裁{invisible}", 10)
+    assert [(h.passage.id, h.score) for h in pasted] == plain and plain
+    assert check_query(f"{invisible}テレワーク").text == "テレワーク"
+    with pytest.raises(ValueError, match="empty"):
+        check_query(invisible * 3)
+
+
 def test_year_and_document_filters(searcher):
     # サンプル町's 令和5年度
     by_year = searcher.search("テレワーク", 20, "dense", searcher.mask(years=[2023]))

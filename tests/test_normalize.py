@@ -58,6 +58,16 @@ def test_clean_text_unifies_newlines_and_drops_control_characters() -> None:
     assert clean_text(raw) == "公共施設\n見直し\nテスト\n次の頁 タブ"
 
 
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u200b", "\u00ad", "\ufeff", "\u200e", "\u202e", "\u2060", "\u2066", "\x00", "\x9b", "\ud800"],
+)
+def test_clean_text_drops_invisible_formatting(invisible) -> None:
+    # soft hyphens, direction marks and overrides, word joiners and lone surrogates split words apart
+    # (and an override shows text otherwise than it reads); tab and newline stay what they mean
+    assert clean_text(f"公共{invisible}施設\tの{invisible}見直し\n") == "公共施設 の見直し\n"
+
+
 def test_clean_text_fixes_lookalikes() -> None:
     assert clean_text("行政\u2f45針と\u2ed1期計画\r\n人材ﾏﾈｼﾞﾒﾝﾄ") == "行政方針と長期計画\n人材マネジメント"
 

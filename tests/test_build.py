@@ -60,6 +60,27 @@ def test_unchanged_corpus_is_a_no_op(built_index):
     assert sorted(p.name for p in built_index.index_dir.iterdir()) == listing
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "field", "value"),
+    [
+        ('city_en = "Testshi"', 'city_en = "Test-City"', "city_en", "Test-City"),
+        ('fiscal_year = 2024\nlayout = "blocks"', 'fiscal_year = 2024\nlayout = "auto"', "layout", "auto"),
+        ("fiscal_year = 2024", 'fiscal_year = 2024\nurl = "https://example.invalid/memo.pdf"', "url", None),
+    ],
+)
+def test_changed_metadata_is_indexed_again(built_index, old, new, field, value):
+    # Only id, file hash, city, title and year had been compared: a new romaji name, layout or URL in
+    # the manifest was "up to date", and the old one stayed (`--city Test-City` was an unknown city)
+    manifest = built_index.corpus.read_text(encoding="utf-8")
+    assert old in manifest
+    built_index.corpus.write_text(manifest.replace(old, new, 1), encoding="utf-8")
+    report = built_index.build()
+    assert report.changed
+    entry = next(d for d in read_manifest(built_index.index_dir)["documents"] if d["id"] == "testshi-memo")
+    assert entry[field] == (value or "https://example.invalid/memo.pdf")
+    assert built_index.build().changed is False  # and then it is up to date
+
+
 def test_edited_document_re_embeds_only_the_changed_passage(built_index, overhead):
     path = built_index.corpus.parent / "testshi.txt"
     path.write_text(

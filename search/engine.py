@@ -121,14 +121,16 @@ class Searcher:
         allowed = np.ones(len(self.passages), dtype=bool)
         if cities:
             allowed &= self.passages.isin("city", self.resolve_cities(cities))
-        if documents:
-            known = {d.id: d.id for d in self.index.documents} | {d.title: d.id for d in self.index.documents}
+        if documents:  # ids, or titles: every document of that title (two cities may use one)
+            known: dict[str, set[str]] = {}
+            for d in self.index.documents:
+                known.setdefault(d.id, set()).add(d.id)
+                known.setdefault(d.title, set()).add(d.id)
             unknown = [d for d in documents if d not in known]
             if unknown:
-                raise ValueError(
-                    f"unknown document {unknown[0]!r}; known ids: {', '.join(sorted(set(known.values())))}"
-                )
-            allowed &= self.passages.isin("document", [known[d] for d in documents])
+                ids = sorted(d.id for d in self.index.documents)
+                raise ValueError(f"unknown document {unknown[0]!r}; known ids: {', '.join(ids)}")
+            allowed &= self.passages.isin("document", sorted(set().union(*(known[d] for d in documents))))
         if years:
             allowed &= self.passages.isin("year", [int(y) for y in years])
         return allowed

@@ -9,9 +9,10 @@ from fakes import FakeEmbedder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from index.store import load_index
 from index.tokenize import tokenize
 from search.crowding import crowd
-from search.engine import MODES
+from search.engine import MODES, Searcher
 from search.hit import Hit
 from search.query import acronyms, check_query, lexical_weight
 
@@ -120,6 +121,21 @@ def test_city_filter_by_name_or_alias(searcher, names, city, mode):
     assert {h.passage.city for h in hits} == {city}
     unfiltered = searcher.search("テレワーク 電子決裁", 20, mode)
     assert {h.passage.city for h in unfiltered} == {"テスト市", "サンプル町"}
+
+
+def test_a_title_two_documents_share_filters_to_both(built_index):
+    # `--document TITLE` had kept only the last document of that title (a dict by title)
+    manifest = built_index.corpus.read_text(encoding="utf-8")
+    built_index.corpus.write_text(
+        manifest.replace("サンプル町 架空の改革メモ", "テスト市 架空の改革メモ"), "utf-8"
+    )
+    built_index.build()
+    searcher = Searcher(load_index(built_index.index_dir), FakeEmbedder(32))
+    title = "テスト市 架空の改革メモ（テスト用）"
+    hits = searcher.search("テレワーク 電子決裁", 20, "dense", searcher.mask(documents=[title]))
+    assert {h.passage.city for h in hits} == {"テスト市", "サンプル町"}
+    by_id = searcher.search("テレワーク 電子決裁", 20, "dense", searcher.mask(documents=["samplecho-memo"]))
+    assert {h.passage.city for h in by_id} == {"サンプル町"}
 
 
 @pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\ufeff", "\x00", "\u202e", "\ud800"])

@@ -130,7 +130,7 @@ def run_pairs(searcher: Searcher, pairs: Sequence[dict]) -> list[PairResult]:
         src, dst = (p["from"]["city"], p["from"]["key"]), (p["to"]["city"], p["to"]["key"])
         position = _first_passage(searcher, *src)
         hit = False
-        if position is not None:
+        if position is not None and dst[0] in searcher.cities:  # a city not indexed: a miss, as in queries
             result = similar(searcher, searcher.passages[position].id, [dst[0]], top_k=PAIR_K)
             top = [h for c in result.columns if c.city == dst[0] for h in c.hits][:PAIR_K]
             hit = first_rank(top, *dst) is not None
@@ -240,10 +240,10 @@ def assign_folds(ids: Sequence[object], folds: int) -> dict[object, int]:
     """{id: fold 0..folds-1}: distinct ids ordered by a stable hash and dealt out in turn, so folds
     differ in size by at most one and the same ids always land in the same folds."""
     distinct = sorted(
-        {str(i): i for i in ids}.items(),
-        key=lambda kv: hashlib.blake2b(kv[0].encode("utf-8"), digest_size=8).digest(),
+        {str(i) for i in ids}, key=lambda k: hashlib.blake2b(k.encode("utf-8"), digest_size=8).digest()
     )
-    return {i: n % folds for n, (_, i) in enumerate(distinct)}
+    fold = {k: n % folds for n, k in enumerate(distinct)}
+    return {i: fold[str(i)] for i in ids}  # 1 and "1" are one id, in one fold
 
 
 def by_fold(results: Sequence, folds: int, measure: Callable[[Sequence], dict]) -> list[dict]:

@@ -19,6 +19,7 @@ from index import embed
 from index.store import read_manifest
 from reform_search.cli import main
 from search.evaluate import (
+    assign_folds,
     check_folds,
     evaluate,
     holds,
@@ -273,6 +274,27 @@ def test_a_city_the_index_lacks_is_a_warning_and_a_miss(cli, tmp_path):
     assert run.code == 0
     assert "warning: judgments name cities the index does not hold: Testshi" in run.err
     assert run.json()["queries"]["recall@10"] == 0.0
+
+
+def test_a_pair_to_a_city_the_index_lacks_is_a_warning_and_a_miss(cli, tmp_path):
+    # it had ended the whole evaluation: "error: unknown city", no measures
+    lines = [*PAIRS, {"id": "p4", "from": PAIRS[0]["from"], "to": {"city": "xyz市", "key": "電子決裁"}}]
+    run = cli("--pairs", str(_write(tmp_path / "p.jsonl", lines)), "--json")
+    assert run.code == 0, run.err
+    assert "xyz市" in run.err
+    assert run.json()["pairs"] == {"n": 4, "hit@3": pytest.approx(1 / 4, abs=1e-4)}
+    assert ("p4", True) in [(m["id"], m["source_found"]) for m in run.json()["misses"]]
+
+
+def test_ids_written_as_a_number_and_as_text_are_one_id_in_one_fold(cli, tmp_path):
+    # {"id": 1} and {"id": "1"} had ended --folds with a traceback (KeyError)
+    lines = [{**QUERIES[0], "id": 1}, {**QUERIES[1], "id": "1"}, {**QUERIES[0], "id": 2}]
+    run = cli(
+        "--queries", str(_write(tmp_path / "q.jsonl", lines)), "--mode", "lexical", "--folds", "2", "--json"
+    )
+    assert run.code == 0, run.err
+    assert sorted(f["n"] for f in run.json()["folds"]["queries"]) == [1, 2]
+    assert assign_folds([1, "1", 2], 2)[1] == assign_folds([1, "1", 2], 2)["1"]
 
 
 def test_a_key_phrase_no_passage_of_its_city_holds_is_a_warning(cli, tmp_path):

@@ -243,6 +243,11 @@ class Library:
         state = {**state, "document": [e for e in entries if e["id"] != doc_id]}
         if doc_id in corpus_ids:
             state["removed"] = sorted({*state.get("removed", []), doc_id})
+        if not state["document"] and corpus_ids <= set(state.get("removed", [])):
+            raise Refusal(
+                f"{doc_id} is the last document of the index, which needs one; add another first",
+                f"{doc_id} は索引に残る最後の資料です。先に別の資料を追加してください",
+            )
         self._write(state)
 
     def snapshot(self) -> str | None:

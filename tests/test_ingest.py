@@ -145,6 +145,17 @@ def test_add_search_remove(cli, built_index, tmp_path, fmt):
     assert added["id"] not in {d["id"] for d in _documents(cli)}
 
 
+def test_the_last_document_is_not_removed(cli, built_index):
+    # removing every document had ended in "error: need at least one array to stack"
+    assert cli("remove", "testshi-memo").code == 0
+    before = {p.id for p in load_index(built_index.index_dir).passages}
+    run = cli("remove", "samplecho-memo")
+    assert run.code == 2 and run.err.count("\n") == 1
+    assert "samplecho-memo is the last document of the index" in run.err and "stack" not in run.err
+    assert {p.id for p in load_index(built_index.index_dir).passages} == before
+    assert [d["id"] for d in _documents(cli)] == ["samplecho-memo"]
+
+
 @pytest.mark.parametrize("mode", ["lexical", "hybrid"])
 def test_a_sheet_named_by_its_item_column_is_found_by_that_name(cli, tmp_path, mode):
     """A sheet headed 取組項目 (no 具体的取組): the row's name is searchable, as a 具体的取組 would be."""

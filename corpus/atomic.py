@@ -37,6 +37,21 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def fsync_tree(path: Path) -> None:
+    """Make every file under `path`, and the directories holding them, durable: a directory renamed
+    into place after a power loss must not hold empty files (a rename is durable before the data is)."""
+    for p in sorted(path.rglob("*"), reverse=True):  # deepest first: a directory after what it holds
+        if p.is_file():
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        elif p.is_dir():
+            fsync_dir(p)
+    fsync_dir(path)
+
+
 def remove_stale_temps(directory: Path) -> None:
     """Delete temporary files of `replace_atomic` (".name.tmp<pid>") whose writer is no longer running."""
     directory = Path(directory)

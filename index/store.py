@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from corpus.atomic import fsync_dir, remove_stale_temps, write_text_atomic
+from corpus.atomic import fsync_dir, fsync_tree, remove_stale_temps, write_text_atomic
 from corpus.passage import Passage
 from index.bm25 import BM25
 from index.calibration import Calibration
@@ -253,7 +253,7 @@ def save_index(
         "files": {n: {"bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)} for n in files},
     }
     write_text_atomic(tmp / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
-    fsync_dir(tmp)
+    fsync_tree(tmp)  # every file's data on disk before the generation can go live
     os.replace(tmp, gen)
     write_text_atomic(index_dir / CURRENT, gen.name + "\n")
     fsync_dir(index_dir)

@@ -173,6 +173,30 @@ def test_crash_while_switching_keeps_the_previous_generation(built_index, monkey
 INDEX_FILES = [store.PASSAGES, store.VECTORS, store.DENSE, BM25_META, *BM25_ARRAYS.values()]
 
 
+def test_every_file_is_on_disk_before_the_generation_goes_live(built_index, monkeypatch):
+    # Only the directory entries had been synced: after a power loss, CURRENT could name a generation
+    # of empty files, with the previous one already deleted
+    stored = load_index(built_index.index_dir)
+    synced: set[str] = set()
+    real_fsync, real_replace = os.fsync, os.replace
+    live: list[set[str]] = []
+
+    def fsync(fd):
+        synced.add(os.readlink(f"/proc/self/fd/{fd}"))
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        if Path(src).name.endswith(".tmp") and Path(src).is_dir():  # the generation going live
+            live.append({str(p.resolve()) for p in Path(src).rglob("*") if p.is_file()})
+            assert live[-1] <= synced, sorted(live[-1] - synced)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    save_index(built_index.index_dir, **_parts(stored))
+    assert len(live) == 1 and len(live[0]) >= len(INDEX_FILES)
+
+
 def test_every_written_file_is_size_checked(built_index):
     # Files added later (not in INDEX_FILES) must be covered too: cut each in turn, then restore it.
     gen = current_generation(built_index.index_dir)

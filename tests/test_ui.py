@@ -575,6 +575,24 @@ def test_search_handler_filters(shared_index):
     assert "No passage is in the chosen cities, documents and years at once" in out
 
 
+def test_a_download_pruned_by_another_request_meanwhile_is_passed_over(shared_index, monkeypatch):
+    # two requests pruning at once: the file one lists, the other has deleted (FileNotFoundError had
+    # failed the request with a generic error)
+    h = handlers_for(shared_index)
+    gone = h.state.downloads / "reform-search-compare-old.csv"
+    gone.write_text("x", encoding="utf-8")
+    real_glob = Path.glob
+
+    def glob(self, pattern):
+        found = list(real_glob(self, pattern))
+        gone.unlink(missing_ok=True)  # the other request's prune, between listing and reading
+        return iter(found)
+
+    monkeypatch.setattr(Path, "glob", glob)
+    path = h.state.export_path("csv", "compare", "電子決裁")
+    assert path.parent == h.state.downloads and path.name.startswith("reform-search-compare-電子決裁-")
+
+
 def test_themes_handler_writes_safe_downloads(shared_index):
     h = handlers_for(shared_index)
     too_many = "\n".join(f"t{i}" for i in range(MAX_THEMES + 1))  # a refusal the page shows as such

@@ -130,8 +130,11 @@ class AppState:
         """A fresh file name for a download, generated (the query's letters and digits alone, `slug`, say
         what it holds: never a path from user input); old ones are pruned."""
         for old in self.downloads.glob("reform-search-*"):
-            if time.time() - old.stat().st_mtime > DOWNLOADS_KEPT_S:
-                old.unlink(missing_ok=True)
+            try:
+                if time.time() - old.stat().st_mtime > DOWNLOADS_KEPT_S:
+                    old.unlink(missing_ok=True)
+            except FileNotFoundError:  # pruned by another request meanwhile
+                continue
         stamp = time.strftime("%Y%m%d-%H%M%S")
         named = f"{kind}-{slug(about)}" if slug(about) else kind
         return self.downloads / f"reform-search-{named}-{stamp}-{uuid.uuid4().hex[:6]}.{suffix}"

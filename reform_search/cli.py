@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -243,12 +242,9 @@ def _export_flags(p: argparse.ArgumentParser, default: str) -> None:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(**{n: getattr(args, n, None) for n in Settings.names()})
-    # Comparison commands show a few passages per city unless --top-k (or its env var) says otherwise.
-    if (
-        getattr(args, "top_k_default", None)
-        and args.top_k is None
-        and "REFORM_SEARCH_TOP_K" not in os.environ
-    ):
+    # Comparison commands show a few passages per city unless --top-k says otherwise, as the UI and the
+    # API do: the top_k setting is the number of hits `search` returns, not a number per city.
+    if getattr(args, "top_k_default", None) and args.top_k is None:
         settings = settings.override(top_k=args.top_k_default)
     return settings
 

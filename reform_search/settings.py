@@ -121,7 +121,9 @@ class Settings:
         "How far a passage's counterparts (similar, align) lean towards the passage itself rather than "
         "its text alone, 0 to 1 (chosen by 5-fold cross-validation over judged pairs).",
     )
-    top_k: int = _setting(10, "Number of hits to return.")
+    top_k: int = _setting(
+        10, "Number of hits `search` returns (`compare` and `similar`: 3 per city unless --top-k is given)."
+    )
     rrf_k: int = _setting(RRF_K, "Reciprocal rank fusion constant k in 1/(k + rank).")
     max_query_chars: int = _setting(MAX_QUERY_CHARS, "Longer queries are truncated (with a warning).")
     host: str = _setting("127.0.0.1", "Address the web UI binds to; 0.0.0.0 exposes it to the network.")

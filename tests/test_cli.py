@@ -15,6 +15,7 @@ from fakes import FakeEmbedder
 from index import embed
 from index.store import current_generation, load_index
 from reform_search.cli import main
+from search.compare import COLUMN_TOP_K
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -101,6 +102,17 @@ def test_cities_repeated_or_comma_separated_are_the_same_filter(cli):
     for nothing in ("", " , "):  # had meant every city, silently
         run = cli("compare", "テレワーク", "--city", nothing)
         assert run.code == 2 and run.err.strip() == "reform-search: error: --city names no city"
+
+
+def test_the_top_k_setting_is_search_s_count_not_a_count_per_city(cli, monkeypatch):
+    # REFORM_SEARCH_TOP_K had also set the CLI's passages per city, while the UI and the API showed
+    # COLUMN_TOP_K: the same comparison differed between them
+    monkeypatch.setenv("REFORM_SEARCH_TOP_K", "7")
+    assert len(cli("search", "テレワーク 電子決裁 窓口 ごみ", "--json").json()["hits"]) == 7
+    columns = cli("compare", "テレワーク 電子決裁 窓口 ごみ", "--json").json()["columns"]
+    assert [len(c["hits"]) for c in columns] == [COLUMN_TOP_K] * len(columns)
+    columns = cli("compare", "テレワーク 電子決裁 窓口 ごみ", "--top-k", "1", "--json").json()["columns"]
+    assert all(len(c["hits"]) == 1 for c in columns)
 
 
 def test_queries_file_gives_one_line_per_query_with_its_id(cli, tmp_path):

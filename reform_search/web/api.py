@@ -21,7 +21,7 @@ def register_api(state: AppState) -> None:
 
     def api_search(
         query: str,
-        top_k: int = settings.top_k,
+        top_k: int = min(settings.top_k, MAX_SEARCH_TOP_K),
         mode: str = settings.mode,
         cities: list[str] | None = None,
         documents: list[str] | None = None,

@@ -142,6 +142,8 @@ def wire_query(
     out.counterparts(h.on_counterparts, [cities], cp, scroll_to_output=True, **PRIVATE)
 
 
+MAX_SHOWN = 50  # the most passages the search tab's slider shows
+
 # a cell's passages brought up and their heading focused (Tab then goes on through them, not the matrix)
 SHOW_CELL = (
     "() => { const c = document.getElementById('themes-cell'); c?.scrollIntoView({block: 'start'});"
@@ -233,7 +235,12 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         elem_id="search-mode",
                     )
                     s_top = gr.Slider(
-                        1, 50, value=settings.top_k, step=1, label="件数 / passages shown", scale=1
+                        1,
+                        MAX_SHOWN,
+                        value=min(settings.top_k, MAX_SHOWN),
+                        step=1,
+                        label="件数 / passages shown",
+                        scale=1,
                     )
                 s_panes = result_panes("search")
 

@@ -385,13 +385,17 @@ def test_aizuwakamatsu_report_round_trip():
 # --- XLSX, DOCX -------------------------------------------------------------------------------------
 
 
+CAPTION = "テスト市 行政改革 進捗管理表（令和6年度）"
+
+
 def test_xlsx_rows_with_header_row_detected_and_merged_cells_filled():
     extracted = xlsx_format.extract(make_files.progress_xlsx(), "progress.xlsx", LIMITS)
-    assert [(r.sheet, r.row) for r in extracted.records] == [("進捗管理表", n) for n in (4, 5, 6)]
-    assert "進捗管理表（令和6年度）" in extracted.text and "表ではない メモ" in extracted.text
+    assert [(r.sheet, r.row) for r in extracted.records] == [(CAPTION, n) for n in (4, 5, 6)]
+    # the sheet's title is its rows' section (its name, 進捗管理表, said again in it), not a passage
+    assert "進捗管理表（令和6年度）" not in extracted.text and "表ではない メモ" in extracted.text
     passages = split_passages(_document(extracted))
     merged = _passage_with(passages, "押印")
-    assert merged.section == "進捗管理表 > ①デジタル化"  # B5 is merged into B4
+    assert merged.section == f"{CAPTION} > ①デジタル化"  # B5 is merged into B4
     assert (merged.initiative, merged.department, merged.line_start) == ("押印の見直し", "総務課", 5)
     assert merged.fields == (
         ("No.", "2"),
@@ -499,10 +503,21 @@ def test_header_row_is_found_below_a_title():
     ]
     assert header_index(rows) == 2
     records, lead = sheet_records(rows, sheet="S", first_row=1)
-    assert lead == ["令和6年度 進捗", ""]  # each row a paragraph of its own
+    # the title is the table's caption, the last part of its rows' section: as a passage of its own, a
+    # bare title had ranked first in its city's column
+    assert lead == []
     assert records == [
-        Record((("取組名", "庁舎の改修"), ("所管課", "管財課"), ("状況", "完了")), None, 4, "S")
+        Record(
+            (("取組名", "庁舎の改修"), ("所管課", "管財課"), ("状況", "完了")), None, 4, "S > 令和6年度 進捗"
+        )
     ]
+    # a note or a sentence above the header stays text, each a paragraph of its own; a CSV has no sheet
+    rows = [["※金額は千円", ""], ["令和6年度", "9月末現在"], ["本表は架空です。", ""], *rows[2:]]
+    records, lead = sheet_records(rows)
+    assert lead == ["※金額は千円", "", "令和6年度 9月末現在", "", "本表は架空です。", ""]
+    assert records[0].sheet == ""
+    records, _ = sheet_records([["令和6年度 進捗"], ["9月末現在"], *rows[3:]], sheet="S")
+    assert records[0].sheet == "S > 令和6年度 進捗 9月末現在"
 
 
 def test_rows_without_a_header_are_text():

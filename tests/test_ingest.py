@@ -75,7 +75,7 @@ FORMATS = {
         "progress.xlsx",
         make_files.progress_xlsx,
         "押印",
-        {"line_start": 5, "section": "進捗管理表 > ①デジタル化"},
+        {"line_start": 5, "section": "テスト市 行政改革 進捗管理表（令和6年度） > ①デジタル化"},
         ["No.", "所管課", "進捗状況", "更新日"],
     ),
     "docx": (

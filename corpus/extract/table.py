@@ -6,7 +6,7 @@ import csv
 import io
 import re
 
-from corpus.columns import column_role
+from corpus.columns import NOTE_MARKS, column_role
 from corpus.extract.base import CellCount, Extracted, Limits, Record
 from corpus.extract.text import decode_text
 from corpus.normalize import join_lines, width
@@ -57,9 +57,11 @@ def sheet_records(
     whose rows are cited by its heading, not by a number a reader would take for a line of the text),
     and its lines of non-table text.
 
-    Rows above the header (titles, dates) become text, each a paragraph of its own (a blank line after
-    it: read as one, a title and the date beside it had run together); with no header found, every row
-    is text.
+    Rows above the header that title it (one cell of a line, no sentence: 「令和6年度 行財政改革 取組状況」,
+    「9月末現在」) are its caption, the last part of its rows' section: as a passage of its own, a bare
+    title ranked first in its city's column for questions it names no answer to. Other rows above it
+    (notes, sentences) become text, each a paragraph of its own (a blank line after it); with no header
+    found, every row is text.
     """
     h = header_index(rows)
     if h is None:
@@ -68,7 +70,12 @@ def sheet_records(
     if first < len(rows) and sub_header(header, rows[first]):  # 令和6年度 over 実績 | 評価
         header, first = joined_header(header, rows[first]), first + 1
     columns = column_names(header)
-    lead = _paragraphs(rows[:h])
+    caption = " ".join(c for row in rows[:h] if _caption(row) for c in row if c)
+    if (
+        caption
+    ):  # after the sheet's name, unless it says it again (進捗管理表 in 「…進捗管理表（令和6年度）」)
+        sheet = caption if sheet in caption else f"{sheet} > {caption}"
+    lead = _paragraphs([row for row in rows[:h] if not _caption(row)])
     records = [
         Record(
             tuple(zip(columns, _fit(row, len(columns)), strict=True)),
@@ -90,6 +97,20 @@ def nested(path: list[tuple[int, str]], level: int, title: str) -> list[tuple[in
 def section_path(path: list[tuple[int, str]]) -> str:
     """The open headings as a section path (第2章 > 1 デジタル化 > (1) …), as the text splitter writes it."""
     return " > ".join(t for _, t in path if t)
+
+
+CAPTION_CHARS = 80  # the longest line above a table's header read as its title
+
+
+def _caption(row: list[str]) -> bool:
+    """A line titling the table below it: one cell, short, no sentence, no note (※…)."""
+    cells = [c for c in row if c]
+    return (
+        len(cells) == 1
+        and len(cells[0]) <= CAPTION_CHARS
+        and "。" not in cells[0]
+        and not cells[0].startswith(NOTE_MARKS)
+    )
 
 
 def _paragraphs(rows: list[list[str]]) -> list[str]:

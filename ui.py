@@ -1,4 +1,5 @@
-"""The web UI of reform-search: `python ui.py` serves it over the default corpus (index built on first run).
+"""The web UI of reform-search: `python ui.py` serves it over the default corpus (index built on first run),
+taking the options of `reform-search serve` (--port, --host, --auth …).
 
 The app lives in reform_search/web/ (see its opening comment); this module gathers the names a user or
 a test reaches for, so that `import ui` gives the whole app.
@@ -62,7 +63,9 @@ __all__ = [
     "serve",
 ]
 
-if __name__ == "__main__":
-    from reform_search.settings import load_settings
+if __name__ == "__main__":  # `python ui.py [--port N] [--host …]`: the options of `reform-search serve`
+    import sys
 
-    serve(load_settings())
+    from reform_search.cli import main
+
+    sys.exit(main(["serve", *sys.argv[1:]]))

@@ -460,6 +460,22 @@ def test_auth_setting():
             ui.parse_auth(bad)
 
 
+def test_python_ui_py_takes_the_options_of_serve(tmp_path):
+    # `python ui.py --port 7893` had served on 7860, the option silently unread
+    import subprocess
+    import sys
+
+    ran = [sys.executable, str(Path(ui.__file__)), "--port", "7893", "--auth", "nocolon"]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "REFORM_SEARCH_INDEX_DIR": str(tmp_path / "never")}
+    run = subprocess.run(ran, capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 2 and "user:password" in run.stderr  # read, and refused before indexing
+    assert not (tmp_path / "never").exists()
+    helped = subprocess.run(
+        [sys.executable, ran[1], "--help"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert helped.returncode == 0 and "--port" in helped.stdout and "serve" in helped.stdout
+
+
 def test_serve_refuses_a_malformed_auth_before_indexing(tmp_path):
     with pytest.raises(ValueError, match="user:password"):
         ui.serve(Settings().override(auth="nocolon", index_dir=tmp_path / "never"))

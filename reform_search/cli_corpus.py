@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from reform_search.output import EXIT_USAGE, print_json
+from reform_search.output import EXIT_USAGE, print_json, quoted
 from reform_search.settings import Settings
 
 
@@ -62,7 +62,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         print_json({**head, **report.to_dict()})
     else:
         for d in documents:
-            print(f"added {d.id} ({d.city}「{d.title}」, {d.format})")
+            print(f"added {d.id} ({d.city}{quoted(d.title)}, {d.format})")
         print(
             f"index: {report.documents} documents, {report.passages} passages "
             f"({report.embedded} texts embedded now: passages, their fields and sentences)"

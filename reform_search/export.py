@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from corpus.passage import Passage
 from index.documents import IndexedDocument
-from reform_search.output import ABSENT, ENGLISH_NOTE, verdict_line
+from reform_search.output import ABSENT, ENGLISH_NOTE, quoted, verdict_line
 from reform_search.workbook import inert, xlsx
 from search.align import Alignment
 from search.compare import Comparison
@@ -144,11 +144,13 @@ def _note(p: Passage) -> str:
     cite = citation(p)
     where = [f"p.{cite['page']}"] if cite["page"] else []
     where += [f"l.{cite['lines']}"] if cite["lines"] else []  # a table within a text has none (its heading)
-    head = _md_cell(p.context)
+    # the section path's > as ›: escaped, a plain > reads &gt; in a text editor
+    head = _md_cell(p.context.replace(" > ", " › "))
     place = f" {head}" if head else ""
+    department = f" 所管課 / department: {_md_cell(p.department)};" if p.department else ""
     found = f"{', '.join(where)}; " if where else ""
     text = _md_cell(one_line(p.text, 120))
-    return f"{_md_cell(p.city)}「{_md_cell(p.document)}」{place} ({found}`{p.id}`): {text}"
+    return f"{_md_cell(p.city)}{_md_cell(quoted(p.document))}{place} ({found}{department}`{p.id}`): {text}"
 
 
 def alignment_table(a: Alignment, urls: Urls | None = None) -> tuple[list[str], list[dict]]:

@@ -15,6 +15,12 @@ from search.labels import Match
 SNIPPET_CHARS = 240
 
 
+def quoted(title: str) -> str:
+    """A document's title in quotes: 「…」, or 『…』 when it quotes with 「」 itself (「「行財政改革～…」に
+    おける…」 had read as doubled brackets)."""
+    return f"『{title}』" if "「" in title else f"「{title}」"
+
+
 def verdict_line(columns) -> str:
     """Every city's mark in one line (「会津若松市 ◎ · いわき市 × · …」): with many cities, the columns
     below run over several screens."""

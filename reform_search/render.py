@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from corpus.document import kind_name
 from index.documents import IndexedDocument
-from reform_search.output import ABSENT, ENGLISH_NOTE, snippet
+from reform_search.output import ABSENT, ENGLISH_NOTE, quoted, snippet
 from search.compare import COLUMN_TOP_K, Column, Comparison
 from search.counterparts import Counterparts
 from search.engine import Searcher
@@ -63,7 +63,7 @@ def marked(match: Match) -> str:
 def source_line(hit: Hit, score: bool = True) -> str:
     """Where a passage comes from: document, fiscal year, page, lines; and its score."""
     p = hit.passage
-    where = [f"「{esc(p.document)}」"]
+    where = [esc(quoted(p.document))]
     if p.fiscal_year:
         where.append(f"{p.fiscal_year}年度")
     if p.page:
@@ -123,7 +123,7 @@ def card(
         parts.append(f"<details><summary>全文 / full text</summary>{_full_text(hit)}</details>")
     parts.append(source_line(hit, score))
     if action:
-        named = f"{p.city}「{title or snippet(p.text, (), 30)}」"  # one button of many: say whose
+        named = f"{p.city}{quoted(title or snippet(p.text, (), 30))}"  # one button of many: say whose
         parts.append(
             f'<button type="button" class="rs-cp-btn" data-passage="{esc(p.id)}" '
             f'aria-label="{esc(named)}の他市の類似取組 / counterparts">'

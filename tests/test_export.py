@@ -30,7 +30,7 @@ from reform_search.export import (
     render_matrix,
     xlsx,
 )
-from reform_search.output import ENGLISH_NOTE, print_columns, source_text
+from reform_search.output import ENGLISH_NOTE, print_columns, quoted, source_text
 from search.align import Alignment, Pair, align
 from search.compare import Column, Comparison, Evidence
 from search.hit import Hit
@@ -553,6 +553,24 @@ def test_markdown_shows_markup_as_written_and_cites_only_what_a_passage_has() ->
     # nor a dangling separator in the terminal's citation line
     assert source_text(Hit(row, 1, 1.0)) == "<b>テスト市</b> · テスト用 | 架空の文書"
     assert source_text(Hit(_passage(3, "テスト市", "x"), 1, 1.0)).endswith(" · l.3–5")
+
+
+def test_markdown_citations_read_plainly_in_a_text_editor() -> None:
+    # from a planner's walkthrough: the section path's > had read 「&gt;」 in Notepad, the department
+    # (on screen and in CSV) was missing, and a title quoting 「…」 had been wrapped in 「」 again
+    row = dataclasses.replace(
+        _passage(3, "テスト市", "庁内の押印を見直す"),
+        document="「テスト計画」における令和6年度の取組状況",
+        section="⑴ 行政サービス > ①デジタル化",
+        department="総務課",
+    )
+    column = Column("テスト市", Match.WEAK, (Hit(row, 1, 1.0),), Evidence(1.0), 1)
+    md = comparison_markdown(Comparison("押印", (column,)))
+    cited = next(line for line in md.splitlines() if row.id in line)
+    assert "&gt;" not in cited and "⑴ 行政サービス › ①デジタル化 › 架空の取組" in cited
+    assert "所管課 / department: 総務課" in cited
+    assert "テスト市『「テスト計画」における令和6年度の取組状況』" in cited
+    assert quoted("テスト計画") == "「テスト計画」"
 
 
 def test_cli_compare_exports_every_shown_passage_with_its_citation(cli, keyword_searcher, tmp_path) -> None:

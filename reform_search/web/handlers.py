@@ -8,6 +8,7 @@ import gradio as gr
 
 from reform_search.export import document_urls, render_comparison, render_matrix
 from reform_search.manage import add_document, indexed_documents, limits_for, remove_document
+from reform_search.output import quoted
 from reform_search.render import (
     cell_html,
     comparison_html,
@@ -200,7 +201,7 @@ class Handlers:
             self.state.reload()
         added = next((d.passages for d in self.state.live().index.documents if d.id == document.id), 0)
         message = (
-            f"追加しました / added {esc(document.city)}「{esc(document.title)}」 (`{document.id}`): "
+            f"追加しました / added {esc(document.city)}{esc(quoted(document.title))} (`{document.id}`): "
             f"{added} 箇所 / passages（索引全体 {report.passages} 箇所 / in the index）"
         )
         return (*self.refreshed(message), None)
@@ -220,7 +221,7 @@ class Handlers:
         if doc is None:
             raise ValueError(f"unknown document {doc_id!r}; reload the page to see the indexed documents")
         question = (
-            f"**{esc(doc.city)}「{esc(doc.title)}」** ({doc.passages} 箇所 / passages) "
+            f"**{esc(doc.city)}{esc(quoted(doc.title))}** ({doc.passages} 箇所 / passages) "
             "を索引から削除しますか？ / Remove it from the index?"
         )
         return "", {"id": doc_id, "until": time.monotonic() + CONFIRM_S}, question, gr.update(visible=True)
@@ -241,7 +242,7 @@ class Handlers:
             )
         doc_id = str(pending["id"])
         doc = next((d for d in self.state.live().index.documents if d.id == doc_id), None)
-        named = f"{esc(doc.city)}「{esc(doc.title)}」 (`{esc(doc_id)}`)" if doc else f"`{esc(doc_id)}`"
+        named = f"{esc(doc.city)}{esc(quoted(doc.title))} (`{esc(doc_id)}`)" if doc else f"`{esc(doc_id)}`"
 
         def step(done: int, total: int) -> None:
             progress((done, total), desc="索引を更新中 / reindexing", unit="passages")

@@ -19,6 +19,7 @@ import gradio as gr
 from corpus.document import fiscal_year_label
 from index.store import current_generation
 from reform_search.app import open_searcher
+from reform_search.output import quoted
 from reform_search.settings import Settings
 from search.engine import Searcher
 from search.labels import strip_markup
@@ -170,7 +171,7 @@ def city_choices(state: AppState) -> list[tuple[str, str]]:
 
 
 def doc_choices(state: AppState) -> list[tuple[str, str]]:
-    return [(f"{d.city}「{d.title}」", d.id) for d in state.searcher.index.documents]
+    return [(f"{d.city}{quoted(d.title)}", d.id) for d in state.searcher.index.documents]
 
 
 def year_choices(state: AppState) -> list[tuple[str, int]]:

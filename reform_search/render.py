@@ -308,23 +308,31 @@ def _text_width(text: str, size: float) -> float:
     return sum(size if ord(c) > 0x2E7F else size * 0.6 for c in text)
 
 
-LABEL_WIDTH = 140  # px: a longer theme label is written on two lines (a phone shows the matrix unscaled)
+LABEL_WIDTH = 140  # px: a longer theme label is written on more lines (a phone shows the matrix unscaled)
+LABEL_LINES = 3  # a label longer still is cut with "…" (the cell's tooltip holds it whole)
 LABEL_LINE_H = 16
 _NO_LINE_START = "・、。，．）」』】〕ー"  # kinsoku: characters a Japanese line does not begin with
 
 
 def _label_lines(text: str, size: float) -> list[str]:
-    """A theme label as one line, or as two of about equal width when it is wider than LABEL_WIDTH; one
-    wider than two lines is cut with "…" (the cell's tooltip holds it whole): a long line typed as a
-    theme had widened the matrix until the browser scaled every label down to nothing."""
+    """A theme label as one line, as two of about equal width when it is wider than LABEL_WIDTH, or as
+    up to LABEL_LINES lines, each ending between words where it can; one longer still is cut with "…":
+    a long line typed as a theme had widened the matrix until the browser scaled every label down to
+    nothing, and 「窓口のデジタル化（書かない窓口・オンライン申請）」 had been cut after two lines."""
     total = _text_width(text, size)
     if total <= LABEL_WIDTH:
         return [text]
     if total > 2 * LABEL_WIDTH:
-        first = _fit(text, LABEL_WIDTH, size)
-        words = [n for n in range(len(first) * 2 // 3, len(first)) if _word_break(text, n)]
-        first = first[: words[-1]] if words else first  # the first line ends between words where it can
-        return [first, _fit(text[len(first) :], LABEL_WIDTH - _text_width("…", size), size) + "…"]
+        lines, rest = [], text
+        while rest and len(lines) < LABEL_LINES - 1 and _text_width(rest, size) > LABEL_WIDTH:
+            line = _fit(rest, LABEL_WIDTH, size)
+            words = [n for n in range(len(line) * 2 // 3, len(line)) if _word_break(rest, n)]
+            line = line[: words[-1]] if words else line  # ends between words where it can
+            lines.append(line)
+            rest = rest[len(line) :]
+        if _text_width(rest, size) > LABEL_WIDTH:
+            rest = _fit(rest, LABEL_WIDTH - _text_width("…", size), size) + "…"
+        return [*lines, rest] if rest else lines
     fits = [n for n in range(1, len(text)) if text[n] not in _NO_LINE_START]
     fits = [n for n in fits if max(_text_width(text[:n], size), _text_width(text[n:], size)) <= LABEL_WIDTH]
     words = [n for n in fits if _word_break(text, n)]  # between words where the label has room
@@ -334,6 +342,7 @@ def _label_lines(text: str, size: float) -> list[str]:
     return [text[:cut], text[cut:]]
 
 
+_OPENING = "（(「『【〔"
 _AFTER = "のとやをにへで・、 /"  # a line may end after a particle or a separator
 
 
@@ -349,6 +358,8 @@ def _word_break(text: str, n: int) -> bool:
     """Whether a theme label can break before text[n] without cutting a word: after a particle or a
     separator (行政手続の|オンライン化), or where kanji and katakana meet (窓口|サービス)."""
     before, after = text[n - 1], text[n]
+    if after in _OPENING:  # before a bracket: 窓口のデジタル化|（書かない窓口…）
+        return before not in _OPENING
     if before in _AFTER:  # a particle ends a word unless kana go on (に of による, の of のあり方)
         return _script(after) != "hiragana" or _script(before) != "hiragana"
     if _script(before) == "hiragana" and _script(after) == "kanji":  # による|業務, not 働き|方
@@ -382,7 +393,7 @@ def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
     """The theme × city matrix as an SVG heatmap: cells colored by match, labeled with the count; each
     city's head with its romaji name under it (`city_en`), as search cards and verdicts name it."""
     romaji = [(city_en or {}).get(c, "") for c in matrix.cities]
-    size, cell_h, pad, legend_h = 14, 40, 10, 24
+    size, pad, legend_h = 14, 10, 24
     head_h = 50 if any(romaji) else 34
     n = max(len(matrix.cities), 1)
     # As narrow as its labels allow, so that a phone shows it at full size rather than scaled down
@@ -391,6 +402,7 @@ def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
     ]
     cell_w = min(220, max(120, *(w + 2 * pad for w in heads)))
     labels = [_label_lines(t, size) for t in matrix.themes]
+    cell_h = max([40, *(LABEL_LINE_H * len(lines) + 10 for lines in labels)])  # three lines: 58
     label_w = max([_text_width(line, size) for lines in labels for line in lines] + [80]) + 2 * pad
     legend = [(m, _text_width(Match(m).label, 12) + 22 + 2 * pad) for m in ("strong", "weak", "none")]
     width = max(label_w + cell_w * n, max(w for _, w in legend) + pad)

@@ -409,7 +409,7 @@ def test_heatmap_names_each_city_in_romaji_under_its_head():
     )
 
 
-def test_a_theme_too_long_for_two_lines_is_cut_and_keeps_the_matrix_narrow():
+def test_a_theme_too_long_for_three_lines_is_cut_and_keeps_the_matrix_narrow():
     # One long line typed as a theme had widened the matrix until the browser scaled every label down
     themes = ("DX推進", "窓口" * 100)
     cities = ("会津若松市", "いわき市")
@@ -419,9 +419,21 @@ def test_a_theme_too_long_for_two_lines_is_cut_and_keeps_the_matrix_narrow():
     assert width <= 400
     heatmap = out.split('<svg class="rs-hm-pinned"')[0]  # (its labels pinned again after it)
     lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', heatmap)
-    assert lines[0] == "DX推進" and len(lines) == 3 and lines[2].endswith("…")
+    assert lines[0] == "DX推進" and len(lines) == 1 + render.LABEL_LINES and lines[-1].endswith("…")
     assert all(render._text_width(line, 14) <= render.LABEL_WIDTH for line in lines)
-    assert ("窓口" * 100).startswith(lines[1] + lines[2][:-1])
+    assert ("窓口" * 100).startswith("".join(lines[1:])[:-1])
+    # a theme of three lines is written whole, its rows taller (「窓口のデジタル化（書かない窓口・オンライン
+    # 申請）」 had been cut after two), a line ending before a bracket rather than inside a word
+    assert render._label_lines("窓口のデジタル化（書かない窓口・オンライン申請）", 14) == [
+        "窓口のデジタル化",
+        "（書かない窓口・",
+        "オンライン申請）",
+    ]
+    theme = "窓口のデジタル化（書かない窓口・オンライン申請）"
+    tall_cells = tuple(Cell(theme, Column(c, Match.NONE, (), Evidence(0.0), 0)) for c in cities)
+    tall = render.heatmap_svg(Matrix((theme,), cities, tall_cells))
+    cell = re.search(r'<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)" rx="5"', tall)
+    assert float(cell.group(2)) >= render.LABEL_LINES * render.LABEL_LINE_H
     assert f"<title>{'窓口' * 100}</title>" in out  # whole in its tooltip
 
 

@@ -14,7 +14,8 @@ _FIELD_LABEL = re.compile(r"(?:^|(?<=\s))[^\s：:]{1,16}[：:]", re.MULTILINE)
 
 def spans(text: str, terms: Sequence[str], fields: Sequence[str] = ()) -> list[tuple[str, bool]]:
     """`text` cut into (piece, matched) at every occurrence of the matched terms, longest first and
-    ignoring case; what the terminal and the browser each mark in their own way. A term inside a field
+    ignoring case (terms side by side as one piece); what the terminal and the browser each mark in their
+    own way. A term inside a field
     label of the passage's (`fields`: a table row's column names) is not marked: every row writes
     「R6取組状況：」, and 取組 marked there says nothing. A list item's own 「書かない窓口の導入：…」 is
     no field label: its name is marked."""
@@ -30,7 +31,18 @@ def spans(text: str, terms: Sequence[str], fields: Sequence[str] = ()) -> list[t
         out += [(text[last : m.start()], False), (m.group(), True)]
         last = m.end()
     out.append((text[last:], False))
-    return [(piece, marked) for piece, marked in out if piece]
+    merged: list[tuple[str, bool]] = []
+    for (
+        piece,
+        marked,
+    ) in out:  # words marked side by side are one mark: 【時間外勤務】, not 【時間】【外】【勤務】
+        if not piece:
+            continue
+        if merged and marked and merged[-1][1]:
+            merged[-1] = (merged[-1][0] + piece, True)
+        else:
+            merged.append((piece, marked))
+    return merged
 
 
 @dataclass(frozen=True)

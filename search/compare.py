@@ -283,9 +283,11 @@ def labelled_column(
         return Column(city, Match.NONE, shown, evidence, 0, tuple(Match.NONE for _ in shown))
     best = int(np.argmax(judged.probability))
     evidence = judged.evidence(best)
-    matches = model.matching(judged.probability)
-    hits = with_counted(searcher, q, hits, judged.ids[matches], rank, top_k)
     position = {int(i): n for n, i in enumerate(judged.ids)}
+    # the city's first COLUMN_TOP_K as ranked, whatever top_k shows: the count must not depend on it
+    ranked = [position.get(searcher.passages.position(h.passage.id)) for h in hits[:COLUMN_TOP_K]]
+    matches = model.matching(judged.probability, [n for n in ranked if n is not None])
+    hits = with_counted(searcher, q, hits, judged.ids[matches], rank, top_k)
     at = [position.get(searcher.passages.position(h.passage.id)) for h in hits]
     probability = [0.0 if n is None else float(judged.probability[n]) for n in at]
     labels = [

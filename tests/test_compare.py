@@ -141,6 +141,25 @@ def test_which_candidates_count_as_matching(probabilities, passage, expected) ->
     assert LabelModel.from_dict(model.to_dict()) == model
 
 
+@pytest.mark.parametrize(
+    ("probabilities", "ranked", "expected"),
+    [
+        # the city's count goes to the first its column ranks that reaches weak, not to the best by
+        # probability (a row on farm roads' tunnels had been marked above the 公共施設の再編 row ranked first)
+        ([0.8, 0.6, 0.3], [2, 1, 0], [False, True, False]),
+        ([0.8, 0.6, 0.3], [2], [True, False, False]),  # none ranked reaches weak: the best
+        ([0.8, 0.6, 0.3], [], [True, False, False]),
+        ([0.95, 0.6, 0.3], [1, 0], [True, False, False]),  # the best counts on its own: nothing more
+        ([0.35, 0.3], [1, 0], [False, False]),  # no match (weak is 0.4): the ranking adds none
+    ],
+)
+def test_the_city_s_count_goes_to_the_first_likely_answer_its_column_ranks(probabilities, ranked, expected):
+    model = replace(MODEL, passage=0.9)
+    counted = model.matching(np.array(probabilities), ranked)
+    assert counted.tolist() == expected
+    assert counted.sum() == model.matching(np.array(probabilities)).sum()  # the count itself is unchanged
+
+
 def _features(z=2.0, words=0.2, phrase=0.0, chars=200, missing=0.3, pairs=0.5, terms=3) -> np.ndarray:
     """One candidate's features in FEATURES order, as search/compare.py `judge` computes them."""
     log_terms = math.log1p(terms)

@@ -26,6 +26,46 @@ def is_number(value: str) -> bool:
     return True
 
 
+# A column's name in a workbook's header row: Japanese first, then the key the CSV and JSON use (a
+# workbook is read by people; a script reads the CSV or the JSON)
+HEADINGS = {
+    "query": "検索語",
+    "theme": "テーマ",
+    "match": "判定",
+    "matching": "該当件数",
+    "absent": "資料にない語",
+    "rank": "順位",
+    "passage_match": "箇所の判定",
+    "city": "市町村",
+    "document": "資料",
+    "section": "節",
+    "initiative": "取組",
+    "department": "所管課",
+    "page": "頁",
+    "lines": "行",
+    "passage_id": "箇所ID",
+    "url": "URL",
+    "source_url": "URL",
+    "text": "本文",
+    "row": "種類",
+}
+PREFIXES = {"source_": "元の", "counterpart_": "対応する"}  # align's two sides
+
+
+def heading(key: str) -> str:
+    """A column's header cell: 「市町村 / city」, 「対応する取組 / counterpart_initiative」; a key without a
+    Japanese name (a city's name in the theme grid, z) as it stands."""
+    ja = HEADINGS.get(key)
+    if ja is None:
+        prefix = next((p for p in PREFIXES if key.startswith(p)), "")
+        ja = (
+            f"{PREFIXES[prefix]}{HEADINGS[key[len(prefix) :]]}"
+            if prefix and key[len(prefix) :] in HEADINGS
+            else None
+        )
+    return f"{ja} / {key}" if ja else key
+
+
 MATCH_COLUMNS = ("match", "passage_match")  # shown as ◎ 該当あり strong, not the bare name
 NUMBER_COLUMNS = ("page", "z")  # numbers a table carries as text (CSV writes them alike)
 WIDTHS = {"text": 80, "source_text": 60, "counterpart_text": 60, "document": 30, "section": 30}
@@ -42,7 +82,7 @@ def xlsx(sheets: list[tuple[str, list[str], list[dict]]]) -> bytes:
     book.remove(book.active)
     for name, header, rows in sheets:
         sheet = book.create_sheet(_sheet_name(name))
-        sheet.append(header)
+        sheet.append([heading(k) for k in header])
         for row in rows:
             sheet.append([_cell(k, row.get(k, "")) for k in header])
             for cell in sheet[sheet.max_row]:
@@ -52,7 +92,7 @@ def xlsx(sheets: list[tuple[str, list[str], list[dict]]]) -> bytes:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for n, key in enumerate(header, 1):
-            longest = max([len(str(key)), *(len(str(r.get(key, ""))) for r in rows)])
+            longest = max([len(heading(key)), *(len(str(r.get(key, ""))) for r in rows)])
             sheet.column_dimensions[get_column_letter(n)].width = min(
                 WIDTHS.get(key, 40), max(8, longest + 2)
             )

@@ -31,6 +31,7 @@ from reform_search.export import (
     xlsx,
 )
 from reform_search.output import ENGLISH_NOTE, print_columns, quoted, source_text
+from reform_search.workbook import heading
 from search.align import Alignment, Pair, align
 from search.compare import Column, Comparison, Evidence
 from search.hit import Hit
@@ -137,7 +138,7 @@ def test_matrix_workbook_opens_with_the_theme_by_city_grid(matrix: Matrix) -> No
     book = load_workbook(_io.BytesIO(render_matrix(matrix, "xlsx")))
     grid, cells = book.worksheets  # the grid a reader draws, then a row per cell with its citation
     rows = list(grid.values)
-    assert list(rows[0]) == ["theme", *matrix.cities]
+    assert list(rows[0]) == ["テーマ / theme", *matrix.cities]  # a city's name as it stands
     assert [r[0] for r in rows[1:]] == list(matrix.themes)
     for theme, row in zip(matrix.themes, rows[1:], strict=True):
         for city, shown in zip(matrix.cities, row[1:], strict=True):
@@ -614,7 +615,11 @@ def _sheets(path: Path) -> dict[str, list[list]]:
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2"  # the header row stays in view
         assert all(cell.font.bold for cell in sheet[1])
-    return {s.title: [[c.value for c in row] for row in s.iter_rows()] for s in book.worksheets}
+    sheets = {s.title: [[c.value for c in row] for row in s.iter_rows()] for s in book.worksheets}
+    for rows in sheets.values():  # a header reads 「市町村 / city」: Japanese first, then the CSV's key
+        assert all(c == heading(str(c).rsplit(" / ", 1)[-1]) for c in rows[0])
+        rows[0] = [str(c).rsplit(" / ", 1)[-1] for c in rows[0]]
+    return sheets
 
 
 def test_cli_xlsx_exports_open_with_their_citations(cli, themes_file: Path, tmp_path: Path, matrix) -> None:
@@ -651,6 +656,19 @@ def test_cli_xlsx_exports_open_with_their_citations(cli, themes_file: Path, tmp_
     code, *_ = cli("compare", "基金", "--format", "xlsx", "--output", str(target))
     (rows,) = _sheets(target).values()
     assert code == 0 and rows[0][:2] == ["query", "match"] and rows[1][0] == "基金"
+
+
+def test_workbook_headers_are_japanese_first() -> None:
+    # a planner opening the workbook had read English keys only (query, match, passage_id …)
+    assert heading("city") == "市町村 / city" and heading("passage_match") == "箇所の判定 / passage_match"
+    assert heading("counterpart_initiative") == "対応する取組 / counterpart_initiative"
+    assert (
+        heading("source_url") == "URL / source_url"
+        and heading("counterpart_url") == "対応するURL / counterpart_url"
+    )
+    assert heading("z") == "z" and heading("会津若松市") == "会津若松市"
+    header, _ = comparison_table(Comparison("x", ()))
+    assert all(" / " in heading(k) for k in header)  # every column of a comparison is named
 
 
 def test_xlsx_cells_cannot_run_as_formulas_and_sheet_names_are_valid() -> None:

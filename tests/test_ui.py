@@ -19,7 +19,7 @@ import ui
 from corpus.passage import Passage
 from index.documents import IndexedDocument
 from index.store import current_generation, load_index, read_manifest
-from reform_search import render
+from reform_search import heatmap, render
 from reform_search.manage import add_document, indexed_documents
 from reform_search.settings import Settings
 from reform_search.web import handlers, server
@@ -322,12 +322,12 @@ def test_heatmap_has_one_cell_per_theme_and_city_colored_by_match():
     cells = tuple(
         Cell(t, Column(c, Match(next(matches)), (), Evidence(0.0), 3)) for t in themes for c in cities
     )
-    out = render.heatmap_svg(Matrix(themes, cities, cells))
+    out = heatmap.heatmap_svg(Matrix(themes, cities, cells))
     parsed = assert_inert(out)
     assert out.count('class="rs-hm-cell') == 4
     assert ("data-theme", f"テーマ{EVIL}") in parsed.attrs
     for match in ("strong", "weak", "none"):
-        assert f"fill:{render.HEAT[match][0]}" in out
+        assert f"fill:{heatmap.HEAT[match][0]}" in out
     assert "× 該当なし" in out and "◎ 3件" in out and "○ 3件" in out
 
 
@@ -337,16 +337,16 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     # down, and its 14 px labels with it); every legend key lies inside the picture, on its own place.
     themes = (*DEFAULT_THEMES, "ごみ処理の有料化", "DX")  # the defaults run to 15 characters
     cells = tuple(Cell(t, Column(c, Match.NONE, (), Evidence(0.0), 0)) for t in themes for c in cities)
-    out = render.heatmap_svg(Matrix(themes, cities, cells))
+    out = heatmap.heatmap_svg(Matrix(themes, cities, cells))
     width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', out).groups())
     if len(cities) == 2:
         assert width <= 400
     # never drawn smaller than 80 %: five cities scroll sideways on a phone rather than shrink to 8 px
     smallest = float(re.search(r'style="min-width:([\d.]+)px"', out).group(1))
-    assert smallest == pytest.approx(width * render.MIN_HEATMAP_SCALE, abs=1)
+    assert smallest == pytest.approx(width * heatmap.MIN_HEATMAP_SCALE, abs=1)
     legend = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" class="rs-hm-legend">(.*?)</text>', out)
     keys = [
-        (float(x), float(y), render._text_width(re.sub("<[^>]+>", "", label), 12)) for x, y, label in legend
+        (float(x), float(y), heatmap._text_width(re.sub("<[^>]+>", "", label), 12)) for x, y, label in legend
     ]
     assert len(keys) == 3
     # each key's mark is hidden from screen readers, which read its names
@@ -356,8 +356,8 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     for (x1, y1, w1), (x2, y2, _) in itertools.pairwise(keys):
         assert y2 > y1 or x2 >= x1 + w1  # a key on the same row starts after the one before it ends
     # a long theme is written on two lines, neither starting with 、 or ・, and keeps its whole name
-    heatmap, pinned = out.split('<svg class="rs-hm-pinned"')
-    lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', heatmap)
+    drawn, pinned = out.split('<svg class="rs-hm-pinned"')
+    lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', drawn)
     assert "".join(lines) == "".join(themes) and len(lines) > len(themes)
     # the same labels, pinned over the left edge while a phone scrolls the cells sideways, at the same
     # place and scale (their width the labels' share of the heatmap's), hidden from screen readers
@@ -367,11 +367,11 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     assert share == pytest.approx(100 * label_w / width, abs=0.01) and 'aria-hidden="true"' in pinned
     assert not any(line[0] in "・、。" for line in lines)
     # between words where the label has room (行政手続のオ|ンライン化 had cut a word in two)
-    assert render._label_lines("行政手続のオンライン化", 14) == ["行政手続の", "オンライン化"]
-    assert render._label_lines("AI・RPAによる業務効率化", 14) == ["AI・RPAによる", "業務効率化"]
-    assert render._label_lines("働き方改革と業務の見直し", 14) == ["働き方改革と", "業務の見直し"]
+    assert heatmap._label_lines("行政手続のオンライン化", 14) == ["行政手続の", "オンライン化"]
+    assert heatmap._label_lines("AI・RPAによる業務効率化", 14) == ["AI・RPAによる", "業務効率化"]
+    assert heatmap._label_lines("働き方改革と業務の見直し", 14) == ["働き方改革と", "業務の見直し"]
     # one too long for two lines ends its first between words too (it had been 「Administrative p」)
-    long_english = render._label_lines("Administrative procedures moved online for residents", 14)
+    long_english = heatmap._label_lines("Administrative procedures moved online for residents", 14)
     assert long_english[0] == "Administrative "
     assert all(f"<title>{t}</title>" in out for t in themes)
 
@@ -381,7 +381,7 @@ def test_heatmap_names_each_city_in_romaji_under_its_head():
     themes, cities = ("DX",), ("会津若松市", "いわき市", "テスト町")
     cells = tuple(Cell(t, Column(c, Match.NONE, (), Evidence(0.0), 0)) for t in themes for c in cities)
     long_name = "Aizuwakamatsu-Kitakata"
-    out = render.heatmap_svg(
+    out = heatmap.heatmap_svg(
         Matrix(themes, cities, cells), {"会津若松市": long_name, "いわき市": f"Iwaki{EVIL}"}
     )
     assert_inert(out)
@@ -395,14 +395,14 @@ def test_heatmap_names_each_city_in_romaji_under_its_head():
     cols = re.findall(r'<text x="([\d.]+)" y="22" class="rs-hm-col"', out)
     assert [x for x, _ in heads] == cols[:2]
     cell_w = (width - float(cols[0])) / 2.5
-    assert render._text_width(long_name, 11) <= cell_w
+    assert heatmap._text_width(long_name, 11) <= cell_w
     # one wider than the widest column is cut, not drawn over its neighbour
-    huge = render.heatmap_svg(Matrix(themes, cities, cells), {"会津若松市": "Aizuwakamatsu" * 5})
+    huge = heatmap.heatmap_svg(Matrix(themes, cities, cells), {"会津若松市": "Aizuwakamatsu" * 5})
     cut = re.search(r'class="rs-hm-col-en"[^>]*>([^<]+)</text>', huge).group(1)
     assert cut.endswith("…") and ("Aizuwakamatsu" * 5).startswith(cut[:-1])
-    assert render._text_width(cut, 11) <= 220
+    assert heatmap._text_width(cut, 11) <= 220
     # without romaji names the heads stay one line high
-    plain = render.heatmap_svg(Matrix(themes, cities, cells))
+    plain = heatmap.heatmap_svg(Matrix(themes, cities, cells))
     assert "rs-hm-col-en" not in plain
     assert float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', plain).group(1)) < float(
         re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', out).group(1)
@@ -414,26 +414,26 @@ def test_a_theme_too_long_for_three_lines_is_cut_and_keeps_the_matrix_narrow():
     themes = ("DX推進", "窓口" * 100)
     cities = ("会津若松市", "いわき市")
     cells = tuple(Cell(t, Column(c, Match.NONE, (), Evidence(0.0), 0)) for t in themes for c in cities)
-    out = render.heatmap_svg(Matrix(themes, cities, cells))
+    out = heatmap.heatmap_svg(Matrix(themes, cities, cells))
     width = float(re.search(r'viewBox="0 0 ([\d.]+) ', out).group(1))
     assert width <= 400
-    heatmap = out.split('<svg class="rs-hm-pinned"')[0]  # (its labels pinned again after it)
-    lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', heatmap)
-    assert lines[0] == "DX推進" and len(lines) == 1 + render.LABEL_LINES and lines[-1].endswith("…")
-    assert all(render._text_width(line, 14) <= render.LABEL_WIDTH for line in lines)
+    drawn = out.split('<svg class="rs-hm-pinned"')[0]  # (its labels pinned again after it)
+    lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', drawn)
+    assert lines[0] == "DX推進" and len(lines) == 1 + heatmap.LABEL_LINES and lines[-1].endswith("…")
+    assert all(heatmap._text_width(line, 14) <= heatmap.LABEL_WIDTH for line in lines)
     assert ("窓口" * 100).startswith("".join(lines[1:])[:-1])
     # a theme of three lines is written whole, its rows taller (「窓口のデジタル化（書かない窓口・オンライン
     # 申請）」 had been cut after two), a line ending before a bracket rather than inside a word
-    assert render._label_lines("窓口のデジタル化（書かない窓口・オンライン申請）", 14) == [
+    assert heatmap._label_lines("窓口のデジタル化（書かない窓口・オンライン申請）", 14) == [
         "窓口のデジタル化",
         "（書かない窓口・",
         "オンライン申請）",
     ]
     theme = "窓口のデジタル化（書かない窓口・オンライン申請）"
     tall_cells = tuple(Cell(theme, Column(c, Match.NONE, (), Evidence(0.0), 0)) for c in cities)
-    tall = render.heatmap_svg(Matrix((theme,), cities, tall_cells))
+    tall = heatmap.heatmap_svg(Matrix((theme,), cities, tall_cells))
     cell = re.search(r'<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)" rx="5"', tall)
-    assert float(cell.group(2)) >= render.LABEL_LINES * render.LABEL_LINE_H
+    assert float(cell.group(2)) >= heatmap.LABEL_LINES * heatmap.LABEL_LINE_H
     assert f"<title>{'窓口' * 100}</title>" in out  # whole in its tooltip
 
 

@@ -482,7 +482,7 @@ def test_a_phone_keyboard_and_screen_reader_user_is_served(browser, html_app):
 def test_a_wide_heatmap_keeps_its_theme_labels_pinned_across_the_whole_scroll(page):
     # With seven cities a phone scrolls the cells some 500 px: the pinned labels had stopped at the edge
     # of a grid as narrow as the screen, and scrolled away past its middle
-    from reform_search import render
+    from reform_search import heatmap
     from reform_search.web.state import CSS
     from search.compare import Column, Evidence
     from search.labels import Match
@@ -492,7 +492,7 @@ def test_a_wide_heatmap_keeps_its_theme_labels_pinned_across_the_whole_scroll(pa
     cells = tuple(
         Cell(t, Column(c, Match.NONE, (), Evidence(0.0), 0)) for t in DEFAULT_THEMES for c in cities
     )
-    matrix = render.heatmap_svg(Matrix(tuple(DEFAULT_THEMES), cities, cells))
+    matrix = heatmap.heatmap_svg(Matrix(tuple(DEFAULT_THEMES), cities, cells))
     page.set_viewport_size({"width": 375, "height": 800})
     page.set_content(f"<style>{CSS}</style><div class='gradio-container' style='padding:40px'>{matrix}</div>")
     wrap = page.locator(".rs-heatmap-wrap")

@@ -7,6 +7,7 @@ import time
 import gradio as gr
 
 from reform_search.export import document_urls, render_comparison, render_matrix
+from reform_search.heatmap import heatmap_svg
 from reform_search.manage import add_document, indexed_documents, limits_for, remove_document
 from reform_search.output import quoted
 from reform_search.render import (
@@ -16,7 +17,6 @@ from reform_search.render import (
     documents_html,
     english_note,
     esc,
-    heatmap_svg,
     hits_html,
     status_html,
 )

@@ -570,6 +570,17 @@ def test_a_hanging_parser_is_stopped_at_the_time_limit():
     assert time.monotonic() - started < 10
 
 
+def test_a_page_of_unclosed_tags_is_stopped_at_the_time_limit():
+    # Python's HTMLParser slows with the square of such a page (56 s for 100 KB): it had run in the
+    # server's own process, with no limit, holding the indexing slot
+    quick = Limits(max_bytes=LIMITS.max_bytes, max_pages=1, max_unzipped_bytes=100, timeout_s=2)
+    hostile = ("<html><body><p>テスト市（架空）</p>" + "<a " * 60_000).encode("utf-8")
+    started = time.monotonic()
+    with pytest.raises(ValueError, match=r"x.html: reading it took longer than 2 s \(parse_timeout_s\)"):
+        extract(hostile, "x.html", quick)
+    assert time.monotonic() - started < 15
+
+
 def test_a_crashing_parser_gives_a_message():
     with pytest.raises(ValueError, match=r"x.pdf: the parser stopped without an answer \(exit code 3"):
         run_isolated("bad_parsers:crash", b"data", "x.pdf", LIMITS)

@@ -6,10 +6,14 @@ from corpus.extract.base import Extracted, Limits
 from corpus.extract.sniff import check_format
 from corpus.refusal import Refusal, too_large
 
+# Parsed in a child process, stopped at parse_timeout_s: their parsers can be driven to take far longer
+# than a file's size suggests (Python's HTMLParser slows with the square of a page of unclosed tags:
+# 56 s for 100 KB of 「<a 」), and would hold the one indexing slot and a CPU meanwhile
 _ISOLATED = {
     "pdf": "corpus.extract.pdf:extract",
     "xlsx": "corpus.extract.xlsx:extract",
     "docx": "corpus.extract.docx:extract",
+    "html": "corpus.extract.html:extract",
 }
 
 
@@ -26,10 +30,6 @@ def extract(data: bytes, filename: str, limits: Limits) -> Extracted:
         from corpus.extract.table import extract_csv
 
         extracted = extract_csv(data, filename, limits)
-    elif kind == "html":
-        from corpus.extract.html import extract as extract_html
-
-        extracted = extract_html(data, filename, limits)
     else:
         from corpus.extract.text import extract as extract_text
 

@@ -68,6 +68,12 @@ class LoginThrottle:
     def succeeded(self, client: str) -> None:
         self._failures.pop(client, None)
 
+    def forgiven(self, client: str) -> None:
+        """Take back the latest failure counted (a try counted before its answer that was no failure)."""
+        times = self._failures.get(client)
+        if times:
+            times.pop()
+
 
 def basic_credentials(header: str) -> tuple[str, str] | None:
     """(user, password) of an `Authorization: Basic …` header, or None."""
@@ -137,11 +143,16 @@ class Guard:
                 status.append(message["status"])
             await send(message)
 
-        await self.app(scope, receive, watched)
-        if status and status[0] == 200:
-            self.throttle.succeeded(client)
-        elif status and 400 <= status[0] < 500:
-            self.throttle.failed(client)
+        # counted as a failure before it is answered: counted after, any number of guesses sent at once
+        # had all passed the check above
+        self.throttle.failed(client)
+        try:
+            await self.app(scope, receive, watched)
+        finally:
+            if status and status[0] == 200:
+                self.throttle.succeeded(client)
+            elif not (status and 400 <= status[0] < 500):
+                self.throttle.forgiven(client)  # no answer on the password (a server error)
 
 
 def _client(scope: Scope) -> str:

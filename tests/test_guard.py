@@ -85,3 +85,46 @@ def test_wrong_mcp_credentials_are_throttled_like_failed_logins() -> None:
     assert status(b"planner:s3cret", client="10.0.0.2") == 200  # other clients are not held up
     clock.now += 61
     assert status(b"planner:s3cret") == 200 and passed == ["/gradio_api/mcp/"] * 3
+
+
+def test_guesses_sent_at_once_are_throttled_as_if_sent_in_turn() -> None:
+    # A login was counted as failed after its answer: 200 guesses sent at once had all passed the check
+    import asyncio
+
+    from reform_search.guard import LOGIN_PATHS, Guard
+
+    reached = []
+
+    async def app(scope, receive, send) -> None:  # a login form answering slowly, always wrongly
+        reached.append(1)
+        await asyncio.sleep(0.05)
+        await send({"type": "http.response.start", "status": 400, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    guard = Guard(app, ("planner", "s3cret"), LoginThrottle(max_failures=5, window_s=60, clock=Clock()))
+    path = sorted(LOGIN_PATHS)[0]
+
+    async def attempt(client: str) -> int:
+        sent = []
+
+        async def send(message) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": path, "headers": [], "client": (client, 1)}
+        await guard(scope, None, send)
+        return sent[0]["status"]
+
+    async def many() -> list[int]:
+        return await asyncio.gather(*(attempt("10.0.0.1") for _ in range(50)))
+
+    answers = asyncio.run(many())
+    assert len(reached) == 5 and sorted(answers) == [400] * 5 + [429] * 45
+
+    async def fails_inside(scope, receive, send) -> None:  # a server error is no answer on the password
+        await send({"type": "http.response.start", "status": 500, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    guard = Guard(
+        fails_inside, ("planner", "s3cret"), LoginThrottle(max_failures=2, window_s=60, clock=Clock())
+    )
+    assert [asyncio.run(attempt("10.0.0.3")) for _ in range(4)] == [500] * 4

@@ -184,6 +184,48 @@ def test_html_lines_that_only_link_to_files_are_left_out():
     assert not any(x in text for x in ("プラン本編", "進捗一覧", "様式", "\ue000", "\ue001"))
 
 
+def test_html_merged_cells_keep_every_cell_under_its_column():
+    # Read cell by cell, the row under a <td rowspan=2> had shifted left: its 所管課 under 具体的取組
+    page = """<html><body><main><h2>取組の状況（テスト用）</h2><table>
+<tr><th>改革項目</th><th>具体的取組</th><th>内容</th><th>所管課</th><th>R6取組状況</th></tr>
+<tr><td rowspan="2">①窓口改革（架空）</td><td>書かない窓口</td><td>架空の窓口</td><td>市民課</td>
+<td>架空の窓口を開いた。</td></tr>
+<tr><td>オンライン申請</td><td>架空の申請</td><td>情報課</td><td>架空の申請を拡大した。</td></tr>
+<tr><td>②庁舎管理（架空）</td><td>照明の更新</td><td colspan="2">架空の照明（二列にまたがる）</td>
+<td>完了した。</td></tr>
+</table></main></body></html>""".encode()
+    passages = split_passages(_document(html_format.extract(page, "p.html", LIMITS)))
+    rows = {p.initiative: p for p in passages if p.kind == "row"}
+    assert rows["オンライン申請"].department == "情報課"
+    assert "R6取組状況：架空の申請を拡大した。" in rows["オンライン申請"].text
+    assert rows["オンライン申請"].section.endswith("①窓口改革（架空）")  # the group, filled down
+    assert "R6取組状況：完了した。" in rows["照明の更新"].text  # after a cell two columns wide
+    # a cell spanning down at the right leaves its column blank; a hostile span is bounded
+    assert html_format.grid([["a", "b"], ["c"]], [[(1, 1), (1, 2)], [(1, 1)]]) == [["a", "b"], ["c", ""]]
+    assert len(html_format.grid([["a"]], [[(html_format.MAX_COLSPAN, 1)]])[0]) == html_format.MAX_COLSPAN
+
+
+def test_html_an_image_named_like_a_share_button_leaves_out_nothing_after_it():
+    # a void element never ends: an <img class="sns-icon"> had left out the rest of the page
+    page = """<html><body><main><h1>テスト市の行政改革（架空）</h1>
+<p><img class="sns-icon" src="x.png">シェア</p><p>架空の窓口改革を進めた。</p>
+<h2>今後</h2><p>架空の計画を続ける。</p></main></body></html>""".encode()
+    text = html_format.extract(page, "p.html", LIMITS).text
+    assert "架空の窓口改革を進めた。" in text and "## 今後" in text and "架空の計画を続ける。" in text
+
+
+def test_html_headings_inside_a_menu_are_not_the_page_s():
+    # a <nav> with its own <h2> inside <main> had closed the page's open heading: the table under
+    # 窓口の改革 lost that section
+    page = """<html><body><main><h1>テスト市 行政改革（架空）</h1><h2>窓口の改革</h2>
+<nav><h2>メニュー</h2><ul><li>ホーム</li></ul></nav>
+<table><tr><th>取組名</th><th>所管課</th></tr><tr><td>架空の窓口改革</td><td>市民課</td></tr></table>
+</main></body></html>""".encode()
+    extracted = html_format.extract(page, "p.html", LIMITS)
+    assert [r.sheet for r in extracted.records] == ["テスト市 行政改革（架空） > 窓口の改革"]
+    assert "メニュー" not in extracted.text and "ホーム" not in extracted.text
+
+
 def test_html_without_main_keeps_the_body_text():
     page = "<html><body><h2>方針</h2><p>テスト</p></body></html>".encode()
     assert html_format.extract(page, "p.html", LIMITS).text == "## 方針\n\nテスト"
@@ -489,6 +531,29 @@ def test_docx_paragraphs_headings_and_tables():
     row = _passage_with(passages, "電話の取次ぎ")
     assert (row.initiative, row.department, row.line_start) == ("庁内チャットの導入", "情報政策課", None)
     assert row.section == "テスト市 働き方改革の報告 > 取組の状況"  # the headings above the table
+
+
+def test_docx_cells_merged_across_columns_keep_the_cells_after_them_in_place():
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=4)
+    for cell, value in zip(table.rows[0].cells, ["具体的取組", "内容", "所管課", "取組状況"], strict=True):
+        cell.text = value
+    merged = table.rows[1].cells[0].merge(table.rows[1].cells[1])
+    merged.text = "公用車の削減（架空）"
+    table.rows[1].cells[2].text = "管財課"
+    table.rows[1].cells[3].text = "十台削減した。"
+    out = io.BytesIO()
+    document.save(out)
+    (record,) = docx_format.extract(out.getvalue(), "m.docx", LIMITS).records
+    cells = dict(record.cells)
+    assert (cells["具体的取組"], cells["内容"], cells["所管課"], cells["取組状況"]) == (
+        "公用車の削減（架空）",
+        "",
+        "管財課",
+        "十台削減した。",
+    )
 
 
 # --- tables in general ---------------------------------------------------------------------------------

@@ -55,14 +55,13 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
 
 
 def _rows(table: Table) -> list[list[str]]:
-    """Cell text per row; a cell merged across columns counts once."""
+    """Cell text per row, on the table's grid: a cell merged across columns is its text, then blanks, as a
+    spreadsheet's merged cells read (dropped, the cells after it had moved under the wrong column)."""
     rows = []
     for row in table.rows:
         cells, seen = [], set()
         for cell in row.cells:
-            if id(cell._tc) in seen:
-                continue
+            cells.append("" if id(cell._tc) in seen else cell.text.strip())
             seen.add(id(cell._tc))
-            cells.append(cell.text.strip())
         rows.append(cells)
     return rows

@@ -17,6 +17,10 @@ MAIN = {"main", "article"}
 BLOCK = {"p", "div", "section", "br", "tr", "table", "ul", "ol", "dl", "dt", "dd", "blockquote", "pre", "hr"}
 PARAGRAPH = {"p", "table", "ul", "ol", "dl", "blockquote", "pre", "section"}
 _HEADING = re.compile(r"h[1-6]")
+# Elements without an end tag: one never opens a block to leave out (an <img class="sns-icon"> had left
+# out the rest of the page, waiting for its end)
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+MAX_COLSPAN = 50  # a cell spans at most this many columns (a hostile colspan=10**9 is not drawn out)
 # Blocks a municipal site's CMS puts inside the page body, named by their class or id: the contact box,
 # the "was this page useful?" survey, breadcrumbs, share buttons, "back to top"
 _BOILERPLATE = re.compile(
@@ -31,6 +35,42 @@ _ONLY_LINKS = re.compile(rf"[・\s]*(?:{_LINK_OPEN}[^{_LINK_CLOSE}]*{_LINK_CLOSE
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 
 
+def _span(value: str | None) -> int:
+    """A colspan or rowspan attribute as a count (1 when absent or not a positive number)."""
+    try:
+        return max(1, int(str(value).strip()))
+    except ValueError:
+        return 1
+
+
+def grid(rows: list[list[str]], spans: list[list[tuple[int, int]]]) -> list[list[str]]:
+    """A table's cells on its grid: a cell spanning columns is followed by blanks, and one spanning rows
+    leaves its column blank in the rows below, as a spreadsheet's merged cells read (a grouping column's
+    blanks are filled down: corpus/split_records.py). Read cell by cell, the row under a
+    <td rowspan=2>①窓口改革</td> had shifted its cells one column left: its 所管課 under 具体的取組."""
+    out: list[list[str]] = []
+    below: dict[int, int] = {}  # column → rows below that a cell above still spans
+    for row, sizes in zip(rows, spans, strict=True):
+        line: list[str] = []
+        cells = list(zip(row, sizes, strict=True))
+        while cells or any(n > 0 and c >= len(line) for c, n in below.items()):
+            col = len(line)
+            if below.get(col, 0) > 0:
+                below[col] -= 1
+                line.append("")
+                continue
+            if not cells:  # a gap before a column spanned from above further right
+                line.append("")
+                continue
+            text, (across, down) = cells.pop(0)
+            for k in range(across):
+                line.append("" if k else text)
+                if down > 1:
+                    below[col + k] = down - 1
+        out.append(line)
+    return out
+
+
 class _Text(HTMLParser):
     """Collects lines of text, the whole page's and the main element's."""
 
@@ -42,6 +82,7 @@ class _Text(HTMLParser):
         self.main_lines: list[str] = [""]
         self.tables = 0  # depth of <table>: the outermost one's cells are collected, not emitted
         self.rows: list[list[str]] = []  # the open table's rows of cells
+        self.spans: list[list[tuple[int, int]]] = []  # (colspan, rowspan) of each of those cells
         self.found: list[tuple[list[list[str]], str, bool]] = []  # (rows, heading above, in main)
         self.heading = ""  # the text of the heading being read
         self.path: list[tuple[int, str]] = []  # the open headings (level, text): a table's section
@@ -78,22 +119,32 @@ class _Text(HTMLParser):
             self.skip += 1
         elif tag in MAIN:
             self.main += 1
-        elif _BOILERPLATE.search(" ".join(v or "" for k, v in attrs if k in ("class", "id"))):
+        elif tag not in VOID and _BOILERPLATE.search(
+            " ".join(v or "" for k, v in attrs if k in ("class", "id"))
+        ):
             self.aside = [tag, 1]
+            return
+        if self.skip:  # a heading or a list inside a menu is none of the page's (its headings kept open)
             return
         if tag == "table":
             self._break(paragraph=True)
             self.tables += 1
             if self.tables == 1:
-                self.rows = []
+                self.rows, self.spans = [], []
             return
         if self.tables == 1 and tag == "tr":
             self.rows.append([])
+            self.spans.append([])
             return
         if self.tables == 1 and tag in ("td", "th"):
             if not self.rows:
                 self.rows.append([])
+                self.spans.append([])
             self.rows[-1].append("")
+            given = dict(attrs)
+            self.spans[-1].append(
+                (min(_span(given.get("colspan")), MAX_COLSPAN), _span(given.get("rowspan")))
+            )
             return
         if self.tables:  # inside a cell: its line breaks are spaces
             if tag in BLOCK or tag == "li":
@@ -128,7 +179,7 @@ class _Text(HTMLParser):
             self.tables -= 1
             if not self.tables:
                 rows = [[re.sub(r"\s+", " ", c).strip() for c in row] for row in self.rows]
-                self.found.append((rows, section_path(self.path), bool(self.main)))
+                self.found.append((grid(rows, self.spans), section_path(self.path), bool(self.main)))
             return
         if self.tables:
             return

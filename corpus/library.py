@@ -23,6 +23,7 @@ import tomllib
 import unicodedata
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 
 from corpus.atomic import remove_stale_temps, write_text_atomic
@@ -104,8 +105,10 @@ class Library:
 
     def _load(self, entry: dict) -> Document:
         path = self.files / Path(str(entry.get("file") or f"{entry['id']}.txt")).name
-        if path.suffix != ".json":
-            return read_document(path, **entry)
+        if path.suffix != ".json":  # (an earlier version's entry names its original file: `source`)
+            meta = {k: v for k, v in entry.items() if k not in ("file", "sha256", "format", "source")}
+            document = read_document(path, **meta)
+            return replace(document, source=str(entry["source"])) if entry.get("source") else document
         try:
             extracted = Extracted.from_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError, TypeError) as e:

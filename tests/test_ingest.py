@@ -448,14 +448,18 @@ def test_text_documents_added_by_an_earlier_version_still_load(built_index):
     (library / "files").mkdir(parents=True)
     (library / "files" / "doc-old.txt").write_text("・古い形式で保存された文書\n", encoding="utf-8")
     (library / "library.toml").write_text(
-        '[[document]]\nid = "doc-old"\nfile = "files/doc-old.txt"\ncity = "ペア市"\ntitle = "旧版"\n',
+        '[[document]]\nid = "doc-old"\nfile = "files/doc-old.txt"\ncity = "ペア市"\ntitle = "旧版"\n'
+        # the earlier version also wrote the original file's name (it had ended every index in a
+        # TypeError: source given twice) and its hash
+        'source = "report.txt"\nsha256 = "0"\nformat = "text"\n',
         encoding="utf-8",
     )
     (document,) = Library(built_index.index_dir).documents()
-    assert (document.id, document.format, document.text) == (
+    assert (document.id, document.format, document.text, document.source) == (
         "doc-old",
         "text",
         "・古い形式で保存された文書\n",
+        "report.txt",
     )
 
 

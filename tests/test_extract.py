@@ -556,6 +556,23 @@ def test_docx_cells_merged_across_columns_keep_the_cells_after_them_in_place():
     )
 
 
+def test_table_cells_and_word_paragraphs_are_cleaned_as_text_is():
+    # invisible characters and look-alikes had been cleaned from a page's text only: a cell's
+    # 書かない窓\u200b口 was tokenized 窓 / 口, and a query for 窓口 missed it
+    records, _ = sheet_records([["取組名", "所管課"], ["書かない窓\u200b口（架空）", "⽀援課\u00ad"]])
+    assert dict(records[0].cells) == {"取組名": "書かない窓口（架空）", "所管課": "支援課"}
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("窓\u200b口の⽀援をﾏｲﾅﾝﾊﾞｰで行う（架空）。")
+    out = io.BytesIO()
+    document.save(out)
+    assert (
+        docx_format.extract(out.getvalue(), "c.docx", LIMITS).text
+        == "窓口の支援をマイナンバーで行う（架空）。"
+    )
+
+
 # --- tables in general ---------------------------------------------------------------------------------
 
 

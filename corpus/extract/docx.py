@@ -11,6 +11,7 @@ from docx.table import Table
 from corpus.extract.base import Extracted, Limits
 from corpus.extract.safezip import open_checked
 from corpus.extract.table import nested, section_path, sheet_records
+from corpus.normalize import clean_text
 from corpus.refusal import Refusal
 
 _HEADING = re.compile(r"^(?:Heading|見出し)\s*(\d)$|^Title$", re.IGNORECASE)
@@ -39,7 +40,7 @@ def extract(data: bytes, name: str, limits: Limits) -> Extracted:
             records += found
             lines += ["", *lead, ""]
             continue
-        text = block.text.strip()
+        text = clean_text(block.text).strip()
         if not text:
             lines.append("")
             continue

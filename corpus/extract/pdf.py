@@ -117,7 +117,7 @@ def _tables(data: bytes, page_numbers: list[int]) -> dict[int, list[_Table]]:
             closing = _closing_lines(page)
             for table in page.find_tables({"explicit_horizontal_lines": closing} if closing else None):
                 cells = table.extract()
-                rows = [[unwrap(c or "") for c in row] for row in cells]
+                rows = [[unwrap(clean_text(c or "")) for c in row] for row in cells]  # as the page's text
                 if rows and max(len(r) for r in rows) >= 2:
                     x0, top, x1, bottom = table.bbox
                     covered = [frozenset(k for k, c in enumerate(row) if c is None) for row in cells]

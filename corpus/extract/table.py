@@ -9,7 +9,7 @@ import re
 from corpus.columns import NOTE_MARKS, column_role
 from corpus.extract.base import CellCount, Extracted, Limits, Record
 from corpus.extract.text import decode_text
-from corpus.normalize import join_lines, width
+from corpus.normalize import clean_text, join_lines, width
 
 HEADER_SEARCH = 10  # rows above the header (a title, a date) are looked through, no further
 _NUMBER = re.compile(r"^[\d,.\-+%％()（）\s]+$")
@@ -63,6 +63,9 @@ def sheet_records(
     (notes, sentences) become text, each a paragraph of its own (a blank line after it); with no header
     found, every row is text.
     """
+    rows = [
+        [clean_text(c) for c in row] for row in rows
+    ]  # as text is: no invisible characters, look-alikes fixed
     h = header_index(rows)
     if h is None:
         return [], _paragraphs(rows)

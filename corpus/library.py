@@ -170,14 +170,20 @@ class Library:
         return document
 
     def prepare_folder(
-        self, folder: Path, manifest: Path, limits: Limits, follow_symlinks: bool = False
+        self,
+        folder: Path,
+        manifest: Path,
+        limits: Limits,
+        follow_symlinks: bool = False,
+        indexed: Sequence[dict] = (),
     ) -> list[Document]:
         """Every document a manifest lists (files inside `folder`: corpus.document.folder_file), all
-        checked before any is kept."""
+        checked before any is kept; each known as `prepare` knows it (a bundled report listed again
+        replaces it, as one added alone does)."""
         documents = []
         for entry in manifest_entries(manifest):
             path = folder_file(Path(folder), entry["file"], follow_symlinks)
-            documents.append(self.prepare(read_upload(path, limits), path.name, limits, **entry))
+            documents.append(self.prepare(read_upload(path, limits), path.name, limits, indexed, **entry))
         ids = [d.id for d in documents]
         if len(set(ids)) != len(ids):
             repeated = sorted({i for i in ids if ids.count(i) > 1})

@@ -115,7 +115,9 @@ def add_folder(
 ) -> tuple[list[Document], BuildReport]:
     """Add every document a manifest lists (files inside `folder`): all of them, or none."""
     library = _library(settings)
-    documents = library.prepare_folder(folder, manifest, limits_for(settings), follow_symlinks)
+    documents = library.prepare_folder(
+        folder, manifest, limits_for(settings), follow_symlinks, _indexed(settings)
+    )
     report = _change(settings, library, lambda: library.put(documents), progress, embedder)
     return documents, report
 

@@ -247,6 +247,22 @@ def test_a_bundled_report_added_again_replaces_itself(cli, built_index):
     assert other["document"]["id"] not in before
 
 
+def test_a_bundled_report_listed_in_a_folder_s_manifest_replaces_itself(cli, built_index):
+    # `add FOLDER` had not looked at the index: the report was indexed twice, its city's counts doubled
+    path = built_index.corpus.parent / "testshi.txt"
+    before = {r["id"] for r in _documents(cli)}
+    folder = path.parent.parent / "again"
+    folder.mkdir()
+    (folder / "testshi.txt").write_bytes(path.read_bytes())
+    (folder / "corpus.toml").write_text(
+        '[[document]]\nfile = "testshi.txt"\ncity = "テスト市"\ntitle = "再掲（テスト用）"\n', "utf-8"
+    )
+    run = cli("add", str(folder), "--manifest", str(folder / "corpus.toml"), "--json")
+    assert run.code == 0, run.err
+    assert [(d["id"], d["city_en"]) for d in run.json()["added"]] == [("testshi-memo", "Testshi")]
+    assert {r["id"] for r in _documents(cli)} == before
+
+
 MANIFEST = """\
 [[document]]
 file = "report.pdf"

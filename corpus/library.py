@@ -146,7 +146,7 @@ class Library:
         extracted = extract(data, name, limits)
         sha256 = hashlib.sha256(data).hexdigest()
         doc_id = str(meta.get("id") or "").strip() or self._id_for(
-            sha256, str(meta["city"]), year, name, indexed
+            sha256, str(meta["city"]), year, name, indexed, str(meta["title"])
         )
         if not _ID.fullmatch(doc_id):
             raise ValueError(f"document id {doc_id!r}: use letters, digits, '.', '_' and '-' (at most 100)")
@@ -202,19 +202,32 @@ class Library:
         return [*self._read().get("document", []), *indexed]
 
     def _id_for(
-        self, sha256: str, city: str, year: int | None, name: str, indexed: Sequence[dict] = ()
+        self,
+        sha256: str,
+        city: str,
+        year: int | None,
+        name: str,
+        indexed: Sequence[dict] = (),
+        title: str = "",
     ) -> str:
         """The id of this city's document with the same bytes (a file added again under another name),
-        added or `indexed`, else one derived from city, year and file name. The same bytes under another
-        city are another document: a city may reuse a neighbour's template, and adding it must not remove
-        the neighbour."""
+        added or `indexed`, else one derived from city, year and file name (a changed file replaces its
+        older version), and from the title too when a document of another title has that one: two
+        reports a city publishes under one file name (honpen.pdf) had replaced each other. The same
+        bytes under another city are another document: a city may reuse a neighbour's template, and
+        adding it must not remove the neighbour."""
         key = unicodedata.normalize("NFC", city.strip())  # as `prepare` stores it (make_document)
         entries = self._entries(indexed)
         same = [e["id"] for e in entries if e.get("sha256") == sha256 and e.get("city") == key]
         if same:
             return same[0]
         seed = f"{key}\x1f{year or ''}\x1f{name}"
-        return "doc-" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:12]
+        derived = "doc-" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:12]
+        other = next((e for e in entries if e["id"] == derived), None)
+        if other is not None and title and str(other.get("title", "")).strip() != title.strip():
+            seed += f"\x1f{title.strip()}"
+            derived = "doc-" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:12]
+        return derived
 
     def put(self, documents: list[Document]) -> None:
         """Store documents, each replacing an added document with the same id."""

@@ -193,6 +193,22 @@ def test_a_changed_file_replaces_the_old_version(cli, tmp_path):
     assert 0 < second["embedded"] < first["embedded"]
 
 
+def test_two_reports_of_one_file_name_and_other_titles_are_two_documents(cli, tmp_path):
+    # a city publishes its plan and its progress report both as honpen.csv: the second had silently
+    # replaced the first, and both were said "added"
+    path = make_files.write(tmp_path, "honpen.csv", make_files.progress_csv())
+    first = cli(
+        "add", str(path), "--city", "ペア市", "--title", "計画（架空）", "--year", "2024", "--json"
+    ).json()
+    path.write_bytes(make_files.progress_csv().decode("cp932").replace("LED", "有機EL").encode("cp932"))
+    second = cli(
+        "add", str(path), "--city", "ペア市", "--title", "進捗（架空）", "--year", "2024", "--json"
+    ).json()
+    assert second["document"]["id"] != first["document"]["id"]
+    assert second["documents"] == first["documents"] + 1
+    assert len(_hits(cli, "LED")) == 1 and len(_hits(cli, "有機EL")) == 1
+
+
 def test_the_same_file_under_another_name_is_not_duplicated(cli, tmp_path):
     data = make_files.progress_csv()
     a = cli(

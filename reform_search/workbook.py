@@ -82,10 +82,12 @@ def xlsx(sheets: list[tuple[str, list[str], list[dict]]]) -> bytes:
     book.remove(book.active)
     for name, header, rows in sheets:
         sheet = book.create_sheet(_sheet_name(name))
-        sheet.append([heading(k) for k in header])
-        for row in rows:
-            sheet.append([_cell(k, row.get(k, "")) for k in header])
-            for cell in sheet[sheet.max_row]:
+        for line in (
+            [heading(k) for k in header],
+            *([_cell(k, row.get(k, "")) for k in header] for row in rows),
+        ):
+            sheet.append(line)
+            for cell in sheet[sheet.max_row]:  # the header too: the theme grid's heads are city names
                 if cell.data_type == "f":  # text that starts with = is kept as text, never a formula
                     cell.data_type = "s"
         sheet.freeze_panes = "A2"

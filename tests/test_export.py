@@ -674,7 +674,10 @@ def test_workbook_headers_are_japanese_first() -> None:
 def test_xlsx_cells_cannot_run_as_formulas_and_sheet_names_are_valid() -> None:
     from openpyxl import load_workbook
 
-    data = xlsx([("a/b:c*?[x]" + "長" * 40, ["text"], [{"text": '=HYPERLINK("x")'}])])
+    # a city's name is a column's head in the theme grid: an uploaded 「=HYPERLINK(…)」 city had been a
+    # live formula there
+    city = '=HYPERLINK("http://example.invalid/x","テスト市")'
+    data = xlsx([("a/b:c*?[x]" + "長" * 40, ["text", city], [{"text": '=HYPERLINK("x")'}])])
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"rs-{os.getpid()}.xlsx"
     path.write_bytes(data)
     try:
@@ -684,6 +687,7 @@ def test_xlsx_cells_cannot_run_as_formulas_and_sheet_names_are_valid() -> None:
     assert len(sheet.title) <= 31 and not re.search(r"[\[\]:*?/\\]", sheet.title)
     # Text as it stands, typed as text (the CSV's quote had been written into the workbook's cell)
     assert sheet["A2"].value == '=HYPERLINK("x")' and sheet["A2"].data_type == "s"
+    assert sheet["B1"].value == city and sheet["B1"].data_type == "s"
 
 
 def test_source_urls_are_cited_and_only_web_addresses_link(tmp_path: Path) -> None:

@@ -597,6 +597,18 @@ def test_text_without_page_marks_cites_no_page() -> None:
     assert [p.page for p in split_blocks(doc)] == [None, None, None]
 
 
+def test_a_text_that_indents_its_paragraphs_by_one_space_cites_no_page() -> None:
+    # PDF text opens each page with one space; a text indenting every paragraph so had cited each
+    # paragraph as a page of its own (p.2, p.3 …)
+    paragraphs = [
+        " 架空の窓口の受付時間を見直した。",
+        " 架空の電子申請を広げた。",
+        " 架空の公用車を減らした。",
+    ]
+    doc = _generated("テスト町の改革メモ（テスト用）\n" + "\n".join(paragraphs) + "\n", "テスト町")
+    assert {p.page for p in split_blocks(doc)} == {None}
+
+
 NUMBERED_TEXT = """\
 テスト市 行政改革推進計画（テスト用の架空の文書）
 

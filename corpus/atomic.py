@@ -19,6 +19,7 @@ def replace_atomic(path: Path, write: Callable[[Path], object]) -> None:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        fsync_dir(path.parent)  # the rename itself on disk: a library manifest must not come back older
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from corpus.document import parse_fiscal_year
 from reform_search import __version__
 from reform_search.cli_corpus import (
     cmd_add,
@@ -218,8 +219,23 @@ def _filters(p: argparse.ArgumentParser) -> None:
         "--document", action="append", metavar="DOC", help="only this document id or title (repeatable)"
     )
     p.add_argument(
-        "--year", action="append", type=int, metavar="YEAR", help="only this fiscal year, e.g. 2024"
+        "--year",
+        action="append",
+        type=_fiscal_year,
+        metavar="YEAR",
+        help="only this fiscal year: 2024, 令和6年度 or R6",
     )
+
+
+def _fiscal_year(text: str) -> int:
+    """A --year value as `add --year` and the API's years read it: 2024, 令和6年度, R6."""
+    try:
+        year = parse_fiscal_year(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if year is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is no fiscal year; write 2024, 令和6年度 or R6")
+    return year
 
 
 def _export_flags(p: argparse.ArgumentParser, default: str) -> None:

@@ -239,7 +239,8 @@ def _convert(name: str, value: Any) -> Any:
 
 def load_settings(**overrides: Any) -> Settings:
     """Defaults, then REFORM_SEARCH_<NAME> environment variables, then explicit overrides (e.g. CLI flags)."""
-    env = {n: os.environ.get(ENV_PREFIX + n.upper()) for n in Settings.names()}
+    # an empty variable is unset (REFORM_SEARCH_INDEX_DIR= had put the index in the current directory)
+    env = {n: os.environ.get(ENV_PREFIX + n.upper()) or None for n in Settings.names()}
     return Settings().override(**env).override(**overrides)
 
 

@@ -118,6 +118,17 @@ def test_the_top_k_setting_is_search_s_count_not_a_count_per_city(cli, monkeypat
     assert all(len(c["hits"]) == 1 for c in columns)
 
 
+def test_search_years_are_read_as_add_reads_them(cli, capsys):
+    # `search --year 令和6年度` had been refused ("invalid int value"), though add and the API take it
+    by_number = cli("search", "テレワーク", "--year", "2024", "--json").json()["hits"]
+    assert by_number and {h["fiscal_year"] for h in by_number} == {2024}
+    for written in ("令和6年度", "R6", "2024年度"):
+        assert cli("search", "テレワーク", "--year", written, "--json").json()["hits"] == by_number
+    with pytest.raises(SystemExit) as exit:
+        cli("search", "テレワーク", "--year", "来年")
+    assert exit.value.code == 2 and "fiscal year '来年' not understood" in capsys.readouterr().err
+
+
 def test_queries_file_gives_one_line_per_query_with_its_id(cli, tmp_path):
     queries = tmp_path / "q.jsonl"
     lines = [{"id": "q-1", "query": "電子決裁"}, {"id": 7, "query": "ごみ有料化"}, {"query": "テレワーク"}]

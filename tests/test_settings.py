@@ -71,6 +71,13 @@ def test_environment_variable_is_honoured(monkeypatch):
     assert load_settings(top_k=3).top_k == 3  # explicit values (CLI flags) win over the environment
 
 
+def test_an_empty_environment_variable_is_unset(monkeypatch):
+    # REFORM_SEARCH_INDEX_DIR= had put the index, its library and its pruning in the current directory
+    for name in ("INDEX_DIR", "CACHE_DIR", "TOP_K", "MODE"):
+        monkeypatch.setenv(f"REFORM_SEARCH_{name}", "")
+    assert load_settings() == Settings()
+
+
 def test_environment_top_k_reaches_the_cli(built_index, monkeypatch, capsys):
     monkeypatch.setattr(embed, "make_embedder", lambda *args, **kwargs: FakeEmbedder(32))
     monkeypatch.setenv("REFORM_SEARCH_TOP_K", "5")

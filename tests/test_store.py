@@ -375,3 +375,21 @@ def test_a_pointer_leading_outside_the_index_is_refused_and_nothing_there_is_tou
             load_index(built_index.index_dir)
         store.clean_stale(built_index.index_dir)
         assert (outside / "keep.txt").is_file()
+
+
+def test_an_atomic_write_makes_its_rename_durable(tmp_path, monkeypatch):
+    # the file's data was synced but not the directory holding the rename: after a power loss the
+    # library's manifest could come back older than the index built from it
+    from corpus.atomic import write_text_atomic
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    write_text_atomic(tmp_path / "library.toml", "x = 1\n")
+    assert (tmp_path / "library.toml").read_text(encoding="utf-8") == "x = 1\n"
+    assert synced[-1] == str(tmp_path.resolve())  # after the file's own data

@@ -79,9 +79,11 @@ def _csv(header: list[str], rows: list[dict]) -> str:
 
 
 def _md_cell(text: str) -> str:
-    """Text as one Markdown table cell or line: | escaped, whitespace on one line, and <, >, & as entities,
-    so that markup in a document or a query is shown as written, never run by a Markdown viewer."""
+    """Text as one Markdown table cell or line: | escaped, whitespace on one line, <, >, & as entities,
+    and a link's or an image's `](` broken, so that markup in a document or a query is shown as written,
+    never run by a Markdown viewer (a passage's ![](https://…) had been an image fetched from anywhere)."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    escaped = escaped.replace("](", "]\\(")
     return " ".join(escaped.split())
 
 

@@ -543,12 +543,14 @@ def test_comparison_exports_name_the_words_a_city_never_writes() -> None:
 
 def test_markdown_shows_markup_as_written_and_cites_only_what_a_passage_has() -> None:
     # A Markdown viewer runs HTML: a query or a document's <img onerror=…> had reached it as markup
-    hostile = "<img src=x onerror=alert(1)> & ごみ"
+    hostile = "<img src=x onerror=alert(1)> & ごみ ![](https://example.invalid/t.png) [x](javascript:1)"
     row = dataclasses.replace(_passage(3, "<b>テスト市</b>", hostile), line_start=None, line_end=None)
     c = Comparison(hostile, (Column("<b>テスト市</b>", Match.WEAK, (Hit(row, 1, 1.0),), Evidence(1.0), 1),))
     md = comparison_markdown(c)
     assert "<img" not in md and "<b>" not in md
     assert "&lt;img src=x onerror=alert(1)&gt; &amp; ごみ" in md and "## &lt;b&gt;テスト市&lt;/b&gt;" in md
+    # nor an image fetched from anywhere, nor a link: their `](` is broken
+    assert "](" not in md and "![]\\(https://example.invalid/t.png)" in md and "[x]\\(javascript:1)" in md
     # a table row within a text has no line numbers: no empty 「l.」 in its citation
     assert f"(`{row.id}`)" in md and "l.;" not in md and "(; " not in md
     # nor a dangling separator in the terminal's citation line

@@ -621,6 +621,18 @@ def test_a_download_pruned_by_another_request_meanwhile_is_passed_over(shared_in
     assert path.parent == h.state.downloads and path.name.startswith("reform-search-compare-電子決裁-")
 
 
+@pytest.mark.parametrize("top_k", [0, 11, 10**9, 2.5, "x"])
+def test_a_crafted_count_is_refused_as_the_slider_would(shared_index, top_k):
+    # the sliders stop at 10 and 50, but a queue call can send anything: 10**9 passages per city
+    h = handlers_for(shared_index)
+    with pytest.raises(gr.Error, match="件数"):
+        h.on_compare("電子決裁", ["テスト市", "サンプル町"], top_k)
+    if top_k != 11:
+        with pytest.raises(gr.Error, match="件数"):
+            h.on_search("電子決裁", ["テスト市"], [], [], "hybrid", top_k)
+    assert "rs-col" in h.on_compare("電子決裁", ["テスト市", "サンプル町"], 10)[0]
+
+
 def test_themes_handler_writes_safe_downloads(shared_index):
     h = handlers_for(shared_index)
     too_many = "\n".join(f"t{i}" for i in range(MAX_THEMES + 1))  # a refusal the page shows as such

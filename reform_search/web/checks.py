@@ -97,6 +97,7 @@ def read_upload(path: str | None, limits: Limits) -> tuple[bytes, str]:
 
 # ---- what a script sends the API (reform_search/web/api.py)
 
+MAX_SHOWN = 50  # the most passages the search tab's slider shows
 MAX_SEARCH_TOP_K = 100  # what the tool descriptions promise: search 1 to 100, a column 1 to MORE_TOP_K
 
 

@@ -20,7 +20,16 @@ from reform_search.render import (
     hits_html,
     status_html,
 )
-from reform_search.web.checks import chosen_cities, friendly, parse_themes, query_text, read_upload, reported
+from reform_search.web.checks import (
+    MAX_SHOWN,
+    chosen_cities,
+    count,
+    friendly,
+    parse_themes,
+    query_text,
+    read_upload,
+    reported,
+)
 from reform_search.web.state import (
     ASK,
     CELL_TOP_K,
@@ -74,7 +83,8 @@ class Handlers:
         if hint := unasked(query, chosen):
             return hint, "", *no_downloads()
         s = self.state.live()
-        result = compare(s, query_text(query, s), chosen_cities(chosen, s), int(top_k), self.settings.mode)
+        top_k = count(top_k, 1, MORE_TOP_K, "件数 / passages per city")  # as the slider: a crafted call too
+        result = compare(s, query_text(query, s), chosen_cities(chosen, s), top_k, self.settings.mode)
         if not result.content:  # no content word: nothing compared, nothing to save
             return comparison_html(result, self.state.city_en()), "", *no_downloads()
         urls = document_urls(s.index.documents)
@@ -113,7 +123,8 @@ class Handlers:
         # the filters can exclude each other (a document of a city not ticked)
         if allowed is not None and not allowed.any():
             return NOTHING_CHOSEN, ""
-        return hits_html(s.results(q, int(top_k), mode, allowed), self.state.city_en()), ""
+        top_k = count(top_k, 1, MAX_SHOWN, "件数 / passages shown")
+        return hits_html(s.results(q, top_k, mode, allowed), self.state.city_en()), ""
 
     def every_city(self) -> list[str]:
         """Every indexed city ticked (すべて / all)."""

@@ -18,6 +18,7 @@ from reform_search.manage import indexed_documents
 from reform_search.render import documents_html, esc, status_html
 from reform_search.settings import Settings
 from reform_search.web.api import register_api
+from reform_search.web.checks import MAX_SHOWN
 from reform_search.web.handlers import READ_ONLY, Handlers
 from reform_search.web.state import (
     DOWNLOADS,
@@ -141,8 +142,6 @@ def wire_query(
     out, cp = panes
     out.counterparts(h.on_counterparts, [cities], cp, scroll_to_output=True, **PRIVATE)
 
-
-MAX_SHOWN = 50  # the most passages the search tab's slider shows
 
 # a cell's passages brought up and their heading focused (Tab then goes on through them, not the matrix)
 SHOW_CELL = (

@@ -74,7 +74,9 @@ class _Block:
 
 def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()) -> list[Passage]:
     """Passages for a brochure or plain-text document."""
-    blocks = list(_blocks(doc.text.split("\n"), running))
+    lines = doc.text.split("\n")
+    # a PDF's text opens each page with one space; so may a text its paragraphs (`_indented`)
+    blocks = list(_blocks(lines, running, paged=bool(doc.page_starts) or not _indented(lines)))
     out: list[Passage] = []
     section = ""
     path: list[tuple[int, str]] = []  # the open headings, outermost first, with their levels
@@ -132,10 +134,9 @@ def _paged(passages: list[Passage], page_starts: list[int]) -> list[Passage]:
     ]
 
 
-def _blocks(lines: list[str], running: set[str] | frozenset[str]) -> Iterator[_Block]:
+def _blocks(lines: list[str], running: set[str] | frozenset[str], paged: bool = True) -> Iterator[_Block]:
     block: list[str] = []
     start, new_page, page_pending, previous = 0, False, False, ""
-    paged = not _indented(lines)
     for n, raw in enumerate(lines, 1):
         # A heading keeps its spacing ("2 ペーパーレス化の推進"); other lines are un-letter-spaced.
         titled = heading(raw.strip()) is not None

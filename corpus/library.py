@@ -221,6 +221,15 @@ class Library:
         same = [e["id"] for e in entries if e.get("sha256") == sha256 and e.get("city") == key]
         if same:
             return same[0]
+        again = [  # its earlier version: the same file name, city, year and title, whatever its id
+            e["id"]
+            for e in entries
+            if (e.get("city"), e.get("source"), e.get("fiscal_year")) == (key, name, year)
+            and title
+            and str(e.get("title", "")).strip() == title.strip()
+        ]
+        if again:
+            return again[0]
         seed = f"{key}\x1f{year or ''}\x1f{name}"
         derived = "doc-" + hashlib.sha256(seed.encode("utf-8")).hexdigest()[:12]
         other = next((e for e in entries if e["id"] == derived), None)

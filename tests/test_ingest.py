@@ -207,6 +207,14 @@ def test_two_reports_of_one_file_name_and_other_titles_are_two_documents(cli, tm
     assert second["document"]["id"] != first["document"]["id"]
     assert second["documents"] == first["documents"] + 1
     assert len(_hits(cli, "LED")) == 1 and len(_hits(cli, "有機EL")) == 1
+    # the second, changed again after the first is removed, still replaces its own earlier version
+    assert cli("remove", first["document"]["id"]).code == 0
+    path.write_bytes(make_files.progress_csv().decode("cp932").replace("LED", "水銀灯").encode("cp932"))
+    third = cli(
+        "add", str(path), "--city", "ペア市", "--title", "進捗（架空）", "--year", "2024", "--json"
+    ).json()
+    assert third["document"]["id"] == second["document"]["id"] and third["documents"] == first["documents"]
+    assert not _hits(cli, "有機EL") and len(_hits(cli, "水銀灯")) == 1
 
 
 def test_the_same_file_under_another_name_is_not_duplicated(cli, tmp_path):

@@ -65,15 +65,20 @@ def _note_passage(doc: Document, record: Record, text: str) -> Passage:
 
 
 def _filled(record: Record, roles: dict[str, str | None], previous: dict[str, str]) -> list[tuple[str, str]]:
-    """The record's cells, blank grouping cells taken from the previous row of the same table."""
+    """The record's cells, blank grouping cells taken from the previous row of the same table; but after
+    a grouping cell this row fills, one left blank is that cell's own continuation (merged across: a
+    colspan's blank), never the row above's, which belongs to the group before (it had named another
+    initiative: 公民館の複合化 for 「ふるさと納税の返礼品拡充」)."""
     cells = []
     content = any(v for name, v in record.cells if roles[name] not in GROUPING)
+    opened = ""  # the text of a grouping cell this row fills, left of the cell read
     for name, value in record.cells:
         if roles[name] in GROUPING:
             if value:
-                previous[name] = value
+                previous[name] = opened = value
             elif content:
-                value = previous.get(name, "")
+                value = opened or previous.get(name, "")
+                previous[name] = value
         cells.append((name, value))
     return cells
 

@@ -193,6 +193,8 @@ def test_html_merged_cells_keep_every_cell_under_its_column():
 <tr><td>オンライン申請</td><td>架空の申請</td><td>情報課</td><td>架空の申請を拡大した。</td></tr>
 <tr><td>②庁舎管理（架空）</td><td>照明の更新</td><td colspan="2">架空の照明（二列にまたがる）</td>
 <td>完了した。</td></tr>
+<tr><td colspan="2">③ふるさと納税の返礼品拡充（架空）</td><td>架空の返礼品</td><td>企画課</td>
+<td>三十品目増やした。</td></tr>
 </table></main></body></html>""".encode()
     passages = split_passages(_document(html_format.extract(page, "p.html", LIMITS)))
     rows = {p.initiative: p for p in passages if p.kind == "row"}
@@ -200,6 +202,9 @@ def test_html_merged_cells_keep_every_cell_under_its_column():
     assert "R6取組状況：架空の申請を拡大した。" in rows["オンライン申請"].text
     assert rows["オンライン申請"].section.endswith("①窓口改革（架空）")  # the group, filled down
     assert "R6取組状況：完了した。" in rows["照明の更新"].text  # after a cell two columns wide
+    # a group's cell spanning the initiative's column names the row, not the row above's initiative
+    spanned = _passage_with(passages, "三十品目")
+    assert (spanned.initiative, spanned.department) == ("③ふるさと納税の返礼品拡充（架空）", "企画課")
     # a cell spanning down at the right leaves its column blank; a hostile span is bounded
     assert html_format.grid([["a", "b"], ["c"]], [[(1, 1), (1, 2)], [(1, 1)]]) == [["a", "b"], ["c", ""]]
     assert len(html_format.grid([["a"]], [[(html_format.MAX_COLSPAN, 1)]])[0]) == html_format.MAX_COLSPAN

@@ -33,11 +33,13 @@ _RADICAL_LOOKALIKES = str.maketrans(
 # the ordinary characters a reader expects; everything else keeps its original form for display.
 _LOOKALIKE_RANGES = re.compile("[\u2f00-\u2fd5\uf900-\ufaff\U0002f800-\U0002fa1f]|[\uff61-\uff9f]+")
 # Control characters and invisible formatting: zero-width spaces and joiners, soft hyphens, direction
-# marks and overrides (which also make text display otherwise than it reads), byte-order marks, and
-# lone surrogates. Text pasted from a PDF or a web page often carries them; they split words apart.
+# marks and overrides (which also make text display otherwise than it reads), byte-order marks, variation
+# selectors (a glyph's variant: 葛󠄀 in a PDF), fillers and tags, and lone surrogates. Text pasted from a
+# PDF or a web page often carries them; they split words apart.
 _CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-    "\u2066-\u2069\ufeff\ud800-\udfff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f\u00ad\u034f\u115f\u1160\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u2069\u3164\ufe00-\ufe0f\ufeff\uffa0\ud800-\udfff"
+    "\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
 )
 _SPACES = re.compile(r"\s+")
 

@@ -138,7 +138,9 @@ def test_a_title_two_documents_share_filters_to_both(built_index):
     assert {h.passage.city for h in by_id} == {"サンプル町"}
 
 
-@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\ufeff", "\x00", "\u202e", "\ud800"])
+@pytest.mark.parametrize(
+    "invisible", ["\u200b", "\u00ad", "\ufeff", "\x00", "\u202e", "\ud800", "\ufe00", "\U000e0100", "\u180e"]
+)
 def test_invisible_characters_in_a_query_change_nothing(searcher, invisible):
     # pasted from a PDF or a web page with a zero-width space or a soft hyphen, テレワーク had been split,
     # and its label changed (as the passages are, the query is read without them)

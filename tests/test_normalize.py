@@ -60,7 +60,10 @@ def test_clean_text_unifies_newlines_and_drops_control_characters() -> None:
 
 @pytest.mark.parametrize(
     "invisible",
-    ["\u200b", "\u00ad", "\ufeff", "\u200e", "\u202e", "\u2060", "\u2066", "\x00", "\x9b", "\ud800"],
+    [
+        *("\u200b", "\u00ad", "\ufeff", "\u200e", "\u202e", "\u2060", "\u2066", "\x00", "\x9b", "\ud800"),
+        *("\ufe00", "\ufe0f", "\U000e0100", "\u180e", "\u034f", "\u3164"),  # variation selectors, fillers
+    ],
 )
 def test_clean_text_drops_invisible_formatting(invisible) -> None:
     # soft hyphens, direction marks and overrides, word joiners and lone surrogates split words apart

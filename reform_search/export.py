@@ -149,10 +149,11 @@ def _note(p: Passage) -> str:
     # the section path's > as ›: escaped, a plain > reads &gt; in a text editor
     head = _md_cell(p.context.replace(" > ", " › "))
     place = f" {head}" if head else ""
-    department = f" 所管課 / department: {_md_cell(p.department)};" if p.department else ""
-    found = f"{', '.join(where)}; " if where else ""
+    cited = [", ".join(where)] if where else []
+    cited += [f"所管課 / department: {_md_cell(p.department)}"] if p.department else []
+    cited.append(f"`{p.id}`")
     text = _md_cell(one_line(p.text, 120))
-    return f"{_md_cell(p.city)}{_md_cell(quoted(p.document))}{place} ({found}{department}`{p.id}`): {text}"
+    return f"{_md_cell(p.city)}{_md_cell(quoted(p.document))}{place} ({'; '.join(cited)}): {text}"
 
 
 def alignment_table(a: Alignment, urls: Urls | None = None) -> tuple[list[str], list[dict]]:

@@ -571,7 +571,7 @@ def test_markdown_citations_read_plainly_in_a_text_editor() -> None:
     md = comparison_markdown(Comparison("押印", (column,)))
     cited = next(line for line in md.splitlines() if row.id in line)
     assert "&gt;" not in cited and "⑴ 行政サービス › ①デジタル化 › 架空の取組" in cited
-    assert "所管課 / department: 総務課" in cited
+    assert f"(l.3-5; 所管課 / department: 総務課; `{row.id}`)" in cited  # one space after each ;
     assert "テスト市『「テスト計画」における令和6年度の取組状況』" in cited
     assert quoted("テスト計画") == "「テスト計画」"
 

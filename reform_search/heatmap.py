@@ -22,7 +22,8 @@ def _text_width(text: str, size: float) -> float:
 LABEL_WIDTH = 140  # px: a longer theme label is written on more lines (a phone shows the matrix unscaled)
 LABEL_LINES = 3  # a label longer still is cut with "…" (the cell's tooltip holds it whole)
 LABEL_LINE_H = 16
-_NO_LINE_START = "・、。，．）」』】〕ー"  # kinsoku: characters a Japanese line does not begin with
+# kinsoku: characters a Japanese line does not begin with (small kana too: ファシリテ|ィー)
+_NO_LINE_START = "・、。，．）」』】〕ーぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ"
 
 
 def _label_lines(text: str, size: float) -> list[str]:
@@ -39,6 +40,8 @@ def _label_lines(text: str, size: float) -> list[str]:
             line = _fit(rest, LABEL_WIDTH, size)
             words = [n for n in range(len(line) * 2 // 3, len(line)) if _word_break(rest, n)]
             line = line[: words[-1]] if words else line  # ends between words where it can
+            while len(line) > 1 and rest[len(line)] in _NO_LINE_START:  # never a line opening with ー
+                line = line[:-1]
             lines.append(line)
             rest = rest[len(line) :]
         if _text_width(rest, size) > LABEL_WIDTH:

@@ -249,7 +249,7 @@ def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str]
 
 def comparison_markdown(c: Comparison) -> str:
     """The comparison city by city: the label and count, then the shown passages with their citations."""
-    out = [f"# 「{_md_cell(c.query)}」の比較 / comparison", ""]
+    out = [f"# {_md_cell(quoted(c.query))}の比較 / comparison", ""]
     if c.english:
         out += [" / ".join(ENGLISH_NOTE), ""]
     if c.content and len(c.columns) > 2:

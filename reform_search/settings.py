@@ -240,7 +240,7 @@ def _convert(name: str, value: Any) -> Any:
 def load_settings(**overrides: Any) -> Settings:
     """Defaults, then REFORM_SEARCH_<NAME> environment variables, then explicit overrides (e.g. CLI flags)."""
     # an empty variable is unset (REFORM_SEARCH_INDEX_DIR= had put the index in the current directory)
-    env = {n: os.environ.get(ENV_PREFIX + n.upper()) or None for n in Settings.names()}
+    env = {n: (os.environ.get(ENV_PREFIX + n.upper()) or "").strip() or None for n in Settings.names()}
     return Settings().override(**env).override(**overrides)
 
 

@@ -45,7 +45,7 @@ HEADINGS = {
     "lines": "行",
     "passage_id": "箇所ID",
     "url": "URL",
-    "source_url": "URL",
+    "source_url": "出典URL",
     "text": "本文",
     "row": "種類",
 }

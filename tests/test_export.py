@@ -574,6 +574,7 @@ def test_markdown_citations_read_plainly_in_a_text_editor() -> None:
     assert f"(l.3-5; 所管課 / department: 総務課; `{row.id}`)" in cited  # one space after each ;
     assert "テスト市『「テスト計画」における令和6年度の取組状況』" in cited
     assert quoted("テスト計画") == "「テスト計画」"
+    assert comparison_markdown(Comparison("「押印」の廃止", (column,))).startswith("# 『「押印」の廃止』の比較")
 
 
 def test_cli_compare_exports_every_shown_passage_with_its_citation(cli, keyword_searcher, tmp_path) -> None:
@@ -665,7 +666,7 @@ def test_workbook_headers_are_japanese_first() -> None:
     assert heading("city") == "市町村 / city" and heading("passage_match") == "箇所の判定 / passage_match"
     assert heading("counterpart_initiative") == "対応する取組 / counterpart_initiative"
     assert (
-        heading("source_url") == "URL / source_url"
+        heading("source_url") == "出典URL / source_url"
         and heading("counterpart_url") == "対応するURL / counterpart_url"
     )
     assert heading("z") == "z" and heading("会津若松市") == "会津若松市"

@@ -73,8 +73,8 @@ def test_environment_variable_is_honoured(monkeypatch):
 
 def test_an_empty_environment_variable_is_unset(monkeypatch):
     # REFORM_SEARCH_INDEX_DIR= had put the index, its library and its pruning in the current directory
-    for name in ("INDEX_DIR", "CACHE_DIR", "TOP_K", "MODE"):
-        monkeypatch.setenv(f"REFORM_SEARCH_{name}", "")
+    for name, value in (("INDEX_DIR", ""), ("CACHE_DIR", "  "), ("TOP_K", ""), ("MODE", "\t")):
+        monkeypatch.setenv(f"REFORM_SEARCH_{name}", value)
     assert load_settings() == Settings()
 
 

@@ -574,8 +574,8 @@ def test_markdown_citations_read_plainly_in_a_text_editor() -> None:
     assert f"(l.3-5; 所管課 / department: 総務課; `{row.id}`)" in cited  # one space after each ;
     assert "テスト市『「テスト計画」における令和6年度の取組状況』" in cited
     assert quoted("テスト計画") == "「テスト計画」"
-    heading = comparison_markdown(Comparison("「押印」の廃止", (column,))).splitlines()[0]
-    assert heading.startswith("# 『「押印」の廃止』の比較")
+    first = comparison_markdown(Comparison("「押印」の廃止", (column,))).splitlines()[0]
+    assert first.startswith("# 『「押印」の廃止』の比較")
 
 
 def test_cli_compare_exports_every_shown_passage_with_its_citation(cli, keyword_searcher, tmp_path) -> None:

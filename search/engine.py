@@ -204,9 +204,9 @@ class Searcher:
         self, vector: np.ndarray, depth: int, allowed: np.ndarray | None, pooled: bool
     ) -> tuple[np.ndarray, np.ndarray]:
         """The dense ranking, `depth` deep, raised by the passages' parts (`with_parts`). `pooled` (for
-        fusion): its first CANDIDATES as a list of CANDIDATES would give them, then the deeper ones,
-        each part raised on its own (raised, a deeper one had moved into the fused pool); else all
-        raised together, best first."""
+        fusion): its first CANDIDATES raised among themselves, as a list of CANDIDATES gives them, then
+        the deeper ones (raised together with them, a deeper passage had moved into the fused pool);
+        else all raised together, best first."""
         ids, scores = self.index.dense.search(vector, depth, allowed)
         best = self.index.parts.best(ids, vector)
         parts = (slice(None, CANDIDATES), slice(CANDIDATES, None)) if pooled else (slice(None),)

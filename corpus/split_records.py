@@ -66,16 +66,18 @@ def _note_passage(doc: Document, record: Record, text: str) -> Passage:
 
 def _filled(record: Record, roles: dict[str, str | None], previous: dict[str, str]) -> list[tuple[str, str]]:
     """The record's cells, blank grouping cells taken from the previous row of the same table; but after
-    a grouping cell this row fills, one left blank is that cell's own continuation (merged across: a
-    colspan's blank), never the row above's, which belongs to the group before (it had named another
-    initiative: 公民館の複合化 for 「ふるさと納税の返礼品拡充」)."""
+    a grouping cell that opens a new group in this row, one left blank is that cell's own continuation
+    (merged across: a colspan's blank), never the row above's, which belongs to the group before (it
+    had named another initiative: 公民館の複合化 for 「ふるさと納税の返礼品拡充」). A group written again
+    on every row opens none: its rows' blank initiatives are merged down from above."""
     cells = []
     content = any(v for name, v in record.cells if roles[name] not in GROUPING)
-    opened = ""  # the text of a grouping cell this row fills, left of the cell read
+    opened = ""  # the text of a grouping cell that opens a new group in this row, left of the cell read
     for name, value in record.cells:
         if roles[name] in GROUPING:
             if value:
-                previous[name] = opened = value
+                opened = value if value != previous.get(name) else ""  # written on every row: no new group
+                previous[name] = value
             elif content:
                 value = opened or previous.get(name, "")
                 previous[name] = value

@@ -561,6 +561,24 @@ def test_docx_cells_merged_across_columns_keep_the_cells_after_them_in_place():
     )
 
 
+def test_a_group_written_on_every_row_keeps_its_rows_initiatives_merged_down():
+    # 改革項目 repeated on each row and 具体的取組 merged down: the second row had taken the group's name
+    # as its initiative
+    rows = [
+        ["改革項目", "具体的取組", "内容", "所管課"],
+        ["①窓口改革（架空）", "書かない窓口（架空）", "申請書を自動作成", "市民課"],
+        ["①窓口改革（架空）", "", "支所にも拡大", "支所課"],
+        ["②施設（架空）", "", "複合化", "施設課"],  # a new group's blank initiative: its own cell's
+    ]
+    records, _ = sheet_records(rows)
+    passages = split_passages(_document(Extracted("", "csv", (), tuple(records))))
+    assert [(p.initiative, p.department) for p in passages] == [
+        ("書かない窓口（架空）", "市民課"),
+        ("書かない窓口（架空）", "支所課"),
+        ("②施設（架空）", "施設課"),
+    ]
+
+
 def test_table_cells_and_word_paragraphs_are_cleaned_as_text_is():
     # invisible characters and look-alikes had been cleaned from a page's text only: a cell's
     # 書かない窓\u200b口 was tokenized 窓 / 口, and a query for 窓口 missed it

@@ -164,13 +164,21 @@ def _blocks(lines: list[str], running: set[str] | frozenset[str], paged: bool = 
         yield _Block(start, tuple(block), new_page)
 
 
+_ENDS = ("。", "．", "！", "？", "!", "?")
+
+
 def _indented(lines: list[str]) -> bool:
     """Whether a text indents its paragraphs by one space, so that a one-space opening is no page's start
-    (an uploaded text had cited each paragraph as a page of its own): most of its lines open so, as a
-    text's paragraphs are mostly a line each, where a PDF's text has one such line a page (the bundled
-    reports: 1 and 3 in 100; a deck of slides of three lines, 1 in 3)."""
+    (an uploaded text had cited each paragraph as a page of its own). Read where a paragraph may start,
+    after a sentence's end: a text that indents opens nearly every such line so, a PDF's text only the
+    few that start a page (a deck of three-line slides: half). Without three such lines, most lines
+    opening so."""
     written = [raw for raw in lines if raw.strip()]
-    return sum(bool(re.match(r"^ [^ ]", raw)) for raw in written) > len(written) / 2
+    after = [
+        raw for raw, before in zip(written[1:], written, strict=False) if before.rstrip().endswith(_ENDS)
+    ]
+    opens = [bool(re.match(r"^ [^ ]", raw)) for raw in (after if len(after) >= 3 else written)]
+    return sum(opens) > len(opens) * (3 / 4 if len(after) >= 3 else 1 / 2)
 
 
 def _page_start(raw: str, previous: str) -> bool:

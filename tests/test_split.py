@@ -607,6 +607,9 @@ def test_a_text_that_indents_its_paragraphs_by_one_space_cites_no_page() -> None
     ]
     doc = _generated("テスト町の改革メモ（テスト用）\n" + "\n".join(paragraphs) + "\n", "テスト町")
     assert {p.page for p in split_blocks(doc)} == {None}
+    # nor one whose paragraphs run over two lines
+    wrapped = "".join(f" 架空の取組{n}を始めた。その成果は、\n架空の報告{n}に記した。\n" for n in range(6))
+    assert {p.page for p in split_blocks(_generated(wrapped, "テスト町"))} == {None}
     # a PDF's text of short pages (slides of three lines) keeps them: one such line a page
     slides = "".join(
         f" 架空のスライド{n}（テスト用）\n架空の取組{n}を進めた。\n架空の成果{n}が出た。\n" for n in range(8)

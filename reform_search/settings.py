@@ -26,7 +26,9 @@ ENV_PREFIX = "REFORM_SEARCH_"
 
 
 def _data_home() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    base = (os.environ.get("XDG_DATA_HOME") or "").strip() or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
     return Path(base) / "reform-search"
 
 
@@ -212,6 +214,8 @@ def _convert(name: str, value: Any) -> Any:
     f = _field(name)
     kind = type(f.default)
     if isinstance(f.default, Path):
+        if not str(value).strip():  # `--index-dir ''` had meant the current directory
+            raise ValueError(f"setting {name} is empty; give a directory, or leave the setting out")
         value = Path(os.path.expanduser(str(value)))
     elif kind is float:
         try:
@@ -240,7 +244,10 @@ def _convert(name: str, value: Any) -> Any:
 def load_settings(**overrides: Any) -> Settings:
     """Defaults, then REFORM_SEARCH_<NAME> environment variables, then explicit overrides (e.g. CLI flags)."""
     # an empty variable is unset (REFORM_SEARCH_INDEX_DIR= had put the index in the current directory)
-    env = {n: (os.environ.get(ENV_PREFIX + n.upper()) or "").strip() or None for n in Settings.names()}
+    env = {
+        n: v if (v := os.environ.get(ENV_PREFIX + n.upper())) and v.strip() else None
+        for n in Settings.names()
+    }
     return Settings().override(**env).override(**overrides)
 
 

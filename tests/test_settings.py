@@ -10,6 +10,7 @@ import pytest
 from fakes import FakeEmbedder
 
 from index import embed
+from reform_search import settings as settings_module
 from reform_search.cli import main
 from reform_search.settings import Settings, load_settings
 
@@ -76,6 +77,13 @@ def test_an_empty_environment_variable_is_unset(monkeypatch):
     for name, value in (("INDEX_DIR", ""), ("CACHE_DIR", "  "), ("TOP_K", ""), ("MODE", "\t")):
         monkeypatch.setenv(f"REFORM_SEARCH_{name}", value)
     assert load_settings() == Settings()
+    monkeypatch.setenv("REFORM_SEARCH_AUTH", "ann:s3cret ")  # a value is as given, as its flag's is
+    assert load_settings().auth == "ann:s3cret "
+    # nor does a blank XDG_DATA_HOME, or a flag naming no directory
+    monkeypatch.setenv("XDG_DATA_HOME", " ")
+    assert str(settings_module._data_home()).startswith(str(Path.home()))
+    with pytest.raises(ValueError, match="setting index_dir is empty"):
+        load_settings(index_dir="")
 
 
 def test_environment_top_k_reaches_the_cli(built_index, monkeypatch, capsys):

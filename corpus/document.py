@@ -13,6 +13,7 @@ from pathlib import Path
 
 from corpus.extract import Extracted, Limits, Record, extract
 from corpus.extract.text import decode_text
+from corpus.normalize import without_invisible
 from corpus.refusal import Refusal, too_large
 
 __all__ = [
@@ -248,7 +249,7 @@ def resolve_city(name: str, cities: Iterable[tuple[str, str]]) -> str:
     known = ", ".join(dict.fromkeys(f"{c} ({e})" if e else c for c, e in pairs))
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"unknown city {name!r}; known cities: {known}")
-    exact = unicodedata.normalize("NFC", name.strip())
+    exact = unicodedata.normalize("NFC", without_invisible(name).strip())  # as the query is read
     if any(exact == c for c, _ in pairs):
         return exact
     keys: dict[str, set[str]] = {}

@@ -39,6 +39,7 @@ from corpus.document import (
 )
 from corpus.extract import Extracted, Limits, extract
 from corpus.lock import busy, exclusive
+from corpus.normalize import without_invisible
 from corpus.refusal import Refusal
 from corpus.split import split_passages
 
@@ -66,7 +67,11 @@ def check_fields(name: str, meta: dict) -> None:
         value = meta.get(key)
         if not isinstance(value, str):
             continue
-        bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs")), None)
+        # control characters, and the invisible ones text is read without (a city 「テスト\u200b市」 had
+        # been a second テスト市, its own column under the same name)
+        bad = next(
+            (c for c in value if unicodedata.category(c) in ("Cc", "Cs") or not without_invisible(c)), None
+        )
         if bad is not None:
             raise Refusal(
                 f"{name}: the {key} holds the control character U+{ord(bad):04X}; type it without it",

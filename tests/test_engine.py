@@ -148,6 +148,7 @@ def test_invisible_characters_in_a_query_change_nothing(searcher, invisible):
     pasted = searcher.search(f"{invisible}テレ{invisible}ワーク 電子{invisible}決裁{invisible}", 10)
     assert [(h.passage.id, h.score) for h in pasted] == plain and plain
     assert check_query(f"{invisible}テレワーク").text == "テレワーク"
+    assert searcher.resolve_cities([f"テスト{invisible}市"]) == ["テスト市"]  # a filter too
     with pytest.raises(ValueError, match="empty"):
         check_query(invisible * 3)
 

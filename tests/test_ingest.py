@@ -509,6 +509,8 @@ def test_text_documents_added_by_an_earlier_version_still_load(built_index):
         ("--title", "報告\x7f", "the title holds the control character U+007F"),
         ("--title", "報告\x00書", "the title holds the control character U+0000"),
         ("--city", "ペア\n市", "the city holds the control character U+000A"),
+        ("--city", "テスト\u200b市", "the city holds the control character U+200B"),  # a second テスト市
+        ("--title", "報告\ufe0f", "the title holds the control character U+FE0F"),
         ("--title", "長" * 301, "the title is 301 characters long; keep it to 300"),
     ],
 )

@@ -212,7 +212,7 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
         why = f'<p class="rs-why" role="note">{ja}<br><span class="rs-en" lang="en">{en}</span></p>'
     return (
         f'<div class="rs-result" data-query="{esc(result.query)}">'
-        f'<h2 class="rs-query" tabindex="-1">「{esc(result.query)}」の比較 / comparison</h2>{why}'
+        f'<h2 class="rs-query" tabindex="-1">{esc(quoted(result.query))}の比較 / comparison</h2>{why}'
         f"{verdicts(result, city_en) if result.content else ''}"
         f'<div class="rs-grid">{cols}</div></div>'
     )
@@ -267,7 +267,7 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
     return (
         f'<div class="rs-cp-panel" data-source="{esc(src.id)}" data-by="{esc(result.by)}">'
         f'<h2 class="rs-cp-title" tabindex="-1">'  # over its cities' h3 headings
-        f"他市の類似取組 / counterparts: {esc(src.city)}「{esc(name)}」</h2>"
+        f"他市の類似取組 / counterparts: {esc(src.city)}{esc(quoted(name))}</h2>"
         f'<div class="rs-cp-source">{card(Hit(src, 0, 0.0), action=False, score=False)}</div>'
         + (f'<p class="rs-cp-how">{esc(how)}</p>' if how else "")
         + verdicts(result, city_en, "rs-cp-verdict")
@@ -281,20 +281,21 @@ def hits_html(results: Results, city_en: dict[str, str] | None = None) -> str:
     query, hits = results.query, results.hits
     if not results.content:
         return (
-            f'<p class="rs-why" role="note">「{esc(query)}」には内容を表す語がないため、'
+            f'<p class="rs-why" role="note">{esc(quoted(query))}には内容を表す語がないため、'
             "該当する箇所はありません（助詞・記号・数字・HTML だけでは検索できません）。<br>"
             '<span class="rs-en" lang="en">The query has no content word (particles, symbols, numbers or '
             "markup alone), so no passage is found.</span></p>"
         )
     if not hits:
-        return f'<p class="rs-none">「{esc(query)}」に該当する箇所はありません / no passages match.</p>'
+        return f'<p class="rs-none">{esc(quoted(query))}に該当する箇所はありません / no passages match.</p>'
     # Ranks only: the three modes score on different scales (fused, cosine, BM25), so a raw score
     # would mean something else in each.
     cards = "".join(
         card(h, with_city=True, score=False, city_en=city_en.get(h.passage.city, "")) for h in hits
     )
     head = (
-        f'<h2 class="rs-query" tabindex="-1">「{esc(query)}」: {len(hits)} 件 / hits (順位順 / by rank)</h2>'
+        f'<h2 class="rs-query" tabindex="-1">{esc(quoted(query))}: {len(hits)} 件 / hits '
+        "(順位順 / by rank)</h2>"
     )
     return f'<div class="rs-hits">{head}{cards}</div>'
 
@@ -304,7 +305,7 @@ def english_note(themes: Sequence[str]) -> str:
     if not themes:
         return ""
     ja, en = (esc(t) for t in ENGLISH_NOTE)
-    named = "、".join(f"「{esc(t)}」" for t in themes)
+    named = "、".join(esc(quoted(t)) for t in themes)
     return f'<p class="rs-why" role="note">{named}：{ja}<br><span class="rs-en" lang="en">{en}</span></p>'
 
 
@@ -314,7 +315,7 @@ def cell_html(theme: str, col: Column, city_en: str = "", english: bool = False)
     en = f" ({esc(city_en)})" if city_en else ""
     note = english_note([theme]) if english else ""
     return (
-        f'<div class="rs-cell-panel"><h2 class="rs-query" tabindex="-1">テーマ / theme「{esc(theme)}」 × '
+        f'<div class="rs-cell-panel"><h2 class="rs-query" tabindex="-1">テーマ / theme{esc(quoted(theme))} × '
         f"{esc(col.city)}{en}</h2>{note}{column(col, city_en, action=False, english=english)}</div>"
     )
 

@@ -31,6 +31,7 @@ from reform_search.export import (
     xlsx,
 )
 from reform_search.output import ENGLISH_NOTE, print_columns, quoted, source_text
+from reform_search.render import comparison_html
 from reform_search.workbook import heading
 from search.align import Alignment, Pair, align
 from search.compare import Column, Comparison, Evidence
@@ -576,6 +577,9 @@ def test_markdown_citations_read_plainly_in_a_text_editor() -> None:
     assert quoted("テスト計画") == "「テスト計画」"
     first = comparison_markdown(Comparison("「押印」の廃止", (column,))).splitlines()[0]
     assert first.startswith("# 『「押印」の廃止』の比較")
+    assert "『「押印」の廃止』の比較" in comparison_html(
+        Comparison("「押印」の廃止", (column,))
+    )  # on screen too
 
 
 def test_cli_compare_exports_every_shown_passage_with_its_citation(cli, keyword_searcher, tmp_path) -> None:

@@ -52,18 +52,15 @@ HEADINGS = {
 PREFIXES = {"source_": "元の", "counterpart_": "対応する"}  # align's two sides
 
 
-def heading(key: str) -> str:
+def heading(key: str, sides: bool = False) -> str:
     """A column's header cell: 「市町村 / city」, 「対応する取組 / counterpart_initiative」; a key without a
-    Japanese name (a city's name in the theme grid, z) as it stands."""
-    ja = HEADINGS.get(key)
-    if ja is None:
-        prefix = next((p for p in PREFIXES if key.startswith(p)), "")
-        ja = (
-            f"{PREFIXES[prefix]}{HEADINGS[key[len(prefix) :]]}"
-            if prefix and key[len(prefix) :] in HEADINGS
-            else None
-        )
-    return f"{ja} / {key}" if ja else key
+    Japanese name (a city's name in the theme grid, z) as it stands. `sides`: a table of two sides
+    (align's), where source_url is the first side's URL, not a passage's source."""
+    prefix = next((p for p in PREFIXES if key.startswith(p)), "")
+    rest = key[len(prefix) :]
+    if prefix and rest in HEADINGS and (sides or key not in HEADINGS):
+        return f"{PREFIXES[prefix]}{HEADINGS[rest]} / {key}"
+    return f"{HEADINGS[key]} / {key}" if key in HEADINGS else key
 
 
 MATCH_COLUMNS = ("match", "passage_match")  # shown as ◎ 該当あり strong, not the bare name
@@ -82,10 +79,9 @@ def xlsx(sheets: list[tuple[str, list[str], list[dict]]]) -> bytes:
     book.remove(book.active)
     for name, header, rows in sheets:
         sheet = book.create_sheet(_sheet_name(name))
-        for line in (
-            [heading(k) for k in header],
-            *([_cell(k, row.get(k, "")) for k in header] for row in rows),
-        ):
+        sides = any(k.startswith("counterpart_") for k in header)
+        names = [heading(k, sides) for k in header]
+        for line in (names, *([_cell(k, row.get(k, "")) for k in header] for row in rows)):
             sheet.append(line)
             for cell in sheet[sheet.max_row]:  # the header too: the theme grid's heads are city names
                 if cell.data_type == "f":  # text that starts with = is kept as text, never a formula
@@ -94,7 +90,7 @@ def xlsx(sheets: list[tuple[str, list[str], list[dict]]]) -> bytes:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for n, key in enumerate(header, 1):
-            longest = max([len(heading(key)), *(len(str(r.get(key, ""))) for r in rows)])
+            longest = max([len(names[n - 1]), *(len(str(r.get(key, ""))) for r in rows)])
             sheet.column_dimensions[get_column_letter(n)].width = min(
                 WIDTHS.get(key, 40), max(8, longest + 2)
             )

@@ -40,8 +40,8 @@ def _label_lines(text: str, size: float) -> list[str]:
             line = _fit(rest, LABEL_WIDTH, size)
             words = [n for n in range(len(line) * 2 // 3, len(line)) if _word_break(rest, n)]
             line = line[: words[-1]] if words else line  # ends between words where it can
-            while len(line) > 1 and rest[len(line)] in _NO_LINE_START:  # never a line opening with ー
-                line = line[:-1]
+            while len(line) > 1 and (rest[len(line)] in _NO_LINE_START or line[-1] in _OPENING):
+                line = line[:-1]  # never a line opening with ー, nor one ending with （
             lines.append(line)
             rest = rest[len(line) :]
         if _text_width(rest, size) > LABEL_WIDTH:

@@ -432,6 +432,8 @@ def test_a_theme_too_long_for_three_lines_is_cut_and_keeps_the_matrix_narrow():
     # nor does one of three lines open with ー or a small kana (「…ファシリティ／ーマネージャー」)
     for line in heatmap._label_lines("公共施設マネジメントにおけるファシリティーマネージャーの育成", 14):
         assert line[0] not in heatmap._NO_LINE_START
+    for line in heatmap._label_lines("職員の働き方改革（テレワーク・フレックス）？の推進と検証について", 14):
+        assert line[-1] not in heatmap._OPENING  # nor end with （
     theme = "窓口のデジタル化（書かない窓口・オンライン申請）"
     tall_cells = tuple(Cell(theme, Column(c, Match.NONE, (), Evidence(0.0), 0)) for c in cities)
     tall = heatmap.heatmap_svg(Matrix((theme,), cities, tall_cells))

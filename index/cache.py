@@ -169,6 +169,22 @@ def usable(vectors: dict[str, np.ndarray], dim: int) -> dict[str, np.ndarray]:
     return {k: v for k, v in vectors.items() if v.shape == (dim,) and np.isfinite(v).all()}
 
 
+def checked(embedder: Embedder, vectors: object, count: int) -> np.ndarray:
+    """The `count` vectors an embedder returned, of its dimension and finite, else a ValueError: checked
+    before they are cached, as a cached bad vector would fail every later build."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.shape != (count, embedder.dim):
+        raise ValueError(
+            f"embedder {embedder.name} returned shape {vectors.shape} for {count} passages; "
+            f"expected ({count}, {embedder.dim})"
+        )
+    if not np.isfinite(vectors).all():
+        raise ValueError(
+            f"embedder {embedder.name} returned NaN or infinite values; check its device and precision"
+        )
+    return vectors
+
+
 def embed_with_cache(
     embedder: Embedder,
     texts: Sequence[str],
@@ -189,16 +205,7 @@ def embed_with_cache(
     missing = [k for k in unique if k not in known]
     for start in range(0, len(missing), batch_size):
         batch = missing[start : start + batch_size]
-        vectors = np.asarray(embedder.embed_passages([unique[k] for k in batch]), dtype=np.float32)
-        if vectors.shape != (len(batch), embedder.dim):
-            raise ValueError(
-                f"embedder {embedder.name} returned shape {vectors.shape} for {len(batch)} passages; "
-                f"expected ({len(batch)}, {embedder.dim})"
-            )
-        if not np.isfinite(vectors).all():  # checked before it is cached: cached, it would fail every build
-            raise ValueError(
-                f"embedder {embedder.name} returned NaN or infinite values; check its device and precision"
-            )
+        vectors = checked(embedder, embedder.embed_passages([unique[k] for k in batch]), len(batch))
         fresh = dict(zip(batch, vectors, strict=True))
         known.update(fresh)
         # Written per batch so an interrupted build keeps what it already paid for.

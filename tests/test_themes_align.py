@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import KeywordEmbedder, KeywordIndex
+
+from corpus.document import load_corpus
+from index.build import build_index
+from index.cache import EmbeddingCache
+from index.store import load_index
 
 from search.align import align, initiatives
 from search.compare import MATCHES, compare
@@ -240,3 +248,31 @@ def test_real_align_aliases_and_same_city(real_searcher: Searcher) -> None:
     assert align(real_searcher, "Aizuwakamatsu", "Iwaki") == align(real_searcher, AIZU, IWAKI)
     with pytest.raises(ValueError, match="two different cities"):
         align(real_searcher, "いわき市", "Iwaki")
+
+
+def test_align_takes_each_documents_initiatives(keyword_index: KeywordIndex, tmp_path: Path) -> None:
+    """A city with a progress table and a report in paragraphs: the table's rows and every paragraph of
+    the report are its initiatives (the table had hidden the report); a document with items keeps its items alone."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(keyword_index.corpus.parent, corpus)
+    (corpus / "testshi_memo.txt").write_text(
+        "テスト市の架空の清掃事業を見直した。これはテスト用の作り話です。\n\n"
+        "テスト市の架空の雪かき当番を町内会と決めた。これもテスト用の作り話です。\n",
+        encoding="utf-8",
+    )
+    with open(corpus / "corpus.toml", "a", encoding="utf-8") as f:
+        f.write(
+            '\n[[document]]\nid = "testshi-memo"\nfile = "testshi_memo.txt"\ncity = "テスト市"\n'
+            'title = "テスト市 架空の改革メモ（テスト用）"\nfiscal_year = "R6"\nlayout = "blocks"\n'
+        )
+    with EmbeddingCache(tmp_path / "cache.sqlite3") as cache:
+        build_index(tmp_path / "index", load_corpus(corpus / "corpus.toml"), KeywordEmbedder(), cache)
+    s = Searcher(load_index(tmp_path / "index"), KeywordEmbedder())
+    kinds = Counter(s.passages[i].kind for i in initiatives(s, "テスト市"))
+    rows = sum(p.city == "テスト市" and p.kind == "row" for p in s.passages)
+    memo = [p for p in s.passages if p.doc_id == "testshi-memo"]
+    assert memo and all(p.kind == "paragraph" for p in memo)
+    assert kinds == {"row": rows, "paragraph": len(memo)}
+    sources = {pair.source.id for pair in align(s, "テスト市", "サンプル町").pairs}
+    assert {p.id for p in memo} <= sources
+    assert [s.passages[i].kind for i in initiatives(s, "サンプル町")] == ["item"] * 3

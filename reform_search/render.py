@@ -249,7 +249,15 @@ CP_HOW = {
     "the initiative and its stated content were searched in each city like a typed query",
     "profile": "取組の内容・状況・課題の各欄をあわせて比較しました / "
     "compared by the row as a whole and by each of its fields",
+    # a passage without fields (a paragraph, a brochure page) has no fields to compare by
+    "whole": "本文全体の意味で各市を比較しました / compared by the meaning of the passage as a whole",
 }
+
+
+def how_sought(result: Counterparts) -> str:
+    """How the counterparts of `result` were sought, in both languages (CP_HOW)."""
+    by = "whole" if result.by == "profile" and not result.source.fields else result.by
+    return CP_HOW.get(by, "")
 
 
 def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = None) -> str:
@@ -263,7 +271,7 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
     )
     if not cols:
         cols = '<p class="rs-none">他の市の資料がありません / no other city is indexed.</p>'
-    how = CP_HOW.get(result.by, "")
+    how = how_sought(result)
     return (
         f'<div class="rs-cp-panel" data-source="{esc(src.id)}" data-by="{esc(result.by)}">'
         f'<h2 class="rs-cp-title" tabindex="-1">'  # over its cities' h3 headings

@@ -286,7 +286,12 @@ def test_counterparts_panel_has_the_source_and_other_cities_without_actions():
     assert 'data-by="content"' in out and render.CP_HOW["content"] in out  # a row with a 内容 field
     long_prose = evil_passage(fields=(), text="い" * 80)
     by_profile = render.counterparts_html(Counterparts(long_prose, (column("weak"),)))
-    assert 'data-by="profile"' in by_profile and render.CP_HOW["profile"] in by_profile
+    # a passage without fields is compared as a whole, not "by each of its fields"
+    assert 'data-by="profile"' in by_profile and render.CP_HOW["whole"] in by_profile
+    assert render.CP_HOW["profile"] not in by_profile
+    row = evil_passage(fields=(("R6取組状況", "い" * 80),), text="R6取組状況：" + "い" * 80)
+    by_fields = render.counterparts_html(Counterparts(row, (column("weak"),)))
+    assert 'data-by="profile"' in by_fields and render.CP_HOW["profile"] in by_fields
     short = evil_passage(text="電子決裁の<b>推進</b>", fields=())  # a list line: sought as a query
     by_query = render.counterparts_html(Counterparts(short, (column("weak"),)))
     assert_inert(by_query)

@@ -76,8 +76,15 @@ def read_json_lines(path: Path, what: str) -> list[tuple[int, dict]]:
 def read_judgments(paths: Sequence[Path], kind: str) -> list[dict]:
     """Judgments of one kind ("queries", "pairs", "labels") from JSONL files; a bad line raises ValueError."""
     check = {"queries": _check_query_line, "pairs": _check_pair_line, "labels": _check_label_line}[kind]
-    return [
-        check({"id": obj.get("id", f"{Path(path).name}:{n}"), **obj}, f"{path}:{n}")
-        for path in paths
-        for n, obj in read_json_lines(path, kind)
-    ]
+    out, seen = [], {}
+    for path in paths:
+        for n, obj in read_json_lines(path, kind):
+            where = f"{path}:{n}"
+            item = check({"id": obj.get("id", f"{Path(path).name}:{n}"), **obj}, where)
+            # ids 1 and "1" are one id (they share a fold); two judgments under one id would be scored
+            # as one by any tool that matches results to judgments by id (../shared/eval/score.py)
+            first = seen.setdefault(str(item["id"]), where)
+            if first != where:
+                raise ValueError(f"{where}: id {item['id']!r} is already that of {first}; give each its own id")
+            out.append(item)
+    return out

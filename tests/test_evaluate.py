@@ -286,15 +286,18 @@ def test_a_pair_to_a_city_the_index_lacks_is_a_warning_and_a_miss(cli, tmp_path)
     assert ("p4", True) in [(m["id"], m["source_found"]) for m in run.json()["misses"]]
 
 
-def test_ids_written_as_a_number_and_as_text_are_one_id_in_one_fold(cli, tmp_path):
-    # {"id": 1} and {"id": "1"} had ended --folds with a traceback (KeyError)
+def test_ids_written_as_a_number_and_as_text_are_one_id_and_refused_twice(cli, tmp_path):
+    # {"id": 1} and {"id": "1"} had ended --folds with a traceback (KeyError); two judgments under one id
+    # were then scored apart, where score.py scores one of them twice (it matches results by id)
     lines = [{**QUERIES[0], "id": 1}, {**QUERIES[1], "id": "1"}, {**QUERIES[0], "id": 2}]
-    run = cli(
-        "--queries", str(_write(tmp_path / "q.jsonl", lines)), "--mode", "lexical", "--folds", "2", "--json"
-    )
-    assert run.code == 0, run.err
-    assert sorted(f["n"] for f in run.json()["folds"]["queries"]) == [1, 2]
+    run = cli("--queries", str(_write(tmp_path / "q.jsonl", lines)), "--mode", "lexical", "--json")
+    assert run.code == 2 and run.out == "" and run.err.count("\n") == 1
+    assert "q.jsonl:2: id '1' is already that of" in run.err and "q.jsonl:1" in run.err
     assert assign_folds([1, "1", 2], 2)[1] == assign_folds([1, "1", 2], 2)["1"]
+    # across files too, and for pairs
+    a, b = _write(tmp_path / "a.jsonl", PAIRS[:1]), _write(tmp_path / "b.jsonl", PAIRS[:1])
+    run = cli("--pairs", str(a), str(b), "--json")
+    assert run.code == 2 and f"{b}:1: id" in run.err and f"{a}:1" in run.err
 
 
 def test_a_key_phrase_no_passage_of_its_city_holds_is_a_warning(cli, tmp_path):

@@ -34,6 +34,7 @@ MAX_CHARS = 700
 
 _BULLET = re.compile(r"^\s*[・•●○■◆▪◇□\-*]\s*")
 # Headings (Markdown, and numbered: 第2章 … ①) are read by corpus/headings.py
+TITLE_CHARS = 60  # a document's opening line at most this long, with no sentence end, is its title (`_title`)
 NUMBERED_BELOW = 10  # a numbered heading's level in the section path is its own plus this: under any # one
 _SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+|[^。！？!?]+$")
 
@@ -92,6 +93,8 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
         if kind == "heading" and (MARKDOWN.match(block.lines[0]) or _heads(block, blocks[n + 1 : n + 2])):
             # Markdown headings (a DOCX's or a web page's h1–h6) nest by their level, and numbered ones
             # by theirs beneath the Markdown ones: 第2章 > 1 デジタル化 > (1) 行政手続のオンライン化
+            if not out and not path and _title(pending):  # the document's title line, over its first heading
+                path = [(0, pending.pop().text)]
             flush()
             level, title = heading(block.lines[0])
             level += 0 if MARKDOWN.match(block.lines[0]) else NUMBERED_BELOW
@@ -112,6 +115,16 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
                 flush()
     flush()
     return _paged(out, [b.start for b in blocks if b.new_page])
+
+
+def _title(pending: list[_Block]) -> bool:
+    """Whether the text before a document's first heading is its title: one short line that is no
+    sentence (「見本町 窓口改革 追加資料」). It heads the sections below it, as a Markdown or web page's
+    title does, instead of being a passage that cites nothing but the title."""
+    if len(pending) != 1 or len(pending[0].lines) != 1:
+        return False
+    line = pending[0].lines[0].strip()
+    return 0 < len(line) <= TITLE_CHARS and not re.search(r"[。．.！？!?]$", line) and not _is_number(line)
 
 
 def _heads(block: _Block, following: list[_Block]) -> bool:

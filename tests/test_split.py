@@ -643,15 +643,30 @@ NUMBERED_TEXT = """\
 def test_numbered_headings_of_plain_text_become_sections() -> None:
     doc = _generated(NUMBERED_TEXT)
     got = {p.text: p.section for p in split_blocks(doc)}
-    assert got["本計画は架空の計画で、実在の市とは関係ありません。"] == "第1章 計画の概要"
+    title = "テスト市 行政改革推進計画（テスト用の架空の文書） > "  # its title line heads every section
+    assert got["本計画は架空の計画で、実在の市とは関係ありません。"] == title + "第1章 計画の概要"
     assert got["会議資料をタブレットで配り、印刷を減らす。"] == (
-        "第2章 取組 > 1 ペーパーレス化の推進 > (1) 会議資料の電子化"
+        title + "第2章 取組 > 1 ペーパーレス化の推進 > (1) 会議資料の電子化"
     )
-    assert got["受付番号をオンラインで知らせる"] == "第2章 取組 > 2 窓口の改善"  # (1) closes with its number
-    assert got["①「窓口」 ②「電子」"] == "第2章 取組 > 2 窓口の改善"  # numbered twice: text, not a heading
+    assert got["受付番号をオンラインで知らせる"] == title + "第2章 取組 > 2 窓口の改善"  # (1) closes by its number
+    assert got["①「窓口」 ②「電子」"] == title + "第2章 取組 > 2 窓口の改善"  # numbered twice: text, no heading
     assert not any(
-        t.startswith(("第1章", "第2章", "1 ペーパーレス")) for t in got
+        t.startswith(("テスト市", "第1章", "第2章", "1 ペーパーレス")) for t in got
     )  # headings are no passages
+
+
+def test_a_texts_title_line_over_its_first_heading_heads_its_sections() -> None:
+    # the title line had been a passage of its own, citing nothing but the title, and a column's best
+    title = "見本町 窓口改革 追加資料（架空の資料）"
+    body = "\n\n1 おくやみ窓口の設置\n架空の窓口を一か所にまとめた。\n\n2 予約のオンライン化\n架空の予約をスマートフォンで受け付けた。\n"
+    got = {p.text: p.section for p in split_blocks(_generated(title + body))}
+    assert got == {
+        "架空の窓口を一か所にまとめた。": f"{title} > 1 おくやみ窓口の設置",
+        "架空の予約をスマートフォンで受け付けた。": f"{title} > 2 予約のオンライン化",
+    }
+    # a sentence, or a title over prose rather than a heading, stays text
+    for text in ("見本町は架空の窓口を改めた。" + body, title + "\n\n架空の窓口を改めた。\n"):
+        assert any(text.split("\n")[0] in p.text for p in split_blocks(_generated(text)))
 
 
 def test_a_paragraph_repeated_in_a_text_without_pages_is_kept_and_a_header_over_pages_is_not() -> None:

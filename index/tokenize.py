@@ -11,7 +11,7 @@ from itertools import pairwise
 from corpus.normalize import has_japanese
 
 # Bump when tokens change for the same text: BM25 indexes built with another version are rebuilt.
-TOKENIZER_VERSION = 2
+TOKENIZER_VERSION = 3
 
 _CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "接尾辞", "記号", "代名詞"}
 # Light verbs and formal nouns carry no topic; neither do English function words (queries are
@@ -111,7 +111,7 @@ def tokenize(text: str) -> list[str]:
         words = [(w.surface, w.feature) for w in _tagger()(unicodedata.normalize("NFKC", text))]
     tokens: list[str] = []
     previous = ""
-    for surface, feature in words:
+    for n, (surface, feature) in enumerate(words):
         after_te, previous = previous in ("て", "で"), surface
         if feature.pos1 not in _CONTENT_POS:
             continue
@@ -129,7 +129,21 @@ def tokenize(text: str) -> list[str]:
         tokens.append(token)
         if gloss and gloss.isascii() and (g := fold(gloss)) not in _STOP_ASCII and g != token:
             tokens.append(g)
+        if _compounded(feature, words[n + 1 : n + 2]) and (noun := fold(surface)) != token:
+            tokens.append(noun)
     return tokens
+
+
+def _compounded(feature, following: list) -> bool:
+    """Whether a verb stands in its 連用形 before a noun, as the first part of a compound (待ち of
+    待ち時間): its form as written is then also a token, the noun that the same compound typed alone is
+    read as (「待ち時間」 gives 待ち + 時間; 「窓口での待ち時間を」, 待つ + 時間)."""
+    return (
+        feature.pos1 == "動詞"
+        and str(feature.cForm).startswith("連用形")
+        and bool(following)
+        and following[0][1].pos1 == "名詞"
+    )
 
 
 def surface_keys(text: str) -> list[tuple[str, str]]:

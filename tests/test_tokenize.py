@@ -210,3 +210,18 @@ def test_tokenizer_info_names_versions() -> None:
 )
 def test_noun_pairs_are_adjacent_japanese_nouns_as_written(text: str, pairs: list[str]) -> None:
     assert noun_pairs(written_words(text)) == pairs
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [("待ち時間", "窓口での待ち時間を短縮するため"), ("待ち時間の削減", "窓口の待ち時間の削減に取り組んだ")],
+)
+def test_a_compound_typed_alone_meets_it_written_in_a_sentence(typed: str, written: str) -> None:
+    # typed alone, 待ち of 待ち時間 is read as a noun; in a sentence, as the verb 待つ: they never met,
+    # and a city writing 待ち時間 was said never to write 待ち
+    assert set(tokenize(typed)) <= set(tokenize(written))
+    assert "待つ" in tokenize(written)  # the verb is kept too
+
+
+def test_a_verb_before_a_particle_gives_no_noun() -> None:
+    assert tokenize("取り組みを進めている") == ["取り組み", "進める"]

@@ -269,13 +269,20 @@ class Library:
         self.put([document])
         return document
 
-    def remove(self, doc_id: str, corpus_ids: set[str]) -> None:
-        """Remove an added document, or hide a corpus document from the index (or both, for a replacement)."""
+    def known(self, doc_id: str, corpus_ids: set[str]) -> dict:
+        """The library's state, when `doc_id` is an added document or one of `corpus_ids`; else ValueError
+        naming those known (read only: a refused removal is told before the library is locked)."""
         state = self._read()
         entries = state.get("document", [])
         if not any(e["id"] == doc_id for e in entries) and doc_id not in corpus_ids:
             known = ", ".join(sorted({e["id"] for e in entries} | corpus_ids))
             raise ValueError(f"unknown document id {doc_id!r}; known: {known}")
+        return state
+
+    def remove(self, doc_id: str, corpus_ids: set[str]) -> None:
+        """Remove an added document, or hide a corpus document from the index (or both, for a replacement)."""
+        state = self.known(doc_id, corpus_ids)
+        entries = state.get("document", [])
         state = {**state, "document": [e for e in entries if e["id"] != doc_id]}
         if doc_id in corpus_ids:
             state["removed"] = sorted({*state.get("removed", []), doc_id})

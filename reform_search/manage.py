@@ -57,6 +57,7 @@ def index_all(
 ) -> BuildReport:
     """Bring the index up to date with the corpus and the added documents."""
     library = _library(settings)
+    embedder = embedder or embedder_for(settings)  # bad embedder settings are refused before the lock
     with library.lock():
         _recover(settings, library)
         return _index(settings, rebuild, progress, embedder)
@@ -128,6 +129,7 @@ def remove_document(
     """Take a document out of the index (an added one is deleted; a corpus one is hidden)."""
     library = _library(settings)
     corpus_ids = {d.id for d in load_corpus(settings.corpus)}
+    library.known(doc_id, corpus_ids)  # an unknown id is refused before the library is locked
     return _change(settings, library, lambda: library.remove(doc_id, corpus_ids), progress, embedder)
 
 
@@ -140,7 +142,8 @@ def _change(
 ) -> BuildReport:
     """Apply a library change and index it, all or nothing: if indexing fails, the library is restored as
     it was; if the process is killed, the next run restores it (`_recover`) unless the new index had
-    already gone live."""
+    already gone live. Bad embedder settings are refused first: a refusal leaves no lock file behind."""
+    embedder = embedder or embedder_for(settings)
     with library.lock():
         _recover(settings, library)
         before = library.snapshot()

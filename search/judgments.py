@@ -85,6 +85,6 @@ def read_judgments(paths: Sequence[Path], kind: str) -> list[dict]:
             # as one by any tool that matches results to judgments by id (../shared/eval/score.py)
             first = seen.setdefault(str(item["id"]), where)
             if first != where:
-                raise ValueError(f"{where}: id {item['id']!r} is already that of {first}; give each its own id")
+                raise ValueError(f"{where}: id {item['id']!r} is already that of {first}; give each its own")
             out.append(item)
     return out

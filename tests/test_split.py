@@ -648,8 +648,9 @@ def test_numbered_headings_of_plain_text_become_sections() -> None:
     assert got["会議資料をタブレットで配り、印刷を減らす。"] == (
         title + "第2章 取組 > 1 ペーパーレス化の推進 > (1) 会議資料の電子化"
     )
-    assert got["受付番号をオンラインで知らせる"] == title + "第2章 取組 > 2 窓口の改善"  # (1) closes by its number
-    assert got["①「窓口」 ②「電子」"] == title + "第2章 取組 > 2 窓口の改善"  # numbered twice: text, no heading
+    # (1) closes with its number; ①… is numbered twice: text, not a heading
+    assert got["受付番号をオンラインで知らせる"] == title + "第2章 取組 > 2 窓口の改善"
+    assert got["①「窓口」 ②「電子」"] == title + "第2章 取組 > 2 窓口の改善"
     assert not any(
         t.startswith(("テスト市", "第1章", "第2章", "1 ペーパーレス")) for t in got
     )  # headings are no passages
@@ -658,7 +659,10 @@ def test_numbered_headings_of_plain_text_become_sections() -> None:
 def test_a_texts_title_line_over_its_first_heading_heads_its_sections() -> None:
     # the title line had been a passage of its own, citing nothing but the title, and a column's best
     title = "見本町 窓口改革 追加資料（架空の資料）"
-    body = "\n\n1 おくやみ窓口の設置\n架空の窓口を一か所にまとめた。\n\n2 予約のオンライン化\n架空の予約をスマートフォンで受け付けた。\n"
+    body = (
+        "\n\n1 おくやみ窓口の設置\n架空の窓口を一か所にまとめた。"
+        "\n\n2 予約のオンライン化\n架空の予約をスマートフォンで受け付けた。\n"
+    )
     got = {p.text: p.section for p in split_blocks(_generated(title + body))}
     assert got == {
         "架空の窓口を一か所にまとめた。": f"{title} > 1 おくやみ窓口の設置",

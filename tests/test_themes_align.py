@@ -15,7 +15,6 @@ from corpus.document import load_corpus
 from index.build import build_index
 from index.cache import EmbeddingCache
 from index.store import load_index
-
 from search.align import align, initiatives
 from search.compare import MATCHES, compare
 from search.counterparts import similar
@@ -252,7 +251,8 @@ def test_real_align_aliases_and_same_city(real_searcher: Searcher) -> None:
 
 def test_align_takes_each_documents_initiatives(keyword_index: KeywordIndex, tmp_path: Path) -> None:
     """A city with a progress table and a report in paragraphs: the table's rows and every paragraph of
-    the report are its initiatives (the table had hidden the report); a document with items keeps its items alone."""
+    the report are its initiatives (the table had hidden the report); a document with items keeps its
+    items alone."""
     corpus = tmp_path / "corpus"
     shutil.copytree(keyword_index.corpus.parent, corpus)
     (corpus / "testshi_memo.txt").write_text(

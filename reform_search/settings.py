@@ -32,6 +32,9 @@ def _data_home() -> Path:
     return Path(base) / "reform-search"
 
 
+DATA_HOME = _data_home()  # where the index and the cache live unless told otherwise
+
+
 def _setting(default: Any, help: str, choices: tuple | None = None) -> Any:
     return field(default=default, metadata={"help": help, "choices": choices})
 
@@ -44,11 +47,9 @@ class Settings:
         Path(__file__).resolve().parent.parent / "corpus" / "default" / "corpus.toml",
         "Corpus manifest (TOML) that `index` reads; the default is the two bundled reports.",
     )
-    index_dir: Path = _setting(
-        _data_home() / "index", "Index directory (FAISS, BM25, passages, manifest.json)."
-    )
+    index_dir: Path = _setting(DATA_HOME / "index", "Index directory (FAISS, BM25, passages, manifest.json).")
     cache_dir: Path = _setting(
-        _data_home() / "cache",
+        DATA_HOME / "cache",
         "Cache directory, shared by indexes: embeddings keyed by (model, text hash), and the glossary.",
     )
     embedder: str = _setting(
@@ -254,15 +255,17 @@ def load_settings(**overrides: Any) -> Settings:
 def settings_markdown() -> str:
     """The README's settings table, generated from the declarations above."""
     rows = ["| setting | flag | environment variable | default | what it does |", "|---|---|---|---|---|"]
-    home = str(Path.home())
+    home, data = str(Path.home()), str(DATA_HOME)
     for name in Settings.names():
-        default = str(Settings.default(name)).replace(home, "~")
+        default = f"`{str(Settings.default(name)).replace(home, '~')}`"
+        if str(Settings.default(name)).startswith(data):  # as the reader's machine has it, not this one
+            rest = str(Settings.default(name)).removeprefix(data)
+            default = f"`$XDG_DATA_HOME/reform-search{rest}` (unset: `~/.local/share/reform-search{rest}`)"
         if name == "corpus":
-            default = "the bundled corpus/default/corpus.toml"
+            default = "`the bundled corpus/default/corpus.toml`"
         flag = "--" + name.replace("_", "-")
-        rows.append(
-            f"| `{name}` | `{flag}` | `{ENV_PREFIX}{name.upper()}` | `{default}` | {Settings.help(name)} |"
-        )
+        variable = f"{ENV_PREFIX}{name.upper()}"
+        rows.append(f"| `{name}` | `{flag}` | `{variable}` | {default} | {Settings.help(name)} |")
     return "\n".join(rows) + "\n"
 
 

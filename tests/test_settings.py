@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,3 +150,11 @@ def test_readme_settings_table_is_generated_from_the_code():
 
     text = path.read_text(encoding="utf-8")
     assert with_settings(text) == text, "README.md's settings table is stale: run `make docs`"
+
+
+def test_readme_settings_table_is_the_same_on_a_machine_with_another_data_home(tmp_path):
+    # `make docs` under XDG_DATA_HOME=/tmp/… had written that machine's paths into the table
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path)}
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run([sys.executable, "-m", "reform_search.readme", "--check"], env=env, cwd=root)
+    assert run.returncode == 0, "the table depends on this machine's XDG_DATA_HOME"

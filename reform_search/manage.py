@@ -97,6 +97,11 @@ def add_document(
     return document, report
 
 
+def indexed_ids(settings: Settings) -> set[str]:
+    """Ids of the live index's documents: an add whose document has one of them replaces it."""
+    return {str(d.get("id")) for d in _indexed(settings) if isinstance(d, dict)}
+
+
 def _indexed(settings: Settings) -> list[dict]:
     """The live index's documents (a bundled report added again replaces it rather than standing beside
     it twice: Library.prepare); none when there is no readable index yet."""

@@ -188,6 +188,10 @@ def test_a_changed_file_replaces_the_old_version(cli, tmp_path):
     assert second["document"]["id"] == first["document"]["id"]
     assert second["document"]["sha256"] != first["document"]["sha256"]
     assert second["documents"] == first["documents"] == 3
+    # and it is said so (it had been said "added"), as the same file under a new title is
+    assert first["replaced"] == [] and second["replaced"] == [first["document"]["id"]]
+    run = cli("add", str(path), "--city", "ペア市", "--title", "進捗（改題）", "--year", "2024")
+    assert run.code == 0 and run.out.startswith(f"replaced {first['document']['id']} (ペア市「進捗（改題）」")
     assert not _hits(cli, "LED") and len(_hits(cli, "有機EL")) == 1
     # Only the changed rows were embedded again.
     assert 0 < second["embedded"] < first["embedded"]

@@ -763,6 +763,11 @@ def test_upload_then_remove_swaps_the_searcher(built_index, tmp_path):
         r"added 郡山市「郡山市 架空の計画」 \(`doc-[0-9a-f]+`\): (\d+) 箇所 / passages（索引全体", message
     )
     assert added and int(added.group(1)) == sum(p.city == "郡山市" for p in h.state.searcher.passages)
+    assert "追加しました / added" in message
+    # the same file under another title replaces it, and says so (it had said 追加しました / added)
+    again = h.on_add(str(path), "郡山市", "Koriyama", "郡山市 架空の計画（改題）", "R6", "")[0]
+    assert again.startswith("置き換えました / replaced 郡山市「郡山市 架空の計画（改題）」")
+    assert sum(d.city == "郡山市" for d in indexed_documents(h.settings)) == 1
     assert h.state.searcher is not old and "郡山市" in h.state.searcher.cities
     assert "郡山市" not in old.cities  # a search that held the old Searcher still sees the old index
     # What was compared or searched before is asked again, not shown or saved: it lacked the new city
@@ -782,7 +787,7 @@ def test_upload_then_remove_swaps_the_searcher(built_index, tmp_path):
     assert "郡山市" in h.state.searcher.cities
     out = h.on_remove(pending)
     assert len(out) == ui.REFRESHED + 2 and out[-2] is None
-    assert out[0].startswith("削除しました / removed 郡山市「郡山市 架空の計画」")  # named, not an id alone
+    assert out[0].startswith("削除しました / removed 郡山市「郡山市 架空の計画（改題）」")  # named, not an id
     assert out[3] == CHANGED  # the comparison that showed 郡山市 is gone from the screen
     assert "郡山市" not in h.state.searcher.cities
     # a card of the removed document still on another tab's screen: its counterparts are said to be gone

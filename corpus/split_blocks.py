@@ -124,7 +124,18 @@ def _title(pending: list[_Block]) -> bool:
     if len(pending) != 1 or len(pending[0].lines) != 1:
         return False
     line = pending[0].lines[0].strip()
-    return 0 < len(line) <= TITLE_CHARS and not re.search(r"[。．.！？!?]$", line) and not _is_number(line)
+    if not 0 < len(line) <= TITLE_CHARS or _is_number(line) or _DATE.fullmatch(re.sub(r"\s+", "", line)):
+        return False  # too long for a title; a page number; a date (令和7年3月)
+    return not _SENTENCE_END.search(line)  # a sentence, with or without its 。
+
+
+# A date alone (令和7年3月, 2025年3月31日, R7.3.31, 2025/3): an opening line that heads nothing
+_DATE = re.compile(
+    r"((令和|平成|昭和|[RHSＲＨＳ])[0-9０-９元]+|[0-9０-９]{4})"
+    r"(年度?([0-9０-９]{1,2}月([0-9０-９]{1,2}日)?)?|[./／-][0-9０-９]{1,2}([./／-][0-9０-９]{1,2})?)"
+)
+# How a sentence ends, 。 or not: its stop, or a past or polite ending (見直しました, 実施した, 進めます)
+_SENTENCE_END = re.compile(r"([。．.！？!?]|ました|ます|です|でした|した|った|いた|んだ|である|だ)$")
 
 
 def _heads(block: _Block, following: list[_Block]) -> bool:

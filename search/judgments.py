@@ -77,10 +77,16 @@ def read_judgments(paths: Sequence[Path], kind: str) -> list[dict]:
     """Judgments of one kind ("queries", "pairs", "labels") from JSONL files; a bad line raises ValueError."""
     check = {"queries": _check_query_line, "pairs": _check_pair_line, "labels": _check_label_line}[kind]
     out, seen = [], {}
-    for path in paths:
+    files: dict[Path, Path] = {}  # a file named twice (or by two paths) is read once, where first named
+    for p in paths:
+        files.setdefault(Path(p).resolve(), Path(p))
+    for path in files.values():
         for n, obj in read_json_lines(path, kind):
             where = f"{path}:{n}"
-            item = check({"id": obj.get("id", f"{Path(path).name}:{n}"), **obj}, where)
+            item = check({"id": obj.get("id", f"{path.name}:{n}"), **obj}, where)
+            if "id" not in obj:  # one of its own making: unique within its file
+                out.append(item)
+                continue
             # ids 1 and "1" are one id (they share a fold); two judgments under one id would be scored
             # as one by any tool that matches results to judgments by id (../shared/eval/score.py)
             first = seen.setdefault(str(item["id"]), where)

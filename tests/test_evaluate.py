@@ -298,6 +298,17 @@ def test_ids_written_as_a_number_and_as_text_are_one_id_and_refused_twice(cli, t
     a, b = _write(tmp_path / "a.jsonl", PAIRS[:1]), _write(tmp_path / "b.jsonl", PAIRS[:1])
     run = cli("--pairs", str(a), str(b), "--json")
     assert run.code == 2 and f"{b}:1: id" in run.err and f"{a}:1" in run.err
+    # but one file named twice is read once (it had counted every judgment twice)
+    once = cli("--pairs", str(a), "--json").json()
+    assert cli("--pairs", str(a), str(tmp_path / "." / "a.jsonl"), str(a), "--json").json() == once
+    # and ids the tool gives lines without one never clash, even for two files of one name
+    no_id = [{k: v for k, v in q.items() if k != "id"} for q in QUERIES[:1]]
+    x, y = (tmp_path / "x", tmp_path / "y")
+    x.mkdir(), y.mkdir()
+    files = [str(_write(d / "q.jsonl", no_id)) for d in (x, y)]
+    run = cli("--queries", *files, "--mode", "lexical", "--json")
+    assert run.code == 0, run.err
+    assert run.json()["queries"]["n"] == 2
 
 
 def test_a_key_phrase_no_passage_of_its_city_holds_is_a_warning(cli, tmp_path):

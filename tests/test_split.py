@@ -668,9 +668,13 @@ def test_a_texts_title_line_over_its_first_heading_heads_its_sections() -> None:
         "架空の窓口を一か所にまとめた。": f"{title} > 1 おくやみ窓口の設置",
         "架空の予約をスマートフォンで受け付けた。": f"{title} > 2 予約のオンライン化",
     }
-    # a sentence, or a title over prose rather than a heading, stays text
-    for text in ("見本町は架空の窓口を改めた。" + body, title + "\n\n架空の窓口を改めた。\n"):
+    # a sentence (with or without its 。), or a title over prose rather than a heading, stays text
+    sentences = ("見本町は架空の窓口を改めた。", "本町では架空の受付を見直しました", "架空の予約を始めます")
+    for text in (*(line + body for line in sentences), title + "\n\n架空の窓口を改めた。\n"):
         assert any(text.split("\n")[0] in p.text for p in split_blocks(_generated(text)))
+    # a date alone heads nothing: it would open every citation
+    for date in ("令和7年3月", "2025年3月31日", "R7.3.31"):
+        assert not any(date in p.section for p in split_blocks(_generated(date + body)))
 
 
 def test_a_paragraph_repeated_in_a_text_without_pages_is_kept_and_a_header_over_pages_is_not() -> None:

@@ -212,8 +212,7 @@ class Handlers:
             document, report = add_document(self.settings, data, name, step, self.state.embedder, **meta)
             self.state.reload()
         added = next((d.passages for d in self.state.live().index.documents if d.id == document.id), 0)
-        # the same file again (or a new version of it) replaces the indexed one, under its new title
-        done = "置き換えました / replaced" if document.id in before else "追加しました / added"
+        done = "置き換えました / replaced" if document.id in before else "追加しました / added"  # same id
         message = (
             f"{done} {esc(document.city)}{esc(quoted(document.title))} (`{document.id}`): "
             f"{added} 箇所 / passages（索引全体 {report.passages} 箇所 / in the index）"

@@ -124,18 +124,24 @@ def _title(pending: list[_Block]) -> bool:
     if len(pending) != 1 or len(pending[0].lines) != 1:
         return False
     line = pending[0].lines[0].strip()
-    if not 0 < len(line) <= TITLE_CHARS or _is_number(line) or _DATE.fullmatch(re.sub(r"\s+", "", line)):
-        return False  # too long for a title; a page number; a date (令和7年3月)
-    return not _SENTENCE_END.search(line)  # a sentence, with or without its 。
+    if not 0 < len(line) <= TITLE_CHARS or _is_number(line) or _OPENING.match(line):
+        return False  # too long for a title; a page number; a section of its own (はじめに, 資料1)
+    bare = re.sub(r"[（(［\[][^）)］\]]*[）)］\]]$", "", line).strip() or line  # 「…（令和6年4月）」
+    return not (_MONTH.search(line) or _SENTENCE_END.search(bare))
 
 
-# A date alone (令和7年3月, 2025年3月31日, R7.3.31, 2025/3): an opening line that heads nothing
-_DATE = re.compile(
-    r"((令和|平成|昭和|[RHSＲＨＳ])[0-9０-９元]+|[0-9０-９]{4})"
-    r"(年度?([0-9０-９]{1,2}月([0-9０-９]{1,2}日)?)?|[./／-][0-9０-９]{1,2}([./／-][0-9０-９]{1,2})?)"
+# A month names a date (令和7年3月, 2025年3月31日, 令和七年三月, R7.3.31, March 2025): a cover's date line,
+# not its title; a title names years alone (令和6年度 行財政改革実施計画)
+_MONTH = re.compile(
+    r"[0-9０-９〇一二三四五六七八九十]{1,2}月|^[RHSＲＨＳ]?[0-9０-９]{1,4}[./／][0-9０-９]{1,2}([./／][0-9０-９]{1,2})?$"
+    r"|\b(January|February|March|April|May|June|July|August|September|October|November|December)\b",
+    re.IGNORECASE,
 )
-# How a sentence ends, 。 or not: its stop, or a past or polite ending (見直しました, 実施した, 進めます)
-_SENTENCE_END = re.compile(r"([。．.！？!?]|ました|ます|です|でした|した|った|いた|んだ|である|だ)$")
+# How a sentence ends, 。 or not: its stop, or a predicate in kana (改めた, 見直している, 図る, 進めたい,
+# ご覧ください, 進めましょう); a title in kana ends with a particle (…に向けて, はじめに) or a noun
+_SENTENCE_END = re.compile(r"([。．.！？!?]|[たるうすいだ]|ません|ましょう|ください)$")
+# Words that open a section of a report rather than title it
+_OPENING = re.compile(r"(はじめに|おわりに|目次|概要|別紙|別添|資料|参考|付録)")
 
 
 def _heads(block: _Block, following: list[_Block]) -> bool:

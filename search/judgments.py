@@ -11,6 +11,7 @@ The formats of shared/eval (CONTRACT.md); a query batch for `search --queries` i
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -73,20 +74,30 @@ def read_json_lines(path: Path, what: str) -> list[tuple[int, dict]]:
     return out
 
 
+def _file_key(path: Path) -> object:
+    """What tells one file from another: its device and inode (a hard link is the same file), or its
+    resolved path where it cannot be read (reading it then says why)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return path.resolve()
+    return (st.st_dev, st.st_ino)
+
+
 def read_judgments(paths: Sequence[Path], kind: str) -> list[dict]:
     """Judgments of one kind ("queries", "pairs", "labels") from JSONL files; a bad line raises ValueError."""
     check = {"queries": _check_query_line, "pairs": _check_pair_line, "labels": _check_label_line}[kind]
-    out, seen = [], {}
-    files: dict[Path, Path] = {}  # a file named twice (or by two paths) is read once, where first named
+    files: dict[object, Path] = {}  # a file named twice (by two paths, or linked) is read once
     for p in paths:
-        files.setdefault(Path(p).resolve(), Path(p))
+        files.setdefault(_file_key(Path(p)), Path(p))
+    names = Counter(p.name for p in files.values())
+    out, seen = [], {}
     for path in files.values():
         for n, obj in read_json_lines(path, kind):
             where = f"{path}:{n}"
-            item = check({"id": obj.get("id", f"{path.name}:{n}"), **obj}, where)
-            if "id" not in obj:  # one of its own making: unique within its file
-                out.append(item)
-                continue
+            # a line without an id is named by its file and line (by the path, when two files share a name)
+            made = f"{path.name if names[path.name] == 1 else path}:{n}"
+            item = check({"id": obj.get("id", made), **obj}, where)
             # ids 1 and "1" are one id (they share a fold); two judgments under one id would be scored
             # as one by any tool that matches results to judgments by id (../shared/eval/score.py)
             first = seen.setdefault(str(item["id"]), where)

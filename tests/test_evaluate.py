@@ -306,9 +306,12 @@ def test_ids_written_as_a_number_and_as_text_are_one_id_and_refused_twice(cli, t
     x, y = (tmp_path / "x", tmp_path / "y")
     x.mkdir(), y.mkdir()
     files = [str(_write(d / "q.jsonl", no_id)) for d in (x, y)]
-    run = cli("--queries", *files, "--mode", "lexical", "--json")
-    assert run.code == 0, run.err
+    run = cli("--queries", *files, "--mode", "lexical", "--folds", "2", "--json")
+    assert run.code == 0, run.err  # two ids, so two folds (they had been one id, "q.jsonl:1")
     assert run.json()["queries"]["n"] == 2
+    os.link(files[0], tmp_path / "linked.jsonl")  # a hard link is the same file, read once
+    run = cli("--queries", files[0], str(tmp_path / "linked.jsonl"), "--mode", "lexical", "--json")
+    assert run.json()["queries"]["n"] == 1
 
 
 def test_a_key_phrase_no_passage_of_its_city_holds_is_a_warning(cli, tmp_path):

@@ -668,13 +668,17 @@ def test_a_texts_title_line_over_its_first_heading_heads_its_sections() -> None:
         "架空の窓口を一か所にまとめた。": f"{title} > 1 おくやみ窓口の設置",
         "架空の予約をスマートフォンで受け付けた。": f"{title} > 2 予約のオンライン化",
     }
+    for other in ("令和6年度 架空市行財政改革実施計画", "架空市DX推進計画（案）", "Reform Plan 2025"):
+        assert all(p.section.startswith(other + " > ") for p in split_blocks(_generated(other + body)))
     # a sentence (with or without its 。), or a title over prose rather than a heading, stays text
     sentences = ("見本町は架空の窓口を改めた。", "本町では架空の受付を見直しました", "架空の予約を始めます")
+    sentences += ("架空の受付を見直している", "架空の改革を進めたい", "詳しくは架空のページをご覧ください")
     for text in (*(line + body for line in sentences), title + "\n\n架空の窓口を改めた。\n"):
         assert any(text.split("\n")[0] in p.text for p in split_blocks(_generated(text)))
-    # a date alone heads nothing: it would open every citation
-    for date in ("令和7年3月", "2025年3月31日", "R7.3.31"):
-        assert not any(date in p.section for p in split_blocks(_generated(date + body)))
+    # a date, or a report's opening section, heads nothing: it would open every citation
+    dates = ("令和7年3月", "令和７年（２０２５年）３月", "2025年3月31日（月）", "R7.3.31", "March 2025")
+    for line in (*dates, "はじめに"):
+        assert not any(line in p.section for p in split_blocks(_generated(line + body)))
 
 
 def test_a_paragraph_repeated_in_a_text_without_pages_is_kept_and_a_header_over_pages_is_not() -> None:

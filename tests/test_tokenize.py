@@ -234,3 +234,16 @@ def test_the_verb_of_a_compound_is_kept() -> None:
 
 def test_a_verb_before_a_particle_gives_no_noun() -> None:
     assert tokenize("取り組みを進めている") == ["取り組み", "進める"]
+
+
+@pytest.mark.parametrize(
+    ("text", "not_a_token"),
+    [
+        ("総枠配分方式により予算編成を行う。", "より"),
+        ("計画に基づき事業を進める", "基づき"),
+        ("一件につき手数料", "突き"),
+    ],
+)
+def test_a_verb_governed_by_a_particle_gives_no_noun(text: str, not_a_token: str) -> None:
+    # grammar, not a compound: により had been highlighted for 「より一層」
+    assert not_a_token not in tokenize(text)

@@ -35,6 +35,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     from reform_search.app import tqdm_progress
     from reform_search.manage import add_document, add_folder, indexed_ids, limits_for
 
+    before = indexed_ids(settings)  # a document added with the id of one of these replaces it
     if args.manifest or args.path.is_dir():
         given = [f"--{k.replace('_', '-')}" for k in ONE_FILE_FLAGS if getattr(args, k)]
         if given:
@@ -44,7 +45,6 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
                 f"{str(args.path)!r} is not a folder; --manifest goes with a folder of documents"
             )
         manifest = args.manifest or args.path / "corpus.toml"
-        before = indexed_ids(settings)
         documents, report = add_folder(
             settings, args.path, manifest, progress=tqdm_progress(), follow_symlinks=args.follow_symlinks
         )
@@ -54,14 +54,13 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             raise ValueError(f"give the document's {' and '.join(missing)}")
         meta = {k: getattr(args, k) for k in ONE_FILE_FLAGS if k != "doc_id"} | {"id": args.doc_id}
         data = read_upload(args.path, limits_for(settings))
-        before = indexed_ids(settings)
         document, report = add_document(settings, data, args.path.name, progress=tqdm_progress(), **meta)
         documents = [document]
     if args.json:
         metas = [d.meta() for d in documents]
         # One file: {"document": ...}; a folder: {"added": [...]}; then the index report ("documents": count).
         head = {"added": metas} if args.manifest or args.path.is_dir() else {"document": metas[0]}
-        replaced = sorted(d.id for d in documents if d.id in before)  # a document with an indexed one's id
+        replaced = sorted(d.id for d in documents if d.id in before)
         print_json({**head, "replaced": replaced, **report.to_dict()})
     else:
         for d in documents:

@@ -257,9 +257,10 @@ def settings_markdown() -> str:
     rows = ["| setting | flag | environment variable | default | what it does |", "|---|---|---|---|---|"]
     home, data = str(Path.home()), str(DATA_HOME)
     for name in Settings.names():
-        default = f"`{str(Settings.default(name)).replace(home, '~')}`"
-        if str(Settings.default(name)).startswith(data):  # as the reader's machine has it, not this one
-            rest = str(Settings.default(name)).removeprefix(data)
+        value = str(Settings.default(name))
+        default = f"`{value.replace(home, '~')}`"
+        if value.startswith(data):  # as the reader's machine has it, not this one
+            rest = value.removeprefix(data)
             default = f"`$XDG_DATA_HOME/reform-search{rest}` (unset: `~/.local/share/reform-search{rest}`)"
         if name == "corpus":
             default = "`the bundled corpus/default/corpus.toml`"

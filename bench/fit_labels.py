@@ -455,6 +455,8 @@ def main() -> None:
             f"{'blind questions passages'.ljust(28)} counted: F1 {m['f1']:.3f}, precision "
             f"{m['precision']:.3f}, recall {m['recall']:.3f} ({m['marked']} counted, {m['judged']} relevant)"
         )
+    # the fewest passages of a city it learned from: a city with fewer is said to lie outside them
+    model = replace(model, fitted_passages=min(int(searcher.mask(cities=[c]).sum()) for c in searcher.cities))
     print(json.dumps(model.to_dict()))
     if a.write:
         MODEL_FILE.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")

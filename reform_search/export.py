@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from corpus.passage import Passage
 from index.documents import IndexedDocument
-from reform_search.output import ABSENT, ENGLISH_NOTE, quoted, verdict_line
+from reform_search.output import ABSENT, ENGLISH_NOTE, FEW, quoted, verdict_line
 from reform_search.workbook import inert, xlsx
 from search.align import Alignment
 from search.compare import Comparison
@@ -260,6 +260,8 @@ def comparison_markdown(c: Comparison) -> str:
         out += [f"## {_md_cell(col.city)}: {match.label}{count}", ""]
         if col.evidence.absent:
             out += [f"{ABSENT}: {_md_cell('、'.join(col.evidence.absent))}", ""]
+        if col.evidence.few:
+            out += [FEW, ""]
         if match == Match.NONE and col.hits:
             out += ["該当なし — closest passages, not a match:", ""]
         marks = col.hit_matches or (Match.NONE,) * len(col.hits)

@@ -95,6 +95,11 @@ def print_hits(results: Results, out=None) -> None:
 
 # The query's words that none of a city's passages holds (its label weighs them: search/labels.py)
 ABSENT = "資料にない語 / not in this city's documents"
+# Said under a city whose passages are fewer than those of any city the labels were fitted on
+FEW = (
+    "資料が少ない市のため、判定は参考程度です / few passages in this city: its label is less certain "
+    "(the labels were fitted on cities of more)"
+)
 NO_CONTENT = (
     "   検索語に内容を表す語がないため、どの市にも該当しません / the query has no content word "
     "(particles, symbols, numbers or markup alone), so no city matches"
@@ -141,6 +146,8 @@ def print_columns(
         print(f"\n## {column.city}  {label}{count}{z}", file=out)
         if column.evidence.absent:
             print(f"   {ABSENT}: {'、'.join(column.evidence.absent)}", file=out)
+        if column.evidence.few:
+            print(f"   {FEW}", file=out)
         if column.match == "none":
             closest = "; closest:" if column.hits else ""
             print(f"   該当なし — no passage of this city matches{closest}", file=out)

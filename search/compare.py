@@ -64,6 +64,7 @@ class Evidence:
     phrase: bool = False
     probability: float | None = None
     absent: tuple[str, ...] = ()  # the query's words that none of the city's passages holds
+    few: bool = False  # the city has fewer passages than any the label model was fitted on (LabelModel.few)
 
     def to_dict(self) -> dict:
         """Rounded numbers for JSON (z is null when the city had no passage to compare)."""
@@ -75,6 +76,7 @@ class Evidence:
             "phrase": self.phrase,
             "probability": p,
             "absent": list(self.absent),
+            "few_passages": self.few,
         }
 
 
@@ -175,11 +177,13 @@ class _Judged:
     features: np.ndarray
     probability: np.ndarray
     absent: tuple[str, ...] = ()  # the query's words the city never writes (labels.absent_words)
+    few: bool = False  # fewer passages than the label model's cities (LabelModel.few)
 
     def evidence(self, n: int) -> Evidence:
         """What candidate `n`'s label rests on."""
         z, words, phrase = self.features[n, :3]
-        return Evidence(float(z), float(words), bool(phrase), float(self.probability[n]), self.absent)
+        p = float(self.probability[n])
+        return Evidence(float(z), float(words), bool(phrase), p, self.absent, self.few)
 
 
 def judge(
@@ -233,7 +237,7 @@ def judge(
         [z, words, phrase, log_chars, missing, missing_pairs, log_terms, words * log_terms]
     )
     absent = absent_words(q.terms, df, q.words, q.acronyms)
-    return _Judged(ids, features.astype(np.float64), model.probability(features), absent)
+    return _Judged(ids, features.astype(np.float64), model.probability(features), absent, model.few(n))
 
 
 def compare(

@@ -48,6 +48,7 @@ from search.crowding import crowd
 from search.engine import CANDIDATES, Searcher
 from search.fusion import with_source
 from search.hit import Hit
+from search.label_model import shipped_model
 from search.labels import Match
 
 Z_STRONG_ALONE = 4.0  # profile route only
@@ -156,7 +157,7 @@ def profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarra
     z = dict(
         zip(ids.tolist(), searcher.index.calibration.null(city, "passage").z(scores).tolist(), strict=True)
     )
-    evidence = Evidence(float(z[int(ids[0])]))
+    evidence = Evidence(float(z[int(ids[0])]), few=shipped_model().few(int(allowed.sum())))
     # As for a query (LabelModel.matching): the best passage counts at Z_WEAK, any other only when it
     # is strong on its own (a brochure page's profile is near half of another city's passages at Z_WEAK)
     counted = {i for i, zi in z.items() if zi >= Z_STRONG_ALONE}

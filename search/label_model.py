@@ -48,6 +48,13 @@ class LabelModel:
     bounds: tuple[tuple[float, float], ...] | None = None
     # What a passage other than the city's best needs to count as matching (None: `weak`)
     passage: float | None = None
+    # The fewest passages of a city it was fitted on (None: unknown): a city with fewer lies outside the
+    # cities it learned from, and its null (index/calibration.py) lies lower, its passages' z higher
+    fitted_passages: int | None = None
+
+    def few(self, passages: int) -> bool:
+        """Whether a city of `passages` passages has fewer than any city the model was fitted on."""
+        return self.fitted_passages is not None and passages < self.fitted_passages
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         """P(match) for rows of features (columns in FEATURES order)."""
@@ -93,6 +100,7 @@ class LabelModel:
             "strong": self.strong,
             "bounds": None if self.bounds is None else [list(b) for b in self.bounds],
             "passage": self.passage,
+            "fitted_passages": self.fitted_passages,
         }
 
     @classmethod
@@ -106,6 +114,7 @@ class LabelModel:
             float(d["strong"]),
             _bounds(d.get("bounds"), len(d["coefficients"])),
             None if d.get("passage") is None else float(d["passage"]),
+            None if d.get("fitted_passages") is None else int(d["fitted_passages"]),
         )
 
 

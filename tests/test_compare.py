@@ -201,7 +201,8 @@ def test_match_names_and_marks() -> None:
 
 def test_evidence_to_dict_rounds() -> None:
     got = Evidence(3.14159, 0.666666, True, 0.123456, ("議員",)).to_dict()
-    assert got == {"z": 3.14, "words": 0.67, "phrase": True, "probability": 0.123, "absent": ["議員"]}
+    want = {"z": 3.14, "words": 0.67, "phrase": True, "probability": 0.123, "absent": ["議員"]}
+    assert got == {**want, "few_passages": False}
 
 
 # --- compare on the fixture indexes (fake embedders, fast) -------------------------------------------
@@ -1150,3 +1151,22 @@ def test_missing_share_counts_words_no_allowed_passage_holds() -> None:
     assert missing_share(idf, df) == pytest.approx(math.log(6) / idf.sum())
     assert missing_share(idf, city_df(bm25, terms, np.ones(3, dtype=bool))) == 0.0
     assert missing_share(np.zeros(0), np.zeros(0)) == 0.0
+
+
+def test_a_city_of_fewer_passages_than_the_fitted_ones_is_said_so(keyword_searcher, real_searcher) -> None:
+    # a city of a few passages could be ◎ for a counterpart none of whose words it writes (its null, from
+    # its best cosines for generic texts, lies low): its columns now say the label is less certain
+    model = shipped_model()
+    sizes = [int(real_searcher.mask(cities=[c]).sum()) for c in real_searcher.cities]
+    assert model.fitted_passages == min(sizes)
+    assert LabelModel.from_dict(model.to_dict()) == model
+    assert model.few(model.fitted_passages - 1) and not model.few(model.fitted_passages)
+    assert not replace(model, fitted_passages=None).few(1)
+    real = compare(real_searcher, "窓口")
+    assert [c.evidence.few for c in real.columns] == [False, False]  # the two reports it was fitted on
+    small = compare(keyword_searcher, "窓口")
+    assert all(c.evidence.few for c in small.columns)
+    assert all(c.to_dict()["evidence"]["few_passages"] for c in small.columns)
+    # and its counterparts, by every route
+    for p in keyword_searcher.passages:
+        assert all(c.evidence.few for c in similar(keyword_searcher, p.id).columns)

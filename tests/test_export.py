@@ -30,7 +30,7 @@ from reform_search.export import (
     render_matrix,
     xlsx,
 )
-from reform_search.output import ENGLISH_NOTE, print_columns, quoted, source_text
+from reform_search.output import ENGLISH_NOTE, FEW, print_columns, quoted, source_text
 from reform_search.render import comparison_html
 from reform_search.workbook import heading
 from search.align import Alignment, Pair, align
@@ -540,6 +540,12 @@ def test_comparison_exports_name_the_words_a_city_never_writes() -> None:
     assert "less certain" not in comparison_markdown(c)
     english = comparison_markdown(dataclasses.replace(c, english=True)).splitlines()
     assert english[2] == " / ".join(ENGLISH_NOTE)  # above the cities
+    assert FEW not in comparison_markdown(c)
+    few = Comparison(c.query, (dataclasses.replace(c.columns[0], evidence=Evidence(3.0, few=True)),))
+    assert FEW in comparison_markdown(few).splitlines()  # under its city
+    out = io.StringIO()
+    print_columns(few.query, few.columns, out=out)
+    assert f"   {FEW}" in out.getvalue().splitlines()
 
 
 def test_markdown_shows_markup_as_written_and_cites_only_what_a_passage_has() -> None:

@@ -209,6 +209,8 @@ def test_column_names_the_query_words_the_city_never_writes():
     assert "資料にない語 / not in this city's documents: 議員定数、&lt;b&gt;PPP&lt;/b&gt;" in out
     assert_inert(out)
     assert "rs-absent" not in render.column(Column("テスト市", Match.NONE, (), Evidence(0.1), 0))
+    few = render.column(Column("テスト市", Match.STRONG, (), Evidence(3.0, few=True), 0))
+    assert 'class="rs-absent rs-few"' in few and "資料が少ない市のため" in few and "less certain" in few
 
 
 def test_a_query_without_content_words_says_why():

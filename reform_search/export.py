@@ -137,6 +137,8 @@ def matrix_markdown(m: Matrix) -> str:
     out += ["", "◎ strong · ○ weak · × none (該当なし); (n) = passages that match on their own.", ""]
     if m.english:
         out += [f"{'、'.join(m.english)}: {' / '.join(ENGLISH_NOTE)}", ""]
+    if m.few:
+        out += [f"{'、'.join(map(_md_cell, m.few))}: {FEW}", ""]
     out += [f"{n}. {note}" for n, note in enumerate(notes, 1)]
     return "\n".join(out) + "\n"
 
@@ -204,6 +206,8 @@ def alignment_markdown(a: Alignment) -> str:
             else "該当なし"
         )
         out.append(f"| {left} | {Match(pair.match).mark} {pair.match} | {right} |")
+    if a.few:
+        out += ["", f"{'、'.join(map(_md_cell, a.few))}: {FEW}"]
     for city, only in ((a.city_a, a.only_a), (a.city_b, a.only_b)):
         out += ["", f"## {_md_cell(city)} のみ / only in {_md_cell(city)} ({len(only)})", ""]
         out += [f"- {_md_cell(one_line(p.text, 100))} `{p.id}`" for p in only] or ["- (none)"]
@@ -226,17 +230,29 @@ def alignment_json(a: Alignment) -> str:
         ],
         "only_a": [p.id for p in a.only_a],
         "only_b": [p.id for p in a.only_b],
+        "few_passages": list(a.few),
     }
     return json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
 
 
 def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of the comparison: one row per city and shown passage."""
-    header = ["query", "match", "matching", "absent", "rank", "passage_match", *CITATION, "text"]
+    header = [
+        "query",
+        "match",
+        "matching",
+        "absent",
+        "few_passages",
+        "rank",
+        "passage_match",
+        *CITATION,
+        "text",
+    ]
     rows = []
     for col in c.columns:
         absent = "、".join(col.evidence.absent)  # the query's nouns the city never writes
         head = {"query": c.query, "match": str(col.match), "matching": col.matching, "absent": absent}
+        head["few_passages"] = "yes" if col.evidence.few else ""  # its label is less certain (FEW)
         # a counted passage's label; a shown passage that does not count has none, as on screen
         marks = [str(m) if m != Match.NONE else "" for m in col.hit_matches or ("",) * len(col.hits)]
         shown = [(hit.rank, mark, hit.passage) for hit, mark in zip(col.hits, marks, strict=True)]

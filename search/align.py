@@ -46,6 +46,7 @@ class Alignment:
     pairs: tuple[Pair, ...]
     only_a: tuple[Passage, ...]
     only_b: tuple[Passage, ...]
+    few: tuple[str, ...] = ()  # of the two, cities of fewer passages than the label model's (less certain)
 
 
 def initiatives(searcher: Searcher, city: str) -> list[int]:
@@ -80,4 +81,6 @@ def align(searcher: Searcher, city_a: str, city_b: str) -> Alignment:
     backward = _direction(searcher, b, a)
     only_a = tuple(p.source for p in forward if p.counterpart is None)
     only_b = tuple(p.source for p in backward if p.counterpart is None)
-    return Alignment(a, b, tuple(forward), only_a, only_b)
+    shown_few = {p.column.city for p in (*forward, *backward) if p.column.evidence.few}
+    few = tuple(c for c in (a, b) if c in shown_few)
+    return Alignment(a, b, tuple(forward), only_a, only_b, few)

@@ -186,6 +186,11 @@ class _Judged:
         return Evidence(float(z), float(words), bool(phrase), p, self.absent, self.few)
 
 
+def city_size(searcher: Searcher, city: str) -> int:
+    """The city's passages, all of them (a counterpart's column leaves its source out of its mask)."""
+    return int(searcher.passages.isin("city", [city]).sum())
+
+
 def judge(
     searcher: Searcher, q: Scored, city: str, allowed: np.ndarray, model: LabelModel | None = None
 ) -> _Judged:
@@ -237,7 +242,8 @@ def judge(
         [z, words, phrase, log_chars, missing, missing_pairs, log_terms, words * log_terms]
     )
     absent = absent_words(q.terms, df, q.words, q.acronyms)
-    return _Judged(ids, features.astype(np.float64), model.probability(features), absent, model.few(n))
+    few = model.few(city_size(searcher, city))
+    return _Judged(ids, features.astype(np.float64), model.probability(features), absent, few)
 
 
 def compare(

@@ -41,6 +41,7 @@ from search.compare import (
     Column,
     Evidence,
     Scored,
+    city_size,
     labelled_column,
     score_query,
 )
@@ -157,7 +158,7 @@ def profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarra
     z = dict(
         zip(ids.tolist(), searcher.index.calibration.null(city, "passage").z(scores).tolist(), strict=True)
     )
-    evidence = Evidence(float(z[int(ids[0])]), few=shipped_model().few(int(allowed.sum())))
+    evidence = Evidence(float(z[int(ids[0])]), few=shipped_model().few(city_size(searcher, city)))
     # As for a query (LabelModel.matching): the best passage counts at Z_WEAK, any other only when it
     # is strong on its own (a brochure page's profile is near half of another city's passages at Z_WEAK)
     counted = {i for i, zi in z.items() if zi >= Z_STRONG_ALONE}

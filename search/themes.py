@@ -71,6 +71,7 @@ class Matrix:
     cities: tuple[str, ...]
     cells: tuple[Cell, ...]
     english: tuple[str, ...] = ()  # the themes asked mostly in English: their labels are less certain
+    few: tuple[str, ...] = ()  # cities of fewer passages than the label model's: less certain labels
 
     def cell(self, theme: str, city: str) -> Cell:
         """The cell of one theme and city."""
@@ -83,6 +84,7 @@ class Matrix:
             "cities": list(self.cities),
             "cells": [c.to_dict() for c in self.cells],
             "english": list(self.english),
+            "few_passages": list(self.few),
         }
 
 
@@ -119,4 +121,5 @@ def theme_matrix(
         chosen = [c.city for c in result.columns]
         cells += [Cell(theme, column) for column in result.columns]
         english += [theme] if result.english else []
-    return Matrix(tuple(themes), tuple(chosen), tuple(cells), tuple(english))
+    few = tuple(dict.fromkeys(c.city for c in cells if c.column.evidence.few))
+    return Matrix(tuple(themes), tuple(chosen), tuple(cells), tuple(english), few)

@@ -22,7 +22,9 @@ from index.cache import EmbeddingCache
 from index.store import load_index
 from index.tokenize import tokenize, written_words
 from reform_search.cli import main
+from reform_search.export import comparison_table
 from reform_search.output import ENGLISH_NOTE
+from search.align import align
 from search.compare import (
     COLUMN_TOP_K,
     MATCHES,
@@ -58,7 +60,7 @@ from search.labels import (
     written_df,
 )
 from search.query import acronyms
-from search.themes import DEFAULT_THEMES
+from search.themes import DEFAULT_THEMES, theme_matrix
 
 HIT_KEYS = {"id": str, "rank": int, "score": float, "city": str, "document": str, "text": str}
 
@@ -1170,3 +1172,14 @@ def test_a_city_of_fewer_passages_than_the_fitted_ones_is_said_so(keyword_search
     # and its counterparts, by every route
     for p in keyword_searcher.passages:
         assert all(c.evidence.few for c in similar(keyword_searcher, p.id).columns)
+    # a counterpart's column leaves its source out, and is still read against the whole city (いわき市's
+    # 53 passages less one had been "few")
+    iwaki = next(p for p in real_searcher.passages if p.city == "いわき市")
+    assert not any(c.evidence.few for c in similar(real_searcher, iwaki.id).columns)
+    # the alignment, the theme matrix and the comparison's table say it too
+    cities = keyword_searcher.cities
+    assert align(keyword_searcher, *cities[:2]).few == tuple(cities[:2])
+    assert theme_matrix(keyword_searcher, ["窓口"]).few == tuple(cities)
+    assert theme_matrix(real_searcher, ["窓口"]).few == ()
+    _, rows = comparison_table(small)
+    assert {r["few_passages"] for r in rows} == {"yes"}

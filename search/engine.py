@@ -205,13 +205,15 @@ class Searcher:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The dense ranking, `depth` deep, raised by the passages' parts (`with_parts`). `pooled` (for
         fusion): its first CANDIDATES raised among themselves, as a list of CANDIDATES gives them, then
-        the deeper ones (raised together with them, a deeper passage had moved into the fused pool);
-        else all raised together, best first."""
+        the deeper ones in the order the index gives them (raised together with them, a deeper passage
+        had moved into the fused pool; raised among themselves, one fetched only by a deeper list had
+        moved ahead of them); else all raised together, best first."""
         ids, scores = self.index.dense.search(vector, depth, allowed)
         best = self.index.parts.best(ids, vector)
-        parts = (slice(None, CANDIDATES), slice(CANDIDATES, None)) if pooled else (slice(None),)
-        raised = [with_parts(ids[p], scores[p], best[p], self.part_weight) for p in parts]
-        return np.concatenate([r[0] for r in raised]), np.concatenate([r[1] for r in raised])
+        if not pooled:
+            return with_parts(ids, scores, best, self.part_weight)
+        head = with_parts(ids[:CANDIDATES], scores[:CANDIDATES], best[:CANDIDATES], self.part_weight)
+        return np.concatenate([head[0], ids[CANDIDATES:]]), np.concatenate([head[1], scores[CANDIDATES:]])
 
     def group_of(self, positions: list[int]) -> dict[int, int]:
         """The crowding group of each passage position, as plain ints (crowding looks each one up many

@@ -95,7 +95,8 @@ def convex(
 ) -> list[tuple[int, float]]:
     """Fuse (ids, scores) of a dense ranking and of lexical rankings, each given with its weight w_i, by
     (1 − Σ w_i)·dense' + Σ w_i·lexical_i' (module docstring; Σ counts the lists with hits and must not
-    exceed 1); (doc, score) best first, ties to the higher dense score, then the lower doc.
+    exceed 1); (doc, score) best first, ties to the earlier place in the dense list (given best first),
+    then the lower doc.
 
     `pool`: only the first `pool` of each list are fused, on their own scale (`normalized`); the rest of
     the dense list follows, scored 0, in its order. The same passages then rank alike however deep the
@@ -108,15 +109,15 @@ def convex(
     if total > 1 + 1e-9:
         raise ValueError(f"lexical weights add up to {total:g}; they may add up to 1 at most")
     fused: dict[int, float] = {}
-    dense_of: dict[int, float] = {}
-    for doc, raw, s in zip(dense[0], dense[1], normalized(dense[1], "min", pool).tolist(), strict=True):
-        dense_of[int(doc)] = float(raw)
+    place: dict[int, int] = {}
+    for n, (doc, s) in enumerate(zip(dense[0], normalized(dense[1], "min", pool).tolist(), strict=True)):
+        place[int(doc)] = n
         fused[int(doc)] = (1 - total) * s
     for (ids, scores), weight in used:
         ids, scores = ids[:pool], scores[:pool]
         for doc, s in zip(ids, normalized(scores, "zero").tolist(), strict=True):
             fused[int(doc)] = fused.get(int(doc), 0.0) + weight * s
-    ranked = sorted(fused.items(), key=lambda item: (-item[1], -dense_of.get(item[0], -math.inf), item[0]))
+    ranked = sorted(fused.items(), key=lambda item: (-item[1], place.get(item[0], math.inf), item[0]))
     return ranked
 
 

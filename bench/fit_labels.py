@@ -56,7 +56,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from judged import blind_files, judgment_files, required  # noqa: E402
 
-from search.compare import judge, score_query  # noqa: E402
+from search.compare import city_size, judge, score_query  # noqa: E402
 from search.evaluate import assign_folds, holds  # noqa: E402
 from search.judgments import read_judgments  # noqa: E402
 from search.label_model import FEATURES, MODEL_FILE, LabelModel  # noqa: E402
@@ -456,7 +456,7 @@ def main() -> None:
             f"{m['precision']:.3f}, recall {m['recall']:.3f} ({m['marked']} counted, {m['judged']} relevant)"
         )
     # the fewest passages of a city it learned from: a city with fewer is said to lie outside them
-    model = replace(model, fitted_passages=min(int(searcher.mask(cities=[c]).sum()) for c in searcher.cities))
+    model = replace(model, fitted_passages=min(city_size(searcher, c) for c in searcher.cities))
     print(json.dumps(model.to_dict()))
     if a.write:
         MODEL_FILE.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")

@@ -30,6 +30,7 @@ from search.compare import (
     MATCHES,
     MORE_TOP_K,
     Evidence,
+    city_size,
     compare,
     judge,
     labelled_column,
@@ -1159,8 +1160,7 @@ def test_a_city_of_fewer_passages_than_the_fitted_ones_is_said_so(keyword_search
     # a city of a few passages could be ◎ for a counterpart none of whose words it writes (its null, from
     # its best cosines for generic texts, lies low): its columns now say the label is less certain
     model = shipped_model()
-    sizes = [int(real_searcher.mask(cities=[c]).sum()) for c in real_searcher.cities]
-    assert model.fitted_passages == min(sizes)
+    assert model.fitted_passages == min(city_size(real_searcher, c) for c in real_searcher.cities)
     assert LabelModel.from_dict(model.to_dict()) == model
     assert model.few(model.fitted_passages - 1) and not model.few(model.fitted_passages)
     assert not replace(model, fitted_passages=None).few(1)

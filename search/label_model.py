@@ -72,7 +72,8 @@ class LabelModel:
         the best. The ranking tells which of a city's likely answers a reader should see marked:
         「古くなった公共施設をどう減らしているか」 had marked a row on farm roads' tunnels, the best by
         probability, above the 公共施設の再編 row ranked first (marked passages judged relevant: visible
-        questions 72 % → 76 %, blind 75 % → 76 %; the city's label and count are unchanged).
+        questions 72 % → 76 %, blind 75 % → 76 %; the city's label and count are unchanged). When that
+        first one is ○ and the best ◎, the best counts too: a ◎ column shows a card marked ◎.
 
         The model is fitted on cities (a city is as good as its best passage), so a passage below the
         best one at 0.5 is no match by that alone: of the passages counted at `weak`, 30 % were judged
@@ -81,7 +82,11 @@ class LabelModel:
         p = np.asarray(probabilities, dtype=np.float64)
         out = p >= (self.weak if self.passage is None else self.passage)
         if len(p) and p.max() >= self.weak and not out.any():  # (at `passage`, the best is counted)
-            out[next((n for n in ranked if p[n] >= self.weak), int(np.argmax(p)))] = True
+            best = int(np.argmax(p))
+            first = next((n for n in ranked if p[n] >= self.weak), best)
+            out[first] = True
+            if self.label(p[first]) != self.label(p[best]):  # the label's own passage is shown, marked
+                out[best] = True
         return out
 
     def label(self, probability: float) -> Match:

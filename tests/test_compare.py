@@ -73,6 +73,7 @@ def below(x: float) -> float:
 
 # --- the label decision (search/labels.py) and the profile rule, at and around every threshold -------
 
+STRENGTH = (Match.NONE, Match.WEAK, Match.STRONG).index
 MODEL = LabelModel(intercept=-3.0, coefficients=(1.0, 2.0, 1.0, 0.0, 0.0), weak=0.4, strong=0.7)
 
 
@@ -149,18 +150,26 @@ def test_which_candidates_count_as_matching(probabilities, passage, expected) ->
     [
         # the city's count goes to the first its column ranks that reaches weak, not to the best by
         # probability (a row on farm roads' tunnels had been marked above the 公共施設の再編 row ranked first)
-        ([0.8, 0.6, 0.3], [2, 1, 0], [False, True, False]),
-        ([0.8, 0.6, 0.3], [2], [True, False, False]),  # none ranked reaches weak: the best
-        ([0.8, 0.6, 0.3], [], [True, False, False]),
+        ([0.65, 0.6, 0.3], [2, 1, 0], [False, True, False]),
+        ([0.65, 0.6, 0.3], [2], [True, False, False]),  # none ranked reaches weak: the best
+        ([0.65, 0.6, 0.3], [], [True, False, False]),
         ([0.95, 0.6, 0.3], [1, 0], [True, False, False]),  # the best counts on its own: nothing more
         ([0.35, 0.3], [1, 0], [False, False]),  # no match (weak is 0.4): the ranking adds none
+        # the best is strong and the first ranked only weak: both count, so the city's ◎ stands on a
+        # passage the column shows and marks ◎ (いわき市 was ◎ for ペーパーレス化 over one ○ card)
+        ([0.8, 0.6, 0.3], [2, 1, 0], [True, True, False]),
+        ([0.8, 0.75, 0.3], [1, 0], [False, True, False]),  # the first ranked is strong too: it alone
     ],
 )
 def test_the_city_s_count_goes_to_the_first_likely_answer_its_column_ranks(probabilities, ranked, expected):
     model = replace(MODEL, passage=0.9)
     counted = model.matching(np.array(probabilities), ranked)
     assert counted.tolist() == expected
-    assert counted.sum() == model.matching(np.array(probabilities)).sum()  # the count itself is unchanged
+    best = model.label(max(probabilities, default=0.0))
+    strongest = max(
+        (model.label(p) for p in np.array(probabilities)[counted]), default=Match.NONE, key=STRENGTH
+    )
+    assert strongest == best
 
 
 def _features(z=2.0, words=0.2, phrase=0.0, chars=200, missing=0.3, pairs=0.5, terms=3) -> np.ndarray:
@@ -737,6 +746,23 @@ def test_real_columns_show_the_counted_passages_first(real_searcher, top_k) -> N
             assert marked == sorted(marked, reverse=True), theme
             assert [h.rank for h in column.hits] == list(range(1, len(column.hits) + 1))
             assert sum(marked) == min(top_k, column.matching), theme
+
+
+@pytest.mark.model
+def test_real_city_label_stands_on_a_marked_passage(real_searcher) -> None:
+    # A column labelled ◎ shows a card marked ◎: the label is its best passage's, and that passage is
+    # counted and shown even when the first likely answer its column ranks is only ○ (so it was for the
+    # visible question "water pipe renewal using AI" in 会津若松市: ◎ above one card marked ○)
+    queries = [
+        *DEFAULT_THEMES,
+        "water pipe renewal using AI",
+        "hiring and keeping staff when recruitment is difficult",
+    ]
+    for query in queries:
+        for column in compare(real_searcher, query, top_k=40).columns:
+            assert column.matching <= 40, query  # every counted passage is shown
+            strongest = max(column.hit_matches, default=Match.NONE, key=STRENGTH)
+            assert strongest == column.match, (query, column.city)
 
 
 @pytest.mark.model

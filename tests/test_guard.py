@@ -128,3 +128,39 @@ def test_guesses_sent_at_once_are_throttled_as_if_sent_in_turn() -> None:
         fails_inside, ("planner", "s3cret"), LoginThrottle(max_failures=2, window_s=60, clock=Clock())
     )
     assert [asyncio.run(attempt("10.0.0.3")) for _ in range(4)] == [500] * 4
+
+
+def test_behind_a_reverse_proxy_on_this_machine_each_client_is_known_by_its_forwarded_address() -> None:
+    # Gradio serves through uvicorn, whose proxy-headers middleware (on by default, trusting 127.0.0.1
+    # and ::1 unless FORWARDED_ALLOW_IPS says otherwise) sets the client from X-Forwarded-For before the
+    # guard sees it: behind nginx on the same host, one guesser does not lock every user out
+    import asyncio
+
+    from uvicorn.config import Config
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    from reform_search.guard import LOGIN_PATHS, Guard
+
+    async def app(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 400, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    guard = Guard(app, ("planner", "s3cret"), LoginThrottle(max_failures=2, window_s=60, clock=Clock()))
+    trusted = Config(app=app).forwarded_allow_ips  # what the server trusts when nothing is set
+    served = ProxyHeadersMiddleware(guard, trusted_hosts=trusted)
+
+    def status(forwarded: str, peer: str = "127.0.0.1") -> int:
+        headers = [(b"x-forwarded-for", forwarded.encode())]
+        scope = {"type": "http", "method": "POST", "path": sorted(LOGIN_PATHS)[0], "headers": headers}
+        sent = []
+
+        async def send(message) -> None:
+            sent.append(message)
+
+        asyncio.run(served({**scope, "client": (peer, 1), "scheme": "http"}, None, send))
+        return sent[0]["status"]
+
+    assert [status("203.0.113.5") for _ in range(3)] == [400, 400, 429]
+    assert status("203.0.113.6") == 400  # another user behind the same proxy
+    # a peer that is no trusted proxy cannot claim another address to escape its count
+    assert [status(f"198.51.100.{n}", peer="192.0.2.9") for n in range(3)] == [400, 400, 429]

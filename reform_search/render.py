@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from corpus.document import kind_name
 from index.documents import IndexedDocument
-from reform_search.output import ABSENT, ENGLISH_NOTE, FEW, quoted, snippet
+from reform_search.output import ABSENT, APART, ENGLISH_NOTE, FEW, apart_shown, quoted, snippet
 from search.compare import COLUMN_TOP_K, Column, Comparison
 from search.counterparts import Counterparts
 from search.engine import Searcher
@@ -156,6 +156,8 @@ def column(
     )
     if col.evidence.absent:
         head += f'<p class="rs-absent">{ABSENT}: {esc("、".join(col.evidence.absent))}</p>'
+    if apart := apart_shown(col.evidence, col.match):
+        head += f'<p class="rs-absent rs-apart">{APART}: {esc("、".join(apart))}</p>'
     if col.evidence.few:
         head += f'<p class="rs-absent rs-few">{esc(FEW)}</p>'
     labels = col.hit_matches or (None,) * len(col.hits)

@@ -33,6 +33,7 @@ from search.labels import (
     MATCHES,
     Match,
     absent_words,
+    apart_words,
     city_df,
     city_idf,
     content_terms,
@@ -64,6 +65,8 @@ class Evidence:
     phrase: bool = False
     probability: float | None = None
     absent: tuple[str, ...] = ()  # the query's words that none of the city's passages holds
+    # the query's compounds that none of its candidates writes as one, though it holds each part
+    apart: tuple[str, ...] = ()
     few: bool = False  # the city has fewer passages than any the label model was fitted on (LabelModel.few)
 
     def to_dict(self) -> dict:
@@ -76,6 +79,7 @@ class Evidence:
             "phrase": self.phrase,
             "probability": p,
             "absent": list(self.absent),
+            "apart": list(self.apart),
             "few_passages": self.few,
         }
 
@@ -178,12 +182,13 @@ class _Judged:
     probability: np.ndarray
     absent: tuple[str, ...] = ()  # the query's words the city never writes (labels.absent_words)
     few: bool = False  # fewer passages than the label model's cities (LabelModel.few)
+    apart: tuple[str, ...] = ()  # its compounds no candidate writes as one (labels.apart_words)
 
     def evidence(self, n: int) -> Evidence:
         """What candidate `n`'s label rests on."""
         z, words, phrase = self.features[n, :3]
         p = float(self.probability[n])
-        return Evidence(float(z), float(words), bool(phrase), p, self.absent, self.few)
+        return Evidence(float(z), float(words), bool(phrase), p, self.absent, self.apart, self.few)
 
 
 def city_size(searcher: Searcher, city: str) -> int:
@@ -242,8 +247,9 @@ def judge(
         [z, words, phrase, log_chars, missing, missing_pairs, log_terms, words * log_terms]
     )
     absent = absent_words(q.terms, df, q.words, q.acronyms)
+    apart = apart_words(q.words, {p for p, w in zip(q.pairs, written, strict=True) if not w}, absent)
     few = model.few(city_size(searcher, city))
-    return _Judged(ids, features.astype(np.float64), model.probability(features), absent, few)
+    return _Judged(ids, features.astype(np.float64), model.probability(features), absent, few, apart)
 
 
 def compare(

@@ -49,6 +49,7 @@ import unicodedata
 from collections.abc import Sequence
 from enum import StrEnum
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 
@@ -198,6 +199,43 @@ def absent_words(
             runs.append(run)
             run = ""
     return tuple(dict.fromkeys(runs))
+
+
+def apart_words(
+    words: list[tuple[str, str, str]], unwritten: set[str], absent: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The query's compounds that no candidate writes as one, as the query writes them: adjacent nouns
+    in Japanese script (its `written_words`, as `noun_pairs` reads them) whose pair's phrase key is in
+    `unwritten`, each run of such pairs joined with the affixes it is written with (ペーパーレス化 where
+    the city writes ペーパーレスの推進; 職員駐車場 where it writes 職員 and 駐車場), leaving out those
+    that hold or lie in an `absent` word (already named)."""
+    written = [w for w in words if w[1].strip()]
+    apart = [
+        bool(
+            a[2]
+            and b[2]
+            and has_japanese(a[1])
+            and has_japanese(b[1])
+            and phrase_key(a[1] + b[1]) in unwritten
+        )
+        for a, b in pairwise(written)
+    ]
+    runs: list[str] = []
+    n = 0
+    while n < len(apart):
+        if not apart[n]:
+            n += 1
+            continue
+        first, last = n, n + 1  # the run's first and last word
+        while last < len(apart) and apart[last]:
+            last += 1
+        while first > 0 and written[first - 1][2] == "prefix":
+            first -= 1
+        while last + 1 < len(written) and written[last + 1][2] == "suffix":
+            last += 1
+        runs.append("".join(w[1] for w in written[first : last + 1]))
+        n = last
+    return tuple(r for r in dict.fromkeys(runs) if not any(x in r or r in x for x in absent))
 
 
 def word_evidence(bm25: BM25, terms: list[str], idf: np.ndarray, ids: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from index.store import load_index
 from index.tokenize import tokenize, written_words
 from reform_search.cli import main
 from reform_search.export import comparison_table
-from reform_search.output import ENGLISH_NOTE
+from reform_search.output import APART, ENGLISH_NOTE
 from search.align import align
 from search.compare import (
     COLUMN_TOP_K,
@@ -53,6 +53,7 @@ from search.label_model import LabelModel, shipped_model
 from search.labels import (
     Match,
     absent_words,
+    apart_words,
     city_df,
     city_idf,
     content_terms,
@@ -212,9 +213,9 @@ def test_match_names_and_marks() -> None:
 
 
 def test_evidence_to_dict_rounds() -> None:
-    got = Evidence(3.14159, 0.666666, True, 0.123456, ("議員",)).to_dict()
+    got = Evidence(3.14159, 0.666666, True, 0.123456, ("議員",), ("電子入札",)).to_dict()
     want = {"z": 3.14, "words": 0.67, "phrase": True, "probability": 0.123, "absent": ["議員"]}
-    assert got == {**want, "few_passages": False}
+    assert got == {**want, "apart": ["電子入札"], "few_passages": False}
 
 
 # --- compare on the fixture indexes (fake embedders, fast) -------------------------------------------
@@ -971,6 +972,51 @@ def test_absent_words_show_affixes_with_their_word(query, held, shown) -> None:
     bm25 = BM25.build([held])
     words = written_words(query)
     assert absent_words(terms, city_df(bm25, terms, np.array([True])), words, set()) == shown
+
+
+@pytest.mark.parametrize(
+    ("query", "unwritten", "absent", "shown"),
+    [
+        # a compound the city writes only apart, with the suffix it is written with
+        ("ペーパーレス化", {"ペーパーレス化"}, (), ("ペーパーレス化",)),
+        ("ペーパーレス化", set(), (), ()),  # written as one somewhere: nothing to say
+        # a run of pairs is one compound, and a suffix after its last noun stays with it (場 of 駐車場)
+        ("職員駐車場の有料化", {"職員駐車"}, (), ("職員駐車場",)),
+        ("公共施設再編計画", {"公共施設", "施設再編"}, (), ("公共施設再編",)),
+        ("公共施設の再編計画", {"公共施設", "再編計画"}, (), ("公共施設", "再編計画")),
+        # one already named as absent is not named again
+        ("学校給食費の無償化", {"無償化"}, ("無償化",), ()),
+        # English words and words on two sides of a particle are no compound
+        ("DX推進", {"dx推進"}, (), ()),
+    ],
+)
+def test_apart_words_are_the_query_s_compounds_written_only_apart(query, unwritten, absent, shown) -> None:
+    assert apart_words(written_words(query), unwritten, absent) == shown
+
+
+@pytest.mark.model
+def test_real_column_names_a_compound_the_city_writes_only_apart(real_searcher, real_cli) -> None:
+    # いわき市 writes ペーパーレスの推進 and 効率化 but never ペーパーレス化: its label says why, where it had
+    # named nothing (both words are there); 会津若松市 writes ペーパーレス化
+    columns = {c.city: c for c in compare(real_searcher, "ペーパーレス化", top_k=1).columns}
+    assert columns[IWAKI].match != "strong"
+    assert columns[IWAKI].evidence.apart == ("ペーパーレス化",) and not columns[IWAKI].evidence.absent
+    assert columns[AIZU].evidence.apart == ()
+    code, result, _ = real_cli("compare", "ペーパーレス化", "--json")
+    assert code == 0
+    assert {c["city"]: c["evidence"]["apart"] for c in result["columns"]} == {
+        AIZU: [],
+        IWAKI: ["ペーパーレス化"],
+    }
+
+
+@pytest.mark.model
+def test_cli_compare_text_names_a_compound_written_only_apart(real_index, capsys, clean_env) -> None:
+    paths = ["--index-dir", str(real_index.index_dir), "--cache-dir", str(real_index.cache_dir)]
+    assert main(["compare", "ペーパーレス化", "--city", IWAKI, *paths]) == 0
+    assert f"{APART}: ペーパーレス化" in capsys.readouterr().out
+    assert main(["compare", "ペーパーレス化", "--city", IWAKI, "--format", "md", *paths]) == 0
+    assert f"{APART}: ペーパーレス化" in capsys.readouterr().out
 
 
 @pytest.mark.model

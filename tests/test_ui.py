@@ -213,6 +213,14 @@ def test_column_names_the_query_words_the_city_never_writes():
     assert 'class="rs-absent rs-few"' in few and "資料が少ない市のため" in few and "less certain" in few
 
 
+@pytest.mark.parametrize(("match", "said"), [(Match.NONE, True), (Match.WEAK, True), (Match.STRONG, False)])
+def test_column_names_a_compound_written_only_apart_under_a_weak_or_no_match(match, said):
+    out = render.column(Column("テスト市", match, (), Evidence(2.0, apart=("ペーパーレス<化>",)), 0))
+    line = "一続きでは資料にない語 / written only apart in this city's documents: ペーパーレス&lt;化&gt;"
+    assert (line in out) is said and ('class="rs-absent rs-apart"' in out) is said
+    assert_inert(out)
+
+
 def test_a_query_without_content_words_says_why():
     empty = Column("テスト市", Match.NONE, (), Evidence(0.0), 0)
     out = render.comparison_html(Comparison("の", (empty,), content=False))

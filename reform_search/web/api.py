@@ -51,7 +51,8 @@ def register_api(state: AppState) -> None:
         calibrated label, "strong" (the city's reports cover it), "weak" or "none" (該当なし: the city's
         reports say nothing on it; report that plainly). "matching" counts the city's passages that
         match; each hit carries its own "match"; "evidence"."absent" lists the query's words that none
-        of the city's passages holds; "evidence"."few_passages": true when the city has fewer passages
+        of the city's passages holds, "evidence"."apart" its compounds the city writes only apart
+        (ペーパーレス化 where it writes ペーパーレスの推進); "evidence"."few_passages": true when the city has fewer passages
         than the labels were fitted on (its label is less certain: say so). "english": true when the
         query is mostly English: its labels are less certain than a Japanese query's (say so, and read
         the passages).

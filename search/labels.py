@@ -171,33 +171,43 @@ def absent_words(
 ) -> tuple[str, ...]:
     """The query's nouns that no allowed passage holds (their `city_df` is 0), as the query writes them
     (its `written_words`): an affix with the word it belongs to (市立 when the city writes 市 but never
-    立; おくやみ), adjacent ones together (議員定数): its nouns in Japanese script and its acronyms
+    立; おくやみ), adjacent ones together (議員定数), one character alone with the nouns it is written
+    with (公文書 when the city writes 文書 but never 公): its nouns in Japanese script and its acronyms
     (`shown`), the words met among the passages' own. Its English words are met among the passages'
     English words instead (the glosses of their Japanese words)."""
     absent = {t for t, held in zip(terms, df, strict=True) if held == 0 and (has_japanese(t) or t in shown)}
-    units: list[tuple[str, bool]] = []  # a word with its affixes as written; whether a noun of it is absent
+    # a word with its affixes as written; whether a noun of it is absent; whether it is a noun
+    units: list[tuple[str, bool, bool]] = []
     prefix: tuple[str, bool] | None = None
     for token, surface, kind in words:
         missing = bool(kind) and token in absent
         if kind == "suffix" and units and prefix is None:
-            units[-1] = (units[-1][0] + surface, units[-1][1] or missing)
+            units[-1] = (units[-1][0] + surface, units[-1][1] or missing, units[-1][2])
             continue
         if prefix is not None:
             surface, missing, prefix = prefix[0] + surface, prefix[1] or missing, None
         if kind == "prefix":
             prefix = (surface, missing)
         else:
-            units.append((surface, missing))
+            units.append((surface, missing, bool(kind)))
     if prefix is not None:
-        units.append(prefix)
+        units.append((*prefix, True))
     runs: list[str] = []
-    run = ""
-    for surface, missing in [*units, ("", False)]:
-        if missing:
-            run += surface
-        elif run:
-            runs.append(run)
-            run = ""
+    n = 0
+    while n < len(units):
+        if not units[n][1]:
+            n += 1
+            continue
+        first, last = n, n
+        while last + 1 < len(units) and units[last + 1][1]:
+            last += 1
+        if first == last and len(units[n][0]) == 1:  # one character alone (公 of 公文書): with its compound
+            while first > 0 and units[first - 1][2] and units[first - 1][0].strip():
+                first -= 1
+            while last + 1 < len(units) and units[last + 1][2] and units[last + 1][0].strip():
+                last += 1
+        runs.append("".join(u[0] for u in units[first : last + 1]))
+        n = last + 1
     return tuple(dict.fromkeys(runs))
 
 

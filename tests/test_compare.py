@@ -965,6 +965,10 @@ def test_absent_words_are_the_query_nouns_no_allowed_passage_holds() -> None:
         # words on two lines (a row's initiative, then its 内容 sought as a counterpart) are two words,
         # not one invented compound 「活用町営体育館」
         ("制度の活用\n町営体育館", ["制度"], ("活用", "町営体育館")),
+        # one character alone is shown with the nouns it is written with (a counterpart's 「公文書」 had
+        # named 「公」), not past a particle or a line break
+        ("公文書、資料等の管理", ["文書", "資料", "管理"], ("公文書",)),
+        ("文書の公\n開示", ["文書", "開示"], ("公",)),
     ],
 )
 def test_absent_words_show_affixes_with_their_word(query, held, shown) -> None:

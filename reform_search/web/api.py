@@ -52,10 +52,10 @@ def register_api(state: AppState) -> None:
         reports say nothing on it; report that plainly). "matching" counts the city's passages that
         match; each hit carries its own "match"; "evidence"."absent" lists the query's words that none
         of the city's passages holds, "evidence"."apart" its compounds the city writes only apart
-        (ペーパーレス化 where it writes ペーパーレスの推進); "evidence"."few_passages": true when the city has fewer passages
-        than the labels were fitted on (its label is less certain: say so). "english": true when the
-        query is mostly English: its labels are less certain than a Japanese query's (say so, and read
-        the passages).
+        (ペーパーレス化 where it writes ペーパーレスの推進); "evidence"."few_passages": true when the city
+        has fewer passages than the labels were fitted on (its label is less certain: say so).
+        "english": true when the query is mostly English: its labels are less certain than a Japanese
+        query's (say so, and read the passages).
 
         Args:
             query: the initiative or theme, in Japanese (best) or English, e.g. ごみ有料化 or PPP/PFI

@@ -59,6 +59,15 @@ def marked(match: Match) -> str:
     return f'{hidden} {match.ja} <span class="rs-en" lang="en">{match.value}</span>'
 
 
+QUERY_SHOWN = 80  # characters of a query a heading names; the rest is "…"
+
+
+def named_query(query: str) -> str:
+    """The query as a heading names it: quoted, cut to QUERY_SHOWN characters (a pasted page of text had
+    filled the screen above its results)."""
+    return quoted(query if len(query) <= QUERY_SHOWN else query[:QUERY_SHOWN] + "…")
+
+
 def source_line(hit: Hit, score: bool = True) -> str:
     """Where a passage comes from: document, fiscal year, page, lines; and its score."""
     p = hit.passage
@@ -216,7 +225,7 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
         why = f'<p class="rs-why" role="note">{ja}<br><span class="rs-en" lang="en">{en}</span></p>'
     return (
         f'<div class="rs-result" data-query="{esc(result.query)}">'
-        f'<h2 class="rs-query" tabindex="-1">{esc(quoted(result.query))}の比較 / comparison</h2>{why}'
+        f'<h2 class="rs-query" tabindex="-1">{esc(named_query(result.query))}の比較 / comparison</h2>{why}'
         f"{verdicts(result, city_en) if result.content else ''}"
         f'<div class="rs-grid">{cols}</div></div>'
     )
@@ -293,20 +302,21 @@ def hits_html(results: Results, city_en: dict[str, str] | None = None) -> str:
     query, hits = results.query, results.hits
     if not results.content:
         return (
-            f'<p class="rs-why" role="note">{esc(quoted(query))}には内容を表す語がないため、'
+            f'<p class="rs-why" role="note">{esc(named_query(query))}には内容を表す語がないため、'
             "該当する箇所はありません（助詞・記号・数字・HTML だけでは検索できません）。<br>"
             '<span class="rs-en" lang="en">The query has no content word (particles, symbols, numbers or '
             "markup alone), so no passage is found.</span></p>"
         )
     if not hits:
-        return f'<p class="rs-none">{esc(quoted(query))}に該当する箇所はありません / no passages match.</p>'
+        named = esc(named_query(query))
+        return f'<p class="rs-none">{named}に該当する箇所はありません / no passages match.</p>'
     # Ranks only: the three modes score on different scales (fused, cosine, BM25), so a raw score
     # would mean something else in each.
     cards = "".join(
         card(h, with_city=True, score=False, city_en=city_en.get(h.passage.city, "")) for h in hits
     )
     head = (
-        f'<h2 class="rs-query" tabindex="-1">{esc(quoted(query))}: {len(hits)} 件 / hits '
+        f'<h2 class="rs-query" tabindex="-1">{esc(named_query(query))}: {len(hits)} 件 / hits '
         "(順位順 / by rank)</h2>"
     )
     return f'<div class="rs-hits">{head}{cards}</div>'

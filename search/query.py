@@ -14,6 +14,8 @@ import numpy as np
 from corpus.normalize import has_japanese, without_invisible
 
 MAX_QUERY_CHARS = 1000
+CUT_LOOKBACK = 40  # how far back an over-long query's cut may move to end at a word boundary
+_BOUNDARY = re.compile(r"[\s、。，．,.!?！？・；;：:）)」』]")
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,19 @@ def check_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
         raise ValueError("the query is empty; type the words to search for")
     text = " ".join(text.split())
     if len(text) > max_chars:
-        return Query(text[:max_chars], truncated=True)
+        return Query(cut(text, max_chars), truncated=True)
     return Query(text)
+
+
+def cut(text: str, max_chars: int) -> str:
+    """`text` cut to at most `max_chars`, at the last space or punctuation within CUT_LOOKBACK of the
+    limit when the limit falls inside a word: a word cut in two is a word no passage writes (「デ」 of
+    デジタル had been named as absent from every city)."""
+    head = text[:max_chars]
+    if _BOUNDARY.match(text, max_chars) or _BOUNDARY.match(text, max_chars - 1):
+        return head.rstrip()
+    ends = [m.end() for m in _BOUNDARY.finditer(head, max(0, max_chars - CUT_LOOKBACK))]
+    return head[: ends[-1]].rstrip() if ends else head
 
 
 _LATIN_RUN = re.compile(r"[A-Za-z0-9]+")

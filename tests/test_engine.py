@@ -14,7 +14,7 @@ from index.tokenize import tokenize
 from search.crowding import crowd
 from search.engine import MODES, Searcher
 from search.hit import Hit
-from search.query import acronyms, check_query, lexical_weight
+from search.query import CUT_LOOKBACK, acronyms, check_query, lexical_weight
 
 CITY_FILTERS = [None, ["テスト市"], ["Samplecho"], ["テスト市", "サンプル町"]]
 queries = st.lists(st.sampled_from(FIXTURE_WORDS), min_size=1, max_size=3).map(" ".join)
@@ -187,7 +187,14 @@ def test_long_query_is_truncated():
     long = "電子決裁" * 2500
     q = check_query(long)
     assert q.truncated and q.text == long[:1000]
-    assert check_query(long, max_chars=50).text == long[:50]
+    assert check_query(long, max_chars=50).text == long[:50]  # no boundary near the limit: cut there
+    # the limit inside a word: the cut moves back to the last space or punctuation, not past CUT_LOOKBACK
+    words = "行政手続のデジタル化、" * 200
+    assert check_query(words, max_chars=25).text == "行政手続のデジタル化、行政手続のデジタル化、"
+    assert check_query("窓口 " * 10 + "デジタル", max_chars=32).text == ("窓口 " * 10).strip()
+    assert check_query("a" * 50 + " " + "b" * 60, max_chars=80).text == "a" * 50
+    far = "a" * (79 - CUT_LOOKBACK) + " " + "b" * 80  # its only boundary lies beyond the lookback
+    assert check_query(far, max_chars=80).text == far[:80]
     short = check_query("  電子決裁 \n テレワーク ")
     assert not short.truncated and short.text == "電子決裁 テレワーク"
 

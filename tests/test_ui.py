@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 import threading
@@ -218,6 +219,17 @@ def test_column_names_a_compound_written_only_apart_under_a_weak_or_no_match(mat
     out = render.column(Column("テスト市", match, (), Evidence(2.0, apart=("ペーパーレス<化>",)), 0))
     line = "一続きでは資料にない語 / written only apart in this city's documents: ペーパーレス&lt;化&gt;"
     assert (line in out) is said and ('class="rs-absent rs-apart"' in out) is said
+    assert_inert(out)
+
+
+def test_a_long_query_is_named_in_part_above_its_results():
+    empty = Column("テスト市", Match.NONE, (), Evidence(0.0), 0)
+    long = "<b>窓口</b>" + "デジタル化" * 300
+    out = render.comparison_html(Comparison(long, (empty,)))
+    heading = re.search(r'<h2 class="rs-query"[^>]*>(.*?)</h2>', out).group(1)
+    assert heading.startswith("「&lt;b&gt;窓口&lt;/b&gt;デジタル化") and "…」の比較" in heading
+    assert len(re.sub(r"&[a-z]+;", "_", heading)) < render.QUERY_SHOWN + 20
+    assert f'data-query="{html.escape(long)}"' in out  # the whole query stays with its results
     assert_inert(out)
 
 

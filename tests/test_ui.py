@@ -817,6 +817,24 @@ def test_upload_then_remove_swaps_the_searcher(built_index, tmp_path):
     assert "unknown document" in refusal(h.on_remove_ask("no-such-doc"))
 
 
+def test_two_documents_of_one_title_are_told_apart_by_their_files(built_index, tmp_path):
+    # two uploads under one city and title had been two identical entries in the pickers, and the
+    # removal's question named neither file nor id
+    h = handlers_for(built_index)
+    for name, line in (("plan a.txt", "電子決裁を始める"), ("plan b.txt", "窓口を見直す")):
+        path = tmp_path / name
+        path.write_text(f"郡山市の架空の改革。\n\n・{line}\n", encoding="utf-8")
+        assert "追加しました" in h.on_add(str(path), "郡山市", "", "架空の計画", "", "")[0]
+    named = {label: doc_id for label, doc_id in ui_state.doc_choices(h.state) if label.startswith("郡山市")}
+    assert len(named) == 2
+    for label, doc_id in named.items():
+        assert label.startswith("郡山市「架空の計画」 · plan ") and label.endswith(f" · id {doc_id}")
+        question = h.on_remove_ask(doc_id)[2]
+        assert f"plan {'a' if 'plan a' in label else 'b'}.txt · id {doc_id}" in question
+    others = [label for label, _ in ui_state.doc_choices(h.state) if not label.startswith("郡山市")]
+    assert others and all(" · " not in label for label in others)  # a title of its own is named alone
+
+
 def test_a_removal_needs_the_servers_own_first_step(built_index, monkeypatch):
     h = handlers_for(built_index)
     before = [d.id for d in indexed_documents(h.settings)]

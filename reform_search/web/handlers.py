@@ -42,6 +42,7 @@ from reform_search.web.state import (
     AppState,
     city_choices,
     doc_choices,
+    removal_question,
     year_choices,
 )
 from search.compare import MORE_TOP_K, compare
@@ -233,10 +234,7 @@ class Handlers:
         doc = next((d for d in self.state.live().index.documents if d.id == doc_id), None)
         if doc is None:
             raise ValueError(f"unknown document {doc_id!r}; reload the page to see the indexed documents")
-        question = (
-            f"**{esc(doc.city)}{esc(quoted(doc.title))}** ({doc.passages} 箇所 / passages) "
-            "を索引から削除しますか？ / Remove it from the index?"
-        )
+        question = removal_question(doc)
         return "", {"id": doc_id, "until": time.monotonic() + CONFIRM_S}, question, gr.update(visible=True)
 
     def on_remove_cancel(self):

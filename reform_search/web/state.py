@@ -20,6 +20,7 @@ from corpus.document import fiscal_year_label
 from index.store import current_generation
 from reform_search.app import open_searcher
 from reform_search.output import quoted
+from reform_search.render import esc
 from reform_search.settings import Settings
 from search.engine import Searcher
 from search.labels import strip_markup
@@ -171,7 +172,28 @@ def city_choices(state: AppState) -> list[tuple[str, str]]:
 
 
 def doc_choices(state: AppState) -> list[tuple[str, str]]:
-    return [(f"{d.city}{quoted(d.title)}", d.id) for d in state.searcher.index.documents]
+    """Each document as the pickers name it: city and title, and where two share those, also the file
+    it came from and its id (two uploads under one title had been two identical entries)."""
+    docs = state.searcher.index.documents
+    named = [f"{d.city}{quoted(d.title)}" for d in docs]
+    return [
+        (name if named.count(name) == 1 else f"{name} · {doc_source(d)}", d.id)
+        for name, d in zip(named, docs, strict=True)
+    ]
+
+
+def doc_source(doc) -> str:
+    """The file a document came from and its id: what tells two documents of one title apart."""
+    return f"{Path(doc.source).name} · id {doc.id}" if doc.source else f"id {doc.id}"
+
+
+def removal_question(doc) -> str:
+    """A removal's first step asks this (Markdown): which document, its passages, its file and id."""
+    named = f"{esc(doc.city)}{esc(quoted(doc.title))}"
+    return (
+        f"**{named}** ({doc.passages} 箇所 / passages; {esc(doc_source(doc))}) "
+        "を索引から削除しますか？ / Remove it from the index?"
+    )
 
 
 def year_choices(state: AppState) -> list[tuple[str, int]]:

@@ -227,8 +227,21 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
         f'<div class="rs-result" data-query="{esc(result.query)}">'
         f'<h2 class="rs-query" tabindex="-1">{esc(named_query(result.query))}の比較 / comparison</h2>{why}'
         f"{verdicts(result, city_en) if result.content else ''}"
-        f'<div class="rs-grid">{cols}</div></div>'
+        f"{grid(cols, len(result.columns))}</div>"
     )
+
+
+MANY_CITIES = 3  # more columns than this lie in one row that scrolls sideways (a phone stacks them)
+
+
+def grid(cols: str, n: int) -> str:
+    """The columns side by side. Up to MANY_CITIES they share the width; more lie in one row that
+    scrolls sideways: wrapped to a second row, a 4th city's column had begun under the longest of the
+    first three, some 1,500 px down, beside empty space."""
+    if n <= MANY_CITIES:
+        return f'<div class="rs-grid">{cols}</div>'
+    note = f"{n} 市町村: 横にスクロールできます / {n} cities: scroll sideways"
+    return f'<p class="rs-many-note">{note}</p><div class="rs-grid rs-many" tabindex="0">{cols}</div>'
 
 
 def verdicts(
@@ -292,7 +305,7 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
         f'<div class="rs-cp-source">{card(Hit(src, 0, 0.0), action=False, score=False)}</div>'
         + (f'<p class="rs-cp-how">{esc(how)}</p>' if how else "")
         + verdicts(result, city_en, "rs-cp-verdict")
-        + f'<div class="rs-grid">{cols}</div></div>'
+        + f"{grid(cols, len(result.columns))}</div>"
     )
 
 

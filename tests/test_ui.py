@@ -222,6 +222,16 @@ def test_column_names_a_compound_written_only_apart_under_a_weak_or_no_match(mat
     assert_inert(out)
 
 
+@pytest.mark.parametrize("n", [2, 3, 4, 6])
+def test_more_than_three_cities_lie_in_one_row_that_scrolls_sideways(n):
+    columns = tuple(Column(f"テスト市{k}", Match.NONE, (), Evidence(0.0), 0) for k in range(n))
+    out = render.comparison_html(Comparison("電子決裁", columns))
+    many = n > render.MANY_CITIES
+    assert ('class="rs-grid rs-many"' in out) is many and ('class="rs-grid"' in out) is not many
+    assert (f"{n} 市町村: 横にスクロールできます / {n} cities: scroll sideways" in out) is many
+    assert out.count('class="rs-col ') == n
+
+
 def test_a_long_query_is_named_in_part_above_its_results():
     empty = Column("テスト市", Match.NONE, (), Evidence(0.0), 0)
     long = "<b>窓口</b>" + "デジタル化" * 300

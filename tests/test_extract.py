@@ -53,9 +53,10 @@ def _passage_with(passages, phrase: str):
         (
             "sheet.xlsx",
             b"PK\x03\x04" + bytes(40),
-            "is not an Excel workbook (.xlsx) (it looks like a zip archive)",
+            "sheet.xlsx is a zip archive but no readable Excel workbook (.xlsx) (damaged, or another kind",
         ),
         ("old.xlsx", b"\xd0\xcf\x11\xe0" + bytes(40), "old-format (.xls/.doc) or password-protected"),
+        ("memo.docx", b"PK\x03\x04" + bytes(40), "memo.docx is a zip archive but no readable Word document"),
         ("report.exe", b"MZ", "files of type '.exe' cannot be added"),
     ],
 )

@@ -105,6 +105,12 @@ def check_format(data: bytes, name: str) -> str:
         raise Refusal(f"{name} is empty", f"{name} は空です")
     found = sniff(data)
     ok = found in ("text", "html") if expected in TEXT_FORMATS else found == expected
+    if not ok and found == "zip" and expected in ("xlsx", "docx"):  # a workbook is a zip: say what is wrong
+        what = _DESCRIPTION[expected].split(" ", 1)[1]  # "Excel workbook (.xlsx)"
+        raise Refusal(
+            f"{name} is a zip archive but no readable {what} (damaged, or another kind of file)",
+            f"{name} は {_DESCRIPTION_JA[expected]} として読めません（壊れているか、別の種類のファイルです）",
+        )
     if not ok:
         hint = f"; rename it to {_suffix_of(found)}" if _suffix_of(found) else ""
         raise Refusal(

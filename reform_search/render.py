@@ -140,6 +140,20 @@ def card(
     return f'<article class="rs-card" data-passage-id="{esc(p.id)}">{"".join(parts)}</article>'
 
 
+# What a × column says; an English question's 該当なし is less sure (its words meet the reports' through
+# their glosses), and says so
+NONE_SAID = (
+    '<p class="rs-none">該当なし — この市の資料に該当する取組は見つかりませんでした。'
+    '<br><span class="rs-en" lang="en">No matching initiative in this city\'s documents.</span></p>'
+)
+NONE_ENGLISH = (
+    '<p class="rs-none">該当なし — 英語の質問では該当する取組が見つかりませんでした'
+    "（日本語でもお試しください）。"
+    '<br><span class="rs-en" lang="en">No matching initiative found for this English question; '
+    "the reports are in Japanese, so try it in Japanese too.</span></p>"
+)
+
+
 def column(
     col: Column,
     city_en: str = "",
@@ -178,19 +192,9 @@ def column(
             f'<details class="rs-more"><summary>さらに {more} 件を表示 / {more} more</summary>'
             f"{''.join(shown[fold:])}</details>"
         )
-    if col.match == "none" and english:
-        body = (
-            '<p class="rs-none">該当なし — 英語の質問では該当する取組が見つかりませんでした'
-            "（日本語でもお試しください）。"
-            '<br><span class="rs-en" lang="en">No matching initiative found for this English question; '
-            "the reports are in Japanese, so try it in Japanese too.</span></p>"
-        )
-    elif col.match == "none":
-        body = (
-            '<p class="rs-none">該当なし — この市の資料に該当する取組は見つかりませんでした。'
-            '<br><span class="rs-en" lang="en">No matching initiative in this city\'s documents.</span></p>'
-        )
-        if cards:
+    if col.match == "none":
+        body = NONE_ENGLISH if english else NONE_SAID
+        if cards:  # an English question's too: its 該当なし is the less sure
             body += (
                 f'<details class="rs-closest"><summary>参考: 最も近い箇所 / closest passages '
                 f"(not a match)</summary>{cards}</details>"

@@ -184,6 +184,8 @@ def test_column_badge_and_passages(match, label):
         # an English question's 該当なし is less sure, and says to try the question in Japanese
         asked = render.column(column(match), "Testshi", english=True)
         assert "try it in Japanese too" in asked and "この市の資料に該当する取組は" not in asked
+        # and shows its closest passages as a Japanese question's does (they had been left out)
+        assert '<details class="rs-closest">' in asked and asked.count('class="rs-card"') == 2
         assert "件が該当" not in out
         assert '<details class="rs-closest">' in out  # the closest passages, folded away, not as answers
     else:

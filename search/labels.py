@@ -91,9 +91,14 @@ def _is_number(token: str) -> bool:
     return not any(c.isalpha() or is_japanese(c) for c in token)
 
 
+def _no_topic(token: str) -> bool:
+    """A bare number, a run of symbols, or one Latin letter alone (the x of 「<b>x</b>」, a list's a)."""
+    return _is_number(token) or (len(token) == 1 and token.isascii())
+
+
 def content_terms(tokens: list[str]) -> list[str]:
-    """Distinct tokens that carry a topic: bare numbers and symbol runs are dropped."""
-    return list(dict.fromkeys(t for t in tokens if not _is_number(t)))
+    """Distinct tokens that carry a topic: bare numbers, symbol runs and lone Latin letters are dropped."""
+    return list(dict.fromkeys(t for t in tokens if not _no_topic(t)))
 
 
 def has_content(tokens: Sequence[str]) -> bool:

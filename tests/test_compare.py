@@ -436,6 +436,8 @@ JUNK = [
     "12345",
     "!!!???",
     "the of and",
+    "<b>x</b>",  # a lone Latin letter carries no topic (it had been read as an English question)
+    "a b c",
 ]
 
 

@@ -95,8 +95,8 @@ def convex(
 ) -> list[tuple[int, float]]:
     """Fuse (ids, scores) of a dense ranking and of lexical rankings, each given with its weight w_i, by
     (1 − Σ w_i)·dense' + Σ w_i·lexical_i' (module docstring; Σ counts the lists with hits and must not
-    exceed 1); (doc, score) best first, ties to the earlier place in the dense list (given best first),
-    then the lower doc.
+    exceed 1); (doc, score) best first, ties to the earlier place in the dense list (given best first)
+    within `pool`, then to the lower doc (beyond the pool, the dense tail keeps its order).
 
     `pool`: only the first `pool` of each list are fused, on their own scale (`normalized`); the rest of
     the dense list follows, scored 0, in its order. The same passages then rank alike however deep the
@@ -117,8 +117,18 @@ def convex(
         ids, scores = ids[:pool], scores[:pool]
         for doc, s in zip(ids, normalized(scores, "zero").tolist(), strict=True):
             fused[int(doc)] = fused.get(int(doc), 0.0) + weight * s
-    ranked = sorted(fused.items(), key=lambda item: (-item[1], place.get(item[0], math.inf), item[0]))
-    return ranked
+    lexed = {int(doc) for (ids, _), _ in used for doc in ids[:pool]}
+
+    def order(item: tuple[int, float]) -> tuple[float, float, float, int]:
+        # a tie goes to the earlier place in the dense pool; beyond it, a passage no lexical list holds
+        # keeps its dense place (the tail), and one a lexical list brought is ordered by doc: its dense
+        # place depends on how deep the list was fetched (Hypothesis found two BM25 ties that swapped)
+        doc, score = item
+        at = place.get(doc, math.inf)
+        pooled = at if pool is None or at < pool else math.inf
+        return (-score, pooled, math.inf if doc in lexed else at, doc)
+
+    return sorted(fused.items(), key=order)
 
 
 def rrf(

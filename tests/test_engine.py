@@ -59,6 +59,8 @@ def test_every_mode_ranks_1_to_n_with_non_increasing_scores(searcher, query, k, 
 )
 # found by Hypothesis: beyond the pool, a passage its parts raised had moved ahead of those fetched before it
 @example(query="ごみ有料化 電子決裁", pool=1, k=7, fusion="convex", mode="hybrid", cities=None)
+# and two BM25 ties beyond the dense pool, ordered by their dense places, which depend on the depth fetched
+@example(query="電子決裁 ごみ有料化 ごみ有料化", pool=2, k=1, fusion="convex", mode="hybrid", cities=None)
 def test_the_first_hits_are_the_same_however_many_are_asked(searcher, query, pool, k, fusion, mode, cities):
     # The fusion normalizes the first CANDIDATES of each list alone: asking for more than CANDIDATES had
     # lowered the dense floor and reordered the first hits (`--top-k 3` against `--top-k 132`). The

@@ -74,6 +74,21 @@ def test_best_part_equals_brute_force(counts: list[int], seed: int) -> None:
     np.testing.assert_allclose(parts.best(ids, query), want, rtol=1e-5)
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), dim=st.sampled_from([8, 384]))
+def test_a_passage_s_best_part_is_the_same_whoever_it_is_read_with(seed: int, dim: int) -> None:
+    # a shallow and a deep search read the parts of fewer or more candidates: the same passage must get
+    # the same score to the last bit (a float32 product's had depended on the rows multiplied with it)
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 6, size=60).tolist()
+    parts = Parts.from_counts(counts, rng.normal(size=(sum(counts), dim)).astype(np.float32))
+    query = rng.normal(size=dim).astype(np.float32)
+    ids = rng.permutation(len(counts))
+    every = parts.best(ids, query)
+    for k in (1, 2, 3, 5, 17, 40):
+        assert parts.best(ids[:k], query).tobytes() == every[:k].tobytes()
+
+
 def test_counts_must_add_up_to_the_vectors() -> None:
     with pytest.raises(ValueError, match="add up to 3 parts, but 2"):
         Parts.from_counts([1, 2], np.zeros((2, 4), dtype=np.float32))

@@ -24,6 +24,7 @@ from index.embedder import BATCH_SIZE, Embedder
 from index.glossary import Glossary, LazyGlossary
 from index.parts import Parts
 from index.passages import FORMAT_VERSION as PASSAGES_FORMAT
+from index.reuse import Held, Texts, held_vectors
 from index.store import (
     MismatchedIndex,
     check_compatible,
@@ -75,8 +76,38 @@ def profile_texts(p: Passage, own: str) -> list[str]:
     return [own, *fields]
 
 
+def texts_of(p: Passage) -> Texts:
+    """What a build embeds of a passage: its embedding text, its profile's texts and its parts' texts."""
+    own = embedding_text(p)
+    return Texts(own, tuple(profile_texts(p, own)), tuple(part_texts(p)))
+
+
+def _assembled(
+    texts: list[Texts], held: dict[int, Held], new: tuple[np.ndarray, np.ndarray, np.ndarray], dim: int
+) -> tuple[np.ndarray, np.ndarray, Parts]:
+    """Vectors, profiles and parts of every passage in order: those `held` as the live index holds them,
+    the others from `new` (the fresh passages' vectors, profiles and part vectors, in their order)."""
+    vectors = np.empty((len(texts), dim), dtype=np.float32)
+    profiles = np.empty((len(texts), dim), dtype=np.float32)
+    blocks: list[np.ndarray] = []
+    k = part = 0  # the next fresh passage, and its first part vector
+    for n, t in enumerate(texts):
+        if n in held:
+            vectors[n], profiles[n] = held[n].vector, held[n].profile
+            blocks.append(held[n].parts)
+        else:
+            vectors[n], profiles[n] = new[0][k], new[1][k]
+            blocks.append(new[2][part : part + len(t.parts)])
+            k, part = k + 1, part + len(t.parts)
+    counts = [len(b) for b in blocks]
+    stacked = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float32)
+    return vectors, profiles, Parts.from_counts(counts, stacked.astype(np.float32, copy=False))
+
+
 def _profiles(vectors: np.ndarray, counts: list[int]) -> np.ndarray:
     """One unit vector per passage: the normalized mean of its parts' vectors."""
+    if not counts:
+        return np.zeros((0, vectors.shape[1]), dtype=np.float32)
     ends = np.cumsum(counts)
     out = np.stack([vectors[e - n : e].mean(axis=0) for e, n in zip(ends, counts, strict=True)])
     return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
@@ -129,16 +160,20 @@ def build_index(
             d = empty[0]
             raise ValueError(f"document {d.id} ({d.source}) yields no passages; check that it contains text")
         passages = [p for d in documents for p in per_document[d.id]]
-        own = [embedding_text(p) for p in passages]
-        profiled = [profile_texts(p, t) for p, t in zip(passages, own, strict=True)]
-        split = [part_texts(p) for p in passages]
-        texts = own + [t for ts in profiled for t in ts] + [t for ts in split for t in ts]
-        embedded_all, embedded = embed_with_cache(embedder, texts, cache, batch_size, progress=progress)
-        vectors = embedded_all[: len(passages)]
-        n_profiled = sum(len(ts) for ts in profiled)
-        profiled_vectors = embedded_all[len(passages) : len(passages) + n_profiled]
-        profiles = _profiles(profiled_vectors, [len(ts) for ts in profiled])
-        parts = Parts.from_counts([len(ts) for ts in split], embedded_all[len(passages) + n_profiled :])
+        texts = [texts_of(p) for p in passages]
+        # what the live index holds of unchanged passages is taken again, neither embedded nor looked up
+        held = held_vectors(index_dir, expected, passages) if whole else {}
+        fresh = [t for n, t in enumerate(texts) if n not in held]
+        own = [t.own for t in fresh]
+        asked = own + [x for t in fresh for x in t.profiled] + [x for t in fresh for x in t.parts]
+        embedded_all, embedded = embed_with_cache(embedder, asked, cache, batch_size, progress=progress)
+        n_profiled = sum(len(t.profiled) for t in fresh)
+        new = (
+            embedded_all[: len(fresh)],
+            _profiles(embedded_all[len(fresh) : len(fresh) + n_profiled], [len(t.profiled) for t in fresh]),
+            embedded_all[len(fresh) + n_profiled :],
+        )
+        vectors, profiles, parts = _assembled(texts, held, new, embedder.dim)
         tokens = [tokenize(lexical_text(p)) for p in passages]
         bm25 = BM25.build(tokens)
         english = BM25.build(

@@ -191,13 +191,18 @@ class PassageTable(Sequence[Passage]):
 
     def position(self, passage_id: str) -> int:
         """Row of a passage id; KeyError when no passage has it."""
+        return self.find(passage_id)[0]
+
+    def find(self, passage_id: str) -> tuple[int, Passage]:
+        """Row and passage of a passage id (read once); KeyError when no passage has it."""
         h = np.uint64(id_hash(passage_id))
         at = int(np.searchsorted(self._id_hash, h))
         # Equal hashes are checked against the passage itself: a collision never returns the wrong row.
         while at < len(self._id_hash) and self._id_hash[at] == h:
             row = int(self._id_row[at])
-            if self[row].id == passage_id:
-                return row
+            found = self[row]
+            if found.id == passage_id:
+                return row, found
             at += 1
         raise KeyError(passage_id)
 

@@ -6,6 +6,7 @@ import fcntl
 import hashlib
 from collections import Counter
 
+import numpy as np
 import pytest
 from conftest import RecordingEmbedder, write_fixture_corpus
 from fakes import FakeEmbedder
@@ -13,7 +14,8 @@ from fakes import FakeEmbedder
 from corpus.document import load_corpus
 from corpus.split import SPLITTER_VERSION, split_passages
 from index.build import build_index
-from index.calibration import PROBES_JA
+from index.cache import EmbeddingCache
+from index.calibration import PROBES_EN, PROBES_JA
 from index.context import embedding_text
 from index.store import current_generation, load_index, read_manifest
 from index.tokenize import tokenizer_info
@@ -186,3 +188,38 @@ def test_without_a_cache_every_rebuild_embeds_everything(tmp_path, corpus_toml):
         for _ in range(2)
     ]
     assert reports[0].embedded == reports[1].embedded >= len(_embedding_texts(corpus_toml))
+
+
+def test_an_index_without_its_cache_embeds_only_what_it_lacks(built_index, tmp_path):
+    # "Copy the index directory, serve anywhere": the first `add` there had embedded the whole corpus
+    # again. Unchanged passages now keep the vectors the index holds; only the edited one is embedded, and
+    # the index is the one a build from scratch gives, to the bit.
+    path = built_index.corpus.parent / "testshi.txt"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("説明会を開く", "説明会を三回開く"), encoding="utf-8"
+    )
+    embedder = RecordingEmbedder(32)
+    with EmbeddingCache(tmp_path / "empty.sqlite3") as cache:  # the index without its cache
+        report = build_index(built_index.index_dir, built_index.documents(), embedder, cache)
+    work = [t for t in embedder.passage_texts if t not in PROBES_JA + PROBES_EN]
+    assert report.changed and work and all("説明会を三回開く" in t for t in work)
+    assert report.embedded == len(set(work)) == 1  # (the calibration's probes are embedded apart)
+
+    scratch = tmp_path / "scratch"
+    build_index(scratch, built_index.documents(), FakeEmbedder(32), None)
+    got, want = load_index(built_index.index_dir), load_index(scratch)
+    assert [p.id for p in got.passages] == [p.id for p in want.passages]
+    for name in ("vectors", "profiles"):
+        assert np.asarray(getattr(got, name)).tobytes() == np.asarray(getattr(want, name)).tobytes(), name
+    assert np.asarray(got.parts.indptr).tolist() == np.asarray(want.parts.indptr).tolist()
+    assert np.asarray(got.parts.vectors).tobytes() == np.asarray(want.parts.vectors).tobytes()
+    assert got.manifest["calibration"] == want.manifest["calibration"]
+
+
+def test_vectors_of_an_index_built_otherwise_are_not_taken(built_index, tmp_path):
+    # another model's index: every text is embedded again by the new one (nothing taken across models)
+    embedder = RecordingEmbedder(16)
+    with EmbeddingCache(tmp_path / "empty.sqlite3") as cache:
+        report = build_index(built_index.index_dir, built_index.documents(), embedder, cache)
+    assert report.changed and report.embedded == built_index.report.embedded
+    assert _embedding_texts(built_index.corpus) <= set(embedder.passage_texts)

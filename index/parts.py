@@ -63,10 +63,11 @@ class Parts:
         if not len(has):
             return out
         rows = np.concatenate([np.arange(starts[n], ends[n]) for n in has.tolist()])
-        # in float64, then rounded: a float32 product's last bit had depended on how many rows were
-        # multiplied together, so the same passage scored apart in a shallow and a deep search
+        # each row summed on its own in float64, then rounded: a float32 product's last bit had depended
+        # on how many rows were multiplied together (BLAS blocks them), so the same passage scored apart
+        # in a shallow and a deep search
         vectors = np.asarray(self.vectors[rows], dtype=np.float64)
-        scores = (vectors @ np.asarray(query, dtype=np.float64)).astype(np.float32)
+        scores = (vectors * np.asarray(query, dtype=np.float64)).sum(axis=1).astype(np.float32)
         owner = np.repeat(has, (ends - starts)[has])
         np.maximum.at(out, owner, scores)
         return out

@@ -159,7 +159,7 @@ def _checked(query: str, settings: Settings) -> str:
 
     q = check_query(query, settings.max_query_chars)
     if q.truncated:
-        print(f"reform-search: warning: query cut to {settings.max_query_chars} characters", file=sys.stderr)
+        print(f"reform-search: warning: query cut to {len(q.text)} characters", file=sys.stderr)
     return q.text
 
 

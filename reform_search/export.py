@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from corpus.passage import Passage
 from index.documents import IndexedDocument
-from reform_search.output import ABSENT, APART, ENGLISH_NOTE, FEW, apart_shown, quoted, verdict_line
+from reform_search.output import ABSENT, APART, ENGLISH_NOTE, FEW, quoted, verdict_line
 from reform_search.workbook import inert, xlsx
 from search.align import Alignment
 from search.compare import Comparison
@@ -253,7 +253,7 @@ def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str]
     for col in c.columns:
         absent = "、".join(col.evidence.absent)  # the query's nouns the city never writes
         head = {"query": c.query, "match": str(col.match), "matching": col.matching, "absent": absent}
-        head["apart"] = "、".join(apart_shown(col.evidence, col.match))  # compounds it writes only apart
+        head["apart"] = "、".join(col.evidence.apart)  # compounds it writes only apart (under × or ○)
         head["few_passages"] = "yes" if col.evidence.few else ""  # its label is less certain (FEW)
         # a counted passage's label; a shown passage that does not count has none, as on screen
         marks = [str(m) if m != Match.NONE else "" for m in col.hit_matches or ("",) * len(col.hits)]
@@ -278,8 +278,8 @@ def comparison_markdown(c: Comparison) -> str:
         out += [f"## {_md_cell(col.city)}: {match.label}{count}", ""]
         if col.evidence.absent:
             out += [f"{ABSENT}: {_md_cell('、'.join(col.evidence.absent))}", ""]
-        if apart := apart_shown(col.evidence, col.match):
-            out += [f"{APART}: {_md_cell('、'.join(apart))}", ""]
+        if col.evidence.apart:
+            out += [f"{APART}: {_md_cell('、'.join(col.evidence.apart))}", ""]
         if col.evidence.few:
             out += [FEW, ""]
         if match == Match.NONE and col.hits:

@@ -95,14 +95,9 @@ def print_hits(results: Results, out=None) -> None:
 
 # The query's words that none of a city's passages holds (its label weighs them: search/labels.py)
 ABSENT = "資料にない語 / not in this city's documents"
-# The query's compounds the city writes only apart (ペーパーレス where it asks ペーパーレス化): the label
-# weighs them too (its *missing pairs*), so a × or ○ with every word present says why
-APART = "一続きでは資料にない語 / written only apart in this city's documents"
-
-
-def apart_shown(evidence, match: str) -> tuple[str, ...]:
-    """The compounds a column names as written only apart: under a × or ○ label, which they explain."""
-    return evidence.apart if match != "strong" else ()
+# The query's compounds the city writes only apart (ペーパーレス where it asks ペーパーレス化), named under
+# a × or ○ (search/compare.py): the label weighs them too (its *missing pairs*), so it says why
+APART = "近い箇所に一続きでは書かれていない語 / written only apart in this city's nearest passages"
 
 
 # Said under a city whose passages are fewer than those of any city the labels were fitted on
@@ -156,8 +151,8 @@ def print_columns(
         print(f"\n## {column.city}  {label}{count}{z}", file=out)
         if column.evidence.absent:
             print(f"   {ABSENT}: {'、'.join(column.evidence.absent)}", file=out)
-        if apart := apart_shown(column.evidence, column.match):
-            print(f"   {APART}: {'、'.join(apart)}", file=out)
+        if column.evidence.apart:
+            print(f"   {APART}: {'、'.join(column.evidence.apart)}", file=out)
         if column.evidence.few:
             print(f"   {FEW}", file=out)
         if column.match == "none":

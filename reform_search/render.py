@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from corpus.document import kind_name
 from index.documents import IndexedDocument
-from reform_search.output import ABSENT, APART, ENGLISH_NOTE, FEW, apart_shown, quoted, snippet
+from reform_search.output import ABSENT, APART, ENGLISH_NOTE, FEW, quoted, snippet
 from search.compare import COLUMN_TOP_K, Column, Comparison
 from search.counterparts import Counterparts
 from search.engine import Searcher
@@ -179,8 +179,8 @@ def column(
     )
     if col.evidence.absent:
         head += f'<p class="rs-absent">{ABSENT}: {esc("、".join(col.evidence.absent))}</p>'
-    if apart := apart_shown(col.evidence, col.match):
-        head += f'<p class="rs-absent rs-apart">{APART}: {esc("、".join(apart))}</p>'
+    if col.evidence.apart:
+        head += f'<p class="rs-absent rs-apart">{APART}: {esc("、".join(col.evidence.apart))}</p>'
     if col.evidence.few:
         head += f'<p class="rs-absent rs-few">{esc(FEW)}</p>'
     labels = col.hit_matches or (None,) * len(col.hits)
@@ -245,7 +245,8 @@ def grid(cols: str, n: int) -> str:
     if n <= MANY_CITIES:
         return f'<div class="rs-grid">{cols}</div>'
     note = f"{n} 市町村: 横にスクロールできます / {n} cities: scroll sideways"
-    return f'<p class="rs-many-note">{note}</p><div class="rs-grid rs-many" tabindex="0">{cols}</div>'
+    region = f'role="region" aria-label="{n} 市町村の比較 / {n} cities" tabindex="0"'
+    return f'<p class="rs-many-note">{note}</p><div class="rs-grid rs-many" {region}>{cols}</div>'
 
 
 def verdicts(

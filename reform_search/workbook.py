@@ -34,7 +34,7 @@ HEADINGS = {
     "match": "判定",
     "matching": "該当件数",
     "absent": "資料にない語",
-    "apart": "一続きでは資料にない語",
+    "apart": "一続きでは書かれていない語",
     "few_passages": "資料が少ない市",
     "rank": "順位",
     "passage_match": "箇所の判定",

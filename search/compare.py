@@ -312,9 +312,10 @@ def labelled_column(
     order = reading_order(labels, probability)[:top_k]
     shown = tuple(replace(hits[n], rank=r) for r, n in enumerate(order, 1))
     matching = int(matches.sum())
-    return Column(
-        city, model.label(evidence.probability), shown, evidence, matching, tuple(labels[n] for n in order)
-    )
+    label = model.label(evidence.probability)
+    if label == Match.STRONG:  # the compounds written apart explain a × or ○; a ◎ needs no excuse
+        evidence = replace(evidence, apart=())
+    return Column(city, label, shown, evidence, matching, tuple(labels[n] for n in order))
 
 
 def with_counted(

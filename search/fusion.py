@@ -96,7 +96,8 @@ def convex(
     """Fuse (ids, scores) of a dense ranking and of lexical rankings, each given with its weight w_i, by
     (1 − Σ w_i)·dense' + Σ w_i·lexical_i' (module docstring; Σ counts the lists with hits and must not
     exceed 1); (doc, score) best first, ties to the earlier place in the dense list (given best first)
-    within `pool`, then to the lower doc (beyond the pool, the dense tail keeps its order).
+    within `pool`; beyond it, to a passage of the dense list's tail that no lexical list holds, in its
+    order, then to the lower doc.
 
     `pool`: only the first `pool` of each list are fused, on their own scale (`normalized`); the rest of
     the dense list follows, scored 0, in its order. The same passages then rank alike however deep the

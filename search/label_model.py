@@ -68,12 +68,14 @@ class LabelModel:
     def matching(self, probabilities: np.ndarray, ranked: Sequence[int] = ()) -> np.ndarray:
         """Which of a city's candidates match: any at `passage` or above, and, when its best (the one
         the city's label rests on) is not one of them but reaches `weak`, one more: the first of
-        `ranked` (candidate indices in the order the city's column ranks them) that reaches `weak`, else
+        `ranked` (candidate indices in the order the city's column ranks them) of the best's band, else
         the best. The ranking tells which of a city's likely answers a reader should see marked:
         「古くなった公共施設をどう減らしているか」 had marked a row on farm roads' tunnels, the best by
         probability, above the 公共施設の再編 row ranked first (marked passages judged relevant: visible
-        questions 72 % → 76 %, blind 75 % → 76 %; the city's label and count are unchanged). When that
-        first one is ○ and the best ◎, the best counts too: a ◎ column shows a card marked ◎.
+        questions 72 % → 76 %, blind 75 % → 76 %; the city's label and count are unchanged). The first
+        of the best's band (◎ when the best is ◎): a ◎ column had shown one card, marked ○, and its ◎
+        passage unmarked; counting both would have made the count depend on the ranking, which another
+        city's words move.
 
         The model is fitted on cities (a city is as good as its best passage), so a passage below the
         best one at 0.5 is no match by that alone: of the passages counted at `weak`, 30 % were judged
@@ -83,10 +85,8 @@ class LabelModel:
         out = p >= (self.weak if self.passage is None else self.passage)
         if len(p) and p.max() >= self.weak and not out.any():  # (at `passage`, the best is counted)
             best = int(np.argmax(p))
-            first = next((n for n in ranked if p[n] >= self.weak), best)
-            out[first] = True
-            if self.label(p[first]) != self.label(p[best]):  # the label's own passage is shown, marked
-                out[best] = True
+            band = self.label(p[best])  # the city's label: the one counted is of its band
+            out[next((n for n in ranked if self.label(p[n]) == band), best)] = True
         return out
 
     def label(self, probability: float) -> Match:

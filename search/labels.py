@@ -91,14 +91,10 @@ def _is_number(token: str) -> bool:
     return not any(c.isalpha() or is_japanese(c) for c in token)
 
 
-def _no_topic(token: str) -> bool:
-    """A bare number, a run of symbols, or one Latin letter alone (the x of 「<b>x</b>」, a list's a)."""
-    return _is_number(token) or (len(token) == 1 and token.isascii())
-
-
 def content_terms(tokens: list[str]) -> list[str]:
-    """Distinct tokens that carry a topic: bare numbers, symbol runs and lone Latin letters are dropped."""
-    return list(dict.fromkeys(t for t in tokens if not _no_topic(t)))
+    """Distinct tokens that carry a topic: bare numbers and symbol runs are dropped (a lone Latin letter
+    is kept: the G of 5G, the R of 3R, which the tokenizer splits from their digit)."""
+    return list(dict.fromkeys(t for t in tokens if not _is_number(t)))
 
 
 def has_content(tokens: Sequence[str]) -> bool:
@@ -197,7 +193,7 @@ def absent_words(
             units.append((surface, missing, bool(kind)))
     if prefix is not None:
         units.append((*prefix, True))
-    runs: list[str] = []
+    spans: list[tuple[int, int]] = []
     n = 0
     while n < len(units):
         if not units[n][1]:
@@ -206,51 +202,57 @@ def absent_words(
         first, last = n, n
         while last + 1 < len(units) and units[last + 1][1]:
             last += 1
-        if first == last and len(units[n][0]) == 1:  # one character alone (公 of 公文書): with its compound
+        n = last + 1
+        if (
+            first == last and len(units[first][0]) == 1
+        ):  # one character alone (公 of 公文書): with its compound
             while first > 0 and units[first - 1][2] and units[first - 1][0].strip():
                 first -= 1
             while last + 1 < len(units) and units[last + 1][2] and units[last + 1][0].strip():
                 last += 1
-        runs.append("".join(u[0] for u in units[first : last + 1]))
-        n = last + 1
-    return tuple(dict.fromkeys(runs))
+        spans.append((first, last))
+    return tuple(dict.fromkeys("".join(u[0] for u in units[f : e + 1]) for f, e in merged(spans)))
 
 
 def apart_words(
     words: list[tuple[str, str, str]], unwritten: set[str], absent: Sequence[str] = ()
 ) -> tuple[str, ...]:
-    """The query's compounds that no candidate writes as one, as the query writes them: adjacent nouns
-    in Japanese script (its `written_words`, as `noun_pairs` reads them) whose pair's phrase key is in
-    `unwritten`, each run of such pairs joined with the affixes it is written with (ペーパーレス化 where
-    the city writes ペーパーレスの推進; 職員駐車場 where it writes 職員 and 駐車場), leaving out those
-    that hold or lie in an `absent` word (already named)."""
-    written = [w for w in words if w[1].strip()]
-    apart = [
-        bool(
-            a[2]
-            and b[2]
-            and has_japanese(a[1])
-            and has_japanese(b[1])
-            and phrase_key(a[1] + b[1]) in unwritten
-        )
-        for a, b in pairwise(written)
-    ]
-    runs: list[str] = []
-    n = 0
-    while n < len(apart):
-        if not apart[n]:
-            n += 1
+    """The query's compounds that no candidate writes as one, as the query writes them: two adjacent
+    nouns in Japanese script (its `written_words`, as `noun_pairs` reads them, but not across a space or
+    a line break: 「デジタル 推進」 is two words as typed) whose pair's phrase key is in `unwritten`, each
+    with the whole words it is written with (a suffix's head noun, a noun's prefix and suffixes), runs
+    that share a word named as one (ペーパーレス化 where the city writes ペーパーレスの推進; 職員駐車場有料化
+    where it writes 職員, 駐車場 and 有料化 apart), leaving out those that hold or lie in an `absent` word
+    (already named)."""
+    spans: list[tuple[int, int]] = []
+    for n, (a, b) in enumerate(pairwise(words)):
+        if not (a[2] and b[2] and has_japanese(a[1]) and has_japanese(b[1])):
             continue
-        first, last = n, n + 1  # the run's first and last word
-        while last < len(apart) and apart[last]:
-            last += 1
-        while first > 0 and written[first - 1][2] == "prefix":
+        if phrase_key(a[1] + b[1]) not in unwritten:
+            continue
+        first, last = n, n + 1
+        while (
+            first > 0
+            and words[first - 1][2]
+            and (words[first][2] == "suffix" or words[first - 1][2] == "prefix")
+        ):
             first -= 1
-        while last + 1 < len(written) and written[last + 1][2] == "suffix":
+        while last + 1 < len(words) and words[last + 1][2] == "suffix":
             last += 1
-        runs.append("".join(w[1] for w in written[first : last + 1]))
-        n = last
+        spans.append((first, last))
+    runs = ["".join(w[1] for w in words[first : last + 1]) for first, last in merged(spans)]
     return tuple(r for r in dict.fromkeys(runs) if not any(x in r or r in x for x in absent))
+
+
+def merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans (first, last, inclusive) joined where they share an item, in order."""
+    out: list[tuple[int, int]] = []
+    for first, last in sorted(spans):
+        if out and first <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], last))
+        else:
+            out.append((first, last))
+    return out
 
 
 def word_evidence(bm25: BM25, terms: list[str], idf: np.ndarray, ids: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from corpus.normalize import has_japanese, without_invisible
 
 MAX_QUERY_CHARS = 1000
 CUT_LOOKBACK = 40  # how far back an over-long query's cut may move to end at a word boundary
-_BOUNDARY = re.compile(r"[\s、。，．,.!?！？・；;：:）)」』]")
+_BOUNDARY = re.compile(r"[\s、。，．,.!?！？；;：:）)」』]")  # not ・: ワーク・ライフ・バランス is one
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ def cut(text: str, max_chars: int) -> str:
     """`text` cut to at most `max_chars`, at the last space or punctuation within CUT_LOOKBACK of the
     limit when the limit falls inside a word: a word cut in two is a word no passage writes (「デ」 of
     デジタル had been named as absent from every city)."""
+    if len(text) <= max_chars:
+        return text
     head = text[:max_chars]
     if _BOUNDARY.match(text, max_chars) or _BOUNDARY.match(text, max_chars - 1):
         return head.rstrip()

@@ -241,6 +241,14 @@ def test_long_query_is_cut_with_a_warning(cli):
     assert run.json()["query"] == ("電子決裁" * 2500)[:1000]
     assert run.err.startswith("reform-search: warning: query cut to 1000 characters")
     assert run.json()["hits"]
+    # cut at a word boundary before the limit, the warning says how long it is now
+    run = cli("search", "電子決裁の推進、" * 200, "--json")
+    assert run.code == 0 and run.json()["query"] == "電子決裁の推進、" * 125
+    words = " ".join(["電子決裁 テレワーク導入推進"] * 100)  # the limit falls inside テレワーク導入推進
+    run = cli("search", words, "--json")
+    cut = run.json()["query"]
+    assert 990 < len(cut) < 1000 and words.startswith(cut) and words[len(cut)] == " "
+    assert run.err.startswith(f"reform-search: warning: query cut to {len(cut)} characters")
 
 
 def test_max_query_chars_above_the_default_is_honoured(cli):

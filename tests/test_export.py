@@ -27,10 +27,11 @@ from reform_search.export import (
     matrix_markdown,
     matrix_table,
     render_alignment,
+    render_comparison,
     render_matrix,
     xlsx,
 )
-from reform_search.output import ENGLISH_NOTE, FEW, print_columns, quoted, source_text
+from reform_search.output import APART, ENGLISH_NOTE, FEW, print_columns, quoted, source_text
 from reform_search.render import comparison_html
 from reform_search.workbook import heading
 from search.align import Alignment, Pair, align
@@ -528,6 +529,22 @@ def test_a_comparison_of_many_cities_opens_with_every_verdict_on_one_line() -> N
     assert line in out.getvalue().splitlines()[1]
     two = dataclasses.replace(three, columns=three.columns[:2])  # two columns are their own summary
     assert "·" not in comparison_markdown(two)
+
+
+def test_comparison_exports_name_the_compounds_a_city_writes_only_apart() -> None:
+    evidence = Evidence(2.0, apart=("=HYPERLINK(1)", "ペーパーレス化"))
+    c = Comparison("ペーパーレス化", (Column("テスト市", Match.WEAK, (), evidence, 0),))
+    header, rows = comparison_table(c)
+    assert header.index("apart") == header.index("absent") + 1
+    assert rows[0]["apart"] == "=HYPERLINK(1)、ペーパーレス化"
+    assert f"{APART}: =HYPERLINK(1)、ペーパーレス化" in comparison_markdown(c)
+    out = io.StringIO()
+    print_columns(c.query, c.columns, out=out)
+    assert f"   {APART}: =HYPERLINK(1)、ペーパーレス化" in out.getvalue().splitlines()
+    (row,) = csv.DictReader(io.StringIO(render_comparison(c, "csv").lstrip("\ufeff")))
+    assert row["apart"] == "'=HYPERLINK(1)、ペーパーレス化"  # as no formula, like every other cell
+    none = Comparison(c.query, (dataclasses.replace(c.columns[0], evidence=Evidence(2.0)),))
+    assert APART not in comparison_markdown(none) and comparison_table(none)[1][0]["apart"] == ""
 
 
 def test_comparison_exports_name_the_words_a_city_never_writes() -> None:

@@ -130,7 +130,9 @@ def test_guesses_sent_at_once_are_throttled_as_if_sent_in_turn() -> None:
     assert [asyncio.run(attempt("10.0.0.3")) for _ in range(4)] == [500] * 4
 
 
-def test_behind_a_reverse_proxy_on_this_machine_each_client_is_known_by_its_forwarded_address() -> None:
+def test_behind_a_reverse_proxy_on_this_machine_each_client_is_known_by_its_forwarded_address(
+    monkeypatch,
+) -> None:
     # Gradio serves through uvicorn, whose proxy-headers middleware (on by default, trusting 127.0.0.1
     # and ::1 unless FORWARDED_ALLOW_IPS says otherwise) sets the client from X-Forwarded-For before the
     # guard sees it: behind nginx on the same host, one guesser does not lock every user out
@@ -146,6 +148,7 @@ def test_behind_a_reverse_proxy_on_this_machine_each_client_is_known_by_its_forw
         await send({"type": "http.response.body", "body": b"{}"})
 
     guard = Guard(app, ("planner", "s3cret"), LoginThrottle(max_failures=2, window_s=60, clock=Clock()))
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
     trusted = Config(app=app).forwarded_allow_ips  # what the server trusts when nothing is set
     served = ProxyHeadersMiddleware(guard, trusted_hosts=trusted)
 

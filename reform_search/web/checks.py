@@ -70,7 +70,7 @@ def query_text(text: str, searcher: Searcher) -> str:
     """The query as searched (an empty one never reaches here: its handler shows a hint instead)."""
     q = check_query(text, searcher.max_query_chars)
     if q.truncated:
-        gr.Warning(f"クエリを {searcher.max_query_chars} 文字に短縮しました / query cut to that length")
+        gr.Warning(f"クエリを {len(q.text)} 文字に短縮しました / query cut to {len(q.text)} characters")
     return q.text
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 import unicodedata
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from importlib.resources import files
@@ -176,8 +177,9 @@ def doc_choices(state: AppState) -> list[tuple[str, str]]:
     it came from and its id (two uploads under one title had been two identical entries)."""
     docs = state.searcher.index.documents
     named = [f"{d.city}{quoted(d.title)}" for d in docs]
+    times = Counter(named)
     return [
-        (name if named.count(name) == 1 else f"{name} · {doc_source(d)}", d.id)
+        (name if times[name] == 1 else f"{name} · {doc_source(d)}", d.id)
         for name, d in zip(named, docs, strict=True)
     ]
 

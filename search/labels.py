@@ -203,9 +203,8 @@ def absent_words(
         while last + 1 < len(units) and units[last + 1][1]:
             last += 1
         n = last + 1
-        if (
-            first == last and len(units[first][0]) == 1
-        ):  # one character alone (公 of 公文書): with its compound
+        # one character alone (公 of 公文書): named with the compound it is written in
+        if first == last and len(units[first][0]) == 1:
             while first > 0 and units[first - 1][2] and units[first - 1][0].strip():
                 first -= 1
             while last + 1 < len(units) and units[last + 1][2] and units[last + 1][0].strip():

@@ -20,6 +20,11 @@ from corpus.passage import Passage
 from index.problems import IndexProblem
 from index.store import load_index
 
+# What a vector depends on among the manifest's settings: the model, how a passage's embedding text is
+# composed, and how passages are read. Another splitter, tokenizer or calibration leaves an unchanged
+# passage's vectors as they were (a passage the splitter changed is no longer the same passage).
+VECTOR_KEYS = ("embedder", "context_version", "passages_format")
+
 
 @dataclass(frozen=True)
 class Held:
@@ -42,11 +47,11 @@ class Texts:
 def held_vectors(index_dir: Path, expected: dict, passages: list[Passage]) -> dict[int, Held]:
     """{position in `passages`: Held} for each passage the live index at `index_dir` holds as it stands
     (the same id and every field the same, so the same texts to embed: index/build.py `texts_of`).
-    Nothing when there is no live index, or it is damaged or was built otherwise (`expected`: the
-    embedder, the context version): the build then embeds through the cache as before. Some 45 µs a
+    Nothing when there is no live index, or it is damaged or its vectors were made otherwise (`expected`,
+    as VECTOR_KEYS read it): the build then embeds through the cache as before. Some 45 µs a
     passage (a million: under a minute), against embedding it again."""
     try:
-        live = load_index(index_dir, expected)
+        live = load_index(index_dir, {key: expected[key] for key in VECTOR_KEYS})
     except IndexProblem:
         return {}
     held: dict[int, Held] = {}

@@ -223,3 +223,17 @@ def test_vectors_of_an_index_built_otherwise_are_not_taken(built_index, tmp_path
         report = build_index(built_index.index_dir, built_index.documents(), embedder, cache)
     assert report.changed and report.embedded == built_index.report.embedded
     assert _embedding_texts(built_index.corpus) <= set(embedder.passage_texts)
+
+
+def test_a_new_splitter_version_keeps_the_vectors_of_passages_it_leaves_alone(
+    built_index, tmp_path, monkeypatch
+):
+    # a version bump rebuilds the index, but an unchanged passage's vectors depend on the model and its
+    # text alone: without the cache, nothing is embedded again
+    monkeypatch.setattr("index.build.SPLITTER_VERSION", 999)
+    embedder = RecordingEmbedder(32)
+    with EmbeddingCache(tmp_path / "empty.sqlite3") as cache:
+        report = build_index(built_index.index_dir, built_index.documents(), embedder, cache)
+    assert report.changed and report.embedded == 0
+    assert [t for t in embedder.passage_texts if t not in PROBES_JA + PROBES_EN] == []
+    assert read_manifest(built_index.index_dir)["splitter_version"] == 999

@@ -6,6 +6,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+# Headers that name the initiative only as they stand: 取組 inside a longer header is another column's
+# (取組の成果, 今後の取組), but a column headed 取組 alone lists the initiatives themselves
+INITIATIVE_ALONE = frozenset(
+    {"取組", "取組み", "取り組み", "主な取組", "主な取組み", "主要な取組", "取組事項"}
+)
 # Column roles and the header words that name them, in table order.
 LABEL = re.compile(
     r"(?P<item>改革項目|取組項目|施策項目|重点項目)|(?P<initiative>具体的取組|取組名|事業名)|(?P<content>取組内容|内容|概要)"
@@ -29,6 +34,8 @@ NOTE_MARKS = ("※", "注", "（注", "(注")
 def column_role(name: str) -> str | None:
     """The role a column header names ("所管課" → "department"), or None for other columns."""
     s = unicodedata.normalize("NFKC", name).strip().replace(" ", "")
+    if s in INITIATIVE_ALONE:
+        return "initiative"
     if m := LABEL.fullmatch(s):
         return m.lastgroup
     found = list(LABEL.finditer(s))

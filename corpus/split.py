@@ -13,7 +13,7 @@ from corpus.split_records import split_records
 from corpus.split_table import find_labels, split_table
 
 # Bump when passages change for the same input: indexes built with another version are rebuilt.
-SPLITTER_VERSION = 16
+SPLITTER_VERSION = 17
 
 
 def split_passages(doc: Document) -> list[Passage]:

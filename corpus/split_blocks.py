@@ -36,6 +36,9 @@ _BULLET = re.compile(r"^\s*[・•●○■◆▪◇□\-*]\s*")
 # Headings (Markdown, and numbered: 第2章 … ①) are read by corpus/headings.py
 TITLE_CHARS = 60  # a document's opening line at most this long, with no sentence end, is its title (`_title`)
 NUMBERED_BELOW = 10  # a numbered heading's level in the section path is its own plus this: under any # one
+# A table of contents: an entry led by dots to its page number (「1 改革の背景・・・・・2」), and its 目次
+# heading. Neither is a passage, nor a section over the text that follows.
+_CONTENTS = re.compile(r"[・.…‥･·．]{2,}\s*[0-9０-９]+\s*$|^(目次|もくじ|contents)$", re.IGNORECASE)
 _SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+|[^。！？!?]+$")
 
 
@@ -176,7 +179,7 @@ def _blocks(lines: list[str], running: set[str] | frozenset[str], paged: bool = 
         if block and page_pending:
             yield _Block(start, tuple(block), new_page)
             block = []
-        if not line or line in running:
+        if not line or line in running or _CONTENTS.search(line.replace(" ", "").replace("\u3000", "")):
             if block:
                 yield _Block(start, tuple(block), new_page)
             block = []

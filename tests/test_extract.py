@@ -646,6 +646,13 @@ def test_rows_without_a_header_are_text():
         ("今後の課題・方向性", "direction"),
         ("No.", None),
         ("更新日", None),
+        # a column headed 取組 alone lists the initiatives (a DOCX report's 項目 / 取組 / 効果 table had
+        # left every row without one); inside a longer header it is another column's word
+        ("取組", "initiative"),
+        ("主な取組", "initiative"),
+        ("取組事項", "initiative"),
+        ("取組の成果", None),
+        ("取組内容", "content"),
     ],
 )
 def test_column_roles(name, role):

@@ -681,6 +681,25 @@ def test_a_texts_title_line_over_its_first_heading_heads_its_sections() -> None:
         assert not any(line in p.section for p in split_blocks(_generated(line + body)))
 
 
+def test_a_table_of_contents_is_no_passage_and_heads_nothing() -> None:
+    # a report's 目次 had been three passages of leader dots and page numbers, one with the title glued
+    # to 「目次」, and an entry had been the section over what followed
+    toc = (
+        "架空市 第4次行政改革大綱（架空の資料）\n目 次\n"
+        "第1章 改革の基本的な考え方・・・・・・・・・・2\n1 改革の背景・・・・・2\n2 改革の目標……3\n"
+        "第2章 重点取組........4\n\n"
+    )
+    body = "第1章 改革の基本的な考え方\n\n1 改革の背景\n架空の人口は減り続けている。\n"
+    got = split_blocks(_generated(toc + body))
+    assert [p.text for p in got] == ["架空の人口は減り続けている。"]
+    assert got[0].section.endswith("第1章 改革の基本的な考え方 > 1 改革の背景")
+    assert not any("・・・" in p.section or "目" in p.section.split(" > ")[0][-2:] for p in got)
+    # dots in a sentence, or a number after a word, are text
+    kept = "架空の計画は3か年…2025年度まで続く。\n架空の事業は「A・B・C」の3区分。\n"
+    texts = "\n".join(p.text for p in split_blocks(_generated(kept)))
+    assert "架空の計画は3か年…2025年度まで続く。" in texts and "「A・B・C」の3区分。" in texts
+
+
 def test_a_paragraph_repeated_in_a_text_without_pages_is_kept_and_a_header_over_pages_is_not() -> None:
     header = "テスト市 架空の改革レポート（テスト用の見出し）"
     para = "窓口の受付時間を見直し、混雑する時間帯に職員を厚く配置した。"

@@ -20,7 +20,7 @@ from corpus.extract import pdf as pdf_format
 from corpus.extract import xlsx as xlsx_format
 from corpus.extract.isolate import run_isolated
 from corpus.extract.sniff import check_format, sniff
-from corpus.extract.table import header_index, sheet_records, unwrap
+from corpus.extract.table import header_index, sheet_records, sub_header, unwrap
 from corpus.normalize import compact
 from corpus.split import split_passages
 
@@ -739,3 +739,47 @@ def test_the_parser_memory_cap_is_a_limit_of_its_own():
     with pytest.raises(ValueError, match=r"progress\.xlsx"):
         extract(make_files.progress_xlsx(), "progress.xlsx", tiny)
     assert extract(make_files.progress_xlsx(), "progress.xlsx", LIMITS).records
+
+
+def test_xlsx_grouped_header_over_most_columns_names_every_sub_column():
+    # 令和6年度 over 目標 | 実績 | 評価 and 令和7年度 over 目標 | 効果額, the other columns merged down over
+    # both rows: the second header row had been a passage, two columns named 列5 and 列6, and the last
+    # two values glued together (the last merged cell read short)
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["番号", "取組項目", "担当課", "令和6年度", None, None, "令和7年度", None])
+    sheet.append([None, None, None, "目標", "実績", "評価", "目標", "効果額"])
+    sheet.append([1, "架空の電子申請", "情報課", "10手続", "12手続で始めた", "A", "20手続", "300"])
+    sheet.append([2, "架空の窓口改善", "市民課", "予約導入", "導入した", "B", "全庁展開", "1200"])
+    for cells in ("A1:A2", "B1:B2", "C1:C2", "D1:F1", "G1:H1"):
+        sheet.merge_cells(cells)
+    data = io.BytesIO()
+    book.save(data)
+    extracted = xlsx_format.extract(data.getvalue(), "plan.xlsx", LIMITS)
+    assert len(extracted.records) == 2  # the second header row is no record
+    names = [name for name, _ in extracted.records[0].cells]
+    assert names == [
+        "番号", "取組項目", "担当課", "令和6年度目標", "令和6年度実績", "令和6年度評価", "令和7年度目標",
+        "令和7年度効果額",
+    ]  # fmt: skip
+    assert [v for _, v in extracted.records[1].cells][-2:] == ["全庁展開", "1200"]
+    rows = [p for p in split_passages(_document(extracted)) if p.kind == "row"]
+    assert [(p.initiative, p.department) for p in rows] == [
+        ("架空の電子申請", "情報課"),
+        ("架空の窓口改善", "市民課"),
+    ]
+
+
+def test_a_data_row_of_short_labels_is_no_second_header_row():
+    # a table without merged headers: its first row of short cells stays a row
+    rows = [
+        ["番号", "取組項目", "担当課", "評価"],
+        ["1", "窓口改善", "市民課", "A"],
+        ["2", "電子申請", "情報課", "B"],
+    ]
+    records, _ = sheet_records(rows)
+    assert [dict(r.cells)["取組項目"] for r in records] == ["窓口改善", "電子申請"]
+    # nor is a row continuing the last column only
+    assert not sub_header(["番号", "取組項目", "担当課"], ["", "", "総務課"])

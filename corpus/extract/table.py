@@ -70,7 +70,8 @@ def sheet_records(
         return [], _paragraphs(rows)
     header, first = rows[h], h + 1
     if first < len(rows) and sub_header(header, rows[first]):  # 令和6年度 over 実績 | 評価
-        header, first = joined_header(header, rows[first]), first + 1
+        padded = header + [""] * (len(rows[first]) - len(header))  # a trailing merged cell reads short
+        header, first = joined_header(padded, rows[first]), first + 1
     columns = column_names(header)
     caption = " ".join(c for row in rows[:h] if _caption(row) for c in row if c)
     # the caption follows the sheet's name, unless it says it again (進捗管理表 in 「…進捗管理表」)
@@ -120,15 +121,23 @@ def _paragraphs(rows: list[list[str]]) -> list[str]:
 
 
 def sub_header(header: list[str], row: list[str]) -> bool:
-    """Whether `row` is the second line of a two-level header: a few short labels only, at least one
-    under a cell the header leaves blank or merges over the next one (a header cell spanning two
-    columns reads as the cell and a blank beside it)."""
+    """Whether `row` is the second line of a two-level header: short labels only, and either a few of
+    them with at least one under a group, or two or more all under groups. A header cell spanning two
+    columns reads as the cell and a blank beside it; a group is such a cell or a blank that continues
+    one (`header` padded to the row: a sheet's trailing merged cell reads short). The second form is a
+    grouped header's usual row (令和6年度 over 目標 | 実績 | 評価, 令和7年度 over 目標 | 効果額), its other
+    columns merged down over both rows and so blank in it."""
     filled = [n for n, c in enumerate(row) if c]
-    if not filled or len(filled) > len(row) / 2 or not all(_label_like(row[n]) for n in filled):
+    if not filled or not all(_label_like(row[n]) for n in filled):
         return False
-    return any(
-        n < len(header) and (not header[n] or (n + 1 < len(header) and not header[n + 1])) for n in filled
-    )
+    header = header + [""] * (len(row) - len(header))
+
+    def grouped(n: int) -> bool:
+        return not header[n] or (n + 1 < len(header) and not header[n + 1])
+
+    if len(filled) <= len(row) / 2 and any(grouped(n) for n in filled):
+        return True
+    return len(filled) >= 2 and all(grouped(n) for n in filled)
 
 
 def joined_header(header: list[str], sub: list[str]) -> list[str]:

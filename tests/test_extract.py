@@ -665,6 +665,11 @@ def test_unwrap_joins_wrapped_lines_and_keeps_paragraphs():
         unwrap(cell)
         == "予算編成方針とともに中期財政見通しを作成・公表した。\n・説明会を開いた\n・意見を集めた"
     )
+    # two sections' names one under the other are two names (a 担当課 cell had read 「市民課税務課」); a name
+    # wrapped in the middle is one
+    assert unwrap("市民課\n税務課") == "市民課\n税務課"
+    assert unwrap("こども家庭\n支援課") == "こども家庭支援課"
+    assert unwrap("上下水道局経営企画\n課") == "上下水道局経営企画課"
 
 
 def test_extracted_round_trips_through_json():

@@ -159,8 +159,14 @@ def _fit(row: list[str], n: int) -> list[str]:
     return [*row[: n - 1], " ".join(c for c in row[n - 1 :] if c)]
 
 
+# A line naming a whole section of the city hall (市民課, 情報政策室, 庶務係): two such lines in a cell are two
+# names, one per line (a 担当課 cell of 市民課 / 税務課 had read 「市民課税務課」), not one name wrapped
+_SECTION_NAME = re.compile(r"^\S{2,12}[課室係]$")
+
+
 def unwrap(cell: str) -> str:
-    """PDF cell text: lines wrapped at the cell's width joined; bullets and short lines end paragraphs."""
+    """PDF cell text: lines wrapped at the cell's width joined; bullets, short lines and the names of two
+    sections of the city hall one under the other end paragraphs."""
     lines = [x.strip() for x in cell.split("\n") if x.strip()]
     if not lines:
         return ""
@@ -169,7 +175,8 @@ def unwrap(cell: str) -> str:
     for line in lines:
         prev = paragraphs[-1][-1] if paragraphs[-1] else ""
         ended = prev.endswith(("。", "】")) and width(prev) < full - 1.5
-        if prev and (ended or _PARAGRAPH_START.match(line)):
+        named = bool(_SECTION_NAME.match(prev) and _SECTION_NAME.match(line))
+        if prev and (ended or named or _PARAGRAPH_START.match(line)):
             paragraphs.append([])
         paragraphs[-1].append(line)
     return "\n".join(join_lines(p) for p in paragraphs)

@@ -159,8 +159,8 @@ def _fit(row: list[str], n: int) -> list[str]:
     return [*row[: n - 1], " ".join(c for c in row[n - 1 :] if c)]
 
 
-# A line naming a whole section of the city hall (市民課, 情報政策室, 庶務係): two such lines in a cell are two
-# names, one per line (a 担当課 cell of 市民課 / 税務課 had read 「市民課税務課」), not one name wrapped
+# A line naming a whole section of the city hall (市民課, 情報政策室, 庶務係): two such lines in a cell are
+# two names, one per line (a 担当課 cell of 市民課 / 税務課 had read 「市民課税務課」), not one name wrapped
 _SECTION_NAME = re.compile(r"^\S{2,12}[課室係]$")
 
 

@@ -132,6 +132,11 @@ class Searcher:
                 raise ValueError(f"unknown document {unknown[0]!r}; known ids: {', '.join(ids)}")
             allowed &= self.passages.isin("document", sorted(set().union(*(known[d] for d in documents))))
         if years:
+            indexed = sorted({d.fiscal_year for d in self.index.documents if d.fiscal_year})
+            unknown = [int(y) for y in years if int(y) not in indexed]
+            if len(unknown) == len(years):  # as an unknown city or document: said, not "no passages match"
+                have = ", ".join(map(str, indexed)) or "none"
+                raise ValueError(f"no document of fiscal year {unknown[0]}; indexed fiscal years: {have}")
             allowed &= self.passages.isin("year", [int(y) for y in years])
         return allowed
 

@@ -127,6 +127,8 @@ def test_search_years_are_read_as_add_reads_them(cli, capsys):
     with pytest.raises(SystemExit) as exit:
         cli("search", "テレワーク", "--year", "来年")
     assert exit.value.code == 2 and "fiscal year '来年' not understood" in capsys.readouterr().err
+    run = cli("search", "テレワーク", "--year", "1999")
+    assert run.code == 2 and run.out == "" and "no document of fiscal year 1999" in run.err
 
 
 def test_queries_file_gives_one_line_per_query_with_its_id(cli, tmp_path):

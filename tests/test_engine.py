@@ -167,6 +167,13 @@ def test_year_and_document_filters(searcher):
         assert hits and {h.passage.doc_id for h in hits} == {doc.id}
     with pytest.raises(ValueError, match="unknown document 'nope'"):
         searcher.search("テレワーク", 5, "hybrid", searcher.mask(documents=["nope"]))
+    # a year no document has is said, as an unknown document is ("no passages match" had read as an
+    # answer); a year beside one that is there narrows nothing away
+    with pytest.raises(
+        ValueError, match=r"no document of fiscal year 1999; indexed fiscal years: 2023, 2024"
+    ):
+        searcher.mask(years=[1999])
+    assert searcher.mask(years=[1999, 2023]).tolist() == searcher.mask(years=[2023]).tolist()
 
 
 def test_unknown_city_lists_the_known_ones(searcher):

@@ -47,10 +47,32 @@ def highlight(text: str, terms: Sequence[str], fields: Sequence[str] = ()) -> st
     )
 
 
+# What each label says of a city, in both languages: a badge's tooltip, and the legend over a comparison
+MEANING = {
+    Match.STRONG: "資料がこの問いに答えています / this city's documents answer the query",
+    Match.WEAK: "関連する記述があります。本文を確認してください / related: read the passage",
+    Match.NONE: "該当する取組は見つかりませんでした / nothing on it in this city's documents",
+}
+# A passage's mark: it is one of those "N 件が該当" counts
+COUNTED = "「N 件が該当」に数えた箇所 / one of the passages counted as matching"
+
+
+def legend() -> str:
+    """What the labels and the marks on cards mean, folded under the verdicts (the README had been the
+    only place that said ○ means "related: read the passage")."""
+    items = "".join(f'<div class="rs-legend-item">{badge(m)} {esc(MEANING[m])}</div>' for m in Match)
+    items += (
+        f'<div class="rs-legend-item"><span class="rs-hit-match">{marked(Match.STRONG)}</span> '
+        f"{esc(COUNTED)}</div>"
+    )
+    return f'<details class="rs-legend"><summary>記号の意味 / what the marks mean</summary>{items}</details>'
+
+
 def badge(match: str) -> str:
     """The match label: ◎ 該当あり strong, ○ 関連あり weak, × 該当なし none (a screen reader reads the
-    names, not "bullseye" or "multiplication sign")."""
-    return f'<span class="rs-badge rs-badge-{esc(match)}">{marked(Match(match))}</span>'
+    names, not "bullseye" or "multiplication sign"); what it means as its tooltip."""
+    m = Match(match)
+    return f'<span class="rs-badge rs-badge-{esc(match)}" title="{esc(MEANING[m])}">{marked(m)}</span>'
 
 
 def marked(match: Match) -> str:
@@ -114,7 +136,10 @@ def card(
     text = f'<p class="rs-text">{highlight(excerpt, hit.matched, p.field_names)}</p>'
     head = [f'<span class="rs-rank">{hit.rank}</span>'] if hit.rank else []
     if match is not None and match != Match.NONE:  # one of the passages counted as 該当 in its column
-        head.append(f'<span class="rs-hit-match" data-match="{esc(match)}">{marked(Match(match))}</span>')
+        head.append(
+            f'<span class="rs-hit-match" data-match="{esc(match)}" title="{esc(COUNTED)}">'
+            f"{marked(Match(match))}</span>"
+        )
     if with_city:
         en = f' <span class="rs-en" lang="en">{esc(city_en)}</span>' if city_en else ""
         head.append(f'<span class="rs-city-chip">{esc(p.city)}{en}</span>')
@@ -230,7 +255,7 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
     return (
         f'<div class="rs-result" data-query="{esc(result.query)}">'
         f'<h2 class="rs-query" tabindex="-1">{esc(named_query(result.query))}の比較 / comparison</h2>{why}'
-        f"{verdicts(result, city_en) if result.content else ''}"
+        f"{verdicts(result, city_en) + legend() if result.content else ''}"
         f"{grid(cols, len(result.columns))}</div>"
     )
 

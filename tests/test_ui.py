@@ -245,6 +245,19 @@ def test_a_long_query_is_named_in_part_above_its_results():
     assert_inert(out)
 
 
+def test_a_comparison_says_what_its_marks_mean():
+    # an English reader had found ○ explained only in the README
+    col = Column("テスト市", Match.WEAK, (), Evidence(2.0), 1)
+    out = render.comparison_html(Comparison("電子決裁", (col,)))
+    legend = out[out.index('<details class="rs-legend">') :]
+    assert "what the marks mean" in legend and "related: read the passage" in legend
+    assert "nothing on it in this city&#x27;s documents" in legend and "counted as matching" in legend
+    assert 'title="関連する記述があります。本文を確認してください / related: read the passage"' in out
+    assert_inert(out)
+    empty = Column("テスト市", Match.NONE, (), Evidence(0.0), 0)
+    assert "rs-legend" not in render.comparison_html(Comparison("の", (empty,), content=False))
+
+
 def test_a_query_without_content_words_says_why():
     empty = Column("テスト市", Match.NONE, (), Evidence(0.0), 0)
     out = render.comparison_html(Comparison("の", (empty,), content=False))

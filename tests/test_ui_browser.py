@@ -469,7 +469,9 @@ def test_a_phone_keyboard_and_screen_reader_user_is_served(browser, html_app):
             ".every(c => document.querySelector('#rs-announce').innerText.includes(c))",
             timeout=10_000,
         )
-        assert page.locator("#compare-results .rs-badge .rs-en[lang=en]").count() == 4  # verdicts, columns
+        badges = page.locator("#compare-results .rs-badge .rs-en[lang=en]")
+        assert badges.count() == 4 + 3  # verdicts, columns, and the three of the folded legend
+        assert page.locator("#compare-results .rs-legend .rs-badge").count() == 3
         query.fill("の")  # nothing can match: why is said, not only the heading
         query.press("Enter")
         page.wait_for_function(

@@ -244,6 +244,7 @@ def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str]
         "absent",
         "apart",
         "few_passages",
+        "english_query",
         "rank",
         "passage_match",
         *CITATION,
@@ -255,6 +256,7 @@ def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str]
         head = {"query": c.query, "match": str(col.match), "matching": col.matching, "absent": absent}
         head["apart"] = "、".join(col.evidence.apart)  # compounds it writes only apart (under × or ○)
         head["few_passages"] = "yes" if col.evidence.few else ""  # its label is less certain (FEW)
+        head["english_query"] = "yes" if c.english else ""  # so are an English question's (ENGLISH_NOTE)
         # a counted passage's label; a shown passage that does not count has none, as on screen
         marks = [str(m) if m != Match.NONE else "" for m in col.hit_matches or ("",) * len(col.hits)]
         shown = [(hit.rank, mark, hit.passage) for hit, mark in zip(col.hits, marks, strict=True)]

@@ -36,6 +36,7 @@ HEADINGS = {
     "absent": "資料にない語",
     "apart": "一続きでは書かれていない語",
     "few_passages": "資料が少ない市",
+    "english_query": "英語の質問（判定は参考程度）",
     "rank": "順位",
     "passage_match": "箇所の判定",
     "city": "市町村",

@@ -547,6 +547,15 @@ def test_comparison_exports_name_the_compounds_a_city_writes_only_apart() -> Non
     assert APART not in comparison_markdown(none) and comparison_table(none)[1][0]["apart"] == ""
 
 
+def test_an_english_question_s_comparison_table_says_its_labels_are_less_certain() -> None:
+    # the CSV and the workbook had lost the caveat the screen, the CLI and the Markdown give
+    col = Column("テスト市", Match.WEAK, (), Evidence(2.0), 1)
+    english = comparison_table(Comparison("paperless administration", (col,), english=True))
+    japanese = comparison_table(Comparison("ペーパーレス", (col,)))
+    assert english[1][0]["english_query"] == "yes" and japanese[1][0]["english_query"] == ""
+    assert heading("english_query").startswith("英語の質問")
+
+
 def test_comparison_exports_name_the_words_a_city_never_writes() -> None:
     c = Comparison(
         "議員定数の削減", (Column("テスト市", Match.NONE, (), Evidence(0.1, absent=("議員定数",)), 0),)

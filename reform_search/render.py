@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Sequence
 
 from corpus.document import kind_name
+from corpus.normalize import has_japanese
 from index.documents import IndexedDocument
 from reform_search.output import ABSENT, APART, ENGLISH_NOTE, FEW, quoted, snippet
 from search.compare import COLUMN_TOP_K, Column, Comparison
@@ -252,6 +253,9 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
     if result.english:
         ja, en = (esc(t) for t in ENGLISH_NOTE)
         why = f'<p class="rs-why" role="note">{ja}<br><span class="rs-en" lang="en">{en}</span></p>'
+        if words := japanese_words(result):
+            tried = f'<span lang="ja">{esc("、".join(words))}</span>'
+            why += f'<p class="rs-why rs-try">日本語で試す / try in Japanese: {tried}</p>'
     return (
         f'<div class="rs-result" data-query="{esc(result.query)}">'
         f'<h2 class="rs-query" tabindex="-1">{esc(named_query(result.query))}の比較 / comparison</h2>{why}'
@@ -337,6 +341,19 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
         + verdicts(result, city_en, "rs-cp-verdict")
         + f"{grid(cols, len(result.columns))}</div>"
     )
+
+
+TRY_WORDS = 5  # Japanese words an English question's comparison offers to try
+
+
+def japanese_words(result: Comparison) -> list[str]:
+    """The Japanese words the shown passages matched an English question by (through their glosses),
+    first seen first: the reports' own words for what was asked, for a reader who cannot write them
+    (「try it in Japanese too」 had offered none)."""
+    seen = [
+        w for col in result.columns for h in col.hits for w in h.matched if has_japanese(w) and len(w) > 1
+    ]
+    return list(dict.fromkeys(seen))[:TRY_WORDS]
 
 
 def hits_html(results: Results, city_en: dict[str, str] | None = None) -> str:

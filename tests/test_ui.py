@@ -258,6 +258,20 @@ def test_a_comparison_says_what_its_marks_mean():
     assert "rs-legend" not in render.comparison_html(Comparison("の", (empty,), content=False))
 
 
+def test_an_english_question_offers_the_japanese_words_its_passages_matched():
+    # 「try it in Japanese too」 had offered an English reader no Japanese to try
+    hits = (
+        hit(evil_passage(id="doc:1"), 1, ("ペーパーレス", "paperless", "化")),
+        hit(evil_passage(id="doc:2"), 2, ("<b>委託</b>", "ペーパーレス")),
+    )
+    col = Column("テスト市", Match.WEAK, hits, Evidence(2.0), 1)
+    out = render.comparison_html(Comparison("going paperless", (col,), english=True))
+    assert "日本語で試す / try in Japanese: " in out
+    assert '<span lang="ja">ペーパーレス、&lt;b&gt;委託&lt;/b&gt;</span>' in out  # Japanese, 2+ characters, once
+    assert_inert(out)
+    assert "try in Japanese" not in render.comparison_html(Comparison("ペーパーレス", (col,)))
+
+
 def test_a_query_without_content_words_says_why():
     empty = Column("テスト市", Match.NONE, (), Evidence(0.0), 0)
     out = render.comparison_html(Comparison("の", (empty,), content=False))

@@ -11,13 +11,15 @@ import re
 from corpus.normalize import is_japanese
 
 MARKDOWN = re.compile(r"^(#{1,6})\s+(.+)$")
-# Numbered headings of plain-text reports, by level: 第2章 / 第1節 / 2 ペーパーレス化の推進 (or 2. 2．) /
-# (1) （１） ⑴ … / ① …. A heading is a one-line block of at most HEADING_CHARS with a title after its number
-# and no sentence end; a line numbered more than once (①… ②…) is a list, not a heading.
+# Numbered headings of plain-text reports, by level: 第2章 / 第1節 / 2 ペーパーレス化の推進 (or 2. 2．) and
+# 取組1 … / (1) （１） ⑴ … / ① …. A heading is a one-line block of at most HEADING_CHARS with a title
+# after its number and no sentence end; a line numbered more than once (①… ②…) is a list, not a heading.
 _NUMBERED = (
     (1, re.compile(r"^第[0-9０-９一二三四五六七八九十]+[章部編]\s*(.*)$")),
     (2, re.compile(r"^第[0-9０-９一二三四五六七八九十]+節\s*(.*)$")),
     (3, re.compile(r"^[0-9０-９]{1,2}(?:[\.．]|\s)\s*((?![0-9０-９]).+)$")),
+    # an initiative's own number: 取組1 地域公共交通の再編, 施策② …, as a report of boxed cards heads them
+    (3, re.compile(r"^(?:重点)?(?:取組み?|取り組み|施策)\s*[0-9０-９①-⑳]{1,2}[\s\.．:：]\s*(.+)$")),
     (4, re.compile(r"^(?:[（(][0-9０-９]{1,2}[）)]|[⑴-⒇])\s*(.+)$")),
     (5, re.compile(r"^[①-⑳]\s*(.+)$")),
 )

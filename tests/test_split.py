@@ -681,6 +681,29 @@ def test_a_texts_title_line_over_its_first_heading_heads_its_sections() -> None:
         assert not any(line in p.section for p in split_blocks(_generated(line + body)))
 
 
+def test_a_report_of_numbered_initiative_cards_gives_one_passage_per_card() -> None:
+    # 取組1 … 【目標】【実績】【評価】 boxes, one per initiative: the whole page had been one passage citing
+    # none of them
+    cards = "テスト町 架空の取組シート（テスト用）\n\n" + "".join(
+        f"取組{n}\u3000架空の{name} 所管：{dept}\n\n【目標】 {name}を進める。\n\n"
+        f"【実績】 {name}を始めた。\n\n"
+        for n, name, dept in (
+            (1, "交通再編", "企画課"),
+            (2, "温泉民営化", "観光課"),
+            (3, "給食統合", "学校教育課"),
+        )
+    )
+    got = split_blocks(_generated(cards))
+    assert [p.section.split(" > ")[-1] for p in got] == [
+        "取組1\u3000架空の交通再編 所管：企画課",
+        "取組2\u3000架空の温泉民営化 所管：観光課",
+        "取組3\u3000架空の給食統合 所管：学校教育課",
+    ]
+    assert all("【目標】" in p.text and "【実績】" in p.text for p in got)
+    # a sentence or a column's name that opens with 取組 heads nothing
+    assert heading("取組1件目を実施した。") is None and heading("取組状況") is None
+
+
 def test_a_table_of_contents_is_no_passage_and_heads_nothing() -> None:
     # a report's 目次 had been three passages of leader dots and page numbers, one with the title glued
     # to 「目次」, and an entry had been the section over what followed

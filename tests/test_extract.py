@@ -237,6 +237,25 @@ def test_html_without_main_keeps_the_body_text():
     assert html_format.extract(page, "p.html", LIMITS).text == "## 方針\n\nテスト"
 
 
+@pytest.mark.parametrize(
+    ("page", "text"),
+    [
+        # an item's nested list goes on its line after 「：」: one passage cites the item with what it
+        # lists (the children had been passages without their parent, the parent one of a few words)
+        ("<ul><li>電子申請の拡大<ul><li>子育て26件。</li><li>介護12件。</li></ul></li><li>決済</li></ul>",
+         "・電子申請の拡大：子育て26件。介護12件。\n・決済"),
+        ("<ul><li>窓口\n  <ul><li>書かない窓口</li><li>予約</li></ul>\n </li></ul><p>後</p>",
+         "・窓口：書かない窓口、予約\n\n後"),
+        # items left open, as HTML allows: the next item closes the one before, the list's end all
+        ("<ul><li>一つ目<li>二つ目<ul><li>子一<li>子二</ul><li>三つ目</ul><p>後</p>",
+         "・一つ目\n・二つ目：子一、子二\n・三つ目\n\n後"),
+        ("<ol><li>親<ol><li>子<ul><li>孫</li></ul></li></ol></li></ol>", "・親：子：孫"),
+    ],
+)  # fmt: skip
+def test_html_nested_lists_stay_with_their_item(page, text):
+    assert html_format.extract(page.encode(), "p.html", LIMITS).text == text
+
+
 # --- PDF -----------------------------------------------------------------------------------------------
 
 

@@ -89,6 +89,8 @@ class _Text(HTMLParser):
         self.in_heading = False
         self.aside: list = []  # [tag, depth] of the page block being left out (_BOILERPLATE)
         self.file_link = 0  # depth of <a> elements that link to a file
+        # the open lists and items, outermost first: ["list"] or ["li", its nested items so far]
+        self.lists: list[list] = []
 
     def _targets(self) -> tuple[list[str], ...]:
         return (self.all, self.main_lines) if self.main else (self.all,)
@@ -158,12 +160,36 @@ class _Text(HTMLParser):
             self._emit("#" * int(tag[1]) + " ")
             self.in_heading, self.heading = True, ""
         elif tag == "li":
-            self._break()
-            self._emit("・")
+            self._item()
         elif tag in ("td", "th"):
             self._emit(" ")
+        elif tag in ("ul", "ol"):
+            if not self._in_item():  # a list nested in an item goes on the item's line
+                self._break()
+            self.lists.append(["list"])
         elif tag in BLOCK:
             self._break()
+
+    def _in_item(self) -> bool:
+        return any(entry[0] == "li" for entry in self.lists)
+
+    def _item(self) -> None:
+        """An item: on a line of its own, or, nested in another (電子申請の拡大 over 子育て関連手続…), on
+        its parent's line after 「：」, so that one passage cites the item with what it lists (the
+        children had been passages without their parent, the parent one of seven characters)."""
+        if self.lists and self.lists[-1][0] == "li":  # an item left open: the next one closes it
+            self.lists.pop()
+        parent = next((entry for entry in reversed(self.lists) if entry[0] == "li"), None)
+        if parent is None:
+            self._break()
+            self._emit("・")
+        else:
+            for lines in self._targets():  # the space the markup's line break left before the child
+                lines[-1] = lines[-1].rstrip()
+            line = (self.main_lines if self.main else self.all)[-1]
+            self._emit("：" if not parent[1] else ("" if line.endswith(("。", "！", "？")) else "、"))
+            parent[1] += 1
+        self.lists.append(["li", 0])
 
     def handle_endtag(self, tag: str) -> None:
         if self.aside:
@@ -190,6 +216,14 @@ class _Text(HTMLParser):
             self.in_heading = False
             heading = self.heading.replace(_LINK_OPEN, "").replace(_LINK_CLOSE, "")
             self.path = nested(self.path, int(tag[1]), heading.strip())
+        if tag in ("li", "ul", "ol") and not self.skip:
+            if tag == "li" and self.lists and self.lists[-1][0] == "li":
+                self.lists.pop()
+            elif tag != "li":  # the list ends, and any item it left open
+                while self.lists and self.lists.pop()[0] != "list":
+                    pass
+            if self._in_item():  # still within an item: its line goes on
+                return
         if _HEADING.fullmatch(tag) or tag in PARAGRAPH:
             self._break(paragraph=True)
         elif tag in BLOCK or tag == "li":

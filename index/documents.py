@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 from corpus.document import DocumentInfo
@@ -24,3 +25,28 @@ class IndexedDocument(DocumentInfo):
     def to_dict(self) -> dict:
         """The manifest's shape: the fields that are set."""
         return {k: v for k, v in asdict(self).items() if v not in ("", None)}
+
+
+def named_documents(documents: Sequence[IndexedDocument], names: Sequence[str]) -> list[str]:
+    """The ids of the documents `names` name, by id or by title (every document of that title: two
+    cities may use one); ValueError naming the known ids for a name no document has."""
+    known: dict[str, set[str]] = {}
+    for d in documents:
+        known.setdefault(d.id, set()).add(d.id)
+        known.setdefault(d.title, set()).add(d.id)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        ids = sorted(d.id for d in documents)
+        raise ValueError(f"unknown document {unknown[0]!r}; known ids: {', '.join(ids)}")
+    return sorted(set().union(*(known[name] for name in names)))
+
+
+def indexed_years(documents: Sequence[IndexedDocument], years: Sequence[int]) -> list[int]:
+    """`years` as numbers; ValueError naming the indexed years when no document is of any of them (as an
+    unknown city or document is said: "no passages match" had read as an answer)."""
+    indexed = sorted({d.fiscal_year for d in documents if d.fiscal_year})
+    wanted = [int(y) for y in years]
+    if not set(wanted) & set(indexed):
+        have = ", ".join(map(str, indexed)) or "none"
+        raise ValueError(f"no document of fiscal year {wanted[0]}; indexed fiscal years: {have}")
+    return wanted

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from corpus.document import resolve_city
+from index.documents import indexed_years, named_documents
 from index.embedder import Embedder
 from index.glossary import Glossary, LazyGlossary, query_words, surfaces_of
 from index.store import StoredIndex
@@ -121,23 +122,10 @@ class Searcher:
         allowed = np.ones(len(self.passages), dtype=bool)
         if cities:
             allowed &= self.passages.isin("city", self.resolve_cities(cities))
-        if documents:  # ids, or titles: every document of that title (two cities may use one)
-            known: dict[str, set[str]] = {}
-            for d in self.index.documents:
-                known.setdefault(d.id, set()).add(d.id)
-                known.setdefault(d.title, set()).add(d.id)
-            unknown = [d for d in documents if d not in known]
-            if unknown:
-                ids = sorted(d.id for d in self.index.documents)
-                raise ValueError(f"unknown document {unknown[0]!r}; known ids: {', '.join(ids)}")
-            allowed &= self.passages.isin("document", sorted(set().union(*(known[d] for d in documents))))
+        if documents:
+            allowed &= self.passages.isin("document", named_documents(self.index.documents, documents))
         if years:
-            indexed = sorted({d.fiscal_year for d in self.index.documents if d.fiscal_year})
-            unknown = [int(y) for y in years if int(y) not in indexed]
-            if len(unknown) == len(years):  # as an unknown city or document: said, not "no passages match"
-                have = ", ".join(map(str, indexed)) or "none"
-                raise ValueError(f"no document of fiscal year {unknown[0]}; indexed fiscal years: {have}")
-            allowed &= self.passages.isin("year", [int(y) for y in years])
+            allowed &= self.passages.isin("year", indexed_years(self.index.documents, years))
         return allowed
 
     def prepare(self, query: str, vector: np.ndarray | None = None) -> Prepared:

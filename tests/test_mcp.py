@@ -65,6 +65,9 @@ def test_tools_list_has_the_read_only_tools_with_their_docs(mcp_url):
     compare_tool = named["compare"]
     assert "該当なし" in compare_tool.description
     assert {"query", "cities", "top_k", "mode"} <= set(compare_tool.inputSchema["properties"])
+    # years as a script may write them: 2024, 令和6年度 or R6 (the schema had said integers only)
+    years = json.dumps(named["search"].inputSchema["properties"]["years"], ensure_ascii=False)
+    assert '"string"' in years and '"integer"' in years and "令和6年度" in years
 
 
 def test_tools_call_compare_returns_both_cities(mcp_url, searcher):

@@ -25,7 +25,7 @@ def register_api(state: AppState) -> None:
         mode: str = settings.mode,
         cities: list[str] | None = None,
         documents: list[str] | None = None,
-        years: list[int] | None = None,
+        years: list[int | str] | None = None,
     ) -> dict:
         """Search Japanese municipalities' administrative reform reports (行財政改革, 構造改革, DX) for
         passages about a topic, best first. Each hit is one initiative row or paragraph with its city,
@@ -37,7 +37,7 @@ def register_api(state: AppState) -> None:
             mode: ranking: hybrid (default: embedding and Japanese BM25 fused), dense or lexical
             cities: only these municipalities (names as indexed, e.g. 会津若松市); empty for all
             documents: only these document ids; empty for all
-            years: only these fiscal years (e.g. 2024); empty for all
+            years: only these fiscal years (2024, 令和6年度 or R6); empty for all
         """
         s = state.live()
         q = check_query(text(query, "query"), s.max_query_chars).text

@@ -42,11 +42,19 @@ _CONTENTS = re.compile(r"[・.…‥･·．]{2,}\s*[0-9０-９]+\s*$|^(目次|�
 _SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+|[^。！？!?]+$")
 
 
+# A brochure's heading mark: 「■ 窓口が変わります」 written straight above its text heads it (a ■ line alone
+# is a list item, as the default brochure writes them). Such headings nest beneath numbered ones.
+_MARK = re.compile(r"^[■◆□]\s*(.+)$")
+MARK_TITLE_CHARS = 30
+MARK_LEVEL = NUMBERED_BELOW + 6
+
+
 @dataclass(frozen=True)
 class _Block:
     start: int
     lines: tuple[str, ...]
     new_page: bool = False
+    marked: bool = False  # a mark's heading over the text after it (`_marked`)
 
     @property
     def end(self) -> int:
@@ -69,6 +77,8 @@ class _Block:
 
     @property
     def kind(self) -> str:
+        if self.marked:
+            return "marked"
         if len(self.lines) == 1 and heading(self.lines[0]):
             return "heading"
         if sum(bool(_BULLET.match(x)) for x in self.lines) >= max(1, len(self.lines) // 3):
@@ -80,7 +90,8 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
     """Passages for a brochure or plain-text document."""
     lines = doc.text.split("\n")
     # a PDF's text opens each page with one space; so may a text its paragraphs (`_indented`)
-    blocks = list(_blocks(lines, running, paged=bool(doc.page_starts) or not _indented(lines)))
+    paged = bool(doc.page_starts) or not _indented(lines)
+    blocks = [part for block in _blocks(lines, running, paged) for part in _marked(block)]
     out: list[Passage] = []
     section = ""
     path: list[tuple[int, str]] = []  # the open headings, outermost first, with their levels
@@ -103,6 +114,10 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
             level += 0 if MARKDOWN.match(block.lines[0]) else NUMBERED_BELOW
             path = [(lv, t) for lv, t in path if lv < level] + [(level, title)]
             section = " > ".join(t for _, t in path)
+        elif kind == "marked":  # ■ 窓口が変わります, over its text
+            flush()
+            path = [(lv, t) for lv, t in path if lv < MARK_LEVEL] + [(MARK_LEVEL, block.lines[0])]
+            section = " > ".join(t for _, t in path)
         elif kind == "list":
             if lead := _lead(block):  # 「主な成果は次のとおり。」 over the list: prose, packed as prose is
                 if block.new_page:
@@ -118,6 +133,22 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
                 flush()
     flush()
     return _paged(out, [b.start for b in blocks if b.new_page])
+
+
+def _marked(block: _Block) -> list[_Block]:
+    """A block whose first line is a marked title (■ 窓口が変わります: short, no sentence, well short of the
+    lines after it, which are no list) as that heading and the text it heads; else the block itself.
+    The heading had been glued to its text as one list item (「窓口が変わります令和6年度から…」)."""
+    m = _MARK.match(block.lines[0])
+    if not m or len(block.lines) < 2 or any(_BULLET.match(x) for x in block.lines[1:]):
+        return [block]
+    title = m.group(1).strip()
+    if len(title) > MARK_TITLE_CHARS or title.endswith((*_ENDS, "、")):
+        return [block]
+    if width(block.lines[0]) >= 0.7 * max(width(x) for x in block.lines[1:]):  # a wrapped item's first line
+        return [block]
+    rest = _Block(block.start + 1, block.lines[1:])
+    return [_Block(block.start, (title,), block.new_page, marked=True), rest]
 
 
 def _title(pending: list[_Block]) -> bool:

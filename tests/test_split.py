@@ -704,6 +704,26 @@ def test_a_report_of_numbered_initiative_cards_gives_one_passage_per_card() -> N
     assert heading("取組1件目を実施した。") is None and heading("取組状況") is None
 
 
+def test_a_marked_title_straight_above_its_text_heads_it() -> None:
+    # 「■ 窓口が変わります」 over its text had been one list item, glued: 「窓口が変わります令和6年度から…」
+    text = (
+        "■ 架空の窓口が変わります\n令和6年度から、架空の本庁舎の窓口を書かない窓口に切り替えた。\n\n"
+        "導入後の架空の調査では、手続の時間が短くなった。\n\n"
+        "■ 架空の施設を見直します\n架空の施設の約4割は築40年を超えており、統合を進めている。\n\n"
+        "■予算の共通業務\n\n■市民サービスの個別業務\n\n"  # ■ lines alone stay items
+        "■ 架空の項目が長くて一行に収まらず折り返された\n続きの文。\n"  # a wrapped item stays one
+    )
+    got = [(p.kind, p.section, p.text) for p in split_blocks(_generated(text))]
+    assert got[0][1] == "架空の窓口が変わります" and got[0][2].startswith("令和6年度から、")
+    assert "導入後の架空の調査" in got[0][2]  # the text after it stays under it
+    assert got[1][1] == "架空の施設を見直します" and got[1][2].startswith("架空の施設の約4割")
+    assert [(k, t) for k, _, t in got[2:4]] == [
+        ("item", "予算の共通業務"),
+        ("item", "市民サービスの個別業務"),
+    ]
+    assert got[4][0] == "item" and got[4][2].startswith("架空の項目が長くて")
+
+
 def test_a_table_of_contents_is_no_passage_and_heads_nothing() -> None:
     # a report's 目次 had been three passages of leader dots and page numbers, one with the title glued
     # to 「目次」, and an entry had been the section over what followed
@@ -770,9 +790,13 @@ def test_a_marked_line_short_of_the_width_is_a_line_of_its_own_in_prose() -> Non
     text = "\n".join(["■ 職員の働き方を変える", *body, "あわせて無線LANを整備しました。"])
     doc = _generated(text)
     (passage,) = split_blocks(doc)
-    first, second = passage.text.split("\n")
-    assert first.replace(" ", "") == "■職員の働き方を変える"
-    assert second.startswith("架空市では、フリーアドレス制の執務室を本庁舎で試行しました。")
+    # now it heads the paragraph, its section and the card's title (a marked title over its text)
+    assert passage.section == "職員の働き方を変える"
+    assert passage.text.startswith("架空市では、フリーアドレス制の執務室を本庁舎で試行しました。")
+    # a marked line within prose, below its first line, still starts a line of its own
+    text = "\n".join([*body, "■ 職員の働き方を変える", "あわせて無線LANを整備しました。"])
+    (passage,) = split_blocks(_generated(text))
+    assert "\n■ 職員の働き方を変える\n" in passage.text or "\n■職員の働き方を変える\n" in passage.text
 
 
 def test_a_page_number_written_as_a_dash_item_is_no_passage() -> None:

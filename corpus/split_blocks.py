@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from corpus.document import Document
-from corpus.headings import MARKDOWN, heading
+from corpus.headings import MARKDOWN, heading, nested, section_path
 from corpus.normalize import collapse_letterspacing, is_japanese, join_lines, width
 from corpus.passage import Passage, document_passage
 
@@ -112,12 +112,12 @@ def split_blocks(doc: Document, running: set[str] | frozenset[str] = frozenset()
             flush()
             level, title = heading(block.lines[0])
             level += 0 if MARKDOWN.match(block.lines[0]) else NUMBERED_BELOW
-            path = [(lv, t) for lv, t in path if lv < level] + [(level, title)]
-            section = " > ".join(t for _, t in path)
+            path = nested(path, level, title)
+            section = section_path(path)
         elif kind == "marked":  # ■ 窓口が変わります, over its text
             flush()
-            path = [(lv, t) for lv, t in path if lv < MARK_LEVEL] + [(MARK_LEVEL, block.lines[0])]
-            section = " > ".join(t for _, t in path)
+            path = nested(path, MARK_LEVEL, block.lines[0])
+            section = section_path(path)
         elif kind == "list":
             if lead := _lead(block):  # 「主な成果は次のとおり。」 over the list: prose, packed as prose is
                 if block.new_page:

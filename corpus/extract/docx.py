@@ -10,7 +10,8 @@ from docx.table import Table
 
 from corpus.extract.base import Extracted, Limits
 from corpus.extract.safezip import open_checked
-from corpus.extract.table import nested, section_path, sheet_records
+from corpus.extract.table import sheet_records
+from corpus.headings import nested, section_path
 from corpus.normalize import clean_text
 from corpus.refusal import Refusal
 

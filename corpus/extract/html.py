@@ -8,8 +8,9 @@ import re
 from html.parser import HTMLParser
 
 from corpus.extract.base import Extracted, Limits
-from corpus.extract.table import nested, section_path, sheet_records
+from corpus.extract.table import sheet_records
 from corpus.extract.text import decode_text
+from corpus.headings import nested, section_path
 from corpus.normalize import clean_text
 
 SKIP = {"script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg", "head"}
@@ -186,7 +187,7 @@ class _Text(HTMLParser):
         else:
             for lines in self._targets():  # the space the markup's line break left before the child
                 lines[-1] = lines[-1].rstrip()
-            line = (self.main_lines if self.main else self.all)[-1]
+            line = self._targets()[-1][-1]
             self._emit("：" if not parent[1] else ("" if line.endswith(("。", "！", "？")) else "、"))
             parent[1] += 1
         self.lists.append(["li", 0])

@@ -91,16 +91,6 @@ def sheet_records(
     return records, lead
 
 
-def nested(path: list[tuple[int, str]], level: int, title: str) -> list[tuple[int, str]]:
-    """The open headings (level, title) once a heading of `level` is met: those above it, then it."""
-    return [(lv, t) for lv, t in path if lv < level] + [(level, title)]
-
-
-def section_path(path: list[tuple[int, str]]) -> str:
-    """The open headings as a section path (第2章 > 1 デジタル化 > (1) …), as the text splitter writes it."""
-    return " > ".join(t for _, t in path if t)
-
-
 CAPTION_CHARS = 80  # the longest line above a table's header read as its title
 
 

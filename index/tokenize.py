@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import metadata
 from itertools import pairwise
@@ -240,3 +241,44 @@ def tokenizer_info() -> dict:
         "fugashi": metadata.version("fugashi"),
         "unidic_lite": metadata.version("unidic-lite"),
     }
+
+
+def _joins(ch: str) -> bool:
+    """Whether `ch` writes one word with its neighbour: a kanji, katakana, Latin letter or digit
+    (hiragana are mostly particles and okurigana)."""
+    return (ch.isascii() and ch.isalnum()) or unicodedata.name(ch, "").startswith(("CJK", "KATAKANA"))
+
+
+def bound_singles(query: str) -> set[str]:
+    """The query's one-character words that it writes only inside a compound (館 of 児童館): a passage
+    shows them within the same compound, not in every word that holds them (本館, 公民館), unless they are all
+    it shares with the query (`joined_singles`)."""
+    text = unicodedata.normalize("NFKC", query)
+    words = set(tokenize(text))
+    singles = {s for s, token in surface_keys(text) if len(s) == 1 and token in words}
+    bound = set()
+    for ch in singles:
+        places = [i for i, c in enumerate(text) if c == ch]
+        if all(
+            (i > 0 and _joins(text[i - 1])) or (i + 1 < len(text) and _joins(text[i + 1])) for i in places
+        ):
+            bound.add(ch)
+    return bound
+
+
+def joined_singles(text: str, found: Sequence[str], bound: set[str]) -> list[str]:
+    """`found` (the words of `text` to highlight) with each of `bound`'s characters replaced by the
+    runs where `text` writes it next to another found word (児童 + 館 → 児童館), or left out; kept as it
+    is when it is the only word found, as it is then why the passage matched."""
+    if all(word in bound for word in found):
+        return list(found)
+    out: list[str] = []
+    for word in found:
+        if word not in bound:
+            out.append(word)
+            continue
+        for other in found:
+            for run in (other + word, word + other):
+                if other != word and run in text and run not in out:
+                    out.append(run)
+    return out

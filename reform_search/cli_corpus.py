@@ -85,6 +85,10 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# The header of `documents`' tab-separated table (its --json lines carry these names as keys).
+DOCUMENT_COLUMNS = ("id", "city", "fiscal_year", "kind", "passages", "title", "source")
+
+
 def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
     """What is indexed: id, city, title, year, kind, passages, source."""
     from reform_search.manage import indexed_documents
@@ -92,6 +96,8 @@ def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
     documents = indexed_documents(settings)
     if not documents:
         raise ValueError(f"no index at {settings.index_dir}; build it with `reform-search index`")
+    if not args.json:
+        print("\t".join(DOCUMENT_COLUMNS))
     for d in documents:
         if args.json:
             print_json(d.to_dict(), compact=True)

@@ -12,7 +12,7 @@ from index.documents import indexed_years, named_documents
 from index.embedder import Embedder
 from index.glossary import Glossary, LazyGlossary, query_words, surfaces_of
 from index.store import StoredIndex
-from index.tokenize import matched_terms, surface_keys, tokenize
+from index.tokenize import bound_singles, joined_singles, matched_terms, surface_keys, tokenize
 from index.topk import allowed_count
 from search.crowding import crowd
 from search.fusion import (
@@ -218,10 +218,12 @@ class Searcher:
         terms, english = set(q.lexical.terms), set(q.lexical.english)
         # The glossary is read on the first English question, not before.
         glossary = self.glossary.get() if english and self.glossary is not None else None
+        bound = bound_singles(q.read)  # 館 of 児童館: marked within 児童館, not in 本館
         hits = []
         for rank, (i, s) in enumerate(ranked, 1):
             p = self.passages[i]
-            hits.append(Hit(p, rank, s, self._matched(i, p.text, terms, english, glossary)))
+            found = self._matched(i, p.text, terms, english, glossary)
+            hits.append(Hit(p, rank, s, tuple(joined_singles(p.text, found, bound))))
         return hits
 
     def lexical_query(self, text: str) -> LexicalQuery:

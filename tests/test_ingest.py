@@ -177,6 +177,11 @@ def test_documents_json_is_one_object_per_line(cli, tmp_path):
     rows = _documents(cli)
     assert [r["city"] for r in rows] == ["テスト市", "サンプル町", "ペア市"]
     assert rows[-1]["format"] == "pdf" and rows[-1]["passages"] > 0
+    # Without --json: a header row naming the columns, then one tab-separated row per document.
+    table = [line.split("\t") for line in cli("documents").out.splitlines()]
+    assert table[0] == ["id", "city", "fiscal_year", "kind", "passages", "title", "source"]
+    assert [dict(zip(table[0], row, strict=True))["city"] for row in table[1:]] == [r["city"] for r in rows]
+    assert [int(row[table[0].index("passages")]) for row in table[1:]] == [r["passages"] for r in rows]
 
 
 def test_a_changed_file_replaces_the_old_version(cli, tmp_path):

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from index.tokenize import (
     TOKENIZER_VERSION,
+    bound_singles,
+    joined_singles,
     matched_terms,
     noun_pairs,
     tokenize,
@@ -183,6 +185,20 @@ def test_matched_terms_are_in_the_text(text: str, query: str) -> None:
     terms = matched_terms(text, set(tokenize(query)))
     assert len(terms) == len(set(terms))
     assert all(term and term in text for term in terms)
+    joined = joined_singles(text, terms, bound_singles(query))  # what a hit highlights
+    assert len(joined) == len(set(joined)) and all(term in text for term in joined)
+
+
+def test_a_one_character_word_of_a_compound_is_marked_only_within_it() -> None:
+    assert bound_singles("児童館の統廃合") == {"館"}  # the query writes 館 only inside 児童館
+    assert bound_singles("館") == set() and bound_singles("税の滞納") == set()  # written alone
+    assert bound_singles("市税の滞納と税の減免") == set()  # alone once: marked wherever it stands
+    text = "児童館の見直しと本館の改修"
+    found = matched_terms(text, set(tokenize("児童館の統廃合")))
+    assert found == ["児童", "館"]  # as tokens: the 館 of 本館 would be marked too
+    assert joined_singles(text, found, {"館"}) == ["児童", "児童館"]
+    assert joined_singles("児童クラブと本館", ["児童", "館"], {"館"}) == ["児童"]  # not beside 児童
+    assert joined_singles("本館と公民館", ["館"], {"館"}) == ["館"]  # the only word: why it matched
 
 
 # --- provenance ------------------------------------------------------------------------------

@@ -605,6 +605,8 @@ def test_upload_adds_a_city(page, html_app, tmp_path):
     assert "エラー / Error" in page.locator("#corpus-message").inner_text()
     assert "エラー" not in page.locator("#corpus-table").inner_text()
     assert page.locator("#corpus-table .error").count() == 0
+    drop = page.locator("#corpus-file").inner_text()  # the drop zone speaks both languages
+    assert "ファイルをここにドロップ / drop a file here" in drop and "Drop File Here" not in drop
     page.set_input_files("#corpus-file input[type=file]", str(plan))
     page.wait_for_function("document.querySelector('#corpus-file').innerText.includes('koriyama')")
     page.locator("#corpus-city textarea").fill("郡山市")

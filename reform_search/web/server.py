@@ -27,6 +27,14 @@ def parse_auth(value: str) -> tuple[str, str] | None:
     return user, password
 
 
+# Gradio's words in the file drop zone ("Drop File Here - or - Click to Upload"), in both languages.
+UPLOAD_TEXT = {
+    "upload_text.drop_file": "ファイルをここにドロップ / drop a file here",
+    "common.or": "または / or",
+    "upload_text.click_to_upload": "クリックして選ぶ / click to choose",
+}
+
+
 def launch_options(settings: Settings) -> dict:
     """Arguments of Blocks.launch() for these settings: host, port, auth, upload limit; never a share link."""
     return {
@@ -43,10 +51,11 @@ def launch_options(settings: Settings) -> dict:
         "run_history": False,
         "ssr_mode": False,
         # What Gradio's hidden status region announces to screen readers when an event ends: its own
-        # locales lack these two keys, so the raw key ("common.complete") had been read aloud
+        # locales lack these two keys, so the raw key ("common.complete") had been read aloud. The file
+        # drop zone is bilingual like the rest of the page, whatever the browser's language.
         "i18n": gr.I18n(
-            en={"common.complete": "Done", "common.error": "Error"},
-            ja={"common.complete": "完了 / done", "common.error": "エラー / error"},
+            en={"common.complete": "Done", "common.error": "Error", **UPLOAD_TEXT},
+            ja={"common.complete": "完了 / done", "common.error": "エラー / error", **UPLOAD_TEXT},
         ),
         # The four read-only endpoints as MCP tools for AI assistants; uploads and removals are private
         # UI events and never become tools. Gradio's MCP route does not check the UI's login: with auth

@@ -37,6 +37,7 @@ from search.labels import (
     city_df,
     city_idf,
     content_terms,
+    has_content,
     idf_of,
     missing_share,
     passage_key,
@@ -162,7 +163,8 @@ class Scored:
 def score_query(searcher: Searcher, query: str) -> Scored:
     prepared = searcher.prepare(query)
     unmarked = prepared.read  # the query without its markup, as it is ranked
-    terms = content_terms(list(prepared.lexical.tokens))
+    tokens = list(prepared.lexical.tokens)
+    terms = content_terms(tokens) if has_content(tokens) else []  # as search reads it: "x" is none
     initials = acronyms(unmarked)  # met among the Japanese words, not the English ones
     english = [w for w in dict.fromkeys(prepared.lexical.english) if w not in initials]
     words = written_words(unmarked) if terms else []
@@ -246,7 +248,11 @@ def judge(
     features = np.column_stack(
         [z, words, phrase, log_chars, missing, missing_pairs, log_terms, words * log_terms]
     )
-    absent = absent_words(q.terms, df, q.words, q.acronyms)
+    whole = searcher.mask(cities=[city])  # a passage's own city, itself left out (similar): it holds them
+    shown_df = df
+    if int(whole.sum()) != int(allowed.sum()):
+        shown_df = city_df(searcher.index.bm25, q.terms, whole)
+    absent = absent_words(q.terms, shown_df, q.words, q.acronyms)
     apart = apart_words(q.words, {p for p, w in zip(q.pairs, written, strict=True) if not w}, absent)
     few = model.few(city_size(searcher, city))
     return _Judged(ids, features.astype(np.float64), model.probability(features), absent, few, apart)

@@ -57,6 +57,9 @@ from corpus.normalize import has_japanese, is_japanese
 from index.bm25 import BM25
 from index.tokenize import tokenize
 
+# The longest compound a column names as written apart: a longer run is no word a reader typed as one
+# (a query of one word repeated hundreds of times had filled both columns with it)
+APART_CHARS = 24
 KEY_CACHE = 8192  # passages whose phrase key (and, apart, whose run tokens) are kept
 # Tags, entities, and what a script or style element holds (code, not words of a question)
 _MARKUP = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<[^<>]*>|&[a-zA-Z#0-9]+;", re.I | re.S)
@@ -99,8 +102,12 @@ def content_terms(tokens: list[str]) -> list[str]:
 
 def has_content(tokens: Sequence[str]) -> bool:
     """Whether a query's tokens (of its text without markup: Prepared.lexical) hold a content word
-    (particles, symbols and numbers are none): one without finds nothing, in a search as in a comparison."""
-    return bool(content_terms(list(tokens)))
+    (particles, symbols and numbers are none): one without finds nothing, in a search as in a comparison.
+    Lone Latin letters alone are none either ("x", the x of `<b>x</b>`), unless a number stands with them
+    (5G, 3R: the tokenizer splits the letter from its digit)."""
+    terms = content_terms(list(tokens))
+    letters = all(len(t) == 1 and t.isascii() and t.isalpha() for t in terms)
+    return bool(terms) and not (letters and not any(_is_number(t) for t in tokens))
 
 
 def has_markup(text: str) -> bool:
@@ -230,17 +237,29 @@ def apart_words(
         if phrase_key(a[1] + b[1]) not in unwritten:
             continue
         first, last = n, n + 1
-        while (
-            first > 0
-            and words[first - 1][2]
-            and (words[first][2] == "suffix" or words[first - 1][2] == "prefix")
-        ):
+        while first > 0 and _joined(words[first - 1], words[first]):
             first -= 1
+        if words[first][2] == "suffix":  # no word to stand on (「の方改革」): not a compound to name
+            continue
         while last + 1 < len(words) and words[last + 1][2] == "suffix":
             last += 1
         spans.append((first, last))
     runs = ["".join(w[1] for w in words[first : last + 1]) for first, last in merged(spans)]
-    return tuple(r for r in dict.fromkeys(runs) if not any(x in r or r in x for x in absent))
+    return tuple(
+        r for r in dict.fromkeys(runs) if len(r) <= APART_CHARS and not any(x in r or r in x for x in absent)
+    )
+
+
+def _joined(before: tuple[str, str, str], word: tuple[str, str, str]) -> bool:
+    """Whether `before` is written as one word with `word`: a noun's prefix, or the word a suffix stands
+    on, a noun or a verb's stem (the 働き of 働き方改革; not a particle, written in hiragana alone)."""
+    if word[2] == "suffix":
+        return bool(before[2]) or (before[1].strip() != "" and not _hiragana(before[1]))
+    return before[2] == "prefix" and bool(word[2])
+
+
+def _hiragana(text: str) -> bool:
+    return all("\u3041" <= ch <= "\u309f" for ch in text)
 
 
 def merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

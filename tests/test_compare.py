@@ -438,6 +438,9 @@ JUNK = [
     "12345",
     "!!!???",
     "the of and",
+    "<b>x</b>",  # markup around a lone letter: the letter alone is no topic
+    "x",
+    "x y",
 ]
 
 
@@ -525,6 +528,11 @@ def test_similar_city_filter_limits_and_may_name_the_source_city(searcher) -> No
     both = similar(searcher, source.id, ["サンプル町", "テスト市"], top_k=1)
     assert [c.city for c in both.columns] == ["サンプル町", "テスト市"]
     assert all(len(c.hits) == 1 for c in both.columns)
+    # sought in its own city, the words the source itself writes are not "not in this city's documents"
+    for source in (p for p in searcher.passages if p.city == "テスト市"):
+        absent = similar(searcher, source.id, ["テスト市"]).columns[0].evidence.absent
+        written = set(tokenize(source.text))
+        assert not [w for w in absent if set(tokenize(w)) <= written], source.text
 
 
 def test_similar_unknown_passage_id_says_how_to_list_them(searcher) -> None:
@@ -1008,6 +1016,11 @@ def test_absent_words_show_affixes_with_their_word(query, held, shown) -> None:
         # not across a space or a line break: two words as typed, not an invented compound
         ("デジタル 推進", {"デジタル推進"}, (), ()),
         ("制度の活用\n町営体育館", {"活用町営"}, (), ()),
+        # a suffix stands on a verb's stem too: the whole word, never the fragment 方改革
+        ("職員の働き方改革", {"方改革"}, (), ("働き方改革",)),
+        ("働き方改革", {"方改革"}, (), ("働き方改革",)),
+        # a run far longer than any word typed as one (a word repeated) is not named
+        ("窓口" * 30, {"窓口窓口"}, (), ()),
     ],
 )
 def test_apart_words_are_the_query_s_compounds_written_only_apart(query, unwritten, absent, shown) -> None:

@@ -15,6 +15,12 @@ from search.query import check_query
 from search.themes import theme_matrix
 
 
+def default(value: object, fallback: object) -> object:
+    """A parameter as a script sent it, or its default where it sent null (plain HTTP sends every
+    parameter in order, null for a default)."""
+    return fallback if value is None else value
+
+
 def register_api(state: AppState) -> None:
     """Register the endpoints inside the Blocks being built."""
     settings = state.settings
@@ -42,7 +48,8 @@ def register_api(state: AppState) -> None:
         s = state.live()
         q = check_query(text(query, "query"), s.max_query_chars).text
         allowed = s.mask(names(cities, "cities"), names(documents, "documents"), fiscal_years(years))
-        return s.results(q, count(top_k, 1, MAX_SEARCH_TOP_K), mode, allowed).to_dict()
+        top_k = count(default(top_k, min(settings.top_k, MAX_SEARCH_TOP_K)), 1, MAX_SEARCH_TOP_K)
+        return s.results(q, top_k, default(mode, settings.mode), allowed).to_dict()
 
     def api_compare(
         query: str, cities: list[str] | None = None, top_k: int = COLUMN_TOP_K, mode: str = settings.mode
@@ -63,8 +70,9 @@ def register_api(state: AppState) -> None:
             top_k: passages shown per city (1 to 10)
             mode: ranking within each city: hybrid (default), dense or lexical
         """
+        top_k = count(default(top_k, COLUMN_TOP_K), 1, MORE_TOP_K)
         return compare(
-            state.live(), text(query, "query"), names(cities, "cities"), count(top_k, 1, MORE_TOP_K), mode
+            state.live(), text(query, "query"), names(cities, "cities"), top_k, default(mode, settings.mode)
         ).to_dict()
 
     def api_similar(passage_id: str, cities: list[str] | None = None, top_k: int = COLUMN_TOP_K) -> dict:
@@ -76,9 +84,8 @@ def register_api(state: AppState) -> None:
             cities: only these municipalities; empty for every other indexed city
             top_k: passages per city (1 to 10)
         """
-        return similar(
-            state.live(), text(passage_id, "passage_id"), names(cities, "cities"), count(top_k, 1, MORE_TOP_K)
-        ).to_dict()
+        top_k = count(default(top_k, COLUMN_TOP_K), 1, MORE_TOP_K)
+        return similar(state.live(), text(passage_id, "passage_id"), names(cities, "cities"), top_k).to_dict()
 
     def api_themes(themes: list[str] | None = None, cities: list[str] | None = None) -> dict:
         """A theme × city overview: for each reform theme and municipality, the label (strong / weak /

@@ -217,6 +217,13 @@ def folder_file(folder: Path, name: object, follow_symlinks: bool = False) -> Pa
     return path
 
 
+# What a manifest's [[document]] table may say of a document (README "Adding documents")
+MANIFEST_KEYS = (
+    "file", "id", "city", "city_en", "prefecture", "title", "fiscal_year", "period", "kind", "layout", "url",
+    "source",
+)  # fmt: skip
+
+
 def manifest_entries(manifest: Path) -> list[dict]:
     """The [[document]] tables of a manifest, each with at least a 'file'."""
     manifest = Path(manifest)
@@ -230,6 +237,12 @@ def manifest_entries(manifest: Path) -> list[dict]:
     for n, e in enumerate(entries, 1):
         if not e.get("file"):
             raise ValueError(f"corpus manifest {str(manifest)!r}: document {n} has no 'file'")
+        # a misspelt key (fiscal_yaer) had been dropped in silence, and the document indexed without it
+        if unknown := [k for k in e if k not in MANIFEST_KEYS]:
+            raise ValueError(
+                f"corpus manifest {str(manifest)!r}: document {n} has an unknown key {unknown[0]!r}; "
+                f"known keys: {', '.join(MANIFEST_KEYS)}"
+            )
     return entries
 
 

@@ -33,13 +33,16 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     """Add one file with its city, title and year, or a folder described by a manifest, and index it."""
     from corpus.library import read_upload
     from reform_search.app import tqdm_progress
-    from reform_search.manage import add_document, add_folder, indexed_ids, limits_for
+    from reform_search.manage import add_document, add_folder, indexed_entries, limits_for, unchanged
 
-    before = indexed_ids(settings)  # a document added with the id of one of these replaces it
+    before = indexed_entries(settings)  # a document added with the id of one of these replaces it
     if args.manifest or args.path.is_dir():
         given = [f"--{k.replace('_', '-')}" for k in ONE_FILE_FLAGS if getattr(args, k)]
         if given:
-            raise ValueError(f"{', '.join(given)} describe one file; for a folder, give them in its manifest")
+            raise ValueError(
+                f"{', '.join(given)} {'describes' if len(given) == 1 else 'describe'} one file; "
+                "for a folder, give them in its manifest"
+            )
         if not args.path.is_dir():
             raise ValueError(
                 f"{str(args.path)!r} is not a folder; --manifest goes with a folder of documents"
@@ -56,15 +59,16 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         data = read_upload(args.path, limits_for(settings))
         document, report = add_document(settings, data, args.path.name, progress=tqdm_progress(), **meta)
         documents = [document]
+    same = {d.id for d in documents if unchanged(d.meta(), before.get(d.id))}  # added again as it was
     if args.json:
         metas = [d.meta() for d in documents]
         # One file: {"document": ...}; a folder: {"added": [...]}; then the index report ("documents": count).
         head = {"added": metas} if args.manifest or args.path.is_dir() else {"document": metas[0]}
-        replaced = sorted(d.id for d in documents if d.id in before)
-        print_json({**head, "replaced": replaced, **report.to_dict()})
+        replaced = sorted(d.id for d in documents if d.id in before and d.id not in same)
+        print_json({**head, "replaced": replaced, "unchanged": sorted(same), **report.to_dict()})
     else:
         for d in documents:
-            done = "replaced" if d.id in before else "added"
+            done = "unchanged" if d.id in same else "replaced" if d.id in before else "added"
             print(f"{done} {d.id} ({d.city}{quoted(d.title)}, {d.format})")
         print(
             f"index: {report.documents} documents, {report.passages} passages "

@@ -97,9 +97,16 @@ def add_document(
     return document, report
 
 
-def indexed_ids(settings: Settings) -> set[str]:
-    """Ids of the live index's documents: an add whose document has one of them replaces it."""
-    return {str(d.get("id")) for d in _indexed(settings) if isinstance(d, dict)}
+def indexed_entries(settings: Settings) -> dict[str, dict]:
+    """The live index's documents by id, as its manifest lists them: an add whose document has one of
+    these ids replaces it, or leaves it as it was (`unchanged`)."""
+    return {str(d.get("id")): d for d in _indexed(settings) if isinstance(d, dict)}
+
+
+def unchanged(meta: dict, entry: dict | None) -> bool:
+    """Whether an added document (`meta`: Document.meta) is the indexed one (`entry`) as it was: the
+    same file (sha256) and every field the same."""
+    return entry is not None and all(entry.get(k) == v for k, v in meta.items() if v not in ("", None))
 
 
 def _indexed(settings: Settings) -> list[dict]:

@@ -195,6 +195,9 @@ def test_a_changed_file_replaces_the_old_version(cli, tmp_path):
     assert second["documents"] == first["documents"] == 3
     # and it is said so (it had been said "added"), as the same file under a new title is
     assert first["replaced"] == [] and second["replaced"] == [first["document"]["id"]]
+    assert first["unchanged"] == second["unchanged"] == []
+    again = cli("add", str(path), "--city", "ペア市", "--title", "進捗", "--year", "2024", "--json").json()
+    assert (again["replaced"], again["unchanged"], again["embedded"]) == ([], [first["document"]["id"]], 0)
     run = cli("add", str(path), "--city", "ペア市", "--title", "進捗（改題）", "--year", "2024")
     assert run.code == 0 and run.out.startswith(f"replaced {first['document']['id']} (ペア市「進捗（改題）」")
     assert not _hits(cli, "LED") and len(_hits(cli, "有機EL")) == 1
@@ -553,6 +556,8 @@ def test_an_unreadable_library_manifest_is_never_said_to_be_deleted(cli, built_i
         ('file = "link.txt"', "'link.txt' is a symbolic link"),
         ('file = "linked/memo.txt"', "'linked/memo.txt' is a symbolic link"),
         ("file = 3", "must be a file name"),
+        # a misspelt key: refused, where the document had been indexed without its year
+        ('file = "memo.txt"\nfiscal_yaer = "R6"', "unknown key 'fiscal_yaer'; known keys: file, id, city"),
     ],
 )
 def test_a_folder_manifest_reads_only_inside_its_folder(cli, built_index, tmp_path, entry, said):

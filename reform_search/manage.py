@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from corpus.document import Document, load_corpus
+from corpus.document import DEFAULT_CORPUS, Document, load_corpus
 from corpus.extract import Limits
 from corpus.library import Library, all_documents
 from index import embed
@@ -63,7 +63,38 @@ def index_all(
         return _index(settings, rebuild, progress, embedder)
 
 
+class OtherCorpus(ValueError):
+    """The live index was built from another corpus manifest than the one the settings name: building it
+    from theirs would drop every document of its own (the bundled corpus in place of a nationwide one)."""
+
+
+def corpus_name(settings: Settings) -> str:
+    """How an index records its corpus: "default" for the bundled one (wherever the package lies), else
+    the manifest's absolute path."""
+    path = Path(settings.corpus).resolve()
+    return "default" if path == DEFAULT_CORPUS.resolve() else str(path)
+
+
+def check_corpus(settings: Settings) -> None:
+    """Refuse (OtherCorpus) to build the live index from another corpus than it was built from; an index
+    that does not say (built before it was recorded) is built as before."""
+    try:
+        recorded = read_manifest(settings.index_dir).get("corpus")
+    except (IndexProblem, AttributeError):
+        return
+    if recorded and recorded != corpus_name(settings):
+        built = "the bundled corpus" if recorded == "default" else recorded
+        raise OtherCorpus(
+            f"the index at {str(settings.index_dir)!r} was built from {built}, not from "
+            f"{'the bundled corpus' if corpus_name(settings) == 'default' else corpus_name(settings)}: "
+            f"give --corpus {'(the bundled one)' if recorded == 'default' else recorded} to update it, or "
+            "--rebuild to build it anew from this one"
+        )
+
+
 def _index(settings: Settings, rebuild: bool, progress: Progress, embedder: Embedder | None) -> BuildReport:
+    if not rebuild:
+        check_corpus(settings)
     return build_index(
         settings.index_dir,
         all_documents(settings.corpus, settings.index_dir),
@@ -75,6 +106,7 @@ def _index(settings: Settings, rebuild: bool, progress: Progress, embedder: Embe
         progress=progress,
         package_version=__version__,
         glossary=LazyGlossary(settings.cache_dir, settings.glossary),
+        corpus=corpus_name(settings),
     )
 
 

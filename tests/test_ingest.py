@@ -629,3 +629,20 @@ def test_a_refused_change_of_a_new_directory_leaves_nothing(built_index, tmp_pat
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not new.exists() or not any(new.rglob("*"))
+
+
+def test_an_index_of_another_corpus_is_never_rebuilt_from_the_bundled_one(cli, built_index, capsys):
+    # an index built from a corpus of its own, then updated without --corpus (a copied nationwide index
+    # served elsewhere) had been rebuilt from the two bundled reports, its own documents dropped
+    path = make_files.write(built_index.index_dir.parent, "memo.txt", make_files.CP932_TEXT.encode("cp932"))
+    added = cli("add", str(path), "--city", "ペア市", "--title", "メモ", "--json").json()  # records the corpus
+    before = _index_state(built_index)
+    paths = ["--index-dir", str(built_index.index_dir), "--cache-dir", str(built_index.cache_dir)]
+    changes = (["add", str(path), "--city", "ペア市", "--title", "別題"], ["remove", added["document"]["id"]])
+    for args in (["index"], *changes):
+        code = main([*args, *paths])  # the bundled corpus, by default
+        err = capsys.readouterr().err
+        assert code == 2 and f"built from {built_index.corpus.resolve()}" in err, err
+        assert "--rebuild" in err and len(err.strip().splitlines()) == 1
+        assert _index_state(built_index) == before
+    assert {d["city"] for d in _documents(cli)} == {"テスト市", "サンプル町", "ペア市"}

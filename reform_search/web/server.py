@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from index.prefault import prefault
 from reform_search.app import open_searcher, tqdm_progress
 from reform_search.guard import Guard
-from reform_search.manage import index_all
+from reform_search.manage import OtherCorpus, index_all
 from reform_search.settings import Settings
 from reform_search.web.layout import build_app
 from reform_search.web.state import CSS, JS
@@ -106,9 +106,12 @@ def serve(settings: Settings) -> None:
     parse_auth(settings.auth)  # refuse a malformed auth or an open network before the slow part
     check_exposure(settings)
     check_address(settings)
-    report = index_all(settings, progress=tqdm_progress())
-    state = "built" if report.changed else "up to date"
-    print(f"index {state}: {report.documents} documents, {report.passages} passages", file=sys.stderr)
+    try:
+        report = index_all(settings, progress=tqdm_progress())
+        state = "built" if report.changed else "up to date"
+        print(f"index {state}: {report.documents} documents, {report.passages} passages", file=sys.stderr)
+    except OtherCorpus as e:  # an index copied from the machine that built it: served as it stands
+        print(f"serving the index as it stands; {e}", file=sys.stderr)
     searcher = open_searcher(settings)
     if settings.prefault == "on":
         searcher.search("準備", 1, "hybrid")  # loads the model and the tagger: their files are mapped now

@@ -635,7 +635,8 @@ def test_an_index_of_another_corpus_is_never_rebuilt_from_the_bundled_one(cli, b
     # an index built from a corpus of its own, then updated without --corpus (a copied nationwide index
     # served elsewhere) had been rebuilt from the two bundled reports, its own documents dropped
     path = make_files.write(built_index.index_dir.parent, "memo.txt", make_files.CP932_TEXT.encode("cp932"))
-    added = cli("add", str(path), "--city", "ペア市", "--title", "メモ", "--json").json()  # records the corpus
+    # the add records the corpus
+    added = cli("add", str(path), "--city", "ペア市", "--title", "メモ", "--json").json()
     before = _index_state(built_index)
     paths = ["--index-dir", str(built_index.index_dir), "--cache-dir", str(built_index.cache_dir)]
     changes = (["add", str(path), "--city", "ペア市", "--title", "別題"], ["remove", added["document"]["id"]])

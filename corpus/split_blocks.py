@@ -38,7 +38,25 @@ TITLE_CHARS = 60  # a document's opening line at most this long, with no sentenc
 NUMBERED_BELOW = 10  # a numbered heading's level in the section path is its own plus this: under any # one
 # A table of contents: an entry led by dots to its page number (「1 改革の背景・・・・・2」), and its 目次
 # heading. Neither is a passage, nor a section over the text that follows.
-_CONTENTS = re.compile(r"[・.…‥･·．]{2,}\s*[0-9０-９]+\s*$|^(目次|もくじ|contents)$", re.IGNORECASE)
+_CONTENTS_TITLES = ("目次", "もくじ", "contents")
+_LEADERS = "・.…‥･·．"
+_DIGITS = "0123456789０１２３４５６７８９"
+
+
+def _contents(line: str) -> bool:
+    """Whether a line (its spaces taken out) is a table of contents' entry, led by two or more dots to
+    its page number, or its 目次 heading. Read from the line's end: an unanchored pattern had tried every
+    dot of a line of 80,000 ・ against the rest of it."""
+    if line.removesuffix("\n").casefold() in _CONTENTS_TITLES:
+        return True
+    head = line.rstrip()
+    number = head.rstrip(_DIGITS)
+    if number == head:
+        return False
+    leaders = number.rstrip()
+    return len(leaders) >= 2 and leaders[-1] in _LEADERS and leaders[-2] in _LEADERS
+
+
 _SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+|[^。！？!?]+$")
 
 
@@ -210,7 +228,7 @@ def _blocks(lines: list[str], running: set[str] | frozenset[str], paged: bool = 
         if block and page_pending:
             yield _Block(start, tuple(block), new_page)
             block = []
-        if not line or line in running or _CONTENTS.search(line.replace(" ", "").replace("\u3000", "")):
+        if not line or line in running or _contents(line.replace(" ", "").replace("\u3000", "")):
             if block:
                 yield _Block(start, tuple(block), new_page)
             block = []

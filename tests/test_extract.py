@@ -72,6 +72,16 @@ def test_sniff_tells_formats_apart():
     assert sniff(make_files.report_docx()) == "docx"
     assert sniff(make_files.report_html()) == "html"
     assert sniff("テスト".encode("cp932")) == "text"
+    # after blanks and comments, an HTML page's first tag tells it; anything else is text
+    assert sniff(b"\xef\xbb\xbf <!-- a -->\n<!-- b --> <!DOCTYPE html><p>x") == "html"
+    assert sniff(b"<!-- a --> x <html>") == "text"
+    assert sniff(b"<!-- never closed <html>") == "text"
+
+
+def test_sniffing_empty_comments_ends():
+    # 282 bytes of empty comments had backtracked without end (sniffing runs before any child parser)
+    assert sniff(b"<!---->" * 40 + b"x\n") == "text"
+    assert sniff(b"<!---->" * 1000 + b"<html>") == "html"
 
 
 def test_oversized_input_is_refused_before_parsing():

@@ -17,7 +17,7 @@ from corpus.headings import heading
 from corpus.normalize import compact
 from corpus.passage import Passage, passage_id
 from corpus.split import split_passages
-from corpus.split_blocks import MAX_CHARS, split_blocks
+from corpus.split_blocks import MAX_CHARS, _contents, split_blocks
 from corpus.split_table import find_labels
 
 DATA = Path(__file__).parent / "data"
@@ -893,3 +893,23 @@ def test_lines_over_a_list_are_prose_packed_as_prose_is() -> None:
         ("item", "電子決裁の導入"),
         ("item", "テレワークの制度化"),
     ]
+
+
+# The table-of-contents pattern the splitter had used: the oracle its reading from the line's end agrees with
+_CONTENTS_PATTERN = re.compile(r"[・.…‥･·．]{2,}\s*[0-9０-９]+\s*$|^(目次|もくじ|contents)$", re.IGNORECASE)
+
+
+_CONTENTS_PIECES = ["・", ".", "…", "1", "２", " ", "\t", "\n", "x", "目次", "Contents", "章"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_CONTENTS_PIECES), max_size=10).map("".join))
+def test_a_contents_line_is_told_as_the_pattern_tells_it(line: str) -> None:
+    assert _contents(line) == (_CONTENTS_PATTERN.search(line) is not None)
+
+
+def test_a_line_of_many_leader_dots_splits_at_once() -> None:
+    # a 240 KB line of ・ had held `add` for minutes: the pattern tried every dot against the rest
+    text = "■ テスト市（fixture）\n" + "・" * 80_000 + "x\n"
+    assert not _contents(text.splitlines()[1])
+    assert _contents("1 改革の背景・・・・・2") and _contents("目次")

@@ -49,7 +49,7 @@ _DESCRIPTION_JA = {
 }
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*", b"RIFF")
-_HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(rb"<(!doctype\s+html|html|head|body)\b", re.IGNORECASE)
 
 
 def sniff(data: bytes) -> str:
@@ -67,9 +67,25 @@ def sniff(data: bytes) -> str:
         head = head[: len(head) // 2 * 2].decode("utf-16", "replace").encode("utf-8")
     if b"\x00" in head:
         return "binary"
-    if _HTML.match(head.removeprefix(b"\xef\xbb\xbf")):
+    if _looks_html(head.removeprefix(b"\xef\xbb\xbf")):
         return "html"
     return "text"
+
+
+def _looks_html(head: bytes) -> bool:
+    """Whether `head` opens, after blanks and comments, with <!DOCTYPE html>, <html>, <head> or <body>.
+    Read comment by comment: one pattern with a repeated group of comments and blanks had
+    backtracked without end on 282 bytes of empty comments."""
+    at = 0
+    while True:
+        while at < len(head) and head[at : at + 1].isspace():
+            at += 1
+        if not head.startswith(b"<!--", at):
+            return _HTML_TAG.match(head, at) is not None
+        end = head.find(b"-->", at + 4)
+        if end < 0:
+            return False
+        at = end + 3
 
 
 def is_utf16(data: bytes) -> bool:

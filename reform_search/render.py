@@ -39,6 +39,15 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+_MARKDOWN = re.compile(r"([\\`*_\[\]()!|~])")  # what Markdown reads as emphasis, code, a link or an image
+
+
+def md(value: object) -> str:
+    """Text (or None) inside Markdown, shown as written: HTML escaped (`esc`) and every ASCII mark that
+    Markdown reads backslashed, so a document's title 「![t](http://…)」 is no image fetched from anywhere."""
+    return _MARKDOWN.sub(r"\\\1", esc(value))
+
+
 def highlight(text: str, terms: Sequence[str], fields: Sequence[str] = ()) -> str:
     """Escaped text with each occurrence of the matched terms wrapped in <mark> (longest term first),
     none in the passage's field labels (`fields`: its column names; search/hit.py spans)."""

@@ -28,7 +28,8 @@ from search.fusion import (
     with_parts,
 )
 from search.hit import Hit, Results
-from search.labels import has_content, has_markup, strip_markup
+from search.labels import has_content
+from search.markup import has_markup, strip_markup
 from search.query import MAX_QUERY_CHARS, LexicalQuery, Prepared, check_query, lexical_weight
 
 MODES = ("hybrid", "dense", "lexical")

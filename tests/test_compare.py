@@ -58,13 +58,12 @@ from search.labels import (
     city_df,
     city_idf,
     content_terms,
-    has_markup,
     idf_of,
     missing_share,
     phrase_key,
-    strip_markup,
     written_df,
 )
+from search.markup import has_markup, strip_markup
 from search.query import acronyms
 from search.themes import DEFAULT_THEMES, theme_matrix
 

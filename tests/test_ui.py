@@ -15,6 +15,7 @@ import gradio as gr
 import pytest
 from conftest import HTML_ITEMS
 from fakes import FakeEmbedder
+from markdown_it import MarkdownIt
 
 import ui
 from corpus.passage import Passage
@@ -1066,3 +1067,19 @@ def test_search_results_show_ranks_not_scores_of_different_scales():
     assert_inert(out)
     assert "score" not in out and "by rank" in out
     assert [f'<span class="rs-rank">{n}</span>' in out for n in (1, 2, 3)] == [True, True, True]
+
+
+def test_a_document_s_title_is_shown_as_written_not_as_markdown(built_index, tmp_path):
+    # a title's ![t](http://…) had been an image the browser fetched, in the corpus messages (Markdown)
+    h = handlers_for(built_index)
+    path = tmp_path / "memo.txt"
+    path.write_text("郡山市の架空の改革。\n\n・電子決裁を始める\n", encoding="utf-8")
+    title = "MD ![t](http://127.0.0.1:9/p.png) [c](http://127.0.0.1:9/l) **b** <i>x</i>"
+    added = h.on_add(str(path), "郡山市", "", title, "", "")[0]
+    doc_id = next(d for label, d in ui_state.doc_choices(h.state) if label.startswith("郡山市"))
+    question = h.on_remove_ask(doc_id)[2]
+    for said in (added, question):
+        assert "](" not in said and "![" not in said and "**b**" not in said and "<i>" not in said, said
+        rendered = MarkdownIt().render(said)  # as a Markdown renderer shows it: text, no image, no link
+        assert "<img" not in rendered and "<a " not in rendered and "<strong>b</strong>" not in rendered
+        assert "![t](http://127.0.0.1:9/p.png)" in rendered

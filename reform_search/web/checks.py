@@ -16,6 +16,7 @@ from corpus.extract import Limits
 from corpus.library import read_upload as read_file
 from corpus.refusal import said
 from index.store import IndexProblem
+from reform_search.render import md
 from search.engine import Searcher
 from search.query import check_query
 from search.themes import DEFAULT_THEMES, check_themes
@@ -57,7 +58,7 @@ def reported(outputs: int) -> Callable:
                 return fn(*args, **kwargs)
             except (ValueError, IndexProblem) as e:
                 return (
-                    ERROR_PREFIX + _said(e),
+                    ERROR_PREFIX + md(said(e).splitlines()[0]),  # shown as Markdown: file names, titles
                     *(gr.skip() for _ in range(outputs - 1)),
                 )
 

@@ -18,6 +18,7 @@ from reform_search.render import (
     english_note,
     esc,
     hits_html,
+    md,
     status_html,
 )
 from reform_search.web.checks import (
@@ -215,7 +216,7 @@ class Handlers:
         added = next((d.passages for d in self.state.live().index.documents if d.id == document.id), 0)
         done = "置き換えました / replaced" if document.id in before else "追加しました / added"  # same id
         message = (
-            f"{done} {esc(document.city)}{esc(quoted(document.title))} (`{document.id}`): "
+            f"{done} {md(document.city)}{md(quoted(document.title))} (`{document.id}`): "
             f"{added} 箇所 / passages（索引全体 {report.passages} 箇所 / in the index）"
         )
         return (*self.refreshed(message), None)
@@ -253,7 +254,7 @@ class Handlers:
             )
         doc_id = str(pending["id"])
         doc = next((d for d in self.state.live().index.documents if d.id == doc_id), None)
-        named = f"{esc(doc.city)}{esc(quoted(doc.title))} (`{esc(doc_id)}`)" if doc else f"`{esc(doc_id)}`"
+        named = f"{md(doc.city)}{md(quoted(doc.title))} (`{esc(doc_id)}`)" if doc else f"`{esc(doc_id)}`"
 
         def step(done: int, total: int) -> None:
             progress((done, total), desc="索引を更新中 / reindexing", unit="passages")

@@ -21,10 +21,10 @@ from corpus.document import fiscal_year_label
 from index.store import current_generation
 from reform_search.app import open_searcher
 from reform_search.output import quoted
-from reform_search.render import esc
+from reform_search.render import md
 from reform_search.settings import Settings
 from search.engine import Searcher
-from search.labels import strip_markup
+from search.markup import strip_markup
 
 TITLE = "reform-search — 自治体の行政改革を探す・比べる"
 EXAMPLES = ["DX推進", "書かない窓口", "公共施設の統廃合", "人件費の抑制", "ペーパーレス", "telework"]
@@ -191,9 +191,9 @@ def doc_source(doc) -> str:
 
 def removal_question(doc) -> str:
     """A removal's first step asks this (Markdown): which document, its passages, its file and id."""
-    named = f"{esc(doc.city)}{esc(quoted(doc.title))}"
+    named = f"{md(doc.city)}{md(quoted(doc.title))}"
     return (
-        f"**{named}** ({doc.passages} 箇所 / passages; {esc(doc_source(doc))}) "
+        f"**{named}** ({doc.passages} 箇所 / passages; {md(doc_source(doc))}) "
         "を索引から削除しますか？ / Remove it from the index?"
     )
 

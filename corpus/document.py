@@ -243,6 +243,14 @@ def manifest_entries(manifest: Path) -> list[dict]:
                 f"corpus manifest {str(manifest)!r}: document {n} has an unknown key {unknown[0]!r}; "
                 f"known keys: {', '.join(MANIFEST_KEYS)}"
             )
+        # a list or a table had been stored as its Python repr (city "['a', 'b']")
+        for key, value in e.items():
+            if not (isinstance(value, str) or (key == "fiscal_year" and type(value) is int)):
+                kind = "text or a year" if key == "fiscal_year" else "text"
+                raise ValueError(
+                    f"corpus manifest {str(manifest)!r}: document {n}'s {key} must be {kind}, "
+                    f"got {type(value).__name__}"
+                )
     return entries
 
 

@@ -14,7 +14,14 @@ from index.cache import EmbeddingCache
 from index.documents import IndexedDocument
 from index.embedder import Embedder
 from index.glossary import LazyGlossary
-from index.store import CorruptIndex, IndexProblem, current_generation, index_directory, read_manifest
+from index.store import (
+    CorruptIndex,
+    IndexProblem,
+    MissingIndex,
+    current_generation,
+    index_directory,
+    read_manifest,
+)
 from reform_search import __version__
 from reform_search.settings import Settings
 
@@ -50,6 +57,14 @@ def limits_for(settings: Settings) -> Limits:
 def _library(settings: Settings) -> Library:
     """The index directory's library, once the directory is known not to be a file."""
     return Library(index_directory(settings.index_dir))
+
+
+def _existing_library(settings: Settings) -> Library:
+    """The library of an index that exists: adding to or removing from a mistyped --index-dir had built
+    a whole new index there (of the bundled corpus) and said nothing."""
+    if current_generation(settings.index_dir) is None:
+        raise MissingIndex(f"no index at {settings.index_dir}; build it with `reform-search index`")
+    return _library(settings)
 
 
 def index_all(
@@ -123,7 +138,7 @@ def add_document(
     A file that is refused changes nothing; on any failure while indexing, the library goes back to
     what it was. A document with the id of one already there replaces it.
     """
-    library = _library(settings)
+    library = _existing_library(settings)
     document = library.prepare(data, filename, limits_for(settings), _indexed(settings), **meta)
     report = _change(settings, library, lambda: library.put([document]), progress, embedder)
     return document, report
@@ -159,7 +174,7 @@ def add_folder(
     follow_symlinks: bool = False,
 ) -> tuple[list[Document], BuildReport]:
     """Add every document a manifest lists (files inside `folder`): all of them, or none."""
-    library = _library(settings)
+    library = _existing_library(settings)
     documents = library.prepare_folder(
         folder, manifest, limits_for(settings), follow_symlinks, _indexed(settings)
     )
@@ -171,7 +186,7 @@ def remove_document(
     settings: Settings, doc_id: str, progress: Progress = None, embedder: Embedder | None = None
 ) -> BuildReport:
     """Take a document out of the index (an added one is deleted; a corpus one is hidden)."""
-    library = _library(settings)
+    library = _existing_library(settings)
     corpus_ids = {d.id for d in load_corpus(settings.corpus)}
     library.known(doc_id, corpus_ids)  # an unknown id is refused before the library is locked
     return _change(settings, library, lambda: library.remove(doc_id, corpus_ids), progress, embedder)

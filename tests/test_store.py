@@ -393,3 +393,21 @@ def test_an_atomic_write_makes_its_rename_durable(tmp_path, monkeypatch):
     write_text_atomic(tmp_path / "library.toml", "x = 1\n")
     assert (tmp_path / "library.toml").read_text(encoding="utf-8") == "x = 1\n"
     assert synced[-1] == str(tmp_path.resolve())  # after the file's own data
+
+
+def test_an_atomic_write_follows_no_planted_link_and_keeps_the_file_s_mode(tmp_path):
+    # its temporary name is known in advance: a link planted there had the write overwrite the link's
+    # target; and a private (0600) file replaced came back readable by all (0644)
+    from corpus.atomic import write_text_atomic
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not to be overwritten", encoding="utf-8")
+    out = tmp_path / "out.md"
+    (tmp_path / f".out.md.tmp{os.getpid()}").symlink_to(victim)
+    write_text_atomic(out, "export")
+    assert victim.read_text(encoding="utf-8") == "not to be overwritten"
+    assert out.read_text(encoding="utf-8") == "export" and not out.is_symlink()
+    out.chmod(0o600)
+    write_text_atomic(out, "again")
+    assert (out.stat().st_mode & 0o777, out.read_text(encoding="utf-8")) == (0o600, "again")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

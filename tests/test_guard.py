@@ -167,3 +167,46 @@ def test_behind_a_reverse_proxy_on_this_machine_each_client_is_known_by_its_forw
     assert status("203.0.113.6") == 400  # another user behind the same proxy
     # a peer that is no trusted proxy cannot claim another address to escape its count
     assert [status(f"198.51.100.{n}", peer="192.0.2.9") for n in range(3)] == [400, 400, 429]
+
+
+def _call(app, path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]] = ()) -> tuple[int, bytes]:
+    """One request through an ASGI app: its status and body."""
+    import asyncio
+
+    queue = [
+        {"type": "http.request", "body": c, "more_body": n < len(chunks) - 1} for n, c in enumerate(chunks)
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return queue.pop(0) if queue else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "path": path, "method": "POST", "headers": list(headers)}
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_a_request_body_is_bounded_and_a_read_only_server_takes_no_upload() -> None:
+    # two API calls of 300 MB had raised the server to 2.7 GB; a read-only one had stored any upload
+    from reform_search.bounds import Bounds
+
+    async def reader(scope, receive, send) -> None:  # reads the whole body, as Gradio does
+        body = b""
+        while (message := await receive())["type"] == "http.request":
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(len(body)).encode()})
+
+    app = Bounds(reader, max_body=1000)
+    assert _call(app, "/gradio_api/call/search", [b"x" * 1000]) == (200, b"1000")
+    assert _call(app, "/gradio_api/call/search", [b"x"], [(b"content-length", b"1001")])[0] == 413
+    status, said = _call(app, "/gradio_api/call/search", [b"x" * 600, b"x" * 600])  # chunked, no length
+    assert status == 413 and b"at most 1000 bytes" in said
+    assert _call(app, "/gradio_api/upload", [b"x" * 5000]) == (200, b"5000")  # max_file_size holds those
+    status, said = _call(Bounds(reader, read_only=True), "/gradio_api/upload", [b"x"])
+    assert status == 403 and b"read-only" in said

@@ -177,3 +177,26 @@ def test_the_api_runs_at_most_concurrency_calls_at_a_time():
     for t in threads:
         t.join()
     assert most[0] == 2
+
+
+def test_the_server_bounds_a_request_s_body_and_takes_no_upload_when_read_only(shared_index, searcher):
+    import httpx
+
+    from reform_search.bounds import MAX_BODY
+
+    settings = Settings().override(
+        index_dir=shared_index.index_dir, cache_dir=shared_index.cache_dir, corpus=shared_index.corpus
+    )
+    app, url = start(settings.override(read_only="on"), searcher)
+    try:
+        big = {"data": ["x" * (MAX_BODY + 1), 3, "hybrid", None, None, None]}
+        refused = httpx.post(f"{url}gradio_api/call/search", json=big, timeout=30)
+        assert refused.status_code == 413 and "at most" in refused.json()["detail"]
+        upload = httpx.post(f"{url}gradio_api/upload", files={"files": ("a.txt", b"x")}, timeout=30)
+        assert upload.status_code == 403 and "read-only" in upload.json()["detail"]
+        small = httpx.post(
+            f"{url}gradio_api/call/search", json={"data": ["電子決裁", 3, "hybrid"]}, timeout=30
+        )
+        assert small.status_code == 200  # an ordinary call goes through as before
+    finally:
+        app.close()

@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 
 from index.prefault import prefault
 from reform_search.app import open_searcher, tqdm_progress
+from reform_search.bounds import Bounds
 from reform_search.guard import Guard
 from reform_search.manage import OtherCorpus, index_all
 from reform_search.settings import Settings
@@ -61,7 +62,13 @@ def launch_options(settings: Settings) -> dict:
         # UI events and never become tools. Gradio's MCP route does not check the UI's login: with auth
         # set, the guard asks MCP calls for the same credentials (reform_search/guard.py).
         "mcp_server": settings.mcp == "on",
-        "app_kwargs": {"middleware": [Middleware(Guard, credentials=parse_auth(settings.auth))]},
+        # Bounds first: a body past its limit is refused before anything reads it (reform_search/bounds.py)
+        "app_kwargs": {
+            "middleware": [
+                Middleware(Bounds, read_only=settings.read_only == "on"),
+                Middleware(Guard, credentials=parse_auth(settings.auth)),
+            ]
+        },
     }
 
 

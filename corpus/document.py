@@ -254,7 +254,7 @@ def manifest_entries(manifest: Path) -> list[dict]:
     return entries
 
 
-def _city_key(name: str) -> str:
+def city_key(name: str) -> str:
     s = unicodedata.normalize("NFKC", name).casefold()
     s = re.sub(r"[\s\-_・]", "", s)
     return re.sub(r"(市|町|村|区|city|shi)$", "", s)
@@ -277,8 +277,8 @@ def resolve_city(name: str, cities: Iterable[tuple[str, str]]) -> str:
     for city, city_en in pairs:
         for alias in (city, city_en):
             if alias:
-                keys.setdefault(_city_key(alias), set()).add(city)
-    found = keys.get(_city_key(name), set())
+                keys.setdefault(city_key(alias), set()).add(city)
+    found = keys.get(city_key(name), set())
     if len(found) > 1:
         raise ValueError(f"city {name!r} is ambiguous: {', '.join(sorted(found))}; use the full name")
     if not found:

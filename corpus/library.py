@@ -29,6 +29,7 @@ from pathlib import Path
 from corpus.atomic import remove_stale_temps, write_text_atomic
 from corpus.document import (
     Document,
+    city_key,
     folder_file,
     load_corpus,
     make_document,
@@ -158,6 +159,11 @@ class Library:
         fields = {k: str(meta[k]).strip() for k in FIELDS if meta.get(k) not in (None, "")}
         if "city_en" not in fields and (known := self._city_en(str(meta["city"]), indexed)):
             fields["city_en"] = known  # the city's romaji, as its other documents give it
+        elif owner := self._city_en_owner(fields.get("city_en", ""), str(meta["city"]), indexed):
+            raise Refusal(  # it had made that city's alias ambiguous: --city Iwaki refused
+                f"{name}: the romaji name {fields['city_en']!r} is {owner}'s; give this city its own",
+                f"{name}：ローマ字名 {fields['city_en']} は {owner} のものです。別の名前にしてください",
+            )
         document = make_document(extracted, sha256, name, id=doc_id, **fields)
         passages = len(split_passages(document))
         if not passages:
@@ -201,6 +207,16 @@ class Library:
         key = unicodedata.normalize("NFC", city.strip())
         entries = self._entries(indexed)
         return next((str(e["city_en"]) for e in entries if e.get("city") == key and e.get("city_en")), "")
+
+    def _city_en_owner(self, city_en: str, city: str, indexed: Sequence[dict] = ()) -> str:
+        """The other city whose name or romaji name `city_en` also names (as a city is looked up:
+        document.resolve_city), if any."""
+        key, city = city_key(city_en), unicodedata.normalize("NFC", city.strip())
+        for e in self._entries(indexed) if key else ():
+            other = str(e.get("city") or "")
+            if other != city and key in (city_key(other), city_key(str(e.get("city_en") or ""))):
+                return other
+        return ""
 
     def _entries(self, indexed: Sequence[dict] = ()) -> list[dict]:
         """The documents known by id: those added to this library, then the `indexed` ones."""

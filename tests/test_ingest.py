@@ -664,3 +664,14 @@ def test_a_mistyped_index_dir_is_refused_and_nothing_is_built(built_index, tmp_p
         err = capsys.readouterr().err
         assert code == 2 and f"no index at {nowhere}" in err and len(err.strip().splitlines()) == 1
         assert not nowhere.exists()
+
+
+@pytest.mark.parametrize("city_en", ["Testshi", "testshi", "テスト"])
+def test_a_romaji_name_of_another_city_is_refused(cli, built_index, tmp_path, city_en):
+    # it had made that city's alias ambiguous: `--city Testshi` then refused for テスト市 itself
+    path = make_files.write(tmp_path, "memo.txt", make_files.CP932_TEXT.encode("cp932"))
+    before = _index_state(built_index)
+    run = cli("add", str(path), "--city", "ペア市", "--title", "メモ", "--city-en", city_en)
+    assert run.code == 2 and "is テスト市's; give this city its own" in run.err
+    assert _index_state(built_index) == before
+    assert cli("add", str(path), "--city", "テスト市", "--title", "メモ", "--city-en", "Testshi").code == 0

@@ -39,6 +39,7 @@ LOCAL_LIMITS = Limits(
 )
 LAYOUTS = ("auto", "table", "blocks")
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925, "r": 2018, "h": 1988, "s": 1925}
+_ERA_YEARS = {"平成": 31, "昭和": 64, "h": 31, "s": 64}  # the last year of an era that has ended
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,7 +116,13 @@ def parse_fiscal_year(value: object) -> int | None:
         if m := re.fullmatch(r"(\d{4})(?:年度?)?", s):
             year = int(m.group(1))
         elif m := re.fullmatch(r"(令和|平成|昭和|r|h|s)\.?\s*(\d{1,2})(?:年度?)?", s):
-            year = _ERAS[m.group(1)] + int(m.group(2))
+            era, n = m.group(1), int(m.group(2))
+            if not 1 <= n <= _ERA_YEARS.get(era, 99):  # R0 had been 2018, 平成99年度 2087
+                raise Refusal(
+                    f"fiscal year {value!r} is no year of its era",
+                    f"年度「{value}」はその元号にない年です",
+                )
+            year = _ERAS[era] + n
         else:
             raise Refusal(
                 f"fiscal year {value!r} not understood; use e.g. 2024, 令和6年度 or R6",

@@ -23,8 +23,9 @@ class IndexedDocument(DocumentInfo):
         return cls(**values, passages=int(d.get("passages") or 0), fiscal_year=d.get("fiscal_year"))
 
     def to_dict(self) -> dict:
-        """The manifest's shape: the fields that are set."""
-        return {k: v for k, v in asdict(self).items() if v not in ("", None)}
+        """Every field, in one shape for every document (`documents --json`): an unset text is "", an
+        unknown year null (the fields that are set alone had made each document's keys differ)."""
+        return asdict(self)
 
 
 def named_documents(documents: Sequence[IndexedDocument], names: Sequence[str]) -> list[str]:

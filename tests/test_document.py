@@ -59,7 +59,25 @@ def test_parse_fiscal_year_absent(value: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["来年度", "R", "令和", "2024-25", "FY2024", "R6年度度", True, 1800, 3000, 2024.5]
+    "value",
+    # no year 0 of an era, nor one past an ended era's last (R0 had been 2018, 平成99年度 2087)
+    [
+        "来年度",
+        "R",
+        "令和",
+        "2024-25",
+        "FY2024",
+        "R6年度度",
+        True,
+        1800,
+        3000,
+        2024.5,
+        "R0",
+        "令和0年度",
+        "平成32年度",
+        "H99",
+        "昭和65年",
+    ],
 )
 def test_parse_fiscal_year_rejects(value: object) -> None:
     with pytest.raises(ValueError, match="fiscal year"):

@@ -177,6 +177,8 @@ def test_documents_json_is_one_object_per_line(cli, tmp_path):
     rows = _documents(cli)
     assert [r["city"] for r in rows] == ["テスト市", "サンプル町", "ペア市"]
     assert rows[-1]["format"] == "pdf" and rows[-1]["passages"] > 0
+    assert len({tuple(r) for r in rows}) == 1  # one shape for every document, set or not
+    assert rows[-1]["fiscal_year"] is None and rows[-1]["url"] == ""
     # Without --json: a header row naming the columns, then one tab-separated row per document.
     table = [line.split("\t") for line in cli("documents").out.splitlines()]
     assert table[0] == ["id", "city", "fiscal_year", "kind", "passages", "title", "source"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from search.compare import Column, compare
 from search.engine import Searcher
 from search.hit import Hit
+from search.query import check_query
 
 # The default rows: reform fields that plans across Japan share, in plain words, so that neither report's
 # own headings decide the rows (いわき市's 「しごと効率化」 is a heading 会津若松市 never writes, though it
@@ -89,11 +90,19 @@ class Matrix:
 
 
 def check_themes(themes: Sequence[str], where: str = "") -> list[str]:
-    """The themes, once they are within MAX_THEMES; `where` names their source in the refusal."""
+    """The themes, once they are within MAX_THEMES, each read as a query is (`check_query`: control
+    characters left out, cut at MAX_QUERY_CHARS: one had crashed the workbook, and a 200,000-character
+    theme had been echoed whole); `where` names their source in the refusal."""
     if len(themes) > MAX_THEMES:
         given = f"{where} holds {len(themes)} themes" if where else f"{len(themes)} themes given"
         raise ValueError(f"{given}; the limit is {MAX_THEMES}")
-    return list(themes)
+    checked = []
+    for n, theme in enumerate(themes, 1):
+        try:
+            checked.append(check_query(theme).text)
+        except ValueError:
+            raise ValueError(f"theme {n} is empty; give the words of each theme") from None
+    return list(dict.fromkeys(checked))
 
 
 def read_themes(path: Path) -> list[str]:

@@ -19,6 +19,7 @@ from search.align import align, initiatives
 from search.compare import MATCHES, compare
 from search.counterparts import similar
 from search.engine import Searcher
+from search.query import MAX_QUERY_CHARS
 from search.themes import DEFAULT_THEMES, MAX_THEMES, Matrix, read_themes, theme_matrix
 
 # --- read_themes --------------------------------------------------------------------------------------
@@ -87,6 +88,17 @@ def _check_matrix(m: Matrix, themes: list[str], cities: list[str]) -> None:
         if cell.best is not None:
             assert cell.best.passage.city == cell.city
     json.dumps(m.to_dict(), ensure_ascii=False, allow_nan=False)
+
+
+def test_themes_are_read_as_queries_are(searcher: Searcher, tmp_path: Path) -> None:
+    # a control character had crashed the workbook, and a 200,000-character theme was echoed whole
+    m = theme_matrix(searcher, ["DX\x01推進", "窓口\x1b[31m", "窓口 " * 100_000])
+    assert list(m.themes[:2]) == ["DX推進", "窓口[31m"] and len(m.themes[2]) <= MAX_QUERY_CHARS
+    with pytest.raises(ValueError, match="theme 2 is empty"):
+        theme_matrix(searcher, ["DX推進", "  \u200b "])
+    path = tmp_path / "themes.txt"
+    path.write_text("DX\x01推進\nDX推進\n", encoding="utf-8")
+    assert read_themes(path) == ["DX推進"]  # the same theme once
 
 
 def test_theme_matrix_default_themes_on_the_fixture(searcher: Searcher) -> None:

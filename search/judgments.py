@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from corpus.document import read_bounded
+
 EXPECTED = ("strong", "none", "any")
 
 
@@ -53,12 +55,16 @@ def _check_label_line(obj: dict, where: str) -> dict:
     return obj
 
 
+# The largest file of queries, judgments or themes read: far beyond any set of questions a person writes
+MAX_INPUT_BYTES = 64 * 2**20
+
+
 def read_json_lines(path: Path, what: str) -> list[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a JSONL file; an unreadable file or a line that
     is not a JSON object raises ValueError naming the file and line."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()  # a BOM (Excel, Notepad) is no text
-    except (OSError, UnicodeDecodeError) as e:
+    try:  # a BOM (Excel, Notepad) is no text; /dev/zero or a FIFO is refused, not read without end
+        lines = read_bounded(Path(path), MAX_INPUT_BYTES).decode("utf-8-sig").splitlines()
+    except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"cannot read {what} file {str(path)!r}: {e}") from None
     out = []
     for n, line in enumerate(lines, 1):

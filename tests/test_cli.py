@@ -207,6 +207,10 @@ ERRORS = {
     "queries-no-query": (["search", "--queries", 'BAD:{"id": 2}'], "bad.jsonl:2:"),
     "queries-empty-query": (["search", "--queries", 'BAD:{"query": "  "}'], "bad.jsonl:2:"),
     "queries-missing-file": (["search", "--queries", "NOFILE"], "cannot read queries file"),
+    # a device never ends: refused before it is read (it had been read until the process was killed)
+    "queries-device": (["search", "--queries", "/dev/zero"], "zero is not a regular file"),
+    "themes-device": (["themes", "--themes", "/dev/zero"], "zero is not a regular file"),
+    "judgments-device": (["evaluate", "--labels", "/dev/zero"], "zero is not a regular file"),
     "queries-nested-too-deep": (["search", "--queries", "BAD:" + "[" * 100_000], "bad.jsonl:2:"),
     "query-and-queries": (["search", "電子決裁", "--queries", 'BAD:{"query": "x"}'], "either a query or"),
     "neither-query-nor-queries": (["search"], "either a query or"),

@@ -1083,3 +1083,19 @@ def test_a_document_s_title_is_shown_as_written_not_as_markdown(built_index, tmp
         rendered = MarkdownIt().render(said)  # as a Markdown renderer shows it: text, no image, no link
         assert "<img" not in rendered and "<a " not in rendered and "<strong>b</strong>" not in rendered
         assert "![t](http://127.0.0.1:9/p.png)" in rendered
+
+
+def test_the_downloads_folder_goes_when_the_process_ends(tmp_path):
+    # each server start had left a /tmp/reform-search-ui-* folder behind, with its exports
+    import subprocess
+    import sys
+
+    code = (
+        "from reform_search.web.state import AppState; from reform_search.settings import Settings; "
+        "s = AppState(Settings(), None); (s.downloads / 'x.csv').write_text('x'); print(s.downloads)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    folder = Path(run.stdout.strip())
+    assert folder.parent == tmp_path and folder.name.startswith("reform-search-ui-")
+    assert not folder.exists()

@@ -3,7 +3,9 @@ lock, its downloads, the static CSS and JavaScript, and the choices its pickers 
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -87,6 +89,8 @@ class AppState:
         self.searcher = searcher
         self.lock = threading.Lock()
         self.downloads = Path(tempfile.mkdtemp(prefix="reform-search-ui-"))
+        # gone when the server stops (1,150 of them had piled up in /tmp); pruned as it runs (export_path)
+        atexit.register(shutil.rmtree, self.downloads, ignore_errors=True)
 
     @property
     def embedder(self):

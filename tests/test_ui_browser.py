@@ -309,6 +309,12 @@ def test_text_contrast_reaches_wcag_aa(page, real_app):
         ratios = page.evaluate(CONTRAST, f"#compare-results {sel}")
         assert ratios, sel
         assert min(ratios) >= 4.5, (sel, min(ratios))
+    # and the theme's own: the selected tab, the primary button, a slider's ends (2.5:1 in teal-500 or
+    # slate-400 on white)
+    for sel in ("button[role=tab].selected", "button.primary", ".min_value", ".max_value"):
+        ratios = page.evaluate(CONTRAST, sel)
+        assert ratios, sel
+        assert min(ratios) >= 4.5, (sel, min(ratios))
 
 
 def test_counterparts_show_passages_of_the_other_city(page, real_app):

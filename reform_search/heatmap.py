@@ -125,7 +125,7 @@ def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
         f'<svg class="rs-heatmap" viewBox="0 0 {width:.0f} {height}" width="{width:.0f}" height="{height}" '
         f'style="min-width:{width * MIN_HEATMAP_SCALE:.0f}px" '
         # a group, not an image: an image's children (the cells, each a button) are hidden from readers
-        'role="group" aria-label="テーマ × 市 / theme × city" xmlns="http://www.w3.org/2000/svg">'
+        'role="group" aria-label="テーマと市町村の表 / themes by city" xmlns="http://www.w3.org/2000/svg">'
     ]
     # The theme labels again, pinned to the left while a phone scrolls the cells sideways (they had
     # scrolled away with them); the same place and scale as the labels under them, hidden from readers
@@ -159,7 +159,8 @@ def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
             fill, ink = HEAT[c.match]
             x = label_w + j * cell_w
             label = f"{Match(c.match).mark} {c.matching}件" if c.match != "none" else "× 該当なし none"
-            tip = f"{theme} × {city}: {Match(c.match).ja} ({c.match}), {c.matching}"
+            # no × between theme and city: × is the mark of 該当なし (a phone's wrap read "× いわき市" as none)
+            tip = f"{theme} · {city}: {Match(c.match).ja} ({c.match}), {c.matching}"
             out.append(
                 f'<g class="rs-hm-cell rs-hm-{c.match}" data-theme="{esc(theme)}" data-city="{esc(city)}" '
                 f'role="button" tabindex="0"><title>{esc(tip)}</title>'

@@ -406,8 +406,8 @@ def cell_html(theme: str, col: Column, city_en: str = "", english: bool = False)
     en = f" ({esc(city_en)})" if city_en else ""
     note = english_note([theme]) if english else ""
     return (
-        f'<div class="rs-cell-panel"><h2 class="rs-query" tabindex="-1">テーマ / theme{esc(quoted(theme))} × '
-        f"{esc(col.city)}{en}</h2>{note}{column(col, city_en, action=False, english=english)}</div>"
+        f'<div class="rs-cell-panel"><h2 class="rs-query" tabindex="-1">テーマ / theme{esc(quoted(theme))} · '
+        f"市町村 / city {esc(col.city)}{en}</h2>{note}{column(col, city_en, action=False, english=english)}</div>"
     )
 
 

@@ -377,6 +377,8 @@ def test_hits_list_and_empty_result():
     assert f'rs-city-chip">{render.esc(city)} <span class="rs-en" lang="en">Tesuto</span>' in named
     cell = render.cell_html("電子決裁", column("weak"), "Testshi")
     assert "テスト市 (Testshi)</h2>" in cell and '<span class="rs-city-en" lang="en">Testshi</span>' in cell
+    heading = cell.split("<h2", 1)[1].split("</h2>", 1)[0]  # × is 該当なし's mark: never "theme × city"
+    assert "×" not in heading and "· 市町村 / city テスト市" in heading
     asked = render.cell_html("garbage fees", column("none"), english=True)  # less sure, and says so
     assert "less certain" in asked and "try it in Japanese too" in asked and "less certain" not in cell
     assert "no passages match" in render.hits_html(Results("<x>", ()))

@@ -159,7 +159,7 @@ def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
             fill, ink = HEAT[c.match]
             x = label_w + j * cell_w
             label = f"{Match(c.match).mark} {c.matching}件" if c.match != "none" else "× 該当なし none"
-            # no × between theme and city: × is the mark of 該当なし (a phone's wrap read "× いわき市" as none)
+            # no × between theme and city: it is 該当なし's mark ("× いわき市" read as none)
             tip = f"{theme} · {city}: {Match(c.match).ja} ({c.match}), {c.matching}"
             out.append(
                 f'<g class="rs-hm-cell rs-hm-{c.match}" data-theme="{esc(theme)}" data-city="{esc(city)}" '

@@ -407,7 +407,8 @@ def cell_html(theme: str, col: Column, city_en: str = "", english: bool = False)
     note = english_note([theme]) if english else ""
     return (
         f'<div class="rs-cell-panel"><h2 class="rs-query" tabindex="-1">テーマ / theme{esc(quoted(theme))} · '
-        f"市町村 / city {esc(col.city)}{en}</h2>{note}{column(col, city_en, action=False, english=english)}</div>"
+        f"市町村 / city {esc(col.city)}{en}</h2>"
+        f"{note}{column(col, city_en, action=False, english=english)}</div>"
     )
 
 

@@ -45,7 +45,7 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]()!|~])")  # what Markdown reads as emphasis
 def md(value: object) -> str:
     """Text (or None) inside Markdown, shown as written: HTML escaped (`esc`) and every ASCII mark that
     Markdown reads backslashed, so a document's title 「![t](http://…)」 is no image fetched from anywhere."""
-    return _MARKDOWN.sub(r"\\\1", esc(value))
+    return _MARKDOWN.sub(r"\\\1", html.escape("" if value is None else str(value), quote=False))
 
 
 def highlight(text: str, terms: Sequence[str], fields: Sequence[str] = ()) -> str:

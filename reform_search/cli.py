@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -265,6 +266,18 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def with_index_dir(message: str, args: argparse.Namespace) -> str:
+    """An error's fix as the user can run it: `reform-search index …` with the --index-dir they gave (as
+    printed, it had rebuilt the default index instead)."""
+    given = getattr(args, "index_dir", None)
+    if not given:
+        return message
+    where = shlex.quote(str(given)).replace("\\", "\\\\")
+    return re.sub(
+        r"`reform-search index( --rebuild)?`", rf"`reform-search index\1 --index-dir {where}`", message
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse, run, and turn expected errors into one line on stderr with exit code 2."""
     from index.store import IndexProblem
@@ -283,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         return args.run(args, settings)
     except (ValueError, IndexProblem) as e:
-        print(f"reform-search: error: {e}", file=sys.stderr)
+        print(f"reform-search: error: {with_index_dir(str(e), args)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("reform-search: interrupted", file=sys.stderr)

@@ -384,3 +384,16 @@ def test_on_off_settings_are_switches_too():
 def test_passages_and_its_alias_chunks_list_the_same(cli):
     passages, chunks = cli("passages", "--json"), cli("chunks", "--json")
     assert passages.code == chunks.code == 0 and passages.out == chunks.out and passages.out.count("\n") > 3
+
+
+def test_a_fix_names_the_index_dir_it_was_given(tmp_path, capsys):
+    # "build it with `reform-search index`", copied as printed, had built the default index instead
+    from reform_search.cli import main
+
+    nowhere = tmp_path / "no where"
+    assert main(["search", "電子決裁", "--index-dir", str(nowhere)]) == 2
+    assert f"build it with `reform-search index --index-dir '{nowhere}'`" in capsys.readouterr().err
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "CURRENT").write_text("../x\n", encoding="utf-8")
+    assert main(["search", "電子決裁", "--index-dir", str(tmp_path / "bad")]) == 2
+    assert f"`reform-search index --rebuild --index-dir {tmp_path / 'bad'}`" in capsys.readouterr().err

@@ -16,7 +16,16 @@ from collections.abc import Mapping, Sequence
 
 from corpus.passage import Passage
 from index.documents import IndexedDocument
-from reform_search.output import ABSENT, APART, ENGLISH_NOTE, FEW, quoted, verdict_line
+from reform_search.output import (
+    ABSENT,
+    APART,
+    ENGLISH_NOTE,
+    FEW,
+    WORDS_HELD,
+    quoted,
+    said_why_none,
+    verdict_line,
+)
 from reform_search.workbook import inert, xlsx
 from search.align import Alignment
 from search.compare import Comparison
@@ -284,6 +293,8 @@ def comparison_markdown(c: Comparison) -> str:
             out += [f"{APART}: {_md_cell('、'.join(col.evidence.apart))}", ""]
         if col.evidence.few:
             out += [FEW, ""]
+        if said_why_none(col, c.english):
+            out += [WORDS_HELD, ""]
         if match == Match.NONE and col.hits:
             out += ["該当なし — closest passages, not a match:", ""]
         marks = col.hit_matches or (Match.NONE,) * len(col.hits)

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from corpus.document import kind_name
 from corpus.normalize import has_japanese
 from index.documents import IndexedDocument
-from reform_search.output import ABSENT, APART, ENGLISH_NOTE, FEW, quoted, snippet
+from reform_search.output import ABSENT, APART, ENGLISH_NOTE, FEW, WORDS_HELD, quoted, said_why_none, snippet
 from search.compare import COLUMN_TOP_K, Column, Comparison
 from search.counterparts import Counterparts
 from search.engine import Searcher
@@ -218,6 +218,8 @@ def column(
         head += f'<p class="rs-absent rs-apart">{APART}: {esc("、".join(col.evidence.apart))}</p>'
     if col.evidence.few:
         head += f'<p class="rs-absent rs-few">{esc(FEW)}</p>'
+    if said_why_none(col, english):
+        head += f'<p class="rs-absent rs-held">{esc(WORDS_HELD)}</p>'
     labels = col.hit_matches or (None,) * len(col.hits)
     shown = [card(h, action=action, score=False, match=m) for h, m in zip(col.hits, labels, strict=True)]
     cards = "".join(shown[:fold])

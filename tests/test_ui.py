@@ -212,7 +212,10 @@ def test_column_names_the_query_words_the_city_never_writes():
     out = render.column(Column("テスト市", Match.NONE, (), Evidence(0.1, absent=absent), 0))
     assert "資料にない語 / not in this city's documents: 議員定数、&lt;b&gt;PPP&lt;/b&gt;" in out
     assert_inert(out)
-    assert "rs-absent" not in render.column(Column("テスト市", Match.NONE, (), Evidence(0.1), 0))
+    quiet = render.column(
+        Column("テスト市", Match.NONE, (), Evidence(0.1), 0)
+    )  # no word to name: why it is ×
+    assert "rs-absent" not in quiet.replace('class="rs-absent rs-held"', "") and "rs-held" in quiet
     few = render.column(Column("テスト市", Match.STRONG, (), Evidence(3.0, few=True), 0))
     assert 'class="rs-absent rs-few"' in few and "資料が少ない市のため" in few and "less certain" in few
 
@@ -1101,3 +1104,18 @@ def test_the_downloads_folder_goes_when_the_process_ends(tmp_path):
     folder = Path(run.stdout.strip())
     assert folder.parent == tmp_path and folder.name.startswith("reform-search-ui-")
     assert not folder.exists()
+
+
+def test_a_none_whose_words_the_city_all_writes_says_why():
+    # 「書かない窓口」 had been × in a city that writes 窓口 and 書く, with no word named and no reason
+    from reform_search.export import comparison_markdown
+    from reform_search.output import WORDS_HELD
+
+    held = column("none")
+    assert render.esc(WORDS_HELD) in render.column(held)
+    named = replace(held, evidence=replace(held.evidence, absent=("議員",)))
+    apart = replace(held, evidence=replace(held.evidence, apart=("ペーパーレス化",)))
+    for quiet in (named, apart, column("weak"), column("strong")):
+        assert render.esc(WORDS_HELD) not in render.column(quiet)
+    assert render.esc(WORDS_HELD) not in render.column(held, english=True)  # it says it is less sure instead
+    assert WORDS_HELD in comparison_markdown(Comparison("書かない窓口", (held,)))

@@ -7,6 +7,7 @@ REFORM_SEARCH_REQUIRE_BROWSER=1 makes that a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -678,3 +679,17 @@ def test_upload_adds_a_city(page, html_app, tmp_path):
     assert "この種類のファイル（.png）は追加できません" in said and "cannot be added" in said
     assert "Invalid file type" not in page.locator("body").inner_text()
     assert page.dialogs == []
+
+
+def test_a_keyboard_user_skips_past_the_examples_and_filters_to_the_results(page, html_app):
+    # the first result had been some 15 Tab presses past the query: the button, six examples, the cities,
+    # all / none, the number of passages and the downloads
+    run_compare(page, html_app, "電子決裁")
+    page.locator("#compare-go").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.matches('.rs-skip')")
+    box = page.evaluate("JSON.stringify(document.activeElement.getBoundingClientRect())")
+    assert json.loads(box)["left"] >= 0 and json.loads(box)["width"] > 0  # seen while focused
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('#compare-results') !== null")

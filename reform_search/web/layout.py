@@ -56,7 +56,12 @@ def query_box(
         query = gr.Textbox(label=label, placeholder=placeholder, elem_id=f"{name}-query", scale=5)
         go = gr.Button(button, variant="primary", elem_id=f"{name}-go", scale=1, min_width=170)
     with gr.Row(elem_classes="rs-examples"):
-        gr.HTML('<span class="rs-ex-label">例 / examples:</span>')
+        # for the keyboard: past the examples and filters to the results (some 15 Tab presses), shown
+        # only while it has the focus
+        gr.HTML(
+            f'<a class="rs-skip" href="#{name}-results">結果へ移動 / skip to the results</a>'
+            '<span class="rs-ex-label">例 / examples:</span>'
+        )
         shown = [
             gr.Button(q, size="sm", variant="secondary", elem_classes="rs-ex", min_width=0) for q in examples
         ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +28,7 @@ from reform_search.cli_search import (
     cmd_similar,
     cmd_themes,
 )
-from reform_search.output import EXIT_USAGE
+from reform_search.output import EXIT_USAGE, with_index_dir
 from reform_search.settings import Settings, load_settings
 from search.compare import COLUMN_TOP_K
 
@@ -264,18 +263,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "top_k_default", None) and args.top_k is None:
         settings = settings.override(top_k=args.top_k_default)
     return settings
-
-
-def with_index_dir(message: str, args: argparse.Namespace) -> str:
-    """An error's fix as the user can run it: `reform-search index …` with the --index-dir they gave (as
-    printed, it had rebuilt the default index instead)."""
-    given = getattr(args, "index_dir", None)
-    if not given:
-        return message
-    where = shlex.quote(str(given)).replace("\\", "\\\\")
-    return re.sub(
-        r"`reform-search index( --rebuild)?`", rf"`reform-search index\1 --index-dir {where}`", message
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

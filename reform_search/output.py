@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import shlex
 import statistics
 import sys
 import textwrap
@@ -231,3 +233,15 @@ EXIT_USAGE = 2  # the exit code of a refusal: bad input, a damaged or missing in
 def print_json(obj: object, compact: bool = False) -> None:
     """One JSON document on stdout (UTF-8, Japanese as it is)."""
     print(json.dumps(obj, ensure_ascii=False, indent=None if compact else 1))
+
+
+def with_index_dir(message: str, args: object) -> str:
+    """An error's fix as the user can run it: `reform-search index …` with the --index-dir they gave (as
+    printed, it had rebuilt the default index instead)."""
+    given = getattr(args, "index_dir", None)
+    if not given:
+        return message
+    where = shlex.quote(str(given)).replace("\\", "\\\\")
+    return re.sub(
+        r"`reform-search index( --rebuild)?`", rf"`reform-search index\1 --index-dir {where}`", message
+    )

@@ -126,6 +126,10 @@ class Library:
             extracted, str(entry.get("sha256", "")), str(entry.get("source", path.name)), **meta
         )
 
+    def entries(self) -> list[dict]:
+        """The added documents as the library manifest lists them (id, city, title, file …)."""
+        return list(self._read().get("document", []))
+
     def removed(self) -> set[str]:
         """Ids of corpus documents the user removed from the index."""
         return set(self._read().get("removed", []))

@@ -79,40 +79,46 @@ def index_all(
 
 
 class OtherCorpus(ValueError):
-    """The live index was built from another corpus manifest than the one the settings name: building it
-    from theirs would drop every document of its own (the bundled corpus in place of a nationwide one)."""
+    """The live index holds the documents of another corpus than the one the settings name: building it
+    from theirs would drop every one of them (the bundled corpus in place of a nationwide one)."""
 
 
 def corpus_name(settings: Settings) -> str:
-    """How an index records its corpus: "default" for the bundled one (wherever the package lies), else
-    the manifest's absolute path."""
+    """How an index records its corpus, for the messages: "default" for the bundled one (wherever the
+    package lies), else the manifest's absolute path."""
     path = Path(settings.corpus).resolve()
     return "default" if path == DEFAULT_CORPUS.resolve() else str(path)
 
 
-def check_corpus(settings: Settings) -> None:
-    """Refuse (OtherCorpus) to build the live index from another corpus than it was built from; an index
-    that does not say (built before it was recorded) is built as before."""
+def check_corpus(settings: Settings, documents: list[Document]) -> None:
+    """Refuse (OtherCorpus) to build the live index from a corpus that shares no document with the
+    corpus documents it holds (those not added through the library): another corpus altogether, as the
+    bundled one is beside a nationwide one. The same corpus moved elsewhere, or edited, shares its ids
+    and is built as ever; so is an index of no corpus documents."""
     try:
-        recorded = read_manifest(settings.index_dir).get("corpus")
+        live = {str(d.get("id")) for d in (read_manifest(settings.index_dir) or {}).get("documents", [])}
     except (IndexProblem, AttributeError):
         return
-    if recorded and recorded != corpus_name(settings):
-        built = "the bundled corpus" if recorded == "default" else recorded
+    library = Library(settings.index_dir)
+    added = {d.id for d in documents} & {str(e.get("id")) for e in library.entries()}
+    held = live - added  # the live index's corpus documents
+    listed = ({d.id for d in documents} - added) | library.removed()
+    if held and not held & listed:
+        named = "the bundled corpus" if corpus_name(settings) == "default" else corpus_name(settings)
         raise OtherCorpus(
-            f"the index at {str(settings.index_dir)!r} was built from {built}, not from "
-            f"{'the bundled corpus' if corpus_name(settings) == 'default' else corpus_name(settings)}: "
-            f"give --corpus {'(the bundled one)' if recorded == 'default' else recorded} to update it, or "
-            "--rebuild to build it anew from this one"
+            f"the index at {str(settings.index_dir)!r} holds the documents of another corpus than "
+            f"{named} lists ({len(held)}, e.g. {min(held)}): give --corpus with the manifest it was built "
+            "from to update it, or build it anew from this one with `reform-search index --rebuild`"
         )
 
 
 def _index(settings: Settings, rebuild: bool, progress: Progress, embedder: Embedder | None) -> BuildReport:
+    documents = all_documents(settings.corpus, settings.index_dir)
     if not rebuild:
-        check_corpus(settings)
+        check_corpus(settings, documents)
     return build_index(
         settings.index_dir,
-        all_documents(settings.corpus, settings.index_dir),
+        documents,
         embedder or embedder_for(settings),
         EmbeddingCache(settings.cache_dir / "embeddings.sqlite3"),
         dense_kind=settings.dense_index,

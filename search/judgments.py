@@ -11,11 +11,11 @@ The formats of shared/eval (CONTRACT.md); a query batch for `search --queries` i
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-
-from corpus.document import read_bounded
 
 EXPECTED = ("strong", "none", "any")
 
@@ -59,11 +59,27 @@ def _check_label_line(obj: dict, where: str) -> dict:
 MAX_INPUT_BYTES = 64 * 2**20
 
 
+def read_input(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """A file of queries, judgments or themes: a regular file or a pipe (`--queries /dev/stdin`, `<(…)`),
+    never more than `limit` bytes of it; a device (/dev/zero, read without end) or a folder is refused."""
+    try:
+        kind = os.stat(path).st_mode
+        if not (stat.S_ISREG(kind) or stat.S_ISFIFO(kind)):
+            raise ValueError(f"{Path(path).name} is not a file or a pipe")
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise ValueError(e.strerror or str(e)) from None
+    if len(data) > limit:
+        raise ValueError(f"it holds more than {limit // 2**20} MB")
+    return data
+
+
 def read_json_lines(path: Path, what: str) -> list[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a JSONL file; an unreadable file or a line that
     is not a JSON object raises ValueError naming the file and line."""
     try:  # a BOM (Excel, Notepad) is no text; /dev/zero or a FIFO is refused, not read without end
-        lines = read_bounded(Path(path), MAX_INPUT_BYTES).decode("utf-8-sig").splitlines()
+        lines = read_input(Path(path)).decode("utf-8-sig").splitlines()
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"cannot read {what} file {str(path)!r}: {e}") from None
     out = []

@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.document import read_bounded
 from search.compare import Column, compare
 from search.engine import Searcher
 from search.hit import Hit
-from search.judgments import MAX_INPUT_BYTES
+from search.judgments import read_input
 from search.query import check_query
 
 # The default rows: reform fields that plans across Japan share, in plain words, so that neither report's
@@ -110,7 +109,7 @@ def check_themes(themes: Sequence[str], where: str = "") -> list[str]:
 def read_themes(path: Path) -> list[str]:
     """Themes from a UTF-8 text file, one per line; blank lines and lines starting with # are skipped."""
     try:
-        lines = read_bounded(Path(path), MAX_INPUT_BYTES).decode("utf-8-sig").splitlines()
+        lines = read_input(Path(path)).decode("utf-8-sig").splitlines()
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"cannot read themes file {str(path)!r}: {e}") from None
     themes = list(dict.fromkeys(t.strip() for t in lines if t.strip() and not t.lstrip().startswith("#")))

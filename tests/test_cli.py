@@ -208,9 +208,9 @@ ERRORS = {
     "queries-empty-query": (["search", "--queries", 'BAD:{"query": "  "}'], "bad.jsonl:2:"),
     "queries-missing-file": (["search", "--queries", "NOFILE"], "cannot read queries file"),
     # a device never ends: refused before it is read (it had been read until the process was killed)
-    "queries-device": (["search", "--queries", "/dev/zero"], "zero is not a regular file"),
-    "themes-device": (["themes", "--themes", "/dev/zero"], "zero is not a regular file"),
-    "judgments-device": (["evaluate", "--labels", "/dev/zero"], "zero is not a regular file"),
+    "queries-device": (["search", "--queries", "/dev/zero"], "zero is not a file or a pipe"),
+    "themes-device": (["themes", "--themes", "/dev/zero"], "zero is not a file or a pipe"),
+    "judgments-device": (["evaluate", "--labels", "/dev/zero"], "zero is not a file or a pipe"),
     "queries-nested-too-deep": (["search", "--queries", "BAD:" + "[" * 100_000], "bad.jsonl:2:"),
     "query-and-queries": (["search", "電子決裁", "--queries", 'BAD:{"query": "x"}'], "either a query or"),
     "neither-query-nor-queries": (["search"], "either a query or"),
@@ -397,3 +397,22 @@ def test_a_fix_names_the_index_dir_it_was_given(tmp_path, capsys):
     (tmp_path / "bad" / "CURRENT").write_text("../x\n", encoding="utf-8")
     assert main(["search", "電子決裁", "--index-dir", str(tmp_path / "bad")]) == 2
     assert f"`reform-search index --rebuild --index-dir {tmp_path / 'bad'}`" in capsys.readouterr().err
+
+
+def test_queries_come_through_a_pipe(cli, tmp_path):
+    # --queries /dev/stdin and <(…) are pipes: read (bounded), not refused as devices are
+    import os
+    import threading
+
+    fifo = tmp_path / "queries.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "w", encoding="utf-8") as f:
+            f.write('{"id": 7, "query": "電子決裁"}\n')
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    run = cli("search", "--queries", str(fifo), "--json")
+    writer.join()
+    assert run.code == 0 and json.loads(run.out.splitlines()[0])["id"] == 7

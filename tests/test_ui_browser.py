@@ -316,6 +316,12 @@ def test_text_contrast_reaches_wcag_aa(page, real_app):
         ratios = page.evaluate(CONTRAST, sel)
         assert ratios, sel
         assert min(ratios) >= 4.5, (sel, min(ratios))
+    page.goto(real_app + "?__theme=dark")  # and on a dark page, where slate-600 had been 2.5:1
+    page.locator("#compare-query textarea").wait_for()
+    assert page.evaluate("document.body.classList.contains('dark')")
+    for sel in ("button[role=tab].selected", "button.primary", ".min_value", ".max_value"):
+        ratios = page.evaluate(CONTRAST, sel)
+        assert ratios and min(ratios) >= 4.5, (sel, ratios)
 
 
 def test_counterparts_show_passages_of_the_other_city(page, real_app):

@@ -159,7 +159,13 @@ def indexed_entries(settings: Settings) -> dict[str, dict]:
 def unchanged(meta: dict, entry: dict | None) -> bool:
     """Whether an added document (`meta`: Document.meta) is the indexed one (`entry`) as it was: the
     same file (sha256) and every field the same."""
-    return entry is not None and all(entry.get(k) == v for k, v in meta.items() if v not in ("", None))
+    if entry is None:
+        return False
+    unset = ("", None)  # a field dropped (a URL left out) is a change too
+    return all(
+        (entry.get(k) if entry.get(k) not in unset else None) == (v if v not in unset else None)
+        for k, v in meta.items()
+    )
 
 
 def _indexed(settings: Settings) -> list[dict]:

@@ -201,6 +201,8 @@ def test_a_changed_file_replaces_the_old_version(cli, tmp_path):
     assert first["unchanged"] == second["unchanged"] == []
     again = cli("add", str(path), "--city", "ペア市", "--title", "進捗", "--year", "2024", "--json").json()
     assert (again["replaced"], again["unchanged"], again["embedded"]) == ([], [first["document"]["id"]], 0)
+    dropped = cli("add", str(path), "--city", "ペア市", "--title", "進捗", "--json").json()  # no year now
+    assert (dropped["replaced"], dropped["unchanged"]) == ([first["document"]["id"]], [])
     run = cli("add", str(path), "--city", "ペア市", "--title", "進捗（改題）", "--year", "2024")
     assert run.code == 0 and run.out.startswith(f"replaced {first['document']['id']} (ペア市「進捗（改題）」")
     assert not _hits(cli, "LED") and len(_hits(cli, "有機EL")) == 1

@@ -1081,6 +1081,8 @@ def test_a_document_s_title_is_shown_as_written_not_as_markdown(built_index, tmp
     path.write_text("郡山市の架空の改革。\n\n・電子決裁を始める\n", encoding="utf-8")
     title = "MD ![t](http://127.0.0.1:9/p.png) [c](http://127.0.0.1:9/l) **b** <i>x</i>"
     added = h.on_add(str(path), "郡山市", "", title, "", "")[0]
+    assert "変更なし / unchanged" in h.on_add(str(path), "郡山市", "", title, "", "")[0]  # as it was
+    assert "置き換えました / replaced" in h.on_add(str(path), "郡山市", "", title + "2", "", "")[0]
     doc_id = next(d for label, d in ui_state.doc_choices(h.state) if label.startswith("郡山市"))
     question = h.on_remove_ask(doc_id)[2]
     for said in (added, question):

@@ -8,7 +8,7 @@ import gradio as gr
 
 from reform_search.export import document_urls, render_comparison, render_matrix
 from reform_search.heatmap import heatmap_svg
-from reform_search.manage import add_document, indexed_documents, limits_for, remove_document
+from reform_search.manage import add_document, indexed_documents, limits_for, remove_document, unchanged
 from reform_search.output import quoted
 from reform_search.render import (
     cell_html,
@@ -209,12 +209,13 @@ class Handlers:
 
         meta = {"city": city, "city_en": city_en, "title": title, "fiscal_year": year, "kind": kind}
         meta = {k: v.strip() for k, v in meta.items() if v and v.strip()}
-        before = {d.id for d in self.state.live().index.documents}
+        before = {d.id: d.to_dict() for d in indexed_documents(self.settings)}
         with self.state.indexing():
             document, report = add_document(self.settings, data, name, step, self.state.embedder, **meta)
             self.state.reload()
         added = next((d.passages for d in self.state.live().index.documents if d.id == document.id), 0)
         done = "置き換えました / replaced" if document.id in before else "追加しました / added"  # same id
+        done = "変更なし / unchanged" if unchanged(document.meta(), before.get(document.id)) else done
         message = (
             f"{done} {md(document.city)}{md(quoted(document.title))} (`{document.id}`): "
             f"{added} 箇所 / passages（索引全体 {report.passages} 箇所 / in the index）"

@@ -164,7 +164,7 @@ def score_query(searcher: Searcher, query: str) -> Scored:
     prepared = searcher.prepare(query)
     unmarked = prepared.read  # the query without its markup, as it is ranked
     tokens = list(prepared.lexical.tokens)
-    terms = content_terms(tokens) if has_content(tokens) else []  # as search reads it: "x" is none
+    terms = content_terms(tokens) if has_content(tokens, unmarked) else []  # as search reads it: "x" is none
     initials = acronyms(unmarked)  # met among the Japanese words, not the English ones
     english = [w for w in dict.fromkeys(prepared.lexical.english) if w not in initials]
     words = written_words(unmarked) if terms else []

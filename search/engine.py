@@ -150,7 +150,7 @@ class Searcher:
         for a query without a content word ("の", "12345", markup), where no passage is nearer than
         another (search/labels.py has_content), as compare shows none."""
         q = query if isinstance(query, Prepared) else self.prepare(query)
-        if not has_content(q.lexical.tokens):
+        if not has_content(q.lexical.tokens, q.read):
             return []
         return self.hits(q, self.ranked(q, top_k, mode, allowed))
 
@@ -159,7 +159,8 @@ class Searcher:
     ) -> Results:
         """`search`'s hits with their query, and whether it had a content word (none found, and why)."""
         q = self.prepare(query)
-        return Results(query, tuple(self.search(q, top_k, mode, allowed)), has_content(q.lexical.tokens))
+        hits = tuple(self.search(q, top_k, mode, allowed))
+        return Results(query, hits, has_content(q.lexical.tokens, q.read))
 
     def ranked(
         self, q: Prepared, top_k: int, mode: str = "hybrid", allowed: np.ndarray | None = None

@@ -99,14 +99,14 @@ def content_terms(tokens: list[str]) -> list[str]:
     return list(dict.fromkeys(t for t in tokens if not _is_number(t)))
 
 
-def has_content(tokens: Sequence[str]) -> bool:
-    """Whether a query's tokens (of its text without markup: Prepared.lexical) hold a content word
+def has_content(tokens: Sequence[str], text: str = "") -> bool:
+    """Whether a query's tokens (of its `text` without markup: Prepared.lexical) hold a content word
     (particles, symbols and numbers are none): one without finds nothing, in a search as in a comparison.
-    Lone Latin letters alone are none either ("x", the x of `<b>x</b>`), unless a number stands with them
-    (5G, 3R: the tokenizer splits the letter from its digit)."""
+    Latin letters each typed alone are none either ("x", "x y", the x of `<b>x</b>`); one written with a
+    number or a mark is a word (5G, 3R, Q&A, B/C: the tokenizer splits the letter from the rest)."""
     terms = content_terms(list(tokens))
     letters = all(len(t) == 1 and t.isascii() and t.isalpha() for t in terms)
-    return bool(terms) and not (letters and not any(_is_number(t) for t in tokens))
+    return bool(terms) and not (letters and all(len(word) == 1 for word in text.split()))
 
 
 def phrase_key(text: str) -> str:

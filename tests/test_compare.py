@@ -447,7 +447,7 @@ JUNK = [
 ]
 
 
-@pytest.mark.parametrize("query", ["5G", "3R推進", "eラーニング"])
+@pytest.mark.parametrize("query", ["5G", "3R推進", "eラーニング", "Q&A", "B/C", "<b>Q&A</b>"])
 def test_a_letter_joined_to_a_digit_or_word_is_content(keyword_searcher, query: str) -> None:
     # the tokenizer splits 5G into 5 and g: the letter is what the query is about
     assert compare(keyword_searcher, query).content and keyword_searcher.results(query, 5).content

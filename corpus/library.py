@@ -198,7 +198,8 @@ class Library:
         documents = []
         for entry in manifest_entries(manifest):
             path = folder_file(Path(folder), entry["file"], follow_symlinks)
-            documents.append(self.prepare(read_upload(path, limits), path.name, limits, indexed, **entry))
+            known = [*indexed, *(d.meta() for d in documents)]  # the manifest's earlier ones too
+            documents.append(self.prepare(read_upload(path, limits), path.name, limits, known, **entry))
         ids = [d.id for d in documents]
         if len(set(ids)) != len(ids):
             repeated = sorted({i for i in ids if ids.count(i) > 1})

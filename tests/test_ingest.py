@@ -684,3 +684,19 @@ def test_a_romaji_name_of_another_city_is_refused(cli, built_index, tmp_path, ci
     assert run.code == 2 and "is テスト市's; give this city its own" in run.err
     assert _index_state(built_index) == before
     assert cli("add", str(path), "--city", "テスト市", "--title", "メモ", "--city-en", "Testshi").code == 0
+
+
+def test_two_new_cities_of_one_manifest_cannot_share_a_romaji_name(cli, built_index, tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for name, line in (("a.txt", "窓口を見直す"), ("b.txt", "会議を減らす")):
+        (folder / name).write_text(f"架空の改革メモ（テスト用）。\n\n・{line}\n", encoding="utf-8")
+    (folder / "corpus.toml").write_text(
+        '[[document]]\nfile = "a.txt"\ncity = "ペア市"\ncity_en = "Pea"\ntitle = "a"\n\n'
+        '[[document]]\nfile = "b.txt"\ncity = "ペア町"\ncity_en = "Pea"\ntitle = "b"\n',
+        encoding="utf-8",
+    )
+    before = _index_state(built_index)
+    run = cli("add", str(folder))
+    assert run.code == 2 and "b.txt: the romaji name 'Pea' is ペア市's" in run.err
+    assert _index_state(built_index) == before

@@ -235,13 +235,22 @@ def print_json(obj: object, compact: bool = False) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=None if compact else 1))
 
 
+# What names the index an error's fix must build: the flags of these settings, as the user gave them
+INDEX_FLAGS = (
+    ("index_dir", "--index-dir"),
+    ("corpus", "--corpus"),
+    ("embedder", "--embedder"),
+    ("model", "--model"),
+)
+
+
 def with_index_dir(message: str, args: object) -> str:
-    """An error's fix as the user can run it: `reform-search index …` with the --index-dir they gave (as
-    printed, it had rebuilt the default index instead)."""
-    given = getattr(args, "index_dir", None)
-    if not given:
+    """An error's fix as the user can run it: `reform-search index …` with the --index-dir, --corpus,
+    --embedder and --model they gave (as printed, it had built the default index instead)."""
+    given = [(flag, getattr(args, name, None)) for name, flag in INDEX_FLAGS]
+    flags = "".join(f" {flag} {shlex.quote(str(value))}" for flag, value in given if value)
+    if not flags:
         return message
-    where = shlex.quote(str(given)).replace("\\", "\\\\")
     return re.sub(
-        r"`reform-search index( --rebuild)?`", rf"`reform-search index\1 --index-dir {where}`", message
+        r"`reform-search index( --rebuild)?`", lambda m: f"`reform-search index{m[1] or ''}{flags}`", message
     )

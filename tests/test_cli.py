@@ -393,6 +393,9 @@ def test_a_fix_names_the_index_dir_it_was_given(tmp_path, capsys):
     nowhere = tmp_path / "no where"
     assert main(["search", "電子決裁", "--index-dir", str(nowhere)]) == 2
     assert f"build it with `reform-search index --index-dir '{nowhere}'`" in capsys.readouterr().err
+    corpus = tmp_path / "corpus.toml"  # and the corpus it was to be built from, as given
+    assert main(["search", "電子決裁", "--index-dir", str(nowhere), "--corpus", str(corpus)]) == 2
+    assert f"`reform-search index --index-dir '{nowhere}' --corpus {corpus}`" in capsys.readouterr().err
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "CURRENT").write_text("../x\n", encoding="utf-8")
     assert main(["search", "電子決裁", "--index-dir", str(tmp_path / "bad")]) == 2

@@ -19,10 +19,12 @@ def replace_atomic(path: Path, write: Callable[[Path], object]) -> None:
     try:
         _create(tmp)
         write(tmp)
-        with contextlib.suppress(FileNotFoundError):  # a replaced file keeps its mode (a private 0600 one)
-            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        # a replaced file keeps its mode (a private 0600 one), set once the data is written and synced:
+        # a read-only (0444) one set before had refused its own sync
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(tmp, path)
         fsync_dir(path.parent)  # the rename itself on disk: a library manifest must not come back older
     finally:
@@ -30,9 +32,9 @@ def replace_atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 
 def _create(tmp: Path) -> None:
-    """Create `tmp` as a new empty file of this process's own: whatever stood at its name (a file a killed
-    run left, or a link planted in a shared folder to have the write overwrite another file) is removed,
-    never followed."""
+    """Create `tmp` as a new empty file: whatever stood at its name (a file a killed run left, or a link
+    planted in a shared folder to have the write overwrite another file) is removed, not followed. (The
+    writer opens it again by name; in a folder others may write to, use a private one.)"""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
         os.close(os.open(tmp, flags, 0o666))

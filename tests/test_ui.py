@@ -1092,20 +1092,46 @@ def test_a_document_s_title_is_shown_as_written_not_as_markdown(built_index, tmp
         assert "![t](http://127.0.0.1:9/p.png)" in rendered
 
 
-def test_the_downloads_folder_goes_when_the_process_ends(tmp_path):
-    # each server start had left a /tmp/reform-search-ui-* folder behind, with its exports
+@pytest.mark.model
+def test_the_downloads_folder_goes_when_the_server_is_stopped(real_index, tmp_path):
+    # each server start had left a /tmp/reform-search-ui-* folder behind, with its exports; and one
+    # stopped by kill, systemd or docker (SIGTERM) ran no exit handler
+    import signal
+    import socket
     import subprocess
     import sys
 
-    code = (
-        "from reform_search.web.state import AppState; from reform_search.settings import Settings; "
-        "s = AppState(Settings(), None); (s.downloads / 'x.csv').write_text('x'); print(s.downloads)"
-    )
-    env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    folder = Path(run.stdout.strip())
-    assert folder.parent == tmp_path and folder.name.startswith("reform-search-ui-")
-    assert not folder.exists()
+    env = real_index.env() | {
+        "TMPDIR": str(tmp_path),
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    args = [
+        sys.executable,
+        "-m",
+        "reform_search.cli",
+        "serve",
+        "--port",
+        port,
+        "--prefault",
+        "off",
+        "--mcp",
+        "off",
+    ]
+    server = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in server.stderr:
+            if "reform-search UI:" in line:
+                break
+        assert list(tmp_path.glob("reform-search-ui-*")), "the server keeps its downloads in TMPDIR"
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        server.kill()
+    assert not list(tmp_path.glob("reform-search-ui-*"))
 
 
 def test_a_none_whose_words_the_city_all_writes_says_why():

@@ -3,6 +3,7 @@ auth, and `serve` (index if needed, load one Searcher, launch)."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 
@@ -133,6 +134,8 @@ def serve(settings: Settings) -> None:
         mapped = prefault()
         print(f"model and dictionary mapped into memory: {mapped / 1e6:.0f} MB", file=sys.stderr)
     app = build_app(settings, searcher)
+    # stopped by kill, systemd or docker (SIGTERM) as by Ctrl+C: exit handlers run, the downloads go
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     print(f"reform-search UI: http://{shown}:{settings.port}/  (Ctrl+C stops it)", file=sys.stderr)
     launch(app, settings, quiet=True)

@@ -242,8 +242,8 @@ def apart_words(
 def _joined(before: tuple[str, str, str], word: tuple[str, str, str]) -> bool:
     """Whether `before` is written as one word with `word`: a noun's prefix, or the word a suffix stands
     on, a noun or a verb's stem (the 働き of 働き方改革; not a particle, written in hiragana alone)."""
-    if word[2] == "suffix":
-        return bool(before[2]) or (before[1].strip() != "" and not _hiragana(before[1]))
+    if word[2] == "suffix":  # a word of letters (a mark, a bracket, is none: 「行政（デジタル）化」)
+        return bool(before[2]) or (any(c.isalnum() for c in before[1]) and not _hiragana(before[1]))
     return before[2] == "prefix" and bool(word[2])
 
 

@@ -1022,6 +1022,9 @@ def test_absent_words_show_affixes_with_their_word(query, held, shown) -> None:
         # a suffix stands on a verb's stem too: the whole word, never the fragment 方改革
         ("職員の働き方改革", {"方改革"}, (), ("働き方改革",)),
         ("働き方改革", {"方改革"}, (), ("働き方改革",)),
+        # nor on a bracket or a mark: no compound to name
+        ("行政（デジタル）化推進", {")化推進", "化推進"}, (), ()),
+        ("DX・化推進", {"・化推進", "化推進"}, (), ()),
         # a run far longer than any word typed as one (a word repeated) is not named
         ("窓口" * 30, {"窓口窓口"}, (), ()),
     ],

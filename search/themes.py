@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from corpus.normalize import without_invisible
 from search.compare import Column, compare
 from search.engine import Searcher
 from search.hit import Hit
 from search.judgments import read_input
-from search.query import check_query
+from search.query import MAX_QUERY_CHARS, check_query
 
 # The default rows: reform fields that plans across Japan share, in plain words, so that neither report's
 # own headings decide the rows (いわき市's 「しごと効率化」 is a heading 会津若松市 never writes, though it
@@ -90,7 +91,7 @@ class Matrix:
         }
 
 
-def check_themes(themes: Sequence[str], where: str = "") -> list[str]:
+def check_themes(themes: Sequence[str], where: str = "", max_chars: int = MAX_QUERY_CHARS) -> list[str]:
     """The themes, once they are within MAX_THEMES, each read as a query is (`check_query`: control
     characters left out, cut at MAX_QUERY_CHARS: one had crashed the workbook, and a 200,000-character
     theme had been echoed whole); `where` names their source in the refusal."""
@@ -100,7 +101,7 @@ def check_themes(themes: Sequence[str], where: str = "") -> list[str]:
     checked = []
     for n, theme in enumerate(themes, 1):
         try:
-            checked.append(check_query(theme).text)
+            checked.append(check_query(theme, max_chars).text)
         except ValueError:
             raise ValueError(f"theme {n} is empty; give the words of each theme") from None
     return list(dict.fromkeys(checked))
@@ -112,7 +113,8 @@ def read_themes(path: Path) -> list[str]:
         lines = read_input(Path(path)).decode("utf-8-sig").splitlines()
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"cannot read themes file {str(path)!r}: {e}") from None
-    themes = list(dict.fromkeys(t.strip() for t in lines if t.strip() and not t.lstrip().startswith("#")))
+    lines = [without_invisible(t).strip() for t in lines]  # a line of a zero-width space is blank too
+    themes = list(dict.fromkeys(t for t in lines if t and not t.startswith("#")))
     if not themes:
         raise ValueError(f"themes file {str(path)!r} holds no themes (one per line)")
     return check_themes(themes, f"themes file {str(path)!r}")
@@ -122,7 +124,7 @@ def theme_matrix(
     searcher: Searcher, themes: Sequence[str] | None = None, cities: Sequence[str] | None = None
 ) -> Matrix:
     """Compare every theme across the cities; each cell keeps its label, count and best passage."""
-    themes = check_themes(themes or DEFAULT_THEMES)
+    themes = check_themes(themes or DEFAULT_THEMES, max_chars=searcher.max_query_chars)
     cells = []
     chosen: list[str] = []
     english = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import shutil
@@ -97,8 +98,11 @@ def test_themes_are_read_as_queries_are(searcher: Searcher, tmp_path: Path) -> N
     with pytest.raises(ValueError, match="theme 2 is empty"):
         theme_matrix(searcher, ["DX推進", "  \u200b "])
     path = tmp_path / "themes.txt"
-    path.write_text("DX\x01推進\nDX推進\n", encoding="utf-8")
-    assert read_themes(path) == ["DX推進"]  # the same theme once
+    path.write_text("# テーマ\n\nDX\x01推進\n\u200b\nDX推進\n", encoding="utf-8")
+    assert read_themes(path) == ["DX推進"]  # the same theme once; a zero-width line is blank
+    short = copy.copy(searcher)
+    short.max_query_chars = 20  # the searcher's limit (max_query_chars), not the built-in 1000
+    assert [len(t) <= 20 for t in theme_matrix(short, ["窓口 " * 50]).themes] == [True]
 
 
 def test_theme_matrix_default_themes_on_the_fixture(searcher: Searcher) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from functools import lru_cache
 from importlib import metadata
 from itertools import pairwise
@@ -249,7 +249,8 @@ def _joins(ch: str) -> bool:
     return (ch.isascii() and ch.isalnum()) or unicodedata.name(ch, "").startswith(("CJK", "KATAKANA"))
 
 
-def bound_singles(query: str) -> set[str]:
+@lru_cache(maxsize=1024)  # a comparison asks it once per city column
+def bound_singles(query: str) -> frozenset[str]:
     """The query's one-character words that it writes only inside a compound (館 of 児童館): a passage
     shows them within the same compound, not in every word that holds them (本館, 公民館), unless they are all
     it shares with the query (`joined_singles`)."""
@@ -263,10 +264,10 @@ def bound_singles(query: str) -> set[str]:
             (i > 0 and _joins(text[i - 1])) or (i + 1 < len(text) and _joins(text[i + 1])) for i in places
         ):
             bound.add(ch)
-    return bound
+    return frozenset(bound)
 
 
-def joined_singles(text: str, found: Sequence[str], bound: set[str]) -> list[str]:
+def joined_singles(text: str, found: Sequence[str], bound: Set[str]) -> list[str]:
     """`found` (the words of `text` to highlight) with each of `bound`'s characters replaced by the
     runs where `text` writes it next to another found word (児童 + 館 → 児童館), or left out; kept as it
     is when it is the only word found, as it is then why the passage matched."""

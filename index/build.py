@@ -133,12 +133,10 @@ def build_index(
     progress: Callable[[int, int], None] | None = None,
     package_version: str = "",
     glossary: LazyGlossary | None = None,
-    corpus: str = "",
 ) -> BuildReport:
     """Bring the index at `index_dir` up to date with `documents`; unchanged input writes nothing.
-    `package_version` (the application's) and `corpus` (which corpus manifest listed the documents) are
-    recorded in the manifest; `glossary` gives passages their English words (index/glossary.py; None:
-    none)."""
+    `package_version` (the application's) is recorded in the manifest; `glossary` gives passages their
+    English words (index/glossary.py; None: none)."""
     started = time.monotonic()
     expected = expected_manifest(embedder)
     # Which dictionary gave the passages their English words, and how their bags are weighed: another
@@ -191,7 +189,6 @@ def build_index(
             dense_kind,
             bm25,
             package_version,
-            corpus,
         )
         save_index(index_dir, manifest, passages, vectors, profiles, parts, dense, bm25, english)
     return BuildReport(len(documents), len(passages), embedded, time.monotonic() - started, True)
@@ -205,13 +202,11 @@ def index_manifest(
     dense_kind: str,
     bm25: BM25,
     package_version: str = "",
-    corpus: str = "",
 ) -> dict:
     """The manifest of a new index: settings it must match, documents, calibration and index parameters."""
     return {
         **expected,
         "package_version": package_version,
-        "corpus": corpus,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "dense": {"kind": dense.kind, "setting": dense_kind, **dense.params()},
         "bm25": {"k1": bm25.k1, "b": bm25.b, "terms": len(bm25.terms)},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from pathlib import Path
 
 from corpus.document import DEFAULT_CORPUS, Document, load_corpus
@@ -83,28 +83,25 @@ class OtherCorpus(ValueError):
     from theirs would drop every one of them (the bundled corpus in place of a nationwide one)."""
 
 
-def corpus_name(settings: Settings) -> str:
-    """How an index records its corpus, for the messages: "default" for the bundled one (wherever the
-    package lies), else the manifest's absolute path."""
-    path = Path(settings.corpus).resolve()
-    return "default" if path == DEFAULT_CORPUS.resolve() else str(path)
-
-
-def check_corpus(settings: Settings, documents: list[Document]) -> None:
+def check_corpus(settings: Settings, documents: list[Document], added_before: Set[str] = frozenset()) -> None:
     """Refuse (OtherCorpus) to build the live index from a corpus that shares no document with the
     corpus documents it holds (those not added through the library): another corpus altogether, as the
     bundled one is beside a nationwide one. The same corpus moved elsewhere, or edited, shares its ids
-    and is built as ever; so is an index of no corpus documents."""
+    and is built as ever; so is an index of no corpus documents. `added_before`: the library's documents
+    before the change being built (one removed is no corpus document either)."""
     try:
         live = {str(d.get("id")) for d in (read_manifest(settings.index_dir) or {}).get("documents", [])}
     except (IndexProblem, AttributeError):
         return
+    if not live:  # a new index: nothing of its own to lose
+        return
     library = Library(settings.index_dir)
-    added = {d.id for d in documents} & {str(e.get("id")) for e in library.entries()}
+    added = {str(e.get("id")) for e in library.entries()} | added_before
     held = live - added  # the live index's corpus documents
     listed = ({d.id for d in documents} - added) | library.removed()
     if held and not held & listed:
-        named = "the bundled corpus" if corpus_name(settings) == "default" else corpus_name(settings)
+        default = Path(settings.corpus).resolve() == DEFAULT_CORPUS.resolve()
+        named = "the bundled corpus" if default else str(Path(settings.corpus).resolve())
         raise OtherCorpus(
             f"the index at {str(settings.index_dir)!r} holds the documents of another corpus than "
             f"{named} lists ({len(held)}, e.g. {min(held)}): give --corpus with the manifest it was built "
@@ -112,10 +109,16 @@ def check_corpus(settings: Settings, documents: list[Document]) -> None:
         )
 
 
-def _index(settings: Settings, rebuild: bool, progress: Progress, embedder: Embedder | None) -> BuildReport:
+def _index(
+    settings: Settings,
+    rebuild: bool,
+    progress: Progress,
+    embedder: Embedder | None,
+    added_before: Set[str] = frozenset(),
+) -> BuildReport:
     documents = all_documents(settings.corpus, settings.index_dir)
     if not rebuild:
-        check_corpus(settings, documents)
+        check_corpus(settings, documents, added_before)
     return build_index(
         settings.index_dir,
         documents,
@@ -127,7 +130,6 @@ def _index(settings: Settings, rebuild: bool, progress: Progress, embedder: Embe
         progress=progress,
         package_version=__version__,
         glossary=LazyGlossary(settings.cache_dir, settings.glossary),
-        corpus=corpus_name(settings),
     )
 
 
@@ -218,10 +220,11 @@ def _change(
     with library.lock():
         _recover(settings, library)
         before = library.snapshot()
+        added_before = {str(e.get("id")) for e in library.entries()}
         library.begin(before, _live(settings))
         try:
             change()
-            report = _index(settings, False, progress, embedder)
+            report = _index(settings, False, progress, embedder, added_before)
         except BaseException:
             library.restore(before)
             library.finish()

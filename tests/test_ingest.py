@@ -700,3 +700,17 @@ def test_two_new_cities_of_one_manifest_cannot_share_a_romaji_name(cli, built_in
     run = cli("add", str(folder))
     assert run.code == 2 and "b.txt: the romaji name 'Pea' is ペア市's" in run.err
     assert _index_state(built_index) == before
+
+
+def test_an_index_of_added_documents_alone_takes_its_changes(cli, tmp_path):
+    # the corpus check counts only corpus documents: a document just removed from the library is none
+    ids = []
+    for name, line in (("a.txt", "窓口を見直す"), ("b.txt", "会議を減らす")):
+        path = tmp_path / name
+        path.write_text(f"架空の改革メモ（テスト用）。\n\n・{line}\n", encoding="utf-8")
+        ids.append(cli("add", str(path), "--city", "ペア市", "--title", name, "--json").json()["document"]["id"])
+    for corpus_doc in ("testshi-memo", "samplecho-memo"):
+        assert cli("remove", corpus_doc).code == 0
+    run = cli("remove", ids[0])
+    assert run.code == 0, run.err
+    assert [d["id"] for d in _documents(cli)] == [ids[1]]

@@ -94,14 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=cmd_index)
 
-    p = sub.add_parser(
-        "search", parents=[settings], help="search passages (one query or a JSONL file of queries)"
-    )
+    p = sub.add_parser("search", parents=[settings], help="search passages: one query, or a JSONL file")
     p.add_argument("query", nargs="?", help="the query, in Japanese or English")
-    p.add_argument(
-        "--queries", type=Path, help='JSON lines file of {"id": ..., "query": ...}; one result line each'
-    )
+    p.add_argument("--queries", type=Path, help='JSON lines of {"id": .., "query": ..}; one line out each')
     _filters(p)
+    _export_flags(p, "text")
     p.set_defaults(run=cmd_search)
 
     p = sub.add_parser(

@@ -77,11 +77,17 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         raise ValueError("give either a query or --queries FILE")
     batch = _read_queries(args.queries) if args.queries else [(None, args.query)]
     checked = [(qid, _checked(text, settings)) for qid, text in batch]
+    if (args.format or args.output) and args.queries:
+        raise ValueError("--format and --output write one query's hits; for --queries, use --json")
     searcher = open_searcher(settings)
     allowed = searcher.mask(args.city, args.document, args.year)
     for qid, text in checked:
         found = searcher.results(text, settings.top_k, settings.mode, allowed=allowed)
-        if args.json:
+        if args.format or args.output:
+            from reform_search.export import document_urls, render_results
+
+            _emit(args, render_results(found, _format(args, "md"), document_urls(searcher.index.documents)))
+        elif args.json:
             obj = found.to_dict()
             print_json({"id": qid, **obj} if args.queries else obj, compact=bool(args.queries))
         else:

@@ -29,6 +29,7 @@ from reform_search.output import (
 from reform_search.workbook import inert, xlsx
 from search.align import Alignment
 from search.compare import Comparison
+from search.hit import Results
 from search.labels import Match
 from search.themes import Matrix
 
@@ -306,6 +307,30 @@ def comparison_markdown(c: Comparison) -> str:
     return "\n".join(out)
 
 
+def results_table(r: Results, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
+    """(header, rows) of a search: one row per hit, best first, with its ranking score and citation."""
+    header = ["query", "rank", "score", *CITATION, "text"]
+    rows = [
+        {"query": r.query, "rank": h.rank, "score": round(h.score, 4)}
+        | citation(h.passage, urls)
+        | {"text": one_line(h.passage.text)}
+        for h in r.hits
+    ]
+    return header, rows
+
+
+def results_markdown(r: Results) -> str:
+    """A search's hits, best first, each with its citation (or why there are none)."""
+    out = [f"# {_md_cell(quoted(r.query))}の検索結果 / search results", ""]
+    if not r.hits:
+        said = (
+            "内容を表す語がありません / no content word" if not r.content else "該当なし / no passages match"
+        )
+        out += [said, ""]
+    out += [f"{h.rank}. {_note(h.passage)}" for h in r.hits]
+    return "\n".join(out) + "\n"
+
+
 def _render(result, fmt: str, table, sheet: str, markdown, urls: Urls | None) -> str | bytes:
     """A one-table result (`table(result, urls)` gives its header and rows) in one of FORMATS."""
     write = {
@@ -320,6 +345,11 @@ def _render(result, fmt: str, table, sheet: str, markdown, urls: Urls | None) ->
 def render_comparison(c: Comparison, fmt: str, urls: Urls | None = None) -> str | bytes:
     """The comparison in one of FORMATS (XLSX as bytes); `urls` gives the source URL column."""
     return _render(c, fmt, comparison_table, "比較 compare", comparison_markdown, urls)
+
+
+def render_results(r: Results, fmt: str, urls: Urls | None = None) -> str | bytes:
+    """A search's hits in one of FORMATS (XLSX as bytes); `urls` gives the source URL column."""
+    return _render(r, fmt, results_table, "検索 search", results_markdown, urls)
 
 
 def render_matrix(m: Matrix, fmt: str, urls: Urls | None = None) -> str | bytes:

@@ -38,6 +38,7 @@ HEADINGS = {
     "few_passages": "資料が少ない市",
     "english_query": "英語の質問（判定は参考程度）",
     "rank": "順位",
+    "score": "スコア",
     "passage_match": "箇所の判定",
     "city": "市町村",
     "document": "資料",

@@ -758,3 +758,29 @@ def test_source_urls_are_cited_and_only_web_addresses_link(tmp_path: Path) -> No
     assert sheet["A2"].hyperlink.target == "https://example.invalid/plan.pdf"
     assert [sheet[f"A{n}"].hyperlink for n in (3, 4, 5)] == [None, None, None]
     assert sheet["A3"].value == "javascript:alert(1)"  # shown as text, never a link
+
+
+def test_cli_search_exports_its_hits_with_their_citations(cli, keyword_index, tmp_path: Path) -> None:
+    # a planner could take a comparison or a matrix away, but not a search's hits
+    code, out, _ = cli("search", "電子決裁", "--top-k", "3", "--json")
+    hits = json.loads(out)["hits"]
+    target = tmp_path / "電子決裁.xlsx"
+    code, out, err = cli("search", "電子決裁", "--top-k", "3", "--output", str(target))
+    assert code == 0 and out == "" and str(target) in err
+    (sheet,) = _sheets(target).values()
+    assert sheet[0][:3] == ["query", "rank", "score"] and set(CITATION) <= set(sheet[0])
+    rows = [dict(zip(sheet[0], row, strict=True)) for row in sheet[1:]]
+    assert [(r["rank"], r["passage_id"], r["city"]) for r in rows] == [
+        (h["rank"], h["id"], h["city"]) for h in hits
+    ]
+    assert all(r["text"] and r["score"] == round(h["score"], 4) for r, h in zip(rows, hits, strict=True))
+    code, out, _ = cli("search", "電子決裁", "--top-k", "3", "--format", "csv")
+    assert code == 0 and out.startswith(BOM + "query,rank,score,city") and len(out.splitlines()) == 4
+    code, out, _ = cli("search", "電子決裁", "--top-k", "2", "--format", "md")
+    assert out.startswith("# 「電子決裁」の検索結果 / search results") and f"`{hits[0]['id']}`" in out
+    code, out, _ = cli("search", "の", "--format", "md")  # no content word: said, not an empty list
+    assert code == 0 and "no content word" in out
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"id": 1, "query": "電子決裁"}\n', encoding="utf-8")
+    code, _, err = cli("search", "--queries", str(queries), "--format", "csv")
+    assert code == 2 and "for --queries, use --json" in err

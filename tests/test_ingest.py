@@ -708,7 +708,9 @@ def test_an_index_of_added_documents_alone_takes_its_changes(cli, tmp_path):
     for name, line in (("a.txt", "窓口を見直す"), ("b.txt", "会議を減らす")):
         path = tmp_path / name
         path.write_text(f"架空の改革メモ（テスト用）。\n\n・{line}\n", encoding="utf-8")
-        ids.append(cli("add", str(path), "--city", "ペア市", "--title", name, "--json").json()["document"]["id"])
+        ids.append(
+            cli("add", str(path), "--city", "ペア市", "--title", name, "--json").json()["document"]["id"]
+        )
     for corpus_doc in ("testshi-memo", "samplecho-memo"):
         assert cli("remove", corpus_doc).code == 0
     run = cli("remove", ids[0])

@@ -661,25 +661,36 @@ def test_compare_and_counterparts_handlers(shared_index):
         out, panel, *files = h.on_compare(query, cities, 2)
         assert hint in out and "rs-grid" not in out and panel == ""
         assert all(f["value"] is None and f["interactive"] is False for f in files)
-    out, panel = h.on_search("", ["テスト市"], [], [], "hybrid", 5)
+    out, panel, *_ = h.on_search("", ["テスト市"], [], [], "hybrid", 5)
     assert "検索語を入力してください" in out and panel == ""
     out, panel, *files = h.on_compare("の", ["テスト市"], 2)  # no content word: said, nothing to save
     assert "no content word" in out and all(f["value"] is None and not f["interactive"] for f in files)
-    out, panel = h.on_search("電子決裁", [], [], [], "hybrid", 5)
+    out, panel, *_ = h.on_search("電子決裁", [], [], [], "hybrid", 5)
     assert "Choose at least one city" in out and panel == ""
 
 
 def test_search_handler_filters(shared_index):
     h = handlers_for(shared_index)
-    out, _ = h.on_search("テレワーク", ["サンプル町"], [], [], "lexical", 5)
+    out, *_ = h.on_search("テレワーク", ["サンプル町"], [], [], "lexical", 5)
     assert "サンプル町" in out and "テスト市</span>" not in out
-    out, _ = h.on_search("テレワーク", ["テスト市", "サンプル町"], ["testshi-memo"], [2024], "hybrid", 5)
+    out, *_ = h.on_search("テレワーク", ["テスト市", "サンプル町"], ["testshi-memo"], [2024], "hybrid", 5)
     assert 'rs-city-chip">テスト市' in out and 'rs-city-chip">サンプル町' not in out
     with pytest.raises(gr.Error, match="unknown mode"):
         h.on_search("テレワーク", ["テスト市"], [], [], "fuzzy", 5)
     # a document of one city with only the other city ticked: the filters exclude each other, said so
-    out, _ = h.on_search("テレワーク", ["サンプル町"], ["testshi-memo"], [], "hybrid", 5)
+    out, *_ = h.on_search("テレワーク", ["サンプル町"], ["testshi-memo"], [], "hybrid", 5)
     assert "No passage is in the chosen cities, documents and years at once" in out
+    # the hits download as the comparison does (they had no download at all), and nothing when none
+    out, _, *files = h.on_search("テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 3)
+    assert all(f["interactive"] for f in files) and len(files) == len(DOWNLOADS)
+    csv_file = Path(next(f["value"] for f in files if f["value"].endswith(".csv")))
+    assert csv_file.name.startswith("reform-search-search-テレワーク-")
+    rows = csv_file.read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0].startswith("query,rank,score,city") and len(rows) == 1 + out.count("<article")
+    for nothing in (("の", ["テスト市"]), ("テレワーク", ["サンプル町"], ["testshi-memo"])):
+        query, cities, *docs = nothing
+        _, _, *files = h.on_search(query, cities, docs[0] if docs else [], [], "hybrid", 5)
+        assert not any(f["interactive"] for f in files), nothing
 
 
 def test_a_download_pruned_by_another_request_meanwhile_is_passed_over(shared_index, monkeypatch):
@@ -750,7 +761,7 @@ def test_themes_handler_writes_safe_downloads(shared_index):
 
 def test_html_in_documents_reaches_the_page_as_text(html_index):
     h = handlers_for(html_index)
-    out, _ = h.on_search("電子決裁 テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 20)
+    out, *_ = h.on_search("電子決裁 テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 20)
     parsed = assert_inert(out)
     text = "".join(parsed.text)
     for literal in ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "${1+1}", "{{value}}"):
@@ -963,7 +974,7 @@ def test_searches_answer_while_an_upload_is_indexing(built_index, tmp_path):
         assert embedder.inside.wait(30)
         assert h.state.lock.locked()
         started = time.monotonic()
-        out, _ = h.on_search("テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 5)
+        out, *_ = h.on_search("テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 5)
         compared, *_ = h.on_compare("テレワーク", ["テスト市", "サンプル町"], 2)
         assert time.monotonic() - started < 5
         assert "テレワーク" in out and 'data-city="サンプル町"' in compared
@@ -1018,7 +1029,7 @@ def test_a_request_reloads_an_index_changed_outside_the_app(built_index):
     assert len(refreshed) == ui.REFRESHED and "郡山市" in refreshed[1] and "3 市町村" in refreshed[2]
     # it asked nothing before: its first hints stay (no "the documents changed: ask again")
     assert all(isinstance(x, type(gr.skip())) for x in refreshed[3 : 7 + len(DOWNLOADS)])
-    assert ("郡山市", "郡山市") in refreshed[7 + len(DOWNLOADS)]["choices"]  # compare's cities
+    assert ("郡山市", "郡山市") in refreshed[7 + 2 * len(DOWNLOADS)]["choices"]  # compare's cities
 
 
 def test_many_requests_that_notice_a_change_reload_once(built_index):
@@ -1060,7 +1071,7 @@ def test_no_reload_while_the_app_is_indexing(built_index):
     old = h.state.searcher
     add_outside(built_index)
     with h.state.indexing():  # an upload in the app holds the lock and reloads when it is done
-        out, _ = h.on_search("テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 5)
+        out, *_ = h.on_search("テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 5)
         assert "テレワーク" in out and h.state.searcher is old
     h.on_search("テレワーク", ["テスト市", "サンプル町"], [], [], "lexical", 5)
     assert h.state.searcher is not old and "郡山市" in h.state.searcher.cities

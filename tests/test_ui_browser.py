@@ -373,6 +373,11 @@ def test_search_themes_and_corpus_tabs(page, real_app):
     run_search(page, real_app, "電子決裁")
     cards = page.locator("#search-results .rs-card")
     assert cards.count() == 10
+    page.locator("#search-csv:not([disabled])").wait_for(timeout=10_000)  # the hits download too
+    with page.expect_download() as download:
+        page.click("#search-csv")
+    saved = Path(download.value.path()).read_bytes().decode("utf-8")
+    assert saved.startswith("\ufeffquery,rank,score,") and len(saved.splitlines()) == 1 + 10
     assert cards.first.locator(".rs-city-chip").inner_text().split()[0] in CITIES  # then its romaji
     assert "出典 / source" in cards.first.inner_text()
     page.click("#search-years input")  # fiscal years as both calendars write them

@@ -6,7 +6,7 @@ import time
 
 import gradio as gr
 
-from reform_search.export import document_urls, render_comparison, render_matrix
+from reform_search.export import document_urls, render_comparison, render_matrix, render_results
 from reform_search.heatmap import heatmap_svg
 from reform_search.manage import add_document, indexed_documents, limits_for, remove_document, unchanged
 from reform_search.output import quoted
@@ -43,6 +43,7 @@ from reform_search.web.state import (
     AppState,
     city_choices,
     doc_choices,
+    no_downloads,
     removal_question,
     year_choices,
 )
@@ -50,20 +51,15 @@ from search.compare import MORE_TOP_K, compare
 from search.counterparts import similar
 from search.themes import theme_matrix
 
-# What `refreshed` gives: the corpus message, table and status; compare's panes and downloads and
-# search's panes (cleared); seven city, document and year pickers; the heatmap and its downloads
-REFRESHED = 3 + 2 + len(DOWNLOADS) + 2 + 7 + 1 + len(DOWNLOADS)
+# What `refreshed` gives: the corpus message, table and status; compare's and search's panes and
+# downloads (cleared); seven city, document and year pickers; the heatmap and its downloads
+REFRESHED = 3 + 2 * (2 + len(DOWNLOADS)) + 7 + 1 + len(DOWNLOADS)
 CONFIRM_S = 120  # how long the server holds a removal for its confirmation
 
 
 def unasked(query: str | None, chosen: list[str] | None) -> str | None:
     """The hint shown in place of results asked for without a question (ASK) or a city (CHOOSE_CITY)."""
     return ASK if not (query or "").strip() else None if chosen else CHOOSE_CITY
-
-
-def no_downloads() -> list:
-    """The download buttons emptied and greyed: nothing shown, nothing to save."""
-    return [gr.update(value=None, interactive=False) for _ in DOWNLOADS]
 
 
 READ_ONLY = "この索引は読み取り専用です / this server is read-only: documents cannot be added or removed"
@@ -116,17 +112,19 @@ class Handlers:
     def on_search(
         self, query: str, chosen: list[str], docs: list[str], years: list[int], mode: str, top_k: float
     ):
-        """Search result cards (and an emptied counterparts panel)."""
+        """Search result cards, an emptied counterparts panel, and the hits' CSV, workbook and Markdown."""
         if hint := unasked(query, chosen):
-            return hint, ""
+            return hint, "", *no_downloads()
         s = self.state.live()
         q = query_text(query, s)
         allowed = s.mask(chosen_cities(chosen, s), docs or None, years or None)
         # the filters can exclude each other (a document of a city not ticked)
         if allowed is not None and not allowed.any():
-            return NOTHING_CHOSEN, ""
-        top_k = count(top_k, 1, MAX_SHOWN, "件数 / passages shown")
-        return hits_html(s.results(q, top_k, mode, allowed), self.state.city_en()), ""
+            return NOTHING_CHOSEN, "", *no_downloads()
+        found = s.results(q, count(top_k, 1, MAX_SHOWN, "件数 / passages shown"), mode, allowed)
+        urls = document_urls(s.index.documents)  # a planner takes the hits away as she does a comparison
+        files = self.state.downloads_of(lambda fmt: render_results(found, fmt, urls), "search", found.query)
+        return hits_html(found, self.state.city_en()), "", *(files if found.hits else no_downloads())
 
     def every_city(self) -> list[str]:
         """Every indexed city ticked (すべて / all)."""
@@ -281,7 +279,7 @@ class Handlers:
         cities = city_choices(state)
         values = [v for _, v in cities]
         docs = doc_choices(state)
-        cleared = (CHANGED, "", *no_downloads(), CHANGED, "")
+        cleared = (CHANGED, "", *no_downloads(), CHANGED, "", *no_downloads())
         results = cleared if asked else tuple(gr.skip() for _ in cleared)
         return (
             message,

@@ -246,6 +246,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         label="件数 / passages shown",
                         scale=1,
                     )
+                s_files = download_buttons("search")
                 s_panes = result_panes("search")
 
             # ---- テーマ / Themes
@@ -337,7 +338,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
         h = Handlers(state)
         wire_query(h, h.on_compare, c_box, [c_cities, c_top], c_panes, c_cities, c_files, c_toggles)
         s_filters = [s_cities, s_docs, s_years, s_mode, s_top]
-        wire_query(h, h.on_search, s_box, s_filters, s_panes, s_cities, toggles=s_toggles)
+        wire_query(h, h.on_search, s_box, s_filters, s_panes, s_cities, s_files, s_toggles)
 
         t_built = gr.State(None)  # the themes text the matrix shown was built from
         t_outputs = [t_map, t_theme, t_city, *t_files, t_cell, t_built]
@@ -368,6 +369,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
             *c_panes,
             *c_files,
             *s_panes,
+            *s_files,
             c_cities,
             s_cities,
             t_cities,

@@ -160,6 +160,11 @@ class AppState:
         return updates
 
 
+def no_downloads() -> list:
+    """The download buttons emptied and greyed: nothing shown, nothing to save."""
+    return [gr.update(value=None, interactive=False) for _ in DOWNLOADS]
+
+
 SLUG_CHARS = 30
 
 

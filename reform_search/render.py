@@ -264,8 +264,11 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
     if result.english:
         ja, en = (esc(t) for t in ENGLISH_NOTE)
         why = f'<p class="rs-why" role="note">{ja}<br><span class="rs-en" lang="en">{en}</span></p>'
-        if words := japanese_words(result):
-            tried = f'<span lang="ja">{esc("、".join(words))}</span>'
+        if words := japanese_words(result):  # each a button: it compares that word (ui.js), none typed
+            tried = "".join(
+                f'<button type="button" class="rs-try-word" lang="ja" data-try="{esc(w)}">{esc(w)}</button>'
+                for w in words
+            )
             why += f'<p class="rs-why rs-try">日本語で試す / try in Japanese: {tried}</p>'
     return (
         f'<div class="rs-result" data-query="{esc(result.query)}">'

@@ -271,9 +271,10 @@ def test_an_english_question_offers_the_japanese_words_its_passages_matched():
     col = Column("テスト市", Match.WEAK, hits, Evidence(2.0), 1)
     out = render.comparison_html(Comparison("going paperless", (col,), english=True))
     assert "日本語で試す / try in Japanese: " in out
-    assert (
-        '<span lang="ja">ペーパーレス、&lt;b&gt;委託&lt;/b&gt;</span>' in out
-    )  # Japanese, 2+ characters, once
+    tried = re.findall(
+        r'<button type="button" class="rs-try-word" lang="ja" data-try="([^"]*)">([^<]*)</button>', out
+    )
+    assert tried == [("ペーパーレス",) * 2, ("&lt;b&gt;委託&lt;/b&gt;",) * 2]  # Japanese, 2+ characters, once
     assert_inert(out)
     assert "try in Japanese" not in render.comparison_html(Comparison("ペーパーレス", (col,)))
 

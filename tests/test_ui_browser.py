@@ -704,3 +704,18 @@ def test_a_keyboard_user_skips_past_the_examples_and_filters_to_the_results(page
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('#compare-results') !== null")
+
+
+def test_a_japanese_word_offered_to_an_english_question_compares_it_at_a_click(page, real_app):
+    # 日本語で試す had been plain text: a reader who writes no Japanese had to type it
+    run_compare(page, real_app, "paperless administration")
+    word = page.locator("#compare-results .rs-try-word").first
+    word.wait_for(timeout=30_000)
+    tried = word.get_attribute("data-try")
+    word.click()
+    page.wait_for_function(
+        "(w) => document.querySelector('#compare-results .rs-query')?.innerText.includes(w)",
+        arg=f"「{tried}」",
+        timeout=60_000,
+    )
+    assert page.locator("#compare-query textarea").input_value() == tried

@@ -17,6 +17,14 @@ if (!element.__rsBound) {
     panel.scrollIntoView({block: 'start', behavior: 'smooth'});
     panel.querySelector('.rs-cp-title')?.focus({preventScroll: true});
   };
+  element.addEventListener('click', (e) => {  // 日本語で試す: a word of an English question's passages, compared
+    const word = e.target.closest('button[data-try]');
+    const box = word && element.contains(word) && document.querySelector('#compare-query textarea');
+    if (!box) return;
+    box.value = word.dataset.try;
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    setTimeout(() => document.getElementById('compare-go')?.click(), 50);
+  });
   element.addEventListener('click', (e) => {
     const b = e.target.closest('button[data-passage]');
     if (!b || !element.contains(b)) return;

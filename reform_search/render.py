@@ -30,6 +30,7 @@ from search.counterparts import Counterparts
 from search.engine import Searcher
 from search.hit import Hit, Results, spans
 from search.labels import Match
+from search.themes import Matrix
 
 EXCERPT_CHARS = 180
 
@@ -403,6 +404,19 @@ def english_note(themes: Sequence[str]) -> str:
     ja, en = (esc(t) for t in ENGLISH_NOTE)
     named = "、".join(esc(quoted(t)) for t in themes)
     return f'<p class="rs-why" role="note">{named}：{ja}<br><span class="rs-en" lang="en">{en}</span></p>'
+
+
+def matrix_notes(m: Matrix) -> str:
+    """Above a matrix: which themes were asked in English (less certain), and which have no content word
+    (× everywhere, and why: a line of 「の」 or 「12345」 had been a silent row of ×)."""
+    if not m.empty:
+        return english_note(m.english)
+    named = "、".join(esc(quoted(t)) for t in m.empty)
+    return english_note(m.english) + (
+        f'<p class="rs-why" role="note">{named}：内容を表す語がないため、どの市にも該当しません。<br>'
+        '<span class="rs-en" lang="en">No content word (particles, symbols, numbers or markup alone): no '
+        "city matches.</span></p>"
+    )
 
 
 def cell_html(theme: str, col: Column, city_en: str = "", english: bool = False) -> str:

@@ -75,19 +75,21 @@ class Matrix:
     cells: tuple[Cell, ...]
     english: tuple[str, ...] = ()  # the themes asked mostly in English: their labels are less certain
     few: tuple[str, ...] = ()  # cities of fewer passages than the label model's: less certain labels
+    empty: tuple[str, ...] = ()  # the themes without a content word ("の", "12345"): none anywhere
 
     def cell(self, theme: str, city: str) -> Cell:
         """The cell of one theme and city."""
         return next(c for c in self.cells if c.theme == theme and c.city == city)
 
     def to_dict(self) -> dict:
-        """{"themes", "cities", "cells"}."""
+        """{"themes", "cities", "cells", "english", "few_passages", "no_content"}."""
         return {
             "themes": list(self.themes),
             "cities": list(self.cities),
             "cells": [c.to_dict() for c in self.cells],
             "english": list(self.english),
             "few_passages": list(self.few),
+            "no_content": list(self.empty),
         }
 
 
@@ -127,11 +129,12 @@ def theme_matrix(
     themes = check_themes(themes or DEFAULT_THEMES, max_chars=searcher.max_query_chars)
     cells = []
     chosen: list[str] = []
-    english = []
+    english, empty = [], []
     for theme in themes:
         result = compare(searcher, theme, cities, top_k=1)
         chosen = [c.city for c in result.columns]
         cells += [Cell(theme, column) for column in result.columns]
         english += [theme] if result.english else []
+        empty += [] if result.content else [theme]
     few = tuple(dict.fromkeys(c.city for c in cells if c.column.evidence.few))
-    return Matrix(tuple(themes), tuple(chosen), tuple(cells), tuple(english), few)
+    return Matrix(tuple(themes), tuple(chosen), tuple(cells), tuple(english), few, tuple(empty))

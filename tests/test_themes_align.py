@@ -100,6 +100,9 @@ def test_themes_are_read_as_queries_are(searcher: Searcher, tmp_path: Path) -> N
     path = tmp_path / "themes.txt"
     path.write_text("# テーマ\n\nDX\x01推進\n\u200b\nDX推進\n", encoding="utf-8")
     assert read_themes(path) == ["DX推進"]  # the same theme once; a zero-width line is blank
+    junk = theme_matrix(searcher, ["DX推進", "の", "12345"])  # said, not a silent row of ×
+    assert junk.empty == ("の", "12345") and junk.to_dict()["no_content"] == ["の", "12345"]
+    assert all(c.match == "none" for c in junk.cells if c.theme in junk.empty)
     short = copy.copy(searcher)
     short.max_query_chars = 20  # the searcher's limit (max_query_chars), not the built-in 1000
     assert [len(t) <= 20 for t in theme_matrix(short, ["窓口 " * 50]).themes] == [True]

@@ -1159,3 +1159,11 @@ def test_a_none_whose_words_the_city_all_writes_says_why():
         assert render.esc(WORDS_HELD) not in render.column(quiet)
     assert render.esc(WORDS_HELD) not in render.column(held, english=True)  # it says it is less sure instead
     assert WORDS_HELD in comparison_markdown(Comparison("書かない窓口", (held,)))
+
+
+def test_a_theme_without_a_content_word_is_named_above_the_matrix(shared_index):
+    # a line of 「の」 or 「12345」 had been a silent row of × in the heatmap
+    h = handlers_for(shared_index)
+    shown = h.on_themes("電子決裁\nの\n12345", ["テスト市", "サンプル町"])[0]
+    assert "「の」、「12345」：内容を表す語がないため" in shown and "No content word" in shown
+    assert "内容を表す語がない" not in h.on_themes("電子決裁", ["テスト市", "サンプル町"])[0]

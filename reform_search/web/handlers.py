@@ -15,9 +15,9 @@ from reform_search.render import (
     comparison_html,
     counterparts_html,
     documents_html,
-    english_note,
     esc,
     hits_html,
+    matrix_notes,
     md,
     status_html,
 )
@@ -150,7 +150,7 @@ class Handlers:
             '<br><span class="rs-en" lang="en">No themes typed: the built-in ones were used.</span></p>'
         )
         return (
-            builtin + english_note(matrix.english) + heatmap_svg(matrix, self.state.city_en()),
+            builtin + matrix_notes(matrix) + heatmap_svg(matrix, self.state.city_en()),
             gr.update(choices=list(matrix.themes), value=matrix.themes[0]),
             gr.update(choices=[(c, c) for c in matrix.cities], value=matrix.cities[0]),
             *self.state.downloads_of(lambda fmt: render_matrix(matrix, fmt, urls), "themes"),

@@ -407,15 +407,23 @@ def english_note(themes: Sequence[str]) -> str:
 
 
 def matrix_notes(m: Matrix) -> str:
-    """Above a matrix: which themes were asked in English (less certain), and which have no content word
-    (× everywhere, and why: a line of 「の」 or 「12345」 had been a silent row of ×)."""
+    """Above a matrix: a heading for screen readers (what it holds, said when it is built), which themes
+    were asked in English (less certain), and which have no content word (× everywhere, and why: a line
+    of 「の」 or 「12345」 had been a silent row of ×)."""
+    n, k = len(m.themes), len(m.cities)
+    size = f"{n} テーマ・{k} 市町村 / {n} theme{'s' * (n != 1)} by {k} cit{'ies' if k != 1 else 'y'}"
+    head = f'<h2 class="rs-query rs-sr" tabindex="-1">表を作成しました / matrix built: {size}</h2>'
     if not m.empty:
-        return english_note(m.english)
+        return head + english_note(m.english)
     named = "、".join(esc(quoted(t)) for t in m.empty)
-    return english_note(m.english) + (
-        f'<p class="rs-why" role="note">{named}：内容を表す語がないため、どの市にも該当しません。<br>'
-        '<span class="rs-en" lang="en">No content word (particles, symbols, numbers or markup alone): no '
-        "city matches.</span></p>"
+    return (
+        head
+        + english_note(m.english)
+        + (
+            f'<p class="rs-why" role="note">{named}：内容を表す語がないため、どの市にも該当しません。<br>'
+            '<span class="rs-en" lang="en">No content word (particles, symbols, numbers or markup alone): no '
+            "city matches.</span></p>"
+        )
     )
 
 

@@ -441,6 +441,10 @@ def test_search_themes_and_corpus_tabs(page, real_app):
         ".map(c => c.dataset.theme)).size === 2",
         timeout=30_000,
     )
+    page.click("#themes-go")  # built on the button: said aloud (it had been built in silence)
+    page.wait_for_function(
+        "document.querySelector('#rs-announce').innerText.includes('2 themes by 1 city')", timeout=30_000
+    )
 
     page.click("#tab-corpus-button")
     table = page.locator("#corpus-table table")

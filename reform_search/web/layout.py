@@ -1,7 +1,7 @@
 """The page: a header and four tabs (比較 / Compare, 検索 / Search, テーマ / Themes, 資料 / Corpus), and the
 events that tie their components to the handlers. Only the four named API endpoints are public.
 
-About 370 lines: Gradio wires an event only inside the Blocks that holds both its components, and the
+About 400 lines: Gradio wires an event only inside the Blocks that holds both its components, and the
 tabs' events cross tabs (adding a document refreshes every tab's city and document pickers), so the
 page and its events are built in one function; the handlers they call are in handlers.py."""
 
@@ -345,7 +345,10 @@ def build_blocks(state: AppState) -> gr.Blocks:
         # One matrix built at a time, in the order asked: leaving the themes box by its 解除 / none button
         # had built the matrix for every city after the one for none, and shown it over no city ticked
         matrix = {**PRIVATE, "concurrency_limit": 1, "concurrency_id": "themes-matrix"}
-        t_go.click(h.on_themes, [t_themes, t_cities], t_outputs, **matrix)
+        # built on the button: what it holds said aloud (it had been built in silence for a screen reader)
+        t_go.click(h.on_themes, [t_themes, t_cities], t_outputs, **matrix).then(
+            None, js="() => window.rsShown?.('themes-heatmap', true)", **PRIVATE
+        )
         # the matrix (and what it downloads) follows its controls: a city ticked, the themes edited
         t_cities.input(h.on_themes, [t_themes, t_cities], t_outputs, trigger_mode="always_last", **matrix)
         edited = [t_themes, t_cities, t_built]

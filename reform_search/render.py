@@ -354,7 +354,10 @@ def counterparts_html(result: Counterparts, city_en: dict[str, str] | None = Non
         f'<div class="rs-cp-source">{card(Hit(src, 0, 0.0), action=False, score=False)}</div>'
         + (f'<p class="rs-cp-how">{esc(how)}</p>' if how else "")
         + verdicts(result, city_en, "rs-cp-verdict")
-        + f"{grid(cols, len(result.columns))}</div>"
+        + grid(cols, len(result.columns))
+        # back to the card it was asked from (ui.js): on a phone the panel opens thousands of pixels below
+        + f'<button type="button" class="rs-cp-back" data-source="{esc(src.id)}">'
+        "↑ 元の箇所へ戻る / back to the passage</button></div>"
     )
 
 

@@ -367,6 +367,17 @@ def test_counterparts_show_passages_of_the_other_city(page, real_app):
     folded.first.wait_for(state="visible", timeout=5_000)
     panel.evaluate("(e) => e.scrollIntoView({block: 'start'})")
     shot(page, "counterparts-1280.png")
+    # and back to the card it was asked from, its button focused (on a phone, thousands of pixels up)
+    source = panel.locator(".rs-cp-panel").get_attribute("data-source")
+    panel.locator(".rs-cp-back").click()
+    page.wait_for_function(
+        "(pid) => document.activeElement?.dataset.passage === pid"
+        " && document.activeElement.closest('#compare-results') !== null",
+        arg=source,
+        timeout=10_000,
+    )
+    top = page.evaluate("document.activeElement.getBoundingClientRect().top")
+    assert 0 <= top < WIDE["height"]
 
 
 def test_search_themes_and_corpus_tabs(page, real_app):

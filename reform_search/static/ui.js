@@ -78,6 +78,18 @@ if (!element.__rsBound) {
     }
   };
   new MutationObserver(mark).observe(root, {childList: true, subtree: true});
+  // A counterparts panel's way back: to the card it was asked from, its button focused
+  document.addEventListener('click', (e) => {
+    const back = e.target.closest('.rs-cp-back');
+    const box = back?.closest('[id$="-counterparts"]');
+    if (!box) return;
+    const results = document.getElementById(box.id.replace(/-counterparts$/, '-results'));
+    const asked = [...(results?.querySelectorAll('button[data-passage]') || [])]
+      .find((b) => b.dataset.passage === back.dataset.source);
+    if (!asked) return;
+    asked.closest('.rs-card')?.scrollIntoView({block: 'center'});
+    asked.focus({preventScroll: true});
+  });
   // The element in view (scrolled to when it is not), and focused when it can be: a result or message
   // below the fold of a phone, or at 200 % zoom, had arrived unseen, the focus left in the query box.
   const reveal = (el) => {

@@ -327,9 +327,9 @@ def test_a_mistyped_argument_is_one_line_naming_the_help(capsys):
     assert err.startswith("reform-search search: error: argument --mode: invalid choice: 'bogus'")
     assert err.rstrip().endswith("(see reform-search search --help)")
     with pytest.raises(SystemExit):  # an argument the command does not take: the command's help too
-        main(["search", "電子決裁", "--format", "csv"])
+        main(["search", "電子決裁", "--folds", "3"])
     err = capsys.readouterr().err
-    assert "unrecognized arguments: --format csv" in err
+    assert "unrecognized arguments: --folds 3" in err
     assert err.rstrip().endswith("(see reform-search search --help)")
 
 

@@ -107,7 +107,7 @@ class Library:
 
     def documents(self) -> list[Document]:
         """The added documents, read from their stored content."""
-        return [self._load(e) for e in self._read().get("document", [])]
+        return [self._load(e) for e in self.entries()]
 
     def _load(self, entry: dict) -> Document:
         path = self.files / Path(str(entry.get("file") or f"{entry['id']}.txt")).name
@@ -225,7 +225,7 @@ class Library:
 
     def _entries(self, indexed: Sequence[dict] = ()) -> list[dict]:
         """The documents known by id: those added to this library, then the `indexed` ones."""
-        return [*self._read().get("document", []), *indexed]
+        return [*self.entries(), *indexed]
 
     def _id_for(
         self,
@@ -368,7 +368,7 @@ class Library:
         remove_stale_temps(self.files)
         if not self.files.is_dir():
             return
-        named = {Path(str(e.get("file") or f"{e['id']}.txt")).name for e in self._read().get("document", [])}
+        named = {Path(str(e.get("file") or f"{e['id']}.txt")).name for e in self.entries()}
         for path in self.files.iterdir():
             if path.name not in named and not path.name.startswith("."):
                 path.unlink(missing_ok=True)

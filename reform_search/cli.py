@@ -28,7 +28,7 @@ from reform_search.cli_search import (
     cmd_similar,
     cmd_themes,
 )
-from reform_search.output import EXIT_USAGE, with_index_dir
+from reform_search.output import EXIT_USAGE, with_index_flags
 from reform_search.settings import Settings, load_settings
 from search.compare import COLUMN_TOP_K
 
@@ -280,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         return args.run(args, settings)
     except (ValueError, IndexProblem) as e:
-        print(f"reform-search: error: {with_index_dir(str(e), args)}", file=sys.stderr)
+        print(f"reform-search: error: {with_index_flags(str(e), args)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("reform-search: interrupted", file=sys.stderr)

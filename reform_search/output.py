@@ -244,7 +244,7 @@ INDEX_FLAGS = (
 )
 
 
-def with_index_dir(message: str, args: object) -> str:
+def with_index_flags(message: str, args: object) -> str:
     """An error's fix as the user can run it: `reform-search index …` with the --index-dir, --corpus,
     --embedder and --model they gave (as printed, it had built the default index instead)."""
     given = [(flag, getattr(args, name, None)) for name, flag in INDEX_FLAGS]

@@ -248,13 +248,13 @@ def judge(
     features = np.column_stack(
         [z, words, phrase, log_chars, missing, missing_pairs, log_terms, words * log_terms]
     )
-    whole = searcher.mask(cities=[city])  # a passage's own city, itself left out (similar): it holds them
+    size = city_size(searcher, city)
     shown_df = df
-    if int(whole.sum()) != int(allowed.sum()):
-        shown_df = city_df(searcher.index.bm25, q.terms, whole)
+    if size != int(allowed.sum()):  # a passage's own city, itself left out (similar): it holds its words
+        shown_df = city_df(searcher.index.bm25, q.terms, searcher.mask(cities=[city]))
     absent = absent_words(q.terms, shown_df, q.words, q.acronyms)
     apart = apart_words(q.words, {p for p, w in zip(q.pairs, written, strict=True) if not w}, absent)
-    few = model.few(city_size(searcher, city))
+    few = model.few(size)
     return _Judged(ids, features.astype(np.float64), model.probability(features), absent, few, apart)
 
 

@@ -78,7 +78,7 @@ def read_input(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
 def read_json_lines(path: Path, what: str) -> list[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a JSONL file; an unreadable file or a line that
     is not a JSON object raises ValueError naming the file and line."""
-    try:  # a BOM (Excel, Notepad) is no text; /dev/zero or a FIFO is refused, not read without end
+    try:  # a BOM (Excel, Notepad) is no text; a device (/dev/zero) is refused, not read without end
         lines = read_input(Path(path)).decode("utf-8-sig").splitlines()
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"cannot read {what} file {str(path)!r}: {e}") from None

@@ -1167,3 +1167,26 @@ def test_a_theme_without_a_content_word_is_named_above_the_matrix(shared_index):
     shown = h.on_themes("電子決裁\nの\n12345", ["テスト市", "サンプル町"])[0]
     assert "「の」、「12345」：内容を表す語がないため" in shown and "No content word" in shown
     assert "内容を表す語がない" not in h.on_themes("電子決裁", ["テスト市", "サンプル町"])[0]
+
+
+def test_a_link_is_read_as_its_tab_query_and_cities_and_never_refused():
+    from starlette.datastructures import QueryParams
+
+    from reform_search.web.link import MAX_LINK_CITIES, Link, read_link
+
+    cities = ("テスト市", "サンプル町")
+
+    def read(query: str) -> Link:
+        return read_link(QueryParams(query), cities)
+
+    assert read("") == Link() and not read("").asks
+    assert read("q=%E9%9B%BB%E5%AD%90") == Link("compare", "電子", None)  # a query alone: compared
+    assert read("tab=SEARCH&q=+a+&city=サンプル町,テスト市") == Link("search", "a", ("サンプル町", "テスト市"))
+    assert read("tab=themes&q=x").tab == "themes" and not read("tab=themes&q=x").asks  # themes take no q
+    assert read("tab=nowhere") == Link()  # an unknown tab: the page as it opens
+    assert read("q=x&city=廃止村&city=") == Link("compare", "x", None)  # no indexed city named: every one
+    assert read("q=x&city=テスト市&city=テスト市").cities == ("テスト市",)
+    assert read("q=x&tab=search&tab=compare").tab == "compare"  # the last of a repeated parameter
+    # a hostile address: only the first MAX_LINK_CITIES values are read
+    many = "&".join(["city=廃止村"] * MAX_LINK_CITIES + ["city=テスト市"])
+    assert read(f"q=x&{many}").cities is None

@@ -734,3 +734,45 @@ def test_a_japanese_word_offered_to_an_english_question_compares_it_at_a_click(p
         timeout=60_000,
     )
     assert page.locator("#compare-query textarea").input_value() == tried
+
+
+def test_the_address_links_to_what_is_shown_and_opens_it_again(page, html_app):
+    run_compare(page, html_app, "電子決裁")
+    page.wait_for_function("new URL(location.href).searchParams.get('q') === '電子決裁'")
+    assert page.evaluate("new URL(location.href).searchParams.get('tab')") == "compare"
+    assert page.evaluate("new URL(location.href).searchParams.getAll('city')") == []  # every city: none
+    page.locator("#compare-cities label").filter(has_text="テスト市").click()  # one city left ticked
+    page.wait_for_function("document.querySelectorAll('#compare-results .rs-col').length === 1")
+    page.wait_for_function("new URL(location.href).searchParams.getAll('city').length === 1")
+    link = page.url
+    assert page.evaluate("new URL(location.href).searchParams.get('city')") == "サンプル町"
+    shown = page.locator("#compare-results .rs-col").inner_text()
+
+    again = page  # the link, opened anew: the same comparison, its box and cities set
+    again.goto("about:blank")
+    again.goto(link)
+    again.wait_for_function("document.querySelectorAll('#compare-results .rs-col').length === 1")
+    again.wait_for_function(ARRIVED, arg="#compare-results")
+    assert again.locator("#compare-query textarea").input_value() == "電子決裁"
+    ticked = (
+        "[...document.querySelectorAll('#compare-cities input:checked')].map(c => c.parentNode.innerText)"
+    )
+    assert [c.split()[0] for c in again.evaluate(ticked)] == ["サンプル町"]
+    assert again.locator("#compare-results .rs-col").inner_text() == shown
+
+    # a search link opens the search tab; a name no longer indexed is left out; Gradio's own parameter
+    # is kept when the page writes the address
+    again.goto(html_app + "?tab=search&q=電子決裁&city=テスト市&city=廃止村&__theme=light")
+    again.wait_for_function("document.querySelectorAll('#search-results .rs-card').length > 0")
+    again.wait_for_function(ARRIVED, arg="#search-results")
+    assert again.locator("#tab-search-button").get_attribute("aria-selected") == "true"
+    cities = again.locator("#search-results .rs-card .rs-city-chip").all_inner_texts()
+    assert cities and all("テスト市" in c for c in cities)
+    again.locator("#search-query textarea").fill("窓口")
+    again.click("#search-go")
+    again.wait_for_function("new URL(location.href).searchParams.get('q') === '窓口'")
+    assert again.evaluate("new URL(location.href).searchParams.get('__theme')") == "light"
+
+    again.goto(html_app + "?tab=themes")  # a tab alone: opened, its matrix built as by a click
+    again.wait_for_function("document.querySelectorAll('#themes-heatmap .rs-hm-cell').length > 0")
+    assert again.locator("#tab-themes-button").get_attribute("aria-selected") == "true"

@@ -101,6 +101,23 @@ if (!element.__rsBound) {
     const el = document.getElementById(id);
     if (el) reveal(el);
   }, 50);
+  // The address bar links to what is shown (reform_search/web/link.py reads it when a page opens): the
+  // tab and query last asked, and its cities unless all are ticked. Replaced, not pushed: Back leaves
+  // the page as ever. Other parameters (Gradio's ?__theme=dark) are kept.
+  window.rsLink = (tab, q, cities) => {
+    const url = new URL(window.location.href);
+    for (const key of ['tab', 'q', 'city']) url.searchParams.delete(key);
+    const text = (q || '').trim();
+    if (text) {
+      url.searchParams.set('tab', tab);
+      url.searchParams.set('q', text);
+      const offered = document.querySelectorAll(`#${tab}-cities input[type=checkbox]`).length;
+      if (cities && cities.length && cities.length < offered) {
+        for (const c of cities) url.searchParams.append('city', c);
+      }
+    }
+    if (url.href !== window.location.href) history.replaceState(history.state, '', url);
+  };
   // A comparison or a search asked for: its verdicts (else why nothing matches, else its heading) said
   // aloud, its heading shown. The region is emptied first: the same words again are said again. Redone
   // by a control (`quiet`): said, but neither the page nor the focus moves from the control.

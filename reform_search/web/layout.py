@@ -20,6 +20,7 @@ from reform_search.settings import Settings
 from reform_search.web.api import register_api
 from reform_search.web.checks import MAX_SHOWN
 from reform_search.web.handlers import READ_ONLY, Handlers
+from reform_search.web.link import opened, read_link, themes_opened
 from reform_search.web.state import (
     DOWNLOADS,
     DOWNLOADS_KEPT_S,
@@ -121,10 +122,16 @@ def wire_query(
     counterparts. fn returns the panes' contents, then the downloads' updates."""
     query, go, examples = box
     inputs, outputs = [query, *filters], [*panes, *downloads]
-    shown = f"() => window.rsShown?.('{panes[0].elem_id}')"  # asked for: said aloud, and brought into view
-    redone = f"() => window.rsShown?.('{panes[0].elem_id}', true)"  # by a control: said aloud only
+    # asked for: said aloud, and brought into view; by a control: said aloud only. Either way the
+    # address bar then links to what is shown (link.py)
+    results, tab = panes[0].elem_id, panes[0].elem_id.removesuffix("-results")
+    shown, redone = (
+        f"(q, c) => {{ window.rsShown?.('{results}'{quiet}); window.rsLink?.('{tab}', q, c); }}"
+        for quiet in ("", ", true")
+    )
+    asked = {"inputs": [query, cities], **PRIVATE}
     for trigger in (go.click, query.submit):
-        trigger(fn, inputs, outputs, **PRIVATE).then(None, js=shown, **PRIVATE)
+        trigger(fn, inputs, outputs, **PRIVATE).then(None, js=shown, **asked)
 
     def again(text: str, *values):
         """A filter changed: the result for it at once (what is shown follows the controls), once
@@ -135,14 +142,14 @@ def wire_query(
         # the answers of a drag replace each other without the spinner flashing over the results
         control.input(
             again, inputs, outputs, trigger_mode="always_last", show_progress="hidden", **PRIVATE
-        ).then(None, js=redone, **PRIVATE)
+        ).then(None, js=redone, **asked)
     for button, chosen in zip(toggles, (h.every_city, h.no_city), strict=False):
         button.click(chosen, None, cities, **PRIVATE).then(
             again, inputs, outputs, show_progress="hidden", **PRIVATE
-        ).then(None, js=redone, **PRIVATE)
+        ).then(None, js=redone, **asked)
     for button in examples:
         button.click(lambda q: q, button, query, **PRIVATE).then(fn, inputs, outputs, **PRIVATE).then(
-            None, js=shown, **PRIVATE
+            None, js=shown, **asked
         )
     out, cp = panes
     out.counterparts(h.on_counterparts, [cities], cp, scroll_to_output=True, **PRIVATE)
@@ -173,7 +180,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
             )
             status = gr.HTML(status_html(state.searcher), elem_id="rs-status", scale=1, min_width=240)
 
-        with gr.Tabs(elem_id="rs-tabs"):
+        with gr.Tabs(elem_id="rs-tabs") as tabs:
             # ---- 比較 / Compare
             with gr.Tab("比較 / Compare", id="compare", elem_id="tab-compare"):
                 c_box = query_box(
@@ -399,7 +406,16 @@ def build_blocks(state: AppState) -> gr.Blocks:
             r_yes.click(h.on_remove, r_pending, [*refresh, r_pending, r_confirm], **index_ui).then(
                 None, js=said, **PRIVATE
             )
-        app.load(h.on_load, None, refresh, show_progress="hidden", **PRIVATE)
+
+        # an opened link (?tab=…&q=…&city=…) asks what it names, once the pickers are up to date
+        def on_link(request: gr.Request):
+            return opened(h, read_link(request.query_params, state.live().cities))
+
+        linked = gr.State(None)  # the tab a link opened
+        link_outputs = [tabs, c_box[0], c_cities, *c_panes, *c_files, s_box[0], s_cities, *s_panes, *s_files]
+        app.load(h.on_load, None, refresh, show_progress="hidden", **PRIVATE).then(
+            on_link, None, [*link_outputs, linked], **PRIVATE
+        ).then(lambda *a: themes_opened(h, *a), [linked, t_map, t_themes, t_cities], t_outputs, **matrix)
 
         # ---------------------------------------------------------- API (gradio_client): CLI JSON shapes
         register_api(state)

@@ -1181,7 +1181,9 @@ def test_a_link_is_read_as_its_tab_query_and_cities_and_never_refused():
 
     assert read("") == Link() and not read("").asks
     assert read("q=%E9%9B%BB%E5%AD%90") == Link("compare", "電子", None)  # a query alone: compared
-    assert read("tab=SEARCH&q=+a+&city=サンプル町,テスト市") == Link("search", "a", ("サンプル町", "テスト市"))
+    assert read("tab=SEARCH&q=+a+&city=サンプル町,テスト市") == Link(
+        "search", "a", ("サンプル町", "テスト市")
+    )
     assert read("tab=themes&q=x").tab == "themes" and not read("tab=themes&q=x").asks  # themes take no q
     assert read("tab=nowhere") == Link()  # an unknown tab: the page as it opens
     assert read("q=x&city=廃止村&city=") == Link("compare", "x", None)  # no indexed city named: every one

@@ -776,3 +776,27 @@ def test_the_address_links_to_what_is_shown_and_opens_it_again(page, html_app):
     again.goto(html_app + "?tab=themes")  # a tab alone: opened, its matrix built as by a click
     again.wait_for_function("document.querySelectorAll('#themes-heatmap .rs-hm-cell').length > 0")
     assert again.locator("#tab-themes-button").get_attribute("aria-selected") == "true"
+
+
+def test_a_result_redone_below_a_phones_window_is_signalled(browser, html_app):
+    page = browser.new_page(viewport={"width": 375, "height": 740})
+    try:
+        run_compare(page, html_app, "電子決裁")
+        page.evaluate("window.scrollTo(0, 0)")
+        before = page.locator("#compare-results").inner_html()
+        assert page.evaluate("document.getElementById('compare-results').getBoundingClientRect().top") > 600
+        page.locator("#compare-cities label").filter(has_text="テスト市").click()  # redone out of sight
+        page.wait_for_function(
+            "(b) => document.querySelector('#compare-results').innerHTML !== b", arg=before
+        )
+        sign = page.locator("#rs-updated")
+        sign.wait_for(state="visible")
+        assert "results updated" in sign.inner_text()
+        assert page.evaluate("window.scrollY") == 0  # the page did not move under the reader's finger
+        sign.click()  # taken to the results; the sign goes
+        page.wait_for_function(
+            "document.getElementById('compare-results').getBoundingClientRect().top < innerHeight * 0.5"
+        )
+        sign.wait_for(state="hidden")
+    finally:
+        page.close()

@@ -132,9 +132,39 @@ if (!element.__rsBound) {
       setTimeout(() => { status.textContent = said.replace(/\s+/g, ' ').trim(); }, 100);
     }
     const top = box.getBoundingClientRect().top;
-    if (!quiet && (top < 0 || top > window.innerHeight * 0.8)) {
+    const away = top < 0 || top > window.innerHeight * 0.8;
+    if (!quiet && away) {
       box.scrollIntoView({block: 'start'});
       if (head.hasAttribute('tabindex')) head.focus({preventScroll: true});
+    } else if (quiet && top > window.innerHeight * 0.8) {
+      updated(box);
     }
   }, 50);
+  // Redone by a control while the results lie below the window (a phone: 件数 or a city ticked above
+  // them): a sign at the window's foot that they changed, taking the reader there; it goes once they
+  // are in view, or after a while. The page itself does not move under the reader's finger.
+  const updated = (box) => {
+    let sign = document.getElementById('rs-updated');
+    if (!sign) {
+      sign = document.createElement('button');
+      sign.id = 'rs-updated';
+      sign.type = 'button';
+      sign.className = 'rs-updated';
+      sign.innerHTML = '↓ 結果を更新しました <span lang="en">/ results updated</span>';
+      document.body.appendChild(sign);
+    }
+    const hide = () => { sign.hidden = true; };
+    sign.onclick = () => {
+      hide();
+      box.scrollIntoView({block: 'start'});
+      box.querySelector('.rs-query[tabindex], .rs-why[tabindex]')?.focus({preventScroll: true});
+    };
+    sign.hidden = false;
+    clearTimeout(sign.__rsTimer);
+    sign.__rsTimer = setTimeout(hide, 8000);
+    const seen = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) { hide(); seen.disconnect(); }
+    });
+    seen.observe(box);
+  };
 })();

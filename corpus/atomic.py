@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import stat
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 
 def replace_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Let `write` fill a temporary sibling of `path`, flush it to disk, then rename it over `path`.
+    """Let `write` fill a temporary file of `path`'s name, flush it to disk, then rename it over `path`.
 
-    A crash at any point leaves either the old file or the new one, never a half-written file.
+    A crash at any point leaves either the old file or the new one, never a half-written file. The
+    temporary file lies in a private (0700) folder of an unpredictable name beside `path`, created for
+    this write: in a folder others may write to (an export to /tmp), nobody can plant or swap in a link
+    there for the writer, which opens the file by name, to follow.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    private = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp{os.getpid()}.", dir=path.parent))
+    tmp = private / path.name
     try:
-        _create(tmp)
         write(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
@@ -28,19 +34,7 @@ def replace_atomic(path: Path, write: Callable[[Path], object]) -> None:
         os.replace(tmp, path)
         fsync_dir(path.parent)  # the rename itself on disk: a library manifest must not come back older
     finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _create(tmp: Path) -> None:
-    """Create `tmp` as a new empty file: whatever stood at its name (a file a killed run left, or a link
-    planted in a shared folder to have the write overwrite another file) is removed, not followed. (The
-    writer opens it again by name; in a folder others may write to, use a private one.)"""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        os.close(os.open(tmp, flags, 0o666))
-    except FileExistsError:
-        tmp.unlink()
-        os.close(os.open(tmp, flags, 0o666))
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -72,15 +66,22 @@ def fsync_tree(path: Path) -> None:
     fsync_dir(path)
 
 
+# what replace_atomic leaves when killed: ".name.tmp<pid>.<random>" (a folder), or ".name.tmp<pid>" (a
+# file, as versions before 0.1.0 wrote)
+STALE = re.compile(r"\..+\.tmp(\d+)(\.[A-Za-z0-9_]+)?")
+
+
 def remove_stale_temps(directory: Path) -> None:
-    """Delete temporary files of `replace_atomic` (".name.tmp<pid>") whose writer is no longer running."""
+    """Delete what `replace_atomic` left behind whose writer is no longer running."""
     directory = Path(directory)
     if not directory.is_dir():
         return
     for path in directory.iterdir():
-        head, sep, pid = path.name.rpartition(".tmp")
-        if path.name.startswith(".") and sep and pid.isdigit() and head and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
+        if (m := STALE.fullmatch(path.name)) and not _alive(int(m[1])):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

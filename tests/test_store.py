@@ -396,18 +396,45 @@ def test_an_atomic_write_makes_its_rename_durable(tmp_path, monkeypatch):
 
 
 def test_an_atomic_write_follows_no_planted_link_and_keeps_the_file_s_mode(tmp_path):
-    # its temporary name is known in advance: a link planted there had the write overwrite the link's
-    # target; and a private (0600) file replaced came back readable by all (0644)
-    from corpus.atomic import write_text_atomic
+    # its temporary name had been known in advance: a link planted there had the write overwrite the
+    # link's target; and a private (0600) file replaced came back readable by all (0644)
+    from corpus.atomic import replace_atomic, write_text_atomic
 
     victim = tmp_path / "victim.txt"
     victim.write_text("not to be overwritten", encoding="utf-8")
     out = tmp_path / "out.md"
-    (tmp_path / f".out.md.tmp{os.getpid()}").symlink_to(victim)
+    planted = tmp_path / f".out.md.tmp{os.getpid()}"
+    planted.symlink_to(victim)
     write_text_atomic(out, "export")
     assert victim.read_text(encoding="utf-8") == "not to be overwritten"
     assert out.read_text(encoding="utf-8") == "export" and not out.is_symlink()
     out.chmod(0o600)
     write_text_atomic(out, "again")
     assert (out.stat().st_mode & 0o777, out.read_text(encoding="utf-8")) == (0o600, "again")
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    # the writer opens its file by name: it lies in a folder of its own that nobody else can write to
+    seen: list[tuple[int, str]] = []
+
+    def write(tmp):
+        seen.append((tmp.parent.stat().st_mode & 0o777, tmp.parent.name))
+        tmp.write_text("third", encoding="utf-8")
+
+    replace_atomic(out, write)
+    replace_atomic(out, write)
+    assert [mode for mode, _ in seen] == [0o700, 0o700] and seen[0][1] != seen[1][1]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [planted.name]
+
+
+def test_a_killed_atomic_write_s_leftovers_are_removed_and_a_live_one_s_kept(tmp_path):
+    from corpus.atomic import remove_stale_temps
+
+    dead = 2**22 + 12345  # above Linux's pid_max default: no process has it
+    (tmp_path / f".m.json.tmp{dead}.a_b1").mkdir()
+    (tmp_path / f".m.json.tmp{dead}.a_b1" / "m.json").write_text("half", encoding="utf-8")
+    (tmp_path / f".old.npy.tmp{dead}").write_text("half", encoding="utf-8")  # as older versions wrote
+    live = tmp_path / f".m.json.tmp{os.getpid()}.xyz"
+    live.mkdir()
+    kept = [tmp_path / "m.json", tmp_path / ".hidden", tmp_path / f"m.json.tmp{dead}"]
+    for p in kept:
+        p.write_text("mine", encoding="utf-8")
+    remove_stale_temps(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, *(p.name for p in kept)])

@@ -18,12 +18,12 @@ UPLOAD_PATH = "/gradio_api/upload"
 
 
 class TooLarge(Exception):
-    """A body sent past MAX_BODY without saying its length first (chunked)."""
+    """A body sent in chunks past MAX_BODY."""
 
 
 class Bounds:
-    """ASGI middleware: 413 for a body over `max_body` (by its Content-Length, or as it arrives), and 403
-    for an upload to a read-only server."""
+    """ASGI middleware: 413 for a body over `max_body` (by its Content-Length, or as its chunks arrive),
+    and 403 for an upload to a read-only server."""
 
     def __init__(self, app, max_body: int = MAX_BODY, read_only: bool = False) -> None:
         self.app = app
@@ -41,27 +41,33 @@ class Bounds:
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body:
             return await _answer(send, 413, f"a request's body may hold at most {self.max_body} bytes")
-        received = 0
-        started = False
+        if not declared.isdigit():  # sent in chunks: read (at most max_body) before the app sees it
+            try:
+                receive = await _buffered(receive, self.max_body)
+            except TooLarge:
+                return await _answer(send, 413, f"a request's body may hold at most {self.max_body} bytes")
+        await self.app(scope, receive, send)
 
-        async def counted() -> dict:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_body:
-                raise TooLarge
-            return message
 
-        async def watched(message: dict) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+async def _buffered(receive: Receive, max_body: int) -> Receive:
+    """The body's messages read whole, then a `receive` that replays them before waiting on the client
+    again (for its disconnect). An over-long body raised inside the app's own reading had been caught
+    there and answered 400 "error parsing the body"."""
+    held: list[dict] = []
+    received = 0
+    while True:
+        message = await receive()
+        held.append(message)
+        received += len(message.get("body", b""))
+        if received > max_body:
+            raise TooLarge
+        if message["type"] != "http.request" or not message.get("more_body"):
+            break
 
-        try:
-            await self.app(scope, counted, watched)
-        except TooLarge:
-            if not started:
-                await _answer(send, 413, f"a request's body may hold at most {self.max_body} bytes")
+    async def replayed() -> dict:
+        return held.pop(0) if held else await receive()
+
+    return replayed
 
 
 async def _answer(send: Send, status: int, detail: str) -> None:

@@ -192,6 +192,18 @@ def test_the_server_bounds_a_request_s_body_and_takes_no_upload_when_read_only(s
         big = {"data": ["x" * (MAX_BODY + 1), 3, "hybrid", None, None, None]}
         refused = httpx.post(f"{url}gradio_api/call/search", json=big, timeout=30)
         assert refused.status_code == 413 and "at most" in refused.json()["detail"]
+
+        def chunks(n: int):  # sent without a length (chunked): FastAPI had answered 400
+            yield b'{"data": ["'
+            for _ in range(n):
+                yield b"x" * 2**16
+            yield b'", 3, "hybrid"]}'
+
+        headers = {"content-type": "application/json"}
+        post = f"{url}gradio_api/call/search"
+        chunked = httpx.post(post, content=chunks(MAX_BODY // 2**16 + 1), headers=headers, timeout=30)
+        assert chunked.status_code == 413 and "at most" in chunked.json()["detail"]
+        assert httpx.post(post, content=chunks(1), headers=headers, timeout=30).status_code == 200
         upload = httpx.post(f"{url}gradio_api/upload", files={"files": ("a.txt", b"x")}, timeout=30)
         assert upload.status_code == 403 and "read-only" in upload.json()["detail"]
         small = httpx.post(

@@ -6,9 +6,9 @@ import time
 
 import gradio as gr
 
+from reform_search import manage
 from reform_search.export import document_urls, render_comparison, render_matrix, render_results
 from reform_search.heatmap import heatmap_svg
-from reform_search.manage import add_document, indexed_documents, limits_for, remove_document, unchanged
 from reform_search.output import quoted
 from reform_search.render import (
     cell_html,
@@ -200,20 +200,22 @@ class Handlers:
     ):
         """Store and index an uploaded document (any format add_document reads), then swap the Searcher."""
         self._writable()
-        data, name = read_upload(path, limits_for(self.settings))
+        data, name = read_upload(path, manage.limits_for(self.settings))
 
         def step(done: int, total: int) -> None:
             progress((done, total), desc="埋め込み計算中 / embedding passages", unit="passages")
 
         meta = {"city": city, "city_en": city_en, "title": title, "fiscal_year": year, "kind": kind}
         meta = {k: v.strip() for k, v in meta.items() if v and v.strip()}
-        before = {d.id: d.to_dict() for d in indexed_documents(self.settings)}
+        before = manage.indexed_entries(self.settings)  # as `add` reads them: an unchanged file is said so
         with self.state.indexing():
-            document, report = add_document(self.settings, data, name, step, self.state.embedder, **meta)
+            document, report = manage.add_document(
+                self.settings, data, name, step, self.state.embedder, **meta
+            )
             self.state.reload()
         added = next((d.passages for d in self.state.live().index.documents if d.id == document.id), 0)
         done = "置き換えました / replaced" if document.id in before else "追加しました / added"  # same id
-        done = "変更なし / unchanged" if unchanged(document.meta(), before.get(document.id)) else done
+        done = "変更なし / unchanged" if manage.unchanged(document.meta(), before.get(document.id)) else done
         message = (
             f"{done} {md(document.city)}{md(quoted(document.title))} (`{document.id}`): "
             f"{added} 箇所 / passages（索引全体 {report.passages} 箇所 / in the index）"
@@ -259,7 +261,7 @@ class Handlers:
             progress((done, total), desc="索引を更新中 / reindexing", unit="passages")
 
         with self.state.indexing():
-            report = remove_document(self.settings, doc_id, step, self.state.embedder)
+            report = manage.remove_document(self.settings, doc_id, step, self.state.embedder)
             self.state.reload()
         message = f"削除しました / removed {named}: 索引全体 {report.passages} 箇所 / passages in the index"
         return (*self.refreshed(message), None, gr.update(visible=False))
@@ -283,7 +285,7 @@ class Handlers:
         results = cleared if asked else tuple(gr.skip() for _ in cleared)
         return (
             message,
-            documents_html(indexed_documents(self.settings)),
+            documents_html(manage.indexed_documents(self.settings)),
             status_html(state.searcher),
             *results,
             gr.update(choices=cities, value=values),

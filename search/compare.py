@@ -251,7 +251,8 @@ def judge(
     size = city_size(searcher, city)
     shown_df = df
     if size != int(allowed.sum()):  # a passage's own city, itself left out (similar): it holds its words
-        shown_df = city_df(searcher.index.bm25, q.terms, searcher.mask(cities=[city]))
+        # (its written words, as df reads them, kept: しごと, which the tokenizer splits, had been named)
+        shown_df = np.maximum(df, city_df(searcher.index.bm25, q.terms, searcher.mask(cities=[city])))
     absent = absent_words(q.terms, shown_df, q.words, q.acronyms)
     apart = apart_words(q.words, {p for p, w in zip(q.pairs, written, strict=True) if not w}, absent)
     few = model.few(size)

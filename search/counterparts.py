@@ -137,10 +137,12 @@ def similar(
 def toward(searcher: Searcher, q: Scored, source: int, allowed: np.ndarray, top_k: int) -> list[Hit]:
     """The best `top_k` counterparts of passage `source` sought by its text `q`: the hybrid ranking of
     the text among `allowed` (as `search` ranks it, CANDIDATES deep), re-scored towards the source's
-    profile (`with_source`), then crowded."""
-    pool = searcher.ranked(q.prepared, max(CANDIDATES, top_k), "hybrid", allowed)
-    if searcher.source_weight == 0 or not pool:
-        return searcher.hits(q.prepared, pool[:top_k])  # the text's own ranking: compare's column
+    profile (`with_source`), then crowded (once: the pool is the ranking before crowding)."""
+    if searcher.source_weight == 0:  # the text's own ranking: compare's column
+        return searcher.hits(q.prepared, searcher.ranked(q.prepared, top_k, "hybrid", allowed))
+    pool = searcher.fused(q.prepared, max(CANDIDATES, top_k), "hybrid", allowed)[: max(CANDIDATES, top_k)]
+    if not pool:
+        return []
     rows = np.array([i for i, _ in pool], dtype=np.int64)
     profile = np.asarray(searcher.index.profiles[source], dtype=np.float32)
     cosines = np.asarray(searcher.index.vectors[rows], dtype=np.float32) @ profile

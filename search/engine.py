@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -10,9 +9,9 @@ import numpy as np
 from corpus.document import resolve_city
 from index.documents import indexed_years, named_documents
 from index.embedder import Embedder
-from index.glossary import Glossary, LazyGlossary, query_words, surfaces_of
+from index.glossary import Glossary, LazyGlossary, surfaces_of
 from index.store import StoredIndex
-from index.tokenize import bound_singles, joined_singles, matched_terms, surface_keys, tokenize
+from index.tokenize import bound_singles, joined_singles, matched_terms, surface_keys
 from index.topk import allowed_count
 from search.crowding import crowd
 from search.fusion import (
@@ -23,6 +22,7 @@ from search.fusion import (
     PART_WEIGHT,
     RRF_K,
     SOURCE_WEIGHT,
+    check_weight,
     convex,
     rrf,
     with_parts,
@@ -30,10 +30,9 @@ from search.fusion import (
 from search.hit import Hit, Results
 from search.labels import has_content
 from search.markup import has_markup, strip_markup
-from search.query import MAX_QUERY_CHARS, LexicalQuery, Prepared, check_query, lexical_weight
+from search.query import MAX_QUERY_CHARS, LexicalQuery, Prepared, check_query, read_lexical
 
 MODES = ("hybrid", "dense", "lexical")
-# What each mode is called on screen: what it finds, in both languages
 # Shown in the UI: in plain words in both languages, the setting's name (--mode) last
 MODE_NAMES = {
     "hybrid": "おすすめ（意味＋語） / recommended: meaning and words (hybrid)",
@@ -64,16 +63,13 @@ class Searcher:
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion!r}; choose one of: {', '.join(FUSIONS)}")
-        weights = {
-            "lexical": lexical_weight,
-            "English": english_weight,
-            "part": part_weight,
-            "source": source_weight,
-            "bridge": bridge_weight,
-        }
-        for name, w in weights.items():
-            if not (isinstance(w, int | float) and 0 <= w <= 1):
-                raise ValueError(f"{name} weight of {w} is invalid; use a number from 0 to 1")
+        weights = zip(
+            ("lexical", "English", "part", "source", "bridge"),
+            (lexical_weight, english_weight, part_weight, source_weight, bridge_weight),
+            strict=True,
+        )
+        for name, w in weights:
+            check_weight(name, w)
         self.index = index
         self.embedder = embedder
         self.rrf_k = rrf_k
@@ -166,7 +162,16 @@ class Searcher:
         self, q: Prepared, top_k: int, mode: str = "hybrid", allowed: np.ndarray | None = None
     ) -> list[tuple[int, float]]:
         """What `search` ranks, as (passage position, score) pairs, best first and crowded, before any
-        passage is decoded: for callers that re-rank a deeper list and build hits of the few they keep."""
+        passage is decoded: for callers that build hits of the few they keep."""
+        ranked = self.fused(q, top_k, mode, allowed)
+        return crowd(ranked, self.group_of([i for i, _ in ranked]), top_k)
+
+    def fused(
+        self, q: Prepared, top_k: int, mode: str = "hybrid", allowed: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """The ranking `ranked` crowds, at least `top_k` deep (where as many are allowed), best first: for
+        callers that re-score it and crowd what they keep themselves (crowded twice, a row sharing its
+        initiative with two better ones had been demoted twice)."""
         if top_k <= 0:
             raise ValueError(f"top-k must be a positive number of hits, got {top_k}")
         if mode not in MODES:
@@ -193,7 +198,7 @@ class Searcher:
                 if lexical.bridge:
                     bridged = self.index.english.search(lexical.bridge, depth, allowed)
                 ranked = self._fuse((ids, scores), japanese, english, lexical, bridged)
-        return crowd(ranked, self.group_of([i for i, _ in ranked]), top_k)
+        return ranked
 
     def _dense(
         self, vector: np.ndarray, depth: int, allowed: np.ndarray | None, pooled: bool
@@ -229,20 +234,10 @@ class Searcher:
         return hits
 
     def lexical_query(self, text: str) -> LexicalQuery:
-        """The BM25 side of a (checked) query: its tokens, the stems of its English words, and those of
-        its Japanese words' English glosses (neither with the glossary setting "off"; no glosses with a
-        bridge weight of 0, without a dictionary, or for an index whose passages have no English words:
-        nothing to meet them, and the dictionary is not read for nothing)."""
-        tokens = tokenize(text)
-        terms: dict[str, float] = dict(Counter(tokens))
-        off = self.glossary is not None and self.glossary.kind == "off"  # English leans on the embedding
-        english = () if off else tuple(query_words(text))
-        bridge: tuple[str, ...] = ()
+        """The BM25 side of a (checked) query (search/query.py read_lexical): glossed for the bridge
+        only where it can meet something (convex fusion, a bridge weight, passages with English words)."""
         bridging = self.bridge_weight > 0 and self.fusion == "convex" and len(self.index.english.terms) > 0
-        if not off and self.glossary is not None and bridging:
-            words = self.glossary.get()
-            bridge = tuple(dict.fromkeys(words.bag(tokens))) if words is not None else ()
-        return LexicalQuery(tuple(tokens), terms, english, lexical_weight(tokens, text), bridge)
+        return read_lexical(text, self.glossary, bridging)
 
     @staticmethod
     def _lexical(japanese, english, query: LexicalQuery) -> list[tuple[int, float]]:
@@ -251,7 +246,13 @@ class Searcher:
         if not len(english[0]) or not len(japanese[0]):
             ids, scores = japanese if len(japanese[0]) else english
             return list(zip(ids.tolist(), scores.tolist(), strict=True))
-        return convex(_NONE, (japanese, query.share), (english, 1 - query.share), pool=CANDIDATES)
+        fused = convex(_NONE, (japanese, query.share), (english, 1 - query.share), pool=CANDIDATES)
+        # past the first CANDIDATES of each (convex fuses those alone), both lists' tails at 0, the
+        # language of most of the query's words first: a deep search had stopped at 100 hits
+        seen = {doc for doc, _ in fused}
+        tails = (japanese, english) if query.share >= 0.5 else (english, japanese)
+        tail = dict.fromkeys(int(i) for ids, _ in tails for i in ids[CANDIDATES:] if int(i) not in seen)
+        return fused + [(i, 0.0) for i in tail]
 
     def _fuse(self, dense, japanese, english, query: LexicalQuery, bridged=_NONE) -> list[tuple[int, float]]:
         """Hybrid ranking of the dense candidates and the lexical ones: the query's Japanese words

@@ -37,7 +37,13 @@ BRIDGE_WEIGHT = 0.4
 PART_WEIGHT = 0.3
 # γ of `with_source`: how far a counterpart ranking leans towards the source passage's own similarity;
 # chosen by 5-fold cross-validation over the judged pairs (bench/tune.py pairs)
-SOURCE_WEIGHT = 0.1
+SOURCE_WEIGHT = 0.2
+
+
+def check_weight(name: str, weight: object) -> None:
+    """Refuse a weight that is not a number from 0 to 1, naming it (every weight of a fusion is one)."""
+    if not (isinstance(weight, int | float) and math.isfinite(weight) and 0 <= weight <= 1):
+        raise ValueError(f"{name} weight of {weight} is invalid; use a number from 0 to 1")
 
 
 def normalized(scores: np.ndarray, floor: str, pool: int | None = None) -> np.ndarray:
@@ -61,8 +67,7 @@ def with_parts(
     best first (ties keep the given order). A passage without parts (best = −inf) keeps its cosine; one
     whose best sentence answers the query better than the whole passage rises by λ of the difference.
     """
-    if not (math.isfinite(weight) and 0 <= weight <= 1):
-        raise ValueError(f"part weight of {weight} is invalid; use a number from 0 to 1")
+    check_weight("part", weight)
     ids, scores = np.asarray(ids), np.asarray(scores, dtype=np.float32)
     if weight == 0 or not len(ids):
         return ids, scores
@@ -78,8 +83,7 @@ def with_source(
     min–max normalized over the candidates (`normalized`, "min"), where score is the candidates' ranking
     score for the source's text and cos their cosine to the source itself; best first (ties keep the
     given order)."""
-    if not (math.isfinite(weight) and 0 <= weight <= 1):
-        raise ValueError(f"source weight of {weight} is invalid; use a number from 0 to 1")
+    check_weight("source", weight)
     ids = np.asarray(ids)
     if not len(ids):
         return ids, np.zeros(0)
@@ -103,8 +107,7 @@ def convex(
     the dense list follows, scored 0, in its order. The same passages then rank alike however deep the
     lists were fetched: a deeper list had lowered the dense floor, and reordered the first hits."""
     for _, weight in lexical:
-        if not (math.isfinite(weight) and 0 <= weight <= 1):
-            raise ValueError(f"lexical weight of {weight} is invalid; use a number from 0 to 1")
+        check_weight("lexical", weight)
     used = [(ranking, w) for ranking, w in lexical if len(ranking[0])]
     total = math.fsum(w for _, w in used)
     if total > 1 + 1e-9:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from corpus.normalize import has_japanese, without_invisible
+from index.glossary import LazyGlossary, query_words
+from index.tokenize import tokenize
 
 MAX_QUERY_CHARS = 1000
 CUT_LOOKBACK = 40  # how far back an over-long query's cut may move to end at a word boundary
@@ -95,6 +98,21 @@ class LexicalQuery:
     # stems of the English glosses of its Japanese words (index/glossary.py Glossary.bag), each once:
     # where the passages' English words meet its Japanese words' synonyms
     bridge: tuple[str, ...] = ()
+
+
+def read_lexical(text: str, glossary: LazyGlossary | None, bridging: bool) -> LexicalQuery:
+    """The BM25 side of a (checked) query: its tokens, the stems of its English words, and those of its
+    Japanese words' English glosses (neither with the glossary setting "off"; no glosses unless
+    `bridging`, or without a dictionary: the dictionary is not read for nothing)."""
+    tokens = tokenize(text)
+    terms: dict[str, float] = dict(Counter(tokens))
+    off = glossary is not None and glossary.kind == "off"  # English leans on the embedding
+    english = () if off else tuple(query_words(text))
+    bridge: tuple[str, ...] = ()
+    if not off and glossary is not None and bridging:
+        words = glossary.get()
+        bridge = tuple(dict.fromkeys(words.bag(tokens))) if words is not None else ()
+    return LexicalQuery(tuple(tokens), terms, english, lexical_weight(tokens, text), bridge)
 
 
 class Prepared:

@@ -344,3 +344,21 @@ def test_crowd_demotes_negative_scores_too():
     got = [s for _, s in out]
     assert got == sorted(got, reverse=True)
     assert all(s <= dict(ranked)[i] for i, s in out)
+
+
+def test_a_lexical_ranking_in_both_languages_goes_past_the_fused_first_hundred():
+    # the two BM25 lists fused on their first CANDIDATES alone: a deeper search had stopped at 100 hits
+    from search.engine import CANDIDATES
+    from search.query import LexicalQuery
+
+    japanese = (np.arange(150, dtype=np.int64), np.linspace(10, 1, 150).astype(np.float32))
+    english = (np.arange(200, 360, dtype=np.int64)[::-1].copy(), np.linspace(5, 1, 160).astype(np.float32))
+    for share in (0.7, 0.3):
+        q = LexicalQuery(("窓口",), {"窓口": 1.0}, ("digital",), share)
+        ranked = Searcher._lexical(japanese, english, q)
+        ids = [i for i, _ in ranked]
+        assert len(ids) == len(set(ids)) == 150 + 160  # every passage either list holds, once
+        scores = [s for _, s in ranked]
+        assert scores == sorted(scores, reverse=True)
+        first = japanese if share >= 0.5 else english  # past the fused pool, the main language's tail first
+        assert ids[2 * CANDIDATES] == int(first[0][CANDIDATES])

@@ -40,7 +40,7 @@ from corpus.document import (
 )
 from corpus.extract import Extracted, Limits, extract
 from corpus.lock import busy, exclusive
-from corpus.normalize import without_invisible
+from corpus.normalize import readable_name, without_invisible
 from corpus.refusal import Refusal
 from corpus.split import split_passages
 
@@ -403,6 +403,6 @@ def all_documents(corpus: Path, index_dir: Path) -> list[Document]:
 
 
 def _safe_name(filename: str) -> str:
-    """A file name for display only: its last component, without control or path characters."""
-    name = Path(unicodedata.normalize("NFC", filename or "upload")).name
+    """A file name for display only: its last component, as text, without control or path characters."""
+    name = Path(unicodedata.normalize("NFC", readable_name(filename or "upload"))).name
     return re.sub(r"[\x00-\x1f\x7f/\\]", "_", name)[:120] or "upload"

@@ -143,3 +143,18 @@ def running_headers(lines: list[str], min_width: float = 15, min_count: int = 3)
     """Long lines repeated on three or more pages: running page headers, dropped from passages."""
     counts = Counter(s for s in (line.strip() for line in lines) if width(s) >= min_width)
     return {line for line, n in counts.items() if n >= min_count}
+
+
+def readable_name(name: str) -> str:
+    """A file name as text: one whose bytes were no UTF-8 (Python holds them as surrogates; a zip from
+    Japanese Windows unpacks with CP932 names) read as CP932 where it can be, else with U+FFFD. Stored
+    JSON holds text: a surrogate had failed to be written with a codec error."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("cp932")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace")

@@ -19,6 +19,7 @@ from reform_search.cli_corpus import (
     cmd_remove,
     cmd_serve,
 )
+from reform_search.cli_parser import Parser, settings_parser
 from reform_search.cli_search import (
     JUDGMENTS,
     cmd_align,
@@ -33,55 +34,10 @@ from reform_search.settings import Settings, load_settings
 from search.compare import COLUMN_TOP_K
 
 
-def _settings_parser() -> argparse.ArgumentParser:
-    """Flags for every setting, generated from the settings table so help and defaults never drift."""
-    parent = argparse.ArgumentParser(add_help=False)
-    group = parent.add_argument_group("settings (also REFORM_SEARCH_<NAME> environment variables)")
-    for name in Settings.names():
-        default = Settings.default(name)
-        switch = Settings.choices(name) == ("on", "off") or Settings.choices(name) == ("off", "on")
-        group.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=name,
-            default=None,
-            nargs="?" if switch else None,  # an on/off setting given alone means on: --read-only
-            const="on" if switch else None,
-            choices=Settings.choices(name),
-            metavar=None if Settings.choices(name) else name.upper(),
-            help=f"{Settings.help(name)} (default: {default})",
-        )
-    parent.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
-    return parent
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with a mistyped argument said in one line (the usage it prints first had run to 30
-    lines, the error last): exit 2, and where the help is."""
-
-    given: tuple[str, ...] = ()  # the arguments being parsed
-
-    def parse_args(self, args=None, namespace=None):
-        self.given = tuple(sys.argv[1:] if args is None else args)
-        return super().parse_args(args, namespace)
-
-    def error(self, message: str):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self._help_of(message)} --help)\n")
-
-    def _help_of(self, message: str) -> str:
-        """Whose help explains the mistake: an argument the command does not take is found by the main
-        parser after the command's own, and its help is the command's (`reform-search search --help`)."""
-        commands = self._subparsers._group_actions[0].choices if self._subparsers else {}
-        if message.startswith("unrecognized arguments"):
-            chosen = next((a for a in self.given if a in commands), None)
-            if chosen:
-                return commands[chosen].prog
-        return self.prog
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
-    settings = _settings_parser()
-    parser = _Parser(
+    settings = settings_parser()
+    parser = Parser(
         prog="reform-search",
         description="Find and compare Japanese municipalities' administrative reform initiatives, offline.",
     )
@@ -273,9 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.city:  # `--city ""` had meant every city, silently
             print("reform-search: error: --city names no city", file=sys.stderr)
             return EXIT_USAGE
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(encoding="utf-8")  # Japanese output whatever the locale
+    for stream, errors in ((sys.stdout, "strict"), (sys.stderr, "backslashreplace")):
+        if hasattr(stream, "reconfigure"):  # Japanese output whatever the locale; a file name that is no
+            stream.reconfigure(encoding="utf-8", errors=errors)  # UTF-8 (\udcff) is said, not fatal
     try:
         settings = _settings(args)
         return args.run(args, settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from reform_search.output import EXIT_USAGE, print_json, quoted
+from reform_search.output import EXIT_USAGE, print_json, quoted, with_index_flags
 from reform_search.settings import Settings
 
 
@@ -147,8 +147,9 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
     expected = expected_manifest(embedder_for(settings))
     report = check_index(settings.index_dir, full=args.full, expected=expected)
-    if args.json:
-        print_json(report.to_dict())
+    if args.json:  # its fix names the index checked, as every error's does (it had rebuilt the default)
+        said = report.to_dict()
+        print_json({k: with_index_flags(v, args) if isinstance(v, str) else v for k, v in said.items()})
     else:
-        print(report.message())
+        print(with_index_flags(report.message(), args))
     return 0 if report.ok else EXIT_USAGE

@@ -17,7 +17,7 @@ def _emit(args: argparse.Namespace, data: str | bytes) -> None:
     only to a file or a pipe, never onto a terminal."""
     from corpus.atomic import replace_atomic
 
-    if args.output is None:
+    if args.output is None or str(args.output) == "-":  # `--output -`: stdout, not a file named "-"
         if isinstance(data, str):
             sys.stdout.write(data)
         elif sys.stdout.isatty():

@@ -61,7 +61,10 @@ MAX_INPUT_BYTES = 64 * 2**20
 
 def read_input(path: Path, limit: int = MAX_INPUT_BYTES) -> bytes:
     """A file of queries, judgments or themes: a regular file or a pipe (`--queries /dev/stdin`, `<(…)`),
-    never more than `limit` bytes of it; a device (/dev/zero, read without end) or a folder is refused."""
+    never more than `limit` bytes of it; a device (/dev/zero, read without end) or a folder is refused.
+    "-" is standard input, as in most tools (`… | reform-search search --queries -`)."""
+    if str(path) == "-":
+        path = Path("/dev/stdin")
     try:
         kind = os.stat(path).st_mode
         if not (stat.S_ISREG(kind) or stat.S_ISFIFO(kind)):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -419,3 +421,46 @@ def test_queries_come_through_a_pipe(cli, tmp_path):
     run = cli("search", "--queries", str(fifo), "--json")
     writer.join()
     assert run.code == 0 and json.loads(run.out.splitlines()[0])["id"] == 7
+
+
+def test_a_shared_flag_before_the_command_is_said_to_go_after_it(cli, capsys):
+    for given, flag, command in (
+        (["--json", "search", "窓口"], "--json", "search"),
+        (["--top-k", "3", "documents"], "--top-k", "documents"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            main(given)
+        assert stop.value.code == 2
+        said = capsys.readouterr().err.strip()
+        assert f"{flag} goes after the command: reform-search {command} … {flag}" in said and "\n" not in said
+
+
+def test_a_dash_is_standard_output_for_output_and_standard_input_for_queries(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = cli("compare", "電子決裁", "--output", "-", "--format", "csv")
+    assert run.code == 0 and "電子決裁" in run.out and not (tmp_path / "-").exists()
+    from search.judgments import read_input
+
+    read, write = os.pipe()
+    os.write(write, b'{"id": 1, "query": "x"}\n')
+    os.close(write)
+    saved = os.dup(0)
+    os.dup2(read, 0)
+    try:
+        assert read_input(Path("-")) == b'{"id": 1, "query": "x"}\n'
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+        os.close(read)
+
+
+def test_check_names_the_index_it_checked_in_its_fix(cli, built_index, tmp_path):
+    copy = tmp_path / "idx"
+    shutil.copytree(built_index.index_dir, copy, symlinks=True)
+    damaged = next(p for p in copy.glob("gen-*/passages.jsonl"))
+    damaged.write_bytes(damaged.read_bytes() + b"x")
+    for json_flag in (("--json",), ()):
+        run = cli("check", *json_flag, index_dir=copy)
+        assert run.code == 2
+        fix = run.json()["fix"] if json_flag else run.out
+        assert f"--index-dir {copy}" in fix  # it had said `reform-search index --rebuild` alone

@@ -716,3 +716,17 @@ def test_an_index_of_added_documents_alone_takes_its_changes(cli, tmp_path):
     run = cli("remove", ids[0])
     assert run.code == 0, run.err
     assert [d["id"] for d in _documents(cli)] == [ids[1]]
+
+
+def test_a_file_name_that_is_no_utf8_is_read_as_cp932(cli, tmp_path):
+    # a zip made on Japanese Windows unpacks with CP932 names: the add had failed with a codec error
+    name = os.fsdecode("報告メモ".encode("cp932") + b".txt")
+    path = tmp_path / name
+    path.write_text("テスト市の試験用メモ。窓口の混雑状況を調べた。", encoding="utf-8")
+    run = cli("add", str(path), "--city", "テスト市", "--title", "試験メモ", "--json")
+    assert run.code == 0, run.err
+    assert [d["source"] for d in _documents(cli) if d["title"] == "試験メモ"] == ["報告メモ.txt"]
+    other = tmp_path / os.fsdecode(b"\x81\x7f.txt")  # neither UTF-8 nor CP932: replaced, still added
+    other.write_text("テスト市の試験用メモその二。", encoding="utf-8")
+    assert cli("add", str(other), "--city", "テスト市", "--title", "試験メモ二", "--json").code == 0
+    assert [d["source"] for d in _documents(cli) if d["title"] == "試験メモ二"] == ["\ufffd_.txt"]

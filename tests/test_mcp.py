@@ -153,3 +153,21 @@ def test_repeated_failed_logins_are_made_to_wait(guarded):
     assert answers[:5] == [400] * 5 and answers[5:] == [429] * 3
     waited = login("s3cret-fixture")  # even the right password waits: guessing must not learn it
     assert waited.status_code == 429 and int(waited.headers["retry-after"]) > 0
+
+
+def test_plain_http_behind_auth_logs_in_once_and_sends_the_cookie(shared_index, searcher):
+    # as the README shows it: Basic authentication is MCP's; the HTTP API reads Gradio's login cookie
+    # (a server of its own: the other tests' wrong passwords count against this address)
+    import httpx
+
+    url, app = _serving(shared_index, searcher, auth="planner:s3cret-fixture")
+    try:
+        body = {"data": ["電子決裁", None, None, None]}
+        assert httpx.post(f"{url}/gradio_api/run/compare", json=body, timeout=30).status_code == 401
+        with httpx.Client(base_url=url, timeout=30) as client:
+            login = client.post("/login", data={"username": "planner", "password": "s3cret-fixture"})
+            assert login.status_code < 400
+            answer = client.post("/gradio_api/run/compare", json=body)
+            assert answer.status_code == 200 and answer.json()["data"][0]["query"] == "電子決裁"
+    finally:
+        app.close()

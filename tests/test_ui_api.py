@@ -212,3 +212,22 @@ def test_the_server_bounds_a_request_s_body_and_takes_no_upload_when_read_only(s
         assert small.status_code == 200  # an ordinary call goes through as before
     finally:
         app.close()
+
+
+def test_a_plain_http_call_short_of_a_parameter_is_told_why(shared_index, searcher):
+    import httpx
+
+    settings = Settings().override(
+        index_dir=shared_index.index_dir, cache_dir=shared_index.cache_dir, corpus=shared_index.corpus
+    )
+    app, url = start(settings, searcher)
+    try:
+        short = httpx.post(f"{url}gradio_api/run/compare", json={"data": ["電子決裁"]}, timeout=30)
+        said = short.json().get("error")
+        assert short.status_code >= 400 and said and "4" in said and "1" in said, said  # it had said null
+        whole = httpx.post(
+            f"{url}gradio_api/run/compare", json={"data": ["電子決裁", None, None, None]}, timeout=30
+        )
+        assert whole.status_code == 200 and whole.json()["data"][0]["query"] == "電子決裁"
+    finally:
+        app.close()

@@ -44,6 +44,8 @@ def launch_options(settings: Settings) -> dict:
         "server_port": settings.port,
         "auth": parse_auth(settings.auth),
         "share": False,
+        # a call Gradio itself refuses (plain HTTP's `data` short of a parameter) says why, not null
+        "show_error": True,
         "max_file_size": f"{settings.max_upload_mb}mb",
         # teal-700 under the buttons' white text: the theme's teal-500 gave 2.5:1, under WCAG AA's 4.5:1
         "theme": gr.themes.Default(primary_hue="teal", neutral_hue="slate").set(

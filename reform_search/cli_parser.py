@@ -1,0 +1,60 @@
+"""The command line's parser: a flag for every setting, and mistakes said in one line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from reform_search.output import EXIT_USAGE
+from reform_search.settings import Settings
+
+
+def settings_parser() -> argparse.ArgumentParser:
+    """Flags for every setting, generated from the settings table so help and defaults never drift."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("settings (also REFORM_SEARCH_<NAME> environment variables)")
+    for name in Settings.names():
+        default = Settings.default(name)
+        switch = Settings.choices(name) == ("on", "off") or Settings.choices(name) == ("off", "on")
+        group.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            default=None,
+            nargs="?" if switch else None,  # an on/off setting given alone means on: --read-only
+            const="on" if switch else None,
+            choices=Settings.choices(name),
+            metavar=None if Settings.choices(name) else name.upper(),
+            help=f"{Settings.help(name)} (default: {default})",
+        )
+    parent.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+    return parent
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a mistyped argument said in one line (the usage it prints first had run to 30
+    lines, the error last): exit 2, and where the help is."""
+
+    given: tuple[str, ...] = ()  # the arguments being parsed
+
+    def parse_args(self, args=None, namespace=None):
+        self.given = tuple(sys.argv[1:] if args is None else args)
+        return super().parse_args(args, namespace)
+
+    def error(self, message: str):
+        commands = self._subparsers._group_actions[0].choices if self._subparsers else {}
+        at = next((n for n, a in enumerate(self.given) if a in commands), None)
+        if at and self.given[0].startswith("--"):  # `reform-search --json search …`
+            message = (
+                f"{self.given[0]} goes after the command: reform-search {self.given[at]} … {self.given[0]}"
+            )
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self._help_of(message)} --help)\n")
+
+    def _help_of(self, message: str) -> str:
+        """Whose help explains the mistake: an argument the command does not take is found by the main
+        parser after the command's own, and its help is the command's (`reform-search search --help`)."""
+        commands = self._subparsers._group_actions[0].choices if self._subparsers else {}
+        if message.startswith("unrecognized arguments"):
+            chosen = next((a for a in self.given if a in commands), None)
+            if chosen:
+                return commands[chosen].prog
+        return self.prog

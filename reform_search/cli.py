@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +28,7 @@ from reform_search.cli_search import (
     cmd_similar,
     cmd_themes,
 )
-from reform_search.output import EXIT_USAGE, with_index_flags
+from reform_search.output import EXIT_USAGE, split_names, with_index_flags
 from reform_search.settings import Settings, load_settings
 from search.compare import COLUMN_TOP_K
 
@@ -225,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if isinstance(getattr(args, "city", None), list):  # --city A --city B, or --city A,B
-        args.city = [c.strip() for value in args.city for c in re.split("[,、，､]", value) if c.strip()]
+        args.city = split_names(args.city)
         if not args.city:  # `--city ""` had meant every city, silently
             print("reform-search: error: --city names no city", file=sys.stderr)
             return EXIT_USAGE

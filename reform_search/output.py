@@ -17,6 +17,15 @@ from search.labels import Match
 SNIPPET_CHARS = 240
 
 
+# between names given in one value: `--city 会津若松市,いわき市`, or cities="会津若松市、いわき市" in the API
+NAME_SEPARATORS = re.compile("[,、，､]")
+
+
+def split_names(values: list[str]) -> list[str]:
+    """Names given one per value or several to a value, blanks dropped."""
+    return [n.strip() for value in values for n in NAME_SEPARATORS.split(value) if n.strip()]
+
+
 def quoted(title: str) -> str:
     """A document's title in quotes: 「…」, or 『…』 when it quotes with 「」 itself (「「行財政改革～…」に
     おける…」 had read as doubled brackets)."""

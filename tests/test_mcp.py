@@ -171,3 +171,22 @@ def test_plain_http_behind_auth_logs_in_once_and_sends_the_cookie(shared_index, 
             assert answer.status_code == 200 and answer.json()["data"][0]["query"] == "電子決裁"
     finally:
         app.close()
+
+
+def test_a_list_parameter_takes_one_bare_name_or_names_with_commas(mcp_url, searcher):
+    # the README says a list parameter takes one bare name: the tools' schema had refused it
+    async def work(session):
+        tools = _tool_names([t for t in (await session.list_tools()).tools if t.name.endswith(tuple(TOOLS))])
+        schema = json.dumps(tools["compare"].inputSchema["properties"]["cities"])
+        one = await session.call_tool(tools["compare"].name, {"query": "電子決裁", "cities": "サンプル町"})
+        two = await session.call_tool(
+            tools["compare"].name, {"query": "電子決裁", "cities": "サンプル町、テスト市"}
+        )
+        return schema, one, two
+
+    schema, one, two = asyncio.run(_session(mcp_url, work))
+    assert '"string"' in schema and '"array"' in schema
+    for result, cities in ((one, ["サンプル町"]), (two, ["サンプル町", "テスト市"])):
+        assert not result.isError, result.content
+        got = ast.literal_eval("".join(getattr(part, "text", "") for part in result.content))
+        assert [c["city"] for c in got["columns"]] == cities

@@ -1192,3 +1192,15 @@ def test_a_link_is_read_as_its_tab_query_and_cities_and_never_refused():
     # a hostile address: only the first MAX_LINK_CITIES values are read
     many = "&".join(["city=廃止村"] * MAX_LINK_CITIES + ["city=テスト市"])
     assert read(f"q=x&{many}").cities is None
+
+
+def test_a_scripts_years_with_a_blank_entry_are_refused_and_cities_split_at_commas():
+    from reform_search.web.checks import city_names, fiscal_years
+
+    assert fiscal_years(["R6", 2023]) == [2024, 2023] and fiscal_years([]) is None
+    for blank in ([""], ["2024", ""], [None]):  # [""] had meant every year, silently
+        with pytest.raises(ValueError, match="blank entry"):
+            fiscal_years(blank)
+    assert city_names("会津若松市, いわき市") == ["会津若松市", "いわき市"]
+    assert city_names(["会津若松市、いわき市", "郡山市"]) == ["会津若松市", "いわき市", "郡山市"]
+    assert city_names(",") is None and city_names(None) is None

@@ -7,7 +7,16 @@ import threading
 
 import gradio as gr
 
-from reform_search.web.checks import MAX_SEARCH_TOP_K, count, fiscal_years, friendly, gated, names, text
+from reform_search.web.checks import (
+    MAX_SEARCH_TOP_K,
+    city_names,
+    count,
+    fiscal_years,
+    friendly,
+    gated,
+    names,
+    text,
+)
 from reform_search.web.state import AppState
 from search.compare import COLUMN_TOP_K, MORE_TOP_K, compare
 from search.counterparts import similar
@@ -29,8 +38,8 @@ def register_api(state: AppState) -> None:
         query: str,
         top_k: int = min(settings.top_k, MAX_SEARCH_TOP_K),
         mode: str = settings.mode,
-        cities: list[str] | None = None,
-        documents: list[str] | None = None,
+        cities: list[str] | str | None = None,
+        documents: list[str] | str | None = None,
         years: list[int | str] | None = None,
     ) -> dict:
         """Search Japanese municipalities' administrative reform reports (行財政改革, 構造改革, DX) for
@@ -47,12 +56,15 @@ def register_api(state: AppState) -> None:
         """
         s = state.live()
         q = check_query(text(query, "query"), s.max_query_chars).text
-        allowed = s.mask(names(cities, "cities"), names(documents, "documents"), fiscal_years(years))
+        allowed = s.mask(city_names(cities), names(documents, "documents"), fiscal_years(years))
         top_k = count(default(top_k, min(settings.top_k, MAX_SEARCH_TOP_K)), 1, MAX_SEARCH_TOP_K)
         return s.results(q, top_k, default(mode, settings.mode), allowed).to_dict()
 
     def api_compare(
-        query: str, cities: list[str] | None = None, top_k: int = COLUMN_TOP_K, mode: str = settings.mode
+        query: str,
+        cities: list[str] | str | None = None,
+        top_k: int = COLUMN_TOP_K,
+        mode: str = settings.mode,
     ) -> dict:
         """Compare municipalities on one reform topic: one column per city with its best passages and a
         calibrated label, "strong" (the city's reports cover it), "weak" or "none" (該当なし: the city's
@@ -72,10 +84,12 @@ def register_api(state: AppState) -> None:
         """
         top_k = count(default(top_k, COLUMN_TOP_K), 1, MORE_TOP_K)
         return compare(
-            state.live(), text(query, "query"), names(cities, "cities"), top_k, default(mode, settings.mode)
+            state.live(), text(query, "query"), city_names(cities), top_k, default(mode, settings.mode)
         ).to_dict()
 
-    def api_similar(passage_id: str, cities: list[str] | None = None, top_k: int = COLUMN_TOP_K) -> dict:
+    def api_similar(
+        passage_id: str, cities: list[str] | str | None = None, top_k: int = COLUMN_TOP_K
+    ) -> dict:
         """Find what other municipalities do that corresponds to one passage (an initiative of one city):
         one column per other city with its closest passages and a strong / weak / none label.
 
@@ -85,9 +99,9 @@ def register_api(state: AppState) -> None:
             top_k: passages per city (1 to 10)
         """
         top_k = count(default(top_k, COLUMN_TOP_K), 1, MORE_TOP_K)
-        return similar(state.live(), text(passage_id, "passage_id"), names(cities, "cities"), top_k).to_dict()
+        return similar(state.live(), text(passage_id, "passage_id"), city_names(cities), top_k).to_dict()
 
-    def api_themes(themes: list[str] | None = None, cities: list[str] | None = None) -> dict:
+    def api_themes(themes: list[str] | str | None = None, cities: list[str] | str | None = None) -> dict:
         """A theme × city overview: for each reform theme and municipality, the label (strong / weak /
         none), how many passages match and the best one. "english" lists the themes asked mostly in
         English, whose labels are less certain (say so).
@@ -96,7 +110,7 @@ def register_api(state: AppState) -> None:
             themes: the themes, one per item (at most 200); empty for the built-in reform themes
             cities: only these municipalities; empty for every indexed city
         """
-        return theme_matrix(state.live(), names(themes, "themes"), names(cities, "cities")).to_dict()
+        return theme_matrix(state.live(), names(themes, "themes"), city_names(cities)).to_dict()
 
     gate = threading.BoundedSemaphore(settings.concurrency)  # as many at a time as the UI's queue runs
     for fn, name in (

@@ -16,6 +16,7 @@ from corpus.extract import Limits
 from corpus.library import read_upload as read_file
 from corpus.refusal import said
 from index.store import IndexProblem
+from reform_search.output import split_names
 from reform_search.render import md
 from search.engine import Searcher
 from search.query import check_query
@@ -119,6 +120,13 @@ def names(value: object, what: str) -> list[str] | None:
     raise ValueError(f"{what} must be a list of names (or one name), got {type(value).__name__}")
 
 
+def city_names(value: object) -> list[str] | None:
+    """Cities from a script, as `--city` reads them: several to a value too ("会津若松市,いわき市", which
+    had been refused as one unknown city)."""
+    given = names(value, "cities")
+    return (split_names(given) or None) if given is not None else None
+
+
 def text(value: object, what: str) -> str:
     """A query or id from a script: text, or a one-line refusal (a number had been "the query is empty")."""
     if not isinstance(value, str):
@@ -144,6 +152,8 @@ def fiscal_years(value: object) -> list[int] | None:
     if _blank(value):
         return None
     items = value if isinstance(value, list | tuple) else [value]
+    if any(_blank(v) for v in items):  # as --year "" is: [""] had meant every year, silently
+        raise ValueError(f"years must not hold a blank entry, got {value!r}; leave years empty for all")
     return [y for y in (parse_fiscal_year(v) for v in items) if y is not None] or None
 
 

@@ -106,14 +106,15 @@ def fiscal_year_label(year: int) -> str:
 
 
 def parse_fiscal_year(value: object) -> int | None:
-    """Western fiscal year from 2024, "2024", "令和6年度", "R6", "平成31年度" or "令和元年度"."""
+    """Western fiscal year from 2024, "2024", "FY2024", "令和6年度", "R6", "平成31年度" or "令和元年度" (a
+    Japanese fiscal year is named by the calendar year it starts in: FY2024 is 令和6年度)."""
     if value is None or value == "":
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         year = value
     else:
         s = unicodedata.normalize("NFKC", str(value)).strip().lower().replace("元", "1")
-        if m := re.fullmatch(r"(\d{4})(?:年度?)?", s):
+        if m := re.fullmatch(r"(?:fy\s*)?(\d{4})(?:年度?)?", s):
             year = int(m.group(1))
         elif m := re.fullmatch(r"(令和|平成|昭和|r|h|s)\.?\s*(\d{1,2})(?:年度?)?", s):
             era, n = m.group(1), int(m.group(2))
@@ -125,7 +126,7 @@ def parse_fiscal_year(value: object) -> int | None:
             year = _ERAS[era] + n
         else:
             raise Refusal(
-                f"fiscal year {value!r} not understood; use e.g. 2024, 令和6年度 or R6",
+                f"fiscal year {value!r} not understood; use e.g. 2024, FY2024, 令和6年度 or R6",
                 f"年度「{value}」を読み取れません。2024、令和6年度、R6 のように入力してください",
             )
     if not 1900 <= year <= 2100:

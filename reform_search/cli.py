@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--city", help="the municipality, e.g. 郡山市 (for one file)")
     p.add_argument("--title", help="the document's title (for one file)")
-    p.add_argument("--year", dest="fiscal_year", help="fiscal year: 2024, 令和6年度 or R6")
+    p.add_argument("--year", dest="fiscal_year", help="fiscal year: 2024, FY2024, 令和6年度 or R6")
     p.add_argument("--city-en", help="the city's name in romaji, accepted wherever a city is named")
     p.add_argument("--prefecture", help="e.g. 福島県")
     p.add_argument("--kind", help="kind of document (default: report)")
@@ -175,7 +175,7 @@ def _filters(p: argparse.ArgumentParser) -> None:
         action="append",
         type=_fiscal_year,
         metavar="YEAR",
-        help="only this fiscal year: 2024, 令和6年度 or R6",
+        help="only this fiscal year: 2024, FY2024, 令和6年度 or R6",
     )
 
 
@@ -186,7 +186,7 @@ def _fiscal_year(text: str) -> int:
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     if year is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is no fiscal year; write 2024, 令和6年度 or R6")
+        raise argparse.ArgumentTypeError(f"{text!r} is no fiscal year; write 2024, FY2024, 令和6年度 or R6")
     return year
 
 

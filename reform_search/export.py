@@ -31,7 +31,7 @@ from search.align import Alignment
 from search.compare import Comparison
 from search.hit import Results
 from search.labels import Match
-from search.themes import Matrix
+from search.themes import THEMES_EN, Matrix, themed
 
 FORMATS = ("csv", "xlsx", "md", "json")
 BINARY = ("xlsx",)  # formats written as bytes
@@ -99,13 +99,14 @@ def _md_cell(text: str) -> str:
 
 def matrix_table(m: Matrix, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of the matrix: one row per theme and city."""
-    header = ["theme", "match", "matching", *CITATION, "text"]
+    header = ["theme", "match", "matching", *CITATION, "text", "theme_en"]
     rows = []
     for c in m.cells:
         p = c.best.passage if c.best else None
         rows.append(
             {
                 "theme": c.theme,
+                "theme_en": THEMES_EN.get(c.theme, ""),  # last: the columns before it stay where they were
                 "match": c.match,
                 "matching": c.matching,
                 **citation(p, urls),
@@ -143,7 +144,7 @@ def matrix_markdown(m: Matrix) -> str:
                 notes.append(_note(c.best.passage))
                 ref = f" [{len(notes)}]"
             cells.append(f"{Match(c.match).mark} {c.match} ({c.matching}){ref}")
-        out.append(f"| {_md_cell(theme)} | {' | '.join(cells)} |")
+        out.append(f"| {_md_cell(themed(theme))} | {' | '.join(cells)} |")
     out += ["", "◎ strong · ○ weak · × none (該当なし); (n) = passages that match on their own.", ""]
     if m.english:
         out += [f"{'、'.join(m.english)}: {' / '.join(ENGLISH_NOTE)}", ""]

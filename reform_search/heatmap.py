@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from reform_search.render import esc
 from search.labels import Match
-from search.themes import Matrix
+from search.themes import THEMES_EN, Matrix, themed
 
 HEAT = {"strong": ("#0f766e", "#ffffff"), "weak": ("#99e0cf", "#134e4a"), "none": ("#eef1f4", "#475569")}
 
@@ -107,8 +107,13 @@ def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
     ]
     cell_w = min(220, max(120, *(w + 2 * pad for w in heads)))
     labels = [_label_lines(t, size) for t in matrix.themes]
+    # a built-in theme's English name on smaller lines under it (search/themes.py THEMES_EN)
+    english = [_label_lines(THEMES_EN[t], 11) if t in THEMES_EN else [] for t in matrix.themes]
+    widths = [_text_width(line, size) for lines in labels for line in lines]
+    widths += [_text_width(line, 11) for lines in english for line in lines]
+    labels = [[*lines, *en] for lines, en in zip(labels, english, strict=True)]
     cell_h = max([40, *(LABEL_LINE_H * len(lines) + 10 for lines in labels)])  # three lines: 58
-    label_w = max([_text_width(line, size) for lines in labels for line in lines] + [80]) + 2 * pad
+    label_w = max([*widths, 80]) + 2 * pad
     legend = [(m, _text_width(Match(m).label, 12) + 22 + 2 * pad) for m in ("strong", "weak", "none")]
     width = max(label_w + cell_w * n, max(w for _, w in legend) + pad)
     # the legend's keys left to right, on as many rows as the width needs
@@ -148,11 +153,15 @@ def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
         y = head_h + i * cell_h
         x = label_w - pad
         first = y + cell_h / 2 + 5 - (len(lines) - 1) * LABEL_LINE_H / 2
+        japanese = len(lines) - len(english[i])  # its lines, then its English name's
         spans = "".join(
-            f'<tspan x="{x:.0f}" y="{first + n * LABEL_LINE_H:.0f}">{esc(line)}</tspan>'
+            f'<tspan x="{x:.0f}" y="{first + n * LABEL_LINE_H:.0f}"'
+            + (' class="rs-hm-row-en" lang="en">' if n >= japanese else ">")
+            + f"{esc(line)}</tspan>"
             for n, line in enumerate(lines)
         )
-        out.append(f'<text class="rs-hm-row" text-anchor="end"><title>{esc(theme)}</title>{spans}</text>')
+        named = themed(theme)
+        out.append(f'<text class="rs-hm-row" text-anchor="end"><title>{esc(named)}</title>{spans}</text>')
         pinned.append(f'<text class="rs-hm-row" text-anchor="end">{spans}</text>')
         for j, city in enumerate(matrix.cities):
             c = matrix.cell(theme, city)
@@ -160,7 +169,7 @@ def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
             x = label_w + j * cell_w
             label = f"{Match(c.match).mark} {c.matching}件" if c.match != "none" else "× 該当なし none"
             # no × between theme and city: it is 該当なし's mark ("× いわき市" read as none)
-            tip = f"{theme} · {city}: {Match(c.match).ja} ({c.match}), {c.matching}"
+            tip = f"{named} · {city}: {Match(c.match).ja} ({c.match}), {c.matching}"
             out.append(
                 f'<g class="rs-hm-cell rs-hm-{c.match}" data-theme="{esc(theme)}" data-city="{esc(city)}" '
                 f'role="button" tabindex="0"><title>{esc(tip)}</title>'

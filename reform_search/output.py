@@ -129,13 +129,18 @@ FEW = (
     "資料が少ない市のため、判定は参考程度です / few passages in this city: its label is less certain "
     "(the labels were fitted on cities of more)"
 )
+# what a query without a content word holds, as every message says it
+EMPTY_WORDS = (
+    "助詞・記号・数字・HTML",
+    "particles, common English words such as the or of, symbols, numbers or markup",
+)
 NO_CONTENT = (
     "   検索語に内容を表す語がないため、どの市にも該当しません / the query has no content word "
-    "(particles, symbols, numbers or markup alone), so no city matches"
+    f"({EMPTY_WORDS[1]} alone), so no city matches"
 )
 NOTHING_TO_FIND = (
     "検索語に内容を表す語がないため、該当する箇所はありません / the query has no content word "
-    "(particles, symbols, numbers or markup alone), so no passage is nearer than another"
+    f"({EMPTY_WORDS[1]} alone), so no passage is nearer than another"
 )
 
 

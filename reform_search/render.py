@@ -21,10 +21,21 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from corpus.columns import column_role
 from corpus.document import kind_name
 from corpus.normalize import has_japanese
 from index.documents import IndexedDocument
-from reform_search.output import ABSENT, APART, ENGLISH_NOTE, FEW, WORDS_HELD, quoted, said_why_none, snippet
+from reform_search.output import (
+    ABSENT,
+    APART,
+    EMPTY_WORDS,
+    ENGLISH_NOTE,
+    FEW,
+    WORDS_HELD,
+    quoted,
+    said_why_none,
+    snippet,
+)
 from search.compare import COLUMN_TOP_K, Column, Comparison
 from search.counterparts import Counterparts
 from search.engine import Searcher
@@ -120,11 +131,28 @@ def section_label(section: str) -> str:
     return re.sub("[\u2474-\u2487]", lambda m: unicodedata.normalize("NFKC", m.group()), section)
 
 
+# A table row's labels in English, by the role their header names (corpus/columns.py), for a reader who
+# reads no Japanese: the labels are the report's own (R6取組状況, 今後の課題・方向性)
+ROLE_EN = {
+    "item": "reform item",
+    "initiative": "initiative",
+    "content": "what it is",
+    "department": "department",
+    "status": "progress",
+    "direction": "issues and next steps",
+}
+
+
+def _label(label: str) -> str:
+    en = ROLE_EN.get(column_role(label) or "")
+    return esc(label) + (f' <span class="rs-en" lang="en">/ {en}</span>' if en else "")
+
+
 def _full_text(hit: Hit) -> str:
     p = hit.passage
     if p.fields:  # a table row: its fields under their labels
         rows = "".join(
-            f"<dt>{esc(label)}</dt><dd>{highlight(value, hit.matched)}</dd>" for label, value in p.fields
+            f"<dt>{_label(label)}</dt><dd>{highlight(value, hit.matched)}</dd>" for label, value in p.fields
         )
         return f'<dl class="rs-fields">{rows}</dl>'
     return f'<div class="rs-full">{highlight(p.text, hit.matched, p.field_names)}</div>'
@@ -258,9 +286,8 @@ def comparison_html(result: Comparison, city_en: dict[str, str] | None = None) -
         ""
         if result.content
         else '<p class="rs-why" role="note">検索語に内容を表す語がないため、どの市にも該当しません'
-        '（助詞・記号・数字・HTML だけでは検索できません）。<br><span class="rs-en" lang="en">'
-        "The query has no content word (particles, symbols, numbers or markup alone), so no city "
-        "matches.</span></p>"
+        f'（{EMPTY_WORDS[0]} だけでは検索できません）。<br><span class="rs-en" lang="en">'
+        f"The query has no content word ({EMPTY_WORDS[1]} alone), so no city matches.</span></p>"
     )
     if result.english:
         ja, en = (esc(t) for t in ENGLISH_NOTE)
@@ -381,9 +408,9 @@ def hits_html(results: Results, city_en: dict[str, str] | None = None) -> str:
     if not results.content:
         return (
             f'<p class="rs-why" role="note">{esc(named_query(query))}には内容を表す語がないため、'
-            "該当する箇所はありません（助詞・記号・数字・HTML だけでは検索できません）。<br>"
-            '<span class="rs-en" lang="en">The query has no content word (particles, symbols, numbers or '
-            "markup alone), so no passage is found.</span></p>"
+            f"該当する箇所はありません（{EMPTY_WORDS[0]} だけでは検索できません）。<br>"
+            f'<span class="rs-en" lang="en">The query has no content word ({EMPTY_WORDS[1]} alone), so no '
+            "passage is found.</span></p>"
         )
     if not hits:
         named = esc(named_query(query))
@@ -424,7 +451,7 @@ def matrix_notes(m: Matrix) -> str:
         + english_note(m.english)
         + (
             f'<p class="rs-why" role="note">{named}：内容を表す語がないため、どの市にも該当しません。<br>'
-            '<span class="rs-en" lang="en">No content word (particles, symbols, numbers or markup alone): no '
+            f'<span class="rs-en" lang="en">No content word ({EMPTY_WORDS[1]} alone): no '
             "city matches.</span></p>"
         )
     )

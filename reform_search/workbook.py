@@ -31,6 +31,7 @@ def is_number(value: str) -> bool:
 HEADINGS = {
     "query": "検索語",
     "theme": "テーマ",
+    "theme_en": "テーマ（英）",
     "match": "判定",
     "matching": "該当件数",
     "absent": "資料にない語",

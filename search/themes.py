@@ -27,7 +27,31 @@ DEFAULT_THEMES = (
     "民間委託・PPP/PFI",
     "財政の健全化・歳入の確保",
 )
+# The default rows in English, for a reader who reads no Japanese (shown beside them, never searched: a
+# theme is asked as it is written)
+THEMES_EN = dict(
+    zip(
+        DEFAULT_THEMES,
+        (
+            "online procedures",
+            "counter services",
+            "AI and RPA efficiency",
+            "paperless office",
+            "telework, work style",
+            "HR development",
+            "public facilities",
+            "outsourcing, PPP/PFI",
+            "sound finances",
+        ),
+        strict=True,
+    )
+)
 MAX_THEMES = 200
+
+
+def themed(theme: str) -> str:
+    """A theme as shown: a built-in one with its English name (「ペーパーレス化 / paperless office」)."""
+    return f"{theme} / {THEMES_EN[theme]}" if theme in THEMES_EN else theme
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,9 @@ FIXTURE_TEXT = "テスト市行財政改革の取組状況（架空の例）\n�
         ("令和元年", 2019),
         ("昭和64年", 1989),
         ("  令和7年度 ", 2025),
+        ("FY2024", 2024),  # as English writes it: FY2024 is 令和6年度
+        ("fy 2023", 2023),
+        ("ＦＹ２０２４", 2024),
     ],
 )
 def test_parse_fiscal_year(value: object, year: int) -> None:
@@ -66,7 +69,7 @@ def test_parse_fiscal_year_absent(value: object) -> None:
         "R",
         "令和",
         "2024-25",
-        "FY2024",
+        "FY24",  # two digits: no year (FY2024 is read)
         "R6年度度",
         True,
         1800,

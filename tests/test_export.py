@@ -784,3 +784,18 @@ def test_cli_search_exports_its_hits_with_their_citations(cli, keyword_index, tm
     queries.write_text('{"id": 1, "query": "電子決裁"}\n', encoding="utf-8")
     code, _, err = cli("search", "--queries", str(queries), "--format", "csv")
     assert code == 2 and "for --queries, use --json" in err
+
+
+def test_a_built_in_theme_carries_its_english_name_into_every_export(keyword_searcher) -> None:
+    from search.themes import DEFAULT_THEMES, THEMES_EN
+
+    m = theme_matrix(
+        keyword_searcher, [DEFAULT_THEMES[3], "電子決裁"]
+    )  # ペーパーレス化 and a theme of one's own
+    header, rows = _rows(render_matrix(m, "csv"))
+    assert header[-1] == "theme_en"  # last: the columns a script reads by place stay where they were
+    assert {(r["theme"], r["theme_en"]) for r in rows} == {
+        (DEFAULT_THEMES[3], THEMES_EN[DEFAULT_THEMES[3]]),
+        ("電子決裁", ""),
+    }
+    assert f"| {DEFAULT_THEMES[3]} / {THEMES_EN[DEFAULT_THEMES[3]]} |" in render_matrix(m, "md")

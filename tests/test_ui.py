@@ -32,7 +32,7 @@ from search.counterparts import Counterparts
 from search.engine import Searcher
 from search.hit import Hit, Results
 from search.labels import Match
-from search.themes import DEFAULT_THEMES, MAX_THEMES, Cell, Matrix
+from search.themes import DEFAULT_THEMES, MAX_THEMES, THEMES_EN, Cell, Matrix, themed
 
 EVIL = "<script>alert(1)</script><img src=x onerror=alert(1)> & \"q\" 's'"
 ALLOWED_TAGS = {
@@ -146,6 +146,9 @@ def test_card_shows_citation_department_and_full_text():
     assert "(1) 章" in out  # ⑴ drawn as (1): not every Japanese font has the enclosed digits
     assert "p.2" in out and "3–9行" in out and "score 0.5000" in out and "2024年度" in out
     assert "<details>" in out  # the row's fields, on demand
+    assert '<dt>内容 <span class="rs-en" lang="en">/ what it is</span></dt>' in out  # in English too
+    labelled = render.card(hit(replace(p, fields=(("R6取組状況", "x"), ("備考", "y")))))
+    assert "R6取組状況 <span" in labelled and "/ progress" in labelled and "<dt>備考</dt>" in labelled
     assert 'class="rs-cp-btn"' in out
     assert 'class="rs-cp-btn"' not in render.card(hit(p), action=False)
 
@@ -434,9 +437,15 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     drawn, pinned = out.split('<svg class="rs-hm-pinned"')
     lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', drawn)
     assert "".join(lines) == "".join(themes) and len(lines) > len(themes)
+    # a built-in theme's English name on a line of its own under it, for a reader of English
+    english = re.findall(
+        r'<tspan x="[\d.]+" y="[\d.]+" class="rs-hm-row-en" lang="en">([^<]+)</tspan>', drawn
+    )
+    assert english == [THEMES_EN[t] for t in themes if t in THEMES_EN] and len(english) == len(DEFAULT_THEMES)
     # the same labels, pinned over the left edge while a phone scrolls the cells sideways, at the same
     # place and scale (their width the labels' share of the heatmap's), hidden from screen readers
     assert re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', pinned) == lines
+    assert re.findall(r'class="rs-hm-row-en" lang="en">([^<]+)</tspan>', pinned) == english
     label_w = float(re.search(r'viewBox="0 0 ([\d.]+) ', pinned).group(1))
     share = float(re.search(r'style="width:([\d.]+)%"', pinned).group(1))
     assert share == pytest.approx(100 * label_w / width, abs=0.01) and 'aria-hidden="true"' in pinned
@@ -448,7 +457,7 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_fits(cities):
     # one too long for two lines ends its first between words too (it had been 「Administrative p」)
     long_english = heatmap._label_lines("Administrative procedures moved online for residents", 14)
     assert long_english[0] == "Administrative "
-    assert all(f"<title>{t}</title>" in out for t in themes)
+    assert all(f"<title>{themed(t)}</title>" in out for t in themes)  # built-in ones in English too
 
 
 def test_heatmap_names_each_city_in_romaji_under_its_head():
@@ -733,11 +742,13 @@ def test_themes_handler_writes_safe_downloads(shared_index):
     ):
         with pytest.raises(gr.Error, match="limit"):
             built()
-    heatmap, themes, _, csv, book, md, cell, built = h.on_themes(
+    heatmap, themes, cities, csv, book, md, cell, built = h.on_themes(
         "電子決裁\nテレワーク", ["テスト市", "サンプル町"]
     )
     assert heatmap.count('class="rs-hm-cell') == 4 and cell == "" and built == "電子決裁\nテレワーク"
-    assert themes["choices"] == ["電子決裁", "テレワーク"]
+    assert themes["choices"] == [("電子決裁", "電子決裁"), ("テレワーク", "テレワーク")]
+    # the cell's city picker names the cities as the page did, in romaji too (it had dropped it)
+    assert cities["choices"] == ui_state.city_choices(h.state) and "Samplecho" in str(cities["choices"])
     # the box left without an edit keeps the matrix and an opened cell; an edit builds it again
     left = h.on_themes_edited(built, ["テスト市", "サンプル町"], built)
     assert len(left) == 8 and all(isinstance(x, type(gr.skip())) for x in left)

@@ -52,7 +52,7 @@ def register_api(state: AppState) -> None:
             mode: ranking: hybrid (default: embedding and Japanese BM25 fused), dense or lexical
             cities: only these municipalities (names as indexed, e.g. 会津若松市); empty for all
             documents: only these document ids; empty for all
-            years: only these fiscal years (2024, 令和6年度 or R6); empty for all
+            years: only these fiscal years (2024, FY2024, 令和6年度 or R6); empty for all
         """
         s = state.live()
         q = check_query(text(query, "query"), s.max_query_chars).text

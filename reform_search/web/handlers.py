@@ -33,8 +33,10 @@ from reform_search.web.checks import (
 )
 from reform_search.web.state import (
     ASK,
+    BUILTIN_THEMES,
     CELL_TOP_K,
     CHANGED,
+    CHOOSE_CELL,
     CHOOSE_CITY,
     DOWNLOADS,
     GONE,
@@ -49,7 +51,7 @@ from reform_search.web.state import (
 )
 from search.compare import MORE_TOP_K, compare
 from search.counterparts import similar
-from search.themes import theme_matrix
+from search.themes import theme_matrix, themed
 
 # What `refreshed` gives: the corpus message, table and status; compare's and search's panes and
 # downloads (cleared); seven city, document and year pickers; the heatmap and its downloads
@@ -143,16 +145,13 @@ class Handlers:
         s = self.state.live()
         matrix = theme_matrix(s, parse_themes(text), chosen_cities(chosen, s))
         urls = document_urls(s.index.documents)
-        builtin = (
-            ""
-            if (text or "").strip()
-            else '<p class="rs-hint" role="status">テーマが空欄のため、既定のテーマで作成しました。'
-            '<br><span class="rs-en" lang="en">No themes typed: the built-in ones were used.</span></p>'
-        )
+        builtin = "" if (text or "").strip() else BUILTIN_THEMES
         return (
             builtin + matrix_notes(matrix) + heatmap_svg(matrix, self.state.city_en()),
-            gr.update(choices=list(matrix.themes), value=matrix.themes[0]),
-            gr.update(choices=[(c, c) for c in matrix.cities], value=matrix.cities[0]),
+            gr.update(choices=[(themed(t), t) for t in matrix.themes], value=matrix.themes[0]),
+            gr.update(  # named as the page first named them, in romaji too
+                choices=[x for x in city_choices(self.state) if x[1] in matrix.cities], value=matrix.cities[0]
+            ),
             *self.state.downloads_of(lambda fmt: render_matrix(matrix, fmt, urls), "themes"),
             "",
             text,
@@ -175,10 +174,7 @@ class Handlers:
     def on_cell(self, theme: str, city: str) -> str:
         """The passages of one theme × city cell."""
         if not theme or not city:  # said in place: a raised error also badged the panel "Error" alone
-            return (
-                '<p class="rs-none" role="status">テーマと市町村を選んでください。'
-                '<br><span class="rs-en" lang="en">Choose a theme and a city.</span></p>'
-            )
+            return CHOOSE_CELL
         result = compare(self.state.live(), theme, [city], CELL_TOP_K, self.settings.mode)
         return cell_html(theme, result.columns[0], self.state.city_en().get(city, ""), result.english)
 

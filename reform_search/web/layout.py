@@ -254,7 +254,11 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         scale=1,
                     )
                 s_files = download_buttons("search")
-                s_panes = result_panes("search")
+                s_panes = result_panes(
+                    "search",
+                    '<p class="rs-hint">検索語を入力すると、すべての市の箇所を近い順に表示します。'
+                    "<br>Type a query: the passages of every city appear, nearest first.</p>",
+                )
 
             # ---- テーマ / Themes
             with gr.Tab("テーマ / Themes", id="themes", elem_id="tab-themes") as t_tab:  # noqa: SIM117
@@ -308,7 +312,9 @@ def build_blocks(state: AppState) -> gr.Blocks:
                             a_city_en = gr.Textbox(label="英語名 / city in romaji", placeholder="Koriyama")
                         with gr.Row():
                             a_title = gr.Textbox(label="資料名 / title *", scale=2, elem_id="corpus-title")
-                            a_year = gr.Textbox(label="年度 / fiscal year", placeholder="2024, 令和6年度, R6")
+                            a_year = gr.Textbox(
+                                label="年度 / fiscal year", placeholder="2024, FY2024, 令和6年度, R6"
+                            )
                             a_kind = gr.Dropdown(
                                 [(kind_name(k), k) for k in KIND_NAMES],
                                 value="report",

@@ -41,6 +41,14 @@ CHOOSE_CITY = (
     '<p class="rs-hint" role="status">市町村を1つ以上選んでください。'
     '<br><span class="rs-en" lang="en">Choose at least one city.</span></p>'
 )
+CHOOSE_CELL = (
+    '<p class="rs-none" role="status">テーマと市町村を選んでください。'
+    '<br><span class="rs-en" lang="en">Choose a theme and a city.</span></p>'
+)
+BUILTIN_THEMES = (  # above a matrix built from an empty themes box
+    '<p class="rs-hint" role="status">テーマが空欄のため、既定のテーマで作成しました。'
+    '<br><span class="rs-en" lang="en">No themes typed: the built-in ones were used.</span></p>'
+)
 NOTHING_CHOSEN = (
     '<p class="rs-none" role="status">選んだ市町村・資料・年度のすべてに当てはまる箇所はありません。'
     '<br><span class="rs-en" lang="en">'

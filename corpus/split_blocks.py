@@ -57,7 +57,7 @@ def _contents(line: str) -> bool:
     return len(leaders) >= 2 and leaders[-1] in _LEADERS and leaders[-2] in _LEADERS
 
 
-_SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+|[^。！？!?]+$")
+SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+|[^。！？!?]+$")  # a sentence, or a last one unclosed
 
 
 # A brochure's heading mark: 「■ 窓口が変わります」 written straight above its text heads it (a ■ line alone
@@ -320,7 +320,7 @@ def _lead(block: _Block) -> _Block | None:
 def _pieces(text: str) -> Iterator[str]:
     """Its sentences, one longer than MAX_CHARS cut every TARGET_CHARS (a line with no sentence end,
     such as a table flattened into one line, had made one passage of 100,000 characters)."""
-    for sentence in _SENTENCE.findall(text):
+    for sentence in SENTENCE.findall(text):
         if len(sentence) <= MAX_CHARS:
             yield sentence
         else:

@@ -11,7 +11,6 @@ is a change to the format of all three).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.atomic import replace_atomic
+from index.hashing import stable_hash as term_hash
 from index.problems import REBUILD_HINT
 from index.topk import allowed_count, top_k
 
@@ -59,11 +59,6 @@ def file_names(prefix: str = PREFIX) -> list[str]:
 
 META_FILE = meta_file()
 ARRAY_FILES = array_files()
-
-
-def term_hash(term: str) -> int:
-    """A stable 64-bit hash of a term (Python's own hash() is salted per process)."""
-    return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 class Vocabulary:

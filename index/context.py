@@ -17,15 +17,13 @@ towards the others, and a timeline line takes on its neighbours' unrelated topic
 
 from __future__ import annotations
 
-import re
-
 from corpus.normalize import is_japanese
 from corpus.passage import Passage
+from corpus.split_blocks import SENTENCE
 
 CONTEXT_VERSION = 2  # bump when what the index reads of a passage changes: indexes are rebuilt
 # A sentence shorter than this (a label, a figure's caption) joins its neighbour in one part.
 PART_CHARS = 12
-_SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+|[^。！？!?]+$")
 
 
 def _compact(text: str) -> str:
@@ -62,7 +60,7 @@ def part_texts(p: Passage) -> list[str]:
         return []
     parts: list[str] = []
     for line in p.text.split("\n"):
-        for sentence in _SENTENCE.findall(line.strip()):
+        for sentence in SENTENCE.findall(line.strip()):
             sentence = sentence.strip()
             if not sentence:
                 continue

@@ -15,7 +15,6 @@ and a Passage is decoded only when a hit, a highlight or an export needs its tex
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
 from array import array
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from corpus.passage import Passage
+from index.hashing import stable_hash as id_hash
 
 FORMAT_VERSION = 2  # 2: passages_chars.npy
 LINES = "passages.jsonl"
@@ -42,11 +42,6 @@ COLUMNS = {
     "chars": ("passages_chars.npy", np.int32),
 }
 FILES = (LINES, OFFSETS, LOOKUP, ID_HASH, ID_ROW, *(name for name, _ in COLUMNS.values()))
-
-
-def id_hash(passage_id: str) -> int:
-    """A stable 64-bit hash of a passage id (Python's own hash() is salted per process)."""
-    return int.from_bytes(hashlib.blake2b(passage_id.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def write_passages(directory: Path, passages: Iterable[Passage]) -> int:

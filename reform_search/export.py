@@ -34,7 +34,6 @@ from search.labels import Match
 from search.themes import THEMES_EN, Matrix, themed
 
 FORMATS = ("csv", "xlsx", "md", "json")
-BINARY = ("xlsx",)  # formats written as bytes
 BOM = "\ufeff"  # Excel on Japanese Windows reads UTF-8 CSV as Shift_JIS without it
 CITATION = (
     "city",

@@ -45,7 +45,7 @@ from search.labels import (
     word_evidence,
     written_df,
 )
-from search.query import Prepared, acronyms, lexical_weight
+from search.query import Prepared, acronyms, japanese_share
 
 __all__ = ["MATCHES", "Column", "Comparison", "Evidence", "Match", "compare"]
 
@@ -142,7 +142,7 @@ class Scored:
     acronyms: set[str]  # its acronyms (search/query.py), met among the passages' Japanese words
     pairs: tuple[str, ...]  # its noun pairs as phrase keys (index/tokenize.py noun_pairs)
     # its share of the words Japanese text writes (Japanese script and acronyms: search/query.py
-    # lexical_weight): how far its Japanese word evidence counts (its English words count for the rest)
+    # japanese_share): how far its Japanese word evidence counts (its English words count for the rest)
     share: float
 
     @property
@@ -169,7 +169,7 @@ def score_query(searcher: Searcher, query: str) -> Scored:
     english = [w for w in dict.fromkeys(prepared.lexical.english) if w not in initials]
     words = written_words(unmarked) if terms else []
     pairs = tuple(dict.fromkeys(phrase_key(p) for p in noun_pairs(words)))
-    share = lexical_weight(prepared.lexical.tokens, unmarked, written=True)
+    share = japanese_share(prepared.lexical.tokens, unmarked, acronyms_japanese=True)
     phrase = phrase_key(prepared.text) if terms else ""
     return Scored(prepared, terms, phrase, english, words, initials, pairs, share)
 

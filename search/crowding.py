@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 FREE_PER_GROUP = 2
 DEMOTION = 0.7
@@ -10,7 +10,7 @@ DEMOTION = 0.7
 
 def crowd(
     ranked: Sequence[tuple[int, float]],
-    group_of: Sequence[Hashable],
+    group_of: Mapping[int, Hashable] | Sequence[Hashable],  # by position: a table column or a dict
     k: int,
     free: int = FREE_PER_GROUP,
     demotion: float = DEMOTION,

@@ -67,9 +67,10 @@ def acronyms(text: str) -> set[str]:
     return {r.lower() for r in runs if 2 <= len(r) <= 6 and sum(c.isupper() for c in r) >= 2}
 
 
-def lexical_weight(tokens: Sequence[str], query: str, written: bool = False) -> float:
-    """Weight of the BM25 ranking in hybrid fusion: the share of the query's words in Japanese script;
-    with `written`, of the words Japanese text writes: acronyms (`acronyms`) count too.
+def japanese_share(tokens: Sequence[str], query: str, acronyms_japanese: bool = False) -> float:
+    """The share of the query's words in Japanese script, which weighs its Japanese BM25 ranking in
+    hybrid fusion (the setting `lexical_weight` times it); with `acronyms_japanese`, of the words
+    Japanese text writes: acronyms (`acronyms`) count too, as a label reads them.
 
     BM25 over Japanese text matches Japanese query words; English words reach it only through the
     few loanword glosses of the dictionary, so an English query leans on the multilingual embedding.
@@ -78,7 +79,7 @@ def lexical_weight(tokens: Sequence[str], query: str, written: bool = False) -> 
     topic of "water pipe renewal using AI"); a label counts them as words the city writes or not.
     """
     folded = unicodedata.normalize("NFKC", query).lower()
-    kept = acronyms(query) if written else set()
+    kept = acronyms(query) if acronyms_japanese else set()
     words = [t for t in tokens if has_japanese(t) or t in folded]
     if not words:
         return 0.0
@@ -94,7 +95,7 @@ class LexicalQuery:
     tokens: tuple[str, ...]  # the query's own tokens, in order
     terms: dict[str, float]
     english: tuple[str, ...]  # stems of its English content words
-    share: float  # the query's share of Japanese words (lexical_weight)
+    share: float  # the query's share of Japanese words (japanese_share)
     # stems of the English glosses of its Japanese words (index/glossary.py Glossary.bag), each once:
     # where the passages' English words meet its Japanese words' synonyms
     bridge: tuple[str, ...] = ()
@@ -112,7 +113,7 @@ def read_lexical(text: str, glossary: LazyGlossary | None, bridging: bool) -> Le
     if not off and glossary is not None and bridging:
         words = glossary.get()
         bridge = tuple(dict.fromkeys(words.bag(tokens))) if words is not None else ()
-    return LexicalQuery(tuple(tokens), terms, english, lexical_weight(tokens, text), bridge)
+    return LexicalQuery(tuple(tokens), terms, english, japanese_share(tokens, text), bridge)
 
 
 class Prepared:

@@ -14,7 +14,7 @@ from index.tokenize import tokenize
 from search.crowding import crowd
 from search.engine import MODES, Searcher
 from search.hit import Hit
-from search.query import CUT_LOOKBACK, acronyms, check_query, lexical_weight
+from search.query import CUT_LOOKBACK, acronyms, check_query, japanese_share
 
 CITY_FILTERS = [None, ["テスト市"], ["Samplecho"], ["テスト市", "サンプル町"]]
 queries = st.lists(st.sampled_from(FIXTURE_WORDS), min_size=1, max_size=3).map(" ".join)
@@ -236,14 +236,14 @@ def test_filters_are_a_mask_of_every_passage(searcher, allowed):
 
 
 def _weight(query: str) -> float:
-    return lexical_weight(tokenize(query), query)
+    return japanese_share(tokenize(query), query)
 
 
 def test_lexical_weight_follows_the_script_of_the_query():
     assert _weight("ごみ処理の有料化") == 1.0
     assert _weight("waste collection fees") == 0.0
     assert 0.0 < _weight("ごみ処理 fees") < 1.0
-    assert lexical_weight([], "") == 0.0
+    assert japanese_share([], "") == 0.0
 
 
 @pytest.mark.parametrize(
@@ -264,9 +264,9 @@ def test_acronyms_are_short_latin_words_with_two_capitals(text, found):
 def test_lexical_weight_counts_acronyms_as_written_words_only_when_asked():
     # ranking leaves "AI" to the embedding; a label counts it among the words the city writes
     assert _weight("AI") == 0.0
-    assert lexical_weight(tokenize("AI"), "AI", written=True) == 1.0
-    assert lexical_weight(tokenize("AI chatbot"), "AI chatbot", written=True) == 0.5
-    assert lexical_weight(tokenize("DXの推進"), "DXの推進", written=True) == 1.0
+    assert japanese_share(tokenize("AI"), "AI", acronyms_japanese=True) == 1.0
+    assert japanese_share(tokenize("AI chatbot"), "AI chatbot", acronyms_japanese=True) == 0.5
+    assert japanese_share(tokenize("DXの推進"), "DXの推進", acronyms_japanese=True) == 1.0
     assert _weight("DXの推進") == 0.5
 
 

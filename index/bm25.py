@@ -202,13 +202,22 @@ class BM25:
         scores = np.zeros(self.n_docs, dtype=np.float32)
         weights = query if isinstance(query, Mapping) else Counter(query)
         for term, times in weights.items():
-            column = self.terms.column(term)
-            if column is None:
-                continue
-            start, end = self.indptr[column], self.indptr[column + 1]
+            docs, bm25 = self.postings(term)
             # A term lists each document once, so fancy-index += is safe (no np.add.at needed).
-            scores[self.doc_ids[start:end]] += self.weights[start:end] * np.float32(times)
+            scores[docs] += bm25 * np.float32(times)
         return scores
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The documents that hold `term` (ascending) and its BM25 weight in each; empty when none do."""
+        column = self.terms.column(term)
+        if column is None:
+            return self.doc_ids[:0], self.weights[:0]
+        start, end = self.indptr[column], self.indptr[column + 1]
+        return self.doc_ids[start:end], self.weights[start:end]
+
+    def df(self, terms: Sequence[str], allowed: np.ndarray) -> np.ndarray:
+        """How many of the `allowed` documents (a boolean mask) hold each of `terms`."""
+        return np.array([int(allowed[self.postings(t)[0]].sum()) for t in terms], dtype=np.int64)
 
     def search(
         self, query: Sequence[str] | Mapping[str, float], k: int, allowed: np.ndarray | None = None

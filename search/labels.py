@@ -116,12 +116,7 @@ def phrase_key(text: str) -> str:
 
 def city_df(bm25: BM25, terms: list[str], allowed: np.ndarray) -> np.ndarray:
     """How many of the allowed passages hold each term."""
-    out = np.zeros(len(terms), dtype=np.int64)
-    for j, term in enumerate(terms):
-        column = bm25.terms.column(term)
-        if column is not None:
-            out[j] = int(allowed[bm25.doc_ids[bm25.indptr[column] : bm25.indptr[column + 1]]].sum())
-    return out
+    return bm25.df(terms, allowed)
 
 
 def idf_of(df: np.ndarray, n: int) -> np.ndarray:
@@ -268,10 +263,7 @@ def word_evidence(bm25: BM25, terms: list[str], idf: np.ndarray, ids: np.ndarray
         return np.zeros(len(ids))
     held = np.zeros(len(ids))
     for term, weight in zip(terms, idf, strict=True):
-        column = bm25.terms.column(term)
-        if column is not None:
-            postings = bm25.doc_ids[bm25.indptr[column] : bm25.indptr[column + 1]]
-            held += weight * np.isin(ids, postings)
+        held += weight * np.isin(ids, bm25.postings(term)[0])
     return held / idf.sum()
 
 

@@ -253,3 +253,15 @@ def test_colliding_term_hashes_are_told_apart_by_their_bytes(monkeypatch, corpus
     for term, want in zip(terms, honest, strict=True):
         np.testing.assert_array_equal(index.scores([term]), want)
     assert sorted(index.vocab) == sorted({t for d in corpus[:50] for t in d})
+
+
+def test_postings_and_df_agree_with_the_tokens_each_document_holds():
+    docs = [["窓口", "電子"], ["窓口"], ["税"], ["窓口", "税", "税"]]
+    index = BM25.build(docs)
+    ids, weights = index.postings("窓口")
+    assert ids.tolist() == [0, 1, 3] and len(weights) == 3 and (weights > 0).all()
+    assert index.postings("ない語")[0].tolist() == []
+    every = np.ones(len(docs), dtype=bool)
+    assert index.df(["窓口", "税", "ない語"], every).tolist() == [3, 2, 0]
+    assert index.df(["窓口", "税"], np.array([True, False, False, True])).tolist() == [2, 1]
+    assert np.allclose(index.scores(["窓口"])[[0, 1, 3]], weights)

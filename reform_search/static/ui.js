@@ -78,6 +78,20 @@ if (!element.__rsBound) {
     }
   };
   new MutationObserver(mark).observe(root, {childList: true, subtree: true});
+  // In-page links (a verdict to its city's column, the skip link to the results) move within the page
+  // themselves: once the address holds a query (rsLink), the browser resolved "#id" against the page's
+  // base as "/#id" and navigated away, losing what was shown. The target is shown and focused, as a
+  // followed link does, so Tab goes on from there.
+  document.addEventListener('click', (e) => {
+    const link = e.target.closest('a[href^="#"]');
+    const id = link && decodeURIComponent(link.getAttribute('href').slice(1));
+    const target = id && document.getElementById(id);
+    if (!target || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
+    e.preventDefault();
+    if (!target.hasAttribute('tabindex') && target.tabIndex < 0) target.setAttribute('tabindex', '-1');
+    target.scrollIntoView({block: 'start'});
+    target.focus({preventScroll: true});
+  });
   // A counterparts panel's way back: to the card it was asked from, its button focused
   document.addEventListener('click', (e) => {
     const back = e.target.closest('.rs-cp-back');

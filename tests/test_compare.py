@@ -1353,3 +1353,23 @@ def test_a_word_the_city_writes_is_not_named_absent_in_its_own_counterparts_colu
         allowed = real_searcher.mask(cities=[city])
         allowed[left_out] = False
         assert judge(real_searcher, q, city, allowed).absent == ()
+
+
+@pytest.mark.model
+def test_a_rows_counterpart_is_strong_only_where_the_city_writes_its_initiative(real_searcher) -> None:
+    # align had labelled 52 of 会津若松市's 78 rows ◎ in いわき市, AI/RPA among them with RPA named absent
+    rows = [p for p in real_searcher.passages if sought_by(p)[0] == "content"]
+    labels = []
+    for p in rows:
+        column = similar(real_searcher, p.id).columns[0]
+        named = [w for w in column.evidence.absent if w in (p.initiative or "")]
+        if named:
+            assert column.match != Match.STRONG and Match.STRONG not in column.hit_matches, (
+                p.initiative,
+                named,
+            )
+        labels.append(column.match)
+    assert labels.count(Match.STRONG) >= 1 and labels.count(Match.WEAK) > labels.count(Match.STRONG)
+    rpa = next(p for p in rows if "RPA" in (p.initiative or ""))
+    column = similar(real_searcher, rpa.id).columns[0]
+    assert column.match == Match.WEAK and column.matching >= 1  # still related: the count is unchanged

@@ -640,6 +640,11 @@ def test_build_app_has_the_tabs_and_the_named_endpoints(shared_index, searcher):
     assert public == {"search", "compare", "similar", "themes"}
     labels = {b.label for b in app.blocks.values() if isinstance(b, gr.Tab)}
     assert labels == {"比較 / Compare", "検索 / Search", "テーマ / Themes", "資料 / Corpus"}
+    # each handler that refreshes the pickers is wired to as many outputs as it gives: a picker added to
+    # the page but not to the count had failed only when a document was added in a browser
+    wired = {getattr(fn.fn, "__qualname__", ""): len(fn.outputs) for fn in app.fns.values()}
+    assert wired["Handlers.on_load"] == ui.REFRESHED
+    assert wired["Handlers.on_add"] == ui.REFRESHED + 1 and wired["Handlers.on_remove"] == ui.REFRESHED + 2
 
 
 def test_compare_and_counterparts_handlers(shared_index):

@@ -276,8 +276,8 @@ def compare(
     for city in dict.fromkeys(chosen):
         allowed = searcher.mask(cities=[city])
 
-        def rank(depth: int, allowed=allowed) -> list[Hit]:
-            return searcher.search(q.prepared, depth, mode, allowed=allowed) if q.terms else []
+        def rank(depth: int, allowed=allowed) -> list[tuple[int, float]]:
+            return searcher.ranked(q.prepared, depth, mode, allowed) if q.terms else []
 
         columns.append(labelled_column(searcher, q, city, allowed, rank, top_k))
     return Comparison(q.text, tuple(columns), bool(q.terms), bool(q.terms) and q.share < 0.5)
@@ -288,36 +288,38 @@ def labelled_column(
     q: Scored,
     city: str,
     allowed: np.ndarray,
-    rank: Callable[[int], list[Hit]],
+    rank: Callable[[int], list[tuple[int, float]]],
     top_k: int,
 ) -> Column:
     """One city's column for a query: the city's label, its matching count, and `top_k` of the city's
-    ranked hits (`rank(depth)`: the best `depth` among `allowed`) with their own labels, in reading order
-    (`reading_order`), the passages counted as matching among them wherever they rank (`with_counted`)."""
+    ranked passages (`rank(depth)`: the best `depth` among `allowed` as (passage position, score) pairs,
+    best first) with their own labels, in reading order (`reading_order`), the passages counted as
+    matching among them wherever they rank (`with_counted`). Hits, ranked from 1 as shown, are built of
+    the shown passages alone (Searcher.hits decodes and tokenizes each one)."""
     model = shipped_model()
     judged = judge(searcher, q, city, allowed, model)
-    hits = rank(max(top_k, MORE_TOP_K))
+    ranked = rank(max(top_k, MORE_TOP_K))
     if not len(judged.ids):
         _, best = searcher.index.dense.search(q.vector, 1, allowed)
         null = searcher.index.calibration.null(city, q.kind)
         # no z for a query without a content word: its vector is near everything ("の" had z 4.8)
         evidence = Evidence(float(null.z(best[0])) if len(best) and q.terms else float("-inf"))
-        shown = tuple(hits[:top_k])
+        shown = tuple(searcher.hits(q.prepared, ranked[:top_k]))
         return Column(city, Match.NONE, shown, evidence, 0, tuple(Match.NONE for _ in shown))
     best = int(np.argmax(judged.probability))
     evidence = judged.evidence(best)
     position = {int(i): n for n, i in enumerate(judged.ids)}
     # the city's first COLUMN_TOP_K as ranked, whatever top_k shows: the count must not depend on it
-    ranked = [position.get(searcher.passages.position(h.passage.id)) for h in hits[:COLUMN_TOP_K]]
-    matches = model.matching(judged.probability, [n for n in ranked if n is not None])
-    hits = with_counted(searcher, q, hits, judged.ids[matches], rank, top_k)
-    at = [position.get(searcher.passages.position(h.passage.id)) for h in hits]
+    first = [position.get(i) for i, _ in ranked[:COLUMN_TOP_K]]
+    matches = model.matching(judged.probability, [n for n in first if n is not None])
+    ranked = with_counted(ranked, judged.ids[matches], rank, top_k)
+    at = [position.get(i) for i, _ in ranked]
     probability = [0.0 if n is None else float(judged.probability[n]) for n in at]
     labels = [
         Match.NONE if n is None or not matches[n] else model.label(probability[k]) for k, n in enumerate(at)
     ]
     order = reading_order(labels, probability)[:top_k]
-    shown = tuple(replace(hits[n], rank=r) for r, n in enumerate(order, 1))
+    shown = tuple(searcher.hits(q.prepared, [ranked[n] for n in order]))
     matching = int(matches.sum())
     label = model.label(evidence.probability)
     if label == Match.STRONG:  # the compounds written apart explain a × or ○; a ◎ needs no excuse
@@ -326,27 +328,24 @@ def labelled_column(
 
 
 def with_counted(
-    searcher: Searcher,
-    q: Scored,
-    hits: list[Hit],
+    ranked: list[tuple[int, float]],
     counted: np.ndarray,
-    rank: Callable[[int], list[Hit]],
+    rank: Callable[[int], list[tuple[int, float]]],
     top_k: int,
-) -> list[Hit]:
-    """`hits`, then the passages counted as matching (positions `counted`) that they lack, in the
-    order a deeper ranking gives them (one outside it too, scored 0), when the column's first `top_k`
-    would otherwise show fewer counted passages than there are. The label rests on the candidates of
-    both rankers, MATCH_DEPTH deep (`judge`), the column on their fusion: an English question's counted
-    passage, near by its cosine alone, can rank below the city's first ten, and a column had said
-    "1 件が該当" without showing it."""
-    shown = {searcher.passages.position(h.passage.id) for h in hits}
-    lacking = {int(i) for i in counted} - shown
+) -> list[tuple[int, float]]:
+    """`ranked` ((passage position, score) pairs), then the passages counted as matching (positions
+    `counted`) that it lacks, in the order a deeper ranking (`rank(depth)`, pairs as `ranked`) gives
+    them (one outside it too, scored 0), when the column's first `top_k` would otherwise show fewer
+    counted passages than there are. The label rests on the candidates of both rankers, MATCH_DEPTH
+    deep (`judge`), the column on their fusion: an English question's counted passage, near by its
+    cosine alone, can rank below the city's first ten, and a column had said "1 件が該当" without
+    showing it."""
+    lacking = {int(i) for i in counted} - {i for i, _ in ranked}
     if not lacking or len(counted) - len(lacking) >= top_k:  # the first top_k are counted ones already
-        return hits
-    deeper = [h for h in rank(2 * MATCH_DEPTH) if searcher.passages.position(h.passage.id) in lacking]
-    found = {searcher.passages.position(h.passage.id) for h in deeper}
-    unranked = searcher.hits(q.prepared, [(i, 0.0) for i in sorted(lacking - found)])
-    return [*hits, *deeper, *unranked]
+        return ranked
+    deeper = [(i, s) for i, s in rank(2 * MATCH_DEPTH) if i in lacking]
+    found = {i for i, _ in deeper}
+    return [*ranked, *deeper, *((i, 0.0) for i in sorted(lacking - found))]
 
 
 def reading_order(labels: Sequence[Match], probability: Sequence[float]) -> list[int]:

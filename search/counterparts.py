@@ -125,7 +125,7 @@ def similar(
             columns.append(Column(city, Match.NONE, (), Evidence(float("-inf"))))
         elif q is not None:
 
-            def rank(depth: int, allowed=allowed) -> list[Hit]:
+            def rank(depth: int, allowed=allowed) -> list[tuple[int, float]]:
                 return toward(searcher, q, index, allowed, depth)
 
             column = labelled_column(searcher, q, city, allowed, rank, top_k)
@@ -135,12 +135,16 @@ def similar(
     return Counterparts(source, tuple(columns))
 
 
-def toward(searcher: Searcher, q: Scored, source: int, allowed: np.ndarray, top_k: int) -> list[Hit]:
-    """The best `top_k` counterparts of passage `source` sought by its text `q`: the hybrid ranking of
-    the text among `allowed` (as `search` ranks it, CANDIDATES deep), re-scored towards the source's
-    profile (`with_source`), then crowded (once: the pool is the ranking before crowding)."""
+def toward(
+    searcher: Searcher, q: Scored, source: int, allowed: np.ndarray, top_k: int
+) -> list[tuple[int, float]]:
+    """The best `top_k` counterparts of passage `source` sought by its text `q`, as (passage position,
+    score) pairs, best first (hits are built of those a column shows: search/compare.py
+    labelled_column): the hybrid ranking of the text among `allowed` (as `search` ranks it, CANDIDATES
+    deep), re-scored towards the source's profile (`with_source`), then crowded (once: the pool is the
+    ranking before crowding)."""
     if searcher.source_weight == 0:  # the text's own ranking: compare's column
-        return searcher.hits(q.prepared, searcher.ranked(q.prepared, top_k, "hybrid", allowed))
+        return searcher.ranked(q.prepared, top_k, "hybrid", allowed)
     pool = searcher.fused(q.prepared, max(CANDIDATES, top_k), "hybrid", allowed)[: max(CANDIDATES, top_k)]
     if not pool:
         return []
@@ -148,10 +152,9 @@ def toward(searcher: Searcher, q: Scored, source: int, allowed: np.ndarray, top_
     profile = np.asarray(searcher.index.profiles[source], dtype=np.float32)
     cosines = np.asarray(searcher.index.vectors[rows], dtype=np.float32) @ profile
     ids, scores = with_source(rows, [s for _, s in pool], cosines, searcher.source_weight)
-    ranked = crowd(
+    return crowd(
         list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.group_of(ids.tolist()), top_k
     )
-    return searcher.hits(q.prepared, ranked)
 
 
 def profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarray, top_k: int) -> Column:

@@ -347,27 +347,41 @@ def test_a_counted_passage_the_ranking_puts_deep_is_still_shown_first(keyword_se
     q = score_query(s, "基金")
     allowed = s.mask(cities=[city])
     judged = judge(s, q, city, allowed)
-    counted = {s.passages[int(i)].id for i in judged.ids[shipped_model().matching(judged.probability)]}
+    counted = {int(i) for i in judged.ids[shipped_model().matching(judged.probability)]}
     assert counted
     asked = []
 
-    def rank(depth: int) -> list:
+    def rank(depth: int) -> list[tuple[int, float]]:
         asked.append(depth)
-        hits = s.search(q.prepared, depth, allowed=allowed)
-        return [h for h in hits if h.passage.id not in counted] if depth <= MORE_TOP_K else hits
+        ranked = s.ranked(q.prepared, depth, allowed=allowed)
+        return [(i, x) for i, x in ranked if i not in counted] if depth <= MORE_TOP_K else ranked
 
     column = labelled_column(s, q, city, allowed, rank, COLUMN_TOP_K)
     assert len(asked) == 2 and asked[1] > MORE_TOP_K  # a deeper ranking only for what the first lacks
     shown = [h.passage.id for h in column.hits]
-    assert set(shown[: len(counted)]) == counted
+    assert set(shown[: len(counted)]) == {s.passages[i].id for i in counted}
+    assert [h.rank for h in column.hits] == list(range(1, len(column.hits) + 1))
     assert column.matching == len(counted)
     assert [m != "none" for m in column.hit_matches][: len(counted)] == [True] * len(counted)
     # with nothing lacking, no deeper ranking is asked for
     asked.clear()
     labelled_column(
-        s, q, city, allowed, lambda d: (asked.append(d), s.search(q.prepared, d, allowed=allowed))[1], 3
+        s, q, city, allowed, lambda d: (asked.append(d), s.ranked(q.prepared, d, allowed=allowed))[1], 3
     )
     assert asked == [MORE_TOP_K]
+
+
+def test_a_column_builds_hits_of_the_passages_it_shows_alone(keyword_searcher, monkeypatch) -> None:
+    # Building a hit decodes and tokenizes its passage: a column reads (position, score) pairs, ten deep
+    # or deeper (with_counted), and builds hits of the passages it shows, once, ranked as shown.
+    s = keyword_searcher
+    built, hits = [], s.hits
+    monkeypatch.setattr(s, "hits", lambda q, ranked: (built.append(len(ranked)), hits(q, ranked))[1])
+    for query in ("予算", "窓口", "telework", "基金", "の"):
+        built.clear()
+        result = compare(s, query, top_k=2)
+        assert built == [len(c.hits) for c in result.columns], query
+        assert all([h.rank for h in c.hits] == list(range(1, len(c.hits) + 1)) for c in result.columns)
 
 
 def test_compare_is_deterministic(keyword_searcher, keyword_index) -> None:
@@ -675,7 +689,7 @@ def test_counterparts_of_the_real_corpus_are_crowded_once(real_searcher, monkeyp
             allowed = real_searcher.mask(cities=[city])
             allowed[at] = False  # the ranking a column reads (its cards are then ordered by their labels)
             got = toward(real_searcher, score_query(real_searcher, sought_by(source)[1]), at, allowed, 3)
-            assert [h.passage.id for h in got] == want, (source.id, city)
+            assert [real_searcher.passages[i].id for i, _ in got] == want, (source.id, city)
 
 
 def test_profile_column_oracle(keyword_searcher) -> None:

@@ -41,7 +41,7 @@ from search.counterparts import Counterparts
 from search.engine import Searcher
 from search.hit import Hit, Results, spans
 from search.labels import Match
-from search.themes import Matrix
+from search.themes import Matrix, themed
 
 EXCERPT_CHARS = 180
 
@@ -463,7 +463,8 @@ def cell_html(theme: str, col: Column, city_en: str = "", english: bool = False)
     en = f" ({esc(city_en)})" if city_en else ""
     note = english_note([theme]) if english else ""
     return (
-        f'<div class="rs-cell-panel"><h2 class="rs-query" tabindex="-1">テーマ / theme{esc(quoted(theme))} · '
+        '<div class="rs-cell-panel"><h2 class="rs-query" tabindex="-1">'
+        f"テーマ / theme{esc(quoted(themed(theme)))} · "
         f"市町村 / city {esc(col.city)}{en}</h2>"
         f"{note}{column(col, city_en, action=False, english=english)}</div>"
     )

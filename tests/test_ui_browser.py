@@ -316,10 +316,22 @@ def test_text_contrast_reaches_wcag_aa(page, real_app):
         ratios = page.evaluate(CONTRAST, sel)
         assert ratios, sel
         assert min(ratios) >= 4.5, (sel, min(ratios))
-    page.goto(real_app + "?__theme=dark")  # and on a dark page, where slate-600 had been 2.5:1
-    page.locator("#compare-query textarea").wait_for()
+    # and on a dark page, where slate-600 had been 2.5:1, and the results' highlights, badges' English
+    # halves, full-text folds and counterparts buttons had been white on pale or teal on black
+    page.goto(real_app + f"?__theme=dark&q={QUERY}")
+    page.wait_for_function(
+        "document.querySelectorAll('#compare-results .rs-col').length >= 2", timeout=60_000
+    )
+    page.wait_for_function(ARRIVED, arg="#compare-results")
     assert page.evaluate("document.body.classList.contains('dark')")
-    for sel in ("button[role=tab].selected", "button.primary", ".min_value", ".max_value"):
+    results = (
+        ".rs-badge .rs-en", ".rs-hit-match", ".rs-hit-match .rs-en", "mark.rs-hl", ".rs-card details summary",
+        ".rs-cp-btn", ".rs-source", ".rs-query",
+    )  # fmt: skip
+    for sel in (*("#compare-results " + r for r in results), "button[role=tab].selected", "button.primary"):
+        ratios = page.evaluate(CONTRAST, sel)
+        assert ratios and min(ratios) >= 4.5, (sel, ratios)
+    for sel in (".min_value", ".max_value"):
         ratios = page.evaluate(CONTRAST, sel)
         assert ratios and min(ratios) >= 4.5, (sel, ratios)
 
@@ -766,6 +778,8 @@ def test_the_address_links_to_what_is_shown_and_opens_it_again(page, html_app):
     again.wait_for_function("document.querySelectorAll('#search-results .rs-card').length > 0")
     again.wait_for_function(ARRIVED, arg="#search-results")
     assert again.locator("#tab-search-button").get_attribute("aria-selected") == "true"
+    # the address tidied to what is shown: the city no longer indexed left out
+    again.wait_for_function("new URL(location.href).searchParams.getAll('city').join() === 'テスト市'")
     cities = again.locator("#search-results .rs-card .rs-city-chip").all_inner_texts()
     assert cities and all("テスト市" in c for c in cities)
     again.locator("#search-query textarea").fill("窓口")
@@ -776,6 +790,15 @@ def test_the_address_links_to_what_is_shown_and_opens_it_again(page, html_app):
     again.goto(html_app + "?tab=themes")  # a tab alone: opened, its matrix built as by a click
     again.wait_for_function("document.querySelectorAll('#themes-heatmap .rs-hm-cell').length > 0")
     assert again.locator("#tab-themes-button").get_attribute("aria-selected") == "true"
+    # the address follows the tab shown; none ticked, it links to no comparison
+    again.click("#tab-compare-button")
+    again.locator("#compare-query textarea").fill("電子決裁")
+    again.click("#compare-go")
+    again.wait_for_function("new URL(location.href).searchParams.get('tab') === 'compare'")
+    again.click("#compare-none")
+    again.wait_for_function("new URL(location.href).searchParams.get('q') === null")
+    again.click("#tab-corpus-button")
+    again.wait_for_function("new URL(location.href).search.includes('tab=corpus')")
 
 
 def test_a_result_redone_below_a_phones_window_is_signalled(browser, html_app):
@@ -792,6 +815,13 @@ def test_a_result_redone_below_a_phones_window_is_signalled(browser, html_app):
         sign = page.locator("#rs-updated")
         sign.wait_for(state="visible")
         assert "results updated" in sign.inner_text()
+        # on one line, and not over the control just used (it had covered the city ticked)
+        pill, used = (
+            sign.bounding_box(),
+            page.locator("#compare-cities label").filter(has_text="テスト市").bounding_box(),
+        )
+        assert pill["height"] < 50
+        assert pill["y"] >= used["y"] + used["height"] or pill["y"] + pill["height"] <= used["y"]
         assert page.evaluate("window.scrollY") == 0  # the page did not move under the reader's finger
         sign.click()  # taken to the results; the sign goes
         page.wait_for_function(

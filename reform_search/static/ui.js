@@ -122,7 +122,9 @@ if (!element.__rsBound) {
     const url = new URL(window.location.href);
     for (const key of ['tab', 'q', 'city']) url.searchParams.delete(key);
     const text = (q || '').trim();
-    if (text) {
+    if (tab === 'themes' || tab === 'corpus') {  // a tab without a query: the tab alone
+      url.searchParams.set('tab', tab);
+    } else if (text && !(cities && cities.length === 0)) {  // no city ticked: nothing shown to link to
       url.searchParams.set('tab', tab);
       url.searchParams.set('q', text);
       const offered = document.querySelectorAll(`#${tab}-cities input[type=checkbox]`).length;
@@ -157,6 +159,8 @@ if (!element.__rsBound) {
   // Redone by a control while the results lie below the window (a phone: 件数 or a city ticked above
   // them): a sign at the window's foot that they changed, taking the reader there; it goes once they
   // are in view, or after a while. The page itself does not move under the reader's finger.
+  let touched = null;  // what the reader last pressed (a checkbox's label keeps no focus)
+  document.addEventListener('pointerdown', (e) => { touched = e.target; }, true);
   const updated = (box) => {
     let sign = document.getElementById('rs-updated');
     if (!sign) {
@@ -167,13 +171,18 @@ if (!element.__rsBound) {
       sign.innerHTML = '↓ 結果を更新しました <span lang="en">/ results updated</span>';
       document.body.appendChild(sign);
     }
-    const hide = () => { sign.hidden = true; };
+    const hide = () => { sign.hidden = true; document.removeEventListener('pointerdown', elsewhere, true); };
+    const elsewhere = (e) => { if (!sign.contains(e.target)) hide(); };  // the reader moved on
+    const used = (document.activeElement !== document.body && document.activeElement) || touched;
+    const low = used?.getBoundingClientRect().bottom > window.innerHeight - 90;
+    sign.classList.toggle('rs-updated-top', Boolean(low));  // never over the control just used
     sign.onclick = () => {
       hide();
       box.scrollIntoView({block: 'start'});
       box.querySelector('.rs-query[tabindex], .rs-why[tabindex]')?.focus({preventScroll: true});
     };
     sign.hidden = false;
+    setTimeout(() => document.addEventListener('pointerdown', elsewhere, true), 0);
     clearTimeout(sign.__rsTimer);
     sign.__rsTimer = setTimeout(hide, 8000);
     const seen = new IntersectionObserver((entries) => {

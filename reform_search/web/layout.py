@@ -155,6 +155,13 @@ def wire_query(
     out.counterparts(h.on_counterparts, [cities], cp, scroll_to_output=True, **PRIVATE)
 
 
+# a link's comparison or search, once in: said aloud, signalled when below the window, its address tidied
+LINK_SHOWN = (
+    "(tab, cq, cc, sq, sc) => { window.rsLinked = true;"
+    " const [q, c] = tab === 'compare' ? [cq, cc] : [sq, sc];"
+    " if ((tab === 'compare' || tab === 'search') && (q || '').trim()) {"
+    " window.rsShown?.(`${tab}-results`, true); window.rsLink?.(tab, q, c); } }"
+)
 # a cell's passages brought up and their heading focused (Tab then goes on through them, not the matrix)
 SHOW_CELL = (
     "() => { const c = document.getElementById('themes-cell'); c?.scrollIntoView({block: 'start'});"
@@ -182,7 +189,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
 
         with gr.Tabs(elem_id="rs-tabs") as tabs:
             # ---- 比較 / Compare
-            with gr.Tab("比較 / Compare", id="compare", elem_id="tab-compare"):
+            with gr.Tab("比較 / Compare", id="compare", elem_id="tab-compare") as c_tab:
                 c_box = query_box(
                     "compare",
                     "比べたい取組・テーマ / initiative or theme to compare",
@@ -210,7 +217,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                 )
 
             # ---- 検索 / Search
-            with gr.Tab("検索 / Search", id="search", elem_id="tab-search"):
+            with gr.Tab("検索 / Search", id="search", elem_id="tab-search") as s_tab:
                 s_box = query_box(
                     "search",
                     "検索語 / query",
@@ -285,7 +292,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                         t_cell = gr.HTML("", elem_id="themes-cell")
 
             # ---- 資料 / Corpus
-            with gr.Tab("資料 / Corpus", id="corpus", elem_id="tab-corpus"):
+            with gr.Tab("資料 / Corpus", id="corpus", elem_id="tab-corpus") as d_tab:
                 gr.Markdown("#### 索引済みの資料 / indexed documents")
                 d_table = gr.HTML(documents_html(indexed_documents(settings)), elem_id="corpus-table")
                 d_msg = gr.Markdown(READ_ONLY if settings.read_only == "on" else "", elem_id="corpus-message")
@@ -419,9 +426,27 @@ def build_blocks(state: AppState) -> gr.Blocks:
 
         linked = gr.State(None)  # the tab a link opened
         link_outputs = [tabs, c_box[0], c_cities, *c_panes, *c_files, s_box[0], s_cities, *s_panes, *s_files]
-        app.load(h.on_load, None, refresh, show_progress="hidden", **PRIVATE).then(
+        opened_link = app.load(h.on_load, None, refresh, show_progress="hidden", **PRIVATE).then(
             on_link, None, [*link_outputs, linked], **PRIVATE
-        ).then(lambda *a: themes_opened(h, *a), [linked, t_map, t_themes, t_cities], t_outputs, **matrix)
+        )
+        opened_link.then(
+            lambda *a: themes_opened(h, *a), [linked, t_map, t_themes, t_cities], t_outputs, **matrix
+        )
+        # what a link asked, said (and signalled below a phone's window) as an asked result is, and the
+        # address tidied to what is shown (a city no longer indexed left out)
+        opened_link.then(None, [linked, c_box[0], c_cities, s_box[0], s_cities], js=LINK_SHOWN, **PRIVATE)
+        # the address follows the tab shown: a query's tab with its box's query, the others alone (once the
+        # link opened has been read: a tab selected as the page opens had emptied the address before)
+        asking = ((c_tab, "compare", c_box[0], c_cities), (s_tab, "search", s_box[0], s_cities))
+        for tab, name, box, picked in asking:
+            tab.select(
+                None,
+                [box, picked],
+                js=f"(q, c) => window.rsLinked && window.rsLink?.('{name}', q, c)",
+                **PRIVATE,
+            )
+        for tab, name in ((t_tab, "themes"), (d_tab, "corpus")):
+            tab.select(None, js=f"() => window.rsLinked && window.rsLink?.('{name}')", **PRIVATE)
 
         # ---------------------------------------------------------- API (gradio_client): CLI JSON shapes
         register_api(state)

@@ -157,8 +157,9 @@ if (!element.__rsBound) {
     }
   }, 50);
   // Redone by a control while the results lie below the window (a phone: 件数 or a city ticked above
-  // them): a sign at the window's foot that they changed, taking the reader there; it goes once they
-  // are in view, or after a while. The page itself does not move under the reader's finger.
+  // them): a sign at the window's foot (its top, when the control used is there) that they changed,
+  // taking the reader there; it goes once they are in view, at a touch elsewhere, or after a while. The
+  // page itself does not move under the reader's finger. One sign, with one set of watchers.
   let touched = null;  // what the reader last pressed (a checkbox's label keeps no focus)
   document.addEventListener('pointerdown', (e) => { touched = e.target; }, true);
   const updated = (box) => {
@@ -171,8 +172,11 @@ if (!element.__rsBound) {
       sign.innerHTML = '↓ 結果を更新しました <span lang="en">/ results updated</span>';
       document.body.appendChild(sign);
     }
+    document.removeEventListener('pointerdown', sign.__rsElsewhere, true);  // the last sign's watchers
+    sign.__rsSeen?.disconnect();
     const hide = () => { sign.hidden = true; document.removeEventListener('pointerdown', elsewhere, true); };
     const elsewhere = (e) => { if (!sign.contains(e.target)) hide(); };  // the reader moved on
+    sign.__rsElsewhere = elsewhere;
     const used = (document.activeElement !== document.body && document.activeElement) || touched;
     const low = used?.getBoundingClientRect().bottom > window.innerHeight - 90;
     sign.classList.toggle('rs-updated-top', Boolean(low));  // never over the control just used
@@ -188,6 +192,7 @@ if (!element.__rsBound) {
     const seen = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) { hide(); seen.disconnect(); }
     });
+    sign.__rsSeen = seen;
     seen.observe(box);
   };
 })();

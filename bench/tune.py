@@ -29,6 +29,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -85,11 +86,13 @@ def cross_validate(
 
 def fusion_candidates() -> dict[str, Callable[[Searcher], None]]:
     """RRF as it was, and convex fusion at lexical weights 0 … 0.6."""
-    out: dict[str, Callable[[Searcher], None]] = {"rrf": lambda s: setattr(s, "fusion", "rrf")}
+    out: dict[str, Callable[[Searcher], None]] = {
+        "rrf": lambda s: setattr(s, "ranking", replace(s.ranking, fusion="rrf"))
+    }
     for w in (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0):
 
         def apply(s: Searcher, w=w) -> None:
-            s.fusion, s.lexical_weight = "convex", w
+            s.ranking = replace(s.ranking, fusion="convex", lexical_weight=w)
 
         out[f"convex w={w}"] = apply
     return out
@@ -100,7 +103,7 @@ def english_candidates() -> dict[str, Callable[[Searcher], None]]:
     weights 0.2 … 0.7."""
     out: dict[str, Callable[[Searcher], None]] = {}
     for w in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
-        out[f"English w={w}"] = lambda s, w=w: setattr(s, "english_weight", w)
+        out[f"English w={w}"] = lambda s, w=w: setattr(s, "ranking", replace(s.ranking, english_weight=w))
     return out
 
 
@@ -125,7 +128,7 @@ def bridge_candidates() -> dict[str, Callable[[Searcher], None]]:
     English words at β = 0.1 … 0.5 of the Japanese words' weight."""
     out: dict[str, Callable[[Searcher], None]] = {}
     for w in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):
-        out[f"bridge β={w}"] = lambda s, w=w: setattr(s, "bridge_weight", w)
+        out[f"bridge β={w}"] = lambda s, w=w: setattr(s, "ranking", replace(s.ranking, bridge_weight=w))
     return out
 
 
@@ -133,7 +136,7 @@ def parts_candidates() -> dict[str, Callable[[Searcher], None]]:
     """Passages alone, and packed passages raised towards their best sentence by λ = 0.1 … 1."""
     out: dict[str, Callable[[Searcher], None]] = {}
     for w in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0):
-        out[f"part λ={w}"] = lambda s, w=w: setattr(s, "part_weight", w)
+        out[f"part λ={w}"] = lambda s, w=w: setattr(s, "ranking", replace(s.ranking, part_weight=w))
     return out
 
 
@@ -141,7 +144,7 @@ def pairs_candidates() -> dict[str, Callable[[Searcher], None]]:
     """Counterparts by their source's text alone, and leaning towards the source by γ = 0.1 … 0.5."""
     out: dict[str, Callable[[Searcher], None]] = {}
     for w in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):
-        out[f"source γ={w}"] = lambda s, w=w: setattr(s, "source_weight", w)
+        out[f"source γ={w}"] = lambda s, w=w: setattr(s, "ranking", replace(s.ranking, source_weight=w))
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import fields
 
 from reform_search.settings import Settings
 
@@ -16,23 +17,14 @@ def open_searcher(settings: Settings, embedder=None):
     from index.store import load_index
     from reform_search.manage import embedder_for
     from search.engine import Searcher
+    from search.fusion import Ranking
 
     embedder = embedder or embedder_for(settings)
     glossary = LazyGlossary(settings.cache_dir, settings.glossary)
     index = load_index(settings.index_dir, expected_manifest(embedder))
-    return Searcher(
-        index,
-        embedder,
-        rrf_k=settings.rrf_k,
-        max_query_chars=settings.max_query_chars,
-        fusion=settings.fusion,
-        lexical_weight=settings.lexical_weight,
-        glossary=glossary,
-        english_weight=settings.english_weight,
-        part_weight=settings.part_weight,
-        source_weight=settings.source_weight,
-        bridge_weight=settings.bridge_weight,
-    )
+    # the settings of the Ranking's names (a setting per field, declared once: settings.py)
+    ranking = Ranking(**{f.name: getattr(settings, f.name) for f in fields(Ranking)})
+    return Searcher(index, embedder, ranking, glossary, settings.max_query_chars)
 
 
 def tqdm_progress(desc: str = "embedding passages") -> Callable[[int, int], None]:

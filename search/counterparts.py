@@ -143,7 +143,7 @@ def toward(
     labelled_column): the hybrid ranking of the text among `allowed` (as `search` ranks it, CANDIDATES
     deep), re-scored towards the source's profile (`with_source`), then crowded (once: the pool is the
     ranking before crowding)."""
-    if searcher.source_weight == 0:  # the text's own ranking: compare's column
+    if searcher.ranking.source_weight == 0:  # the text's own ranking: compare's column
         return searcher.ranked(q.prepared, top_k, "hybrid", allowed)
     pool = searcher.fused(q.prepared, max(CANDIDATES, top_k), "hybrid", allowed)[: max(CANDIDATES, top_k)]
     if not pool:
@@ -151,7 +151,7 @@ def toward(
     rows = np.array([i for i, _ in pool], dtype=np.int64)
     profile = np.asarray(searcher.index.profiles[source], dtype=np.float32)
     cosines = np.asarray(searcher.index.vectors[rows], dtype=np.float32) @ profile
-    ids, scores = with_source(rows, [s for _, s in pool], cosines, searcher.source_weight)
+    ids, scores = with_source(rows, [s for _, s in pool], cosines, searcher.ranking.source_weight)
     return crowd(
         list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.group_of(ids.tolist()), top_k
     )

@@ -14,19 +14,7 @@ from index.store import StoredIndex
 from index.tokenize import bound_singles, joined_singles, matched_terms, surface_keys
 from index.topk import allowed_count
 from search.crowding import crowd
-from search.fusion import (
-    BRIDGE_WEIGHT,
-    ENGLISH_WEIGHT,
-    FUSIONS,
-    LEXICAL_WEIGHT,
-    PART_WEIGHT,
-    RRF_K,
-    SOURCE_WEIGHT,
-    check_weight,
-    convex,
-    rrf,
-    with_parts,
-)
+from search.fusion import Ranking, convex, rrf, with_parts
 from search.hit import Hit, Results
 from search.labels import has_content
 from search.markup import has_markup, strip_markup
@@ -51,35 +39,14 @@ class Searcher:
         self,
         index: StoredIndex,
         embedder: Embedder,
-        rrf_k: int = RRF_K,
-        max_query_chars: int = MAX_QUERY_CHARS,
-        fusion: str = FUSIONS[0],
-        lexical_weight: float = LEXICAL_WEIGHT,
+        ranking: Ranking = Ranking(),  # noqa: B008 (frozen: one shared default is safe)
         glossary: LazyGlossary | None = None,
-        english_weight: float = ENGLISH_WEIGHT,
-        part_weight: float = PART_WEIGHT,
-        source_weight: float = SOURCE_WEIGHT,
-        bridge_weight: float = BRIDGE_WEIGHT,
+        max_query_chars: int = MAX_QUERY_CHARS,
     ) -> None:
-        if fusion not in FUSIONS:
-            raise ValueError(f"unknown fusion {fusion!r}; choose one of: {', '.join(FUSIONS)}")
-        weights = zip(
-            ("lexical", "English", "part", "source", "bridge"),
-            (lexical_weight, english_weight, part_weight, source_weight, bridge_weight),
-            strict=True,
-        )
-        for name, w in weights:
-            check_weight(name, w)
         self.index = index
         self.embedder = embedder
-        self.rrf_k = rrf_k
-        self.fusion = fusion
-        self.lexical_weight = lexical_weight
+        self.ranking = ranking  # how its rankings are fused (search/fusion.py Ranking)
         self.glossary = glossary  # for highlights: which Japanese words an English question met
-        self.english_weight = english_weight
-        self.part_weight = part_weight
-        self.source_weight = source_weight  # counterparts lean towards their source (search/counterparts.py)
-        self.bridge_weight = bridge_weight  # a Japanese query's words met through their English glosses
         self.max_query_chars = max_query_chars
         # A memory-mapped table: passages are decoded when a hit needs them, and filters and crowding
         # read its compact columns, so nothing here grows with the number of passages.
@@ -211,8 +178,9 @@ class Searcher:
         ids, scores = self.index.dense.search(vector, depth, allowed)
         best = self.index.parts.best(ids, vector)
         if not pooled:
-            return with_parts(ids, scores, best, self.part_weight)
-        head = with_parts(ids[:CANDIDATES], scores[:CANDIDATES], best[:CANDIDATES], self.part_weight)
+            return with_parts(ids, scores, best, self.ranking.part_weight)
+        weight = self.ranking.part_weight
+        head = with_parts(ids[:CANDIDATES], scores[:CANDIDATES], best[:CANDIDATES], weight)
         return np.concatenate([head[0], ids[CANDIDATES:]]), np.concatenate([head[1], scores[CANDIDATES:]])
 
     def group_of(self, positions: list[int]) -> dict[int, int]:
@@ -236,7 +204,8 @@ class Searcher:
     def lexical_query(self, text: str) -> LexicalQuery:
         """The BM25 side of a (checked) query (search/query.py read_lexical): glossed for the bridge
         only where it can meet something (convex fusion, a bridge weight, passages with English words)."""
-        bridging = self.bridge_weight > 0 and self.fusion == "convex" and len(self.index.english.terms) > 0
+        r = self.ranking
+        bridging = r.bridge_weight > 0 and r.fusion == "convex" and len(self.index.english.terms) > 0
         return read_lexical(text, self.glossary, bridging)
 
     @staticmethod
@@ -260,18 +229,20 @@ class Searcher:
         Japanese words (`bridged`: met among the passages' English words) take `bridge_weight`, and its
         English words against the passages' English words at `english_weight`; each in proportion to
         its share of the query's words (a list without hits gives its weight back to the embedding)."""
-        if self.fusion == "rrf":  # the first CANDIDATES of each, then the rest by the embedding (as convex)
+        if (
+            self.ranking.fusion == "rrf"
+        ):  # the first CANDIDATES of each, then the rest by the dense (as convex)
             rankings = [r[:CANDIDATES].tolist() for r in (dense[0], japanese[0], english[0])]
-            fused = rrf(rankings, k=self.rrf_k, weights=[1.0, query.share, 1 - query.share])
+            fused = rrf(rankings, k=self.ranking.rrf_k, weights=[1.0, query.share, 1 - query.share])
             seen = {doc for doc, _ in fused}
             return fused + [(int(i), 0.0) for i in dense[0][CANDIDATES:] if int(i) not in seen]
-        japanese_weight = self.lexical_weight * query.share
-        beta = self.bridge_weight if len(bridged[0]) else 0.0
+        japanese_weight = self.ranking.lexical_weight * query.share
+        beta = self.ranking.bridge_weight if len(bridged[0]) else 0.0
         return convex(
             dense,
             (japanese, japanese_weight * (1 - beta)),
             (bridged, japanese_weight * beta),
-            (english, self.english_weight * (1 - query.share)),
+            (english, self.ranking.english_weight * (1 - query.share)),
             pool=CANDIDATES,
         )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,6 +39,26 @@ PART_WEIGHT = 0.3
 # γ of `with_source`: how far a counterpart ranking leans towards the source passage's own similarity;
 # chosen by 5-fold cross-validation over the judged pairs (bench/tune.py pairs)
 SOURCE_WEIGHT = 0.2
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How a Searcher fuses its rankings: the fusion, its weights and RRF's k. The defaults are the
+    constants above, each chosen by cross-validation; the settings of the same names override them."""
+
+    fusion: str = FUSIONS[0]
+    lexical_weight: float = LEXICAL_WEIGHT  # the query's Japanese words among the passages'
+    english_weight: float = ENGLISH_WEIGHT  # its English words among the passages' English words
+    bridge_weight: float = BRIDGE_WEIGHT  # of the Japanese words' weight, their glosses' share
+    part_weight: float = PART_WEIGHT  # a packed passage's cosine raised towards its best sentence's
+    source_weight: float = SOURCE_WEIGHT  # counterparts lean towards their source (search/counterparts.py)
+    rrf_k: int = RRF_K
+
+    def __post_init__(self) -> None:
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {self.fusion!r}; choose one of: {', '.join(FUSIONS)}")
+        for name in ("lexical", "english", "bridge", "part", "source"):
+            check_weight(name if name != "english" else "English", getattr(self, f"{name}_weight"))
 
 
 def check_weight(name: str, weight: object) -> None:

@@ -51,6 +51,7 @@ from search.counterparts import (
 from search.crowding import crowd
 from search.engine import Searcher
 from search.evaluate import label_measures, run_labels
+from search.fusion import Ranking
 from search.judgments import read_judgments
 from search.label_model import LabelModel, shipped_model
 from search.labels import (
@@ -614,7 +615,9 @@ def test_query_like_is_decided_by_length_without_whitespace(text: str, expected:
 def test_similar_of_a_query_like_passage_is_the_compare_column_of_its_text(
     keyword_searcher, monkeypatch
 ) -> None:
-    monkeypatch.setattr(keyword_searcher, "source_weight", 0.0)  # the text alone, not leaning to the source
+    monkeypatch.setattr(
+        keyword_searcher, "ranking", replace(keyword_searcher.ranking, source_weight=0.0)
+    )  # the text alone, not leaning to the source
     # (a short row that states its content is sought by it: test_sought_by_each_route)
     short = [p for p in keyword_searcher.passages if is_query_like(p.text) and sought_by(p)[0] == "query"]
     assert short, "the keyword fixture has list items"
@@ -659,7 +662,7 @@ def toward_oracle(searcher: Searcher, source, city: str, weight: float, monkeypa
 
 @pytest.mark.parametrize("weight", [0.1, 0.5, 1.0])
 def test_counterparts_sought_by_text_lean_towards_the_source(keyword_searcher, monkeypatch, weight) -> None:
-    monkeypatch.setattr(keyword_searcher, "source_weight", weight)
+    monkeypatch.setattr(keyword_searcher, "ranking", replace(keyword_searcher.ranking, source_weight=weight))
     sources = [p for p in keyword_searcher.passages if sought_by(p)[0] != "profile"]
     assert {sought_by(p)[0] for p in sources} == {"query", "content"}
     for source in sources:
@@ -682,7 +685,9 @@ def test_counterparts_of_the_real_corpus_are_crowded_once(real_searcher, monkeyp
     assert known in {p.id for p in sources}
     for source in [p for n, p in enumerate(sources) if n % 4 == 0 or p.id == known]:
         for city in real_searcher.cities:
-            want = toward_oracle(real_searcher, source, city, real_searcher.source_weight, monkeypatch)
+            want = toward_oracle(
+                real_searcher, source, city, real_searcher.ranking.source_weight, monkeypatch
+            )
             if want is None:
                 continue
             at = real_searcher.position(source.id)
@@ -711,7 +716,9 @@ def test_profile_column_oracle(keyword_searcher) -> None:
 def test_a_row_that_states_its_content_is_sought_by_initiative_and_content(
     keyword_searcher, monkeypatch
 ) -> None:
-    monkeypatch.setattr(keyword_searcher, "source_weight", 0.0)  # the text alone, not leaning to the source
+    monkeypatch.setattr(
+        keyword_searcher, "ranking", replace(keyword_searcher.ranking, source_weight=0.0)
+    )  # the text alone, not leaning to the source
     row = next(p for p in keyword_searcher.passages if sought_by(p)[0] == "content")
     _, text = sought_by(row)
     content = dict(row.fields)["内容"]
@@ -1186,7 +1193,7 @@ def test_real_japanese_question_meets_a_synonym_the_report_writes(
 
     assert row in first(real_searcher)[0]
     words_only = Searcher(
-        real_searcher.index, real_searcher.embedder, glossary=real_searcher.glossary, bridge_weight=0
+        real_searcher.index, real_searcher.embedder, Ranking(bridge_weight=0), glossary=real_searcher.glossary
     )
     assert row not in first(words_only)[0]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from conftest import FIXTURE_WORDS
@@ -67,7 +69,7 @@ def test_the_first_hits_are_the_same_however_many_are_asked(searcher, query, poo
     # fixture is small, so CANDIDATES is made smaller than it.
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("search.engine.CANDIDATES", pool)
-        mp.setattr(searcher, "fusion", fusion)
+        mp.setattr(searcher, "ranking", replace(searcher.ranking, fusion=fusion))
         allowed = searcher.mask(cities)
         few = [(h.passage.id, h.score) for h in searcher.search(query, k, mode, allowed)]
         every = [
@@ -92,7 +94,7 @@ def test_dense_returns_min_k_n_in_brute_force_order(searcher, query, k, cities):
     for i in range(len(scores)):
         own = np.asarray(parts.vectors[parts.indptr[i] : parts.indptr[i + 1]]) @ q
         if len(own):
-            scores[i] += searcher.part_weight * max(0.0, float(own.max()) - scores[i])
+            scores[i] += searcher.ranking.part_weight * max(0.0, float(own.max()) - scores[i])
     scores[~allowed] = -np.inf
     best = np.sort(scores)[::-1][: len(hits)]
     np.testing.assert_allclose([h.score for h in hits], best, rtol=1e-5, atol=1e-6)

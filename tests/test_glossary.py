@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import lzma
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ from index.glossary_table import StoredTable
 from index.store import load_index, read_manifest
 from index.tokenize import tokenize
 from search.engine import Searcher
+from search.fusion import Ranking
 from search.query import LexicalQuery
 
 # (entry, kanji forms, kana forms, senses: [(parts of speech, glosses)]); made up for the tests.
@@ -259,7 +261,9 @@ def test_the_glossary_is_read_only_where_a_question_needs_it(glossed: Searcher) 
             return None
 
     # without the bridge, only an English question reads it (for highlights); with it, any question
-    s = Searcher(glossed.index, FakeEmbedder(32), glossary=Counting(Path(), "jmdict"), bridge_weight=0.0)
+    s = Searcher(
+        glossed.index, FakeEmbedder(32), Ranking(bridge_weight=0.0), glossary=Counting(Path(), "jmdict")
+    )
     s.search("電子決裁", top_k=3)
     s.search("電子決裁", top_k=3, mode="lexical")
     assert Counting.calls == 0
@@ -288,7 +292,7 @@ def test_a_japanese_question_meets_its_synonyms_through_their_english_glosses(br
     assert not bridged.search("廃棄", top_k=3, mode="lexical")  # words as typed: no passage writes it
     everything = len(bridged.passages)
     on = {h.passage.id: h for h in bridged.search("廃棄", top_k=everything)}
-    off = Searcher(bridged.index, bridged.embedder, glossary=bridged.glossary, bridge_weight=0.0)
+    off = Searcher(bridged.index, bridged.embedder, Ranking(bridge_weight=0.0), glossary=bridged.glossary)
     assert off.lexical_query("廃棄").bridge == ()
     before = {h.passage.id: h for h in off.search("廃棄", top_k=everything)}
     raised = [i for i, h in on.items() if "ごみ" in h.passage.text]
@@ -297,12 +301,12 @@ def test_a_japanese_question_meets_its_synonyms_through_their_english_glosses(br
         assert on[i].score > before[i].score and on[i].rank < before[i].rank
     assert all(on[i].score < before[i].score for i in on if i not in raised)
     with pytest.raises(ValueError, match=r"bridge weight of -0\.1 is invalid"):
-        Searcher(bridged.index, bridged.embedder, bridge_weight=-0.1)
+        Searcher(bridged.index, bridged.embedder, Ranking(bridge_weight=-0.1))
 
 
 def test_the_bridge_takes_its_share_of_the_japanese_words_weight(bridged: Searcher) -> None:
     # hand-computed: w = 0.5 for a query all in Japanese, β = 0.25 of it to the glosses
-    s = Searcher(bridged.index, bridged.embedder, lexical_weight=0.5, bridge_weight=0.25)
+    s = Searcher(bridged.index, bridged.embedder, Ranking(lexical_weight=0.5, bridge_weight=0.25))
     query = LexicalQuery(("廃棄",), {"廃棄": 1.0}, (), 1.0, ("garbag",))
     dense = (np.array([0, 1, 2]), np.array([0.9, 0.7, 0.5]))  # normalized: 1, 0.5, 0
     japanese = (np.array([1]), np.array([2.0]))  # normalized: 1
@@ -317,14 +321,14 @@ def test_the_bridge_takes_its_share_of_the_japanese_words_weight(bridged: Search
 
 
 def test_hybrid_weight_of_english_words_follows_the_setting(glossed: Searcher) -> None:
-    glossed.english_weight = 0.0
+    glossed.ranking = replace(glossed.ranking, english_weight=0.0)
     off = glossed.search("electronic approval", top_k=10)
-    glossed.english_weight = 1.0
+    glossed.ranking = replace(glossed.ranking, english_weight=1.0)
     on = glossed.search("electronic approval", top_k=10)
     assert all("電子決裁" in h.passage.text for h in on[:2])
     assert [h.passage.id for h in off] != [h.passage.id for h in on]
     with pytest.raises(ValueError, match=r"English weight of 1\.5 is invalid"):
-        Searcher(glossed.index, glossed.embedder, english_weight=1.5)
+        Searcher(glossed.index, glossed.embedder, Ranking(english_weight=1.5))
 
 
 @pytest.mark.slow

@@ -34,7 +34,6 @@ from search.labels import (
     Match,
     absent_words,
     apart_words,
-    city_df,
     city_idf,
     content_terms,
     has_content,
@@ -225,7 +224,7 @@ def judge(
             texts[i] = searcher.passages[i].text
         return texts[i]
 
-    df = city_df(searcher.index.bm25, q.terms, allowed)  # read once: IDF, missing and absent words
+    df = searcher.index.bm25.df(q.terms, allowed)  # read once: IDF, missing and absent words
     if (df == 0).any():  # a word a passage writes may still be no token of it (labels.written_df)
         df = written_df(q.terms, df, [text_of(i) for i in ids.tolist()])
     idf = idf_of(df, n)
@@ -252,7 +251,7 @@ def judge(
     shown_df = df
     if size != int(allowed.sum()):  # a passage's own city, itself left out (similar): it holds its words
         # (its written words, as df reads them, kept: しごと, which the tokenizer splits, had been named)
-        shown_df = np.maximum(df, city_df(searcher.index.bm25, q.terms, searcher.mask(cities=[city])))
+        shown_df = np.maximum(df, searcher.index.bm25.df(q.terms, searcher.mask(cities=[city])))
     absent = absent_words(q.terms, shown_df, q.words, q.acronyms)
     apart = apart_words(q.words, {p for p, w in zip(q.pairs, written, strict=True) if not w}, absent)
     few = model.few(size)

@@ -229,9 +229,8 @@ class Searcher:
         Japanese words (`bridged`: met among the passages' English words) take `bridge_weight`, and its
         English words against the passages' English words at `english_weight`; each in proportion to
         its share of the query's words (a list without hits gives its weight back to the embedding)."""
-        if (
-            self.ranking.fusion == "rrf"
-        ):  # the first CANDIDATES of each, then the rest by the dense (as convex)
+        # RRF: the first CANDIDATES of each, then the rest in the embedding's order (as convex)
+        if self.ranking.fusion == "rrf":
             rankings = [r[:CANDIDATES].tolist() for r in (dense[0], japanese[0], english[0])]
             fused = rrf(rankings, k=self.ranking.rrf_k, weights=[1.0, query.share, 1 - query.share])
             seen = {doc for doc, _ in fused}

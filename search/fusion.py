@@ -57,8 +57,10 @@ class Ranking:
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {self.fusion!r}; choose one of: {', '.join(FUSIONS)}")
-        for name in ("lexical", "english", "bridge", "part", "source"):
-            check_weight(name if name != "english" else "English", getattr(self, f"{name}_weight"))
+        weights = {"lexical": self.lexical_weight, "English": self.english_weight}
+        weights |= {"bridge": self.bridge_weight, "part": self.part_weight, "source": self.source_weight}
+        for name, weight in weights.items():
+            check_weight(name, weight)
 
 
 def check_weight(name: str, weight: object) -> None:

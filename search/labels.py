@@ -114,11 +114,6 @@ def phrase_key(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", strip_markup(text)).lower())
 
 
-def city_df(bm25: BM25, terms: list[str], allowed: np.ndarray) -> np.ndarray:
-    """How many of the allowed passages hold each term."""
-    return bm25.df(terms, allowed)
-
-
 def idf_of(df: np.ndarray, n: int) -> np.ndarray:
     """BM25's IDF of terms held by `df` of `n` passages (a term none holds gets the highest)."""
     return np.log1p((n - df + 0.5) / (df + 0.5))
@@ -126,19 +121,19 @@ def idf_of(df: np.ndarray, n: int) -> np.ndarray:
 
 def city_idf(bm25: BM25, terms: list[str], allowed: np.ndarray) -> np.ndarray:
     """IDF of each term among the allowed passages only (a term the city lacks gets the highest IDF)."""
-    return idf_of(city_df(bm25, terms, allowed), int(allowed.sum()))
+    return idf_of(bm25.df(terms, allowed), int(allowed.sum()))
 
 
 def missing_share(idf: np.ndarray, df: np.ndarray) -> float:
     """IDF-weighted share of the terms that no allowed passage holds (0..1), from their `idf_of` and
-    `city_df`."""
+    `BM25.df`."""
     if not len(idf) or idf.sum() <= 0:
         return 0.0
     return float(idf[df == 0].sum() / idf.sum())
 
 
 def written_df(terms: list[str], df: np.ndarray, texts: list[str]) -> np.ndarray:
-    """`df` (from `city_df`) with each term that no passage holds as a token counted once when one of
+    """`df` (from `BM25.df`) with each term that no passage holds as a token counted once when one of
     `texts` (passages of the city) holds it with each of its lines and spaced runs read on its own
     (`run_terms`). The tokenizer reads a word by its context, through line breaks: after マネジメント on
     the line before, a brochure's 「しごと効率化」 was し + ごと, so its 仕事 was no token and the city
@@ -161,7 +156,7 @@ def run_terms(text: str) -> frozenset[str]:
 def absent_words(
     terms: list[str], df: np.ndarray, words: list[tuple[str, str, str]], shown: set[str]
 ) -> tuple[str, ...]:
-    """The query's nouns that no allowed passage holds (their `city_df` is 0), as the query writes them
+    """The query's nouns that no allowed passage holds (their `BM25.df` is 0), as the query writes them
     (its `written_words`): an affix with the word it belongs to (市立 when the city writes 市 but never
     立; おくやみ), adjacent ones together (議員定数), one character alone with the nouns it is written
     with (公文書 when the city writes 文書 but never 公): its nouns in Japanese script and its acronyms

@@ -58,7 +58,6 @@ from search.labels import (
     Match,
     absent_words,
     apart_words,
-    city_df,
     city_idf,
     content_terms,
     idf_of,
@@ -1008,7 +1007,7 @@ def test_absent_words_are_the_query_nouns_no_allowed_passage_holds() -> None:
     words, shown = written_words(query), acronyms(query)
 
     def absent(allowed: list[bool]) -> tuple[str, ...]:
-        return absent_words(terms, city_df(bm25, terms, np.array(allowed)), words, shown)
+        return absent_words(terms, bm25.df(terms, np.array(allowed)), words, shown)
 
     assert absent([True, False, False]) == ("ごみ有料化", "ハラスメント", "PPP")
     assert absent([True, True, False]) == ("有料化", "ハラスメント", "PPP")
@@ -1039,7 +1038,7 @@ def test_absent_words_show_affixes_with_their_word(query, held, shown) -> None:
     terms = content_terms(tokenize(query))
     bm25 = BM25.build([held])
     words = written_words(query)
-    assert absent_words(terms, city_df(bm25, terms, np.array([True])), words, set()) == shown
+    assert absent_words(terms, bm25.df(terms, np.array([True])), words, set()) == shown
 
 
 @pytest.mark.parametrize(
@@ -1303,14 +1302,14 @@ def test_missing_share_counts_words_no_allowed_passage_holds() -> None:
     bm25 = BM25.build([["予算", "基金"], ["予算"], ["議員"]])
     allowed = np.array([True, True, False])
     terms = ["予算", "基金", "議員"]
-    df = city_df(bm25, terms, allowed)
+    df = bm25.df(terms, allowed)
     idf = idf_of(df, 2)
     # by hand, n = 2: df 2, 1, 0 → idf log1p(0.5/2.5), log1p(1.5/1.5), log1p(2.5/0.5)
     assert idf == pytest.approx([math.log1p(0.2), math.log(2), math.log(6)])
     assert city_idf(bm25, terms, allowed) == pytest.approx(idf)
     # 議員 is held only by the other city's passage: it is the city's missing word
     assert missing_share(idf, df) == pytest.approx(math.log(6) / idf.sum())
-    assert missing_share(idf, city_df(bm25, terms, np.ones(3, dtype=bool))) == 0.0
+    assert missing_share(idf, bm25.df(terms, np.ones(3, dtype=bool))) == 0.0
     assert missing_share(np.zeros(0), np.zeros(0)) == 0.0
 
 

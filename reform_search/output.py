@@ -131,7 +131,7 @@ FEW = (
 )
 # what a query without a content word holds, as every message says it
 EMPTY_WORDS = (
-    "助詞・記号・数字・HTML",
+    "助詞・英語の the や of・記号・数字・HTML",
     "particles, common English words such as the or of, symbols, numbers or markup",
 )
 NO_CONTENT = (

@@ -45,7 +45,7 @@ from index.tokenize import fold
 
 GLOSSARIES = ("jmdict", "off")
 TABLE_VERSION = 2  # bump when the table's reading of JMdict changes: cached tables are rebuilt
-BAG_VERSION = 3  # bump when a passage's English words are found otherwise (`Glossary.bag`): rebuilds
+BAG_VERSION = 4  # bump when a passage's English words are found otherwise (`Glossary.bag`): rebuilds
 MAX_RUN = 3  # tokens of a passage joined, at most, to look up one written form (予防 + 保全 → 予防保全)
 MAX_GLOSS_WORDS = 3  # a longer gloss is a description, not a name: it is left out
 MAX_WORDS = 64  # English words of one question that are looked up
@@ -76,22 +76,29 @@ def english_words(text: str) -> list[str]:
 
 def stem(word: str) -> str:
     """An English word folded to the stem it shares with its inflections and derivations, the same on
-    both sides (a question's words, a gloss's words): policies → policy, reduced → reduc, reducing →
-    reduc, recruitment → recruit. Short words stay as they are."""
+    both sides (a question's words, a gloss's words): policies → policy, reduce, reduced and reducing →
+    reduc, recruitment → recruit, electronically → electronic. Short words stay as they are.
+
+    A final e is dropped (of five letters or more), so that a verb meets its forms that lose it: a gloss
+    says "reduce" or "charge", a question "reducing" or "charging" (before, reduc and charg met
+    nothing)."""
     word = fold(word)
     if len(word) > 5:
         for suffix, replacement in _SUFFIXES:
             if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-                return word[: len(word) - len(suffix)] + replacement
-    return word
+                word = word[: len(word) - len(suffix)] + replacement
+                break
+    return word[:-1] if len(word) >= 5 and word.endswith("e") else word
 
 
 _SUFFIXES = (
+    ("ically", "ic"),
     ("ations", "ate"),
     ("ation", "ate"),
     ("ments", ""),
     ("ment", ""),
     ("ings", ""),
+    ("ly", ""),
     ("ing", ""),
     ("ies", "y"),
     ("ed", ""),

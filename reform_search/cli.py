@@ -28,7 +28,7 @@ from reform_search.cli_search import (
     cmd_similar,
     cmd_themes,
 )
-from reform_search.output import EXIT_USAGE, split_names, with_index_flags
+from reform_search.output import INTERRUPTED, refuse, split_names, with_index_flags
 from reform_search.settings import Settings, load_settings
 from search.compare import COLUMN_TOP_K
 
@@ -218,16 +218,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: parse, run, and turn expected errors into one line on stderr with exit code 2."""
+    """Entry point: parse, run, and turn expected errors into one line on stderr with exit code 2 (and,
+    with --json, one JSON object on stdout: output.refuse)."""
     from index.store import IndexProblem
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    as_json = bool(getattr(args, "json", False))
     if isinstance(getattr(args, "city", None), list):  # --city A --city B, or --city A,B
         args.city = split_names(args.city)
         if not args.city:  # `--city ""` had meant every city, silently
-            print("reform-search: error: --city names no city", file=sys.stderr)
-            return EXIT_USAGE
+            return refuse("--city names no city", as_json)
     for stream, errors in ((sys.stdout, "strict"), (sys.stderr, "backslashreplace")):
         if hasattr(stream, "reconfigure"):  # Japanese output whatever the locale; a file name that is no
             stream.reconfigure(encoding="utf-8", errors=errors)  # UTF-8 (\udcff) is said, not fatal
@@ -235,17 +236,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         return args.run(args, settings)
     except (ValueError, IndexProblem) as e:
-        print(f"reform-search: error: {with_index_flags(str(e), args)}", file=sys.stderr)
-        return EXIT_USAGE
+        return refuse(with_index_flags(str(e), args), as_json)
     except KeyboardInterrupt:
-        print("reform-search: interrupted", file=sys.stderr)
-        return 130
+        return refuse("interrupted", as_json, INTERRUPTED)
     except BrokenPipeError:
         return 0
     except OSError as e:  # a folder it cannot write (read-only, or a file where a folder should be), a port
         where = f" {str(e.filename)!r}" if e.filename else ""
-        print(f"reform-search: error: cannot use{where}: {e.strerror or e}", file=sys.stderr)
-        return EXIT_USAGE
+        return refuse(f"cannot use{where}: {e.strerror or e}", as_json)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from reform_search.output import EXIT_USAGE
@@ -32,12 +33,14 @@ def settings_parser() -> argparse.ArgumentParser:
 
 class Parser(argparse.ArgumentParser):
     """argparse, with a mistyped argument said in one line (the usage it prints first had run to 30
-    lines, the error last): exit 2, and where the help is."""
+    lines, the error last): exit 2, and where the help is; with --json among the arguments, also as one
+    JSON object on stdout, as every refusal is (output.refuse)."""
 
     given: tuple[str, ...] = ()  # the arguments being parsed
 
     def parse_args(self, args=None, namespace=None):
-        self.given = tuple(sys.argv[1:] if args is None else args)
+        # on the class: a command's own parser (a subparser) says its errors with the same arguments
+        Parser.given = tuple(sys.argv[1:] if args is None else args)
         return super().parse_args(args, namespace)
 
     def error(self, message: str):
@@ -47,7 +50,10 @@ class Parser(argparse.ArgumentParser):
             message = (
                 f"{self.given[0]} goes after the command: reform-search {self.given[at]} … {self.given[0]}"
             )
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self._help_of(message)} --help)\n")
+        message = f"{message} (see {self._help_of(message)} --help)"
+        if "--json" in self.given:  # a script's parser reads why (output.refuse)
+            print(json.dumps({"error": message, "exit": EXIT_USAGE}, ensure_ascii=False), flush=True)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
     def _help_of(self, message: str) -> str:
         """Whose help explains the mistake: an argument the command does not take is found by the main

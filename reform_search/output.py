@@ -244,6 +244,19 @@ def print_evaluation(
 EXIT_USAGE = 2  # the exit code of a refusal: bad input, a damaged or missing index
 
 
+def refuse(message: str, as_json: bool = False, code: int = EXIT_USAGE) -> int:
+    """Say why a command stopped: one line on stderr (`reform-search: error: …`) and, for a script that
+    asked for `--json`, the same on stdout as one JSON object, `{"error": message, "exit": code}`: its
+    parser then reads why, where it had read an empty output. Returns `code`."""
+    print(f"reform-search: {'' if code == INTERRUPTED else 'error: '}{message}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"error": message, "exit": code}, ensure_ascii=False), flush=True)
+    return code
+
+
+INTERRUPTED = 130  # the exit code of a command stopped by Ctrl-C
+
+
 def print_json(obj: object, compact: bool = False) -> None:
     """One JSON document on stdout (UTF-8, Japanese as it is)."""
     print(json.dumps(obj, ensure_ascii=False, indent=None if compact else 1))

@@ -1,8 +1,9 @@
-"""Test doubles: a deterministic, hash-based embedder that needs no model."""
+"""Test doubles: a deterministic, hash-based embedder that needs no model; and what a refusal prints."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,3 +40,12 @@ class FakeEmbedder:
             v = np.random.default_rng(seed).standard_normal(self.dim)
             out[i] = v / np.linalg.norm(v)
         return out
+
+
+def json_refusal(out: str, err: str) -> dict:
+    """What a command refused with `--json` printed on stdout: one JSON object holding the message of its
+    one line on stderr (reform_search/output.py `refuse`); asserts that it is nothing else."""
+    assert out.count("\n") == 1, out
+    refusal = json.loads(out)
+    assert set(refusal) == {"error", "exit"} and refusal["error"] in err, (refusal, err)
+    return refusal

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Run
-from fakes import FakeEmbedder
+from fakes import FakeEmbedder, json_refusal
 
 from index import embed
 from index.store import current_generation, load_index
@@ -237,10 +237,16 @@ def test_errors_exit_2_with_one_line_on_stderr(cli, built_index, tmp_path, args,
             argv.append(arg)
     run = cli(*argv, *(["--json"] if as_json else []), index_dir=index_dir)
     assert run.code == 2
-    assert run.out == ""
     assert run.err.startswith("reform-search: error: ")
     assert run.err.endswith("\n") and run.err.count("\n") == 1
     assert needle in run.err
+    if as_json or "--json" in argv:  # a script reads why on stdout: stderr's message as one JSON object
+        assert json_refusal(run.out, run.err) == {
+            "error": run.err.removeprefix("reform-search: error: ").strip(),
+            "exit": 2,
+        }
+    else:
+        assert run.out == ""
 
 
 def test_long_query_is_cut_with_a_warning(cli):
@@ -333,6 +339,10 @@ def test_a_mistyped_argument_is_one_line_naming_the_help(capsys):
     err = capsys.readouterr().err
     assert "unrecognized arguments: --folds 3" in err
     assert err.rstrip().endswith("(see reform-search search --help)")
+    with pytest.raises(SystemExit) as exit:  # with --json, a script reads it on stdout too
+        main(["search", "電子決裁", "--json", "--mode", "bogus"])
+    out, err = capsys.readouterr()
+    assert exit.value.code == 2 and "invalid choice: 'bogus'" in json_refusal(out, err)["error"]
 
 
 def test_an_index_folder_it_cannot_make_is_one_line(cli, tmp_path):
@@ -340,7 +350,8 @@ def test_an_index_folder_it_cannot_make_is_one_line(cli, tmp_path):
     (tmp_path / "memo.txt").write_text("架空のメモ（テスト用）。", encoding="utf-8")
     for command in (["index"], ["add", str(tmp_path / "memo.txt"), "--city", "テスト市", "--title", "t"]):
         run = cli(*command, "--json", index_dir=tmp_path / "a-file" / "index")
-        assert run.code == 2 and run.out == "" and run.err.count("\n") == 1, command
+        assert run.code == 2 and run.err.count("\n") == 1, command
+        assert json_refusal(run.out, run.err)["exit"] == 2
         assert run.err.startswith("reform-search: error: ") and "Not a directory" in run.err
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import KeywordEmbedder, Run
-from fakes import FakeEmbedder
+from fakes import FakeEmbedder, json_refusal
 
 from index import embed
 from index.store import read_manifest
@@ -245,7 +245,7 @@ def test_folds_give_one_entry_per_fold(cli, tmp_path):
 )
 def test_bad_judgment_files_are_one_line_errors(cli, tmp_path, flag, lines, message):
     run = cli(flag, str(_write(tmp_path / "q.jsonl", lines)), "--json")
-    assert run.code == 2 and run.out == ""
+    assert run.code == 2 and json_refusal(run.out, run.err)["exit"] == 2
     assert run.err.startswith("reform-search: error: ") and run.err.count("\n") == 1
     assert message in run.err
 
@@ -291,7 +291,7 @@ def test_ids_written_as_a_number_and_as_text_are_one_id_and_refused_twice(cli, t
     # were then scored apart, where score.py scores one of them twice (it matches results by id)
     lines = [{**QUERIES[0], "id": 1}, {**QUERIES[1], "id": "1"}, {**QUERIES[0], "id": 2}]
     run = cli("--queries", str(_write(tmp_path / "q.jsonl", lines)), "--mode", "lexical", "--json")
-    assert run.code == 2 and run.out == "" and run.err.count("\n") == 1
+    assert run.code == 2 and json_refusal(run.out, run.err)["exit"] == 2 and run.err.count("\n") == 1
     assert "q.jsonl:2: id '1' is already that of" in run.err and "q.jsonl:1" in run.err
     assert assign_folds([1, "1", 2], 2)[1] == assign_folds([1, "1", 2], 2)["1"]
     # across files too, and for pairs

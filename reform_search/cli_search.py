@@ -84,9 +84,11 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     for qid, text in checked:
         found = searcher.results(text, settings.top_k, settings.mode, allowed=allowed)
         if args.format or args.output:
-            from reform_search.export import document_urls, render_results
+            from reform_search.export import document_sources, render_results
 
-            _emit(args, render_results(found, _format(args, "md"), document_urls(searcher.index.documents)))
+            _emit(
+                args, render_results(found, _format(args, "md"), document_sources(searcher.index.documents))
+            )
         elif args.json:
             obj = found.to_dict()
             print_json({"id": qid, **obj} if args.queries else obj, compact=bool(args.queries))
@@ -105,11 +107,11 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     searcher = open_searcher(settings)
     result = compare(searcher, q, args.city, settings.top_k, settings.mode)
     if args.format or args.output:
-        from reform_search.export import document_urls, render_comparison
+        from reform_search.export import document_sources, render_comparison
 
         # --output alone writes Markdown (--json, JSON); the terminal gets the readable columns
         fmt = _format(args, "md")
-        _emit(args, render_comparison(result, fmt, document_urls(searcher.index.documents)))
+        _emit(args, render_comparison(result, fmt, document_sources(searcher.index.documents)))
     elif args.json:
         print_json(result.to_dict())
     else:
@@ -137,26 +139,26 @@ def cmd_similar(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_themes(args: argparse.Namespace, settings: Settings) -> int:
     """Theme × city matrix as Markdown, CSV (UTF-8 with BOM) or JSON."""
-    from reform_search.export import document_urls, render_matrix
+    from reform_search.export import document_sources, render_matrix
     from search.themes import read_themes, theme_matrix
 
     themes = read_themes(args.themes) if args.themes else None
     fmt = _format(args)
     searcher = open_searcher(settings)
     matrix = theme_matrix(searcher, themes, args.city)
-    _emit(args, render_matrix(matrix, fmt, document_urls(searcher.index.documents)))
+    _emit(args, render_matrix(matrix, fmt, document_sources(searcher.index.documents)))
     return 0
 
 
 def cmd_align(args: argparse.Namespace, settings: Settings) -> int:
     """Initiatives of city A with their best counterparts in city B, and those only one city has."""
-    from reform_search.export import document_urls, render_alignment
+    from reform_search.export import document_sources, render_alignment
     from search.align import align
 
     fmt = _format(args)
     searcher = open_searcher(settings)
     alignment = align(searcher, args.city_a, args.city_b)
-    _emit(args, render_alignment(alignment, fmt, document_urls(searcher.index.documents)))
+    _emit(args, render_alignment(alignment, fmt, document_sources(searcher.index.documents)))
     return 0
 
 

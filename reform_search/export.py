@@ -2,7 +2,8 @@
 
 Every row carries its citation in columns of its own: city, document, section, initiative,
 department, page, lines, passage id and the document's source URL (a hyperlink in XLSX, where it is
-http or https), so any cell can be traced to the report it came from.
+http or https), so any cell can be traced to the report it came from; the city's romaji name comes last
+(`city_en`), for a reader of English.
 A table is built once as (header, rows) and written as CSV or as a sheet of an XLSX workbook (header
 row frozen, text wrapped, columns sized to their content, match labels as ◎ ○ × with their names).
 """
@@ -13,6 +14,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from corpus.passage import Passage
 from index.documents import IndexedDocument
@@ -46,15 +48,30 @@ CITATION = (
     "passage_id",
     "source_url",
 )
-Urls = Mapping[str, str]  # document id → where it was published ("" or missing: unknown)
+CITY_EN = "city_en"  # the city's romaji name: every table's last column (the columns before it stay put)
 
 
-def document_urls(documents: Sequence[IndexedDocument]) -> dict[str, str]:
-    """Document id → source URL, from an index's documents."""
-    return {d.id: d.url for d in documents}
+@dataclass(frozen=True)
+class Sources:
+    """What an export cites beyond a passage, from the index's documents: where each document was
+    published (document id → URL) and each city's romaji name (city → name); "" where unknown."""
+
+    urls: Mapping[str, str] = field(default_factory=dict)
+    romaji: Mapping[str, str] = field(default_factory=dict)
+
+    def url(self, doc_id: str) -> str:
+        return self.urls.get(doc_id, "")
+
+    def city_en(self, city: str) -> str:
+        return self.romaji.get(city, "")
 
 
-def citation(p: Passage | None, urls: Urls | None = None) -> dict[str, str]:
+def document_sources(documents: Sequence[IndexedDocument]) -> Sources:
+    """The source URLs and the cities' romaji names of an index's documents."""
+    return Sources({d.id: d.url for d in documents}, {d.city: d.city_en for d in documents if d.city_en})
+
+
+def citation(p: Passage | None, sources: Sources | None = None) -> dict[str, str]:
     """The citation columns of a passage (empty strings when there is none)."""
     if p is None:
         return dict.fromkeys(CITATION, "")
@@ -68,7 +85,7 @@ def citation(p: Passage | None, urls: Urls | None = None) -> dict[str, str]:
         "page": str(p.page or ""),
         "lines": lines,
         "passage_id": p.id,
-        "source_url": (urls or {}).get(p.doc_id, ""),
+        "source_url": (sources or Sources()).url(p.doc_id),
     }
 
 
@@ -96,9 +113,9 @@ def _md_cell(text: str) -> str:
     return " ".join(escaped.split())
 
 
-def matrix_table(m: Matrix, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
+def matrix_table(m: Matrix, sources: Sources | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of the matrix: one row per theme and city."""
-    header = ["theme", "match", "matching", *CITATION, "text", "theme_en"]
+    header = ["theme", "match", "matching", *CITATION, "text", "theme_en", CITY_EN]
     rows = []
     for c in m.cells:
         p = c.best.passage if c.best else None
@@ -108,12 +125,13 @@ def matrix_table(m: Matrix, urls: Urls | None = None) -> tuple[list[str], list[d
                 "theme_en": THEMES_EN.get(c.theme, ""),  # last: the columns before it stay where they were
                 "match": c.match,
                 "matching": c.matching,
-                **citation(p, urls),
+                **citation(p, sources),
                 "text": one_line(p.text) if p else "",
             }
         )
     for row, c in zip(rows, m.cells, strict=True):
         row["city"] = c.city  # the cell's city, also when it has no best passage
+        row[CITY_EN] = (sources or Sources()).city_en(c.city)
     return header, rows
 
 
@@ -168,7 +186,7 @@ def _note(p: Passage) -> str:
     return f"{_md_cell(p.city)}{_md_cell(quoted(p.document))}{place} ({'; '.join(cited)}): {text}"
 
 
-def alignment_table(a: Alignment, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
+def alignment_table(a: Alignment, sources: Sources | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of the alignment's pairs."""
     header = [
         "row",
@@ -178,19 +196,21 @@ def alignment_table(a: Alignment, urls: Urls | None = None) -> tuple[list[str], 
         "z",
         *_named("counterpart"),
         "counterpart_text",
+        f"source_{CITY_EN}",
+        f"counterpart_{CITY_EN}",
     ]
     rows = []
     for pair in a.pairs:
         other = pair.counterpart.passage if pair.counterpart else None
-        row = {"row": "pair"} | _cited("source", pair.source, urls)
+        row = {"row": "pair"} | _cited("source", pair.source, sources)
         row |= {"source_text": one_line(pair.source.text), "match": pair.match, "z": f"{pair.z:.2f}"}
-        row |= _cited("counterpart", other, urls)
+        row |= _cited("counterpart", other, sources)
         row["counterpart_text"] = one_line(other.text) if other else ""
-        rows.append(row)
+        rows.append(row | _romaji(sources, pair.source, other))
     # What only B has: no source of A leads to it, so the pairs never name it (the workbook has a sheet)
     for p in a.only_b:
-        row = {"row": f"only {a.city_b}"} | _cited("source", p, urls)
-        rows.append(row | {"source_text": one_line(p.text), "match": "none"})
+        row = {"row": f"only {a.city_b}"} | _cited("source", p, sources)
+        rows.append(row | {"source_text": one_line(p.text), "match": "none"} | _romaji(sources, p, None))
     return header, rows
 
 
@@ -199,9 +219,18 @@ def _named(prefix: str) -> list[str]:
     return [f"{prefix}_{k.removeprefix('source_')}" for k in CITATION]
 
 
-def _cited(prefix: str, p: Passage | None, urls: Urls | None) -> dict[str, str]:
+def _romaji(sources: Sources | None, source: Passage, other: Passage | None) -> dict[str, str]:
+    """A pair's two cities' romaji names (the counterpart's "" where there is none)."""
+    names = sources or Sources()
+    return {
+        f"source_{CITY_EN}": names.city_en(source.city),
+        f"counterpart_{CITY_EN}": names.city_en(other.city) if other else "",
+    }
+
+
+def _cited(prefix: str, p: Passage | None, sources: Sources | None) -> dict[str, str]:
     """The citation of `p` under `_named(prefix)`'s column names."""
-    return dict(zip(_named(prefix), citation(p, urls).values(), strict=True))
+    return dict(zip(_named(prefix), citation(p, sources).values(), strict=True))
 
 
 def alignment_markdown(a: Alignment) -> str:
@@ -245,7 +274,7 @@ def alignment_json(a: Alignment) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
 
 
-def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
+def comparison_table(c: Comparison, sources: Sources | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of the comparison: one row per city and shown passage."""
     header = [
         "query",
@@ -259,6 +288,7 @@ def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str]
         "passage_match",
         *CITATION,
         "text",
+        CITY_EN,
     ]
     rows = []
     for col in c.columns:
@@ -267,13 +297,17 @@ def comparison_table(c: Comparison, urls: Urls | None = None) -> tuple[list[str]
         head["apart"] = "、".join(col.evidence.apart)  # compounds it writes only apart (under × or ○)
         head["few_passages"] = "yes" if col.evidence.few else ""  # its label is less certain (FEW)
         head["english_query"] = "yes" if c.english else ""  # so are an English question's (ENGLISH_NOTE)
+        romaji = (sources or Sources()).city_en(col.city)
         # a counted passage's label; a shown passage that does not count has none, as on screen
         marks = [str(m) if m != Match.NONE else "" for m in col.hit_matches or ("",) * len(col.hits)]
         shown = [(hit.rank, mark, hit.passage) for hit, mark in zip(col.hits, marks, strict=True)]
         for rank, mark, passage in shown or [("", "", None)]:
-            cite = citation(passage, urls) | {"city": col.city}
+            cite = citation(passage, sources) | {
+                "city": col.city,
+                CITY_EN: (sources or Sources()).city_en(col.city),
+            }
             text = one_line(passage.text) if passage else ""
-            rows.append(head | {"rank": rank, "passage_match": mark} | cite | {"text": text})
+            rows.append(head | {"rank": rank, "passage_match": mark} | cite | {"text": text, CITY_EN: romaji})
     return header, rows
 
 
@@ -307,13 +341,14 @@ def comparison_markdown(c: Comparison) -> str:
     return "\n".join(out)
 
 
-def results_table(r: Results, urls: Urls | None = None) -> tuple[list[str], list[dict]]:
+def results_table(r: Results, sources: Sources | None = None) -> tuple[list[str], list[dict]]:
     """(header, rows) of a search: one row per hit, best first, with its ranking score and citation."""
-    header = ["query", "rank", "score", *CITATION, "text"]
+    header = ["query", "rank", "score", *CITATION, "text", CITY_EN]
+    names = sources or Sources()
     rows = [
         {"query": r.query, "rank": h.rank, "score": round(h.score, 4)}
-        | citation(h.passage, urls)
-        | {"text": one_line(h.passage.text)}
+        | citation(h.passage, sources)
+        | {"text": one_line(h.passage.text), CITY_EN: names.city_en(h.passage.city)}
         for h in r.hits
     ]
     return header, rows
@@ -331,56 +366,57 @@ def results_markdown(r: Results) -> str:
     return "\n".join(out) + "\n"
 
 
-def _render(result, fmt: str, table, sheet: str, markdown, urls: Urls | None) -> str | bytes:
-    """A one-table result (`table(result, urls)` gives its header and rows) in one of FORMATS."""
+def _render(result, fmt: str, table, sheet: str, markdown, sources: Sources | None) -> str | bytes:
+    """A one-table result (`table(result, sources)` gives its header and rows) in one of FORMATS."""
     write = {
-        "csv": lambda: _csv(*table(result, urls)),
-        "xlsx": lambda: xlsx([(sheet, *table(result, urls))]),
+        "csv": lambda: _csv(*table(result, sources)),
+        "xlsx": lambda: xlsx([(sheet, *table(result, sources))]),
         "md": lambda: markdown(result),
         "json": lambda: json.dumps(result.to_dict(), ensure_ascii=False, indent=1) + "\n",
     }
     return write[_check(fmt)]()
 
 
-def render_comparison(c: Comparison, fmt: str, urls: Urls | None = None) -> str | bytes:
-    """The comparison in one of FORMATS (XLSX as bytes); `urls` gives the source URL column."""
-    return _render(c, fmt, comparison_table, "比較 compare", comparison_markdown, urls)
+def render_comparison(c: Comparison, fmt: str, sources: Sources | None = None) -> str | bytes:
+    """The comparison in one of FORMATS (XLSX as bytes); `sources` gives the source URL column."""
+    return _render(c, fmt, comparison_table, "比較 compare", comparison_markdown, sources)
 
 
-def render_results(r: Results, fmt: str, urls: Urls | None = None) -> str | bytes:
-    """A search's hits in one of FORMATS (XLSX as bytes); `urls` gives the source URL column."""
-    return _render(r, fmt, results_table, "検索 search", results_markdown, urls)
+def render_results(r: Results, fmt: str, sources: Sources | None = None) -> str | bytes:
+    """A search's hits in one of FORMATS (XLSX as bytes); `sources` gives the source URL column."""
+    return _render(r, fmt, results_table, "検索 search", results_markdown, sources)
 
 
-def render_matrix(m: Matrix, fmt: str, urls: Urls | None = None) -> str | bytes:
+def render_matrix(m: Matrix, fmt: str, sources: Sources | None = None) -> str | bytes:
     """The matrix in one of FORMATS (XLSX as bytes: the theme × city grid, then one row per theme and
-    city with its best passage's citation, as CSV has it); `urls` gives the source URL column."""
+    city with its best passage's citation, as CSV has it); `sources` gives the source URL column."""
     if _check(fmt) == "xlsx":
-        return xlsx([("表 matrix", *matrix_grid(m)), ("テーマ themes", *matrix_table(m, urls))])
-    return _render(m, fmt, matrix_table, "テーマ themes", matrix_markdown, urls)
+        return xlsx([("表 matrix", *matrix_grid(m)), ("テーマ themes", *matrix_table(m, sources))])
+    return _render(m, fmt, matrix_table, "テーマ themes", matrix_markdown, sources)
 
 
-def render_alignment(a: Alignment, fmt: str, urls: Urls | None = None) -> str | bytes:
+def render_alignment(a: Alignment, fmt: str, sources: Sources | None = None) -> str | bytes:
     """The alignment in one of FORMATS (XLSX as bytes: the pairs, then what only one city has)."""
     return {
-        "csv": lambda: _csv(*alignment_table(a, urls)),
-        "xlsx": lambda: alignment_xlsx(a, urls),
+        "csv": lambda: _csv(*alignment_table(a, sources)),
+        "xlsx": lambda: alignment_xlsx(a, sources),
         "md": lambda: alignment_markdown(a),
         "json": lambda: alignment_json(a),
     }[_check(fmt)]()
 
 
-def alignment_xlsx(a: Alignment, urls: Urls | None = None) -> bytes:
+def alignment_xlsx(a: Alignment, sources: Sources | None = None) -> bytes:
     """The pairs on one sheet, the initiatives only A or only B has on one sheet each."""
+    names = sources or Sources()
     only = [
         (
             f"{city}のみ only"[:31],
-            [*CITATION, "text"],
-            [citation(p, urls) | {"text": one_line(p.text)} for p in ps],
+            [*CITATION, "text", CITY_EN],
+            [citation(p, sources) | {"text": one_line(p.text), CITY_EN: names.city_en(p.city)} for p in ps],
         )
         for city, ps in ((a.city_a, a.only_a), (a.city_b, a.only_b))
     ]
-    return xlsx([("対応 pairs", *alignment_table(a, urls)), *only])
+    return xlsx([("対応 pairs", *alignment_table(a, sources)), *only])
 
 
 def _check(fmt: str) -> str:

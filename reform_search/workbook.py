@@ -42,6 +42,7 @@ HEADINGS = {
     "score": "スコア",
     "passage_match": "箇所の判定",
     "city": "市町村",
+    "city_en": "市町村（ローマ字）",
     "document": "資料",
     "section": "節",
     "initiative": "取組",

@@ -19,11 +19,13 @@ from reform_search.export import (
     BOM,
     CITATION,
     FORMATS,
+    Sources,
     alignment_json,
     alignment_markdown,
     alignment_table,
     comparison_markdown,
     comparison_table,
+    document_sources,
     matrix_markdown,
     matrix_table,
     render_alignment,
@@ -35,7 +37,7 @@ from reform_search.output import APART, ENGLISH_NOTE, FEW, print_columns, quoted
 from reform_search.render import comparison_html
 from reform_search.workbook import heading
 from search.align import Alignment, Pair, align
-from search.compare import Column, Comparison, Evidence
+from search.compare import Column, Comparison, Evidence, compare
 from search.hit import Hit
 from search.labels import Match
 from search.themes import DEFAULT_THEMES, Cell, Matrix, theme_matrix
@@ -50,6 +52,12 @@ def matrix(keyword_searcher) -> Matrix:
     m = theme_matrix(keyword_searcher, THEMES)
     assert {c.match for c in m.cells} == {"strong", "none"}  # both kinds of cell are exercised
     return m
+
+
+@pytest.fixture(scope="module")
+def sources(keyword_searcher) -> Sources:
+    """The fixture index's source URLs and romaji names, as the CLI and the UI export with them."""
+    return document_sources(keyword_searcher.index.documents)
 
 
 @pytest.fixture(scope="module")
@@ -374,7 +382,9 @@ def themes_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_cli_themes_csv_to_a_file_equals_stdout(cli, themes_file: Path, tmp_path: Path, matrix) -> None:
+def test_cli_themes_csv_to_a_file_equals_stdout(
+    cli, themes_file: Path, tmp_path: Path, matrix, sources
+) -> None:
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     target = out_dir / "テーマ.csv"
@@ -384,7 +394,7 @@ def test_cli_themes_csv_to_a_file_equals_stdout(cli, themes_file: Path, tmp_path
     written = target.read_bytes().decode("utf-8")
     code, out, _ = cli("themes", "--themes", str(themes_file), "--format", "csv")
     assert code == 0
-    assert written == out == render_matrix(matrix, "csv")
+    assert written == out == render_matrix(matrix, "csv", sources)
     assert written.startswith(BOM) and "\r\n" in written  # Excel-friendly CSV kept byte for byte
 
 
@@ -418,7 +428,7 @@ def test_cli_output_to_a_missing_directory_exits_2(cli, themes_file: Path, tmp_p
 
 
 def test_cli_output_writes_through_a_link_and_refuses_what_is_no_file(
-    cli, themes_file: Path, tmp_path: Path, matrix
+    cli, themes_file: Path, tmp_path: Path, matrix, sources
 ) -> None:
     # A link is written through (it had been replaced by a file of its own, the target left as it was)
     target, link = tmp_path / "target.md", tmp_path / "link.md"
@@ -434,20 +444,20 @@ def test_cli_output_writes_through_a_link_and_refuses_what_is_no_file(
     assert not fifo.is_file()
     # Without --format, the suffix names it: a .csv holds CSV, a .xlsx a workbook
     code, _, _ = cli("themes", "--themes", str(themes_file), "--output", str(tmp_path / "m.csv"))
-    assert code == 0 and (tmp_path / "m.csv").read_bytes().decode() == render_matrix(matrix, "csv")
+    assert code == 0 and (tmp_path / "m.csv").read_bytes().decode() == render_matrix(matrix, "csv", sources)
     code, _, _ = cli("themes", "--themes", str(themes_file), "--output", str(tmp_path / "m.xlsx"))
     assert code == 0 and (tmp_path / "m.xlsx").read_bytes()[:2] == b"PK"
 
 
 def test_cli_format_then_suffix_then_json_alike_in_every_export(
-    cli, themes_file: Path, matrix, tmp_path
+    cli, themes_file: Path, matrix, tmp_path, sources
 ) -> None:
     # --json, passed by habit in scripts, had overridden --format and the file's suffix in themes and
     # align but not in compare: a .xlsx file held JSON
     code, out, _ = cli("themes", "--themes", str(themes_file), "--json")
     assert code == 0 and json.loads(out) == matrix.to_dict()
     code, out, _ = cli("themes", "--themes", str(themes_file), "--format", "csv", "--json")
-    assert code == 0 and out == render_matrix(matrix, "csv")
+    assert code == 0 and out == render_matrix(matrix, "csv", sources)
     for command in (
         ("themes", "--themes", str(themes_file)),
         ("align", "テスト市", "サンプル町"),
@@ -737,9 +747,9 @@ def test_source_urls_are_cited_and_only_web_addresses_link(tmp_path: Path) -> No
     from openpyxl import load_workbook
 
     from index.documents import IndexedDocument
-    from reform_search.export import citation, document_urls
+    from reform_search.export import citation, document_sources
 
-    urls = document_urls(
+    urls = document_sources(
         [
             IndexedDocument(
                 id="plan", city="テスト市", title="架空の計画", url="https://example.invalid/plan.pdf"
@@ -747,11 +757,11 @@ def test_source_urls_are_cited_and_only_web_addresses_link(tmp_path: Path) -> No
             IndexedDocument(id="memo", city="テスト市", title="架空のメモ"),
         ]
     )
-    assert urls == {"plan": "https://example.invalid/plan.pdf", "memo": ""}
+    assert urls.urls == {"plan": "https://example.invalid/plan.pdf", "memo": ""}
     p = Passage(id="plan-1", doc_id="plan", city="テスト市", document="架空の計画（テスト用）", text="本文")
     assert citation(p, urls)["source_url"] == "https://example.invalid/plan.pdf"
     assert citation(p)["source_url"] == "" and citation(None)["source_url"] == ""
-    rows = [{"source_url": u} for u in (urls["plan"], "javascript:alert(1)", "file:///etc/passwd", "")]
+    rows = [{"source_url": u} for u in (urls.url("plan"), "javascript:alert(1)", "file:///etc/passwd", "")]
     path = tmp_path / "links.xlsx"
     path.write_bytes(xlsx([("links", ["source_url"], rows)]))
     sheet = load_workbook(path).worksheets[0]
@@ -793,9 +803,31 @@ def test_a_built_in_theme_carries_its_english_name_into_every_export(keyword_sea
         keyword_searcher, [DEFAULT_THEMES[3], "電子決裁"]
     )  # ペーパーレス化 and a theme of one's own
     header, rows = _rows(render_matrix(m, "csv"))
-    assert header[-1] == "theme_en"  # last: the columns a script reads by place stay where they were
+    assert header[-2:] == ["theme_en", "city_en"]  # last: the columns a script reads by place stay put
     assert {(r["theme"], r["theme_en"]) for r in rows} == {
         (DEFAULT_THEMES[3], THEMES_EN[DEFAULT_THEMES[3]]),
         ("電子決裁", ""),
     }
     assert f"| {DEFAULT_THEMES[3]} / {THEMES_EN[DEFAULT_THEMES[3]]} |" in render_matrix(m, "md")
+
+
+def test_every_table_names_its_cities_in_romaji_last(keyword_searcher, matrix, alignment, sources) -> None:
+    from reform_search.export import results_table
+
+    assert sources.romaji == {"テスト市": "Testshi", "サンプル町": "Samplecho"}  # the fixture corpus
+    found = keyword_searcher.results("電子決裁", top_k=5)
+    tables = {
+        "search": results_table(found, sources),
+        "compare": comparison_table(compare(keyword_searcher, "電子決裁"), sources),
+        "themes": matrix_table(matrix, sources),
+    }
+    for name, (header, rows) in tables.items():
+        assert header[-1] == "city_en" and rows, name
+        assert all(r["city_en"] == sources.romaji[r["city"]] for r in rows), name
+    header, rows = alignment_table(alignment, sources)
+    assert header[-2:] == ["source_city_en", "counterpart_city_en"]
+    for r in rows:
+        assert r["source_city_en"] == sources.romaji[r["source_city"]]
+        assert r["counterpart_city_en"] == sources.romaji.get(r.get("counterpart_city", ""), "")
+    assert _rows(render_matrix(matrix, "csv", sources))[0][-1] == "city_en"
+    assert all(r["city_en"] == "" for r in matrix_table(matrix)[1])  # without sources: unknown, not wrong

@@ -7,7 +7,7 @@ import time
 import gradio as gr
 
 from reform_search import manage
-from reform_search.export import document_urls, render_comparison, render_matrix, render_results
+from reform_search.export import document_sources, render_comparison, render_matrix, render_results
 from reform_search.heatmap import heatmap_svg
 from reform_search.output import quoted
 from reform_search.render import (
@@ -87,9 +87,9 @@ class Handlers:
         result = compare(s, query_text(query, s), chosen_cities(chosen, s), top_k, self.settings.mode)
         if not result.content:  # no content word: nothing compared, nothing to save
             return comparison_html(result, self.state.city_en()), "", *no_downloads()
-        urls = document_urls(s.index.documents)
+        sources = document_sources(s.index.documents)
         files = self.state.downloads_of(
-            lambda fmt: render_comparison(result, fmt, urls), "compare", result.query
+            lambda fmt: render_comparison(result, fmt, sources), "compare", result.query
         )
         return comparison_html(result, self.state.city_en()), "", *files
 
@@ -124,8 +124,9 @@ class Handlers:
         if allowed is not None and not allowed.any():
             return NOTHING_CHOSEN, "", *no_downloads()
         found = s.results(q, count(top_k, 1, MAX_SHOWN, "件数 / passages shown"), mode, allowed)
-        urls = document_urls(s.index.documents)  # a planner takes the hits away as she does a comparison
-        files = self.state.downloads_of(lambda fmt: render_results(found, fmt, urls), "search", found.query)
+        sources = document_sources(s.index.documents)  # hits are taken away as a comparison is
+        export = lambda fmt: render_results(found, fmt, sources)  # noqa: E731
+        files = self.state.downloads_of(export, "search", found.query)
         return hits_html(found, self.state.city_en()), "", *(files if found.hits else no_downloads())
 
     def every_city(self) -> list[str]:
@@ -144,7 +145,7 @@ class Handlers:
             return CHOOSE_CITY, gr.skip(), gr.skip(), *no_downloads(), "", gr.skip()
         s = self.state.live()
         matrix = theme_matrix(s, parse_themes(text), chosen_cities(chosen, s))
-        urls = document_urls(s.index.documents)
+        sources = document_sources(s.index.documents)
         builtin = "" if (text or "").strip() else BUILTIN_THEMES
         return (
             builtin + matrix_notes(matrix) + heatmap_svg(matrix, self.state.city_en()),
@@ -152,7 +153,7 @@ class Handlers:
             gr.update(  # named as the page first named them, in romaji too
                 choices=[x for x in city_choices(self.state) if x[1] in matrix.cities], value=matrix.cities[0]
             ),
-            *self.state.downloads_of(lambda fmt: render_matrix(matrix, fmt, urls), "themes"),
+            *self.state.downloads_of(lambda fmt: render_matrix(matrix, fmt, sources), "themes"),
             "",
             text,
         )

@@ -3,11 +3,18 @@
 Bulk embedding: `device="cuda"` with `precision="fp16"` on a GPU; `devices=["cuda:0", "cuda:1"]` splits
 each batch of passages across one worker process per device (sentence-transformers' multi-process pool).
 Neither changes the embedder's name, so an index embedded on a GPU is served with the same model anywhere.
+
+A model in a local folder is named by its path and a fingerprint of its files (`fingerprint`): a model
+replaced in place (fine-tuned again, another one copied there) is another model, whose passages are
+embedded again rather than read from the cache, and an index built with the old one is rebuilt, not
+searched with vectors of two models. A model named as on the hub is named as given (its files are the
+revision the hub cache holds).
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import math
 import os
 from collections.abc import Sequence
@@ -17,6 +24,7 @@ import numpy as np
 
 from index.embedder import BATCH_SIZE, as_text_list
 
+FINGERPRINT_BYTES = 1 << 20  # read from each end of each file of a model folder (`fingerprint`)
 # Prompt keys sentence-transformers models use for documents, in the order encode_document tries them.
 _DOCUMENT_PROMPTS = ("document", "passage", "corpus")
 
@@ -65,7 +73,11 @@ class SentenceTransformerEmbedder:
         # Device and precision stay out of the name: the vectors are the same model's, so an index built
         # on a GPU in fp16 is served with fp32 on a CPU (MiniLM's fp16 and fp32 vectors of a text differ
         # by about 1e-3 in cosine).
-        self.name = f"sentence-transformers/{local or model}"
+        self.name = (
+            f"sentence-transformers/{local}@{fingerprint(local)}"
+            if local
+            else f"sentence-transformers/{model}"
+        )
         self.dim = _dimension(self._model)
         self.batch_size = batch_size
         self.precision = precision
@@ -122,6 +134,25 @@ class SentenceTransformerEmbedder:
             **kwargs,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def fingerprint(folder: Path) -> str:
+    """A short hash of a model folder's files: each one's path, size, first and last FINGERPRINT_BYTES
+    (hidden files and folders left out). Another model's weights, or the same model trained again,
+    differ there; reading a few MiB per file, not the whole weights, keeps loading fast."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix()
+        if any(part.startswith(".") for part in name.split("/")):  # .cache, .git: not the model
+            continue
+        size = path.stat().st_size
+        digest.update(f"{name}\0{size}\0".encode())
+        with path.open("rb") as f:
+            digest.update(f.read(FINGERPRINT_BYTES))
+            if size > 2 * FINGERPRINT_BYTES:
+                f.seek(-FINGERPRINT_BYTES, os.SEEK_END)
+                digest.update(f.read(FINGERPRINT_BYTES))
+    return digest.hexdigest()[:12]
 
 
 def _local_dir(model: str) -> Path | None:

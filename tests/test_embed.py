@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from fakes import FakeEmbedder
 
 from index.cache import EMBED_CHARS, EmbeddingCache, cache_key, embed_with_cache
 from index.embed import Embedder, make_embedder
+from index.embed_st import FINGERPRINT_BYTES, fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = [f"第{i}回 行政改革推進本部会議の資料 {i}" for i in range(10)]
@@ -242,7 +244,8 @@ def minilm():
 @pytest.mark.model
 def test_sentence_transformers_backend(minilm):
     emb = make_embedder("sentence-transformers", minilm, batch_size=2)
-    assert emb.name == "sentence-transformers/" + str(Path(minilm).resolve())
+    folder = Path(minilm).resolve()
+    assert emb.name == f"sentence-transformers/{folder}@{fingerprint(folder)}"
     assert emb.dim == 384
     texts = ["The cat sits on the mat", "A cat is sitting on a mat", "Quarterly budget report"]
     p = emb.embed_passages(texts)
@@ -330,3 +333,30 @@ def test_calibration_probes_of_another_dimension_are_embedded_again(tmp_path):
         new.name = old.name
         probes = probe_vectors(new, cache)
         assert all(v.shape[1] == 48 for v in probes.values())
+
+
+def test_a_model_folder_s_fingerprint_changes_with_its_files_not_with_their_copy(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    (model / "1_Pooling").mkdir(parents=True)
+    weights = bytes(range(256)) * (3 * FINGERPRINT_BYTES // 256)  # longer than both ends read
+    (model / "model.safetensors").write_bytes(weights)
+    (model / "1_Pooling" / "config.json").write_text('{"pooling_mode_mean_tokens": true}')
+    (model / ".cache").mkdir()
+    (model / ".cache" / "lock").write_text("a download's leftovers")
+    first = fingerprint(model)
+    copy = tmp_path / "copy"
+    shutil.copytree(model, copy)
+    (copy / ".cache" / "lock").write_text("another")  # hidden: not the model
+    assert fingerprint(copy) == first and len(first) == 12
+    changed = {
+        "head": lambda: (model / "model.safetensors").write_bytes(b"x" + weights[1:]),
+        "tail": lambda: (model / "model.safetensors").write_bytes(weights[:-1] + b"x"),
+        "size": lambda: (model / "model.safetensors").write_bytes(weights + b"x"),
+        "config": lambda: (model / "1_Pooling" / "config.json").write_text('{"cls": true}'),
+        "new file": lambda: (model / "tokenizer.json").write_text("{}"),
+    }
+    for what, change in changed.items():
+        shutil.rmtree(model)
+        shutil.copytree(copy, model)
+        change()
+        assert fingerprint(model) != first, what

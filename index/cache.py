@@ -1,4 +1,9 @@
-"""A SQLite cache of passage embeddings keyed by (embedder name, text), so rebuilding an index is cheap."""
+"""A SQLite cache of passage embeddings keyed by (embedder name, text), so rebuilding an index is cheap.
+
+Each embedding remembers the day it was last stored or read (`used`, days since 1970), so that those no
+index has needed for a while can be removed (`EmbeddingCache.prune`, `reform-search cache --prune DAYS`):
+the cache is shared by every index and model, and otherwise only grows.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +21,17 @@ import numpy as np
 from index.embedder import BATCH_SIZE, Embedder, as_text_list
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS embeddings (key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vector BLOB NOT NULL)"
+    "CREATE TABLE IF NOT EXISTS embeddings "
+    "(key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vector BLOB NOT NULL, used INTEGER NOT NULL DEFAULT 0)"
 )
+CACHE_FILE = "embeddings.sqlite3"  # in the cache directory (the `cache_dir` setting)
 _CORRUPT = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 _CHUNK = 500  # keys per SELECT; stays under SQLite's limit on bound parameters
+
+
+def today() -> int:
+    """The day, as the cache counts days: since 1970-01-01 (UTC)."""
+    return int(time.time() // 86400)
 
 
 def cache_key(embedder_name: str, text: str, kind: str = "passage") -> str:
@@ -58,12 +70,59 @@ class EmbeddingCache:
             except sqlite3.DatabaseError as err:
                 self._fail(err, "reading")
                 return {}
+            self._touch(list(found))
         return found
+
+    def _touch(self, keys: list[str]) -> None:
+        """Mark `keys` used today (those marked already are not written again); a cache it cannot write
+        (read-only, or locked by another build) is read all the same."""
+        if self._conn is None:
+            return
+        day = today()
+        try:
+            with self._conn:
+                for start in range(0, len(keys), _CHUNK):
+                    chunk = keys[start : start + _CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    self._conn.execute(
+                        f"UPDATE embeddings SET used = ? WHERE used < ? AND key IN ({marks})",
+                        [day, day, *chunk],
+                    )
+        except sqlite3.OperationalError:  # read-only, or busy
+            pass
+
+    def stats(self) -> tuple[int, int]:
+        """(embeddings, bytes of the file and its write-ahead log)."""
+        size = sum(
+            p.stat().st_size for p in (self.path, self.path.with_name(self.path.name + "-wal")) if p.exists()
+        )
+        return len(self), size
+
+    def prune(self, days: int) -> int:
+        """Remove the embeddings no build has stored or read for `days` days (0: all but today's), then
+        compact the file; returns how many were removed."""
+        if days < 0:
+            raise ValueError(f"--prune takes a number of days, 0 or more; got {days}")
+        with self._lock:
+            if self._conn is None:
+                return 0
+            try:
+                with self._conn:
+                    removed = self._conn.execute("DELETE FROM embeddings WHERE used < ?", (today() - days,))
+                count = removed.rowcount
+                self._conn.execute("VACUUM")
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.DatabaseError as err:
+                self._fail(err, "pruning")
+                return 0
+        return count
 
     def put_many(self, vectors: Mapping[str, np.ndarray]) -> None:
         """Store `vectors` (key -> 1-d array) in one transaction; a failure is reported, never raised."""
+        day = today()
         rows = [
-            (k, int(np.size(v)), np.asarray(v, dtype="<f4").ravel().tobytes()) for k, v in vectors.items()
+            (k, int(np.size(v)), np.asarray(v, dtype="<f4").ravel().tobytes(), day)
+            for k, v in vectors.items()
         ]
         if not rows:
             return
@@ -73,7 +132,10 @@ class EmbeddingCache:
                     return
                 try:
                     with self._conn:
-                        self._conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
+                        self._conn.executemany(
+                            "INSERT OR REPLACE INTO embeddings (key, dim, vector, used) VALUES (?, ?, ?, ?)",
+                            rows,
+                        )
                     return
                 except sqlite3.DatabaseError as err:
                     # A corrupt file is replaced by a fresh one in _fail, so one retry can succeed.
@@ -107,6 +169,11 @@ class EmbeddingCache:
             # WAL lets a search read the cache while an index build is writing to it.
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(_SCHEMA)
+            columns = [row[1] for row in self._conn.execute("PRAGMA table_info(embeddings)")]
+            if "used" not in columns:  # a cache of an earlier version: its embeddings count as used today
+                self._conn.execute(
+                    f"ALTER TABLE embeddings ADD COLUMN used INTEGER NOT NULL DEFAULT {today()}"
+                )
             self._conn.commit()
         except (OSError, sqlite3.DatabaseError) as err:
             self._fail(err, "opening", recover=not recovering)

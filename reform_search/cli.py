@@ -11,6 +11,7 @@ from corpus.document import parse_fiscal_year
 from reform_search import __version__
 from reform_search.cli_corpus import (
     cmd_add,
+    cmd_cache,
     cmd_check,
     cmd_documents,
     cmd_index,
@@ -154,6 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="also measure K folds of the judgments (split by id; K ≥ 2) and show the spread",
     )
     p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser(
+        "cache", parents=[settings], help="the embedding cache's size; --prune DAYS removes unused embeddings"
+    )
+    p.add_argument(
+        "--prune",
+        type=int,
+        metavar="DAYS",
+        help="remove the embeddings no index build stored or read in the last DAYS days (0: all but "
+        "today's), then compact the file; a later build embeds again what it needs",
+    )
+    p.set_defaults(run=cmd_cache)
 
     p = sub.add_parser(
         "check", parents=[settings], help="verify the index files against their manifest (exit 2 if damaged)"

@@ -10,7 +10,7 @@ from corpus.extract import Limits
 from corpus.library import Library, all_documents
 from index import embed
 from index.build import BuildReport, build_index
-from index.cache import EmbeddingCache
+from index.cache import CACHE_FILE, EmbeddingCache
 from index.documents import IndexedDocument
 from index.embedder import Embedder
 from index.glossary import LazyGlossary
@@ -123,7 +123,7 @@ def _index(
         settings.index_dir,
         documents,
         embedder or embedder_for(settings),
-        EmbeddingCache(settings.cache_dir / "embeddings.sqlite3"),
+        EmbeddingCache(settings.cache_dir / CACHE_FILE),
         dense_kind=settings.dense_index,
         batch_size=settings.batch_size,
         rebuild=rebuild,

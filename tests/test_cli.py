@@ -475,3 +475,29 @@ def test_check_names_the_index_it_checked_in_its_fix(cli, built_index, tmp_path)
         assert run.code == 2
         fix = run.json()["fix"] if json_flag else run.out
         assert f"--index-dir {copy}" in fix  # it had said `reform-search index --rebuild` alone
+
+
+def test_cache_says_its_size_and_prunes_what_no_build_used(built_index, monkeypatch, tmp_path, capsys):
+    import shutil
+
+    import index.cache as cache_module
+
+    cache_dir = tmp_path / "cache-copy"  # a copy: the fixture index's cache stays whole for the other tests
+    shutil.copytree(built_index.cache_dir, cache_dir)
+
+    def run(*args: str) -> Run:
+        code = main(["cache", *args, "--cache-dir", str(cache_dir)])
+        return Run(code, *capsys.readouterr())
+
+    report = json.loads(run("--json").out)
+    assert report["path"] == str(cache_dir / "embeddings.sqlite3")
+    assert report["embeddings"] > 0 and report["bytes"] > 0 and report["removed"] == 0
+    later = cache_module.today() + 400  # a year later, nothing rebuilt in between
+    monkeypatch.setattr(cache_module, "today", lambda: later)
+    said = run("--prune", "365")
+    assert said.code == 0 and f"removed {report['embeddings']:,} embeddings" in said.out
+    assert json.loads(run("--json").out)["embeddings"] == 0
+    refused = run("--prune", "-1", "--json")
+    assert refused.code == 2 and "0 or more" in json_refusal(refused.out, refused.err)["error"]
+    cache_dir = tmp_path / "none"  # no cache yet: said, not created
+    assert json.loads(run("--json").out)["embeddings"] == 0 and not cache_dir.exists()

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from fakes import FakeEmbedder
 
+import index.cache as cache_module
 from index.cache import EMBED_CHARS, EmbeddingCache, cache_key, embed_with_cache
 from index.embed import Embedder, make_embedder
 from index.embed_st import FINGERPRINT_BYTES, fingerprint
@@ -168,6 +169,38 @@ def test_get_many_and_put_many_round_trip(tmp_path):
     assert set(got) == {"k1", "k2"} and len(cache) == 2
     np.testing.assert_array_equal(got["k1"], v)
     np.testing.assert_array_equal(got["k2"], -v)
+
+
+def test_embeddings_no_build_used_for_days_are_pruned(tmp_path, monkeypatch):
+    day = [20_000]
+    monkeypatch.setattr(cache_module, "today", lambda: day[0])
+    emb = FakeEmbedder()
+    with _cache(tmp_path) as cache:
+        embed_with_cache(emb, ["古い箇所", "読み返す箇所"], cache)  # stored on day 20,000
+        day[0] = 20_050
+        assert embed_with_cache(emb, ["読み返す箇所"], cache)[1] == 0  # read again: used on day 20,050
+        day[0] = 20_100
+        with pytest.raises(ValueError, match="0 or more"):
+            cache.prune(-1)
+        assert cache.prune(60) == 1  # unused since day 20,000 (before 20,040): removed
+        assert cache.prune(60) == 0 and len(cache) == 1
+        assert embed_with_cache(emb, ["読み返す箇所"], cache)[1] == 0  # kept
+        assert embed_with_cache(emb, ["古い箇所"], cache)[1] == 1  # embedded again when needed
+        assert cache.prune(0) == 0 and cache.stats()[0] == 2  # both used today
+
+
+def test_a_cache_of_an_earlier_version_is_read_and_counts_as_used_today(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    key = cache_key(FakeEmbedder().name, "架空の箇所（テスト用）")
+    with sqlite3.connect(path) as conn:  # the schema before `used`
+        conn.execute(
+            "CREATE TABLE embeddings (key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vector BLOB NOT NULL)"
+        )
+        conn.execute("INSERT INTO embeddings VALUES (?, ?, ?)", (key, 2, np.ones(2, "<f4").tobytes()))
+    conn.close()
+    with EmbeddingCache(path) as cache:
+        assert list(cache.get_many([key])[key]) == [1.0, 1.0]
+        assert cache.prune(0) == 0 and len(cache) == 1
 
 
 def test_single_string_is_rejected():

@@ -98,7 +98,7 @@ def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
     """The theme × city matrix as an SVG heatmap: cells colored by match, labeled with the count; each
     city's head with its romaji name under it (`city_en`), as search cards and verdicts name it."""
     romaji = [(city_en or {}).get(c, "") for c in matrix.cities]
-    size, pad, legend_h = 14, 10, 24
+    size, pad = 14, 10
     head_h = 50 if any(romaji) else 34
     n = max(len(matrix.cities), 1)
     # As narrow as its labels allow, so that a phone shows it at full size rather than scaled down
@@ -114,16 +114,8 @@ def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
     labels = [[*lines, *en] for lines, en in zip(labels, english, strict=True)]
     cell_h = max([40, *(LABEL_LINE_H * len(lines) + 10 for lines in labels)])  # three lines: 58
     label_w = max([*widths, 80]) + 2 * pad
-    legend = [(m, _text_width(Match(m).label, 12) + 22 + 2 * pad) for m in ("strong", "weak", "none")]
-    width = max(label_w + cell_w * n, max(w for _, w in legend) + pad)
-    # the legend's keys left to right, on as many rows as the width needs
-    placed, x, row = [], pad, 0
-    for match, w in legend:
-        if x > pad and x + w > width:
-            x, row = pad, row + 1
-        placed.append((match, x, row))
-        x += w
-    height = head_h + cell_h * len(matrix.themes) + 16 + legend_h * (row + 1)
+    width = label_w + cell_w * n
+    height = head_h + cell_h * len(matrix.themes)
     out = [
         # shrunk to the screen, but never below MIN_HEATMAP_SCALE of its size: a phone scrolls it sideways
         # rather than shrink three cities' labels to 8 px
@@ -177,20 +169,22 @@ def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
                 f'style="fill:{fill}"/><text x="{x + cell_w / 2:.0f}" y="{y + cell_h / 2 + 5:.0f}" '
                 f'style="fill:{ink}" text-anchor="middle" class="rs-hm-val">{esc(label)}</text></g>'
             )
-    top = head_h + cell_h * len(matrix.themes) + 16
-    for match, x, row in placed:
-        fill, _ = HEAT[match]
-        y = top + legend_h * row + 12
-        out.append(
-            f'<rect x="{x:.0f}" y="{y - 12}" width="16" height="16" rx="3" style="fill:{fill}" '
-            'stroke="#94a3b8"/>'
-            f'<text x="{x + 22:.0f}" y="{y + 1}" class="rs-hm-legend">'
-            f'<tspan aria-hidden="true">{Match(match).mark}</tspan> {Match(match).ja} {match}</text>'
-        )
     out.append("</svg>")
     pinned.append("</svg>")
     return (
         '<div class="rs-heatmap-wrap"><div class="rs-note">セルをクリックすると該当箇所を表示 / '
         "click a cell to see its passages (件 = passages that match on their own)</div>"
-        f'<div class="rs-hm-grid">{"".join(out)}{"".join(pinned)}</div></div>'
+        f'<div class="rs-hm-grid">{"".join(out)}{"".join(pinned)}</div>{_legend()}</div>'
     )
+
+
+def _legend() -> str:
+    """What the cells' colours mean, as a line of HTML under the matrix: outside the picture, it wraps to
+    the screen and stays in view while a phone scrolls the cells sideways (ui.css .rs-hm-keys); drawn in
+    the picture, it had scrolled away with them."""
+    keys = "".join(
+        f'<span class="rs-hm-key"><span class="rs-hm-swatch" style="background:{HEAT[m][0]}"></span>'
+        f'<span aria-hidden="true">{Match(m).mark}</span> {Match(m).ja} {m}</span>'
+        for m in ("strong", "weak", "none")
+    )
+    return f'<div class="rs-hm-keys">{keys}</div>'

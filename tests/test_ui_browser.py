@@ -787,6 +787,14 @@ def test_the_address_links_to_what_is_shown_and_opens_it_again(page, html_app):
     again.wait_for_function("new URL(location.href).searchParams.get('q') === '窓口'")
     assert again.evaluate("new URL(location.href).searchParams.get('__theme')") == "light"
 
+    # a link without a tab compares, in the first tab (no tab selected): said aloud as an asked comparison
+    # is, its address tidied (a gr.State had reached the script as null, so neither had happened)
+    again.goto(html_app + "?q=電子決裁&city=テスト市&city=廃止村")
+    again.wait_for_function(ARRIVED, arg="#compare-results")
+    again.wait_for_function("new URL(location.href).searchParams.get('tab') === 'compare'")
+    assert again.evaluate("new URL(location.href).searchParams.getAll('city')") == ["テスト市"]
+    again.wait_for_function("document.getElementById('rs-announce').textContent.includes('電子決裁')")
+
     again.goto(html_app + "?tab=themes")  # a tab alone: opened, its matrix built as by a click
     again.wait_for_function("document.querySelectorAll('#themes-heatmap .rs-hm-cell').length > 0")
     assert again.locator("#tab-themes-button").get_attribute("aria-selected") == "true"
@@ -830,3 +838,133 @@ def test_a_result_redone_below_a_phones_window_is_signalled(browser, html_app):
         sign.wait_for(state="hidden")
     finally:
         page.close()
+
+
+def test_a_verdicts_link_carries_the_comparison_into_a_new_tab(browser, html_app):
+    # A verdict's href had been a bare "#rs-verdict-1": resolved against the page's base as "/#…", so a
+    # middle click or a copied link opened an empty page, the comparison lost. A phone's window: the
+    # columns stacked, the second city's some screens below the top of the page
+    page = browser.new_page(viewport={"width": 420, "height": 480})
+    try:
+        run_compare(page, html_app, "電子決裁")
+        page.wait_for_function("new URL(location.href).searchParams.get('q') === '電子決裁'")
+        address = page.url
+        chip = page.locator("#compare-results .rs-verdict").last
+        assert chip.evaluate("a => a.href") == f"{address}#rs-verdict-1"  # what a copy of the link holds
+        skip = page.locator(".rs-skip").first  # and every other in-page link
+        assert skip.evaluate("a => a.href") == f"{address}#compare-results"
+        # a plain click still moves within the page: no page loaded, the address as it was
+        page.evaluate("window.rsStill = true; window.scrollTo(0, 0)")
+        chip.click()
+        city = chip.get_attribute("data-city")
+        column = f"document.querySelector('#compare-results .rs-col[data-city=\"{city}\"]')"
+        page.wait_for_function(
+            f"{column}.getBoundingClientRect().top >= 0 && {column}.getBoundingClientRect().top < 120",
+            timeout=5_000,
+        )
+        assert page.evaluate("window.rsStill") is True and page.url == address
+        # a middle click opens the same comparison in a new tab, scrolled to that city
+        with page.context.expect_page() as opened:
+            chip.click(button="middle")
+        tab = opened.value
+        tab.wait_for_function(
+            "document.querySelectorAll('#compare-results .rs-col').length === 2", timeout=60_000
+        )
+        assert tab.locator("#compare-query textarea").input_value() == "電子決裁"
+        tab.wait_for_function(
+            f"{column}.getBoundingClientRect().top >= 0 && {column}.getBoundingClientRect().top < 120",
+            timeout=10_000,
+        )
+        assert tab.evaluate("document.activeElement?.dataset.city") == city
+        # the next comparison asked there drops the place in the last one from the address
+        tab.locator("#compare-query textarea").fill("窓口")
+        tab.click("#compare-go")
+        tab.wait_for_function("new URL(location.href).searchParams.get('q') === '窓口'")
+        assert tab.evaluate("location.hash") == ""
+        tab.close()
+    finally:
+        page.close()
+
+
+def test_a_phone_shows_a_long_theme_choice_whole(browser, html_app):
+    # An input cannot wrap: 「公共施設の再編・長寿命化 / public facilities」 was cut at a phone's width
+    from search.themes import THEMES_EN
+
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(html_app + "?tab=themes")
+        page.wait_for_function("document.querySelectorAll('#themes-heatmap .rs-hm-cell').length > 0")
+        picker = page.get_by_label("テーマ / theme", exact=True)
+        block = page.locator(".block", has=picker).last
+        for theme in ("公共施設の再編・長寿命化", "AI・RPAによる業務効率化"):  # chosen, and by a cell
+            label = f"{theme} / {THEMES_EN[theme]}"
+            if theme.startswith("公共"):
+                picker.click()
+                page.get_by_role("option", name=label).click()
+            else:
+                page.locator(f"#themes-heatmap .rs-hm-cell[data-theme='{theme}']").first.click()
+            page.wait_for_function(
+                "(v) => document.querySelector('input[aria-label=\"テーマ / theme\"]').value === v", arg=label
+            )
+            assert picker.evaluate("e => e !== document.activeElement")
+            shown = block.get_by_text(label, exact=True)
+            shown.wait_for(timeout=10_000)
+            box, field = shown.bounding_box(), block.locator(".wrap").first.bounding_box()
+            arrow = block.locator(".icon-wrap").bounding_box()
+            # whole: wrapped onto a second line inside the field, its text clear of the arrow, nothing cut
+            text = shown.evaluate(
+                "e => { const r = document.createRange(); r.selectNodeContents(e);"
+                " return JSON.parse(JSON.stringify(r.getBoundingClientRect())); }"
+            )
+            size = shown.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+            assert text["height"] > 1.5 * size
+            assert field["x"] <= text["x"] and text["x"] + text["width"] <= arrow["x"] + 1
+            assert box["y"] >= field["y"] and box["y"] + box["height"] <= field["y"] + field["height"]
+            assert shown.evaluate("e => e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight")
+            # and drawn once: the input's own (cut) text is not drawn under it
+            assert picker.evaluate("e => getComputedStyle(e).color") == "rgba(0, 0, 0, 0)"
+        picker.focus()  # typing to filter shows the input's own text, and no copy over it
+        assert not block.get_by_text(label, exact=True).is_visible()
+        assert picker.evaluate("e => getComputedStyle(e).color") != "rgba(0, 0, 0, 0)"
+        for option in page.get_by_role("option").all():  # the open list's choices wrap too
+            assert option.evaluate("e => e.scrollWidth <= e.clientWidth"), option.inner_text()
+    finally:
+        page.close()
+
+
+def test_a_phone_scrolls_the_heatmaps_cells_but_not_its_caption_and_legend(page):
+    # The caption above the matrix and the legend under it had scrolled sideways, out of view, with the
+    # cells of a matrix wider than the phone
+    from reform_search import heatmap
+    from reform_search.web.state import CSS, JS
+    from search.compare import Column, Evidence
+    from search.labels import Match
+    from search.themes import DEFAULT_THEMES, Cell, Matrix
+
+    cities = tuple(f"テスト{n}市" for n in range(7))
+    cells = tuple(
+        Cell(t, Column(c, Match.WEAK, (), Evidence(0.0), 1)) for t in DEFAULT_THEMES for c in cities
+    )
+    matrix = heatmap.heatmap_svg(Matrix(tuple(DEFAULT_THEMES), cities, cells))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_content(
+        f"<html><head><style>{CSS}</style><script>{JS['page']}</script></head>"
+        f"<body><div class='gradio-container' style='padding:16px'>{matrix}</div></body></html>"
+    )
+    wrap = page.locator(".rs-heatmap-wrap")
+    caption = wrap.get_by_text("セルをクリックすると該当箇所を表示", exact=False)
+    legend = [wrap.get_by_text(f"{m.ja} {m.value}", exact=False).last for m in (Match.STRONG, Match.WEAK)]
+    assert wrap.evaluate("w => w.scrollWidth - w.clientWidth") > 400
+    for x in (0, 200, 10_000):
+        wrap.evaluate(f"w => {{ w.scrollLeft = {x}; }}")
+        seen = wrap.bounding_box()
+        for part in (caption, *legend):
+            box = part.bounding_box()
+            right = seen["x"] + seen["width"] + 1
+            assert seen["x"] - 1 <= box["x"] and box["x"] + box["width"] <= right, (x, box, seen)
+    # the legend follows the cells, with nothing between
+    cells_foot = page.evaluate(
+        "Math.max(...[...document.querySelectorAll('.rs-hm-cell rect')]"
+        ".map(r => r.getBoundingClientRect().bottom))"
+    )
+    assert 0 <= legend[0].bounding_box()["y"] - cells_foot < 40

@@ -77,21 +77,71 @@ if (!element.__rsBound) {
       if (input.name !== 'search-mode') input.name = 'search-mode';
     }
   };
-  new MutationObserver(mark).observe(root, {childList: true, subtree: true});
-  // In-page links (a verdict to its city's column, the skip link to the results) move within the page
-  // themselves: once the address holds a query (rsLink), the browser resolved "#id" against the page's
-  // base as "/#id" and navigated away, losing what was shown. The target is shown and focused, as a
-  // followed link does, so Tab goes on from there.
-  document.addEventListener('click', (e) => {
-    const link = e.target.closest('a[href^="#"]');
-    const id = link && decodeURIComponent(link.getAttribute('href').slice(1));
-    const target = id && document.getElementById(id);
-    if (!target || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
-    e.preventDefault();
+  // A dropdown's chosen label shown whole: an input cuts what is longer than its box (a built-in theme's
+  // "日本語 / English" on a phone), so a copy that wraps lies over it (ui.css .rs-dd), the input's own text
+  // shown only while it has the focus, to type in. Gradio sets the input's value with no event: the
+  // copy follows the property.
+  const value = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value');
+  const whole = (input) => {
+    if (input.__rsWhole) return;
+    input.__rsWhole = true;
+    // a single choice only, its arrow lying over the input: a multiselect's labels are tokens that wrap
+    const row = [...input.parentElement.children];
+    if (row.some((c) => c !== input && getComputedStyle(c).position !== 'absolute')) return;
+    const copy = document.createElement('span');
+    copy.className = 'rs-dd-shown';
+    copy.setAttribute('aria-hidden', 'true');  // the input itself is read
+    Object.defineProperty(input, 'value', {
+      configurable: true,
+      get() { return value.get.call(this); },
+      set(v) { value.set.call(this, v); copy.textContent = value.get.call(this); },
+    });
+    input.addEventListener('input', () => { copy.textContent = input.value; });
+    copy.textContent = input.value;
+    input.parentElement.classList.add('rs-dd');
+    input.parentElement.append(copy);
+  };
+  // In-page links (a verdict to its city's column, the skip link to the results) carry the page's address
+  // before their #id: a bare "#id", resolved against the page's base as "/#id", had lost the comparison
+  // when opened in a new tab or copied. Their target is kept in data-rs-to; the href follows the address.
+  const unescape = (id) => { try { return decodeURIComponent(id); } catch { return id; } };  // "%" by hand
+  const inPage = () => {
+    const here = window.location.pathname + window.location.search;
+    for (const a of document.querySelectorAll('a[href^="#"]:not([href="#"]), a[data-rs-to]')) {
+      a.dataset.rsTo ??= unescape(a.getAttribute('href').slice(1));
+      const href = `${here}#${encodeURIComponent(a.dataset.rsTo)}`;
+      if (a.getAttribute('href') !== href) a.setAttribute('href', href);
+    }
+  };
+  new MutationObserver(() => {
+    mark();
+    inPage();
+    for (const input of document.querySelectorAll('.secondary-wrap > input[role=combobox]')) whole(input);
+  }).observe(root, {childList: true, subtree: true});
+  // A click moves within the page itself, no page loaded: the target shown and focused, as a followed link
+  // does, so Tab goes on from there. A new tab (a middle click, Ctrl) is the browser's.
+  const go = (target) => {
     if (!target.hasAttribute('tabindex') && target.tabIndex < 0) target.setAttribute('tabindex', '-1');
     target.scrollIntoView({block: 'start'});
     target.focus({preventScroll: true});
+  };
+  document.addEventListener('click', (e) => {
+    const link = e.target.closest('a[data-rs-to]');
+    const target = link && document.getElementById(link.dataset.rsTo);
+    if (!target || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
+    e.preventDefault();
+    go(target);
   });
+  // Such a link opened in a new tab (?tab=compare&q=…#rs-verdict-1): its place is shown once the link's
+  // result is in (rsLinked, layout.py) and settled; the browser had looked for it before it was asked
+  const arrived = unescape(window.location.hash.slice(1));
+  const arrive = (tries, ready) => setTimeout(() => {
+    const target = window.rsLinked && document.getElementById(arrived);
+    const now = Boolean(target) && !document.querySelector('.pending');
+    if (now && ready) go(target);
+    else if (tries > 0) arrive(tries - 1, now);
+  }, 150);
+  if (arrived) arrive(400, false);  // for a minute at most
   // A counterparts panel's way back: to the card it was asked from, its button focused
   document.addEventListener('click', (e) => {
     const back = e.target.closest('.rs-cp-back');
@@ -132,7 +182,9 @@ if (!element.__rsBound) {
         for (const c of cities) url.searchParams.append('city', c);
       }
     }
+    if (url.search !== window.location.search) url.hash = '';  // a place in the last result
     if (url.href !== window.location.href) history.replaceState(history.state, '', url);
+    inPage();
   };
   // A comparison or a search asked for: its verdicts (else why nothing matches, else its heading) said
   // aloud, its heading shown. The region is emptied first: the same words again are said again. Redone

@@ -155,9 +155,14 @@ def wire_query(
     out.counterparts(h.on_counterparts, [cities], cp, scroll_to_output=True, **PRIVATE)
 
 
-# a link's comparison or search, once in: said aloud, signalled when below the window, its address tidied
+# a link's comparison or search, once in: said aloud, signalled when below the window, its address tidied.
+# Its tab is read from the address as link.py `read_link` reads it (a gr.State reaches a script as null:
+# an opened link had been neither said nor tidied)
 LINK_SHOWN = (
-    "(tab, cq, cc, sq, sc) => { window.rsLinked = true;"
+    "(cq, cc, sq, sc) => { window.rsLinked = true;"
+    " const p = new URLSearchParams(location.search), last = (k) => (p.getAll(k).pop() || '');"
+    " let tab = last('tab').toLowerCase(); const asked = last('q').trim();"
+    " if (!['compare', 'search', 'themes', 'corpus'].includes(tab)) tab = asked ? 'compare' : '';"
     " const [q, c] = tab === 'compare' ? [cq, cc] : [sq, sc];"
     " if ((tab === 'compare' || tab === 'search') && (q || '').trim()) {"
     " window.rsShown?.(`${tab}-results`, true); window.rsLink?.(tab, q, c); } }"
@@ -434,7 +439,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
         )
         # what a link asked, said (and signalled below a phone's window) as an asked result is, and the
         # address tidied to what is shown (a city no longer indexed left out)
-        opened_link.then(None, [linked, c_box[0], c_cities, s_box[0], s_cities], js=LINK_SHOWN, **PRIVATE)
+        opened_link.then(None, [c_box[0], c_cities, s_box[0], s_cities], js=LINK_SHOWN, **PRIVATE)
         # the address follows the tab shown: a query's tab with its box's query, the others alone (once the
         # link opened has been read: a tab selected as the page opens had emptied the address before)
         asking = ((c_tab, "compare", c_box[0], c_cities), (s_tab, "search", s_box[0], s_cities))

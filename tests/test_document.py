@@ -370,6 +370,22 @@ def test_resolve_city_accepts_cities_without_english_name() -> None:
         resolve_city("テスト市", [("フィクスチャ町", "")])
 
 
+def test_a_name_of_another_kind_of_municipality_is_no_alias() -> None:
+    # テスト町 alone indexed: テスト市 had been answered with it (府中市 for 府中町, 大和町 for 大和市)
+    town = [("テスト町", "Tesuto")]
+    assert resolve_city("テスト", town) == resolve_city("tesuto", town) == "テスト町"
+    for other in ("テスト市", "テスト村", "テスト区", "テスト 市"):
+        with pytest.raises(ValueError, match="unknown city"):
+            resolve_city(other, town)
+    # two of one name, each found by its own kind; the name alone is ambiguous
+    both = [("テスト町", ""), ("テスト村", "")]
+    assert resolve_city("テスト村", both) == "テスト村"
+    with pytest.raises(ValueError, match="unknown city"):
+        resolve_city("テスト市", both)  # it had been "ambiguous: テスト村, テスト町", neither asked for
+    with pytest.raises(ValueError, match="ambiguous"):
+        resolve_city("テスト", both)
+
+
 def test_resolve_city_exact_name_wins_over_alias_collision() -> None:
     cities = [("テスト市", "Test City"), ("テスト町", "Test Town")]
     assert resolve_city("テスト市", cities) == "テスト市"

@@ -43,11 +43,25 @@ def _emit(args: argparse.Namespace, data: str | bytes) -> None:
     print(f"wrote {args.output}", file=sys.stderr)
 
 
+READABLE_SUFFIX = "txt"  # a file of what the terminal shows (the command's default format)
+
+
 def _format(args: argparse.Namespace, default: str | None = None) -> str:
     """The format to write: --format, else the one the --output file's suffix names, else JSON with
-    --json, else the command's default (the same order for compare, themes and align)."""
+    --json, else the command's default (the same order for compare, themes and align). A file whose
+    suffix names another format than --format, or no format at all (x.pdf), is refused: Markdown had been
+    written into a file named .xlsx or .pdf, which its program then refused to open."""
+    from reform_search.export import FORMATS
+
     fallback = "json" if args.json else (default or args.format_default)
-    return args.format or _named_format(args) or fallback
+    named = _named_format(args)
+    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output and str(args.output) != "-" else ""
+    if args.format and named and named != args.format:
+        raise ValueError(f"--format {args.format} would be written into {args.output}, a .{named} file")
+    if suffix and not args.format and not named and suffix != READABLE_SUFFIX:
+        kinds = ", ".join(f".{f}" for f in (*FORMATS, READABLE_SUFFIX))
+        raise ValueError(f"{args.output}: name the file {kinds}, or give --format")
+    return args.format or named or fallback
 
 
 def _named_format(args: argparse.Namespace) -> str | None:

@@ -405,6 +405,7 @@ def test_cli_output_replaces_a_file_and_keeps_it_when_writing_fails(
     target.write_text("古い内容（テスト用）\n", encoding="utf-8")
     code, _, _ = cli("themes", "--themes", str(themes_file), "--output", str(target))
     assert code == 0 and target.read_text(encoding="utf-8").startswith("| テーマ")  # md by default
+    target.write_text("古い内容（テスト用）\n", encoding="utf-8")  # what a failed write must leave
     before = target.read_bytes()
 
     real_replace = os.replace
@@ -415,7 +416,7 @@ def test_cli_output_replaces_a_file_and_keeps_it_when_writing_fails(
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    code, out, err = cli("themes", "--themes", str(themes_file), "--format", "json", "--output", str(target))
+    code, out, err = cli("themes", "--themes", str(themes_file), "--format", "md", "--output", str(target))
     assert code == 2 and out == "" and str(target) in err and "No space left" in err
     assert target.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["matrix.md", "themes.txt"]  # the temporary file is gone
@@ -831,3 +832,20 @@ def test_every_table_names_its_cities_in_romaji_last(keyword_searcher, matrix, a
         assert r["counterpart_city_en"] == sources.romaji.get(r.get("counterpart_city", ""), "")
     assert _rows(render_matrix(matrix, "csv", sources))[0][-1] == "city_en"
     assert all(r["city_en"] == "" for r in matrix_table(matrix)[1])  # without sources: unknown, not wrong
+
+
+def test_an_output_file_named_for_another_format_is_refused_and_not_written(cli, tmp_path: Path) -> None:
+    # Markdown had been written into x.pdf, and into c.xlsx under --format md, files their programs refuse
+    for args, needle in (
+        (["compare", "電子決裁", "--output", str(tmp_path / "x.pdf")], "name the file .csv, .xlsx"),
+        (["search", "電子決裁", "--format", "md", "--output", str(tmp_path / "c.xlsx")], "a .xlsx file"),
+        (["themes", "--format", "csv", "--output", str(tmp_path / "t.json")], "a .json file"),
+    ):
+        code, out, err = cli(*args)
+        assert out == ""
+        assert code == 2 and needle in err and err.count("\n") == 1, args
+    assert list(tmp_path.iterdir()) == []  # nothing written
+    code, _, err = cli("compare", "電子決裁", "--output", str(tmp_path / "c.txt"))  # what the terminal shows
+    assert code == 0 and (tmp_path / "c.txt").read_text(encoding="utf-8").startswith("# ")
+    code, _, _ = cli("compare", "電子決裁", "--format", "md", "--output", str(tmp_path / "notes"))  # explicit
+    assert code == 0 and (tmp_path / "notes").read_text(encoding="utf-8").startswith("# ")

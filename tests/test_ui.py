@@ -428,7 +428,7 @@ def test_heatmap_is_as_narrow_as_its_labels_and_its_legend_follows(cities):
     keys = re.findall(r'<span aria-hidden="true">(.)</span> (\S+) (\w+)</span>', legend)
     assert keys == [(Match(m).mark, Match(m).ja, m) for m in ("strong", "weak", "none")]
     for m in ("strong", "weak", "none"):
-        assert f'background:{heatmap.HEAT[m][0]}' in legend
+        assert f"background:{heatmap.HEAT[m][0]}" in legend
     # a long theme is written on two lines, neither starting with 、 or ・, and keeps its whole name
     drawn, pinned = out.split('<svg class="rs-hm-pinned"')
     lines = re.findall(r'<tspan x="[\d.]+" y="[\d.]+">([^<]+)</tspan>', drawn)

@@ -27,9 +27,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from corpus.atomic import remove_stale_temps, write_text_atomic
+from corpus.cities import city_key
 from corpus.document import (
     Document,
-    city_key,
     folder_file,
     load_corpus,
     make_document,
@@ -215,7 +215,7 @@ class Library:
 
     def _city_en_owner(self, city_en: str, city: str, indexed: Sequence[dict] = ()) -> str:
         """The other city whose name or romaji name `city_en` also names (as a city is looked up:
-        document.resolve_city), if any."""
+        cities.resolve_city), if any."""
         key, city = city_key(city_en), unicodedata.normalize("NFC", city.strip())
         for e in self._entries(indexed) if key else ():
             other = str(e.get("city") or "")

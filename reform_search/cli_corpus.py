@@ -121,7 +121,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_passages(args: argparse.Namespace, settings: Settings) -> int:
     """Every indexed passage with its metadata: JSON lines with --json, a table otherwise."""
-    from corpus.document import resolve_city
+    from corpus.cities import resolve_city
     from index.store import load_index
 
     index = load_index(settings.index_dir)

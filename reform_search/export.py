@@ -198,6 +198,7 @@ def alignment_table(a: Alignment, sources: Sources | None = None) -> tuple[list[
         "counterpart_text",
         f"source_{CITY_EN}",
         f"counterpart_{CITY_EN}",
+        "absent",
     ]
     rows = []
     for pair in a.pairs:
@@ -206,7 +207,7 @@ def alignment_table(a: Alignment, sources: Sources | None = None) -> tuple[list[
         row |= {"source_text": one_line(pair.source.text), "match": pair.match, "z": f"{pair.z:.2f}"}
         row |= _cited("counterpart", other, sources)
         row["counterpart_text"] = one_line(other.text) if other else ""
-        rows.append(row | _romaji(sources, pair.source, other))
+        rows.append(row | _romaji(sources, pair.source, other) | {"absent": "、".join(pair.absent)})
     # What only B has: no source of A leads to it, so the pairs never name it (the workbook has a sheet)
     for p in a.only_b:
         row = {"row": f"only {a.city_b}"} | _cited("source", p, sources)
@@ -244,7 +245,9 @@ def alignment_markdown(a: Alignment) -> str:
             if pair.counterpart
             else "該当なし"
         )
-        out.append(f"| {left} | {Match(pair.match).mark} {pair.match} | {right} |")
+        named = pair.absent if pair.counterpart else ()  # a ○ is read with the words the other city lacks
+        absent = f" ({ABSENT}: {_md_cell('、'.join(named))})" if named else ""
+        out.append(f"| {left} | {Match(pair.match).mark} {pair.match} | {right}{absent} |")
     if a.few:
         out += ["", f"{'、'.join(map(_md_cell, a.few))}: {FEW}"]
     for city, only in ((a.city_a, a.only_a), (a.city_b, a.only_b)):
@@ -264,6 +267,7 @@ def alignment_json(a: Alignment) -> str:
                 "match": pair.match,
                 "z": round(pair.z, 2),
                 "counterpart": pair.counterpart.to_dict() if pair.counterpart else None,
+                "absent": list(pair.absent),
             }
             for pair in a.pairs
         ],

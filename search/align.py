@@ -32,6 +32,11 @@ class Pair:
         return self.column.hits[0] if self.column.hits and self.match != "none" else None
 
     @property
+    def absent(self) -> tuple[str, ...]:
+        """The source's words the other city never writes (a ○ is read with them: search/labels.py)."""
+        return self.column.evidence.absent
+
+    @property
     def z(self) -> float:
         """The cosine z of the best candidate against the other city's null."""
         return self.column.evidence.z

@@ -35,6 +35,7 @@ import numpy as np
 
 from corpus.columns import column_role
 from corpus.passage import Passage
+from index.tokenize import tokenize
 from search.compare import (
     COLUMN_TOP_K,
     MATCH_DEPTH,
@@ -50,7 +51,7 @@ from search.engine import CANDIDATES, Searcher
 from search.fusion import with_source
 from search.hit import Hit
 from search.label_model import shipped_model
-from search.labels import Match
+from search.labels import Match, content_terms
 
 Z_STRONG_ALONE = 4.0  # profile route only
 Z_WEAK = 2.5
@@ -179,13 +180,30 @@ def profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarra
 
 def initiative_held(column: Column, source: Passage) -> Column:
     """A row's counterparts column, ◎ only where the city writes the words of the row's initiative: ○
-    (related: read the passage) where one of them is among the words the city never writes. A row is
-    sought by its initiative and its content together, some forty words, of which a city lacking the
-    initiative still shares many: `align` had labelled 52 of 会津若松市's 78 rows ◎ in いわき市, most
-    of them with the initiative's own words named absent (AI/RPA → RPA, コンビニ交付の拡大 → コンビニ交付);
-    46 of them lacked one. The count and which passages count are unchanged."""
+    (related: read the passage) where one of them is among the words the city never writes, and ×
+    where all of them are. A row is sought by its initiative and its content together, some forty words,
+    of which a city lacking the initiative still shares many: `align` had labelled 52 of 会津若松市's 78
+    rows ◎ in いわき市, most of them with the initiative's own words named absent (AI/RPA → RPA,
+    コンビニ交付の拡大 → コンビニ交付); 46 of them lacked one. A city that writes none of them has no
+    counterpart, whatever else it shares: a five-row table had been ○ for 77 of the 78 rows
+    (中期財政見通しの策定 ↔ 動物園の入園料見直し). No judged pair's source lies so (visible 28, blind 40).
+    Which passages are shown is unchanged."""
     initiative = source.initiative or ""
-    if column.match != Match.STRONG or not any(w in initiative for w in column.evidence.absent):
+    absent = column.evidence.absent
+    if column.match == Match.NONE or not any(w in initiative for w in absent):
+        return column
+    if none_written(initiative, absent):
+        marks = tuple(Match.NONE for _ in column.hit_matches)
+        return replace(column, match=Match.NONE, hit_matches=marks, matching=0)
+    if column.match != Match.STRONG:
         return column
     marks = tuple(Match.WEAK if m == Match.STRONG else m for m in column.hit_matches)
     return replace(column, match=Match.WEAK, hit_matches=marks)
+
+
+def none_written(text: str, absent: Sequence[str]) -> bool:
+    """Whether every content word of `text` lies in one of the `absent` words (longest first)."""
+    rest = text
+    for word in sorted(absent, key=len, reverse=True):
+        rest = rest.replace(word, " ")
+    return bool(text.strip()) and not content_terms(tokenize(rest))

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from corpus.document import resolve_city
+from corpus.cities import resolve_city
 from index.documents import indexed_years, named_documents
 from index.embedder import Embedder
 from index.glossary import Glossary, LazyGlossary, surfaces_of

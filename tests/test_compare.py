@@ -42,6 +42,7 @@ from search.compare import (
 from search.counterparts import (
     QUERY_LIKE_CHARS,
     is_query_like,
+    none_written,
     profile_column,
     profile_label,
     similar,
@@ -1393,3 +1394,18 @@ def test_a_rows_counterpart_is_strong_only_where_the_city_writes_its_initiative(
     rpa = next(p for p in rows if "RPA" in (p.initiative or ""))
     column = similar(real_searcher, rpa.id).columns[0]
     assert column.match == Match.WEAK and column.matching >= 1  # still related: the count is unchanged
+    # a row none of whose initiative's words the city writes has no counterpart there (× and none
+    # counted), whatever else of its content the city shares; the others keep their label
+    for p in rows:
+        column = similar(real_searcher, p.id).columns[0]
+        if none_written(p.initiative or "", column.evidence.absent):
+            assert column.match == Match.NONE and column.matching == 0
+            assert set(column.hit_matches) <= {Match.NONE}
+
+
+def test_none_written_needs_every_content_word_of_the_text_absent() -> None:
+    assert none_written("中期財政見通しの策定", ("中期財政見通し", "策定", "公表"))
+    assert none_written("基金の積立と活用", ("活用", "積立", "基金"))
+    # 推進 is written: not every word absent
+    assert not none_written("公共施設の再編・利活用等の推進", ("公共施設", "再編", "利活用等"))
+    assert not none_written("", ("策定",)) and not none_written("策定", ())

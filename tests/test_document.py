@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from corpus.cities import resolve_city
 from corpus.document import (
     DEFAULT_CORPUS,
     Document,
@@ -17,7 +18,6 @@ from corpus.document import (
     load_corpus,
     parse_fiscal_year,
     read_document,
-    resolve_city,
 )
 
 FIXTURE_TEXT = "テスト市行財政改革の取組状況（架空の例）\n公共施設の見直しを進めます。\n令和6年度：ＤＸ推進\n"

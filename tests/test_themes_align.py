@@ -219,6 +219,21 @@ def test_align_obvious_answers(keyword_searcher: Searcher) -> None:
     assert ["雪かき" in p.text for p in result.only_b] == [True]
     reverse = align(keyword_searcher, "サンプル町", "テスト市")
     assert all(pair.source.kind == "item" for pair in reverse.pairs) and len(reverse.pairs) == 3
+    # each pair names the source's words the other city never writes, in every export (a ○ is read with
+    # them, as the README says; align had named none)
+    from reform_search.export import alignment_json, alignment_markdown, alignment_table
+
+    named = [p for p in result.pairs if p.absent]
+    assert named and all(p.absent == p.column.evidence.absent for p in result.pairs)
+    header, rows = alignment_table(result)
+    assert header[-1] == "absent" and [r["absent"] for r in rows[: len(result.pairs)]] == [
+        "、".join(p.absent) for p in result.pairs
+    ]
+    assert [p["absent"] for p in json.loads(alignment_json(result))["pairs"]] == [
+        list(p.absent) for p in result.pairs
+    ]
+    shown = [p for p in named if p.counterpart]  # named beside a counterpart in the Markdown table
+    assert all("、".join(p.absent) in alignment_markdown(result) for p in shown)
 
 
 def test_align_cities_by_alias_and_not_twice(keyword_searcher: Searcher) -> None:

@@ -12,7 +12,7 @@ from itertools import pairwise
 from corpus.normalize import has_japanese
 
 # Bump when tokens change for the same text: BM25 indexes built with another version are rebuilt.
-TOKENIZER_VERSION = 5
+TOKENIZER_VERSION = 6
 
 _CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "接尾辞", "記号", "代名詞"}
 # Light verbs and formal nouns carry no topic; neither do English function words (queries are
@@ -43,6 +43,18 @@ _STOP_LEMMAS = {
     "後",
     "前",
     "化",
+    # question words: a question's どこ, いつ, 何, どれ, 誰, どう, なぜ, どちら, いくつ, いかが ask, and
+    # name no topic (どこまで進んだか had marked どこ in どこでも, and weighed it in BM25)
+    "何処",
+    "何時",
+    "何",
+    "何れ",
+    "誰",
+    "どう",
+    "何故",
+    "何方",
+    "幾",
+    "如何",
 }
 _STOP_ASCII = {
     "a",

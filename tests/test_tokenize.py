@@ -263,3 +263,15 @@ def test_a_verb_before_a_particle_gives_no_noun() -> None:
 def test_a_verb_governed_by_a_particle_gives_no_noun(text: str, not_a_token: str) -> None:
     # grammar, not a compound: により had been highlighted for 「より一層」
     assert not_a_token not in tokenize(text)
+
+
+def test_question_words_name_no_topic() -> None:
+    # どこまで進んだか had weighed どこ in BM25 and marked it in どこでも
+    for question, topic in (
+        ("窓口のデジタル化はどこまで進んだか", ["窓口", "デジタル", "digital", "進む"]),
+        ("いつから誰が何をどう進めているか", ["進める"]),
+        ("なぜ遅れたのか、どちらの市か", ["遅れる", "市"]),
+        ("どれくらいの施設を減らしたか", ["施設", "減らす"]),
+    ):
+        assert tokenize(question) == topic, question
+    assert tokenize("どこ") == tokenize("いつ") == []  # a question word alone asks for nothing

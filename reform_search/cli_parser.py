@@ -53,7 +53,8 @@ class Parser(argparse.ArgumentParser):
         message = f"{message} (see {self._help_of(message)} --help)"
         if "--json" in self.given:  # a script's parser reads why (output.refuse)
             print(json.dumps({"error": message, "exit": EXIT_USAGE}, ensure_ascii=False), flush=True)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        # one prefix for every refusal, as output.refuse writes it (the command's help names the command)
+        self.exit(EXIT_USAGE, f"{self.prog.split()[0]}: error: {message}\n")
 
     def _help_of(self, message: str) -> str:
         """Whose help explains the mistake: an argument the command does not take is found by the main

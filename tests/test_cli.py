@@ -332,7 +332,7 @@ def test_a_mistyped_argument_is_one_line_naming_the_help(capsys):
         main(["search", "電子決裁", "--mode", "bogus"])
     out, err = capsys.readouterr()
     assert exit.value.code == 2 and out == "" and err.count("\n") == 1
-    assert err.startswith("reform-search search: error: argument --mode: invalid choice: 'bogus'")
+    assert err.startswith("reform-search: error: argument --mode: invalid choice: 'bogus'")
     assert err.rstrip().endswith("(see reform-search search --help)")
     with pytest.raises(SystemExit):  # an argument the command does not take: the command's help too
         main(["search", "電子決裁", "--folds", "3"])

@@ -261,7 +261,8 @@ def embed_with_cache(
 ) -> tuple[np.ndarray, int]:
     """Passage vectors for `texts` in input order, embedding only cache misses: (vectors, number embedded).
 
-    `progress(done, total)` is called after each batch, counting only the texts that need embedding.
+    `progress(done, total)` is called before the first batch (done 0) and after each, counting only the
+    texts that need embedding (a bar drawn at the first call had appeared at 100 %, its rate absurd).
     """
     texts = [t[:EMBED_CHARS] for t in as_text_list(texts)]
     if batch_size <= 0:
@@ -270,6 +271,8 @@ def embed_with_cache(
     unique = dict(zip(keys, texts, strict=True))  # duplicate texts share a key and are embedded once
     known = usable(cache.get_many(unique) if cache is not None else {}, embedder.dim)
     missing = [k for k in unique if k not in known]
+    if progress is not None and missing:  # the bar is shown before the first batch, not after it
+        progress(0, len(missing))
     for start in range(0, len(missing), batch_size):
         batch = missing[start : start + batch_size]
         vectors = checked(embedder, embedder.embed_passages([unique[k] for k in batch]), len(batch))

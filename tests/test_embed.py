@@ -96,12 +96,15 @@ def test_progress_called_once_per_batch(tmp_path):
     calls: list[tuple[int, int]] = []
     cache = _cache(tmp_path)
     embed_with_cache(FakeEmbedder(), TEXTS, cache, batch_size=4, progress=lambda *a: calls.append(a))
-    assert calls == [(4, 10), (8, 10), (10, 10)]
+    assert calls == [(0, 10), (4, 10), (8, 10), (10, 10)]  # shown before the first batch
     # Cached texts are not counted: a second run over one new text reports one of one.
     calls.clear()
     more = [*TEXTS, "新しい架空の文"]
     embed_with_cache(FakeEmbedder(), more, cache, batch_size=4, progress=lambda *a: calls.append(a))
-    assert calls == [(1, 1)]
+    assert calls == [(0, 1), (1, 1)]
+    calls.clear()
+    embed_with_cache(FakeEmbedder(), more, cache, batch_size=4, progress=lambda *a: calls.append(a))
+    assert calls == []  # nothing to embed: no bar
 
 
 def test_interrupted_run_keeps_finished_batches(tmp_path):

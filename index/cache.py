@@ -110,11 +110,14 @@ class EmbeddingCache:
                 with self._conn:
                     removed = self._conn.execute("DELETE FROM embeddings WHERE used < ?", (today() - days,))
                 count = removed.rowcount
-                self._conn.execute("VACUUM")
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.DatabaseError as err:
                 self._fail(err, "pruning")
                 return 0
+            try:  # the file shrinks only when no other process has it open (a build, a server)
+                self._conn.execute("VACUUM")
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.OperationalError as err:
+                _warn(f"embedding cache {self.path}: removed {count:,}, but could not compact it now ({err})")
         return count
 
     def put_many(self, vectors: Mapping[str, np.ndarray]) -> None:

@@ -192,6 +192,39 @@ def test_embeddings_no_build_used_for_days_are_pruned(tmp_path, monkeypatch):
         assert cache.prune(0) == 0 and cache.stats()[0] == 2  # both used today
 
 
+def test_a_prune_that_cannot_compact_still_removes_and_says_so(tmp_path, monkeypatch, capsys):
+    day = [20_000]
+    monkeypatch.setattr(cache_module, "today", lambda: day[0])
+    with _cache(tmp_path) as cache:
+        embed_with_cache(FakeEmbedder(), ["古い箇所"], cache)
+        day[0] = 20_100
+
+        class Busy:  # another process holds the file: VACUUM is refused
+            def __init__(self, conn):
+                self.conn = conn
+
+            def __getattr__(self, name):
+                return getattr(self.conn, name)
+
+            def __enter__(self):
+                return self.conn.__enter__()
+
+            def __exit__(self, *exc):
+                return self.conn.__exit__(*exc)
+
+            def execute(self, sql, *args):
+                if sql == "VACUUM":
+                    raise sqlite3.OperationalError("database is locked")
+                return self.conn.execute(sql, *args)
+
+        real = cache._conn
+        cache._conn = Busy(real)
+        assert cache.prune(30) == 1
+        cache._conn = real
+        assert len(cache) == 0  # removed, and the cache still works
+        assert "could not compact it now" in capsys.readouterr().err
+
+
 def test_a_cache_of_an_earlier_version_is_read_and_counts_as_used_today(tmp_path):
     path = tmp_path / "old.sqlite3"
     key = cache_key(FakeEmbedder().name, "架空の箇所（テスト用）")

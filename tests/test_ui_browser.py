@@ -807,6 +807,8 @@ def test_the_address_links_to_what_is_shown_and_opens_it_again(page, html_app):
     again.wait_for_function("new URL(location.href).searchParams.get('tab') === 'compare'")
     again.click("#compare-none")
     again.wait_for_function("new URL(location.href).searchParams.get('q') === null")
+    again.click("#tab-search-button")  # its box empty: the tab alone (it had been a bare "/", the first tab)
+    again.wait_for_function("new URL(location.href).search === '?tab=search'")
     again.click("#tab-corpus-button")
     again.wait_for_function("new URL(location.href).search.includes('tab=corpus')")
 

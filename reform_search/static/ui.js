@@ -181,6 +181,8 @@ if (!element.__rsBound) {
       if (cities && cities.length && cities.length < offered) {
         for (const c of cities) url.searchParams.append('city', c);
       }
+    } else if (tab !== 'compare') {  // the search tab, nothing asked yet: reopened there, not on the first
+      url.searchParams.set('tab', tab);
     }
     if (url.search !== window.location.search) url.hash = '';  // a place in the last result
     if (url.href !== window.location.href) history.replaceState(history.state, '', url);

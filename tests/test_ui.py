@@ -1186,7 +1186,7 @@ def test_a_link_is_read_as_its_tab_query_and_cities_and_never_refused():
 
     from reform_search.web.link import MAX_LINK_CITIES, Link, read_link
 
-    cities = ("テスト市", "サンプル町")
+    cities = (("テスト市", "Testshi"), ("サンプル町", "Samplecho"))
 
     def read(query: str) -> Link:
         return read_link(QueryParams(query), cities)
@@ -1200,6 +1200,9 @@ def test_a_link_is_read_as_its_tab_query_and_cities_and_never_refused():
     assert read("tab=nowhere") == Link()  # an unknown tab: the page as it opens
     assert read("q=x&city=廃止村&city=") == Link("compare", "x", None)  # no indexed city named: every one
     assert read("q=x&city=テスト市&city=テスト市").cities == ("テスト市",)
+    # a city's alias, as the command line reads it (Testshi, テスト); it had been left out, silently
+    assert read("q=x&city=testshi,サンプル").cities == ("テスト市", "サンプル町")
+    assert read("q=x&city=テスト町").cities is None  # another kind of municipality: no alias
     assert read("q=x&tab=search&tab=compare").tab == "compare"  # the last of a repeated parameter
     # a hostile address: only the first MAX_LINK_CITIES values are read
     many = "&".join(["city=廃止村"] * MAX_LINK_CITIES + ["city=テスト市"])

@@ -427,7 +427,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
 
         # an opened link (?tab=…&q=…&city=…) asks what it names, once the pickers are up to date
         def on_link(request: gr.Request):
-            return opened(h, read_link(request.query_params, state.live().cities))
+            return opened(h, read_link(request.query_params, state.live().index.city_pairs))
 
         linked = gr.State(None)  # the tab a link opened
         link_outputs = [tabs, c_box[0], c_cities, *c_panes, *c_files, s_box[0], s_cities, *s_panes, *s_files]

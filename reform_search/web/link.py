@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import gradio as gr
 
+from corpus.cities import resolve_city
 from reform_search.web.checks import MAX_SHOWN
 from reform_search.web.state import DOWNLOADS
 from search.compare import COLUMN_TOP_K
@@ -43,17 +44,26 @@ class Link:
         return bool(self.query) and self.tab in ASKED
 
 
-def read_link(params: Params, cities: Sequence[str]) -> Link:
+def read_link(params: Params, cities: Sequence[tuple[str, str]]) -> Link:
     """The link in an address's parameters. Never refused: a page opened from an old or mistyped link
     opens as ever. An unknown tab is the first one; `q` is asked on the compare tab unless `tab` names
-    search; `city` may repeat or list names with commas, and the cities no longer indexed are left out
-    (none left, or none given: every city)."""
+    search; `city` may repeat or list names with commas, each read as the command line reads a city
+    (`cities`: the indexed (city, romaji) pairs; Iwaki, いわき: corpus/cities.py), and the names of no
+    indexed city are left out (none left, or none given: every city)."""
     tab = _last(params, "tab").lower()
     query = _last(params, "q").strip()
     tab = tab if tab in TABS else ("compare" if query else None)
     named = [c.strip() for value in params.getlist("city")[:MAX_LINK_CITIES] for c in value.split(",")]
-    known = tuple(dict.fromkeys(c for c in named if c in set(cities)))
+    known = tuple(dict.fromkeys(city for c in named if (city := _indexed(c, cities))))
     return Link(tab, query, known or None)
+
+
+def _indexed(name: str, cities: Sequence[tuple[str, str]]) -> str | None:
+    """The indexed city a link's name names (an alias too), or None (unknown, ambiguous or blank)."""
+    try:
+        return resolve_city(name, cities) if name else None
+    except ValueError:
+        return None
 
 
 def _last(params: Params, key: str) -> str:

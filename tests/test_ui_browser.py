@@ -528,20 +528,27 @@ def test_a_phone_keyboard_and_screen_reader_user_is_served(browser, html_app):
         page.close()
 
 
-def test_a_wide_heatmap_keeps_its_theme_labels_pinned_across_the_whole_scroll(page):
-    # With seven cities a phone scrolls the cells some 500 px: the pinned labels had stopped at the edge
-    # of a grid as narrow as the screen, and scrolled away past its middle
+def seven_city_heatmap(match, matching: int) -> str:
+    """The heatmap of the built-in themes over seven fixture cities, every cell `match`: wider than a
+    phone, which scrolls its cells sideways."""
     from reform_search import heatmap
-    from reform_search.web.state import CSS
     from search.compare import Column, Evidence
-    from search.labels import Match
     from search.themes import DEFAULT_THEMES, Cell, Matrix
 
     cities = tuple(f"テスト{n}市" for n in range(7))
     cells = tuple(
-        Cell(t, Column(c, Match.NONE, (), Evidence(0.0), 0)) for t in DEFAULT_THEMES for c in cities
+        Cell(t, Column(c, match, (), Evidence(0.0), matching)) for t in DEFAULT_THEMES for c in cities
     )
-    matrix = heatmap.heatmap_svg(Matrix(tuple(DEFAULT_THEMES), cities, cells))
+    return heatmap.heatmap_svg(Matrix(tuple(DEFAULT_THEMES), cities, cells))
+
+
+def test_a_wide_heatmap_keeps_its_theme_labels_pinned_across_the_whole_scroll(page):
+    # With seven cities a phone scrolls the cells some 500 px: the pinned labels had stopped at the edge
+    # of a grid as narrow as the screen, and scrolled away past its middle
+    from reform_search.web.state import CSS
+    from search.labels import Match
+
+    matrix = seven_city_heatmap(Match.NONE, 0)
     page.set_viewport_size({"width": 375, "height": 800})
     page.set_content(f"<style>{CSS}</style><div class='gradio-container' style='padding:40px'>{matrix}</div>")
     wrap = page.locator(".rs-heatmap-wrap")
@@ -939,17 +946,10 @@ def test_a_phone_shows_a_long_theme_choice_whole(browser, html_app):
 def test_a_phone_scrolls_the_heatmaps_cells_but_not_its_caption_and_legend(page):
     # The caption above the matrix and the legend under it had scrolled sideways, out of view, with the
     # cells of a matrix wider than the phone
-    from reform_search import heatmap
     from reform_search.web.state import CSS, JS
-    from search.compare import Column, Evidence
     from search.labels import Match
-    from search.themes import DEFAULT_THEMES, Cell, Matrix
 
-    cities = tuple(f"テスト{n}市" for n in range(7))
-    cells = tuple(
-        Cell(t, Column(c, Match.WEAK, (), Evidence(0.0), 1)) for t in DEFAULT_THEMES for c in cities
-    )
-    matrix = heatmap.heatmap_svg(Matrix(tuple(DEFAULT_THEMES), cities, cells))
+    matrix = seven_city_heatmap(Match.WEAK, 1)
     page.set_viewport_size({"width": 390, "height": 844})
     page.set_content(
         f"<html><head><style>{CSS}</style><script>{JS['page']}</script></head>"

@@ -54,22 +54,14 @@ def _format(args: argparse.Namespace, default: str | None = None) -> str:
     from reform_search.export import FORMATS
 
     fallback = "json" if args.json else (default or args.format_default)
-    named = _named_format(args)
     suffix = Path(args.output).suffix.lower().lstrip(".") if args.output and str(args.output) != "-" else ""
+    named = suffix if suffix in FORMATS else None  # the format the file's suffix names (gomi.xlsx: xlsx)
     if args.format and named and named != args.format:
         raise ValueError(f"--format {args.format} would be written into {args.output}, a .{named} file")
     if suffix and not args.format and not named and suffix != READABLE_SUFFIX:
         kinds = ", ".join(f".{f}" for f in (*FORMATS, READABLE_SUFFIX))
         raise ValueError(f"{args.output}: name the file {kinds}, or give --format")
     return args.format or named or fallback
-
-
-def _named_format(args: argparse.Namespace) -> str | None:
-    """The format the --output file's suffix names (gomi.xlsx: xlsx), if it names one."""
-    from reform_search.export import FORMATS
-
-    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
-    return suffix if suffix in FORMATS else None
 
 
 def _read_queries(path: Path) -> list[tuple[object, str]]:

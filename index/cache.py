@@ -25,6 +25,8 @@ _SCHEMA = (
     "(key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vector BLOB NOT NULL, used INTEGER NOT NULL DEFAULT 0)"
 )
 CACHE_FILE = "embeddings.sqlite3"  # in the cache directory (the `cache_dir` setting)
+WAIT_S = 30  # how long a write waits for another process's (a build sharing the cache)
+TOUCH_WAIT_MS = 1000  # how long marking embeddings used waits: it may be skipped
 _CORRUPT = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 _CHUNK = 500  # keys per SELECT; stays under SQLite's limit on bound parameters
 
@@ -76,10 +78,12 @@ class EmbeddingCache:
     def _touch(self, keys: list[str]) -> None:
         """Mark `keys` used today (those marked already are not written again); a cache it cannot write
         (read-only, or locked by another build) is read all the same."""
-        if self._conn is None:
+        if self._conn is None or not keys:
             return
         day = today()
         try:
+            # best effort: a build writing the file makes this wait a second at most, not a write's 30 s
+            self._conn.execute(f"PRAGMA busy_timeout = {TOUCH_WAIT_MS}")
             with self._conn:
                 for start in range(0, len(keys), _CHUNK):
                     chunk = keys[start : start + _CHUNK]
@@ -90,6 +94,9 @@ class EmbeddingCache:
                     )
         except sqlite3.OperationalError:  # read-only, or busy
             pass
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute(f"PRAGMA busy_timeout = {WAIT_S * 1000}")
 
     def stats(self) -> tuple[int, int]:
         """(embeddings, bytes of the file and its write-ahead log)."""
@@ -168,7 +175,7 @@ class EmbeddingCache:
     def _open(self, recovering: bool) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self._conn = sqlite3.connect(self.path, timeout=WAIT_S, check_same_thread=False)
             # WAL lets a search read the cache while an index build is writing to it.
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(_SCHEMA)

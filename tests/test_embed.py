@@ -225,6 +225,25 @@ def test_a_prune_that_cannot_compact_still_removes_and_says_so(tmp_path, monkeyp
         assert "could not compact it now" in capsys.readouterr().err
 
 
+def test_a_read_while_another_build_writes_is_not_held_up_marking_its_use(tmp_path, monkeypatch):
+    import time
+
+    day = [20_000]
+    monkeypatch.setattr(cache_module, "today", lambda: day[0])
+    with _cache(tmp_path) as cache:
+        embed_with_cache(FakeEmbedder(), ["架空の箇所"], cache)
+        day[0] = 20_001  # a later day: the read would mark it used
+        other = sqlite3.connect(cache.path, timeout=0)
+        other.execute("BEGIN IMMEDIATE")  # another build holds the write lock
+        try:
+            started = time.monotonic()
+            _, embedded = embed_with_cache(FakeEmbedder(), ["架空の箇所"], cache)
+            assert embedded == 0 and time.monotonic() - started < 5  # read; not the 30 s of a write
+        finally:
+            other.rollback()
+            other.close()
+
+
 def test_a_cache_of_an_earlier_version_is_read_and_counts_as_used_today(tmp_path):
     path = tmp_path / "old.sqlite3"
     key = cache_key(FakeEmbedder().name, "架空の箇所（テスト用）")

@@ -76,8 +76,7 @@ class EmbeddingCache:
         return found
 
     def _touch(self, keys: list[str]) -> None:
-        """Mark `keys` used today (those marked already are not written again); a cache it cannot write
-        (read-only, or locked by another build) is read all the same."""
+        """Mark `keys` used today, if not yet (best effort: a read-only or busy cache is read as ever)."""
         if self._conn is None or not keys:
             return
         day = today()
@@ -100,10 +99,8 @@ class EmbeddingCache:
 
     def stats(self) -> tuple[int, int]:
         """(embeddings, bytes of the file and its write-ahead log)."""
-        size = sum(
-            p.stat().st_size for p in (self.path, self.path.with_name(self.path.name + "-wal")) if p.exists()
-        )
-        return len(self), size
+        files = (self.path, self.path.with_name(self.path.name + "-wal"))
+        return len(self), sum(p.stat().st_size for p in files if p.exists())
 
     def prune(self, days: int) -> int:
         """Remove the embeddings no build has stored or read for `days` days (0: all but today's), then
@@ -116,10 +113,10 @@ class EmbeddingCache:
             try:
                 with self._conn:
                     removed = self._conn.execute("DELETE FROM embeddings WHERE used < ?", (today() - days,))
-                count = removed.rowcount
             except sqlite3.DatabaseError as err:
                 self._fail(err, "pruning")
                 return 0
+            count = removed.rowcount
             try:  # the file shrinks only when no other process has it open (a build, a server)
                 self._conn.execute("VACUUM")
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -66,12 +66,15 @@ class Sources:
         return self.romaji.get(city, "")
 
 
+NO_SOURCES = Sources()  # an export without its documents: no URLs, no romaji names
+
+
 def document_sources(documents: Sequence[IndexedDocument]) -> Sources:
     """The source URLs and the cities' romaji names of an index's documents."""
     return Sources({d.id: d.url for d in documents}, {d.city: d.city_en for d in documents if d.city_en})
 
 
-def citation(p: Passage | None, sources: Sources | None = None) -> dict[str, str]:
+def citation(p: Passage | None, sources: Sources = NO_SOURCES) -> dict[str, str]:
     """The citation columns of a passage (empty strings when there is none)."""
     if p is None:
         return dict.fromkeys(CITATION, "")
@@ -85,7 +88,7 @@ def citation(p: Passage | None, sources: Sources | None = None) -> dict[str, str
         "page": str(p.page or ""),
         "lines": lines,
         "passage_id": p.id,
-        "source_url": (sources or Sources()).url(p.doc_id),
+        "source_url": sources.url(p.doc_id),
     }
 
 
@@ -113,7 +116,7 @@ def _md_cell(text: str) -> str:
     return " ".join(escaped.split())
 
 
-def matrix_table(m: Matrix, sources: Sources | None = None) -> tuple[list[str], list[dict]]:
+def matrix_table(m: Matrix, sources: Sources = NO_SOURCES) -> tuple[list[str], list[dict]]:
     """(header, rows) of the matrix: one row per theme and city."""
     header = ["theme", "match", "matching", *CITATION, "text", "theme_en", CITY_EN]
     rows = []
@@ -131,7 +134,7 @@ def matrix_table(m: Matrix, sources: Sources | None = None) -> tuple[list[str], 
         )
     for row, c in zip(rows, m.cells, strict=True):
         row["city"] = c.city  # the cell's city, also when it has no best passage
-        row[CITY_EN] = (sources or Sources()).city_en(c.city)
+        row[CITY_EN] = sources.city_en(c.city)
     return header, rows
 
 
@@ -186,7 +189,7 @@ def _note(p: Passage) -> str:
     return f"{_md_cell(p.city)}{_md_cell(quoted(p.document))}{place} ({'; '.join(cited)}): {text}"
 
 
-def alignment_table(a: Alignment, sources: Sources | None = None) -> tuple[list[str], list[dict]]:
+def alignment_table(a: Alignment, sources: Sources = NO_SOURCES) -> tuple[list[str], list[dict]]:
     """(header, rows) of the alignment's pairs."""
     header = [
         "row",
@@ -220,16 +223,15 @@ def _named(prefix: str) -> list[str]:
     return [f"{prefix}_{k.removeprefix('source_')}" for k in CITATION]
 
 
-def _romaji(sources: Sources | None, source: Passage, other: Passage | None) -> dict[str, str]:
+def _romaji(sources: Sources, source: Passage, other: Passage | None) -> dict[str, str]:
     """A pair's two cities' romaji names (the counterpart's "" where there is none)."""
-    names = sources or Sources()
     return {
-        f"source_{CITY_EN}": names.city_en(source.city),
-        f"counterpart_{CITY_EN}": names.city_en(other.city) if other else "",
+        f"source_{CITY_EN}": sources.city_en(source.city),
+        f"counterpart_{CITY_EN}": sources.city_en(other.city) if other else "",
     }
 
 
-def _cited(prefix: str, p: Passage | None, sources: Sources | None) -> dict[str, str]:
+def _cited(prefix: str, p: Passage | None, sources: Sources) -> dict[str, str]:
     """The citation of `p` under `_named(prefix)`'s column names."""
     return dict(zip(_named(prefix), citation(p, sources).values(), strict=True))
 
@@ -278,7 +280,7 @@ def alignment_json(a: Alignment) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
 
 
-def comparison_table(c: Comparison, sources: Sources | None = None) -> tuple[list[str], list[dict]]:
+def comparison_table(c: Comparison, sources: Sources = NO_SOURCES) -> tuple[list[str], list[dict]]:
     """(header, rows) of the comparison: one row per city and shown passage."""
     header = [
         "query",
@@ -301,15 +303,12 @@ def comparison_table(c: Comparison, sources: Sources | None = None) -> tuple[lis
         head["apart"] = "、".join(col.evidence.apart)  # compounds it writes only apart (under × or ○)
         head["few_passages"] = "yes" if col.evidence.few else ""  # its label is less certain (FEW)
         head["english_query"] = "yes" if c.english else ""  # so are an English question's (ENGLISH_NOTE)
-        romaji = (sources or Sources()).city_en(col.city)
+        romaji = sources.city_en(col.city)
         # a counted passage's label; a shown passage that does not count has none, as on screen
         marks = [str(m) if m != Match.NONE else "" for m in col.hit_matches or ("",) * len(col.hits)]
         shown = [(hit.rank, mark, hit.passage) for hit, mark in zip(col.hits, marks, strict=True)]
         for rank, mark, passage in shown or [("", "", None)]:
-            cite = citation(passage, sources) | {
-                "city": col.city,
-                CITY_EN: (sources or Sources()).city_en(col.city),
-            }
+            cite = citation(passage, sources) | {"city": col.city}
             text = one_line(passage.text) if passage else ""
             rows.append(head | {"rank": rank, "passage_match": mark} | cite | {"text": text, CITY_EN: romaji})
     return header, rows
@@ -345,14 +344,13 @@ def comparison_markdown(c: Comparison) -> str:
     return "\n".join(out)
 
 
-def results_table(r: Results, sources: Sources | None = None) -> tuple[list[str], list[dict]]:
+def results_table(r: Results, sources: Sources = NO_SOURCES) -> tuple[list[str], list[dict]]:
     """(header, rows) of a search: one row per hit, best first, with its ranking score and citation."""
     header = ["query", "rank", "score", *CITATION, "text", CITY_EN]
-    names = sources or Sources()
     rows = [
         {"query": r.query, "rank": h.rank, "score": round(h.score, 4)}
         | citation(h.passage, sources)
-        | {"text": one_line(h.passage.text), CITY_EN: names.city_en(h.passage.city)}
+        | {"text": one_line(h.passage.text), CITY_EN: sources.city_en(h.passage.city)}
         for h in r.hits
     ]
     return header, rows
@@ -370,7 +368,7 @@ def results_markdown(r: Results) -> str:
     return "\n".join(out) + "\n"
 
 
-def _render(result, fmt: str, table, sheet: str, markdown, sources: Sources | None) -> str | bytes:
+def _render(result, fmt: str, table, sheet: str, markdown, sources: Sources) -> str | bytes:
     """A one-table result (`table(result, sources)` gives its header and rows) in one of FORMATS."""
     write = {
         "csv": lambda: _csv(*table(result, sources)),
@@ -381,17 +379,17 @@ def _render(result, fmt: str, table, sheet: str, markdown, sources: Sources | No
     return write[_check(fmt)]()
 
 
-def render_comparison(c: Comparison, fmt: str, sources: Sources | None = None) -> str | bytes:
+def render_comparison(c: Comparison, fmt: str, sources: Sources = NO_SOURCES) -> str | bytes:
     """The comparison in one of FORMATS (XLSX as bytes); `sources` gives the source URL column."""
     return _render(c, fmt, comparison_table, "比較 compare", comparison_markdown, sources)
 
 
-def render_results(r: Results, fmt: str, sources: Sources | None = None) -> str | bytes:
+def render_results(r: Results, fmt: str, sources: Sources = NO_SOURCES) -> str | bytes:
     """A search's hits in one of FORMATS (XLSX as bytes); `sources` gives the source URL column."""
     return _render(r, fmt, results_table, "検索 search", results_markdown, sources)
 
 
-def render_matrix(m: Matrix, fmt: str, sources: Sources | None = None) -> str | bytes:
+def render_matrix(m: Matrix, fmt: str, sources: Sources = NO_SOURCES) -> str | bytes:
     """The matrix in one of FORMATS (XLSX as bytes: the theme × city grid, then one row per theme and
     city with its best passage's citation, as CSV has it); `sources` gives the source URL column."""
     if _check(fmt) == "xlsx":
@@ -399,7 +397,7 @@ def render_matrix(m: Matrix, fmt: str, sources: Sources | None = None) -> str | 
     return _render(m, fmt, matrix_table, "テーマ themes", matrix_markdown, sources)
 
 
-def render_alignment(a: Alignment, fmt: str, sources: Sources | None = None) -> str | bytes:
+def render_alignment(a: Alignment, fmt: str, sources: Sources = NO_SOURCES) -> str | bytes:
     """The alignment in one of FORMATS (XLSX as bytes: the pairs, then what only one city has)."""
     return {
         "csv": lambda: _csv(*alignment_table(a, sources)),
@@ -409,14 +407,13 @@ def render_alignment(a: Alignment, fmt: str, sources: Sources | None = None) -> 
     }[_check(fmt)]()
 
 
-def alignment_xlsx(a: Alignment, sources: Sources | None = None) -> bytes:
+def alignment_xlsx(a: Alignment, sources: Sources = NO_SOURCES) -> bytes:
     """The pairs on one sheet, the initiatives only A or only B has on one sheet each."""
-    names = sources or Sources()
     only = [
         (
             f"{city}のみ only"[:31],
             [*CITATION, "text", CITY_EN],
-            [citation(p, sources) | {"text": one_line(p.text), CITY_EN: names.city_en(p.city)} for p in ps],
+            [citation(p, sources) | {"text": one_line(p.text), CITY_EN: sources.city_en(p.city)} for p in ps],
         )
         for city, ps in ((a.city_a, a.only_a), (a.city_b, a.only_b))
     ]

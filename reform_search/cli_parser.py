@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from reform_search.output import EXIT_USAGE
+from reform_search.output import refuse
 from reform_search.settings import Settings
 
 
@@ -50,11 +49,8 @@ class Parser(argparse.ArgumentParser):
             message = (
                 f"{self.given[0]} goes after the command: reform-search {self.given[at]} … {self.given[0]}"
             )
-        message = f"{message} (see {self._help_of(message)} --help)"
-        if "--json" in self.given:  # a script's parser reads why (output.refuse)
-            print(json.dumps({"error": message, "exit": EXIT_USAGE}, ensure_ascii=False), flush=True)
-        # one prefix for every refusal, as output.refuse writes it (the command's help names the command)
-        self.exit(EXIT_USAGE, f"{self.prog.split()[0]}: error: {message}\n")
+        # said as every refusal is (output.refuse), the command named by the help it points to
+        raise SystemExit(refuse(f"{message} (see {self._help_of(message)} --help)", "--json" in self.given))
 
     def _help_of(self, message: str) -> str:
         """Whose help explains the mistake: an argument the command does not take is found by the main

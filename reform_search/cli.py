@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--prune",
-        type=int,
+        type=_days,
         metavar="DAYS",
         help="remove the embeddings no index build stored or read in the last DAYS days (0: all but "
         "today's), then compact the file; a later build embeds again what it needs",
@@ -201,6 +201,17 @@ def _fiscal_year(text: str) -> int:
     if year is None:
         raise argparse.ArgumentTypeError(f"{text!r} is no fiscal year; write 2024, FY2024, 令和6年度 or R6")
     return year
+
+
+def _days(text: str) -> int:
+    """A --prune value: a whole number of days, 0 or more."""
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"--prune takes a number of days, 0 or more; got {text!r}")
+    return days
 
 
 def _export_flags(p: argparse.ArgumentParser, default: str) -> None:

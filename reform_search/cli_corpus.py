@@ -160,19 +160,15 @@ def cmd_cache(args: argparse.Namespace, settings: Settings) -> int:
     from index.cache import CACHE_FILE, EmbeddingCache
 
     path = settings.cache_dir / CACHE_FILE
-    if args.prune is not None and args.prune < 0:
-        raise ValueError(f"--prune takes a number of days, 0 or more; got {args.prune}")
-    if not path.exists():  # said, not created
-        report = {"path": str(path), "embeddings": 0, "bytes": 0, "removed": 0}
-    else:
+    report = {"path": str(path), "embeddings": 0, "bytes": 0, "removed": 0}
+    if path.exists():  # else said, not created
         with EmbeddingCache(path) as cache:
-            removed = cache.prune(args.prune) if args.prune is not None else 0
-            embeddings, size = cache.stats()
-        report = {"path": str(path), "embeddings": embeddings, "bytes": size, "removed": removed}
+            report["removed"] = cache.prune(args.prune) if args.prune is not None else 0
+            report["embeddings"], report["bytes"] = cache.stats()
     if args.json:
         print_json(report)
         return 0
     if args.prune is not None:
-        print(f"removed {removed:,} embeddings no build used in the last {args.prune} days")
+        print(f"removed {report['removed']:,} embeddings no build used in the last {args.prune} days")
     print(f"embedding cache {path}: {report['embeddings']:,} embeddings, {report['bytes'] / 1e6:.1f} MB")
     return 0

@@ -497,7 +497,12 @@ def test_cache_says_its_size_and_prunes_what_no_build_used(built_index, monkeypa
     said = run("--prune", "365")
     assert said.code == 0 and f"removed {report['embeddings']:,} embeddings" in said.out
     assert json.loads(run("--json").out)["embeddings"] == 0
-    refused = run("--prune", "-1", "--json")
-    assert refused.code == 2 and "0 or more" in json_refusal(refused.out, refused.err)["error"]
-    cache_dir = tmp_path / "none"  # no cache yet: said, not created
+    for days in ("-1", "a week"):  # refused as a mistyped argument is, before anything is read
+        with pytest.raises(SystemExit) as refused:
+            run("--prune", days, "--json")
+        out, err = capsys.readouterr()
+        assert refused.value.code == 2 and "0 or more" in json_refusal(out, err)["error"]
+    cache_dir = tmp_path / "none"  # no cache yet: said, not created (pruning it had raised a NameError)
     assert json.loads(run("--json").out)["embeddings"] == 0 and not cache_dir.exists()
+    said = run("--prune", "30")
+    assert said.code == 0 and "removed 0 embeddings" in said.out and not cache_dir.exists()

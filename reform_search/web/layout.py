@@ -7,6 +7,7 @@ page and its events are built in one function; the handlers they call are in han
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 
 import gradio as gr
@@ -20,7 +21,7 @@ from reform_search.settings import Settings
 from reform_search.web.api import register_api
 from reform_search.web.checks import MAX_SHOWN
 from reform_search.web.handlers import READ_ONLY, Handlers
-from reform_search.web.link import opened, read_link, themes_opened
+from reform_search.web.link import ASKED, TABS, opened, read_link, themes_opened
 from reform_search.web.state import (
     DOWNLOADS,
     DOWNLOADS_KEPT_S,
@@ -162,9 +163,9 @@ LINK_SHOWN = (
     "(cq, cc, sq, sc) => { window.rsLinked = true;"
     " const p = new URLSearchParams(location.search), last = (k) => (p.getAll(k).pop() || '');"
     " let tab = last('tab').toLowerCase(); const asked = last('q').trim();"
-    " if (!['compare', 'search', 'themes', 'corpus'].includes(tab)) tab = asked ? 'compare' : '';"
+    f" if (!{json.dumps(list(TABS))}.includes(tab)) tab = asked ? 'compare' : '';"
     " const [q, c] = tab === 'compare' ? [cq, cc] : [sq, sc];"
-    " if ((tab === 'compare' || tab === 'search') && (q || '').trim()) {"
+    f" if ({json.dumps(list(ASKED))}.includes(tab) && (q || '').trim()) {{"
     " window.rsShown?.(`${tab}-results`, true); window.rsLink?.(tab, q, c); } }"
 )
 # a cell's passages brought up and their heading focused (Tab then goes on through them, not the matrix)

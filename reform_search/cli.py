@@ -30,13 +30,20 @@ from reform_search.cli_search import (
     cmd_themes,
 )
 from reform_search.output import INTERRUPTED, refuse, split_names, with_index_flags
-from reform_search.settings import Settings, load_settings
+from reform_search.settings import GROUPS, Settings, load_settings
 from search.compare import COLUMN_TOP_K
+
+# The settings each command reads (settings.GROUPS), so its --help lists those and no others: a flag of
+# another group (`compare --port`) is refused as a mistake, not ignored
+READ = ("where",)
+BUILD = ("where", "model")
+ASK = ("where", "model", "ranking")
+ADD = ("where", "model", "limits")
+SERVE = tuple(GROUPS)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
-    settings = settings_parser()
     parser = Parser(
         prog="reform-search",
         description="Find and compare Japanese municipalities' administrative reform initiatives, offline.",
@@ -44,22 +51,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reform-search {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("index", parents=[settings], help="build or update the index of the corpus")
+    p = _command(sub, "index", BUILD, help="build or update the index of the corpus")
     p.add_argument(
         "--rebuild", action="store_true", help="rebuild from scratch (the embedding cache is kept)"
     )
     p.set_defaults(run=cmd_index)
 
-    p = sub.add_parser("search", parents=[settings], help="search passages: one query, or a JSONL file")
+    p = _command(sub, "search", ASK, help="search passages: one query, or a JSONL file")
     p.add_argument("query", nargs="?", help="the query, in Japanese or English")
     p.add_argument("--queries", type=Path, help='JSON lines of {"id": .., "query": ..}; one line out each')
     _filters(p)
     _export_flags(p, "text")
     p.set_defaults(run=cmd_search)
 
-    p = sub.add_parser(
-        "compare", parents=[settings], help="one column per city: its best passages and a match label"
-    )
+    p = _command(sub, "compare", ASK, help="one column per city: its best passages and a match label")
     p.add_argument("query", help="the theme or initiative to compare, in Japanese or English")
     p.add_argument(
         "--city", action="append", metavar="CITY", help="compare only these cities (repeatable, or A,B)"
@@ -67,12 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     _export_flags(p, default="text")
     p.set_defaults(run=cmd_compare, top_k_default=COLUMN_TOP_K)
 
-    p = sub.add_parser("similar", parents=[settings], help="counterparts of one passage in the other cities")
+    p = _command(sub, "similar", ASK, help="counterparts of one passage in the other cities")
     p.add_argument("passage_id", metavar="PASSAGE_ID", help="a passage id (see `reform-search passages`)")
     p.add_argument("--city", action="append", metavar="CITY", help="only these cities (repeatable, or A,B)")
     p.set_defaults(run=cmd_similar, top_k_default=COLUMN_TOP_K)
 
-    p = sub.add_parser("themes", parents=[settings], help="theme × city matrix: label, count, best passage")
+    p = _command(sub, "themes", ASK, help="theme × city matrix: label, count, best passage")
     p.add_argument(
         "--themes", type=Path, metavar="FILE", help="themes, one per line (default: built-in list)"
     )
@@ -80,17 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     _export_flags(p, default="md")
     p.set_defaults(run=cmd_themes)
 
-    p = sub.add_parser(
-        "align", parents=[settings], help="each initiative of city A with its counterpart in B"
-    )
+    p = _command(sub, "align", ASK, help="each initiative of city A with its counterpart in B")
     p.add_argument("city_a", metavar="CITY_A")
     p.add_argument("city_b", metavar="CITY_B")
     _export_flags(p, default="md")
     p.set_defaults(run=cmd_align)
 
-    p = sub.add_parser(
-        "add", parents=[settings], help="add a report (PDF, XLSX, CSV, DOCX, HTML, text) or a folder of them"
-    )
+    p = _command(sub, "add", ADD, help="add a report (PDF, XLSX, CSV, DOCX, HTML, text) or a folder of them")
     p.add_argument(
         "path", type=Path, metavar="PATH", help="a file, or a folder of files described by a manifest"
     )
@@ -121,28 +122,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=cmd_add)
 
-    p = sub.add_parser("remove", parents=[settings], help="remove a document from the index")
+    p = _command(sub, "remove", BUILD, help="remove a document from the index")
     p.add_argument("document_id", metavar="DOCUMENT_ID", help="see `reform-search documents`")
     p.set_defaults(run=cmd_remove)
 
-    p = sub.add_parser("documents", parents=[settings], help="list the indexed documents")
+    p = _command(sub, "documents", READ, help="list the indexed documents")
     p.set_defaults(run=cmd_documents)
 
-    p = sub.add_parser("serve", parents=[settings], help="start the web UI (builds the index on first run)")
+    p = _command(sub, "serve", SERVE, help="start the web UI (builds the index on first run)")
     p.set_defaults(run=cmd_serve)
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "passages",
+        READ,
         aliases=["chunks"],  # the name the evaluation contract uses
-        parents=[settings],
         help="list every indexed passage with its metadata (also: chunks)",
     )
     p.add_argument("--city", action="append", metavar="CITY", help="only this city (repeatable, or A,B)")
     p.set_defaults(run=cmd_passages)
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "evaluate",
-        parents=[settings],
+        ASK,
         help="measure the search on your own relevance judgments (JSONL, as in shared/eval)",
     )
     for kind, what in JUDGMENTS.items():
@@ -156,8 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=cmd_evaluate)
 
-    p = sub.add_parser(
-        "cache", parents=[settings], help="the embedding cache's size; --prune DAYS removes unused embeddings"
+    p = _command(
+        sub, "cache", READ, help="the embedding cache's size; --prune DAYS removes unused embeddings"
     )
     p.add_argument(
         "--prune",
@@ -168,12 +171,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=cmd_cache)
 
-    p = sub.add_parser(
-        "check", parents=[settings], help="verify the index files against their manifest (exit 2 if damaged)"
+    p = _command(
+        sub, "check", BUILD, help="verify the index files against their manifest (exit 2 if damaged)"
     )
     p.add_argument("--full", action="store_true", help="also compare every file's SHA-256 (reads it all)")
     p.set_defaults(run=cmd_check)
     return parser
+
+
+def _command(sub, name: str, groups: tuple[str, ...], **kwargs) -> argparse.ArgumentParser:
+    """A command's parser, with the flags of the settings it reads (`groups`)."""
+    epilog = "Every setting is also an environment variable, REFORM_SEARCH_<NAME> (README: Settings)."
+    return sub.add_parser(name, parents=[settings_parser(groups)], epilog=epilog, **kwargs)
 
 
 def _filters(p: argparse.ArgumentParser) -> None:

@@ -4,28 +4,31 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 
 from reform_search.output import refuse
-from reform_search.settings import Settings
+from reform_search.settings import GROUPS, Settings
 
 
-def settings_parser() -> argparse.ArgumentParser:
-    """Flags for every setting, generated from the settings table so help and defaults never drift."""
+def settings_parser(groups: Iterable[str] = GROUPS) -> argparse.ArgumentParser:
+    """Flags for the settings of `groups` (settings.GROUPS: what a command reads), generated from the
+    settings table so help and defaults never drift; each group under its own title in --help."""
     parent = argparse.ArgumentParser(add_help=False)
-    group = parent.add_argument_group("settings (also REFORM_SEARCH_<NAME> environment variables)")
-    for name in Settings.names():
-        default = Settings.default(name)
-        switch = Settings.choices(name) == ("on", "off") or Settings.choices(name) == ("off", "on")
-        group.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=name,
-            default=None,
-            nargs="?" if switch else None,  # an on/off setting given alone means on: --read-only
-            const="on" if switch else None,
-            choices=Settings.choices(name),
-            metavar=None if Settings.choices(name) else name.upper(),
-            help=f"{Settings.help(name)} (default: {default})",
-        )
+    for group in groups:
+        flags = parent.add_argument_group(f"settings: {GROUPS[group]}")
+        for name in (n for n in Settings.names() if Settings.group(n) == group):
+            default = Settings.default(name)
+            switch = Settings.choices(name) == ("on", "off") or Settings.choices(name) == ("off", "on")
+            flags.add_argument(
+                "--" + name.replace("_", "-"),
+                dest=name,
+                default=None,
+                nargs="?" if switch else None,  # an on/off setting given alone means on: --read-only
+                const="on" if switch else None,
+                choices=Settings.choices(name),
+                metavar=None if Settings.choices(name) else name.upper(),
+                help=f"{Settings.help(name)} (default: {default})",
+            )
     parent.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
     return parent
 
@@ -45,19 +48,16 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         commands = self._subparsers._group_actions[0].choices if self._subparsers else {}
         at = next((n for n, a in enumerate(self.given) if a in commands), None)
+        helps = self.prog  # whose help explains the mistake
+        if at is not None and (at or message.startswith("unrecognized arguments")):
+            # a flag the command does not take is found by the main parser after the command's own, and
+            # its help is the command's (`reform-search search --help`)
+            helps = commands[self.given[at]].prog
         if at and self.given[0].startswith("--"):  # `reform-search --json search …`
-            message = (
-                f"{self.given[0]} goes after the command: reform-search {self.given[at]} … {self.given[0]}"
-            )
+            flag, command = self.given[0], self.given[at]
+            if flag.split("=")[0] in commands[command]._option_string_actions:
+                message = f"{flag} goes after the command: reform-search {command} … {flag}"
+            else:  # a setting of another command's (`--port` before `compare`)
+                message = f"{command} takes no {flag}"
         # said as every refusal is (output.refuse), the command named by the help it points to
-        raise SystemExit(refuse(f"{message} (see {self._help_of(message)} --help)", "--json" in self.given))
-
-    def _help_of(self, message: str) -> str:
-        """Whose help explains the mistake: an argument the command does not take is found by the main
-        parser after the command's own, and its help is the command's (`reform-search search --help`)."""
-        commands = self._subparsers._group_actions[0].choices if self._subparsers else {}
-        if message.startswith("unrecognized arguments"):
-            chosen = next((a for a in self.given if a in commands), None)
-            if chosen:
-                return commands[chosen].prog
-        return self.prog
+        raise SystemExit(refuse(f"{message} (see {helps} --help)", "--json" in self.given))

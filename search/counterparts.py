@@ -46,7 +46,7 @@ from search.compare import (
     labelled_column,
     score_query,
 )
-from search.crowding import crowd
+from search.crowding import COUNTERPART_DEMOTION, crowd
 from search.engine import CANDIDATES, Searcher
 from search.fusion import with_source
 from search.hit import Hit
@@ -145,7 +145,7 @@ def toward(
     deep), re-scored towards the source's profile (`with_source`), then crowded (once: the pool is the
     ranking before crowding)."""
     if searcher.ranking.source_weight == 0:  # the text's own ranking: compare's column
-        return searcher.ranked(q.prepared, top_k, "hybrid", allowed)
+        return searcher.ranked(q.prepared, top_k, "hybrid", allowed, COUNTERPART_DEMOTION)
     pool = searcher.fused(q.prepared, max(CANDIDATES, top_k), "hybrid", allowed)[: max(CANDIDATES, top_k)]
     if not pool:
         return []
@@ -153,9 +153,8 @@ def toward(
     profile = np.asarray(searcher.index.profiles[source], dtype=np.float32)
     cosines = np.asarray(searcher.index.vectors[rows], dtype=np.float32) @ profile
     ids, scores = with_source(rows, [s for _, s in pool], cosines, searcher.ranking.source_weight)
-    return crowd(
-        list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.group_of(ids.tolist()), top_k
-    )
+    ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
+    return crowd(ranked, searcher.group_of(ids.tolist()), top_k, demotion=COUNTERPART_DEMOTION)
 
 
 def profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarray, top_k: int) -> Column:
@@ -171,7 +170,8 @@ def profile_column(searcher: Searcher, index: int, city: str, allowed: np.ndarra
     counted = {i for i, zi in z.items() if zi >= Z_STRONG_ALONE}
     if evidence.z >= Z_WEAK:
         counted.add(int(ids[0]))
-    ranked = crowd(list(zip(ids.tolist(), scores.tolist(), strict=True)), searcher.groups, top_k)
+    ranked = list(zip(ids.tolist(), scores.tolist(), strict=True))
+    ranked = crowd(ranked, searcher.groups, top_k, demotion=COUNTERPART_DEMOTION)
     hits = tuple(Hit(searcher.passages[i], rank, s) for rank, (i, s) in enumerate(ranked, 1))
     labels = tuple(profile_label(z[i]) if i in counted else Match.NONE for i, _ in ranked)
     matching = len(counted)

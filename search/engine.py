@@ -126,12 +126,18 @@ class Searcher:
         return Results(query, hits, has_content(q.lexical.tokens, q.read))
 
     def ranked(
-        self, q: Prepared, top_k: int, mode: str = "hybrid", allowed: np.ndarray | None = None
+        self,
+        q: Prepared,
+        top_k: int,
+        mode: str = "hybrid",
+        allowed: np.ndarray | None = None,
+        demotion: float | None = None,
     ) -> list[tuple[int, float]]:
-        """What `search` ranks, as (passage position, score) pairs, best first and crowded, before any
-        passage is decoded: for callers that build hits of the few they keep."""
+        """What `search` ranks, as (passage position, score) pairs, best first and crowded (by
+        `demotion`; None: search/crowding.py's), before any passage is decoded: for callers that build
+        hits of the few they keep."""
         ranked = self.fused(q, top_k, mode, allowed)
-        return crowd(ranked, self.group_of([i for i, _ in ranked]), top_k)
+        return crowd(ranked, self.group_of([i for i, _ in ranked]), top_k, demotion=demotion)
 
     def fused(
         self, q: Prepared, top_k: int, mode: str = "hybrid", allowed: np.ndarray | None = None

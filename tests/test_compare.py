@@ -49,7 +49,7 @@ from search.counterparts import (
     sought_by,
     toward,
 )
-from search.crowding import crowd
+from search.crowding import COUNTERPART_DEMOTION, crowd
 from search.engine import Searcher
 from search.evaluate import label_measures, run_labels
 from search.fusion import Ranking
@@ -649,7 +649,7 @@ def toward_oracle(searcher: Searcher, source, city: str, weight: float, monkeypa
     if not allowed.any():
         return None
     with monkeypatch.context() as uncrowded:
-        uncrowded.setattr(engine, "crowd", lambda ranked, groups, k: list(ranked)[:k])
+        uncrowded.setattr(engine, "crowd", lambda ranked, groups, k, **_: list(ranked)[:k])
         pool = searcher.search(sought_by(source)[1], 100, "hybrid", allowed=allowed)
     rows = [searcher.position(h.passage.id) for h in pool]
     scores = np.array([h.score for h in pool])
@@ -657,7 +657,8 @@ def toward_oracle(searcher: Searcher, source, city: str, weight: float, monkeypa
     span = lambda x: (x - x.min()) / (x.max() - x.min()) if x.max() > x.min() else np.ones_like(x)  # noqa: E731
     fused = (1 - weight) * span(scores) + weight * span(cos)
     ranked = sorted(zip(rows, fused.tolist(), strict=True), key=lambda r: -r[1])
-    return [searcher.passages[i].id for i, _ in crowd(ranked, searcher.groups, 3)]
+    crowded = crowd(ranked, searcher.groups, 3, demotion=COUNTERPART_DEMOTION)
+    return [searcher.passages[i].id for i, _ in crowded]
 
 
 @pytest.mark.parametrize("weight", [0.1, 0.5, 1.0])

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from index.store import load_index
 from index.tokenize import tokenize
-from search.crowding import crowd
+from search.crowding import DEMOTION, crowd
 from search.engine import MODES, Searcher
 from search.hit import Hit
 from search.query import CUT_LOOKBACK, acronyms, check_query, japanese_share
@@ -303,10 +303,15 @@ def test_crowd_lets_others_in_after_two_of_a_group():
     # Seven rows of one initiative, each only slightly above the other cities' passages.
     ranked = [(i, 0.9 - 0.001 * i) for i in range(7)] + [(7, 0.8), (8, 0.79), (9, 0.78)]
     groups = ["row"] * 7 + ["x", "y", "z"]
+    for demotion in (0.7, 0.85):  # the third row (0.898) falls to 0.629 and 0.763, below x's 0.8
+        out = crowd(ranked, groups, k=5, demotion=demotion)
+        assert [groups[i] for i, _ in out[:3]] == ["row", "row", "x"]
+        assert sum(groups[i] == "row" for i, _ in out) < 5
+        assert [s for _, s in out] == sorted((s for _, s in out), reverse=True)
+    # by default (search/crowding.py DEMOTION, 0.9), a third row well above the others keeps its place
     out = crowd(ranked, groups, k=5)
-    assert [groups[i] for i, _ in out[:3]] == ["row", "row", "x"]
-    assert sum(groups[i] == "row" for i, _ in out) < 5
-    assert [s for _, s in out] == sorted((s for _, s in out), reverse=True)
+    assert [groups[i] for i, _ in out[:3]] == ["row", "row", "row"]
+    assert out[2][1] == pytest.approx(0.898 * DEMOTION)
 
 
 def test_crowd_without_groups_changes_nothing():

@@ -610,8 +610,9 @@ def test_launch_options_follow_settings():
 
 def test_css_and_js_come_from_the_package_data():
     assert ui.launch_options(Settings())["css"] == ui.CSS and ".rs-card {" in ui.CSS
-    assert set(ui.JS) == {"counterparts", "pick_cell", "page"}
+    assert set(ui.JS) == {"counterparts", "pick_cell", "history", "page"}
     assert "trigger('counterparts'" in ui.JS["counterparts"] and "trigger('pick_cell'" in ui.JS["pick_cell"]
+    assert "trigger('restore'" in ui.JS["history"]
     assert "document.documentElement" in ui.JS["page"]  # the page script, handed to launch(head=...)
     assert not ui.JS["pick_cell"].startswith("//")  # the section's comment is not passed on
 
@@ -1184,7 +1185,7 @@ def test_a_theme_without_a_content_word_is_named_above_the_matrix(shared_index):
 def test_a_link_is_read_as_its_tab_query_and_cities_and_never_refused():
     from starlette.datastructures import QueryParams
 
-    from reform_search.web.link import MAX_LINK_CITIES, Link, read_link
+    from reform_search.web.link import MAX_LINK_VALUES, Link, read_link
 
     cities = (("テスト市", "Testshi"), ("サンプル町", "Samplecho"))
 
@@ -1204,9 +1205,76 @@ def test_a_link_is_read_as_its_tab_query_and_cities_and_never_refused():
     assert read("q=x&city=testshi,サンプル").cities == ("テスト市", "サンプル町")
     assert read("q=x&city=テスト町").cities is None  # another kind of municipality: no alias
     assert read("q=x&tab=search&tab=compare").tab == "compare"  # the last of a repeated parameter
-    # a hostile address: only the first MAX_LINK_CITIES values are read
-    many = "&".join(["city=廃止村"] * MAX_LINK_CITIES + ["city=テスト市"])
+    # a hostile address: only the first MAX_LINK_VALUES values are read
+    many = "&".join(["city=廃止村"] * MAX_LINK_VALUES + ["city=テスト市"])
     assert read(f"q=x&{many}").cities is None
+
+
+def test_a_link_carries_each_control_and_one_out_of_range_keeps_its_first_value():
+    # a copied link had reopened at the default 件数, mode and filters, not the page it was copied from
+    from starlette.datastructures import QueryParams
+
+    from reform_search.settings import Settings
+    from reform_search.web.checks import MAX_SHOWN
+    from reform_search.web.link import MAX_LINK_VALUES, Link, defaults, read_link
+    from search.compare import MORE_TOP_K
+
+    cities, docs, years = (("テスト市", "Testshi"),), ("memo", "plan"), (2023, 2024)
+
+    def read(query: str) -> Link:
+        return read_link(QueryParams(query), cities, docs, years)
+
+    assert read("q=x&k=7") == Link("compare", "x", top_k=7)  # compare: 件数 alone
+    assert read("q=x&k=7&mode=dense&doc=memo&year=2024") == Link("compare", "x", top_k=7)
+    assert read("tab=search&q=x&k=40&mode=LEXICAL&doc=plan&doc=memo&year=R5,2024") == Link(
+        "search", "x", None, 40, "lexical", ("plan", "memo"), (2023, 2024)
+    )
+    assert read(f"q=x&k={MORE_TOP_K}").top_k == MORE_TOP_K
+    # out of range, not whole, not a number: the control's first value (None), as the slider bounds it
+    for k in (0, -1, MORE_TOP_K + 1, "2.5", "abc", "", "nan", "inf", "1e400", "9" * 5000):
+        assert read(f"q=x&k={k}").top_k is None, k
+    assert read(f"tab=search&q=x&k={MAX_SHOWN}").top_k == MAX_SHOWN
+    assert read(f"tab=search&q=x&k={MAX_SHOWN + 1}").top_k is None
+    assert read("tab=search&q=x&k=5.0").top_k == 5  # as a hand may write it
+    # an unknown mode, document or year is left out: every document, every year
+    odd = read("tab=search&q=x&mode=bm25&doc=gone&doc=&year=1999&year=R99&year=abc&year=")
+    assert odd == Link("search", "x")
+    assert read("tab=search&q=x&doc=memo&doc=memo&year=2024,2024").docs == ("memo",)
+    assert read("tab=search&q=x&mode=dense&mode=hybrid").mode == "hybrid"  # the last, as for tab
+    # a hostile address: at most MAX_LINK_VALUES of each repeated parameter are read
+    many = "&".join(["doc=gone"] * MAX_LINK_VALUES + ["doc=memo"] + ["year=1999"] * MAX_LINK_VALUES)
+    assert read(f"tab=search&q=x&{many}&year=2024") == Link("search", "x")
+    # the values a link sets, the first ones where it sets none
+    first = defaults(Settings().override(mode="dense", top_k=500))
+    assert first == {
+        "compare": {"k": 3},
+        "search": {"doc": [], "year": [], "mode": "dense", "k": MAX_SHOWN},
+    }
+    assert read("q=x").values(first["compare"]) == [3]
+    linked = read("tab=search&q=x&k=4&year=2023")
+    assert linked.values(first["search"]) == [[], [2023], "dense", 4]
+
+
+def test_an_address_brought_back_sets_its_tab_even_when_it_asks_nothing(shared_index, searcher):
+    # Back to the address the page opened at (no question) had left the later question on screen
+    from reform_search.web.link import Link, opened
+
+    app = ui.build_app(settings_for(shared_index), searcher)
+    wired = {
+        getattr(fn.fn, "__qualname__", "").rsplit(".", 1)[-1]: len(fn.outputs) for fn in app.fns.values()
+    }
+    h = handlers_for(shared_index)
+    assert wired["on_link"] == wired["on_back"] == len(opened(h, Link()))
+    untouched = opened(h, Link())
+    assert untouched[-1] is None and all(isinstance(v, type(gr.skip())) for v in untouched[:-1])
+    back = opened(h, Link(), restored=True)
+    assert back[-1] == "compare" and back[1] == "" and "rs-hint" in back[4]  # the box emptied, the hint
+    assert back[3] == 3  # 件数 at its first value
+    # the search tab's box, cities, documents, years, mode and 件数, then its results; compare untouched
+    search = opened(h, Link("search", "電子決裁", top_k=2, mode="lexical"), restored=True)
+    assert search[-1] == "search" and all(isinstance(v, type(gr.skip())) for v in search[1:9])
+    assert list(search[9:15]) == ["電子決裁", h.every_city(), [], [], "lexical", 2]
+    assert "「電子決裁」: 2 件 / hits" in search[15]
 
 
 def test_a_scripts_years_with_a_blank_entry_are_refused_and_cities_split_at_commas():

@@ -820,6 +820,115 @@ def test_the_address_links_to_what_is_shown_and_opens_it_again(page, html_app):
     again.wait_for_function("new URL(location.href).search.includes('tab=corpus')")
 
 
+# the address's parameters, as the page reads them
+PARAMS = "(k) => new URL(location.href).searchParams.getAll(k)"
+
+
+def test_a_link_reopens_the_controls_it_carries_and_the_address_holds_them(page, html_app):
+    # A copied link had held only the tab, query and cities: it reopened at the default 件数, mode and
+    # filters, a different page from the one it was copied from
+    page.goto(html_app + "?q=電子決裁&k=1")
+    page.wait_for_function("document.querySelectorAll('#compare-results .rs-col').length === 2")
+    page.wait_for_function(ARRIVED, arg="#compare-results")
+    columns = page.locator("#compare-results .rs-col")
+    assert [columns.nth(i).locator(".rs-card").count() for i in range(2)] == [1, 1]
+    assert page.locator("#compare-top input[type=number]").input_value() == "1"
+    assert page.evaluate(PARAMS, "k") == ["1"]  # kept when the address is tidied
+
+    link = "?tab=search&q=電子決裁&mode=lexical&k=oops&k=2&doc=samplecho-memo&doc=gone&year=2023&year=1999"
+    page.goto(html_app + link)
+    page.wait_for_function("document.querySelectorAll('#search-results .rs-card').length > 0")
+    page.wait_for_function(ARRIVED, arg="#search-results")
+    assert page.locator("#search-mode input:checked").input_value() == "lexical"
+    assert page.locator("#search-top input[type=number]").input_value() == "2"
+    assert "サンプル町" in page.locator("#search-docs").inner_text()  # its one document chosen
+    assert "2023" in page.locator("#search-years").inner_text()
+    cities = page.locator("#search-results .rs-card .rs-city-chip").all_inner_texts()
+    assert 1 <= len(cities) <= 2 and all("サンプル町" in c for c in cities)
+    # the address tidied to what is shown: the values no control took left out
+    page.wait_for_function(f"({PARAMS})('year').join() === '2023'")
+    assert [page.evaluate(PARAMS, k) for k in ("mode", "k", "doc")] == [
+        ["lexical"],
+        ["2"],
+        ["samplecho-memo"],
+    ]
+    number = page.locator("#search-top input[type=number]")  # a control changed: the address follows,
+    number.fill("10")  # at its first value left out
+    number.press("Enter")
+    page.wait_for_function(f"({PARAMS})('k').length === 0")
+    page.locator("#search-mode label").filter(has_text="hybrid").click()  # back to its first value: out
+    page.wait_for_function(f"({PARAMS})('mode').length === 0")
+    assert page.evaluate(PARAMS, "year") == ["2023"]
+
+
+def test_back_and_forward_go_between_questions(page, html_app):
+    # Each question had replaced the address: Back left the page instead of showing the last question
+    run_compare(page, html_app, "電子決裁")
+    page.wait_for_function(f"({PARAMS})('q').join() === '電子決裁'")
+    page.evaluate("window.rsStill = true")  # no page is loaded anew
+    first = page.locator("#compare-results").inner_text()
+    entries = page.evaluate("history.length")
+    page.click("#compare-go")  # the same question again: no new entry
+    page.wait_for_timeout(1000)
+    page.wait_for_function(ARRIVED, arg="#compare-results")
+    assert page.evaluate("history.length") == entries
+    box = page.locator("#compare-query textarea")
+    box.fill("テレワーク")
+    page.click("#compare-go")
+    page.wait_for_function(f"({PARAMS})('q').join() === 'テレワーク'")
+    page.wait_for_function(ARRIVED, arg="#compare-results")
+    second = page.locator("#compare-results").inner_text()
+
+    shown = "(q) => document.querySelector('#compare-results .rs-query')?.innerText.includes(q)"
+    query = "(q) => document.querySelector('#compare-query textarea')?.value === q"
+    page.go_back()  # the first question: its results and its query box
+    page.wait_for_function(query, arg="電子決裁")
+    page.wait_for_function(shown, arg="電子決裁", timeout=30_000)
+    page.wait_for_function(ARRIVED, arg="#compare-results")
+    assert page.locator("#compare-results").inner_text() == first
+    assert page.evaluate(PARAMS, "q") == ["電子決裁"]
+    page.go_back()  # the page as it opened, before its first question: the box emptied
+    page.wait_for_function(query, arg="")
+    page.wait_for_function("document.querySelector('#compare-results .rs-hint') !== null")
+    assert page.evaluate("location.search") == ""
+    page.go_forward()
+    page.wait_for_function(shown, arg="電子決裁", timeout=30_000)
+    page.go_forward()  # and the second again
+    page.wait_for_function(query, arg="テレワーク")
+    page.wait_for_function(shown, arg="テレワーク", timeout=30_000)
+    page.wait_for_function(ARRIVED, arg="#compare-results")
+    assert page.locator("#compare-results").inner_text() == second
+    assert page.evaluate("window.rsStill") is True  # restored in place
+
+    number = page.locator("#compare-top input[type=number]")  # a control changed: a question too
+    number.fill("1")
+    number.press("Enter")
+    page.wait_for_function(f"({PARAMS})('k').join() === '1'")
+    assert page.evaluate("history.length") == entries + 2
+    page.go_back()  # the second question, at its first 件数
+    page.wait_for_function(f"({PARAMS})('k').length === 0")
+    page.wait_for_function("document.querySelector('#compare-top input[type=number]').value === '3'")
+    page.wait_for_function(
+        "(t) => document.querySelector('#compare-results').innerText === t", arg=second, timeout=30_000
+    )
+
+    # a search's tab and mode come back too
+    page.click("#tab-search-button")
+    page.locator("#search-query textarea").fill("窓口")
+    page.locator("#search-mode label").filter(has_text="lexical").click()
+    page.click("#search-go")
+    page.wait_for_function(f"({PARAMS})('mode').join() === 'lexical'")
+    page.wait_for_function(ARRIVED, arg="#search-results")
+    page.click("#tab-compare-button")
+    page.wait_for_function(f"({PARAMS})('tab').join() === 'compare'")
+    page.go_back()
+    page.wait_for_function(
+        "document.querySelector('#tab-search-button').getAttribute('aria-selected') === 'true'"
+    )
+    assert page.locator("#search-mode input:checked").input_value() == "lexical"
+    assert page.locator("#search-query textarea").input_value() == "窓口"
+
+
 def test_a_result_redone_below_a_phones_window_is_signalled(browser, html_app):
     page = browser.new_page(viewport={"width": 375, "height": 740})
     try:

@@ -53,6 +53,11 @@ if (!element.__rsBound) {
   element.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') pick(e); });
 }
 
+// === history
+// js_on_load of the page's header: an earlier question's address, brought back by Back or Forward (the
+// page section's popstate), asked again on the server as an opened link is (layout.py, link.py).
+window.rsRestore = (search) => trigger('restore', {search});
+
 // === page
 // In the page's <head>, once. The page is Japanese first: Gradio writes lang="en", so screen readers read
 // 比較 and the passages with an English voice (the English halves carry lang="en": render.py). Messages
@@ -166,11 +171,18 @@ if (!element.__rsBound) {
     if (el) reveal(el);
   }, 50);
   // The address bar links to what is shown (reform_search/web/link.py reads it when a page opens): the
-  // tab and query last asked, and its cities unless all are ticked. Replaced, not pushed: Back leaves
-  // the page as ever. Other parameters (Gradio's ?__theme=dark) are kept.
-  window.rsLink = (tab, q, cities) => {
+  // tab and query last asked, its cities unless all are ticked, and each of its controls not at its first
+  // value (`values`, in the order of `first`: link.py `defaults`, each asking tab's controls' first values
+  // by parameter). A new question (another query, tab or control) is a new entry of the history, so Back
+  // and Forward go between questions (`restore`); a link opened and tidied, an entry brought back, or the
+  // same question again replace it, and so does a control changed again at once (a slider dragged, a
+  // few cities ticked in a row: one entry). Other parameters (Gradio's ?__theme=dark) are kept.
+  let redone = 0;  // when a control last changed the address
+  window.rsAt = window.location.search;  // the address of what is shown
+  window.rsLink = (tab, q, cities, values = [], first = {}, how = 'ask') => {
     const url = new URL(window.location.href);
-    for (const key of ['tab', 'q', 'city']) url.searchParams.delete(key);
+    const named = Object.values(first).flatMap((controls) => Object.keys(controls));
+    for (const key of ['tab', 'q', 'city', ...named]) url.searchParams.delete(key);
     const text = (q || '').trim();
     if (tab === 'themes' || tab === 'corpus') {  // a tab without a query: the tab alone
       url.searchParams.set('tab', tab);
@@ -181,13 +193,38 @@ if (!element.__rsBound) {
       if (cities && cities.length && cities.length < offered) {
         for (const c of cities) url.searchParams.append('city', c);
       }
+      Object.entries(first[tab] || {}).forEach(([key, start], i) => {
+        const value = values[i];
+        if (Array.isArray(value)) value.forEach((v) => url.searchParams.append(key, v));
+        else if (value !== null && value !== undefined && String(value) !== String(start)) {
+          url.searchParams.set(key, value);
+        }
+      });
     } else if (tab !== 'compare') {  // the search tab, nothing asked yet: reopened there, not on the first
       url.searchParams.set('tab', tab);
     }
-    if (url.search !== window.location.search) url.hash = '';  // a place in the last result
-    if (url.href !== window.location.href) history.replaceState(history.state, '', url);
+    const moved = url.search !== window.location.search;
+    if (moved) url.hash = '';  // a place in the last result
+    const again = how === 'redo' && Date.now() - redone < 1500;
+    redone = how === 'redo' ? Date.now() : 0;
+    if (moved && how !== 'open' && !again && !window.rsRestoring) history.pushState(null, '', url);
+    else if (url.href !== window.location.href) history.replaceState(history.state, '', url);
+    window.rsAt = window.location.search;
     inPage();
   };
+  // Back or Forward to an earlier question's address: asked again in place (window.rsRestore, the header's
+  // script: layout.py), its query, cities and controls set as a link sets them; the page is loaded anew
+  // when it has not opened yet. A place within the page (#…) alone is the browser's.
+  window.addEventListener('popstate', () => {
+    if (window.location.search === window.rsAt) return;
+    window.rsAt = window.location.search;
+    if (!window.rsRestore || !window.rsLinked) {
+      window.location.reload();
+      return;
+    }
+    window.rsRestoring = true;  // its tab chosen writes no entry: link_shown (layout.py) tidies it
+    window.rsRestore(window.location.search);
+  });
   // A comparison or a search asked for: its verdicts (else why nothing matches, else its heading) said
   // aloud, its heading shown. The region is emptied first: the same words again are said again. Redone
   // by a control (`quiet`): said, but neither the page nor the focus moves from the control.

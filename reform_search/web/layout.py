@@ -1,16 +1,16 @@
 """The page: a header and four tabs (比較 / Compare, 検索 / Search, テーマ / Themes, 資料 / Corpus), and the
 events that tie their components to the handlers. Only the four named API endpoints are public.
 
-About 400 lines: Gradio wires an event only inside the Blocks that holds both its components, and the
+About 480 lines: Gradio wires an event only inside the Blocks that holds both its components, and the
 tabs' events cross tabs (adding a document refreshes every tab's city and document pickers), so the
 page and its events are built in one function; the handlers they call are in handlers.py."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 
 import gradio as gr
+from starlette.datastructures import QueryParams
 
 from corpus.document import KIND_NAMES, kind_name
 from corpus.extract import SUFFIXES
@@ -21,7 +21,17 @@ from reform_search.settings import Settings
 from reform_search.web.api import register_api
 from reform_search.web.checks import MAX_SHOWN
 from reform_search.web.handlers import READ_ONLY, Handlers
-from reform_search.web.link import ASKED, TABS, opened, read_link, themes_opened
+from reform_search.web.link import (
+    MAX_ADDRESS,
+    Link,
+    Params,
+    defaults,
+    link_js,
+    link_shown,
+    opened,
+    read_link,
+    themes_opened,
+)
 from reform_search.web.state import (
     DOWNLOADS,
     DOWNLOADS_KEPT_S,
@@ -36,7 +46,7 @@ from reform_search.web.state import (
     doc_choices,
     year_choices,
 )
-from search.compare import COLUMN_TOP_K, MORE_TOP_K
+from search.compare import MORE_TOP_K
 from search.engine import MODE_NAMES, MODES, Searcher
 from search.themes import DEFAULT_THEMES
 
@@ -112,25 +122,27 @@ def wire_query(
     h: Handlers,
     fn: Callable,
     box: tuple[gr.Textbox, gr.Button, list[gr.Button]],
-    filters: list,
-    panes: tuple[gr.HTML, gr.HTML],
     cities: gr.CheckboxGroup,
+    controls: list,
+    panes: tuple[gr.HTML, gr.HTML],
     downloads: Sequence[gr.DownloadButton] = (),
     toggles: Sequence[gr.Button] = (),
 ) -> None:
-    """fn(query, *filters) on the button, on Enter, after an example fills the box, and when a filter is
-    changed with a query in the box (`toggles`: the cities' all / none buttons too); cards:
-    counterparts. fn returns the panes' contents, then the downloads' updates."""
+    """fn(query, cities, *controls) on the button, on Enter, after an example fills the box, and when a
+    city or control is changed with a query in the box (`toggles`: the cities' all / none buttons too);
+    cards: counterparts. fn returns the panes' contents, then the downloads' updates."""
     query, go, examples = box
+    filters = [cities, *controls]
     inputs, outputs = [query, *filters], [*panes, *downloads]
     # asked for: said aloud, and brought into view; by a control: said aloud only. Either way the
-    # address bar then links to what is shown (link.py)
+    # address bar then links to what is shown (link.py), a new question a new entry of the history
     results, tab = panes[0].elem_id, panes[0].elem_id.removesuffix("-results")
+    first = defaults(h.settings)
     shown, redone = (
-        f"(q, c) => {{ window.rsShown?.('{results}'{quiet}); window.rsLink?.('{tab}', q, c); }}"
-        for quiet in ("", ", true")
+        link_js(tab, how, first, before=f"window.rsShown?.('{results}'{quiet}); ")
+        for how, quiet in (("ask", ""), ("redo", ", true"))
     )
-    asked = {"inputs": [query, cities], **PRIVATE}
+    asked = {"inputs": inputs, **PRIVATE}
     for trigger in (go.click, query.submit):
         trigger(fn, inputs, outputs, **PRIVATE).then(None, js=shown, **asked)
 
@@ -156,18 +168,6 @@ def wire_query(
     out.counterparts(h.on_counterparts, [cities], cp, scroll_to_output=True, **PRIVATE)
 
 
-# a link's comparison or search, once in: said aloud, signalled when below the window, its address tidied.
-# Its tab is read from the address as link.py `read_link` reads it (a gr.State reaches a script as null:
-# an opened link had been neither said nor tidied)
-LINK_SHOWN = (
-    "(cq, cc, sq, sc) => { window.rsLinked = true;"
-    " const p = new URLSearchParams(location.search), last = (k) => (p.getAll(k).pop() || '');"
-    " let tab = last('tab').toLowerCase(); const asked = last('q').trim();"
-    f" if (!{json.dumps(list(TABS))}.includes(tab)) tab = asked ? 'compare' : '';"
-    " const [q, c] = tab === 'compare' ? [cq, cc] : [sq, sc];"
-    f" if ({json.dumps(list(ASKED))}.includes(tab) && (q || '').trim()) {{"
-    " window.rsShown?.(`${tab}-results`, true); window.rsLink?.(tab, q, c); } }"
-)
 # a cell's passages brought up and their heading focused (Tab then goes on through them, not the matrix)
 SHOW_CELL = (
     "() => { const c = document.getElementById('themes-cell'); c?.scrollIntoView({block: 'start'});"
@@ -180,16 +180,18 @@ def build_blocks(state: AppState) -> gr.Blocks:
     settings = state.settings
     cities = city_choices(state)
     all_cities = [v for _, v in cities]
+    first = defaults(settings)  # the controls' first values, as a link leaves them out
     suffixes = list(SUFFIXES)
 
     cache = (DOWNLOADS_KEPT_S, DOWNLOADS_KEPT_S)
     with gr.Blocks(title="reform-search", analytics_enabled=False, delete_cache=cache) as app:
         with gr.Row(elem_classes="rs-header"):
-            gr.HTML(
+            header = gr.HTML(
                 f'<h1 class="rs-h1">{esc(TITLE)}</h1><p class="rs-sub" lang="en">Find and compare municipal '
                 "administrative reform in Japan, offline, in the cities' own reports</p>"
                 '<p id="rs-announce" class="rs-sr" role="status" aria-live="polite"></p>',
                 scale=4,
+                js_on_load=JS["history"],
             )
             status = gr.HTML(status_html(state.searcher), elem_id="rs-status", scale=1, min_width=240)
 
@@ -208,7 +210,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                     c_top = gr.Slider(
                         1,
                         MORE_TOP_K,
-                        value=COLUMN_TOP_K,
+                        value=first["compare"]["k"],
                         step=1,
                         label="件数 / passages per city",
                         elem_id="compare-top",
@@ -253,7 +255,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
                 with gr.Row(equal_height=True):
                     s_mode = gr.Radio(
                         [(MODE_NAMES[m], m) for m in MODES],
-                        value=settings.mode,
+                        value=first["search"]["mode"],
                         label="方式 / ranking mode",
                         scale=2,
                         elem_id="search-mode",
@@ -261,10 +263,11 @@ def build_blocks(state: AppState) -> gr.Blocks:
                     s_top = gr.Slider(
                         1,
                         MAX_SHOWN,
-                        value=min(settings.top_k, MAX_SHOWN),
+                        value=first["search"]["k"],
                         step=1,
                         label="件数 / passages shown",
                         scale=1,
+                        elem_id="search-top",
                     )
                 s_files = download_buttons("search")
                 s_panes = result_panes(
@@ -362,9 +365,10 @@ def build_blocks(state: AppState) -> gr.Blocks:
         # ---------------------------------------------------------- events (UI only: private)
 
         h = Handlers(state)
-        wire_query(h, h.on_compare, c_box, [c_cities, c_top], c_panes, c_cities, c_files, c_toggles)
-        s_filters = [s_cities, s_docs, s_years, s_mode, s_top]
-        wire_query(h, h.on_search, s_box, s_filters, s_panes, s_cities, s_files, s_toggles)
+        # each tab's controls after its cities, in the order of link.py `defaults` (a link's parameters)
+        c_controls, s_controls = [c_top], [s_docs, s_years, s_mode, s_top]
+        wire_query(h, h.on_compare, c_box, c_cities, c_controls, c_panes, c_files, c_toggles)
+        wire_query(h, h.on_search, s_box, s_cities, s_controls, s_panes, s_files, s_toggles)
 
         t_built = gr.State(None)  # the themes text the matrix shown was built from
         t_outputs = [t_map, t_theme, t_city, *t_files, t_cell, t_built]
@@ -426,33 +430,49 @@ def build_blocks(state: AppState) -> gr.Blocks:
                 None, js=said, **PRIVATE
             )
 
-        # an opened link (?tab=…&q=…&city=…) asks what it names, once the pickers are up to date
+        # an opened link (?tab=…&q=…&city=…&k=…) asks what it names, once the pickers are up to date; an
+        # earlier question's address brought back by Back or Forward (ui.js) is asked again in place
+        def link_of(params: Params) -> Link:
+            index = state.live().index
+            years = sorted({d.fiscal_year for d in index.documents if d.fiscal_year})
+            return read_link(params, index.city_pairs, [d.id for d in index.documents], years)
+
         def on_link(request: gr.Request):
-            return opened(h, read_link(request.query_params, state.live().index.city_pairs))
+            return opened(h, link_of(request.query_params))
+
+        def on_back(evt: gr.EventData):
+            address = str(evt._data.get("search") or "")[:MAX_ADDRESS]
+            return opened(h, link_of(QueryParams(address.removeprefix("?"))), restored=True)
 
         linked = gr.State(None)  # the tab a link opened
-        link_outputs = [tabs, c_box[0], c_cities, *c_panes, *c_files, s_box[0], s_cities, *s_panes, *s_files]
+        link_outputs = [
+            tabs,
+            *(c_box[0], c_cities, *c_controls, *c_panes, *c_files),
+            *(s_box[0], s_cities, *s_controls, *s_panes, *s_files),
+        ]
         opened_link = app.load(h.on_load, None, refresh, show_progress="hidden", **PRIVATE).then(
             on_link, None, [*link_outputs, linked], **PRIVATE
         )
-        opened_link.then(
-            lambda *a: themes_opened(h, *a), [linked, t_map, t_themes, t_cities], t_outputs, **matrix
-        )
-        # what a link asked, said (and signalled below a phone's window) as an asked result is, and the
-        # address tidied to what is shown (a city no longer indexed left out)
-        opened_link.then(None, [c_box[0], c_cities, s_box[0], s_cities], js=LINK_SHOWN, **PRIVATE)
+        back = header.restore(on_back, None, [*link_outputs, linked], **PRIVATE)
+        asked_now = [c_box[0], c_cities, *c_controls, s_box[0], s_cities, *s_controls]
+        for event in (opened_link, back):
+            event.then(
+                lambda *a: themes_opened(h, *a), [linked, t_map, t_themes, t_cities], t_outputs, **matrix
+            )
+            # what a link asked, said (and signalled below a phone's window) as an asked result is, and
+            # the address tidied to what is shown (a city no longer indexed left out)
+            event.then(None, asked_now, js=link_shown(first), **PRIVATE)
         # the address follows the tab shown: a query's tab with its box's query, the others alone (once the
         # link opened has been read: a tab selected as the page opens had emptied the address before)
-        asking = ((c_tab, "compare", c_box[0], c_cities), (s_tab, "search", s_box[0], s_cities))
-        for tab, name, box, picked in asking:
-            tab.select(
-                None,
-                [box, picked],
-                js=f"(q, c) => window.rsLinked && window.rsLink?.('{name}', q, c)",
-                **PRIVATE,
-            )
-        for tab, name in ((t_tab, "themes"), (d_tab, "corpus")):
-            tab.select(None, js=f"() => window.rsLinked && window.rsLink?.('{name}')", **PRIVATE)
+        tab_shown = (
+            (c_tab, "compare", [c_box[0], c_cities, *c_controls]),
+            (s_tab, "search", [s_box[0], s_cities, *s_controls]),
+            (t_tab, "themes", []),
+            (d_tab, "corpus", []),
+        )
+        for tab, name, shown in tab_shown:
+            js = link_js(name, "tab", first, before="if (!window.rsLinked) return; ")
+            tab.select(None, shown, js=js, **PRIVATE)
 
         # ---------------------------------------------------------- API (gradio_client): CLI JSON shapes
         register_api(state)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from collections.abc import Sequence, Set
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import metadata
 from itertools import pairwise
+from typing import Any, NamedTuple
 
 from corpus.normalize import has_japanese
 
@@ -100,6 +101,52 @@ def _tagger():
     return fugashi.Tagger()
 
 
+class Word(NamedTuple):
+    """A word as the tagger reads it: as the text writes it, its unidic features, and where it stands."""
+
+    surface: str
+    feature: Any
+    start: int
+    end: int
+
+
+def tagged(text: str) -> list[Word]:
+    """Every word of `text` as the tagger reads it, in order, with its place (what lies between words,
+    spaces and line breaks, belongs to none)."""
+    with _TAGGER_LOCK:  # a word reads its surface and features from the tagger's buffers
+        pairs = [(w.surface, w.feature) for w in _tagger()(text)]
+    words, at = [], 0
+    for surface, feature in pairs:
+        start = text.find(surface, at)
+        start = at if start < 0 else start
+        words.append(Word(surface, feature, start, start + len(surface)))
+        at = start + len(surface)
+    return words
+
+
+# What an inflected word writes after its stem, as one word to a reader: 書か + ない, 見直し + ます,
+# 書い + て, 書かなけれ + ば
+_ENDING_PARTICLES = {"て", "で", "ば"}
+
+
+def inflected_end(words: Sequence[Word], n: int) -> int:
+    """Where word `n` ends as a reader reads it: past the auxiliaries (ない, ます, た, せる) and the
+    conjunctive て, で or ば written right after a verb or an adjective (書か of 書かない: 書かない is the
+    word, 書か a fragment of it); n + 1 for any other word."""
+    end = n + 1
+    if words[n].feature.pos1 not in ("動詞", "形容詞"):
+        return end
+    while end < len(words) and words[end].start == words[end - 1].end:
+        word = words[end]
+        if word.feature.pos1 == "助動詞":
+            end += 1
+        elif word.surface in _ENDING_PARTICLES and word.feature.pos2 == "接続助詞":
+            return end + 1
+        else:
+            break
+    return end
+
+
 def fold(token: str) -> str:
     """NFKC + lower-case; English plural endings folded so "services" meets "service"."""
     token = unicodedata.normalize("NFKC", token).lower()
@@ -120,11 +167,10 @@ def _lemma(surface: str, feature) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Content-word tokens of a Japanese (or English) text, in order, with English glosses of loanwords."""
-    with _TAGGER_LOCK:  # a word reads its surface and features from the tagger's buffers
-        words = [(w.surface, w.feature) for w in _tagger()(unicodedata.normalize("NFKC", text))]
+    words = tagged(unicodedata.normalize("NFKC", text))
     tokens: list[str] = []
     previous = ""
-    for n, (surface, feature) in enumerate(words):
+    for n, (surface, feature, *_) in enumerate(words):
         after_te, previous = previous in ("て", "で"), surface
         if feature.pos1 not in _CONTENT_POS:
             continue
@@ -151,28 +197,27 @@ def tokenize(text: str) -> list[str]:
 def _noun_form(surface: str) -> str:
     """The token a verb's 連用形 is read as when it stands alone, as a noun: 待ち → 待ち, 立上げ → 立ち上げ
     (the noun's dictionary form, whatever its okurigana); its surface where it is not read as one noun."""
-    with _TAGGER_LOCK:
-        words = [(w.surface, w.feature) for w in _tagger()(surface)]
-    if len(words) == 1 and words[0][1].pos1 == "名詞":
-        return fold(_lemma(*words[0]).partition("-")[0] or surface)
+    words = tagged(surface)
+    if len(words) == 1 and words[0].feature.pos1 == "名詞":
+        return fold(_lemma(surface, words[0].feature).partition("-")[0] or surface)
     return fold(surface)
 
 
 def _compounded(words: list, n: int) -> bool:
-    """Whether word `n` (of (surface, feature) pairs) is a verb in its 連用形 before a noun, as the first
+    """Whether word `n` (of `tagged` words) is a verb in its 連用形 before a noun, as the first
     part of a compound (待ち of 待ち時間): the noun it is read as alone is then a token too, as the same
     compound typed alone is read (「待ち時間」 gives 待ち + 時間; 「窓口での待ち時間を」, 待つ + 時間). Not
     after a particle that governs it as a verb (により, に基づき, を通じ) nor in kana alone (につき, かけ):
     those are grammar, and their noun readings (辺り, 欠け) say nothing of the text."""
-    surface, feature = words[n]
+    surface, feature, *_ = words[n]
     return (
         feature.pos1 == "動詞"
         and str(feature.cForm).startswith("連用形")
         and any("\u4e00" <= c <= "\u9fff" for c in surface)
         and n + 1 < len(words)
         # before a suffix too (引継ぎ書, 進め方): visible nDCG@10 0.867 → 0.862, blind 0.777 → 0.778
-        and words[n + 1][1].pos1 == "名詞"
-        and not (n > 0 and words[n - 1][0] in _GOVERNING)
+        and words[n + 1].feature.pos1 == "名詞"
+        and not (n > 0 and words[n - 1].surface in _GOVERNING)
     )
 
 
@@ -181,20 +226,21 @@ _GOVERNING = {"に", "を", "が", "と", "で", "へ", "から", "より", "に
 
 
 def surface_keys(text: str) -> list[tuple[str, str]]:
-    """(surface form, token it matches as) for every content word of `text`, glosses included, in order."""
-    with _TAGGER_LOCK:
-        words = [(w.surface, w.feature) for w in _tagger()(text)]
+    """(surface form, token it matches as) for every content word of `text`, glosses included, in order;
+    an inflected word's surface whole (書かない, whose token is 書く: `inflected_end`)."""
+    words = tagged(text)
     pairs: list[tuple[str, str]] = []
-    for n, (surface, feature) in enumerate(words):
+    for n, (surface, feature, *_) in enumerate(words):
         lemma = _lemma(surface, feature)
         lemma, _, gloss = lemma.partition("-")
         if lemma in _STOP_LEMMAS:
             continue
-        pairs.append((surface, fold(lemma)))
+        shown = "".join(w.surface for w in words[n : inflected_end(words, n)])
+        pairs.append((shown, fold(lemma)))
         if gloss:
-            pairs.append((surface, fold(gloss)))
+            pairs.append((shown, fold(gloss)))
         if _compounded(words, n):  # as `tokenize` reads it too (待ち of 待ち時間)
-            pairs.append((surface, _noun_form(surface)))
+            pairs.append((shown, _noun_form(surface)))
     return pairs
 
 
@@ -206,9 +252,7 @@ def written_words(text: str) -> list[tuple[str, str, str]]:
     for run in unicodedata.normalize("NFKC", text).split():
         if out:  # a space or a line break between two words: shown apart (noun_pairs reads past it)
             out.append(("", " ", ""))
-        with _TAGGER_LOCK:
-            words = [(w.surface, w.feature) for w in _tagger()(run)]
-        for surface, feature in words:
+        for surface, feature, *_ in tagged(run):
             lemma = _lemma(surface, feature)
             out.append((fold(lemma.partition("-")[0] or surface), surface, _NOUNISH.get(feature.pos1, "")))
     return out
@@ -233,18 +277,6 @@ def noun_pairs(words: list[tuple[str, str, str]]) -> list[str]:
     return list(dict.fromkeys(pairs))
 
 
-def matched_terms(text: str, query_tokens: set[str], keys: list[tuple[str, str]] | None = None) -> list[str]:
-    """Surface forms in `text` whose tokens occur in the query: the words to highlight, in text order.
-
-    `keys` is `surface_keys(text)` when the caller has it already (it is the costly part).
-    """
-    found: list[str] = []
-    for surface, token in surface_keys(text) if keys is None else keys:
-        if token in query_tokens and surface not in found:
-            found.append(surface)
-    return found
-
-
 def tokenizer_info() -> dict:
     """What produced the tokens, for the index manifest: a change means the BM25 index must be rebuilt."""
     return {
@@ -253,45 +285,3 @@ def tokenizer_info() -> dict:
         "fugashi": metadata.version("fugashi"),
         "unidic_lite": metadata.version("unidic-lite"),
     }
-
-
-def _joins(ch: str) -> bool:
-    """Whether `ch` writes one word with its neighbour: a kanji, katakana, Latin letter or digit
-    (hiragana are mostly particles and okurigana)."""
-    return (ch.isascii() and ch.isalnum()) or unicodedata.name(ch, "").startswith(("CJK", "KATAKANA"))
-
-
-@lru_cache(maxsize=1024)  # a comparison asks it once per city column
-def bound_singles(query: str) -> frozenset[str]:
-    """The query's one-character words that it writes only inside a compound (館 of 児童館): a passage
-    shows them within the same compound, not in every word that holds them (本館, 公民館), unless they are all
-    it shares with the query (`joined_singles`)."""
-    text = unicodedata.normalize("NFKC", query)
-    words = set(tokenize(text))
-    singles = {s for s, token in surface_keys(text) if len(s) == 1 and token in words}
-    bound = set()
-    for ch in singles:
-        places = [i for i, c in enumerate(text) if c == ch]
-        if all(
-            (i > 0 and _joins(text[i - 1])) or (i + 1 < len(text) and _joins(text[i + 1])) for i in places
-        ):
-            bound.add(ch)
-    return frozenset(bound)
-
-
-def joined_singles(text: str, found: Sequence[str], bound: Set[str]) -> list[str]:
-    """`found` (the words of `text` to highlight) with each of `bound`'s characters replaced by the
-    runs where `text` writes it next to another found word (児童 + 館 → 児童館), or left out; kept as it
-    is when it is the only word found, as it is then why the passage matched."""
-    if all(word in bound for word in found):
-        return list(found)
-    out: list[str] = []
-    for word in found:
-        if word not in bound:
-            out.append(word)
-            continue
-        for other in found:
-            for run in (other + word, word + other):
-                if other != word and run in text and run not in out:
-                    out.append(run)
-    return out

@@ -45,28 +45,26 @@ def highlight(text: str, terms: tuple[str, ...], tty: bool, fields: tuple[str, .
 
 
 def snippet(text: str, terms: tuple[str, ...], limit: int = SNIPPET_CHARS) -> str:
-    """A window of the passage, on one line, that shows the most of its matched terms: of the windows
-    opening a little before an occurrence of one, the one holding the most distinct terms (then the
-    most of their characters, then the first); the passage's opening when no term occurs."""
+    """A window of the passage, on one line, that shows the most of its marks (search/hit.py `spans`: the
+    matched terms where they are whole words): of the windows opening a little before a mark, the one
+    holding the most distinct marked words (then the most of their characters, then the first); the
+    passage's opening when nothing is marked. A term written only inside another word (可 of 可能) draws
+    no window: it would show nothing marked."""
     flat = " ".join(text.split())
-    found = [t for t in dict.fromkeys(terms) if t and t in flat]
-    starts = {max(0, at - limit // 4) for t in found for at in _occurrences(flat, t)} or {0}
+    marks, at = [], 0
+    for piece, marked in spans(flat, terms):
+        if marked:
+            marks.append((at, piece))
+        at += len(piece)
+    starts = {max(0, at - limit // 4) for at, _ in marks} or {0}
 
     def shown(start: int) -> tuple[int, int, int]:
-        held = [t for t in found if t in flat[start : start + limit]]
+        held = {piece for at, piece in marks if start <= at and at + len(piece) <= start + limit}
         return len(held), sum(map(len, held)), -start
 
     start = max(starts, key=shown)
     piece = flat[start : start + limit]
     return ("…" if start else "") + piece + ("…" if start + limit < len(flat) else "")
-
-
-def _occurrences(text: str, term: str) -> list[int]:
-    out, at = [], text.find(term)
-    while at >= 0:
-        out.append(at)
-        at = text.find(term, at + 1)
-    return out
 
 
 def source_text(hit: Hit) -> str:

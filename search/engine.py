@@ -10,8 +10,9 @@ from corpus.cities import resolve_city
 from index.documents import indexed_years, named_documents
 from index.embedder import Embedder
 from index.glossary import Glossary, LazyGlossary, surfaces_of
+from index.marks import bound_singles, joined_singles, matched_terms
 from index.store import StoredIndex
-from index.tokenize import bound_singles, joined_singles, matched_terms, surface_keys
+from index.tokenize import surface_keys
 from index.topk import allowed_count
 from search.crowding import crowd
 from search.fusion import Ranking, convex, rrf, with_parts

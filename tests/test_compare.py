@@ -53,6 +53,7 @@ from search.crowding import COUNTERPART_DEMOTION, crowd
 from search.engine import Searcher
 from search.evaluate import label_measures, run_labels
 from search.fusion import Ranking
+from search.hit import spans
 from search.judgments import read_judgments
 from search.label_model import LabelModel, shipped_model
 from search.labels import (
@@ -786,6 +787,20 @@ FIXTURE_TOWN_TEXT = """\
 
 def _labels(searcher: Searcher, query: str) -> dict[str, str]:
     return {c.city: c.match for c in compare(searcher, query).columns}
+
+
+@pytest.mark.model
+def test_real_highlights_are_whole_words(real_searcher) -> None:
+    # a planner's 書かない窓口: the passages say 書かない, not the fragment 書か
+    shown = {w for c in compare(real_searcher, "書かない窓口").columns for h in c.hits for w in h.matched}
+    assert "書かない" in shown and "書か" not in shown
+    # an English reader's "paperless approval" glosses approval as 可: where いわき市 writes 利用可 it is
+    # marked there, never inside 可能
+    glossed = [h for h in real_searcher.search("paperless approval", 10, "hybrid") if "可" in h.matched]
+    assert glossed
+    for hit in glossed:
+        shown = "".join(f"【{piece}】" if m else piece for piece, m in spans(hit.passage.text, hit.matched))
+        assert "利用【可】" in shown and "【可】能" not in shown
 
 
 @pytest.mark.model

@@ -8,11 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from index.marks import bound_singles, joined_singles, matched_terms, word_bounds
 from index.tokenize import (
     TOKENIZER_VERSION,
-    bound_singles,
-    joined_singles,
-    matched_terms,
     noun_pairs,
     tokenize,
     tokenizer_info,
@@ -199,6 +197,32 @@ def test_a_one_character_word_of_a_compound_is_marked_only_within_it() -> None:
     assert joined_singles(text, found, {"館"}) == ["児童", "児童館"]
     assert joined_singles("児童クラブと本館", ["児童", "館"], {"館"}) == ["児童"]  # not beside 児童
     assert joined_singles("本館と公民館", ["館"], {"館"}) == ["館"]  # the only word: why it matched
+
+
+@pytest.mark.parametrize(
+    ("text", "query", "marked"),
+    [
+        ("書かない窓口の導入", "書く", ["書かない"]),  # the verb with its auxiliary, not 書か
+        ("業務を見直します", "見直す", ["見直します"]),
+        ("申請書を書かせない", "書く", ["書かせない"]),
+        ("書いて済む", "書く", ["書いて"]),
+        ("書かなければならない", "書く", ["書かなければ"]),
+        ("書かずに済む", "書く", ["書かず"]),  # the particle に is no part of it
+        ("窓口を見直し、案内を変えた", "見直す", ["見直し"]),  # before a comma: as written
+        ("待ち時間の削減", "待ち時間", ["待ち", "時間"]),  # a compound's verb: nothing follows it
+    ],
+)
+def test_an_inflected_word_is_matched_whole(text: str, query: str, marked: list[str]) -> None:
+    assert matched_terms(text, set(tokenize(query))) == marked
+
+
+def test_word_bounds_are_where_the_tagger_reads_words_an_inflected_one_whole() -> None:
+    text = "書かない窓口と持続可能な運営"
+    bounds = word_bounds(text)
+    assert {0, 4, 6} <= bounds and 2 not in bounds  # 書かない|窓口, not 書か|ない
+    at = text.index("可能")
+    assert at in bounds and at + 1 not in bounds  # 可 is no word of 可能
+    assert word_bounds("窓口 の\n案内") >= {0, 2, 3, 4, 5, 7}  # places in the text as written
 
 
 # --- provenance ------------------------------------------------------------------------------

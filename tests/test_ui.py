@@ -19,7 +19,9 @@ from markdown_it import MarkdownIt
 import ui
 from corpus.passage import Passage
 from index.documents import IndexedDocument
+from index.marks import matched_terms
 from index.store import current_generation, load_index, read_manifest
+from index.tokenize import tokenize
 from reform_search import heatmap, render
 from reform_search.manage import add_document, indexed_documents
 from reform_search.settings import Settings
@@ -114,6 +116,27 @@ def test_highlight_skips_the_field_labels_every_row_writes():
     # a list item's own 「name：…」 is no field label: the initiative's name is marked
     item = render.highlight("書かない窓口の導入：申請書を書かずに済む", ["書かない窓口"])
     assert item.startswith('<mark class="rs-hl">書かない窓口</mark>の導入：')
+
+
+# いわき市's report (構造改革レポート vol.5, p.7): 可 stands alone once (利用可) and is written inside 可能
+IWAKI_P7 = "証明などの手続きが可能になり、\n65サービスがスマホから利用可\n持続可能な財政運営を目指します"
+
+
+def test_highlight_marks_a_one_character_word_only_where_it_stands_alone():
+    # "paperless approval" glosses approval as 可: marked in 利用可, never inside 可能
+    out = render.highlight(IWAKI_P7, ["可"])
+    assert out.count("<mark") == 1 and '利用<mark class="rs-hl">可</mark>' in out
+    assert "可能" in out
+
+
+def test_highlight_marks_an_inflected_word_whole():
+    # 書かない窓口 as a reader reads it: 書かない (書か of it alone reads as a fragment), then 窓口
+    text = "書かない窓口の導入（12月）"
+    found = matched_terms(text, set(tokenize("書かない窓口")))
+    assert found == ["書かない", "窓口"]
+    assert render.highlight(text, found) == '<mark class="rs-hl">書かない窓口</mark>の導入（12月）'
+    # a fragment given as a term is no word of the text: not marked
+    assert "<mark" not in render.highlight("書かない", ["書か"])
 
 
 def test_highlight_prefers_the_longest_term_and_escapes_terms():

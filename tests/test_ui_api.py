@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import socket
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # gradio_client goes through huggingface_hub, which reads it at import
@@ -229,5 +231,33 @@ def test_a_plain_http_call_short_of_a_parameter_is_told_why(shared_index, search
             f"{url}gradio_api/run/compare", json={"data": ["電子決裁", None, None, None]}, timeout=30
         )
         assert whole.status_code == 200 and whole.json()["data"][0]["query"] == "電子決裁"
+    finally:
+        app.close()
+
+
+def test_the_page_is_served_japanese_with_its_own_title_before_any_script(shared_index, searcher):
+    import httpx
+
+    from reform_search.web.page import DESCRIPTION
+    from reform_search.web.state import TITLE
+
+    settings = Settings().override(
+        index_dir=shared_index.index_dir, cache_dir=shared_index.cache_dir, corpus=shared_index.corpus
+    )
+    app, url = start(settings, searcher)
+    try:
+        page = httpx.get(url, timeout=30)
+        served = page.text
+        assert page.status_code == 200 and int(page.headers["content-length"]) == len(page.content)
+        # Gradio's template said lang="en" and og:title / twitter:title "Gradio" ("Click to try out the app!")
+        assert re.search(r'<html\s+lang="ja"', served) and 'lang="en"' not in served[:200]
+        assert f"<title>{html.escape(TITLE)}</title>" in served
+        tag = r'<meta\s+(?:property|name)="((?:og|twitter):\w+)"\s+content="([^"]*)"'
+        social = dict(re.findall(tag, served))
+        assert social["og:title"] == social["twitter:title"] == html.escape(TITLE)
+        assert social["og:description"] == html.escape(DESCRIPTION) and social["og:locale"] == "ja_JP"
+        assert "Gradio" not in served.split("<script")[0] and "Click to try" not in served
+        assert served.count('property="og:title"') == 1  # Gradio's own tags gone, not doubled
+        assert httpx.get(f"{url}gradio_api/info", timeout=30).json()  # other responses pass as they are
     finally:
         app.close()

@@ -184,7 +184,7 @@ def build_blocks(state: AppState) -> gr.Blocks:
     suffixes = list(SUFFIXES)
 
     cache = (DOWNLOADS_KEPT_S, DOWNLOADS_KEPT_S)
-    with gr.Blocks(title="reform-search", analytics_enabled=False, delete_cache=cache) as app:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=cache) as app:
         with gr.Row(elem_classes="rs-header"):
             header = gr.HTML(
                 f'<h1 class="rs-h1">{esc(TITLE)}</h1><p class="rs-sub" lang="en">Find and compare municipal '

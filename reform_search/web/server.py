@@ -17,6 +17,7 @@ from reform_search.guard import Guard
 from reform_search.manage import OtherCorpus, index_all
 from reform_search.settings import Settings
 from reform_search.web.layout import build_app
+from reform_search.web.page import JapanesePage
 from reform_search.web.state import CSS, JS
 
 
@@ -73,11 +74,13 @@ def launch_options(settings: Settings) -> dict:
         # UI events and never become tools. Gradio's MCP route does not check the UI's login: with auth
         # set, the guard asks MCP calls for the same credentials (reform_search/guard.py).
         "mcp_server": settings.mcp == "on",
-        # Bounds first: a body past its limit is refused before anything reads it (reform_search/bounds.py)
+        # Bounds first: a body past its limit is refused before anything reads it (reform_search/bounds.py);
+        # the page served Japanese, with the product's title and description (reform_search/web/page.py)
         "app_kwargs": {
             "middleware": [
                 Middleware(Bounds, read_only=settings.read_only == "on"),
                 Middleware(Guard, credentials=parse_auth(settings.auth)),
+                Middleware(JapanesePage),
             ]
         },
     }

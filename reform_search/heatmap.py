@@ -7,7 +7,7 @@ Everything drawn from a user or a document (themes, cities) is escaped (`render.
 
 from __future__ import annotations
 
-from reform_search.render import esc
+from reform_search.render import SCROLL_HINT, esc
 from search.labels import Match
 from search.themes import THEMES_EN, Matrix, themed
 
@@ -174,7 +174,7 @@ def heatmap_svg(matrix: Matrix, city_en: dict[str, str] | None = None) -> str:
     return (
         '<div class="rs-heatmap-wrap"><div class="rs-note">セルをクリックすると該当箇所を表示 / '
         "click a cell to see its passages (件 = passages that match on their own)</div>"
-        f'<div class="rs-hm-grid">{"".join(out)}{"".join(pinned)}</div>{_legend()}</div>'
+        f'{SCROLL_HINT}<div class="rs-hm-grid">{"".join(out)}{"".join(pinned)}</div>{_legend()}</div>'
     )
 
 

@@ -479,6 +479,12 @@ def status_html(searcher: Searcher) -> str:
     )
 
 
+# Over a box wider than the screen (the heatmap's cells, the documents table on a phone), shown only while
+# it overflows (ui.css .rs-scroll-hint, ui.js `cue`); for the eye alone: a screen reader reads every cell
+SCROLL_HINT = (
+    '<p class="rs-scroll-hint" aria-hidden="true">横にスクロールできます '
+    '<span lang="en">/ scroll sideways</span></p>'
+)
 DOC_COLUMNS = (
     ("city", "市町村 / city"),
     ("title", "資料 / title"),
@@ -509,4 +515,4 @@ def documents_html(documents: Sequence[IndexedDocument]) -> str:
         for d in documents
     )
     table = f'<table class="rs-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-    return f'<div class="rs-table-wrap">{table}</div>'
+    return f'<div class="rs-table-wrap">{SCROLL_HINT}{table}</div>'

@@ -270,9 +270,11 @@ def test_wide_screens_use_the_width_and_narrow_ones_do_not_overflow(page, real_a
     page.set_viewport_size({"width": 390, "height": 844})
     wrap = page.locator("#corpus-table .rs-table-wrap").bounding_box()
     assert wrap["x"] >= 0 and wrap["x"] + wrap["width"] <= 390  # the table scrolls inside its box
-    # a phone shows the columns a reader needs, whole: the file and the id are left to wider screens
+    # a phone shows the columns a reader needs, whole: the file and the id are left to wider screens; the
+    # rest is wider than the phone (a title squeezed into it had been five characters a line): its box
+    # scrolls it sideways, and says so (test_a_phones_documents_table_keeps_names_whole_and_says_…)
     table = page.locator("#corpus-table table").bounding_box()
-    assert table["width"] <= wrap["width"] + 1
+    assert table["width"] <= wrap["width"] + 1 or page.locator("#corpus-table .rs-scroll-hint").is_visible()
     assert not page.locator("#corpus-table .rs-th-id").is_visible()
     assert page.locator("#corpus-table .rs-th-kind").is_visible()
     page.set_viewport_size({"width": 1920, "height": 1080})  # (the tab is in the folded menu at 390 px)
@@ -1081,3 +1083,90 @@ def test_a_phone_scrolls_the_heatmaps_cells_but_not_its_caption_and_legend(page)
         ".map(r => r.getBoundingClientRect().bottom))"
     )
     assert 0 <= legend[0].bounding_box()["y"] - cells_foot < 40
+
+
+PHONE = {"width": 390, "height": 844}
+# A box's sideways-scroll cue as the reader sees it: its hint shown, its right edge fading
+SCROLL_CUE = (
+    "(box) => { const hint = box.querySelector('.rs-scroll-hint');"
+    " return {over: box.scrollWidth - box.clientWidth, hint: hint !== null && hint.offsetParent !== null"
+    " && hint.getBoundingClientRect().left >= box.getBoundingClientRect().left - 1,"
+    " fade: getComputedStyle(box).maskImage.includes('gradient')}; }"
+)
+UNFADED = "(box) => !getComputedStyle(box).maskImage.includes('gradient')"
+
+
+def test_a_phones_documents_table_keeps_names_whole_and_says_that_it_scrolls(browser, real_app):
+    # The title column had been some five characters wide, and Aizuwakamatsu broken into three lines
+    page = browser.new_page(viewport=PHONE)
+    try:
+        page.goto(real_app + "?tab=corpus")
+        box = page.locator("#corpus-table .rs-table-wrap")
+        box.locator("tbody tr").first.wait_for()
+        # a city, Japanese and romaji, each on one line; a title in lines of some twelve characters
+        lines = box.evaluate(
+            "b => [...b.querySelectorAll('.rs-td-city')].map(td => {"
+            " const r = document.createRange(); r.selectNodeContents(td.firstChild);"
+            " return [r.getClientRects().length, td.querySelector('.rs-city-en').getClientRects().length]; })"
+        )
+        assert lines == [[1, 1], [1, 1]], lines
+        title, size = box.evaluate(
+            "b => [b.querySelector('.rs-td-title').getBoundingClientRect().width,"
+            " parseFloat(getComputedStyle(b.querySelector('.rs-td-title')).fontSize)]"
+        )
+        assert title >= 10 * size, (title, size)
+        # wider than the phone: it scrolls, and says so
+        cue = page.evaluate(SCROLL_CUE, box.element_handle())
+        assert cue["over"] > 0 and cue["hint"] and cue["fade"], cue
+        assert "横にスクロール" in box.locator(".rs-scroll-hint").inner_text()
+        box.evaluate("b => { b.scrollLeft = b.scrollWidth; }")  # at its end: nothing more, no fade
+        page.wait_for_function(
+            "(b) => !getComputedStyle(b).maskImage.includes('gradient')", arg=box.element_handle()
+        )
+        assert page.evaluate(SCROLL_CUE, box.element_handle())["hint"]  # the hint held at the left edge
+        shot(page, "corpus-390.png")
+        page.set_viewport_size(WIDE)  # room for the whole table: no hint, no fade
+        page.wait_for_function("(b) => b.scrollWidth <= b.clientWidth", arg=box.element_handle())
+        cue = page.evaluate(SCROLL_CUE, box.element_handle())
+        assert not cue["hint"] and not cue["fade"], cue
+    finally:
+        page.close()
+
+
+def test_a_phones_heatmap_says_that_it_scrolls_sideways(browser, real_app):
+    # The second city's column was cut at the phone's edge, with no sign that the matrix scrolls
+    page = browser.new_page(viewport=PHONE)
+    try:
+        page.goto(real_app + "?tab=themes")
+        page.wait_for_function("document.querySelectorAll('#themes-heatmap .rs-hm-cell').length >= 16")
+        page.wait_for_function(ARRIVED, arg="#themes-heatmap")
+        box = page.locator("#themes-heatmap .rs-heatmap-wrap")
+        cue = page.evaluate(SCROLL_CUE, box.element_handle())
+        assert cue["over"] > 0 and cue["hint"] and cue["fade"], cue
+        # the hint is above the cells, not over them, and clear of the fade
+        hint, cells = box.locator(".rs-scroll-hint").bounding_box(), box.locator(".rs-hm-grid").bounding_box()
+        assert hint["y"] + hint["height"] <= cells["y"] + 1
+        shot(page, "themes-390.png")
+        box.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
+        page.wait_for_function(
+            "(b) => !getComputedStyle(b).maskImage.includes('gradient')", arg=box.element_handle()
+        )
+        page.set_viewport_size(WIDE)
+        page.wait_for_function("(b) => b.scrollWidth <= b.clientWidth", arg=box.element_handle())
+        assert not page.evaluate(SCROLL_CUE, box.element_handle())["hint"]
+    finally:
+        page.close()
+
+
+def test_the_tab_bars_more_button_is_named(browser, html_app):
+    # Gradio folds the tabs that do not fit a phone under an icon button: named in English alone
+    page = browser.new_page(viewport=PHONE)
+    try:
+        page.goto(html_app)
+        more = page.get_by_role("button", name="その他のタブ / More tabs", exact=True)
+        more.wait_for(timeout=30_000)
+        assert more.count() == 1 and more.is_visible()
+        more.click()  # it still opens the folded tabs
+        page.get_by_role("button", name="資料 / Corpus").last.wait_for(timeout=10_000)
+    finally:
+        page.close()

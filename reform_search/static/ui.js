@@ -81,6 +81,37 @@ window.rsRestore = (search) => trigger('restore', {search});
     for (const input of document.querySelectorAll('#search-mode input[type=radio]')) {
       if (input.name !== 'search-mode') input.name = 'search-mode';
     }
+    // Gradio's button for the tabs that do not fit (a phone's "⋯": an icon, no text) is named in English
+    // alone, or not at all: named as the page is, Japanese first
+    for (const more of document.querySelectorAll('#rs-tabs button:not([role=tab]):has(> svg)')) {
+      if (more.textContent.trim() || more.getAttribute('aria-label') === MORE_TABS) continue;
+      more.setAttribute('aria-label', MORE_TABS);
+      more.title = MORE_TABS;
+    }
+    for (const box of document.querySelectorAll('.rs-heatmap-wrap, .rs-table-wrap')) scrolls(box);
+  };
+  const MORE_TABS = 'その他のタブ / More tabs';
+  // A box wider than the screen says that it scrolls sideways (the heatmap's cells, the documents table on
+  // a phone; a second city's column had been cut with no sign of more): its hint (.rs-scroll-hint) shows
+  // while it overflows, and its right edge fades while more lies beyond it (ui.css). Sizes are watched,
+  // not read once: a tab's content has none until the tab is opened.
+  const cue = (box) => {
+    const over = box.scrollWidth - box.clientWidth > 1;
+    box.classList.toggle('rs-overflows', over);
+    box.classList.toggle('rs-more-right', over && box.scrollLeft + box.clientWidth < box.scrollWidth - 1);
+  };
+  const sized = new ResizeObserver((entries) => {
+    for (const e of entries) {
+      const box = e.target.closest('.rs-heatmap-wrap, .rs-table-wrap');
+      if (box) cue(box);
+    }
+  });
+  const scrolls = (box) => {
+    if (box.__rsCue) return;
+    box.__rsCue = true;
+    box.addEventListener('scroll', () => cue(box), {passive: true});
+    for (const watched of [box, ...box.children]) sized.observe(watched);
+    cue(box);
   };
   // A dropdown's chosen label shown whole: an input cuts what is longer than its box (a built-in theme's
   // "日本語 / English" on a phone), so a copy that wraps lies over it (ui.css .rs-dd), the input's own text

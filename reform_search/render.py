@@ -10,7 +10,7 @@ user: queries, cities, file names) is escaped before it is inserted; the only ma
     cell_html                   the passages of one theme × city cell (the matrix: heatmap.py)
     documents_html, status_html the indexed documents; what is loaded
 
-About 360 lines: every HTML fragment of the app but the heatmap's SVG in one module, so that escaping is
+About 520 lines: every HTML fragment of the app but the heatmap's SVG in one module, so that escaping is
 done (and reviewed) in one place.
 """
 

@@ -259,5 +259,9 @@ def test_the_page_is_served_japanese_with_its_own_title_before_any_script(shared
         assert "Gradio" not in served.split("<script")[0] and "Click to try" not in served
         assert served.count('property="og:title"') == 1  # Gradio's own tags gone, not doubled
         assert httpx.get(f"{url}gradio_api/info", timeout=30).json()  # other responses pass as they are
+        # a HEAD had said the length of Gradio's page, not of the page a GET gets
+        head = httpx.head(url, timeout=30)
+        length = head.headers.get("content-length")
+        assert head.status_code == 200 and length in (None, str(len(page.content)))
     finally:
         app.close()

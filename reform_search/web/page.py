@@ -64,6 +64,8 @@ class JapanesePage:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "HEAD":
+            return await self.app(scope, receive, _unmeasured(send))
         if scope["type"] != "http" or scope.get("method") != "GET":
             return await self.app(scope, receive, send)
         start: dict | None = None
@@ -89,3 +91,18 @@ class JapanesePage:
             await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, rewritten)
+
+
+def _unmeasured(send: Send) -> Send:
+    """`send` for a HEAD request: an HTML response's headers without their Content-Length, which is that of
+    Gradio's page, not of the page a GET gets (the body that would tell it is not made for a HEAD)."""
+
+    async def sent(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers") or [])
+            if dict(headers).get(b"content-type", b"").startswith(b"text/html"):
+                headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+                message = {**message, "headers": headers}
+        await send(message)
+
+    return sent

@@ -76,6 +76,6 @@ def joined_singles(text: str, found: Sequence[str], bound: Set[str]) -> list[str
             continue
         for other in found:
             for run in (other + word, word + other):
-                if other != word and run in text and run not in out:
+                if other != word and run in text:
                     out.append(run)
-    return out
+    return list(dict.fromkeys(out))  # a run may also be a word found on its own (c + e and ce)

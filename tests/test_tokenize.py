@@ -187,6 +187,11 @@ def test_matched_terms_are_in_the_text(text: str, query: str) -> None:
     assert len(joined) == len(set(joined)) and all(term in text for term in joined)
 
 
+def test_a_joined_run_that_is_also_a_word_found_is_marked_once() -> None:
+    # found by the property above: c + e makes ce, which the text also holds as a word of its own
+    assert joined_singles("c ce e", ["c", "ce", "e"], {"c"}) == ["ce", "e"]
+
+
 def test_a_one_character_word_of_a_compound_is_marked_only_within_it() -> None:
     assert bound_singles("児童館の統廃合") == {"館"}  # the query writes 館 only inside 児童館
     assert bound_singles("館") == set() and bound_singles("税の滞納") == set()  # written alone

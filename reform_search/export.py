@@ -23,10 +23,9 @@ from reform_search.output import (
     APART,
     ENGLISH_NOTE,
     FEW,
-    WORDS_HELD,
     quoted,
-    said_why_none,
     verdict_line,
+    why_none,
 )
 from reform_search.workbook import inert, xlsx
 from search.align import Alignment
@@ -331,8 +330,8 @@ def comparison_markdown(c: Comparison) -> str:
             out += [f"{APART}: {_md_cell('、'.join(col.evidence.apart))}", ""]
         if col.evidence.few:
             out += [FEW, ""]
-        if said_why_none(col, c.english):
-            out += [WORDS_HELD, ""]
+        if why := why_none(col, c.english):
+            out += [why, ""]
         if match == Match.NONE and col.hits:
             out += ["該当なし — closest passages, not a match:", ""]
         marks = col.hit_matches or (Match.NONE,) * len(col.hits)

@@ -107,19 +107,28 @@ ABSENT = "資料にない語 / not in this city's documents"
 # The query's compounds the city writes only apart (ペーパーレス where it asks ペーパーレス化), named under
 # a × or ○ (search/compare.py): the label weighs them too (its *missing pairs*), so it says why
 APART = "近い箇所に一続きでは書かれていない語 / written only apart in this city's nearest passages"
-# Said under a × whose query words the city all writes, as one: why it is × all the same (「書かない窓口」
-# in a city that writes 窓口 and 書く, had been × with no word named)
+# Said under a × whose query words the city all writes, as one: why it is × all the same (a × with no
+# word named had said no reason)
 WORDS_HELD = (
     "語はどれも資料にありますが、近い箇所は問いに答えていないと判定しました / every word is in this "
     "city's documents, but its nearest passages were judged not to answer the query"
 )
+# Said instead where a word other than a noun is missing from the city's documents (書く of 「書かない窓口」
+# in a city that never writes it: only nouns are named absent, and "every word" had been untrue)
+NOT_ANSWERED = (
+    "近い箇所は問いに答えていないと判定しました / this city's nearest passages were judged not to answer "
+    "the query"
+)
 
 
-def said_why_none(column, english: bool) -> bool:
-    """Whether a column says WORDS_HELD: a × of a Japanese query that names no absent or apart word (an
-    English question's 該当なし says it is less sure instead)."""
+def why_none(column, english: bool) -> str:
+    """What a × says when it names no absent or apart word: WORDS_HELD, or NOT_ANSWERED where the city
+    lacks a word of the query all the same; "" for any other column (an English question's 該当なし says
+    it is less sure instead)."""
     e = column.evidence
-    return column.match == "none" and not english and not e.absent and not e.apart and math.isfinite(e.z)
+    if column.match != "none" or english or e.absent or e.apart or not math.isfinite(e.z):
+        return ""
+    return NOT_ANSWERED if e.unwritten else WORDS_HELD
 
 
 # Said under a city whose passages are fewer than those of any city the labels were fitted on
@@ -182,8 +191,8 @@ def print_columns(
             print(f"   {APART}: {'、'.join(column.evidence.apart)}", file=out)
         if column.evidence.few:
             print(f"   {FEW}", file=out)
-        if said_why_none(column, english):
-            print(f"   {WORDS_HELD}", file=out)
+        if why := why_none(column, english):
+            print(f"   {why}", file=out)
         if column.match == "none":
             closest = "; closest:" if column.hits else ""
             print(f"   該当なし — no passage of this city matches{closest}", file=out)

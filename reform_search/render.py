@@ -31,10 +31,9 @@ from reform_search.output import (
     EMPTY_WORDS,
     ENGLISH_NOTE,
     FEW,
-    WORDS_HELD,
     quoted,
-    said_why_none,
     snippet,
+    why_none,
 )
 from search.compare import COLUMN_TOP_K, Column, Comparison
 from search.counterparts import Counterparts
@@ -247,8 +246,8 @@ def column(
         head += f'<p class="rs-absent rs-apart">{APART}: {esc("、".join(col.evidence.apart))}</p>'
     if col.evidence.few:
         head += f'<p class="rs-absent rs-few">{esc(FEW)}</p>'
-    if said_why_none(col, english):
-        head += f'<p class="rs-absent rs-held">{esc(WORDS_HELD)}</p>'
+    if why := why_none(col, english):
+        head += f'<p class="rs-absent rs-held">{esc(why)}</p>'
     labels = col.hit_matches or (None,) * len(col.hits)
     shown = [card(h, action=action, score=False, match=m) for h, m in zip(col.hits, labels, strict=True)]
     cards = "".join(shown[:fold])

@@ -68,6 +68,9 @@ class Evidence:
     # the query's compounds that none of its candidates writes as one, though it holds each part
     apart: tuple[str, ...] = ()
     few: bool = False  # the city has fewer passages than any the label model was fitted on (LabelModel.few)
+    # a content word of the query none of the city's passages holds, a verb too (`absent` names nouns only:
+    # 書く of 「書かない窓口」 where no passage writes it)
+    unwritten: bool = False
 
     def to_dict(self) -> dict:
         """Rounded numbers for JSON (z is null when the city had no passage to compare)."""
@@ -184,12 +187,15 @@ class _Judged:
     absent: tuple[str, ...] = ()  # the query's words the city never writes (labels.absent_words)
     few: bool = False  # fewer passages than the label model's cities (LabelModel.few)
     apart: tuple[str, ...] = ()  # its compounds no candidate writes as one (labels.apart_words)
+    unwritten: bool = False  # a content word of the query no passage of the city holds (Evidence)
 
     def evidence(self, n: int) -> Evidence:
         """What candidate `n`'s label rests on."""
         z, words, phrase = self.features[n, :3]
         p = float(self.probability[n])
-        return Evidence(float(z), float(words), bool(phrase), p, self.absent, self.apart, self.few)
+        return Evidence(
+            float(z), float(words), bool(phrase), p, self.absent, self.apart, self.few, self.unwritten
+        )
 
 
 def city_size(searcher: Searcher, city: str) -> int:
@@ -254,8 +260,9 @@ def judge(
         shown_df = np.maximum(df, searcher.index.bm25.df(q.terms, searcher.mask(cities=[city])))
     absent = absent_words(q.terms, shown_df, q.words, q.acronyms)
     apart = apart_words(q.words, {p for p, w in zip(q.pairs, written, strict=True) if not w}, absent)
-    few = model.few(size)
-    return _Judged(ids, features.astype(np.float64), model.probability(features), absent, few, apart)
+    few, unwritten = model.few(size), bool((shown_df == 0).any())
+    probability = model.probability(features)
+    return _Judged(ids, features.astype(np.float64), probability, absent, few, apart, unwritten)
 
 
 def compare(

@@ -1425,3 +1425,16 @@ def test_none_written_needs_every_content_word_of_the_text_absent() -> None:
     # 推進 is written: not every word absent
     assert not none_written("公共施設の再編・利活用等の推進", ("公共施設", "再編", "利活用等"))
     assert not none_written("", ("策定",)) and not none_written("策定", ())
+
+
+@pytest.mark.model
+def test_a_city_that_never_writes_a_verb_of_the_query_is_not_said_to_write_every_word(real_searcher) -> None:
+    # 会津若松市 never writes 書く in any form; its × for 「書かない窓口」 had said "every word is in this
+    # city's documents"
+    from reform_search.output import NOT_ANSWERED, WORDS_HELD, why_none
+
+    texts = [p.text for p in real_searcher.passages if p.city == "会津若松市"]
+    assert not any(w in t for t in texts for w in ("書か", "書き", "書く", "書け"))
+    column = compare(real_searcher, "書かない窓口", cities=["会津若松市"]).columns[0]
+    assert column.match == "none" and column.evidence.unwritten and not column.evidence.absent
+    assert why_none(column, english=False) == NOT_ANSWERED != WORDS_HELD

@@ -1185,7 +1185,7 @@ def test_the_downloads_folder_goes_when_the_server_is_stopped(real_index, tmp_pa
 def test_a_none_whose_words_the_city_all_writes_says_why():
     # 「書かない窓口」 had been × in a city that writes 窓口 and 書く, with no word named and no reason
     from reform_search.export import comparison_markdown
-    from reform_search.output import WORDS_HELD
+    from reform_search.output import NOT_ANSWERED, WORDS_HELD
 
     held = column("none")
     assert render.esc(WORDS_HELD) in render.column(held)
@@ -1195,6 +1195,11 @@ def test_a_none_whose_words_the_city_all_writes_says_why():
         assert render.esc(WORDS_HELD) not in render.column(quiet)
     assert render.esc(WORDS_HELD) not in render.column(held, english=True)  # it says it is less sure instead
     assert WORDS_HELD in comparison_markdown(Comparison("書かない窓口", (held,)))
+    # a city that never writes a verb of the query (書く) is not said to write every word
+    lacking = replace(held, evidence=replace(held.evidence, unwritten=True))
+    assert render.esc(WORDS_HELD) not in render.column(lacking)
+    assert render.esc(NOT_ANSWERED) in render.column(lacking)
+    assert NOT_ANSWERED in comparison_markdown(Comparison("書かない窓口", (lacking,)))
 
 
 def test_a_theme_without_a_content_word_is_named_above_the_matrix(shared_index):

@@ -36,9 +36,10 @@ from search.compare import COLUMN_TOP_K
 # The settings each command reads (settings.GROUPS), so its --help lists those and no others: a flag of
 # another group (`compare --port`) is refused as a mistake, not ignored
 READ = ("where",)
-BUILD = ("where", "model")
+CHECK = ("where", "model")
 ASK = ("where", "model", "ranking")
-ADD = ("where", "model", "limits")
+BUILD = ("where", "model", "build")
+ADD = ("where", "model", "build", "limits")
 SERVE = tuple(GROUPS)
 
 
@@ -172,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_cache)
 
     p = _command(
-        sub, "check", BUILD, help="verify the index files against their manifest (exit 2 if damaged)"
+        sub, "check", CHECK, help="verify the index files against their manifest (exit 2 if damaged)"
     )
     p.add_argument("--full", action="store_true", help="also compare every file's SHA-256 (reads it all)")
     p.set_defaults(run=cmd_check)

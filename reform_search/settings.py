@@ -43,10 +43,8 @@ DATA_HOME = _data_home()  # where the index and the cache live unless told other
 # mistake).
 GROUPS = {
     "where": ("where the corpus, the index and the cache are", "corpus index_dir cache_dir"),
-    "model": (
-        "the embedding model and the index it builds",
-        "embedder model device batch_size precision devices dense_index glossary",
-    ),
+    "model": ("the embedding model", "embedder model device precision glossary"),
+    "build": ("building the index", "batch_size devices dense_index"),
     "ranking": (
         "ranking, fusion and labels",
         "mode fusion lexical_weight english_weight bridge_weight part_weight source_weight top_k rrf_k "

@@ -137,10 +137,11 @@ def test_unknown_setting_is_refused():
 @pytest.mark.parametrize(
     ("command", "groups"),
     [
-        ("index", {"where", "model"}),
+        ("index", {"where", "model", "build"}),
+        ("check", {"where", "model"}),
         ("search", {"where", "model", "ranking"}),
         ("compare", {"where", "model", "ranking"}),
-        ("add", {"where", "model", "limits"}),
+        ("add", {"where", "model", "build", "limits"}),
         ("chunks", {"where"}),
         ("serve", set(GROUPS)),
     ],
@@ -166,13 +167,22 @@ def test_every_setting_is_in_a_group_and_serve_takes_them_all(capsys):
     assert [n for n in Settings.names() if f"--{n.replace('_', '-')} " not in help_text] == []
 
 
-def test_a_setting_another_command_reads_is_refused(capsys):
-    # `compare --port` had been accepted and ignored: a port means nothing to a comparison
+@pytest.mark.parametrize(
+    ("given", "command"),
+    [
+        (["compare", "窓口", "--port", "8000"], "compare"),  # a port means nothing to a comparison
+        (["compare", "窓口", "--dense-index", "hnsw"], "compare"),  # the index's kind is the build's
+        (["documents", "--batch-size", "8"], "documents"),  # documents embeds nothing
+    ],
+)
+def test_a_setting_another_command_reads_is_refused(capsys, given, command):
+    # each had been accepted and ignored
     with pytest.raises(SystemExit) as done:
-        main(["compare", "窓口", "--port", "8000"])
+        main(given)
     assert done.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    said = "reform-search: error: unrecognized arguments: --port 8000 (see reform-search compare --help)"
+    flag = " ".join(given[-2:])
+    said = f"reform-search: error: unrecognized arguments: {flag} (see reform-search {command} --help)"
     assert err == [said]
 
 

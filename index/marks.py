@@ -53,9 +53,11 @@ def bound_singles(query: str) -> frozenset[str]:
     text = unicodedata.normalize("NFKC", query)
     words = set(tokenize(text))
     singles = {s for s, token in surface_keys(text) if len(s) == 1 and token in words}
+    tagged_words = tagged(text)
     bound = set()
     for ch in singles:
-        places = [i for i, c in enumerate(text) if c == ch]
+        # where it stands as a word of its own: the 書 of 申請書, not that of the verb 書かない
+        places = [w.start for w in tagged_words if w.surface == ch]
         if all(
             (i > 0 and _joins(text[i - 1])) or (i + 1 < len(text) and _joins(text[i + 1])) for i in places
         ):

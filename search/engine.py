@@ -17,7 +17,7 @@ from index.topk import allowed_count
 from search.crowding import crowd
 from search.fusion import Ranking, convex, rrf, with_parts
 from search.hit import Hit, Results
-from search.labels import has_content
+from search.labels import content_terms, has_content
 from search.markup import has_markup, strip_markup
 from search.query import MAX_QUERY_CHARS, LexicalQuery, Prepared, check_query, read_lexical
 
@@ -197,7 +197,9 @@ class Searcher:
 
     def hits(self, q: Prepared, ranked: Sequence[tuple[int, float]]) -> list[Hit]:
         """Hits of ranked (passage position, score) pairs, ranks from 1, with the words to highlight."""
-        terms, english = set(q.lexical.terms), set(q.lexical.english)
+        # its content words: a bare number (the 6 of 「6種類の…」) is marked nowhere, as the labels count it
+        # nowhere: every report writes 6 in dates and counts, and a passage sharing only it answers nothing
+        terms, english = set(content_terms(list(q.lexical.terms))), set(q.lexical.english)
         # The glossary is read on the first English question, not before.
         glossary = self.glossary.get() if english and self.glossary is not None else None
         bound = bound_singles(q.read)  # 館 of 児童館: marked within 児童館, not in 本館

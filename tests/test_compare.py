@@ -1438,3 +1438,13 @@ def test_a_city_that_never_writes_a_verb_of_the_query_is_not_said_to_write_every
     column = compare(real_searcher, "書かない窓口", cities=["会津若松市"]).columns[0]
     assert column.match == "none" and column.evidence.unwritten and not column.evidence.absent
     assert why_none(column, english=False) == NOT_ANSWERED != WORDS_HELD
+
+
+@pytest.mark.model
+def test_a_bare_number_of_the_query_is_marked_in_no_passage(real_searcher) -> None:
+    # 「6種類のキャッシュレス決済」 had marked the ６ of every passage writing one (the labels count no
+    # number either); its words are marked as ever
+    hits = real_searcher.search("6種類のキャッシュレス決済", 20, "lexical")
+    assert any(ch in h.passage.text for h in hits for ch in "6６")
+    assert all(not any(m.isdigit() for m in h.matched) for h in hits)
+    assert any("キャッシュレス" in m for h in hits for m in h.matched)

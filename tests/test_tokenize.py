@@ -192,6 +192,15 @@ def test_a_joined_run_that_is_also_a_word_found_is_marked_once() -> None:
     assert joined_singles("c ce e", ["c", "ce", "e"], {"c"}) == ["ce", "e"]
 
 
+def test_a_one_character_word_is_bound_by_where_it_stands_as_a_word() -> None:
+    # 書 of 申請書 is bound to it; the 書 of the verb 書かない is another word (書く), which had made 書
+    # free, marked inside 請求書 and 証明書
+    assert bound_singles("申請書の書かない窓口") == {"書"}
+    text = "請求書のデジタル化と書かない窓口"
+    found = matched_terms(text, set(tokenize("申請書の書かない窓口")))
+    assert "書" in found and "書" not in joined_singles(text, found, bound_singles("申請書の書かない窓口"))
+
+
 def test_a_one_character_word_of_a_compound_is_marked_only_within_it() -> None:
     assert bound_singles("児童館の統廃合") == {"館"}  # the query writes 館 only inside 児童館
     assert bound_singles("館") == set() and bound_singles("税の滞納") == set()  # written alone

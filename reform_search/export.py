@@ -116,8 +116,9 @@ def _md_cell(text: str) -> str:
 
 
 def matrix_table(m: Matrix, sources: Sources = NO_SOURCES) -> tuple[list[str], list[dict]]:
-    """(header, rows) of the matrix: one row per theme and city."""
-    header = ["theme", "match", "matching", *CITATION, "text", "theme_en", CITY_EN]
+    """(header, rows) of the matrix: one row per theme and city; `few_passages` last ("yes": the city's
+    labels are less certain, FEW), so that the columns before it stay where they were."""
+    header = ["theme", "match", "matching", *CITATION, "text", "theme_en", CITY_EN, "few_passages"]
     rows = []
     for c in m.cells:
         p = c.best.passage if c.best else None
@@ -134,6 +135,7 @@ def matrix_table(m: Matrix, sources: Sources = NO_SOURCES) -> tuple[list[str], l
     for row, c in zip(rows, m.cells, strict=True):
         row["city"] = c.city  # the cell's city, also when it has no best passage
         row[CITY_EN] = sources.city_en(c.city)
+        row["few_passages"] = "yes" if c.city in m.few else ""
     return header, rows
 
 

@@ -442,6 +442,8 @@ def matrix_notes(m: Matrix) -> str:
     n, k = len(m.themes), len(m.cities)
     size = f"{n} テーマ・{k} 市町村 / {n} theme{'s' * (n != 1)} by {k} cit{'ies' if k != 1 else 'y'}"
     head = f'<h2 class="rs-query rs-sr" tabindex="-1">表を作成しました / matrix built: {size}</h2>'
+    if m.few:  # as a comparison says it under the city: its ◎ and ○ are less certain
+        head += f'<p class="rs-absent rs-few">{esc("、".join(m.few))}: {esc(FEW)}</p>'
     if not m.empty:
         return head + english_note(m.english)
     named = "、".join(esc(quoted(t)) for t in m.empty)

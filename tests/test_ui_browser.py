@@ -880,6 +880,8 @@ def test_back_and_forward_go_between_questions(page, html_app):
     page.wait_for_function(f"({PARAMS})('q').join() === 'テレワーク'")
     page.wait_for_function(ARRIVED, arg="#compare-results")
     second = page.locator("#compare-results").inner_text()
+    # the window's title names the question, so that Back's list tells the entries apart (it had not moved)
+    assert page.title().startswith("テレワーク — 比較 · ")
 
     shown = "(q) => document.querySelector('#compare-results .rs-query')?.innerText.includes(q)"
     query = "(q) => document.querySelector('#compare-query textarea')?.value === q"
@@ -893,6 +895,7 @@ def test_back_and_forward_go_between_questions(page, html_app):
     page.wait_for_function(query, arg="")
     page.wait_for_function("document.querySelector('#compare-results .rs-hint') !== null")
     assert page.evaluate("location.search") == ""
+    page.wait_for_function("document.title === window.rsTitle")  # the page's own title again
     page.go_forward()
     page.wait_for_function(shown, arg="電子決裁", timeout=30_000)
     page.go_forward()  # and the second again
@@ -1123,6 +1126,12 @@ def test_a_phones_documents_table_keeps_names_whole_and_says_that_it_scrolls(bro
         page.wait_for_function(
             "(b) => !getComputedStyle(b).maskImage.includes('gradient')", arg=box.element_handle()
         )
+        # the row's city stays in view at the box's left edge (it had scrolled away with the title)
+        left = box.evaluate(
+            "b => [b.getBoundingClientRect().left,"
+            " b.querySelector('.rs-td-city').getBoundingClientRect().left]"
+        )
+        assert abs(left[0] - left[1]) <= 1, left
         assert page.evaluate(SCROLL_CUE, box.element_handle())["hint"]  # the hint held at the left edge
         shot(page, "corpus-390.png")
         page.set_viewport_size(WIDE)  # room for the whole table: no hint, no fade

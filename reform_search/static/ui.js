@@ -241,7 +241,18 @@ window.rsRestore = (search) => trigger('restore', {search});
     if (moved && how !== 'open' && !again && !window.rsRestoring) history.pushState(null, '', url);
     else if (url.href !== window.location.href) history.replaceState(history.state, '', url);
     window.rsAt = window.location.search;
+    titled();
     inPage();
+  };
+  // The window's title names the question the address asks, so that the history's entries (Back's list,
+  // a bookmark) tell one question from another: 「テレワーク — 比較 · reform-search — …」
+  const titled = () => {
+    window.rsTitle = window.rsTitle || document.title;
+    const params = new URLSearchParams(window.location.search);
+    const asked = (params.getAll('q').pop() || '').trim();
+    const names = {compare: '比較', search: '検索'};
+    const where = names[params.getAll('tab').pop()] || names.compare;
+    document.title = asked ? `${asked} — ${where} · ${window.rsTitle}` : window.rsTitle;
   };
   // Back or Forward to an earlier question's address: asked again in place (window.rsRestore, the header's
   // script: layout.py), its query, cities and controls set as a link sets them; the page is loaded anew
@@ -249,6 +260,7 @@ window.rsRestore = (search) => trigger('restore', {search});
   window.addEventListener('popstate', () => {
     if (window.location.search === window.rsAt) return;
     window.rsAt = window.location.search;
+    titled();
     if (!window.rsRestore || !window.rsLinked) {
       window.location.reload();
       return;

@@ -16,7 +16,7 @@ def settings_parser(groups: Iterable[str] = GROUPS) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     for group in groups:
         flags = parent.add_argument_group(f"settings: {GROUPS[group][0]}")
-        for name in (n for n in Settings.names() if Settings.group(n) == group):
+        for name in GROUPS[group][1].split():
             default = Settings.default(name)
             switch = Settings.choices(name) == ("on", "off") or Settings.choices(name) == ("off", "on")
             flags.add_argument(

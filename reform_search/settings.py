@@ -212,12 +212,6 @@ class Settings:
         return _field(name).metadata["help"]
 
     @classmethod
-    def group(cls, name: str) -> str:
-        """The group of one setting (a key of GROUPS)."""
-        _field(name)
-        return next(g for g, (_, names) in GROUPS.items() if name in names.split())
-
-    @classmethod
     def choices(cls, name: str) -> tuple | None:
         """Allowed values of one setting, or None when any value of its type is allowed."""
         return _field(name).metadata["choices"]

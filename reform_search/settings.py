@@ -1,5 +1,5 @@
 """Every setting, declared once: name, group, default, help. CLI flags, env vars, the UI and the README
-read this. Its 300-odd lines are one table, 36 settings each with the help a user reads: split, it would
+read this. Its 300 or so lines are one table, 36 settings each with the help a user reads: split, it would
 be two places to look for one setting."""
 
 from __future__ import annotations

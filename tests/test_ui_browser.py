@@ -130,8 +130,16 @@ def shot(page, name: str, **kwargs) -> Path:
     return path
 
 
-def run_compare(page, url: str, query: str) -> None:
+def opened(page, url: str) -> None:
+    """The page at `url`, once it has opened: its pickers brought up to date with the index (a page opened
+    just after a document was added had been asked before its cities included the new one, on a loaded
+    machine) and its link read (window.rsLinked: link.py)."""
     page.goto(url)
+    page.wait_for_function("window.rsLinked === true", timeout=60_000)
+
+
+def run_compare(page, url: str, query: str) -> None:
+    opened(page, url)
     page.locator("#compare-query textarea").fill(query)
     page.click("#compare-go")
     page.wait_for_function(
@@ -141,7 +149,7 @@ def run_compare(page, url: str, query: str) -> None:
 
 
 def run_search(page, url: str, query: str) -> None:
-    page.goto(url)
+    opened(page, url)
     page.click("#tab-search-button")
     page.locator("#search-query textarea").fill(query)
     page.click("#search-go")
